@@ -1,0 +1,29 @@
+//! The loaded topology as JSON, retained on `<p>/system/topology` (DESIGN §2).
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::kind::NodeKind;
+
+/// A whole site: every node with its feeds and its resolved parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopologyJson {
+    /// Site name from `[site] name`.
+    pub site: String,
+    /// Nodes in file order.
+    pub nodes: Vec<TopologyNodeJson>,
+}
+
+/// One node of [`TopologyJson`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopologyNodeJson {
+    pub id: String,
+    pub kind: NodeKind,
+    /// Upstream node ids, in order of preference.
+    pub feeds: Vec<String>,
+    /// Every parameter with defaults applied, named as in the topology file
+    /// (units in the names: `rating_kva`, `start_delay_s`, …).
+    pub params: BTreeMap<String, f64>,
+}

@@ -1,0 +1,1 @@
+//! Pure formulas of DESIGN §5.

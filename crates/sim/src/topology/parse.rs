@@ -1,0 +1,440 @@
+//! Topology files (TOML, DESIGN §4) → [`Topology`]. Every refusal names the file, the
+//! line, the key and the reason.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+use toml::Spanned;
+use winter_river_protocol::{NodeKind, validate_node_id};
+
+use super::{KindParams, Loc, NodeSpec, Topology, TopologyError};
+
+/// The built-in default topology (the seed's chain).
+pub const DEFAULT_TOPOLOGY_TOML: &str = include_str!("../../../../topologies/default.toml");
+
+/// A parameter changed for one node by a scenario's `[overrides.<id>]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    pub node: String,
+    pub key: String,
+    pub value: toml::Value,
+    /// Where the override is written (the scenario file).
+    pub loc: Loc,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    site: Option<RawSite>,
+    #[serde(default)]
+    node: Vec<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    name: Option<String>,
+}
+
+/// Byte offset → 1-based line.
+pub(crate) struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    pub(crate) fn new(src: &str) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        Lines { starts }
+    }
+
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+}
+
+/// A toml parse error as a [`TopologyError`] with its line.
+pub(crate) fn toml_error(file: &str, lines: &Lines, err: &toml::de::Error) -> TopologyError {
+    TopologyError {
+        file: file.to_string(),
+        line: err.span().map(|s| lines.line(s.start)),
+        key: None,
+        reason: err.message().trim().to_string(),
+    }
+}
+
+/// One parameter value with where it was written.
+struct Entry {
+    value: toml::Value,
+    loc: Loc,
+}
+
+impl Topology {
+    /// Parses and checks a topology file. `file` names it in errors.
+    pub fn from_toml_str(src: &str, file: &str) -> Result<Topology, TopologyError> {
+        Topology::from_toml_str_with_overrides(src, file, &[])
+    }
+
+    /// As [`Topology::from_toml_str`], with a scenario's overrides applied first.
+    pub fn from_toml_str_with_overrides(
+        src: &str,
+        file: &str,
+        overrides: &[Override],
+    ) -> Result<Topology, TopologyError> {
+        let lines = Lines::new(src);
+        let raw: RawFile = toml::from_str(src).map_err(|e| toml_error(file, &lines, &e))?;
+        let site_name = raw
+            .site
+            .and_then(|s| s.name)
+            .unwrap_or_else(|| "winter-river".to_string());
+
+        let mut nodes_raw: Vec<(Loc, BTreeMap<String, Entry>)> = raw
+            .node
+            .into_iter()
+            .map(|n| {
+                let loc = Loc {
+                    file: file.to_string(),
+                    line: lines.line(n.span().start),
+                };
+                let entries = n
+                    .into_inner()
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let loc = Loc {
+                            file: file.to_string(),
+                            line: lines.line(v.span().start),
+                        };
+                        (
+                            k,
+                            Entry {
+                                value: v.into_inner(),
+                                loc,
+                            },
+                        )
+                    })
+                    .collect();
+                (loc, entries)
+            })
+            .collect();
+        if nodes_raw.is_empty() {
+            return Err(TopologyError {
+                file: file.to_string(),
+                line: None,
+                key: Some("node".into()),
+                reason: "the topology has no [[node]]".into(),
+            });
+        }
+
+        for ov in overrides {
+            let target = nodes_raw.iter_mut().find(|(_, e)| {
+                e.get("id")
+                    .and_then(|v| v.value.as_str())
+                    .is_some_and(|id| id == ov.node)
+            });
+            let Some((_, entries)) = target else {
+                return Err(err_at(&ov.loc, &ov.node, format!("no node `{}` in {file}", ov.node)));
+            };
+            if ov.key == "id" || ov.key == "kind" {
+                return Err(err_at(&ov.loc, &ov.key, "a node's id and kind cannot be overridden".into()));
+            }
+            entries.insert(
+                ov.key.clone(),
+                Entry {
+                    value: ov.value.clone(),
+                    loc: ov.loc.clone(),
+                },
+            );
+        }
+
+        // First pass: ids and kinds, so feeds can be resolved in any order.
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(nodes_raw.len());
+        let mut kinds = Vec::with_capacity(nodes_raw.len());
+        for (i, (loc, entries)) in nodes_raw.iter().enumerate() {
+            let id = required_str(entries, "id", loc)?;
+            if let Err(e) = validate_node_id(&id) {
+                return Err(err_at(&entries["id"].loc, "id", format!("`{id}`: {e}")));
+            }
+            if let Some(&first) = index.get(&id) {
+                return Err(err_at(
+                    &entries["id"].loc,
+                    "id",
+                    format!("duplicate node id `{id}` (first at line {})", nodes_raw[first].0.line),
+                ));
+            }
+            index.insert(id, i);
+            let kind_name = required_str(entries, "kind", loc)?;
+            let kind = NodeKind::parse(&kind_name).ok_or_else(|| {
+                let known: Vec<_> = NodeKind::ALL.iter().map(|k| k.as_str()).collect();
+                err_at(
+                    &entries["kind"].loc,
+                    "kind",
+                    format!("unknown kind `{kind_name}` (known: {})", known.join(", ")),
+                )
+            })?;
+            kinds.push(kind);
+        }
+
+        let mut nodes = Vec::with_capacity(nodes_raw.len());
+        for (i, (loc, mut entries)) in nodes_raw.into_iter().enumerate() {
+            let kind = kinds[i];
+            let id = required_str(&entries, "id", &loc)?;
+            entries.remove("id");
+            entries.remove("kind");
+            let mut p = Params {
+                entries,
+                node_loc: loc.clone(),
+            };
+            let feeds = p.feeds(&index)?;
+            check_feed_count(kind, &feeds, &p, &loc)?;
+            let fed_by_pdu = feeds.iter().any(|&f| kinds[f] == NodeKind::Pdu);
+            let default_phases = if kind.is_load() && fed_by_pdu { 1.0 } else { 3.0 };
+            let phases = p.num("phases", default_phases, |v| v == 1.0 || v == 3.0, "must be 1 or 3")?;
+            let default_pf = if kind == NodeKind::Server { 0.95 } else { 1.0 };
+            let power_factor = p.num("power_factor", default_pf, in_unit, "must be in (0, 1]")?;
+            let breaker_a = p.opt_num("breaker_a", positive, "must be > 0 A")?;
+            let breaker_tms = p.num("breaker_tms", 1.0, positive, "must be > 0")?;
+            let params = kind_params(kind, &mut p)?;
+            p.refuse_unknown(kind)?;
+            nodes.push(NodeSpec {
+                id,
+                params,
+                feeds,
+                phases: phases as u8,
+                power_factor,
+                breaker_a,
+                breaker_tms,
+                loc,
+            });
+        }
+        let order = topological_order(&nodes, file)?;
+        Ok(Topology::from_parts(site_name, nodes, order))
+    }
+}
+
+fn err_at(loc: &Loc, key: &str, reason: String) -> TopologyError {
+    TopologyError {
+        file: loc.file.clone(),
+        line: Some(loc.line),
+        key: Some(key.to_string()),
+        reason,
+    }
+}
+
+fn required_str(entries: &BTreeMap<String, Entry>, key: &str, node_loc: &Loc) -> Result<String, TopologyError> {
+    match entries.get(key) {
+        None => Err(err_at(node_loc, key, format!("[[node]] has no `{key}`"))),
+        Some(e) => e
+            .value
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| err_at(&e.loc, key, format!("must be a string, found {}", e.value.type_str()))),
+    }
+}
+
+fn positive(v: f64) -> bool {
+    v > 0.0
+}
+fn non_negative(v: f64) -> bool {
+    v >= 0.0
+}
+fn in_unit(v: f64) -> bool {
+    v > 0.0 && v <= 1.0
+}
+
+/// A node's remaining entries, taken one by one; what is left at the end is unknown.
+struct Params {
+    entries: BTreeMap<String, Entry>,
+    node_loc: Loc,
+}
+
+impl Params {
+    fn opt_num(&mut self, key: &str, ok: fn(f64) -> bool, rule: &str) -> Result<Option<f64>, TopologyError> {
+        let Some(e) = self.entries.remove(key) else {
+            return Ok(None);
+        };
+        let v = match e.value {
+            toml::Value::Float(f) => f,
+            toml::Value::Integer(i) => i as f64,
+            ref other => {
+                return Err(err_at(&e.loc, key, format!("must be a number, found {}", other.type_str())));
+            }
+        };
+        if !v.is_finite() || !ok(v) {
+            return Err(err_at(&e.loc, key, format!("{v} is out of range: {rule}")));
+        }
+        Ok(Some(v))
+    }
+
+    fn num(&mut self, key: &str, default: f64, ok: fn(f64) -> bool, rule: &str) -> Result<f64, TopologyError> {
+        Ok(self.opt_num(key, ok, rule)?.unwrap_or(default))
+    }
+
+    fn feeds(&mut self, index: &HashMap<String, usize>) -> Result<Vec<usize>, TopologyError> {
+        let Some(e) = self.entries.remove("feeds") else {
+            return Ok(Vec::new());
+        };
+        let toml::Value::Array(items) = &e.value else {
+            return Err(err_at(&e.loc, "feeds", "must be an array of node ids".into()));
+        };
+        let mut feeds = Vec::with_capacity(items.len());
+        for item in items {
+            let Some(id) = item.as_str() else {
+                return Err(err_at(&e.loc, "feeds", format!("must hold node ids, found {}", item.type_str())));
+            };
+            let Some(&idx) = index.get(id) else {
+                return Err(err_at(&e.loc, "feeds", format!("unknown feed `{id}`: no node has this id")));
+            };
+            if feeds.contains(&idx) {
+                return Err(err_at(&e.loc, "feeds", format!("feed `{id}` is listed twice")));
+            }
+            feeds.push(idx);
+        }
+        // Keep the line for the feed-count check.
+        self.entries.insert("feeds".into(), e);
+        Ok(feeds)
+    }
+
+    fn loc_of(&self, key: &str) -> Loc {
+        self.entries.get(key).map_or_else(|| self.node_loc.clone(), |e| e.loc.clone())
+    }
+
+    fn refuse_unknown(mut self, kind: NodeKind) -> Result<(), TopologyError> {
+        self.entries.remove("feeds");
+        if let Some((key, e)) = self.entries.into_iter().next() {
+            return Err(err_at(&e.loc, &key, format!("unknown key for a {kind} node")));
+        }
+        Ok(())
+    }
+}
+
+fn check_feed_count(kind: NodeKind, feeds: &[usize], p: &Params, node_loc: &Loc) -> Result<(), TopologyError> {
+    let loc = p.loc_of("feeds");
+    let _ = node_loc;
+    match (kind.is_source(), feeds.len()) {
+        (true, 0) => Ok(()),
+        (true, _) => Err(err_at(&loc, "feeds", format!("a {kind} is a source and takes no feeds"))),
+        (false, 0) => Err(err_at(&loc, "feeds", format!("a {kind} needs at least one feed"))),
+        (false, 1) => Ok(()),
+        (false, n) if kind == NodeKind::Switchgear || kind.is_load() => {
+            let _ = n;
+            Ok(())
+        }
+        (false, n) => Err(err_at(
+            &loc,
+            "feeds",
+            format!("a {kind} takes one feed, found {n}: only switchgear and loads take more than one"),
+        )),
+    }
+}
+
+fn kind_params(kind: NodeKind, p: &mut Params) -> Result<KindParams, TopologyError> {
+    const POS: &str = "must be > 0";
+    const NON_NEG: &str = "must be >= 0";
+    const UNIT: &str = "must be in (0, 1]";
+    Ok(match kind {
+        NodeKind::Utility => KindParams::Utility {
+            voltage_v: p.num("voltage", 13_800.0, positive, POS)?,
+        },
+        NodeKind::Generator => {
+            let voltage_v = p.num("voltage", 480.0, positive, POS)?;
+            let rating_kw = p.num("rating_kw", 1000.0, positive, POS)?;
+            let start_delay_s = p.num("start_delay_s", 7.0, non_negative, NON_NEG)?;
+            let cooldown_s = p.num("cooldown_s", 60.0, non_negative, NON_NEG)?;
+            let fuel_l = p.num("fuel_l", 2000.0, non_negative, NON_NEG)?;
+            let fuel_l_per_h_idle = p.num("fuel_l_per_h_idle", 10.0, non_negative, NON_NEG)?;
+            let full_loc = p.loc_of("fuel_l_per_h_full");
+            let fuel_l_per_h_full = p.num("fuel_l_per_h_full", 100.0, non_negative, NON_NEG)?;
+            if fuel_l_per_h_full < fuel_l_per_h_idle {
+                return Err(err_at(
+                    &full_loc,
+                    "fuel_l_per_h_full",
+                    format!("{fuel_l_per_h_full} L/h is below fuel_l_per_h_idle ({fuel_l_per_h_idle} L/h)"),
+                ));
+            }
+            KindParams::Generator {
+                voltage_v,
+                rating_kw,
+                start_delay_s,
+                cooldown_s,
+                fuel_l,
+                fuel_l_per_h_idle,
+                fuel_l_per_h_full,
+            }
+        }
+        NodeKind::Transformer => KindParams::Transformer {
+            voltage_out_v: p.num("voltage_out", 480.0, positive, POS)?,
+            rating_kva: p.num("rating_kva", 1500.0, positive, POS)?,
+            efficiency: p.num("efficiency", 0.985, in_unit, UNIT)?,
+            no_load_loss_kw: p.num("no_load_loss_kw", 0.0, non_negative, NON_NEG)?,
+        },
+        NodeKind::Switchgear => KindParams::Switchgear {
+            start_delay_s: p.num("start_delay_s", 3.0, non_negative, NON_NEG)?,
+            retransfer_delay_s: p.num("retransfer_delay_s", 300.0, non_negative, NON_NEG)?,
+        },
+        NodeKind::Distribution => KindParams::Distribution,
+        NodeKind::Ups => {
+            let rating_kw = p.num("rating_kw", 500.0, positive, POS)?;
+            KindParams::Ups {
+                rating_kw,
+                efficiency: p.num("efficiency", 0.95, in_unit, UNIT)?,
+                no_load_loss_kw: p.num("no_load_loss_kw", 0.0, non_negative, NON_NEG)?,
+                battery_kwh: p.num("battery_kwh", 50.0, non_negative, NON_NEG)?,
+                discharge_efficiency: p.num("discharge_efficiency", 1.0, in_unit, UNIT)?,
+                peukert_k: p.num("peukert_k", 1.0, |v| (1.0..=2.0).contains(&v), "must be in [1, 2]")?,
+                battery_rated_h: p.num("battery_rated_h", 1.0, positive, POS)?,
+                recharge_kw: p.num("recharge_kw", 0.1 * rating_kw, non_negative, NON_NEG)?,
+            }
+        }
+        NodeKind::Pdu => KindParams::Pdu {
+            voltage_out_v: p.num("voltage_out", 208.0, positive, POS)?,
+            rating_kva: p.num("rating_kva", 50.0, positive, POS)?,
+            efficiency: p.num("efficiency", 0.97, in_unit, UNIT)?,
+            no_load_loss_kw: p.num("no_load_loss_kw", 0.0, non_negative, NON_NEG)?,
+        },
+        NodeKind::Server => KindParams::Server {
+            demand_kw: p.num("demand_kw", 5.0, non_negative, NON_NEG)?,
+        },
+        NodeKind::Cooling => KindParams::Cooling {
+            demand_kw: p.num("demand_kw", 0.0, non_negative, NON_NEG)?,
+            per_it_kw: p.num("per_it_kw", 0.35, non_negative, NON_NEG)?,
+        },
+        NodeKind::Load => KindParams::Load {
+            demand_kw: p.num("demand_kw", 1.0, non_negative, NON_NEG)?,
+        },
+    })
+}
+
+/// Kahn's algorithm; a cycle is refused naming one node on it.
+fn topological_order(nodes: &[NodeSpec], file: &str) -> Result<Vec<usize>, TopologyError> {
+    let n = nodes.len();
+    let mut pending: Vec<usize> = nodes.iter().map(|node| node.feeds.len()).collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, node) in nodes.iter().enumerate() {
+        for &f in &node.feeds {
+            children[f].push(i);
+        }
+    }
+    let mut order: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+    let mut head = 0;
+    while head < order.len() {
+        let i = order[head];
+        head += 1;
+        for &c in &children[i] {
+            pending[c] -= 1;
+            if pending[c] == 0 {
+                order.push(c);
+            }
+        }
+    }
+    if order.len() < n {
+        let on_cycle = (0..n).find(|&i| pending[i] > 0).unwrap_or(0);
+        let node = &nodes[on_cycle];
+        return Err(TopologyError {
+            file: file.to_string(),
+            line: Some(node.loc.line),
+            key: Some("feeds".into()),
+            reason: format!("node `{}` is on a cycle of feeds", node.id),
+        });
+    }
+    Ok(order)
+}
