@@ -1,10 +1,29 @@
 //! The simulator: a topology, its dynamic state and the solver, stepped in fixed
 //! steps (DESIGN §5). Commands in, statuses, the system status and events out.
+//!
+//! Each step at time `t`:
+//! 1. integrate the previous step's flows over the step just ended (battery state of
+//!    charge, fuel, breaker heat, unserved energy) — so a timer of T s fires on the
+//!    first step at or after T;
+//! 2. apply queued commands;
+//! 3. advance generator timers;
+//! 4. energize top-down (the ATS decides its feed as it is reached);
+//! 5. flow bottom-up (loads → conversions → sources);
+//! 6. derive each node's status word and raise events for the changes.
 
-use winter_river_protocol::{Command, Event, Status, SystemStatus};
+use std::sync::Arc;
+
+use winter_river_protocol::{Command, Event, NodeKind, NodeState, Severity, Status, SystemStatus};
 
 use crate::field::{FieldValue, Target, node_field, system_field};
-use crate::topology::Topology;
+use crate::physics::{
+    S_PER_H, battery_draw_kw, battery_runtime_s, conversion_input_kw, current_a, generator_fuel_l_per_h,
+    iec_standard_inverse_s, peukert_soc_rate_per_h,
+};
+use crate::topology::{KindParams, Topology};
+
+/// Slack for comparing times [s]: steps are exact multiples of `step_ms`.
+const TIME_EPS_S: f64 = 1e-9;
 
 /// A command the simulator refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -22,21 +41,198 @@ pub enum CommandError {
     BadLoad(f64),
 }
 
+/// Generator engine state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum GenPhase {
+    Standby,
+    Starting { ready_at_s: f64 },
+    Running,
+    Cooldown { until_s: f64 },
+    OutOfFuel,
+}
+
+#[derive(Debug, Clone)]
+struct GenState {
+    node: usize,
+    phase: GenPhase,
+    fuel_l: f64,
+    /// Number of ATSs asking this generator to run.
+    run_requests: u32,
+}
+
+#[derive(Debug, Clone)]
+struct AtsState {
+    /// Index into the switchgear's feeds: 0 = preferred.
+    selected: usize,
+    /// When the preferred feed was first seen dead (while on preferred) [s].
+    preferred_dead_since_s: Option<f64>,
+    /// When the preferred feed was first seen live (while on an alternate) [s].
+    preferred_live_since_s: Option<f64>,
+    start_sent: bool,
+    /// Generator slots behind the alternate feeds.
+    generators: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum UpsMode {
+    Off,
+    Normal,
+    OnBattery,
+    Bypass,
+}
+
+#[derive(Debug, Clone)]
+struct UpsState {
+    node: usize,
+    /// State of charge, 0..=1.
+    soc: f64,
+    mode: UpsMode,
+    /// Battery discharge [kW].
+    draw_kw: f64,
+    /// Battery charging [kW].
+    charge_kw: f64,
+}
+
+/// Where a node's kind-specific state lives.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    None,
+    Gen(usize),
+    Ats(usize),
+    Ups(usize),
+}
+
 /// The whole simulated site.
 #[derive(Debug)]
 pub struct Simulator {
-    topology: Topology,
+    topology: Arc<Topology>,
     step_ms: u32,
+    /// Index of the latest computed step; meaningless until `started`.
+    step_index: u64,
+    started: bool,
+    pending: Vec<(usize, Command)>,
+    events: Vec<Event>,
+
+    // Per node, by topology index.
+    slot: Vec<Slot>,
+    nominal_in_v: Vec<f64>,
+    nominal_out_v: Vec<f64>,
+    faulted: Vec<bool>,
+    tripped: Vec<bool>,
+    /// ∫ dt / t(M) of the breaker; trips at 1.
+    breaker_heat: Vec<f64>,
+    /// Demand of loads [kW] (set_load).
+    demand_kw: Vec<f64>,
+    in_live: Vec<bool>,
+    live: Vec<bool>,
+    /// Power at the input (sources: output) [kW].
+    in_kw: Vec<f64>,
+    /// Power delivered downstream [kW].
+    out_kw: Vec<f64>,
+    current_a: Vec<f64>,
+    status: Vec<NodeState>,
+
+    gens: Vec<GenState>,
+    ats: Vec<AtsState>,
+    ups: Vec<UpsState>,
+
+    // Site aggregates at the latest step.
+    it_kw: f64,
+    it_demand_kw: f64,
+    facility_kw: f64,
+    generator_kw: f64,
+    battery_out_kw: f64,
+    it_kwh_unserved: f64,
 }
 
 impl Simulator {
-    /// A simulator at t = 0, before its first step. `step_ms` must be > 0 (a zero
-    /// step is taken as 1 ms).
+    /// A simulator at t = 0, settled in its initial state, before its first step.
+    /// `step_ms` must be > 0 (a zero step is taken as 1 ms).
     pub fn new(topology: Topology, step_ms: u32) -> Simulator {
-        Simulator {
-            topology,
-            step_ms: step_ms.max(1),
+        let n = topology.len();
+        let mut slot = vec![Slot::None; n];
+        let mut gens = Vec::new();
+        let mut ups = Vec::new();
+        let mut demand_kw = vec![0.0; n];
+        for (i, node) in topology.nodes.iter().enumerate() {
+            match node.params {
+                KindParams::Generator { fuel_l, .. } => {
+                    slot[i] = Slot::Gen(gens.len());
+                    gens.push(GenState {
+                        node: i,
+                        phase: GenPhase::Standby,
+                        fuel_l,
+                        run_requests: 0,
+                    });
+                }
+                KindParams::Ups { .. } => {
+                    slot[i] = Slot::Ups(ups.len());
+                    ups.push(UpsState {
+                        node: i,
+                        soc: 1.0,
+                        mode: UpsMode::Off,
+                        draw_kw: 0.0,
+                        charge_kw: 0.0,
+                    });
+                }
+                KindParams::Server { demand_kw: d }
+                | KindParams::Load { demand_kw: d }
+                | KindParams::Cooling { demand_kw: d, .. } => demand_kw[i] = d,
+                _ => {}
+            }
         }
+        let mut ats = Vec::new();
+        for (i, node) in topology.nodes.iter().enumerate() {
+            if node.kind() == NodeKind::Switchgear {
+                let mut generators = Vec::new();
+                for &alt in node.feeds.iter().skip(1) {
+                    collect_generators(&topology, &slot, alt, &mut generators);
+                }
+                slot[i] = Slot::Ats(ats.len());
+                ats.push(AtsState {
+                    selected: 0,
+                    preferred_dead_since_s: None,
+                    preferred_live_since_s: None,
+                    start_sent: false,
+                    generators,
+                });
+            }
+        }
+        let (nominal_in_v, nominal_out_v) = nominal_voltages(&topology);
+        let mut sim = Simulator {
+            step_ms: step_ms.max(1),
+            step_index: 0,
+            started: false,
+            pending: Vec::new(),
+            events: Vec::new(),
+            slot,
+            nominal_in_v,
+            nominal_out_v,
+            faulted: vec![false; n],
+            tripped: vec![false; n],
+            breaker_heat: vec![0.0; n],
+            demand_kw,
+            in_live: vec![false; n],
+            live: vec![false; n],
+            in_kw: vec![0.0; n],
+            out_kw: vec![0.0; n],
+            current_a: vec![0.0; n],
+            status: vec![NodeState::Ok; n],
+            gens,
+            ats,
+            ups,
+            it_kw: 0.0,
+            it_demand_kw: 0.0,
+            facility_kw: 0.0,
+            generator_kw: 0.0,
+            battery_out_kw: 0.0,
+            it_kwh_unserved: 0.0,
+            topology: Arc::new(topology),
+        };
+        // Settle the initial state so the first step's events are changes from it.
+        sim.solve(0.0);
+        sim.update_statuses(0.0, false);
+        sim
     }
 
     pub fn topology(&self) -> &Topology {
@@ -50,41 +246,163 @@ impl Simulator {
 
     /// Time of the latest computed step [s] (0 before the first).
     pub fn time_s(&self) -> f64 {
-        todo!()
+        self.step_index as f64 * f64::from(self.step_ms) / 1000.0
     }
 
     /// Time the next [`Simulator::step`] computes [s]: 0 for the first step.
     pub fn next_time_s(&self) -> f64 {
-        todo!()
+        if self.started {
+            (self.step_index + 1) as f64 * f64::from(self.step_ms) / 1000.0
+        } else {
+            0.0
+        }
     }
 
     /// Queues a command for a node by id; it takes effect at the next step.
     pub fn command(&mut self, node_id: &str, cmd: &Command) -> Result<(), CommandError> {
-        let _ = (node_id, cmd);
-        todo!()
+        let idx = self
+            .topology
+            .node_index(node_id)
+            .ok_or_else(|| CommandError::UnknownNode(node_id.to_string()))?;
+        let kind = self.topology.node(idx).kind();
+        match cmd {
+            Command::SetFault { .. } | Command::Reset => {}
+            Command::SetLoad { kw } => {
+                if !kind.is_load() {
+                    return Err(CommandError::NotApplicable {
+                        command: "set_load",
+                        node: node_id.to_string(),
+                        kind: kind.as_str(),
+                        reason: "only server, cooling and load nodes have a demand",
+                    });
+                }
+                if !kw.is_finite() || *kw < 0.0 {
+                    return Err(CommandError::BadLoad(*kw));
+                }
+            }
+            Command::Update(_) => {
+                return Err(CommandError::NotApplicable {
+                    command: "update",
+                    node: node_id.to_string(),
+                    kind: kind.as_str(),
+                    reason: "update is sent by the engine to boards, not to the model",
+                });
+            }
+        }
+        self.pending.push((idx, cmd.clone()));
+        Ok(())
     }
 
     /// Computes the next step: the first call computes t = 0, later calls advance
     /// by `step_ms`.
     pub fn step(&mut self) {
-        todo!()
+        self.events.clear();
+        if self.started {
+            self.integrate(f64::from(self.step_ms) / 1000.0);
+            self.step_index += 1;
+        } else {
+            self.started = true;
+        }
+        let t = self.time_s();
+        self.apply_commands(t);
+        for g in 0..self.gens.len() {
+            self.advance_generator(g, t);
+        }
+        self.solve(t);
+        self.update_statuses(t, true);
     }
 
     /// Events raised by the latest step, in order.
     pub fn events(&self) -> &[Event] {
-        todo!()
+        &self.events
     }
 
-    /// A node's status at the latest step (electrical fields only: no wifi_rssi,
-    /// uptime or seq — those belong to boards).
+    /// A node's status word at the latest step.
+    pub fn node_state(&self, idx: usize) -> NodeState {
+        self.status[idx]
+    }
+
+    /// A node's status at the latest step (electrical fields only: no `wifi_rssi`,
+    /// `uptime` or `seq` — those belong to boards).
     pub fn node_status(&self, idx: usize) -> Status {
-        let _ = idx;
-        todo!()
+        let node = self.topology.node(idx);
+        let mut s = Status::new(node.id.clone(), self.status[idx]);
+        s.kind = Some(node.kind());
+        let source = node.kind().is_source();
+        s.voltage_in = Some(match node.params {
+            KindParams::Utility { voltage_v } if !self.faulted[idx] => voltage_v,
+            _ if !source && self.in_live[idx] => self.nominal_in_v[idx],
+            _ => 0.0,
+        });
+        s.voltage_out = Some(if self.live[idx] { self.nominal_out_v[idx] } else { 0.0 });
+        s.current = Some(self.current_a[idx]);
+        s.power_kw = Some(self.in_kw[idx]);
+        s.load_pct = Some(self.load_pct(idx));
+        match self.slot[idx] {
+            Slot::Ups(u) => {
+                let st = &self.ups[u];
+                s.battery_pct = Some(st.soc * 100.0);
+                s.runtime_s = self.ups_runtime_s(idx, u);
+            }
+            Slot::Gen(g) => {
+                if let KindParams::Generator { fuel_l, .. } = node.params {
+                    s.fuel_pct = Some(if fuel_l > 0.0 { self.gens[g].fuel_l / fuel_l * 100.0 } else { 0.0 });
+                }
+            }
+            Slot::Ats(a) => {
+                let feed = node.feeds[self.ats[a].selected];
+                s.source = Some(self.topology.node(feed).id.clone());
+            }
+            Slot::None => {}
+        }
+        s
     }
 
     /// The site's status at the latest step.
     pub fn system_status(&self) -> SystemStatus {
-        todo!()
+        let mut counts = [0u32; NodeState::ALL.len()];
+        for &st in &self.status {
+            counts[st as usize] += 1;
+        }
+        let c = |s: NodeState| counts[s as usize];
+        let pue = (self.it_kw > 0.0 && self.facility_kw > 0.0).then(|| self.facility_kw / self.it_kw);
+        let runtime_s = (0..self.ups.len())
+            .filter_map(|u| self.ups_runtime_s(self.ups_node(u), u))
+            .reduce(f64::min);
+        let fuel_pct = self
+            .gens
+            .iter()
+            .filter_map(|g| match self.topology.node(g.node).params {
+                KindParams::Generator { fuel_l, .. } if fuel_l > 0.0 => Some(g.fuel_l / fuel_l * 100.0),
+                KindParams::Generator { .. } => Some(0.0),
+                _ => None,
+            })
+            .reduce(f64::min);
+        SystemStatus {
+            node_id: winter_river_protocol::SYSTEM_ID.to_string(),
+            it_kw: self.it_kw,
+            facility_kw: self.facility_kw,
+            pue,
+            it_kw_lost: self.it_kw_lost(),
+            it_kwh_unserved: self.it_kwh_unserved,
+            source: self.source().to_string(),
+            runtime_s,
+            fuel_pct,
+            nodes_ok: c(NodeState::Ok),
+            nodes_fault: c(NodeState::Fault),
+            nodes_unpowered: c(NodeState::Unpowered),
+            nodes_tripped: c(NodeState::Tripped),
+            nodes_overload: c(NodeState::Overload),
+            nodes_on_battery: c(NodeState::OnBattery),
+            nodes_bypass: c(NodeState::Bypass),
+            nodes_standby: c(NodeState::Standby),
+            nodes_starting: c(NodeState::Starting),
+            nodes_cooldown: c(NodeState::Cooldown),
+            nodes_out_of_fuel: c(NodeState::OutOfFuel),
+            nodes_offline: c(NodeState::Offline),
+            rejected_msgs: 0,
+            sim_time_s: self.time_s(),
+        }
     }
 
     /// A field by wire name, for expectations.
@@ -94,4 +412,653 @@ impl Simulator {
             Target::Node(i) => node_field(&self.node_status(i), name),
         }
     }
+
+    /// IT (server) load served at the latest step [kW].
+    pub fn it_kw(&self) -> f64 {
+        self.it_kw
+    }
+
+    /// IT demand not served at the latest step [kW].
+    pub fn it_kw_lost(&self) -> f64 {
+        (self.it_demand_kw - self.it_kw).max(0.0)
+    }
+
+    /// Cumulative IT energy not served [kWh].
+    pub fn it_kwh_unserved(&self) -> f64 {
+        self.it_kwh_unserved
+    }
+
+    /// Whether a node's output is energized at the latest step.
+    pub fn is_live(&self, idx: usize) -> bool {
+        self.live[idx]
+    }
+
+    /// The energy balance of the latest step [kW]: (sources + battery discharge,
+    /// loads served + losses + battery charging). Equal up to rounding.
+    pub fn power_balance_kw(&self) -> (f64, f64) {
+        let mut supply = 0.0;
+        let mut demand = 0.0;
+        for (i, node) in self.topology.nodes.iter().enumerate() {
+            let kind = node.kind();
+            if kind.is_source() {
+                supply += self.out_kw[i];
+            } else if kind.is_load() {
+                demand += self.in_kw[i];
+            } else {
+                // Conversion or pass-through: losses = input − output (− charging).
+                let (draw, charge) = match self.slot[i] {
+                    Slot::Ups(u) => (self.ups[u].draw_kw, self.ups[u].charge_kw),
+                    _ => (0.0, 0.0),
+                };
+                supply += draw;
+                let loss = self.in_kw[i] + draw - self.out_kw[i] - charge;
+                demand += loss + charge;
+            }
+        }
+        (supply, demand)
+    }
+
+    /// What carries the IT load: `utility` / `generator` / `battery` / `none`.
+    fn source(&self) -> &'static str {
+        if self.it_kw <= 0.0 {
+            "none"
+        } else if self.battery_out_kw > 0.0 {
+            "battery"
+        } else if self.generator_kw > 0.0 {
+            "generator"
+        } else {
+            "utility"
+        }
+    }
+
+    fn ups_node(&self, u: usize) -> usize {
+        self.ups[u].node
+    }
+
+    /// Battery runtime of a UPS at its present output [s]: how long the battery
+    /// would last (on battery: will last) at this load. `None` with no load.
+    fn ups_runtime_s(&self, idx: usize, u: usize) -> Option<f64> {
+        let KindParams::Ups {
+            efficiency,
+            battery_kwh,
+            discharge_efficiency,
+            peukert_k,
+            battery_rated_h,
+            ..
+        } = self.topology.node(idx).params
+        else {
+            return None;
+        };
+        if self.faulted[idx] || self.tripped[idx] {
+            return Some(0.0);
+        }
+        let draw = battery_draw_kw(self.out_kw[idx], efficiency, discharge_efficiency);
+        battery_runtime_s(self.ups[u].soc, draw, battery_kwh, battery_rated_h, peukert_k)
+    }
+
+    fn load_pct(&self, idx: usize) -> f64 {
+        let node = self.topology.node(idx);
+        let out = self.out_kw[idx];
+        match node.params {
+            KindParams::Transformer { rating_kva, .. } | KindParams::Pdu { rating_kva, .. } => {
+                out / node.power_factor / rating_kva * 100.0
+            }
+            KindParams::Generator { rating_kw, .. } | KindParams::Ups { rating_kw, .. } => out / rating_kw * 100.0,
+            KindParams::Server { .. } | KindParams::Load { .. } | KindParams::Cooling { .. } => {
+                let demand = self.load_demand_kw(idx);
+                if demand > 0.0 { out / demand * 100.0 } else { 0.0 }
+            }
+            _ => match node.breaker_a {
+                Some(a) => self.current_a[idx] / a * 100.0,
+                None => 0.0,
+            },
+        }
+    }
+
+    /// Demand of a load at the latest step [kW] (cooling follows the IT load).
+    fn load_demand_kw(&self, idx: usize) -> f64 {
+        match self.topology.node(idx).params {
+            KindParams::Cooling { per_it_kw, .. } => self.demand_kw[idx] + per_it_kw * self.it_kw,
+            _ => self.demand_kw[idx],
+        }
+    }
+
+    fn apply_commands(&mut self, t: f64) {
+        let _ = t;
+        for (idx, cmd) in std::mem::take(&mut self.pending) {
+            match cmd {
+                Command::SetFault { state } => self.faulted[idx] = state,
+                Command::SetLoad { kw } => self.demand_kw[idx] = kw,
+                Command::Reset => {
+                    self.tripped[idx] = false;
+                    self.breaker_heat[idx] = 0.0;
+                    if let Slot::Gen(g) = self.slot[idx]
+                        && let KindParams::Generator { fuel_l, .. } = self.topology.node(idx).params
+                    {
+                        // A reset generator has been refuelled and its alarm cleared.
+                        self.gens[g].fuel_l = fuel_l;
+                        if self.gens[g].phase == GenPhase::OutOfFuel {
+                            self.gens[g].phase = GenPhase::Standby;
+                        }
+                    }
+                }
+                Command::Update(_) => {}
+            }
+        }
+    }
+
+    /// Integrates the latest step's flows over `dt_s`.
+    fn integrate(&mut self, dt_s: f64) {
+        let dt_h = dt_s / S_PER_H;
+        let t_end = self.next_time_s();
+        self.it_kwh_unserved += self.it_kw_lost() * dt_h;
+
+        for i in 0..self.topology.len() {
+            let node = &self.topology.nodes[i];
+            let Some(pickup_a) = node.breaker_a else { continue };
+            match iec_standard_inverse_s(self.current_a[i] / pickup_a, node.breaker_tms) {
+                Some(operate_s) => {
+                    self.breaker_heat[i] += dt_s / operate_s;
+                    if self.breaker_heat[i] >= 1.0 && !self.tripped[i] {
+                        self.tripped[i] = true;
+                    }
+                }
+                None => self.breaker_heat[i] = 0.0,
+            }
+        }
+
+        for u in 0..self.ups.len() {
+            let idx = self.ups_node(u);
+            let KindParams::Ups {
+                battery_kwh,
+                peukert_k,
+                battery_rated_h,
+                ..
+            } = self.topology.nodes[idx].params
+            else {
+                continue;
+            };
+            let st = &mut self.ups[u];
+            match st.mode {
+                UpsMode::OnBattery => {
+                    let rate = peukert_soc_rate_per_h(st.draw_kw, battery_kwh, battery_rated_h, peukert_k);
+                    st.soc -= rate * dt_h;
+                    if st.soc <= 1e-12 {
+                        st.soc = 0.0;
+                        let id = self.topology.nodes[idx].id.clone();
+                        self.events.push(Event {
+                            t: t_end,
+                            message: format!("{id} battery depleted"),
+                            node_id: id,
+                            event: "battery_depleted".into(),
+                            severity: Severity::Critical,
+                        });
+                    }
+                }
+                UpsMode::Normal if battery_kwh > 0.0 => {
+                    st.soc = (st.soc + st.charge_kw * dt_h / battery_kwh).min(1.0);
+                }
+                _ => {}
+            }
+        }
+
+        for g in 0..self.gens.len() {
+            let idx = self.gens[g].node;
+            let KindParams::Generator {
+                rating_kw,
+                fuel_l_per_h_idle,
+                fuel_l_per_h_full,
+                ..
+            } = self.topology.nodes[idx].params
+            else {
+                continue;
+            };
+            let gen_state = &mut self.gens[g];
+            let burning = matches!(gen_state.phase, GenPhase::Running | GenPhase::Cooldown { .. }) && !self.faulted[idx];
+            if burning {
+                let rate = generator_fuel_l_per_h(self.out_kw[idx], rating_kw, fuel_l_per_h_idle, fuel_l_per_h_full);
+                gen_state.fuel_l -= rate * dt_h;
+                if gen_state.fuel_l <= 1e-12 {
+                    gen_state.fuel_l = 0.0;
+                    gen_state.phase = GenPhase::OutOfFuel;
+                }
+            }
+        }
+    }
+
+    /// Moves a generator through standby → starting → running → cooldown as its
+    /// run requests, timers, fault and fuel say.
+    fn advance_generator(&mut self, g: usize, t: f64) {
+        let idx = self.gens[g].node;
+        let KindParams::Generator {
+            start_delay_s,
+            cooldown_s,
+            ..
+        } = self.topology.nodes[idx].params
+        else {
+            return;
+        };
+        let faulted = self.faulted[idx];
+        // A zero delay may pass through several phases in one step.
+        for _ in 0..4 {
+            let st = &self.gens[g];
+            let requested = st.run_requests > 0;
+            let next = match st.phase {
+                GenPhase::OutOfFuel => GenPhase::OutOfFuel,
+                _ if faulted => GenPhase::Standby,
+                _ if st.fuel_l <= 0.0 => GenPhase::OutOfFuel,
+                GenPhase::Standby if requested => GenPhase::Starting {
+                    ready_at_s: t + start_delay_s,
+                },
+                GenPhase::Standby => GenPhase::Standby,
+                GenPhase::Starting { .. } if !requested => GenPhase::Standby,
+                GenPhase::Starting { ready_at_s } if t + TIME_EPS_S >= ready_at_s => GenPhase::Running,
+                p @ GenPhase::Starting { .. } => p,
+                GenPhase::Running if !requested => GenPhase::Cooldown {
+                    until_s: t + cooldown_s,
+                },
+                GenPhase::Running => GenPhase::Running,
+                GenPhase::Cooldown { .. } if requested => GenPhase::Running,
+                GenPhase::Cooldown { until_s } if t + TIME_EPS_S >= until_s => GenPhase::Standby,
+                p @ GenPhase::Cooldown { .. } => p,
+            };
+            if next == self.gens[g].phase {
+                break;
+            }
+            self.gens[g].phase = next;
+        }
+    }
+
+    /// Energizes top-down, then flows bottom-up, at time `t`.
+    fn solve(&mut self, t: f64) {
+        self.energize(t);
+        self.flow();
+    }
+
+    fn energize(&mut self, t: f64) {
+        let topology = Arc::clone(&self.topology);
+        let mut it_served = 0.0;
+        let mut it_demand = 0.0;
+        for &i in &topology.order {
+            let up = !self.faulted[i] && !self.tripped[i];
+            let node = &topology.nodes[i];
+            let (in_live, live) = match node.params {
+                KindParams::Utility { .. } => (up, up),
+                KindParams::Generator { .. } => {
+                    let Slot::Gen(g) = self.slot[i] else { unreachable!("generator has a slot") };
+                    let running = matches!(self.gens[g].phase, GenPhase::Running | GenPhase::Cooldown { .. });
+                    (false, up && running)
+                }
+                KindParams::Switchgear { .. } => {
+                    let Slot::Ats(a) = self.slot[i] else { unreachable!("switchgear has a slot") };
+                    let feed = self.run_ats(i, a, t);
+                    let in_live = self.live[feed];
+                    (in_live, up && in_live)
+                }
+                KindParams::Ups { .. } => {
+                    let Slot::Ups(u) = self.slot[i] else { unreachable!("ups has a slot") };
+                    let in_live = self.live[node.feeds[0]];
+                    (in_live, up && (in_live || self.ups[u].soc > 0.0))
+                }
+                KindParams::Server { .. } | KindParams::Cooling { .. } | KindParams::Load { .. } => {
+                    let in_live = node.feeds.iter().any(|&f| self.live[f]);
+                    (in_live, up && in_live)
+                }
+                KindParams::Transformer { .. } | KindParams::Distribution | KindParams::Pdu { .. } => {
+                    let in_live = self.live[node.feeds[0]];
+                    (in_live, up && in_live)
+                }
+            };
+            self.in_live[i] = in_live;
+            self.live[i] = live;
+            if let KindParams::Server { .. } = node.params {
+                it_demand += self.demand_kw[i];
+                if live {
+                    it_served += self.demand_kw[i];
+                }
+            }
+        }
+        self.it_kw = it_served;
+        self.it_demand_kw = it_demand;
+    }
+
+    /// The automatic transfer switch of switchgear node `i` (slot `a`) at time `t`:
+    /// decides which feed it uses and signals its generators. Returns the feed node.
+    fn run_ats(&mut self, i: usize, a: usize, t: f64) -> usize {
+        let topology = Arc::clone(&self.topology);
+        let node = &topology.nodes[i];
+        let feeds = &node.feeds;
+        let KindParams::Switchgear {
+            start_delay_s,
+            retransfer_delay_s,
+        } = node.params
+        else {
+            return feeds[0];
+        };
+        if feeds.len() < 2 {
+            return feeds[0];
+        }
+        let preferred_live = self.live[feeds[0]];
+        let first_live_alternate = (1..feeds.len()).find(|&k| self.live[feeds[k]]);
+        let st = &mut self.ats[a];
+        let mut transfer_to: Option<usize> = None;
+        let mut signal: Option<bool> = None; // Some(true) = start, Some(false) = stop
+        if st.selected == 0 {
+            if preferred_live {
+                st.preferred_dead_since_s = None;
+                if st.start_sent {
+                    // Preferred came back before any transfer: call the generators off.
+                    st.start_sent = false;
+                    signal = Some(false);
+                }
+            } else {
+                let since = *st.preferred_dead_since_s.get_or_insert(t);
+                if t + TIME_EPS_S >= since + start_delay_s {
+                    if !st.start_sent {
+                        st.start_sent = true;
+                        signal = Some(true);
+                    }
+                    if let Some(k) = first_live_alternate {
+                        transfer_to = Some(k);
+                    }
+                }
+            }
+        } else {
+            let alternate_live = self.live[feeds[st.selected]];
+            if preferred_live {
+                let since = *st.preferred_live_since_s.get_or_insert(t);
+                if !alternate_live || t + TIME_EPS_S >= since + retransfer_delay_s {
+                    transfer_to = Some(0);
+                }
+            } else {
+                st.preferred_live_since_s = None;
+                if !alternate_live && let Some(k) = first_live_alternate {
+                    transfer_to = Some(k);
+                }
+            }
+        }
+        if let Some(k) = transfer_to {
+            let from = st.selected;
+            st.selected = k;
+            st.preferred_dead_since_s = None;
+            st.preferred_live_since_s = None;
+            if k == 0 && st.start_sent {
+                st.start_sent = false;
+                signal = Some(false);
+            }
+            let id = &node.id;
+            let to_id = &topology.nodes[feeds[k]].id;
+            let from_id = &topology.nodes[feeds[from]].id;
+            let (event, severity, message) = if k == 0 {
+                ("retransfer", Severity::Info, format!("{id} retransferred from {from_id} to {to_id}"))
+            } else {
+                ("transfer", Severity::Warning, format!("{id} transferred from {from_id} to {to_id}"))
+            };
+            self.events.push(Event {
+                t,
+                node_id: id.clone(),
+                event: event.into(),
+                severity,
+                message,
+            });
+        }
+        if let Some(start) = signal {
+            for gi in 0..self.ats[a].generators.len() {
+                let g = self.ats[a].generators[gi];
+                if start {
+                    self.gens[g].run_requests += 1;
+                } else {
+                    self.gens[g].run_requests = self.gens[g].run_requests.saturating_sub(1);
+                }
+                self.advance_generator(g, t);
+            }
+        }
+        feeds[self.ats[a].selected]
+    }
+
+    fn flow(&mut self) {
+        self.out_kw.fill(0.0);
+        let mut facility_kw = 0.0;
+        let mut generator_kw = 0.0;
+        let mut battery_out_kw = 0.0;
+        for oi in (0..self.topology.order.len()).rev() {
+            let i = self.topology.order[oi];
+            let node = &self.topology.nodes[i];
+            let live = self.live[i];
+            let mut in_kw = 0.0;
+            match node.params {
+                KindParams::Server { .. } | KindParams::Load { .. } | KindParams::Cooling { per_it_kw: _, .. } => {
+                    let demand = match node.params {
+                        KindParams::Cooling { per_it_kw, .. } => self.demand_kw[i] + per_it_kw * self.it_kw,
+                        _ => self.demand_kw[i],
+                    };
+                    if live {
+                        in_kw = demand;
+                        let cords = node.feeds.iter().filter(|&&f| self.live[f]).count();
+                        let share = demand / cords as f64;
+                        for &f in &node.feeds {
+                            if self.live[f] {
+                                self.out_kw[f] += share;
+                            }
+                        }
+                    }
+                    self.out_kw[i] = in_kw;
+                }
+                KindParams::Transformer {
+                    efficiency,
+                    no_load_loss_kw,
+                    ..
+                }
+                | KindParams::Pdu {
+                    efficiency,
+                    no_load_loss_kw,
+                    ..
+                } => {
+                    if live {
+                        in_kw = conversion_input_kw(self.out_kw[i], efficiency, no_load_loss_kw);
+                        self.out_kw[node.feeds[0]] += in_kw;
+                    }
+                }
+                KindParams::Distribution => {
+                    if live {
+                        in_kw = self.out_kw[i];
+                        self.out_kw[node.feeds[0]] += in_kw;
+                    }
+                }
+                KindParams::Switchgear { .. } => {
+                    if live {
+                        in_kw = self.out_kw[i];
+                        let Slot::Ats(a) = self.slot[i] else { unreachable!("switchgear has a slot") };
+                        self.out_kw[node.feeds[self.ats[a].selected]] += in_kw;
+                    }
+                }
+                KindParams::Ups {
+                    rating_kw,
+                    efficiency,
+                    no_load_loss_kw,
+                    battery_kwh,
+                    discharge_efficiency,
+                    recharge_kw,
+                    ..
+                } => {
+                    let Slot::Ups(u) = self.slot[i] else { unreachable!("ups has a slot") };
+                    let out = self.out_kw[i];
+                    let in_live = self.in_live[i];
+                    let step_h = f64::from(self.step_ms) / 1000.0 / S_PER_H;
+                    let st = &mut self.ups[u];
+                    st.draw_kw = 0.0;
+                    st.charge_kw = 0.0;
+                    st.mode = if !live {
+                        UpsMode::Off
+                    } else if in_live && out > rating_kw {
+                        in_kw = out;
+                        UpsMode::Bypass
+                    } else if in_live {
+                        // Recharge, but not past full within this step.
+                        let room_kwh = (1.0 - st.soc) * battery_kwh;
+                        st.charge_kw = recharge_kw.min(room_kwh / step_h).max(0.0);
+                        in_kw = conversion_input_kw(out, efficiency, no_load_loss_kw) + st.charge_kw;
+                        UpsMode::Normal
+                    } else {
+                        st.draw_kw = battery_draw_kw(out, efficiency, discharge_efficiency);
+                        battery_out_kw += out;
+                        UpsMode::OnBattery
+                    };
+                    if in_kw > 0.0 {
+                        self.out_kw[node.feeds[0]] += in_kw;
+                    }
+                }
+                KindParams::Utility { .. } => {
+                    in_kw = self.out_kw[i];
+                    facility_kw += in_kw;
+                }
+                KindParams::Generator { .. } => {
+                    in_kw = self.out_kw[i];
+                    facility_kw += in_kw;
+                    generator_kw += in_kw;
+                }
+            }
+            self.in_kw[i] = in_kw;
+            let voltage_v = if node.kind().is_source() {
+                self.nominal_out_v[i]
+            } else {
+                self.nominal_in_v[i]
+            };
+            self.current_a[i] = current_a(in_kw, voltage_v, node.power_factor, node.phases);
+        }
+        self.facility_kw = facility_kw;
+        self.generator_kw = generator_kw;
+        self.battery_out_kw = battery_out_kw;
+    }
+
+    /// Derives every node's status word; with `emit`, raises events for changes.
+    fn update_statuses(&mut self, t: f64, emit: bool) {
+        for oi in 0..self.topology.order.len() {
+            let i = self.topology.order[oi];
+            let new = self.derive_status(i);
+            let old = self.status[i];
+            if new != old {
+                self.status[i] = new;
+                if emit && let Some(event) = self.transition_event(i, old, new, t) {
+                    self.events.push(event);
+                }
+            }
+        }
+    }
+
+    fn derive_status(&self, i: usize) -> NodeState {
+        if self.faulted[i] {
+            return NodeState::Fault;
+        }
+        if self.tripped[i] {
+            return NodeState::Tripped;
+        }
+        let node = &self.topology.nodes[i];
+        let breaker_over = node.breaker_a.is_some_and(|a| self.current_a[i] > a);
+        let out = self.out_kw[i];
+        match (&node.params, self.slot[i]) {
+            (KindParams::Generator { rating_kw, .. }, Slot::Gen(g)) => match self.gens[g].phase {
+                GenPhase::OutOfFuel => NodeState::OutOfFuel,
+                GenPhase::Standby => NodeState::Standby,
+                GenPhase::Starting { .. } => NodeState::Starting,
+                GenPhase::Cooldown { .. } => NodeState::Cooldown,
+                GenPhase::Running if out > *rating_kw || breaker_over => NodeState::Overload,
+                GenPhase::Running => NodeState::Ok,
+            },
+            _ if !self.live[i] => NodeState::Unpowered,
+            (KindParams::Ups { .. }, Slot::Ups(u)) => match self.ups[u].mode {
+                UpsMode::OnBattery => NodeState::OnBattery,
+                UpsMode::Bypass => NodeState::Bypass,
+                _ if breaker_over => NodeState::Overload,
+                _ => NodeState::Ok,
+            },
+            (KindParams::Transformer { rating_kva, .. } | KindParams::Pdu { rating_kva, .. }, _)
+                if out / node.power_factor > *rating_kva =>
+            {
+                NodeState::Overload
+            }
+            _ if breaker_over => NodeState::Overload,
+            _ => NodeState::Ok,
+        }
+    }
+
+    fn transition_event(&self, i: usize, old: NodeState, new: NodeState, t: f64) -> Option<Event> {
+        use NodeState as S;
+        let node = &self.topology.nodes[i];
+        let id = &node.id;
+        let is_it = node.kind() == NodeKind::Server;
+        let (event, severity, message) = match (old, new) {
+            (_, S::Fault) => ("fault", Severity::Critical, format!("{id} failed")),
+            (S::Fault, _) => ("restored", Severity::Info, format!("{id} restored ({new})")),
+            (_, S::Tripped) => {
+                let amps = node.breaker_a.unwrap_or(0.0);
+                (
+                    "trip",
+                    Severity::Critical,
+                    format!("{id} breaker tripped ({amps:.0} A pickup)"),
+                )
+            }
+            (S::Tripped, _) => ("reset", Severity::Info, format!("{id} breaker reset ({new})")),
+            (_, S::Unpowered) => (
+                "unpowered",
+                if is_it { Severity::Critical } else { Severity::Warning },
+                format!("{id} lost power"),
+            ),
+            (S::Unpowered, _) => ("repowered", Severity::Info, format!("{id} power restored ({new})")),
+            (_, S::OnBattery) => ("on_battery", Severity::Warning, format!("{id} on battery")),
+            (_, S::Bypass) => ("bypass", Severity::Warning, format!("{id} on static bypass")),
+            (_, S::Overload) => ("overload", Severity::Warning, format!("{id} overloaded")),
+            (_, S::Starting) => ("start", Severity::Info, format!("{id} starting")),
+            (S::Starting, S::Ok) => ("running", Severity::Info, format!("{id} running")),
+            (_, S::Cooldown) => ("cooldown", Severity::Info, format!("{id} cooling down")),
+            (_, S::Standby) => ("standby", Severity::Info, format!("{id} in standby")),
+            (_, S::OutOfFuel) => ("out_of_fuel", Severity::Critical, format!("{id} out of fuel")),
+            (S::OnBattery, S::Ok) => ("on_mains", Severity::Info, format!("{id} back on mains")),
+            (S::Bypass | S::Overload, S::Ok) => ("normal", Severity::Info, format!("{id} back to normal")),
+            _ => return None,
+        };
+        Some(Event {
+            t,
+            node_id: id.clone(),
+            event: event.into(),
+            severity,
+            message,
+        })
+    }
+}
+
+/// Generator slots reached by walking up from `node` through single-feed nodes.
+fn collect_generators(topology: &Topology, slot: &[Slot], node: usize, out: &mut Vec<usize>) {
+    let mut at = node;
+    loop {
+        if let Slot::Gen(g) = slot[at] {
+            if !out.contains(&g) {
+                out.push(g);
+            }
+            return;
+        }
+        let n = topology.node(at);
+        if n.feeds.len() != 1 || n.kind() == NodeKind::Switchgear {
+            return;
+        }
+        at = n.feeds[0];
+    }
+}
+
+/// Nominal input and output voltages of every node [V], from the sources down.
+fn nominal_voltages(topology: &Topology) -> (Vec<f64>, Vec<f64>) {
+    let n = topology.len();
+    let mut v_in = vec![0.0; n];
+    let mut v_out = vec![0.0; n];
+    for &i in &topology.order {
+        let node = topology.node(i);
+        let feed_v = node.feeds.first().map_or(0.0, |&f| v_out[f]);
+        v_in[i] = feed_v;
+        v_out[i] = match node.params {
+            KindParams::Utility { voltage_v } | KindParams::Generator { voltage_v, .. } => voltage_v,
+            KindParams::Transformer { voltage_out_v, .. } | KindParams::Pdu { voltage_out_v, .. } => voltage_out_v,
+            _ => feed_v,
+        };
+    }
+    (v_in, v_out)
 }
