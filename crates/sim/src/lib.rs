@@ -9,5 +9,6 @@ pub mod simulator;
 pub mod topology;
 
 pub use field::{FieldValue, Target};
+pub use scenario::{Scenario, ScenarioError};
 pub use simulator::{CommandError, Simulator};
 pub use topology::{KindParams, Loc, NodeSpec, Override, Topology, TopologyError};

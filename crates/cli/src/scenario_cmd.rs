@@ -1,0 +1,88 @@
+//! `winter-river scenario run FILE`: runs a scenario, prints the event timeline and
+//! each expectation's verdict, writes `--json`, `--csv` and `--plot` on request.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use winter_river_sim::scenario::{self, DEFAULT_SAMPLE_EVERY_S, RunOptions};
+
+use crate::report::{self, Outcome};
+use crate::validate::load_scenario;
+use crate::{EXIT_FAILED, EXIT_OK, plot};
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML, DESIGN §6).
+    pub file: PathBuf,
+    /// Write the verdicts, events and summary as JSON to this file.
+    #[arg(long, value_name = "F")]
+    pub json: Option<PathBuf>,
+    /// Write the sampled series as CSV to this file (one row per sample).
+    #[arg(long, value_name = "F")]
+    pub csv: Option<PathBuf>,
+    /// Write an SVG plot of the chosen series with event markers to this file.
+    #[arg(long, value_name = "F.svg")]
+    pub plot: Option<PathBuf>,
+    /// Series to plot, comma-separated: system fields (`it_kw`, `facility_kw`, `pue`,
+    /// `it_kw_lost`, `it_kwh_unserved`, `runtime_s`, `fuel_pct`) or `<node>.power_kw`,
+    /// `<node>.battery_pct`. Default: IT, facility and lost kW, UPS battery and fuel %.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub series: Vec<String>,
+    /// Sampling interval for --csv and --plot [s of simulated time].
+    #[arg(long, value_name = "S", default_value_t = DEFAULT_SAMPLE_EVERY_S)]
+    pub sample_s: f64,
+    /// Print only the verdicts and the summary, not the event timeline.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(args: &RunArgs) -> Result<u8> {
+    if !(args.sample_s.is_finite() && args.sample_s > 0.0) {
+        anyhow::bail!(
+            "--sample-s {}: must be a number of seconds > 0",
+            args.sample_s
+        );
+    }
+    let scenario = load_scenario(&args.file)?;
+    let record = args.csv.is_some() || args.plot.is_some();
+    let options = RunOptions {
+        sample_every_s: record.then_some(args.sample_s),
+    };
+    // Check the plot's series before spending time on the run.
+    if args.plot.is_some() {
+        plot::check_series(&scenario, &args.series)?;
+    }
+
+    let started = Instant::now();
+    let report = scenario::run(&scenario, &options)?;
+    let wall_s = started.elapsed().as_secs_f64();
+    let outcome = Outcome {
+        scenario: &scenario,
+        report: &report,
+        wall_s,
+    };
+
+    print!("{}", report::text(&outcome, !args.quiet));
+
+    if let Some(path) = &args.json {
+        let json = report::json(&outcome);
+        let text =
+            serde_json::to_string_pretty(&json).context("cannot encode the report as JSON")?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let (Some(path), Some(rec)) = (&args.csv, &report.recording) {
+        std::fs::write(path, report::csv(rec))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let (Some(path), Some(rec)) = (&args.plot, &report.recording) {
+        let svg = plot::svg(&scenario, &report, rec, &args.series)?;
+        std::fs::write(path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(if report.passed() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}

@@ -1,0 +1,738 @@
+//! Scenario files (TOML, DESIGN §6) → [`Scenario`]. Every refusal names the file, the
+//! line, the key and the reason. No I/O: the topology text comes from the caller.
+
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+use winter_river_protocol::{Command, NodeState, SYSTEM_ID};
+
+use super::{
+    Check, DEFAULT_STEP_MS, DEFAULT_TOLERANCE, Expect, Expected, Scenario, ScenarioError,
+    ScenarioEvent, TIME_EPS_S, Window,
+};
+use crate::field::{NODE_FIELDS, SYSTEM_FIELDS, Target, is_known_field};
+use crate::topology::{DEFAULT_TOPOLOGY_TOML, Loc, Override, Topology};
+
+/// Name of the built-in topology in messages.
+pub const BUILTIN_TOPOLOGY_NAME: &str = "<built-in default>";
+
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "topology",
+    "duration_s",
+    "step_ms",
+    "overrides",
+    "event",
+    "expect",
+];
+const EVENT_KEYS: &[&str] = &["at_s", "node", "command", "params"];
+const EXPECT_KEYS: &[&str] = &[
+    "at_s",
+    "until_s",
+    "always",
+    "node",
+    "field",
+    "equals",
+    "between",
+    "tolerance",
+];
+/// Commands a scenario may send (`update` is engine → node only).
+const COMMANDS: &[&str] = &["set_fault", "set_load", "reset"];
+/// Fields whose values are words, not numbers.
+const TEXT_FIELDS: &[&str] = &["node_id", "kind", "status", "source"];
+const SYSTEM_SOURCES: &[&str] = &["utility", "generator", "battery", "none"];
+
+/// Byte offset → 1-based line.
+struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn new(src: &str) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        Lines { starts }
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+}
+
+/// The file being parsed, for locations.
+struct Ctx<'a> {
+    file: &'a str,
+    lines: Lines,
+}
+
+impl Ctx<'_> {
+    fn loc<T>(&self, v: &Spanned<T>) -> Loc {
+        Loc {
+            file: self.file.to_string(),
+            line: self.lines.line(v.span().start),
+        }
+    }
+
+    fn err<T>(&self, at: &Spanned<T>, key: &str, reason: impl Into<String>) -> ScenarioError {
+        ScenarioError::at(&self.loc(at), key, reason)
+    }
+}
+
+type Item<'i> = Spanned<DeValue<'i>>;
+
+impl Scenario {
+    /// Parses and checks a scenario. `file` names it in errors and is the base for a
+    /// relative `topology` path; `load_topology` returns the text of that path (or a
+    /// reason it cannot). Without `topology` the built-in default is used.
+    pub fn from_toml_str(
+        src: &str,
+        file: &str,
+        load_topology: impl FnOnce(&Path) -> Result<String, String>,
+    ) -> Result<Scenario, ScenarioError> {
+        let ctx = Ctx {
+            file,
+            lines: Lines::new(src),
+        };
+        let doc = DeTable::parse(src).map_err(|e| ScenarioError {
+            file: file.to_string(),
+            line: e.span().map(|s| ctx.lines.line(s.start)),
+            key: None,
+            reason: e.message().trim().to_string(),
+        })?;
+        let doc = doc.get_ref();
+        if let Some((k, _)) = doc
+            .iter()
+            .find(|(k, _)| !TOP_KEYS.contains(&k.get_ref().as_ref()))
+        {
+            return Err(ctx.err(
+                k,
+                k.get_ref(),
+                format!("unknown key in a scenario (known: {})", TOP_KEYS.join(", ")),
+            ));
+        }
+
+        let name = match doc.get("name") {
+            Some(v) => string(&ctx, v, "name")?,
+            None => Path::new(file)
+                .file_stem()
+                .map_or_else(|| file.to_string(), |s| s.to_string_lossy().into_owned()),
+        };
+        let Some(duration) = doc.get("duration_s") else {
+            return Err(ScenarioError {
+                file: file.to_string(),
+                line: None,
+                key: Some("duration_s".into()),
+                reason: "a scenario needs `duration_s` (simulated length [s])".into(),
+            });
+        };
+        let duration_s = number(&ctx, duration, "duration_s")?;
+        if duration_s <= 0.0 {
+            return Err(ctx.err(
+                duration,
+                "duration_s",
+                format!("{duration_s} s: must be > 0"),
+            ));
+        }
+        let step_ms = match doc.get("step_ms") {
+            None => DEFAULT_STEP_MS,
+            Some(v) => {
+                let ms = number(&ctx, v, "step_ms")?;
+                if ms < 1.0 || ms.fract() != 0.0 || ms > f64::from(u32::MAX) {
+                    return Err(ctx.err(
+                        v,
+                        "step_ms",
+                        format!("{ms}: must be a whole number of ms >= 1"),
+                    ));
+                }
+                ms as u32
+            }
+        };
+        let step_s = f64::from(step_ms) / 1000.0;
+
+        let overrides = match doc.get("overrides") {
+            None => Vec::new(),
+            Some(v) => overrides(&ctx, v)?,
+        };
+
+        let (topology_file, topology) = match doc.get("topology") {
+            None => (
+                None,
+                Topology::from_toml_str_with_overrides(
+                    DEFAULT_TOPOLOGY_TOML,
+                    BUILTIN_TOPOLOGY_NAME,
+                    &overrides,
+                )?,
+            ),
+            Some(v) => {
+                let rel = string(&ctx, v, "topology")?;
+                let path = resolve(file, &rel);
+                let text = load_topology(&path).map_err(|reason| {
+                    ctx.err(
+                        v,
+                        "topology",
+                        format!("cannot read {}: {reason}", path.display()),
+                    )
+                })?;
+                let shown = path.display().to_string();
+                let topo = Topology::from_toml_str_with_overrides(&text, &shown, &overrides)?;
+                (Some(shown), topo)
+            }
+        };
+
+        let events = match doc.get("event") {
+            None => Vec::new(),
+            Some(v) => tables(&ctx, v, "event")?
+                .into_iter()
+                .map(|t| event(&ctx, t, duration_s, &topology))
+                .collect::<Result<_, _>>()?,
+        };
+        let expects = match doc.get("expect") {
+            None => Vec::new(),
+            Some(v) => tables(&ctx, v, "expect")?
+                .into_iter()
+                .map(|t| expect(&ctx, t, duration_s, step_s, &topology))
+                .collect::<Result<_, _>>()?,
+        };
+
+        Ok(Scenario {
+            name,
+            file: file.to_string(),
+            topology_file,
+            topology,
+            duration_s,
+            step_ms,
+            overrides,
+            events,
+            expects,
+        })
+    }
+}
+
+/// `topology` is relative to the scenario file's folder (absolute paths stay).
+fn resolve(file: &str, rel: &str) -> PathBuf {
+    let base = Path::new(file).parent().unwrap_or_else(|| Path::new(""));
+    base.join(rel)
+}
+
+fn string(ctx: &Ctx<'_>, v: &Item<'_>, key: &str) -> Result<String, ScenarioError> {
+    v.get_ref().as_str().map(str::to_string).ok_or_else(|| {
+        ctx.err(
+            v,
+            key,
+            format!("must be a string, found {}", v.get_ref().type_str()),
+        )
+    })
+}
+
+/// A TOML integer or float as f64; refuses NaN and infinities.
+fn number(ctx: &Ctx<'_>, v: &Item<'_>, key: &str) -> Result<f64, ScenarioError> {
+    let n = as_f64(v.get_ref()).ok_or_else(|| {
+        ctx.err(
+            v,
+            key,
+            format!("must be a number, found {}", v.get_ref().type_str()),
+        )
+    })?;
+    if !n.is_finite() {
+        return Err(ctx.err(v, key, format!("{n} is not a finite number")));
+    }
+    Ok(n)
+}
+
+fn as_f64(v: &DeValue<'_>) -> Option<f64> {
+    match v {
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+            .ok()
+            .map(|i| i as f64),
+        DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+        _ => None,
+    }
+}
+
+/// A value from the document as a `toml::Value` (for overrides).
+fn to_value(v: &DeValue<'_>) -> Option<toml::Value> {
+    Some(match v {
+        DeValue::String(s) => toml::Value::String(s.to_string()),
+        DeValue::Integer(i) => {
+            toml::Value::Integer(i64::from_str_radix(i.as_str(), i.radix()).ok()?)
+        }
+        DeValue::Float(f) => toml::Value::Float(f.as_str().parse().ok()?),
+        DeValue::Boolean(b) => toml::Value::Boolean(*b),
+        DeValue::Datetime(d) => toml::Value::Datetime(*d),
+        DeValue::Array(a) => toml::Value::Array(
+            a.iter()
+                .map(|x| to_value(x.get_ref()))
+                .collect::<Option<_>>()?,
+        ),
+        DeValue::Table(t) => toml::Value::Table(
+            t.iter()
+                .map(|(k, x)| Some((k.get_ref().to_string(), to_value(x.get_ref())?)))
+                .collect::<Option<_>>()?,
+        ),
+    })
+}
+
+/// `[overrides.<id>]` tables → one [`Override`] per key.
+fn overrides(ctx: &Ctx<'_>, v: &Item<'_>) -> Result<Vec<Override>, ScenarioError> {
+    let DeValue::Table(nodes) = v.get_ref() else {
+        return Err(ctx.err(
+            v,
+            "overrides",
+            "must be a table of `[overrides.<node id>]` tables",
+        ));
+    };
+    let mut out = Vec::new();
+    for (node, params) in nodes {
+        let key = format!("overrides.{}", node.get_ref());
+        let DeValue::Table(params) = params.get_ref() else {
+            return Err(ctx.err(params, &key, "must be a table of node parameters"));
+        };
+        for (k, x) in params {
+            let value = to_value(x.get_ref()).ok_or_else(|| {
+                ctx.err(x, &format!("{key}.{}", k.get_ref()), "not a valid value")
+            })?;
+            out.push(Override {
+                node: node.get_ref().to_string(),
+                key: k.get_ref().to_string(),
+                value,
+                loc: ctx.loc(k),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// An array of tables (`[[event]]`), each with where it is written.
+fn tables<'a, 'i>(
+    ctx: &Ctx<'_>,
+    v: &'a Item<'i>,
+    key: &str,
+) -> Result<Vec<(&'a Item<'i>, &'a DeTable<'i>)>, ScenarioError> {
+    let DeValue::Array(items) = v.get_ref() else {
+        return Err(ctx.err(
+            v,
+            key,
+            format!("must be an array of tables: write `[[{key}]]`"),
+        ));
+    };
+    items
+        .iter()
+        .map(|item| match item.get_ref() {
+            DeValue::Table(t) => Ok((item, t)),
+            other => Err(ctx.err(
+                item,
+                key,
+                format!("must hold tables, found {}", other.type_str()),
+            )),
+        })
+        .collect()
+}
+
+/// Refuses keys outside `known`.
+fn refuse_unknown(
+    ctx: &Ctx<'_>,
+    t: &DeTable<'_>,
+    section: &str,
+    known: &[&str],
+) -> Result<(), ScenarioError> {
+    if let Some((k, _)) = t
+        .iter()
+        .find(|(k, _)| !known.contains(&k.get_ref().as_ref()))
+    {
+        return Err(ctx.err(
+            k,
+            &format!("{section}.{}", k.get_ref()),
+            format!("unknown key in [[{section}]] (known: {})", known.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+fn required<'a, 'i>(
+    ctx: &Ctx<'_>,
+    (at, t): (&Item<'i>, &'a DeTable<'i>),
+    section: &str,
+    key: &str,
+) -> Result<&'a Item<'i>, ScenarioError> {
+    t.get(key).ok_or_else(|| {
+        ctx.err(
+            at,
+            &format!("{section}.{key}"),
+            format!("[[{section}]] has no `{key}`"),
+        )
+    })
+}
+
+/// `at_s` within `[0, duration_s]`.
+fn time(ctx: &Ctx<'_>, v: &Item<'_>, key: &str, duration_s: f64) -> Result<f64, ScenarioError> {
+    let t = number(ctx, v, key)?;
+    if t < 0.0 {
+        return Err(ctx.err(v, key, format!("{t} s: must be >= 0")));
+    }
+    if t > duration_s + TIME_EPS_S {
+        return Err(ctx.err(
+            v,
+            key,
+            format!("{t} s is beyond duration_s ({duration_s} s)"),
+        ));
+    }
+    Ok(t)
+}
+
+fn event(
+    ctx: &Ctx<'_>,
+    (at, t): (&Item<'_>, &DeTable<'_>),
+    duration_s: f64,
+    topology: &Topology,
+) -> Result<ScenarioEvent, ScenarioError> {
+    refuse_unknown(ctx, t, "event", EVENT_KEYS)?;
+    let at_v = required(ctx, (at, t), "event", "at_s")?;
+    let at_s = time(ctx, at_v, "event.at_s", duration_s)?;
+    let node_v = required(ctx, (at, t), "event", "node")?;
+    let node = string(ctx, node_v, "event.node")?;
+    let Some(idx) = topology.node_index(&node) else {
+        let why = if node == SYSTEM_ID {
+            "`system` takes no commands in a scenario: name a node".to_string()
+        } else {
+            format!("unknown node `{node}`: no node of the topology has this id")
+        };
+        return Err(ctx.err(node_v, "event.node", why));
+    };
+    let cmd_v = required(ctx, (at, t), "event", "command")?;
+    let name = string(ctx, cmd_v, "event.command")?;
+    let params = match t.get("params") {
+        None => None,
+        Some(p) => match p.get_ref() {
+            DeValue::Table(pt) => Some((p, pt)),
+            other => {
+                return Err(ctx.err(
+                    p,
+                    "event.params",
+                    format!("must be a table, found {}", other.type_str()),
+                ));
+            }
+        },
+    };
+    let param_keys: &[&str] = match name.as_str() {
+        "set_fault" => &["state"],
+        "set_load" => &["kw"],
+        "reset" => &[],
+        "update" => {
+            return Err(ctx.err(
+                cmd_v,
+                "event.command",
+                "`update` is sent by the engine, not by a scenario (use set_fault, set_load or reset)",
+            ));
+        }
+        _ => {
+            return Err(ctx.err(
+                cmd_v,
+                "event.command",
+                format!("unknown command `{name}` (known: {})", COMMANDS.join(", ")),
+            ));
+        }
+    };
+    if let Some((_, pt)) = params
+        && let Some((k, _)) = pt
+            .iter()
+            .find(|(k, _)| !param_keys.contains(&k.get_ref().as_ref()))
+    {
+        let known = if param_keys.is_empty() {
+            "none".to_string()
+        } else {
+            param_keys.join(", ")
+        };
+        return Err(ctx.err(
+            k,
+            &format!("event.params.{}", k.get_ref()),
+            format!("unknown parameter for `{name}` (known: {known})"),
+        ));
+    }
+    let param = |key: &str| -> Result<&Item<'_>, ScenarioError> {
+        params.and_then(|(_, pt)| pt.get(key)).ok_or_else(|| {
+            let where_ = params.map_or(at, |(p, _)| p);
+            ctx.err(
+                where_,
+                "event.params",
+                format!("`{name}` needs params.{key} (write `params = {{ {key} = … }}`)"),
+            )
+        })
+    };
+    let command = match name.as_str() {
+        "set_fault" => {
+            let v = param("state")?;
+            let state = v.get_ref().as_bool().ok_or_else(|| {
+                ctx.err(
+                    v,
+                    "event.params.state",
+                    format!("must be true or false, found {}", v.get_ref().type_str()),
+                )
+            })?;
+            Command::SetFault { state }
+        }
+        "set_load" => {
+            let v = param("kw")?;
+            let kw = number(ctx, v, "event.params.kw")?;
+            if kw < 0.0 {
+                return Err(ctx.err(
+                    v,
+                    "event.params.kw",
+                    format!("{kw} kW: a demand must be >= 0"),
+                ));
+            }
+            let kind = topology.node(idx).kind();
+            if !kind.is_load() {
+                return Err(ctx.err(
+                    node_v,
+                    "event.node",
+                    format!(
+                        "`set_load` applies to loads (server, cooling, load); `{node}` is a {kind}"
+                    ),
+                ));
+            }
+            Command::SetLoad { kw }
+        }
+        _ => Command::Reset,
+    };
+    Ok(ScenarioEvent {
+        at_s,
+        node,
+        command,
+        loc: ctx.loc(at_v),
+    })
+}
+
+fn expect(
+    ctx: &Ctx<'_>,
+    (at, t): (&Item<'_>, &DeTable<'_>),
+    duration_s: f64,
+    step_s: f64,
+    topology: &Topology,
+) -> Result<Expect, ScenarioError> {
+    refuse_unknown(ctx, t, "expect", EXPECT_KEYS)?;
+    let at_v = required(ctx, (at, t), "expect", "at_s")?;
+    let at_s = time(ctx, at_v, "expect.at_s", duration_s)?;
+    let until_s = match t.get("until_s") {
+        None => None,
+        Some(v) => {
+            let u = time(ctx, v, "expect.until_s", duration_s)?;
+            if u < at_s {
+                return Err(ctx.err(
+                    v,
+                    "expect.until_s",
+                    format!("{u} s is before at_s ({at_s} s)"),
+                ));
+            }
+            // The window must contain a step, or the expectation could never be checked.
+            let first_step_s = (at_s / step_s - TIME_EPS_S).ceil() * step_s;
+            if first_step_s > u + TIME_EPS_S {
+                return Err(ctx.err(
+                    v,
+                    "expect.until_s",
+                    format!(
+                        "no step falls in [{at_s}, {u}] s with step_ms = {}",
+                        step_s * 1000.0
+                    ),
+                ));
+            }
+            Some((u, v))
+        }
+    };
+    let always = match t.get("always") {
+        None => false,
+        Some(v) => v.get_ref().as_bool().ok_or_else(|| {
+            ctx.err(
+                v,
+                "expect.always",
+                format!("must be true or false, found {}", v.get_ref().type_str()),
+            )
+        })?,
+    };
+    let window = match (until_s, always) {
+        (None, false) => Window::At,
+        (Some((u, _)), false) => Window::Eventually { until_s: u },
+        (Some((u, _)), true) => Window::Always { until_s: u },
+        (None, true) => {
+            return Err(ctx.err(
+                t.get("always").unwrap_or(at),
+                "expect.always",
+                "`always = true` needs `until_s` (the end of the window)",
+            ));
+        }
+    };
+
+    let node_v = required(ctx, (at, t), "expect", "node")?;
+    let node = string(ctx, node_v, "expect.node")?;
+    let target = if node == SYSTEM_ID {
+        Target::System
+    } else {
+        match topology.node_index(&node) {
+            Some(i) => Target::Node(i),
+            None => {
+                return Err(ctx.err(
+                    node_v,
+                    "expect.node",
+                    format!("unknown node `{node}`: no node of the topology has this id (or use \"system\")"),
+                ));
+            }
+        }
+    };
+    let field_v = required(ctx, (at, t), "expect", "field")?;
+    let field = string(ctx, field_v, "expect.field")?;
+    if !is_known_field(target, &field) {
+        let (what, known) = match target {
+            Target::System => ("SystemStatus", SYSTEM_FIELDS),
+            Target::Node(_) => ("node Status", NODE_FIELDS),
+        };
+        return Err(ctx.err(
+            field_v,
+            "expect.field",
+            format!(
+                "unknown field `{field}` for {what} (known: {})",
+                known.join(", ")
+            ),
+        ));
+    }
+    let is_text = TEXT_FIELDS.contains(&field.as_str());
+
+    let check = match (t.get("equals"), t.get("between")) {
+        (Some(_), Some(b)) => {
+            return Err(ctx.err(
+                b,
+                "expect.between",
+                "give either `equals` or `between`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ctx.err(at, "expect", "[[expect]] needs `equals` or `between`"));
+        }
+        (Some(v), None) => {
+            let expected = match v.get_ref() {
+                DeValue::String(s) => Expected::Text(s.to_string()),
+                DeValue::Boolean(b) => Expected::Bool(*b),
+                other => match as_f64(other) {
+                    Some(n) if n.is_finite() => Expected::Num(n),
+                    _ => {
+                        return Err(ctx.err(
+                            v,
+                            "expect.equals",
+                            format!(
+                                "must be a string, a number or a boolean, found {}",
+                                other.type_str()
+                            ),
+                        ));
+                    }
+                },
+            };
+            check_equals(ctx, v, &field, target, is_text, &expected, topology)?;
+            Check::Equals(expected)
+        }
+        (None, Some(b)) => {
+            let pair = match b.get_ref() {
+                DeValue::Array(a) if a.len() == 2 => {
+                    let lo = number(ctx, &a[0], "expect.between")?;
+                    let hi = number(ctx, &a[1], "expect.between")?;
+                    Some((lo, hi))
+                }
+                _ => None,
+            };
+            let Some((lo, hi)) = pair else {
+                return Err(ctx.err(b, "expect.between", "must be a pair of numbers `[lo, hi]`"));
+            };
+            if lo > hi {
+                return Err(ctx.err(
+                    b,
+                    "expect.between",
+                    format!("[{lo}, {hi}]: lo must be <= hi"),
+                ));
+            }
+            if is_text {
+                return Err(ctx.err(
+                    b,
+                    "expect.between",
+                    format!("`{field}` is a word, not a number: use `equals`"),
+                ));
+            }
+            Check::Between { lo, hi }
+        }
+    };
+    let tolerance = match t.get("tolerance") {
+        None => DEFAULT_TOLERANCE,
+        Some(v) => {
+            let tol = number(ctx, v, "expect.tolerance")?;
+            if tol < 0.0 {
+                return Err(ctx.err(v, "expect.tolerance", format!("{tol}: must be >= 0")));
+            }
+            tol
+        }
+    };
+    Ok(Expect {
+        at_s,
+        window,
+        node,
+        target,
+        field,
+        check,
+        tolerance,
+        loc: ctx.loc(at_v),
+    })
+}
+
+/// Catches typos in `equals`: a word for a number field, an unknown status word, a
+/// switchgear source that is not a node.
+fn check_equals(
+    ctx: &Ctx<'_>,
+    v: &Item<'_>,
+    field: &str,
+    target: Target,
+    is_text: bool,
+    expected: &Expected,
+    topology: &Topology,
+) -> Result<(), ScenarioError> {
+    const KEY: &str = "expect.equals";
+    match expected {
+        Expected::Num(_) if is_text => {
+            Err(ctx.err(v, KEY, format!("`{field}` is a word, not a number")))
+        }
+        Expected::Text(s) if !is_text => Err(ctx.err(
+            v,
+            KEY,
+            format!("`{field}` is a number, not a word (found \"{s}\")"),
+        )),
+        Expected::Text(s) if field == "status" && NodeState::parse(s).is_none() => {
+            let known: Vec<_> = NodeState::ALL.iter().map(|s| s.as_str()).collect();
+            Err(ctx.err(
+                v,
+                KEY,
+                format!("unknown status \"{s}\" (known: {})", known.join(", ")),
+            ))
+        }
+        Expected::Text(s)
+            if field == "source"
+                && target == Target::System
+                && !SYSTEM_SOURCES.contains(&s.as_str()) =>
+        {
+            Err(ctx.err(
+                v,
+                KEY,
+                format!(
+                    "unknown system source \"{s}\" (known: {})",
+                    SYSTEM_SOURCES.join(", ")
+                ),
+            ))
+        }
+        Expected::Text(s)
+            if field == "source"
+                && target != Target::System
+                && topology.node_index(s).is_none() =>
+        {
+            Err(ctx.err(
+                v,
+                KEY,
+                format!("source \"{s}\" is not a node of the topology"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,362 @@
+//! The scenario runner: drives a [`Simulator`] as fast as it goes, applies the
+//! scenario's commands at their times, checks the expectations and (on request)
+//! records series for CSV and plots. Pure: no I/O, no clock.
+//!
+//! Per step it only builds statuses for the expectations whose window holds the
+//! current time and for samples, so a long scenario costs little more than stepping.
+
+use winter_river_protocol::{Event, NodeKind, SystemStatus};
+
+use super::{Expect, Scenario, ScenarioError, TIME_EPS_S, Window};
+use crate::field::{FieldValue, Target};
+use crate::simulator::Simulator;
+
+/// Default sampling interval of the recorder [s of simulated time].
+pub const DEFAULT_SAMPLE_EVERY_S: f64 = 1.0;
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Record series every this many simulated seconds; `None` = no recording.
+    pub sample_every_s: Option<f64>,
+}
+
+/// One expectation's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Index into [`Scenario::expects`].
+    pub index: usize,
+    pub passed: bool,
+    /// The value that decided: at `at`, the value then; for `eventually`, the
+    /// matching value or else the closest (numbers) / last (words) seen; for
+    /// `always`, the first violating value or else the last seen.
+    pub seen: FieldValue,
+    /// When `seen` was taken [s]; `None` if the window held no step.
+    pub seen_t_s: Option<f64>,
+}
+
+/// A recorded series, one value per sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// `it_kw` for the system, `<node>.<field>` for a node.
+    pub name: String,
+    pub values: SeriesValues,
+}
+
+/// The values of a [`Series`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeriesValues {
+    /// `None` where the field is absent (e.g. `pue` with no IT load).
+    Num(Vec<Option<f64>>),
+    /// Status words.
+    Text(Vec<&'static str>),
+}
+
+/// Series sampled at fixed simulated times.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Recording {
+    /// Sample times [s].
+    pub time_s: Vec<f64>,
+    pub series: Vec<Series>,
+}
+
+impl Recording {
+    /// A series by name.
+    pub fn get(&self, name: &str) -> Option<&Series> {
+        self.series.iter().find(|s| s.name == name)
+    }
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Every event the simulator raised, in order.
+    pub events: Vec<Event>,
+    /// One per expectation, in file order.
+    pub verdicts: Vec<Verdict>,
+    pub recording: Option<Recording>,
+    /// Steps computed.
+    pub steps: u64,
+    /// Time of the last step [s].
+    pub end_time_s: f64,
+    /// The site at the last step.
+    pub final_system: SystemStatus,
+}
+
+impl RunReport {
+    /// Whether every expectation held.
+    pub fn passed(&self) -> bool {
+        self.verdicts.iter().all(|v| v.passed)
+    }
+
+    pub fn failed_count(&self) -> usize {
+        self.verdicts.iter().filter(|v| !v.passed).count()
+    }
+}
+
+/// Progress of one expectation.
+struct Pending {
+    done: bool,
+    passed: bool,
+    seen: FieldValue,
+    seen_t_s: Option<f64>,
+    /// Distance of `seen` from holding, for `eventually` on numbers.
+    best: f64,
+}
+
+impl Pending {
+    fn new() -> Pending {
+        Pending {
+            done: false,
+            passed: false,
+            seen: FieldValue::Missing,
+            seen_t_s: None,
+            best: f64::INFINITY,
+        }
+    }
+
+    /// Looks at one step inside the window.
+    fn observe(&mut self, e: &Expect, value: FieldValue, t: f64) {
+        let holds = e.holds(&value);
+        match e.window {
+            Window::At => {
+                self.finish(holds, value, t);
+            }
+            Window::Eventually { .. } => {
+                if holds {
+                    self.finish(true, value, t);
+                } else {
+                    let d = e.distance(&value).unwrap_or(f64::INFINITY);
+                    // Numbers: keep the closest; anything else: keep the last.
+                    if d < self.best || d == f64::INFINITY {
+                        self.best = d;
+                        self.seen = value;
+                        self.seen_t_s = Some(t);
+                    }
+                }
+            }
+            Window::Always { .. } => {
+                if holds {
+                    self.passed = true;
+                    self.seen = value;
+                    self.seen_t_s = Some(t);
+                } else {
+                    self.finish(false, value, t);
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, passed: bool, value: FieldValue, t: f64) {
+        self.done = true;
+        self.passed = passed;
+        self.seen = value;
+        self.seen_t_s = Some(t);
+    }
+}
+
+/// Which series the recorder keeps for each node.
+struct NodeColumns {
+    idx: usize,
+    /// Index into `Recording::series` of `<id>.power_kw`, then `.status`, then
+    /// `.battery_pct` for a UPS.
+    first: usize,
+    is_ups: bool,
+}
+
+const SYSTEM_SERIES: &[&str] = &[
+    "it_kw",
+    "facility_kw",
+    "pue",
+    "it_kw_lost",
+    "it_kwh_unserved",
+    "runtime_s",
+    "fuel_pct",
+];
+
+struct Recorder {
+    every_s: f64,
+    next_s: f64,
+    rec: Recording,
+    nodes: Vec<NodeColumns>,
+}
+
+impl Recorder {
+    fn new(sim: &Simulator, every_s: f64) -> Recorder {
+        let mut series: Vec<Series> = SYSTEM_SERIES
+            .iter()
+            .map(|n| Series {
+                name: (*n).to_string(),
+                values: SeriesValues::Num(Vec::new()),
+            })
+            .collect();
+        let mut nodes = Vec::new();
+        for (idx, n) in sim.topology().nodes.iter().enumerate() {
+            let is_ups = n.kind() == NodeKind::Ups;
+            nodes.push(NodeColumns {
+                idx,
+                first: series.len(),
+                is_ups,
+            });
+            series.push(Series {
+                name: format!("{}.power_kw", n.id),
+                values: SeriesValues::Num(Vec::new()),
+            });
+            series.push(Series {
+                name: format!("{}.status", n.id),
+                values: SeriesValues::Text(Vec::new()),
+            });
+            if is_ups {
+                series.push(Series {
+                    name: format!("{}.battery_pct", n.id),
+                    values: SeriesValues::Num(Vec::new()),
+                });
+            }
+        }
+        Recorder {
+            every_s: every_s.max(1e-3),
+            next_s: 0.0,
+            rec: Recording {
+                time_s: Vec::new(),
+                series,
+            },
+            nodes,
+        }
+    }
+
+    fn maybe_sample(&mut self, sim: &Simulator, t: f64) {
+        if t + TIME_EPS_S < self.next_s {
+            return;
+        }
+        while self.next_s <= t + TIME_EPS_S {
+            self.next_s += self.every_s;
+        }
+        self.rec.time_s.push(t);
+        let sys = sim.system_status();
+        let sys_values = [
+            Some(sys.it_kw),
+            Some(sys.facility_kw),
+            sys.pue,
+            Some(sys.it_kw_lost),
+            Some(sys.it_kwh_unserved),
+            sys.runtime_s,
+            sys.fuel_pct,
+        ];
+        for (s, v) in self.rec.series.iter_mut().zip(sys_values) {
+            push_num(s, v);
+        }
+        for n in &self.nodes {
+            let st = sim.node_status(n.idx);
+            push_num(&mut self.rec.series[n.first], st.power_kw);
+            if let SeriesValues::Text(v) = &mut self.rec.series[n.first + 1].values {
+                v.push(st.status.as_str());
+            }
+            if n.is_ups {
+                push_num(&mut self.rec.series[n.first + 2], st.battery_pct);
+            }
+        }
+    }
+}
+
+fn push_num(s: &mut Series, v: Option<f64>) {
+    if let SeriesValues::Num(values) = &mut s.values {
+        values.push(v.filter(|x| x.is_finite()));
+    }
+}
+
+/// Runs a scenario to its end. Fails only if the simulator refuses one of its
+/// commands (the error names the `[[event]]`).
+pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, ScenarioError> {
+    let mut sim = Simulator::new(scenario.topology.clone(), scenario.step_ms);
+
+    // Events in time order, file order among equal times.
+    let mut event_order: Vec<usize> = (0..scenario.events.len()).collect();
+    event_order.sort_by(|&a, &b| scenario.events[a].at_s.total_cmp(&scenario.events[b].at_s));
+    let mut next_event = 0;
+
+    // Expectations by start time; `active` holds those whose window is open.
+    let mut expect_order: Vec<usize> = (0..scenario.expects.len()).collect();
+    expect_order.sort_by(|&a, &b| {
+        scenario.expects[a]
+            .at_s
+            .total_cmp(&scenario.expects[b].at_s)
+    });
+    let mut next_expect = 0;
+    let mut active: Vec<usize> = Vec::new();
+    let mut pending: Vec<Pending> = scenario.expects.iter().map(|_| Pending::new()).collect();
+
+    let mut recorder = options.sample_every_s.map(|s| Recorder::new(&sim, s));
+    let mut timeline = Vec::new();
+    let mut steps = 0u64;
+
+    loop {
+        let t_next = sim.next_time_s();
+        while next_event < event_order.len()
+            && scenario.events[event_order[next_event]].at_s <= t_next + TIME_EPS_S
+        {
+            let ev = &scenario.events[event_order[next_event]];
+            sim.command(&ev.node, &ev.command)
+                .map_err(|e| ScenarioError::at(&ev.loc, "event", e.to_string()))?;
+            next_event += 1;
+        }
+
+        sim.step();
+        steps += 1;
+        let t = sim.time_s();
+        timeline.extend_from_slice(sim.events());
+
+        while next_expect < expect_order.len()
+            && scenario.expects[expect_order[next_expect]].at_s <= t + TIME_EPS_S
+        {
+            active.push(expect_order[next_expect]);
+            next_expect += 1;
+        }
+        if !active.is_empty() {
+            active.retain(|&i| {
+                let e = &scenario.expects[i];
+                let p = &mut pending[i];
+                if e.window != Window::At && t > e.end_s() + TIME_EPS_S {
+                    // Window closed between steps.
+                    p.done = true;
+                    return false;
+                }
+                p.observe(e, field(&sim, e.target, &e.field), t);
+                if e.window != Window::At && t + TIME_EPS_S >= e.end_s() {
+                    p.done = true;
+                }
+                !p.done
+            });
+        }
+
+        if let Some(r) = recorder.as_mut() {
+            r.maybe_sample(&sim, t);
+        }
+        if t + TIME_EPS_S >= scenario.duration_s {
+            break;
+        }
+    }
+
+    let verdicts = pending
+        .into_iter()
+        .enumerate()
+        .map(|(index, p)| Verdict {
+            index,
+            // An `always` window that saw no step, or any unfinished check, fails.
+            passed: p.passed && p.seen_t_s.is_some(),
+            seen: p.seen,
+            seen_t_s: p.seen_t_s,
+        })
+        .collect();
+    Ok(RunReport {
+        events: timeline,
+        verdicts,
+        recording: recorder.map(|r| r.rec),
+        steps,
+        end_time_s: sim.time_s(),
+        final_system: sim.system_status(),
+    })
+}
+
+fn field(sim: &Simulator, target: Target, name: &str) -> FieldValue {
+    sim.field(target, name)
+}
