@@ -35,30 +35,30 @@ impl Command {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct UpdateParams {
     /// [V]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub voltage_in: Option<f64>,
     /// [V]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub voltage_out: Option<f64>,
     /// [A]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub current: Option<f64>,
     /// [kW]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub power_kw: Option<f64>,
     /// [%]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub load_pct: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<NodeState>,
     /// [%]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub battery_pct: Option<f64>,
     /// [s]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub runtime_s: Option<f64>,
     /// [%]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub fuel_pct: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,

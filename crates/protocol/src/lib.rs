@@ -1,26 +1,36 @@
-//! The Winter River wire format — the only copy of it. Topics, node ids, the
-//! Status / Command / SystemStatus / Event payloads, the topology-as-JSON form, and
-//! the JSON codec with the validation rules of DESIGN §2.
-//!
-//! `no_std` + `alloc`; the `std` feature (default) is for host builds.
+//! The Winter River wire format — the only copy of it (crate docs: README.md).
+#![doc = include_str!("../README.md")]
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+pub mod availability;
+pub mod codec;
 pub mod command;
 pub mod event;
+mod finite;
 pub mod id;
 pub mod kind;
 pub mod status;
 pub mod system;
+pub mod topic;
 pub mod topology;
 
+pub use availability::Availability;
+pub use codec::{
+    CodecError, MAX_TOPOLOGY_BYTES, decode_availability, decode_command, decode_event,
+    decode_status, decode_system_status, decode_topology, encode_availability, encode_command,
+    encode_event, encode_status, encode_system_status, encode_topology,
+};
 pub use command::{Command, UpdateParams};
 pub use event::{Event, Severity};
 pub use id::{IdError, validate_node_id};
 pub use kind::{NodeKind, NodeState};
 pub use status::Status;
 pub use system::SystemStatus;
+pub use topic::{
+    Qos, Topic, TopicError, availability_filter, command_filter, status_filter, validate_prefix,
+};
 pub use topology::{TopologyJson, TopologyNodeJson};
 
 /// Default topic prefix.

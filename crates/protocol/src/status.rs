@@ -15,19 +15,19 @@ pub struct Status {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<NodeKind>,
     /// Input voltage [V].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub voltage_in: Option<f64>,
     /// Voltage handed downstream [V].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub voltage_out: Option<f64>,
     /// Current at the input (sources: at the output) [A].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub current: Option<f64>,
     /// Power at the input (sources: output; loads: demand served) [kW].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub power_kw: Option<f64>,
     /// Output against rating [%].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub load_pct: Option<f64>,
     pub status: NodeState,
     /// Wi-Fi signal [dBm].
@@ -40,13 +40,13 @@ pub struct Status {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
     /// UPS state of charge [%].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub battery_pct: Option<f64>,
     /// UPS battery runtime at the present load [s].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub runtime_s: Option<f64>,
     /// Generator fuel left [%].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub fuel_pct: Option<f64>,
     /// Switchgear: id of the feed in use.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,7 +14,7 @@ pub struct SystemStatus {
     /// Sum of source outputs: utility + generators [kW].
     pub facility_kw: f64,
     /// `facility_kw / it_kw`; absent when either is 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub pue: Option<f64>,
     /// IT demand not served [kW].
     pub it_kw_lost: f64,
@@ -23,10 +23,10 @@ pub struct SystemStatus {
     /// What carries the IT load: `utility` / `generator` / `battery` / `none`.
     pub source: String,
     /// Shortest UPS runtime at present load [s]; absent without UPS.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub runtime_s: Option<f64>,
     /// Lowest generator fuel level [%]; absent without generator.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub fuel_pct: Option<f64>,
     /// Number of nodes by status word (`nodes_ok`, `nodes_fault`, …).
     pub nodes_ok: u32,

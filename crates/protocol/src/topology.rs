@@ -24,6 +24,8 @@ pub struct TopologyNodeJson {
     /// Upstream node ids, in order of preference.
     pub feeds: Vec<String>,
     /// Every parameter with defaults applied, named as in the topology file
-    /// (units in the names: `rating_kva`, `start_delay_s`, …).
+    /// (units in the names: `rating_kva`, `start_delay_s`, …). Non-finite values
+    /// are left out when serialized.
+    #[serde(serialize_with = "crate::finite::finite_map")]
     pub params: BTreeMap<String, f64>,
 }

@@ -1,0 +1,71 @@
+//! no_std check for winter-river-protocol (see Cargo.toml): a `#![no_std]`
+//! staticlib with its own panic handler and a dummy allocator, exporting one
+//! function that calls every decoder and encoder so they are compiled and linked
+//! without `std`. Never run; only built.
+#![no_std]
+
+extern crate alloc;
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::panic::PanicInfo;
+
+use winter_river_protocol as protocol;
+
+/// Always fails to allocate: the check only needs the code to link.
+struct NoAlloc;
+
+// SAFETY: returning null is a valid "allocation failed" answer; dealloc is never
+// reached because nothing is ever allocated.
+unsafe impl GlobalAlloc for NoAlloc {
+    unsafe fn alloc(&self, _layout: Layout) -> *mut u8 {
+        core::ptr::null_mut()
+    }
+    unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
+}
+
+#[global_allocator]
+static ALLOCATOR: NoAlloc = NoAlloc;
+
+/// Conflicts with std's own handler if std is linked: that is the check.
+#[panic_handler]
+fn panic(_info: &PanicInfo) -> ! {
+    loop {}
+}
+
+/// Calls the whole codec and topic API; returns how many calls succeeded.
+#[unsafe(no_mangle)]
+pub extern "C" fn winter_river_nostd_check() -> u32 {
+    // black_box keeps the optimiser from folding the calls away.
+    let payload: &[u8] = core::hint::black_box(br#"{"command":"reset"}"#);
+    let mut ok = 0;
+    if let Ok(s) = protocol::decode_status("pdu_a", payload) {
+        ok += u32::from(protocol::encode_status(&s).is_ok());
+    }
+    if let Ok(c) = protocol::decode_command(payload) {
+        ok += u32::from(protocol::encode_command(&c).is_ok());
+    }
+    if let Ok(s) = protocol::decode_system_status(payload) {
+        ok += u32::from(protocol::encode_system_status(&s).is_ok());
+    }
+    if let Ok(e) = protocol::decode_event(payload) {
+        ok += u32::from(protocol::encode_event(&e).is_ok());
+    }
+    if let Ok(t) = protocol::decode_topology(payload) {
+        ok += u32::from(protocol::encode_topology(&t).is_ok());
+    }
+    if let Ok(a) = protocol::decode_availability(payload) {
+        ok += u32::from(!protocol::encode_availability(a).is_empty());
+    }
+    if let Ok(text) = core::str::from_utf8(payload) {
+        if let Ok(topic) = protocol::Topic::parse(protocol::DEFAULT_PREFIX, text) {
+            let built = topic.to_topic(protocol::DEFAULT_PREFIX);
+            ok += u32::from(built.len() == text.len() && topic.retain());
+        }
+        ok += u32::from(protocol::validate_node_id(text).is_ok());
+        ok += u32::from(protocol::status_filter(text).len() > 1);
+    }
+    if let Err(e) = protocol::decode_command(payload) {
+        ok += u32::from(e.reason().len() > 1);
+    }
+    ok
+}

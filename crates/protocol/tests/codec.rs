@@ -1,0 +1,980 @@
+//! Tests of the wire format (DESIGN §2): the seed's and the design's examples
+//! decode to their exact values, every payload round-trips, each class of bad
+//! input is refused with its own reason, topics build and parse, and no input
+//! makes a decoder panic.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use winter_river_protocol::{
+    Availability, CodecError, Command, Event, IdError, NodeKind, NodeState, Qos, Severity, Status,
+    SystemStatus, Topic, TopicError, TopologyJson, TopologyNodeJson, UpdateParams,
+    availability_filter, command_filter, decode_availability, decode_command, decode_event,
+    decode_status, decode_system_status, decode_topology, encode_availability, encode_command,
+    encode_event, encode_status, encode_system_status, encode_topology, status_filter,
+    validate_prefix,
+};
+
+// ------------------------------------------------------------------ helpers
+
+const P: &str = "winter-river";
+
+/// Decodes a status that must be refused and returns the reason label.
+fn status_reason(topic_id: &str, payload: &str) -> &'static str {
+    decode_status(topic_id, payload.as_bytes())
+        .expect_err("payload should be refused")
+        .reason()
+}
+
+/// Decodes a command that must be refused and returns the reason label.
+fn command_reason(payload: &str) -> &'static str {
+    decode_command(payload.as_bytes())
+        .expect_err("payload should be refused")
+        .reason()
+}
+
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap()
+}
+
+fn full_status() -> Status {
+    Status {
+        node_id: "ups_a".into(),
+        kind: Some(NodeKind::Ups),
+        voltage_in: Some(480.0),
+        voltage_out: Some(480.0),
+        current: Some(601.4),
+        power_kw: Some(500.25),
+        load_pct: Some(95.5),
+        status: NodeState::OnBattery,
+        wifi_rssi: Some(-71),
+        uptime: Some(86_400),
+        seq: Some(43_200),
+        battery_pct: Some(63.2),
+        runtime_s: Some(307.8),
+        fuel_pct: Some(88.0),
+        source: Some("trf_a".into()),
+    }
+}
+
+fn system_status() -> SystemStatus {
+    SystemStatus {
+        node_id: "system".into(),
+        it_kw: 1000.0,
+        facility_kw: 1500.0,
+        pue: Some(1.5),
+        it_kw_lost: 0.0,
+        it_kwh_unserved: 81.17,
+        source: "generator".into(),
+        runtime_s: Some(307.8),
+        fuel_pct: Some(97.5),
+        nodes_ok: 6,
+        nodes_fault: 1,
+        nodes_unpowered: 0,
+        nodes_tripped: 0,
+        nodes_overload: 0,
+        nodes_on_battery: 1,
+        nodes_bypass: 0,
+        nodes_standby: 0,
+        nodes_starting: 0,
+        nodes_cooldown: 0,
+        nodes_out_of_fuel: 0,
+        nodes_offline: 0,
+        rejected_msgs: 3,
+        sim_time_s: 660.5,
+    }
+}
+
+fn topology() -> TopologyJson {
+    let node = |id: &str, kind, feeds: &[&str], params: &[(&str, f64)]| TopologyNodeJson {
+        id: id.into(),
+        kind,
+        feeds: feeds.iter().map(|f| f.to_string()).collect(),
+        params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+    };
+    TopologyJson {
+        site: "winter-river-a".into(),
+        nodes: vec![
+            node("util_a", NodeKind::Utility, &[], &[("voltage", 13800.0)]),
+            node("gen_a", NodeKind::Generator, &[], &[("rating_kw", 1000.0)]),
+            node(
+                "trf_a",
+                NodeKind::Transformer,
+                &["util_a"],
+                &[("voltage_out", 480.0), ("efficiency", 0.985)],
+            ),
+            node(
+                "sw_a",
+                NodeKind::Switchgear,
+                &["trf_a", "gen_a"],
+                &[("start_delay_s", 3.0)],
+            ),
+        ],
+    }
+}
+
+// ------------------------------------------------------------------ examples
+
+#[test]
+fn seed_status_example_decodes_exactly() {
+    let payload = br#"{"node_id":"pdu_a","voltage_in":480.0,"current":12.5,"power_kw":6.0,"status":"ok","wifi_rssi":-62,"uptime":3600}"#;
+    let s = decode_status("pdu_a", payload).unwrap();
+    let mut want = Status::new("pdu_a", NodeState::Ok);
+    want.voltage_in = Some(480.0);
+    want.current = Some(12.5);
+    want.power_kw = Some(6.0);
+    want.wifi_rssi = Some(-62);
+    want.uptime = Some(3600);
+    assert_eq!(s, want);
+}
+
+#[test]
+fn design_status_example_decodes_exactly() {
+    let payload =
+        br#"{"node_id":"pdu_a","kind":"pdu","voltage_in":480.0,"voltage_out":208.0,"current":7.2,
+ "power_kw":6.0,"load_pct":12.0,"status":"ok","wifi_rssi":-62,"uptime":3600,"seq":1800}"#;
+    let s = decode_status("pdu_a", payload).unwrap();
+    let mut want = Status::new("pdu_a", NodeState::Ok);
+    want.kind = Some(NodeKind::Pdu);
+    want.voltage_in = Some(480.0);
+    want.voltage_out = Some(208.0);
+    want.current = Some(7.2);
+    want.power_kw = Some(6.0);
+    want.load_pct = Some(12.0);
+    want.wifi_rssi = Some(-62);
+    want.uptime = Some(3600);
+    want.seq = Some(1800);
+    assert_eq!(s, want);
+}
+
+#[test]
+fn seed_command_example_decodes() {
+    let c = decode_command(br#"{"command":"set_fault","params":{"state":true}}"#).unwrap();
+    assert_eq!(c, Command::SetFault { state: true });
+}
+
+#[test]
+fn design_event_example_decodes_exactly() {
+    let payload = br#"{"t": 60.0, "node_id": "util_a", "event": "fault", "severity": "critical", "message": "util_a failed"}"#;
+    let e = decode_event(payload).unwrap();
+    assert_eq!(
+        e,
+        Event {
+            t: 60.0,
+            node_id: "util_a".into(),
+            event: "fault".into(),
+            severity: Severity::Critical,
+            message: "util_a failed".into(),
+        }
+    );
+}
+
+#[test]
+fn unknown_fields_are_ignored() {
+    let s = decode_status(
+        "pdu_a",
+        br#"{"node_id":"pdu_a","status":"ok","firmware":"1.2.3","extra":{"a":[1,2]}}"#,
+    )
+    .unwrap();
+    assert_eq!(s, Status::new("pdu_a", NodeState::Ok));
+    let c = decode_command(br#"{"command":"reset","params":{"why":"drill"},"from":"op"}"#).unwrap();
+    assert_eq!(c, Command::Reset);
+}
+
+#[test]
+fn integer_electrical_values_are_accepted() {
+    let s = decode_status(
+        "pdu_a",
+        br#"{"node_id":"pdu_a","voltage_in":480,"status":"ok"}"#,
+    )
+    .unwrap();
+    assert_eq!(s.voltage_in, Some(480.0));
+}
+
+#[test]
+fn reset_params_are_optional() {
+    for payload in [
+        r#"{"command":"reset"}"#,
+        r#"{"command":"reset","params":null}"#,
+        r#"{"command":"reset","params":{}}"#,
+    ] {
+        assert_eq!(decode_command(payload.as_bytes()).unwrap(), Command::Reset);
+    }
+}
+
+#[test]
+fn set_load_accepts_integer_and_zero_kw() {
+    let c = decode_command(br#"{"command":"set_load","params":{"kw":5}}"#).unwrap();
+    assert_eq!(c, Command::SetLoad { kw: 5.0 });
+    let c = decode_command(br#"{"command":"set_load","params":{"kw":0.0}}"#).unwrap();
+    assert_eq!(c, Command::SetLoad { kw: 0.0 });
+}
+
+// ------------------------------------------------------------------ round trips
+
+#[test]
+fn status_round_trips() {
+    for s in [full_status(), Status::new("srv_a", NodeState::Unpowered)] {
+        let bytes = encode_status(&s).unwrap();
+        assert_eq!(decode_status(&s.node_id, &bytes).unwrap(), s);
+    }
+}
+
+#[test]
+fn floats_round_trip_bit_exactly() {
+    // serde_json's default float parser can be 1 ULP off; the crate enables
+    // `float_roundtrip` so an engine value reads back exactly on the node.
+    for v in [
+        -5.870549879146544e227,
+        6.3862169805081476e299,
+        0.1 + 0.2,
+        f64::MIN_POSITIVE,
+        f64::MAX,
+    ] {
+        let mut s = Status::new("pdu_a", NodeState::Ok);
+        s.power_kw = Some(v);
+        let back = decode_status("pdu_a", &encode_status(&s).unwrap()).unwrap();
+        assert_eq!(back.power_kw.map(f64::to_bits), Some(v.to_bits()), "{v:e}");
+    }
+}
+
+#[test]
+fn status_encodes_electrical_values_as_floats() {
+    let mut s = Status::new("pdu_a", NodeState::Ok);
+    s.voltage_in = Some(480.0);
+    s.uptime = Some(3600);
+    assert_eq!(
+        text(&encode_status(&s).unwrap()),
+        r#"{"node_id":"pdu_a","voltage_in":480.0,"status":"ok","uptime":3600}"#
+    );
+}
+
+#[test]
+fn every_command_round_trips() {
+    let update = UpdateParams {
+        voltage_in: Some(480.0),
+        voltage_out: Some(208.0),
+        current: Some(7.2),
+        power_kw: Some(6.0),
+        load_pct: Some(12.0),
+        status: Some(NodeState::OnBattery),
+        battery_pct: Some(99.5),
+        runtime_s: Some(1800.0),
+        fuel_pct: Some(50.0),
+        source: Some("gen_a".into()),
+    };
+    for c in [
+        Command::SetFault { state: true },
+        Command::SetFault { state: false },
+        Command::SetLoad { kw: 12.5 },
+        Command::SetLoad { kw: 0.0 },
+        Command::Reset,
+        Command::Update(update),
+        Command::Update(UpdateParams::default()),
+    ] {
+        let bytes = encode_command(&c).unwrap();
+        assert_eq!(decode_command(&bytes).unwrap(), c, "{}", text(&bytes));
+    }
+}
+
+#[test]
+fn commands_encode_in_the_seed_form() {
+    let enc = |c: Command| String::from_utf8(encode_command(&c).unwrap()).unwrap();
+    assert_eq!(
+        enc(Command::SetFault { state: true }),
+        r#"{"command":"set_fault","params":{"state":true}}"#
+    );
+    assert_eq!(
+        enc(Command::SetLoad { kw: 5.0 }),
+        r#"{"command":"set_load","params":{"kw":5.0}}"#
+    );
+    assert_eq!(enc(Command::Reset), r#"{"command":"reset","params":{}}"#);
+}
+
+#[test]
+fn system_status_round_trips() {
+    let mut s = system_status();
+    let bytes = encode_system_status(&s).unwrap();
+    assert_eq!(decode_system_status(&bytes).unwrap(), s);
+    s.pue = None;
+    s.runtime_s = None;
+    s.fuel_pct = None;
+    let bytes = encode_system_status(&s).unwrap();
+    assert!(!text(&bytes).contains("pue"));
+    assert_eq!(decode_system_status(&bytes).unwrap(), s);
+}
+
+#[test]
+fn event_round_trips() {
+    for (node_id, severity) in [
+        ("ups_a", Severity::Warning),
+        ("system", Severity::Info),
+        ("gen_a", Severity::Critical),
+    ] {
+        let e = Event {
+            t: 61.3,
+            node_id: node_id.into(),
+            event: "on_battery".into(),
+            severity,
+            message: "ups_a on battery: \"utility lost\"".into(),
+        };
+        let bytes = encode_event(&e).unwrap();
+        assert_eq!(decode_event(&bytes).unwrap(), e);
+    }
+}
+
+#[test]
+fn topology_round_trips() {
+    let t = topology();
+    let bytes = encode_topology(&t).unwrap();
+    assert_eq!(decode_topology(&bytes).unwrap(), t);
+}
+
+#[test]
+fn availability_round_trips() {
+    for a in [Availability::Online, Availability::Offline] {
+        assert_eq!(decode_availability(encode_availability(a)).unwrap(), a);
+    }
+    assert_eq!(encode_availability(Availability::Online), b"online");
+    assert_eq!(
+        decode_availability(b"offline\n").unwrap(),
+        Availability::Offline
+    );
+}
+
+// ------------------------------------------------------------------ never NaN on the wire
+
+#[test]
+fn encode_status_omits_non_finite_fields() {
+    let mut s = Status::new("pdu_a", NodeState::Ok);
+    s.voltage_in = Some(f64::NAN);
+    s.current = Some(f64::INFINITY);
+    s.power_kw = Some(f64::NEG_INFINITY);
+    s.load_pct = Some(12.0);
+    let bytes = encode_status(&s).unwrap();
+    assert_eq!(
+        text(&bytes),
+        r#"{"node_id":"pdu_a","load_pct":12.0,"status":"ok"}"#
+    );
+}
+
+#[test]
+fn encode_update_and_topology_omit_non_finite_values() {
+    let update = UpdateParams {
+        power_kw: Some(f64::NAN),
+        voltage_in: Some(480.0),
+        ..UpdateParams::default()
+    };
+    let bytes = encode_command(&Command::Update(update)).unwrap();
+    assert_eq!(
+        text(&bytes),
+        r#"{"command":"update","params":{"voltage_in":480.0}}"#
+    );
+
+    let mut t = topology();
+    t.nodes[0].params.insert("bad".into(), f64::NAN);
+    let bytes = encode_topology(&t).unwrap();
+    assert!(!text(&bytes).contains("bad"));
+    assert!(!text(&bytes).contains("null"));
+}
+
+#[test]
+fn encode_system_status_omits_optional_and_refuses_required_non_finite() {
+    let mut s = system_status();
+    s.pue = Some(f64::NAN);
+    let bytes = encode_system_status(&s).unwrap();
+    assert!(!text(&bytes).contains("pue"));
+
+    s.it_kw = f64::INFINITY;
+    assert_eq!(
+        encode_system_status(&s).unwrap_err(),
+        CodecError::NonFinite {
+            field: Some("it_kw")
+        }
+    );
+}
+
+#[test]
+fn encoders_refuse_what_decoders_refuse() {
+    assert_eq!(
+        encode_command(&Command::SetLoad { kw: f64::NAN }).unwrap_err(),
+        CodecError::NonFinite { field: Some("kw") }
+    );
+    assert_eq!(
+        encode_command(&Command::SetLoad { kw: -1.0 })
+            .unwrap_err()
+            .reason(),
+        "out_of_range"
+    );
+    let mut e = Event {
+        t: f64::NAN,
+        node_id: "ups_a".into(),
+        event: "fault".into(),
+        severity: Severity::Info,
+        message: String::new(),
+    };
+    assert_eq!(encode_event(&e).unwrap_err().reason(), "non_finite");
+    e.t = 1.0;
+    e.node_id = "UPS".into();
+    assert_eq!(encode_event(&e).unwrap_err().reason(), "bad_id");
+    assert_eq!(
+        encode_status(&Status::new("system", NodeState::Ok))
+            .unwrap_err()
+            .reason(),
+        "reserved_id"
+    );
+    let mut sys = system_status();
+    sys.node_id = "pdu_a".into();
+    assert_eq!(
+        encode_system_status(&sys).unwrap_err().reason(),
+        "id_mismatch"
+    );
+    let mut big = Status::new("pdu_a", NodeState::Ok);
+    big.source = Some("x".repeat(40));
+    assert_eq!(encode_status(&big).unwrap_err().reason(), "bad_id");
+}
+
+// ------------------------------------------------------------------ bad input, one reason each
+
+#[test]
+fn refuses_not_json() {
+    for payload in [
+        "",
+        "hello",
+        r#"{"node_id":"pdu_a","status":"ok""#,
+        r#"{"node_id":"pdu_a","status":"ok"} trailing"#,
+        r#"{node_id:"pdu_a"}"#,
+    ] {
+        assert_eq!(status_reason("pdu_a", payload), "not_json", "{payload}");
+    }
+    assert_eq!(command_reason("set_fault true"), "not_json");
+}
+
+#[test]
+fn refuses_not_utf8() {
+    let err = decode_status("pdu_a", b"{\"node_id\":\"pdu_a\xff\"}").unwrap_err();
+    assert_eq!(err, CodecError::NotUtf8);
+    assert_eq!(err.reason(), "not_utf8");
+}
+
+#[test]
+fn refuses_wrong_types() {
+    for payload in [
+        r#"{"node_id":"pdu_a","power_kw":"6.0","status":"ok"}"#,
+        r#"{"node_id":"pdu_a","status":"exploded"}"#,
+        r#"{"node_id":"pdu_a"}"#,
+        r#"{"node_id":7,"status":"ok"}"#,
+        r#"{"node_id":"pdu_a","status":"ok","wifi_rssi":"weak"}"#,
+        r#"{"node_id":"pdu_a","status":"ok","uptime":-1}"#,
+        r#"["pdu_a",null,null,null,null,null,null,"ok"]"#,
+        "42",
+        r#""pdu_a""#,
+    ] {
+        assert_eq!(status_reason("pdu_a", payload), "wrong_shape", "{payload}");
+    }
+    for payload in [
+        r#"{"command":"set_fault","params":{"state":"yes"}}"#,
+        r#"{"command":"set_load","params":{"kw":"5"}}"#,
+        r#"{"command":"set_load","params":[5]}"#,
+        r#"{"command":"update","params":{"power_kw":"6"}}"#,
+        r#"{"command":5}"#,
+        r#"{"params":{}}"#,
+    ] {
+        assert_eq!(command_reason(payload), "wrong_shape", "{payload}");
+    }
+}
+
+#[test]
+fn refuses_payload_over_16_kib() {
+    let head = r#"{"node_id":"pdu_a","status":"ok","pad":""#;
+    let tail = r#""}"#;
+    let fill = |total: usize| {
+        format!(
+            "{head}{}{tail}",
+            "x".repeat(total - head.len() - tail.len())
+        )
+    };
+    // Exactly 16 KiB is still accepted.
+    assert!(decode_status("pdu_a", fill(16 * 1024).as_bytes()).is_ok());
+    let err = decode_status("pdu_a", fill(16 * 1024 + 1).as_bytes()).unwrap_err();
+    assert_eq!(
+        err,
+        CodecError::TooLarge {
+            len: 16 * 1024 + 1,
+            max: 16 * 1024
+        }
+    );
+    assert_eq!(err.reason(), "too_large");
+    // Size is checked before anything else: not even UTF-8 is looked at.
+    assert_eq!(
+        decode_command(&vec![0xff; 20_000]).unwrap_err().reason(),
+        "too_large"
+    );
+}
+
+#[test]
+fn refuses_id_topic_mismatch() {
+    let err = decode_status("pdu_a", br#"{"node_id":"pdu_b","status":"ok"}"#).unwrap_err();
+    assert_eq!(
+        err,
+        CodecError::IdMismatch {
+            topic_id: "pdu_a".into(),
+            node_id: "pdu_b".into()
+        }
+    );
+    assert_eq!(err.reason(), "id_mismatch");
+    assert_eq!(
+        decode_system_status(br#"{"node_id":"pdu_a"}"#)
+            .unwrap_err()
+            .reason(),
+        "wrong_shape"
+    );
+    let mut bytes = encode_system_status(&system_status()).unwrap();
+    let s = text(&bytes).replace(r#""node_id":"system""#, r#""node_id":"pdu_a""#);
+    bytes = s.into_bytes();
+    assert_eq!(
+        decode_system_status(&bytes).unwrap_err().reason(),
+        "id_mismatch"
+    );
+}
+
+#[test]
+fn refuses_bad_ids() {
+    let cases = [
+        ("a/b", IdError::BadChar),
+        ("+", IdError::BadFirstChar),
+        ("#", IdError::BadFirstChar),
+        ("", IdError::Empty),
+        ("abcdefghijklmnopqrstuvwxyz0123456", IdError::TooLong), // 33 chars
+        ("PDU_A", IdError::BadFirstChar),
+        ("pdu_A", IdError::BadChar),
+        ("_pdu", IdError::BadFirstChar),
+        ("pdu a", IdError::BadChar),
+        ("pdü", IdError::BadChar),
+    ];
+    for (id, want) in cases {
+        let payload = format!(r#"{{"node_id":"{id}","status":"ok"}}"#);
+        let err = decode_status(id, payload.as_bytes()).unwrap_err();
+        assert_eq!(err, CodecError::BadId(want), "{id:?}");
+        assert_eq!(err.reason(), "bad_id");
+    }
+    // 32 characters is the longest allowed.
+    let id = "abcdefghijklmnopqrstuvwxyz012345";
+    let payload = format!(r#"{{"node_id":"{id}","status":"ok"}}"#);
+    assert!(decode_status(id, payload.as_bytes()).is_ok());
+    // A switchgear's `source` is a node id too.
+    assert_eq!(
+        status_reason(
+            "sw_a",
+            r#"{"node_id":"sw_a","status":"ok","source":"Gen A"}"#
+        ),
+        "bad_id"
+    );
+}
+
+#[test]
+fn refuses_system_as_a_node() {
+    let err = decode_status("system", br#"{"node_id":"system","status":"ok"}"#).unwrap_err();
+    assert_eq!(err, CodecError::ReservedId);
+    assert_eq!(err.reason(), "reserved_id");
+}
+
+#[test]
+fn refuses_non_finite_numbers() {
+    for number in [
+        "NaN",
+        "nan",
+        "Infinity",
+        "-Infinity",
+        "+Infinity",
+        "inf",
+        "1e999",
+        "-1e999",
+        "1E+400",
+        &format!("1{}", "0".repeat(400)),
+    ] {
+        let payload = format!(r#"{{"node_id":"pdu_a","power_kw":{number},"status":"ok"}}"#);
+        let err = decode_status("pdu_a", payload.as_bytes()).unwrap_err();
+        assert_eq!(err, CodecError::NonFinite { field: None }, "{number}");
+        assert_eq!(err.reason(), "non_finite");
+
+        let payload = format!(r#"{{"command":"set_load","params":{{"kw":{number}}}}}"#);
+        assert_eq!(command_reason(&payload), "non_finite", "{number}");
+    }
+    // The words inside strings are just text; a tiny number underflows to 0.
+    let e = decode_event(
+        br#"{"t":1e-999,"node_id":"system","event":"NaN","severity":"info","message":"Infinity 1e999"}"#,
+    )
+    .unwrap();
+    assert_eq!(e.t, 0.0);
+    assert_eq!(e.message, "Infinity 1e999");
+}
+
+#[test]
+fn refuses_unknown_command() {
+    let err = decode_command(br#"{"command":"self_destruct","params":{}}"#).unwrap_err();
+    assert_eq!(err, CodecError::UnknownCommand("self_destruct".into()));
+    assert_eq!(err.reason(), "unknown_command");
+    // The echoed name is capped.
+    let long = format!(r#"{{"command":"{}"}}"#, "é".repeat(1000));
+    match decode_command(long.as_bytes()).unwrap_err() {
+        CodecError::UnknownCommand(name) => assert!(name.len() <= 64),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn refuses_missing_params() {
+    for (payload, command, param) in [
+        (r#"{"command":"set_fault"}"#, "set_fault", "state"),
+        (
+            r#"{"command":"set_fault","params":{}}"#,
+            "set_fault",
+            "state",
+        ),
+        (
+            r#"{"command":"set_fault","params":{"state":null}}"#,
+            "set_fault",
+            "state",
+        ),
+        (r#"{"command":"set_load","params":null}"#, "set_load", "kw"),
+        (
+            r#"{"command":"set_load","params":{"w":5}}"#,
+            "set_load",
+            "kw",
+        ),
+        (r#"{"command":"update"}"#, "update", "params"),
+    ] {
+        let err = decode_command(payload.as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            CodecError::MissingParam { command, param },
+            "{payload}"
+        );
+        assert_eq!(err.reason(), "missing_param");
+    }
+}
+
+#[test]
+fn refuses_negative_load() {
+    let err = decode_command(br#"{"command":"set_load","params":{"kw":-0.5}}"#).unwrap_err();
+    assert_eq!(err, CodecError::OutOfRange { field: "kw" });
+    assert_eq!(err.reason(), "out_of_range");
+}
+
+#[test]
+fn refuses_bad_topologies() {
+    let mut t = topology();
+    t.nodes[1].id = "util_a".into();
+    let bytes = serde_json::to_vec(&t).unwrap();
+    assert_eq!(
+        decode_topology(&bytes).unwrap_err(),
+        CodecError::DuplicateId("util_a".into())
+    );
+    assert_eq!(encode_topology(&t).unwrap_err().reason(), "duplicate_id");
+
+    let mut t = topology();
+    t.nodes[2].feeds = vec!["util_z".into()];
+    let bytes = serde_json::to_vec(&t).unwrap();
+    let err = decode_topology(&bytes).unwrap_err();
+    assert_eq!(err, CodecError::UnknownNode("util_z".into()));
+    assert_eq!(err.reason(), "unknown_node");
+
+    let mut t = topology();
+    t.nodes[0].id = "system".into();
+    let bytes = serde_json::to_vec(&t).unwrap();
+    assert_eq!(decode_topology(&bytes).unwrap_err().reason(), "reserved_id");
+}
+
+#[test]
+fn refuses_bad_availability() {
+    for payload in [&b""[..], b"ONLINE", b"on", b"\"online\"", b"\xff"] {
+        let err = decode_availability(payload).unwrap_err();
+        assert_eq!(err, CodecError::BadAvailability);
+        assert_eq!(err.reason(), "bad_availability");
+    }
+    assert_eq!(
+        decode_availability(&[b' '; 20_000]).unwrap_err().reason(),
+        "too_large"
+    );
+}
+
+#[test]
+fn topic_errors_count_as_bad_topic() {
+    let err: CodecError = Topic::parse(P, "winter-river/a/b/status")
+        .unwrap_err()
+        .into();
+    assert_eq!(err.reason(), "bad_topic");
+}
+
+#[test]
+fn reason_labels_are_distinct_and_listed() {
+    let mut seen = std::collections::BTreeSet::new();
+    for r in CodecError::REASONS {
+        assert!(seen.insert(r), "duplicate reason {r}");
+        assert!(
+            r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        );
+    }
+    let samples = [
+        CodecError::TooLarge { len: 1, max: 0 },
+        CodecError::NotUtf8,
+        CodecError::NotJson(String::new()),
+        CodecError::WrongShape(String::new()),
+        CodecError::NonFinite { field: None },
+        CodecError::BadId(IdError::Empty),
+        CodecError::ReservedId,
+        CodecError::IdMismatch {
+            topic_id: String::new(),
+            node_id: String::new(),
+        },
+        CodecError::DuplicateId(String::new()),
+        CodecError::UnknownNode(String::new()),
+        CodecError::UnknownCommand(String::new()),
+        CodecError::MissingParam {
+            command: "",
+            param: "",
+        },
+        CodecError::OutOfRange { field: "" },
+        CodecError::BadAvailability,
+        CodecError::BadTopic(TopicError::Wildcard),
+        CodecError::EncodeFailed(String::new()),
+    ];
+    let labels: Vec<_> = samples.iter().map(CodecError::reason).collect();
+    assert_eq!(labels, CodecError::REASONS);
+}
+
+// ------------------------------------------------------------------ topics
+
+fn all_topics(id: &str) -> Vec<Topic> {
+    vec![
+        Topic::NodeStatus(id.into()),
+        Topic::NodeCommand(id.into()),
+        Topic::NodeAvailability(id.into()),
+        Topic::SystemStatus,
+        Topic::SystemTopology,
+        Topic::SystemEvents,
+        Topic::SystemCommand,
+        Topic::SystemAvailability,
+    ]
+}
+
+#[test]
+fn topics_build_and_parse_back() {
+    for prefix in [P, "site-1/winter-river"] {
+        for id in ["pdu_a", "0", "a-b_c", "abcdefghijklmnopqrstuvwxyz012345"] {
+            for topic in all_topics(id) {
+                let s = topic.to_topic(prefix);
+                assert_eq!(Topic::parse(prefix, &s), Ok(topic), "{s}");
+            }
+        }
+    }
+}
+
+#[test]
+fn topics_have_the_design_strings() {
+    let built: Vec<String> = all_topics("pdu_a").iter().map(|t| t.to_topic(P)).collect();
+    assert_eq!(
+        built,
+        [
+            "winter-river/pdu_a/status",
+            "winter-river/pdu_a/command",
+            "winter-river/pdu_a/availability",
+            "winter-river/system/status",
+            "winter-river/system/topology",
+            "winter-river/system/events",
+            "winter-river/system/command",
+            "winter-river/system/availability",
+        ]
+    );
+    assert_eq!(
+        Topic::NodeStatus("pdu_a".into()).to_string(),
+        "pdu_a/status"
+    );
+    assert_eq!(Topic::NodeCommand("ups_a".into()).node_id(), Some("ups_a"));
+    assert_eq!(Topic::SystemCommand.node_id(), None);
+}
+
+#[test]
+fn topics_are_refused() {
+    let cases = [
+        ("winter-river/a/b/status", TopicError::WrongLevels),
+        ("winter-river/pdu_a", TopicError::WrongLevels),
+        ("winter-river/pdu_a/status/", TopicError::WrongLevels),
+        ("winter-river", TopicError::WrongPrefix),
+        ("other/pdu_a/status", TopicError::WrongPrefix),
+        ("winter-riverx/pdu_a/status", TopicError::WrongPrefix),
+        ("/winter-river/pdu_a/status", TopicError::WrongPrefix),
+        ("winter-river/+/status", TopicError::Wildcard),
+        ("winter-river/#", TopicError::Wildcard),
+        ("winter-river/pdu_a/#", TopicError::Wildcard),
+        ("winter-river/pdu_a/topology", TopicError::SystemOnly),
+        ("winter-river/pdu_a/events", TopicError::SystemOnly),
+        ("winter-river/pdu_a/state", TopicError::UnknownSuffix),
+        ("winter-river/system/bogus", TopicError::UnknownSuffix),
+        (
+            "winter-river/PDU_A/status",
+            TopicError::BadId(IdError::BadFirstChar),
+        ),
+        ("winter-river//status", TopicError::BadId(IdError::Empty)),
+        (
+            "winter-river/abcdefghijklmnopqrstuvwxyz0123456/status",
+            TopicError::BadId(IdError::TooLong),
+        ),
+    ];
+    for (topic, want) in cases {
+        assert_eq!(Topic::parse(P, topic), Err(want), "{topic}");
+    }
+}
+
+#[test]
+fn subscription_filters() {
+    assert_eq!(status_filter(P), "winter-river/+/status");
+    assert_eq!(command_filter(P), "winter-river/+/command");
+    assert_eq!(availability_filter(P), "winter-river/+/availability");
+    // What the status filter also delivers: the engine's own system status.
+    assert_eq!(
+        Topic::parse(P, "winter-river/system/status"),
+        Ok(Topic::SystemStatus)
+    );
+}
+
+#[test]
+fn qos_and_retain_follow_the_design_table() {
+    let table: Vec<(u8, bool)> = all_topics("pdu_a")
+        .iter()
+        .map(|t| (t.qos().as_u8(), t.retain()))
+        .collect();
+    assert_eq!(
+        table,
+        [
+            (0, false), // node status
+            (1, false), // node command: never retained
+            (1, true),  // node availability
+            (0, true),  // system status
+            (1, true),  // system topology
+            (1, false), // system events
+            (1, false), // system command: never retained
+            (1, true),  // system availability
+        ]
+    );
+    assert_eq!(Topic::SystemStatus.qos(), Qos::AtMostOnce);
+}
+
+#[test]
+fn prefixes_are_validated() {
+    assert_eq!(validate_prefix(P), Ok(()));
+    assert_eq!(validate_prefix("site-1/winter-river"), Ok(()));
+    for bad in ["", "/wr", "wr/", "a//b", "wr/+", "wr/#", "w\0r"] {
+        assert_eq!(validate_prefix(bad), Err(TopicError::BadPrefix), "{bad:?}");
+    }
+}
+
+// ------------------------------------------------------------------ properties
+
+/// Runs every decoder and the topic parser; only panics count as failures.
+fn decode_everything(bytes: &[u8]) {
+    let _ = decode_status("pdu_a", bytes);
+    let _ = decode_command(bytes);
+    let _ = decode_system_status(bytes);
+    let _ = decode_event(bytes);
+    let _ = decode_topology(bytes);
+    let _ = decode_availability(bytes);
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        let _ = Topic::parse(P, s);
+        let _ = decode_status(s, bytes);
+    }
+}
+
+fn finite_or_not() -> impl Strategy<Value = Option<f64>> {
+    prop_oneof![
+        Just(None),
+        any::<f64>().prop_map(Some),
+        Just(Some(f64::NAN)),
+        Just(Some(f64::INFINITY)),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn decode_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        decode_everything(&bytes);
+    }
+
+    #[test]
+    fn decode_never_panics_on_arbitrary_strings(s in any::<String>()) {
+        decode_everything(s.as_bytes());
+    }
+
+    #[test]
+    fn decode_never_panics_on_json_like_text(
+        s in r#"[{}\[\]":,0-9eE+\-. a-zA-Z_\\]{0,200}"#,
+    ) {
+        decode_everything(s.as_bytes());
+    }
+
+    #[test]
+    fn decode_never_panics_on_mutated_valid_payloads(
+        pos in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        which in 0usize..4,
+    ) {
+        let valid = [
+            encode_status(&full_status()).unwrap(),
+            encode_command(&Command::SetFault { state: true }).unwrap(),
+            encode_system_status(&system_status()).unwrap(),
+            encode_topology(&topology()).unwrap(),
+        ];
+        let mut bytes = valid[which].clone();
+        let i = pos.index(bytes.len());
+        bytes[i] = byte;
+        decode_everything(&bytes);
+        bytes.truncate(i);
+        decode_everything(&bytes);
+    }
+
+    #[test]
+    fn status_encode_decode_round_trips(
+        id in "[a-z0-9][a-z0-9_-]{0,31}",
+        voltage_in in finite_or_not(),
+        power_kw in finite_or_not(),
+        wifi_rssi in any::<Option<i32>>(),
+        uptime in any::<Option<u64>>(),
+        state in prop::sample::select(NodeState::ALL.to_vec()),
+    ) {
+        prop_assume!(id != "system");
+        let mut s = Status::new(id.clone(), state);
+        s.voltage_in = voltage_in;
+        s.power_kw = power_kw;
+        s.wifi_rssi = wifi_rssi;
+        s.uptime = uptime;
+        let bytes = encode_status(&s).unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        prop_assert!(!text.contains("null") && !text.contains("NaN"));
+        // Non-finite values were omitted; everything else comes back exactly.
+        s.voltage_in = voltage_in.filter(|v| v.is_finite());
+        s.power_kw = power_kw.filter(|v| v.is_finite());
+        prop_assert_eq!(decode_status(&id, &bytes).unwrap(), s);
+    }
+
+    #[test]
+    fn set_load_round_trips(kw in 0.0f64..1e300) {
+        let c = Command::SetLoad { kw };
+        prop_assert_eq!(decode_command(&encode_command(&c).unwrap()).unwrap(), c);
+    }
+}
+
+#[test]
+fn topology_params_keep_their_names() {
+    let t = topology();
+    let bytes = encode_topology(&t).unwrap();
+    let back = decode_topology(&bytes).unwrap();
+    let want: BTreeMap<String, f64> = [
+        ("efficiency".to_string(), 0.985),
+        ("voltage_out".to_string(), 480.0),
+    ]
+    .into();
+    assert_eq!(back.nodes[2].params, want);
+}
