@@ -304,7 +304,7 @@ impl Simulator {
             self.started = true;
         }
         let t = self.time_s();
-        self.apply_commands(t);
+        self.apply_commands();
         for g in 0..self.gens.len() {
             self.advance_generator(g, t);
         }
@@ -523,8 +523,7 @@ impl Simulator {
         }
     }
 
-    fn apply_commands(&mut self, t: f64) {
-        let _ = t;
+    fn apply_commands(&mut self) {
         for (idx, cmd) in std::mem::take(&mut self.pending) {
             match cmd {
                 Command::SetFault { state } => self.faulted[idx] = state,
