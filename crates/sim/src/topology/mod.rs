@@ -1,6 +1,7 @@
 //! A site's power chain: nodes, their kinds and parameters (DESIGN §4), checked and
 //! indexed for the solver.
 
+pub mod generate;
 mod parse;
 
 use std::collections::HashMap;

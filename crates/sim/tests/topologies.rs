@@ -1,0 +1,337 @@
+//! Topology files: every shipped topology and generated site parses with the expected
+//! shape and runs healthy; each kind of bad file is refused with one clear error naming
+//! the file, the line, the key and the reason.
+
+use std::path::{Path, PathBuf};
+
+use winter_river_protocol::{NodeKind, NodeState};
+use winter_river_sim::topology::generate::{
+    synthetic_node_count, synthetic_racks_for_nodes, synthetic_site_toml,
+};
+use winter_river_sim::{Simulator, Topology, TopologyError};
+
+fn topologies_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../topologies")
+}
+
+fn shipped(name: &str) -> Topology {
+    let path = topologies_dir().join(name);
+    let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Topology::from_toml_str(&src, name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn count(topo: &Topology, kind: NodeKind) -> usize {
+    topo.nodes.iter().filter(|n| n.kind() == kind).count()
+}
+
+// ── Shipped topologies ────────────────────────────────────────────────────────────
+
+#[test]
+fn every_shipped_topology_parses() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(topologies_dir()).expect("topologies/ exists") {
+        let path = entry.expect("readable dir entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let src = std::fs::read_to_string(&path).expect("readable topology");
+            let file = path.display().to_string();
+            if let Err(e) = Topology::from_toml_str(&src, &file) {
+                panic!("{e}");
+            }
+            seen += 1;
+        }
+    }
+    assert!(
+        seen >= 3,
+        "expected default, 2n and hall at least, found {seen}"
+    );
+}
+
+#[test]
+fn default_is_the_seed_chain() {
+    let topo = shipped("default.toml");
+    let ids: Vec<_> = topo.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "util_a", "trf_a", "gen_a", "sw_a", "dist_a", "ups_a", "pdu_a", "srv_a"
+        ]
+    );
+    assert_eq!(topo.to_json(), Topology::builtin_default().to_json());
+}
+
+#[test]
+fn two_n_has_a_and_b_chains_and_dual_corded_servers() {
+    let topo = shipped("2n.toml");
+    for side in ["a", "b"] {
+        for stem in ["util", "trf", "gen", "sw", "dist", "ups", "pdu"] {
+            let id = format!("{stem}_{side}");
+            assert!(topo.node_index(&id).is_some(), "2n.toml has no `{id}`");
+        }
+    }
+    let pdu_a = topo.node_index("pdu_a").expect("pdu_a");
+    let pdu_b = topo.node_index("pdu_b").expect("pdu_b");
+    let servers: Vec<_> = topo
+        .nodes
+        .iter()
+        .filter(|n| n.kind() == NodeKind::Server)
+        .collect();
+    assert!(servers.len() >= 4);
+    for s in servers {
+        assert_eq!(
+            s.feeds,
+            [pdu_a, pdu_b],
+            "{} is dual-corded on pdu_a and pdu_b",
+            s.id
+        );
+    }
+}
+
+#[test]
+fn hall_has_racks_on_several_pdus_with_cooling() {
+    let topo = shipped("hall.toml");
+    assert!(count(&topo, NodeKind::Server) >= 40);
+    assert!((4..=8).contains(&count(&topo, NodeKind::Pdu)));
+    assert!(count(&topo, NodeKind::Ups) >= 1);
+    assert!(count(&topo, NodeKind::Cooling) >= 1);
+    assert!(count(&topo, NodeKind::Generator) >= 1);
+    assert!(count(&topo, NodeKind::Switchgear) >= 1);
+    assert_eq!(topo.len(), 77);
+}
+
+// ── Generated sites ───────────────────────────────────────────────────────────────
+
+#[test]
+fn generated_sites_parse_with_the_documented_node_count() {
+    for (racks, nodes) in [(1, 16), (10, 25), (1000, 1164)] {
+        let src = synthetic_site_toml(racks);
+        let topo = Topology::from_toml_str(&src, "generated")
+            .unwrap_or_else(|e| panic!("{racks} racks: {e}"));
+        assert_eq!(topo.len(), nodes, "{racks} racks");
+        assert_eq!(synthetic_node_count(racks), nodes);
+        assert_eq!(count(&topo, NodeKind::Server), racks);
+    }
+}
+
+#[test]
+fn generated_node_count_formula_holds_at_group_edges() {
+    for racks in [2, 19, 20, 21, 99, 100, 101, 299, 300, 301, 601] {
+        let topo =
+            Topology::from_toml_str(&synthetic_site_toml(racks), "generated").expect("valid");
+        assert_eq!(topo.len(), synthetic_node_count(racks), "{racks} racks");
+    }
+    // Zero racks is taken as one.
+    assert_eq!(synthetic_site_toml(0), synthetic_site_toml(1));
+}
+
+#[test]
+fn generated_sites_are_deterministic() {
+    assert_eq!(synthetic_site_toml(250), synthetic_site_toml(250));
+}
+
+#[test]
+fn racks_for_nodes_inverts_the_count() {
+    for nodes in [1, 10, 16, 1_000, 10_000, 100_000] {
+        let racks = synthetic_racks_for_nodes(nodes);
+        assert!(synthetic_node_count(racks) >= nodes);
+        assert!(racks == 1 || synthetic_node_count(racks - 1) < nodes);
+    }
+}
+
+// ── Bad topologies: one clear error each ─────────────────────────────────────────
+
+/// Parses `src` as `bad.toml`, expecting a refusal.
+fn refused(src: &str) -> TopologyError {
+    match Topology::from_toml_str(src, "bad.toml") {
+        Ok(_) => panic!("accepted:\n{src}"),
+        Err(e) => e,
+    }
+}
+
+/// The error names `bad.toml`, the line, the key, and a reason holding `reason`; its
+/// message says all of that on one line.
+#[track_caller]
+fn assert_refused(src: &str, line: usize, key: &str, reason: &str) {
+    let e = refused(src);
+    assert_eq!(e.file, "bad.toml", "{e}");
+    assert_eq!(e.line, Some(line), "{e}");
+    assert_eq!(e.key.as_deref(), Some(key), "{e}");
+    assert!(
+        e.reason.contains(reason),
+        "reason {:?} lacks {reason:?}",
+        e.reason
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with(&format!("bad.toml:{line}: `{key}`: ")),
+        "{msg}"
+    );
+    assert!(!msg.contains('\n'), "one line: {msg}");
+}
+
+const UTIL: &str = "[[node]]\nid = \"u\"\nkind = \"utility\"\n";
+
+#[test]
+fn unknown_key_is_refused() {
+    let src = format!("{UTIL}colour = \"red\"\n");
+    assert_refused(&src, 4, "colour", "unknown key for a utility node");
+}
+
+#[test]
+fn unknown_feed_is_refused() {
+    let src = format!("{UTIL}\n[[node]]\nid = \"t\"\nkind = \"transformer\"\nfeeds = [\"nope\"]\n");
+    assert_refused(&src, 8, "feeds", "unknown feed `nope`");
+}
+
+#[test]
+fn cycle_is_refused() {
+    let src = format!(
+        "{UTIL}\n[[node]]\nid = \"d1\"\nkind = \"distribution\"\nfeeds = [\"d2\"]\n\
+         \n[[node]]\nid = \"d2\"\nkind = \"distribution\"\nfeeds = [\"d1\"]\n"
+    );
+    // d1 is the first node on the cycle; the error points at its [[node]].
+    assert_refused(&src, 5, "feeds", "node `d1` is on a cycle of feeds");
+}
+
+#[test]
+fn second_feed_on_a_transformer_is_refused() {
+    let src = format!(
+        "{UTIL}\n[[node]]\nid = \"u2\"\nkind = \"utility\"\n\
+         \n[[node]]\nid = \"t\"\nkind = \"transformer\"\nfeeds = [\"u\", \"u2\"]\n"
+    );
+    assert_refused(
+        &src,
+        12,
+        "feeds",
+        "only switchgear and loads take more than one",
+    );
+}
+
+#[test]
+fn negative_rating_is_refused() {
+    let src = format!(
+        "{UTIL}\n[[node]]\nid = \"t\"\nkind = \"transformer\"\nfeeds = [\"u\"]\nrating_kva = -5.0\n"
+    );
+    assert_refused(&src, 9, "rating_kva", "must be > 0");
+}
+
+#[test]
+fn efficiency_zero_is_refused() {
+    let src = format!(
+        "{UTIL}\n[[node]]\nid = \"t\"\nkind = \"transformer\"\nfeeds = [\"u\"]\nefficiency = 0.0\n"
+    );
+    assert_refused(&src, 9, "efficiency", "must be in (0, 1]");
+}
+
+#[test]
+fn efficiency_above_one_is_refused() {
+    let src = format!(
+        "{UTIL}\n[[node]]\nid = \"t\"\nkind = \"transformer\"\nfeeds = [\"u\"]\nefficiency = 1.5\n"
+    );
+    assert_refused(&src, 9, "efficiency", "must be in (0, 1]");
+}
+
+#[test]
+fn unknown_kind_is_refused() {
+    let src = "[[node]]\nid = \"x\"\nkind = \"flux_capacitor\"\n";
+    assert_refused(src, 3, "kind", "unknown kind `flux_capacitor`");
+}
+
+#[test]
+fn duplicate_id_is_refused() {
+    let src = format!("{UTIL}\n{UTIL}");
+    assert_refused(&src, 6, "id", "duplicate node id `u` (first at line");
+}
+
+#[test]
+fn bad_id_is_refused() {
+    let src = "[[node]]\nid = \"A/b\"\nkind = \"utility\"\n";
+    assert_refused(src, 2, "id", "`A/b`");
+}
+
+#[test]
+fn system_as_id_is_refused() {
+    let src = "[[node]]\nid = \"system\"\nkind = \"utility\"\n";
+    assert_refused(src, 2, "id", "reserved");
+}
+
+#[test]
+fn non_number_value_is_refused() {
+    let src = format!(
+        "{UTIL}\n[[node]]\nid = \"t\"\nkind = \"transformer\"\nfeeds = [\"u\"]\nrating_kva = \"big\"\n"
+    );
+    assert_refused(&src, 9, "rating_kva", "must be a number, found string");
+}
+
+#[test]
+fn missing_id_is_refused() {
+    let src = format!("{UTIL}\n[[node]]\nkind = \"transformer\"\nfeeds = [\"u\"]\n");
+    assert_refused(&src, 5, "id", "[[node]] has no `id`");
+}
+
+// ── Running healthy ──────────────────────────────────────────────────────────────
+
+/// Steps `topo` for 60 s at 100 ms and checks every step: no IT load lost, no node
+/// unpowered, faulted, tripped, overloaded or on battery; on utility at the end, with a
+/// believable PUE when `pue_believable` (a tiny synthetic site carries a whole block's
+/// no-load losses, so its PUE is not).
+fn runs_healthy_for_60_s(topo: Topology, name: &str, pue_believable: bool) {
+    let n = topo.len();
+    let mut sim = Simulator::new(topo, 100);
+    for _ in 0..=600 {
+        sim.step();
+        let sys = sim.system_status();
+        assert_eq!(
+            sys.it_kw_lost, 0.0,
+            "{name} at {} s: {sys:?}",
+            sys.sim_time_s
+        );
+        assert_eq!(sys.it_kwh_unserved, 0.0, "{name} at {} s", sys.sim_time_s);
+        assert!(sys.it_kw > 0.0, "{name}: no IT load served");
+        for i in 0..n {
+            let st = sim.node_status(i);
+            assert!(
+                matches!(st.status, NodeState::Ok | NodeState::Standby),
+                "{name} at {} s: {} is {}",
+                sys.sim_time_s,
+                st.node_id,
+                st.status
+            );
+        }
+    }
+    let sys = sim.system_status();
+    assert!(
+        (sys.sim_time_s - 60.0).abs() < 1e-9,
+        "{name}: {}",
+        sys.sim_time_s
+    );
+    assert_eq!(sys.source, "utility", "{name}");
+    let pue = sys.pue.expect("pue with IT load and a live source");
+    assert!(pue > 1.0, "{name}: PUE {pue}");
+    if pue_believable {
+        assert!((1.05..1.6).contains(&pue), "{name}: PUE {pue}");
+    }
+}
+
+#[test]
+fn default_runs_healthy() {
+    runs_healthy_for_60_s(shipped("default.toml"), "default", true);
+}
+
+#[test]
+fn two_n_runs_healthy() {
+    runs_healthy_for_60_s(shipped("2n.toml"), "2n", true);
+}
+
+#[test]
+fn hall_runs_healthy() {
+    runs_healthy_for_60_s(shipped("hall.toml"), "hall", true);
+}
+
+#[test]
+fn generated_sites_run_healthy() {
+    for racks in [1, 10, 1000] {
+        let topo =
+            Topology::from_toml_str(&synthetic_site_toml(racks), "generated").expect("valid");
+        runs_healthy_for_60_s(topo, &format!("{racks} racks"), racks >= 100);
+    }
+}
