@@ -1,0 +1,483 @@
+//! The engine's sans-IO core: MQTT messages and time in, publishes out (DESIGN §2).
+//!
+//! Call order for a driver: [`EngineCore::handle_connected`] after every ConnAck
+//! (then subscribe to [`EngineCore::subscriptions`]), [`EngineCore::handle_message`]
+//! for every incoming publish, [`EngineCore::handle_tick`] no later than
+//! [`EngineCore::poll_timeout`], and after each of these drain
+//! [`EngineCore::poll_outgoing`]. `now_ms` is a monotonic wall time in milliseconds
+//! since the engine started; the simulated time is `now_ms · speed`.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use winter_river_protocol::{
+    Availability, CodecError, Command, Event, Qos, Severity, SystemStatus, Topic, UpdateParams,
+    decode_availability, decode_command, decode_status, encode_availability, encode_command,
+    encode_event, encode_system_status, encode_topology,
+};
+use winter_river_sim::{CommandError, Simulator, Topology};
+
+use crate::boards::BoardState;
+use crate::counters::Counters;
+use crate::deadband;
+
+/// How often each reason for dropping input may be logged [ms].
+const LOG_EVERY_MS: u64 = 10_000;
+
+/// How the engine runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// Topic prefix (`winter-river`).
+    pub prefix: String,
+    /// Simulation step [ms].
+    pub step_ms: u32,
+    /// Simulated seconds per wall second (1 = real time).
+    pub speed: f64,
+    /// Period of `system/status` when nothing changes [ms, wall].
+    pub status_period_ms: u64,
+    /// Each node gets an `update` at least this often, changed or not [ms, wall].
+    pub update_refresh_ms: u64,
+    /// Most simulation steps one tick may take when catching up.
+    pub max_steps_per_tick: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            prefix: winter_river_protocol::DEFAULT_PREFIX.to_string(),
+            step_ms: 100,
+            speed: 1.0,
+            status_period_ms: 1000,
+            update_refresh_ms: 5000,
+            max_steps_per_tick: 10_000,
+        }
+    }
+}
+
+/// One MQTT publish the driver must send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub qos: Qos,
+    pub retain: bool,
+}
+
+/// The engine: the simulator, what boards are connected, and what to publish.
+#[derive(Debug)]
+pub struct EngineCore {
+    config: EngineConfig,
+    sim: Simulator,
+    topology_payload: Vec<u8>,
+    boards: Vec<BoardState>,
+    board_rssi: Vec<Option<i32>>,
+    /// Last `update` sent to each node and when [ms].
+    last_update: Vec<Option<(UpdateParams, u64)>>,
+    last_system: Option<(SystemStatus, u64)>,
+    outbox: VecDeque<Outgoing>,
+    counters: Counters,
+    /// Per reason: when it was last logged [ms] and how many were not logged since.
+    log_limiter: BTreeMap<&'static str, (u64, u64)>,
+    recent_events: VecDeque<Event>,
+    now_ms: u64,
+}
+
+/// How many recent events the core keeps for late readers.
+const RECENT_EVENTS: usize = 256;
+
+impl EngineCore {
+    /// An engine for this topology. The simulator computes its first step at once.
+    pub fn new(topology: Topology, config: EngineConfig) -> Result<EngineCore, CodecError> {
+        let topology_payload = encode_topology(&topology.to_json())?;
+        let n = topology.len();
+        let mut sim = Simulator::new(topology, config.step_ms);
+        sim.step();
+        Ok(EngineCore {
+            config,
+            sim,
+            topology_payload,
+            boards: vec![BoardState::Unknown; n],
+            board_rssi: vec![None; n],
+            last_update: vec![None; n],
+            last_system: None,
+            outbox: VecDeque::new(),
+            counters: Counters::default(),
+            log_limiter: BTreeMap::new(),
+            recent_events: VecDeque::new(),
+            now_ms: 0,
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn sim(&self) -> &Simulator {
+        &self.sim
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// A board's link state.
+    pub fn board(&self, idx: usize) -> BoardState {
+        self.boards[idx]
+    }
+
+    /// The latest events, oldest first.
+    pub fn recent_events(&self) -> impl Iterator<Item = &Event> {
+        self.recent_events.iter()
+    }
+
+    /// Topic filters to subscribe to (after every ConnAck), with their QoS.
+    pub fn subscriptions(&self) -> Vec<(String, Qos)> {
+        let p = &self.config.prefix;
+        vec![
+            (winter_river_protocol::status_filter(p), Qos::AtMostOnce),
+            (winter_river_protocol::command_filter(p), Qos::AtLeastOnce),
+            (
+                winter_river_protocol::availability_filter(p),
+                Qos::AtLeastOnce,
+            ),
+        ]
+    }
+
+    /// The engine's Last Will: retained `offline` on `<p>/system/availability`.
+    pub fn last_will(&self) -> Outgoing {
+        self.availability(Availability::Offline)
+    }
+
+    /// The publish that announces a clean exit (the same as the Last Will).
+    pub fn goodbye(&self) -> Outgoing {
+        self.availability(Availability::Offline)
+    }
+
+    fn availability(&self, a: Availability) -> Outgoing {
+        let topic = Topic::SystemAvailability;
+        Outgoing {
+            topic: topic.to_topic(&self.config.prefix),
+            payload: encode_availability(a).to_vec(),
+            qos: topic.qos(),
+            retain: topic.retain(),
+        }
+    }
+
+    /// After every ConnAck: announce the engine, its topology and the full state.
+    pub fn handle_connected(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+        let topic = Topic::SystemTopology;
+        self.push("topology", &topic, self.topology_payload.clone());
+        let online = self.availability(Availability::Online);
+        self.counters.count_out("availability");
+        self.outbox.push_back(online);
+        // Everything is re-sent: a restarted broker has lost what it held.
+        self.last_update.iter_mut().for_each(|u| *u = None);
+        self.last_system = None;
+        self.publish_state(now_ms);
+    }
+
+    /// One incoming publish. Bad input is counted by reason and dropped.
+    pub fn handle_message(&mut self, now_ms: u64, topic: &str, payload: &[u8]) {
+        self.now_ms = self.now_ms.max(now_ms);
+        let parsed = match Topic::parse(&self.config.prefix, topic) {
+            Ok(t) => t,
+            Err(e) => {
+                self.counters.count_in("other");
+                return self.reject(CodecError::BadTopic(e).reason(), topic, "bad topic");
+            }
+        };
+        match parsed {
+            Topic::NodeStatus(id) => {
+                self.counters.count_in("status");
+                match decode_status(&id, payload) {
+                    Err(e) => self.reject(e.reason(), topic, &e.to_string()),
+                    Ok(status) => match self.sim.topology().node_index(&id) {
+                        None => self.reject("unknown_node", topic, "no such node in the topology"),
+                        Some(i) => {
+                            let before = self.boards[i].is_online(now_ms);
+                            self.boards[i] = self.boards[i].on_status(now_ms);
+                            self.board_rssi[i] = status.wifi_rssi.or(self.board_rssi[i]);
+                            if !before {
+                                self.board_event(i, true);
+                            }
+                        }
+                    },
+                }
+            }
+            Topic::NodeCommand(id) => {
+                self.counters.count_in("command");
+                match decode_command(payload) {
+                    Err(e) => self.reject(e.reason(), topic, &e.to_string()),
+                    // Our own updates to boards come back to us: nothing to do.
+                    Ok(Command::Update(_)) => {}
+                    Ok(cmd) => self.apply_command(topic, &id, &cmd),
+                }
+            }
+            Topic::NodeAvailability(id) => {
+                self.counters.count_in("availability");
+                match decode_availability(payload) {
+                    Err(e) => self.reject(e.reason(), topic, &e.to_string()),
+                    Ok(a) => match self.sim.topology().node_index(&id) {
+                        None => self.reject("unknown_node", topic, "no such node in the topology"),
+                        Some(i) => {
+                            let before = self.boards[i].is_online(now_ms);
+                            self.boards[i] = match a {
+                                Availability::Online => BoardState::Online,
+                                Availability::Offline => BoardState::Offline,
+                            };
+                            let after = self.boards[i].is_online(now_ms);
+                            if before != after {
+                                self.board_event(i, after);
+                            }
+                        }
+                    },
+                }
+            }
+            Topic::SystemCommand => {
+                self.counters.count_in("command");
+                match decode_command(payload) {
+                    Err(e) => self.reject(e.reason(), topic, &e.to_string()),
+                    Ok(Command::Reset) => {
+                        // Engine-level reset: every breaker and latched alarm.
+                        let ids: Vec<String> = self
+                            .sim
+                            .topology()
+                            .nodes
+                            .iter()
+                            .map(|n| n.id.clone())
+                            .collect();
+                        for id in ids {
+                            let _ = self.sim.command(&id, &Command::Reset);
+                        }
+                    }
+                    Ok(_) => self.reject("not_applicable", topic, "the engine takes only `reset`"),
+                }
+            }
+            // The engine's own publishes, heard back through its filters.
+            Topic::SystemStatus
+            | Topic::SystemTopology
+            | Topic::SystemEvents
+            | Topic::SystemAvailability => {}
+        }
+    }
+
+    fn apply_command(&mut self, topic: &str, id: &str, cmd: &Command) {
+        match self.sim.command(id, cmd) {
+            Ok(()) => {}
+            Err(CommandError::UnknownNode(_)) => {
+                self.reject("unknown_node", topic, "no such node in the topology")
+            }
+            Err(e @ CommandError::BadLoad(_)) => self.reject("out_of_range", topic, &e.to_string()),
+            Err(e @ CommandError::NotApplicable { .. }) => {
+                self.reject("not_applicable", topic, &e.to_string())
+            }
+        }
+    }
+
+    /// Advances the simulation to `now_ms · speed` and queues what changed.
+    pub fn handle_tick(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+        let target_s = now_ms as f64 / 1000.0 * self.config.speed;
+        let mut steps = 0;
+        while self.sim.next_time_s() <= target_s + 1e-9 && steps < self.config.max_steps_per_tick {
+            self.sim.step();
+            steps += 1;
+            let events: Vec<Event> = self.sim.events().to_vec();
+            for e in events {
+                self.publish_event(e);
+            }
+        }
+        // Boards heard only through status go stale without a Last Will.
+        for i in 0..self.boards.len() {
+            if let BoardState::Talking { .. } = self.boards[i]
+                && !self.boards[i].is_online(now_ms)
+            {
+                self.boards[i] = BoardState::Offline;
+                self.board_event(i, false);
+            }
+        }
+        self.publish_state(now_ms);
+    }
+
+    /// The next wall time the core wants a tick [ms].
+    pub fn poll_timeout(&self) -> u64 {
+        let next_step_ms = if self.config.speed > 0.0 {
+            (self.sim.next_time_s() / self.config.speed * 1000.0).ceil() as u64
+        } else {
+            u64::MAX
+        };
+        let next_status_ms = self
+            .last_system
+            .as_ref()
+            .map_or(self.now_ms, |(_, at)| at + self.config.status_period_ms);
+        next_step_ms.min(next_status_ms).max(self.now_ms)
+    }
+
+    /// The next publish to send, if any.
+    pub fn poll_outgoing(&mut self) -> Option<Outgoing> {
+        self.outbox.pop_front()
+    }
+
+    /// The system status as published: the model's counts with disconnected boards
+    /// counted `offline`, and the engine's rejected-message count.
+    pub fn system_status(&self) -> SystemStatus {
+        let mut s = self.sim.system_status();
+        for i in 0..self.boards.len() {
+            if !self.boards[i].is_online(self.now_ms) {
+                let count = match self.sim.node_state(i) {
+                    winter_river_protocol::NodeState::Ok => &mut s.nodes_ok,
+                    winter_river_protocol::NodeState::Fault => &mut s.nodes_fault,
+                    winter_river_protocol::NodeState::Unpowered => &mut s.nodes_unpowered,
+                    winter_river_protocol::NodeState::Tripped => &mut s.nodes_tripped,
+                    winter_river_protocol::NodeState::Overload => &mut s.nodes_overload,
+                    winter_river_protocol::NodeState::OnBattery => &mut s.nodes_on_battery,
+                    winter_river_protocol::NodeState::Bypass => &mut s.nodes_bypass,
+                    winter_river_protocol::NodeState::Standby => &mut s.nodes_standby,
+                    winter_river_protocol::NodeState::Starting => &mut s.nodes_starting,
+                    winter_river_protocol::NodeState::Cooldown => &mut s.nodes_cooldown,
+                    winter_river_protocol::NodeState::OutOfFuel => &mut s.nodes_out_of_fuel,
+                    winter_river_protocol::NodeState::Offline => &mut s.nodes_offline,
+                };
+                *count = count.saturating_sub(1);
+                s.nodes_offline += 1;
+            }
+        }
+        s.rejected_msgs = self.counters.rejected_total();
+        s
+    }
+
+    /// The `update` the engine would send node `idx` now.
+    pub fn update_for(&self, idx: usize) -> UpdateParams {
+        let s = self.sim.node_status(idx);
+        UpdateParams {
+            voltage_in: s.voltage_in,
+            voltage_out: s.voltage_out,
+            current: s.current,
+            power_kw: s.power_kw,
+            load_pct: s.load_pct,
+            status: Some(s.status),
+            battery_pct: s.battery_pct,
+            runtime_s: s.runtime_s,
+            fuel_pct: s.fuel_pct,
+            source: s.source,
+        }
+    }
+
+    /// Queues node updates (changed or due for refresh) and the system status
+    /// (changed or due).
+    fn publish_state(&mut self, now_ms: u64) {
+        for i in 0..self.sim.topology().len() {
+            let params = self.update_for(i);
+            let due = match &self.last_update[i] {
+                None => true,
+                Some((old, at)) => {
+                    deadband::changed(old, &params) || now_ms >= at + self.config.update_refresh_ms
+                }
+            };
+            if due {
+                let id = self.sim.topology().node(i).id.clone();
+                match encode_command(&Command::Update(params.clone())) {
+                    Ok(payload) => {
+                        self.push("update", &Topic::NodeCommand(id), payload);
+                        self.last_update[i] = Some((params, now_ms));
+                    }
+                    Err(e) => tracing::error!("cannot encode update for {id}: {e}"),
+                }
+            }
+        }
+        let system = self.system_status();
+        let due = match &self.last_system {
+            None => true,
+            Some((old, at)) => {
+                now_ms >= at + self.config.status_period_ms || system_changed(old, &system)
+            }
+        };
+        if due {
+            match encode_system_status(&system) {
+                Ok(payload) => {
+                    self.push("system_status", &Topic::SystemStatus, payload);
+                    self.last_system = Some((system, now_ms));
+                }
+                Err(e) => tracing::error!("cannot encode system status: {e}"),
+            }
+        }
+    }
+
+    fn publish_event(&mut self, event: Event) {
+        match encode_event(&event) {
+            Ok(payload) => self.push("events", &Topic::SystemEvents, payload),
+            Err(e) => tracing::error!("cannot encode event: {e}"),
+        }
+        if self.recent_events.len() == RECENT_EVENTS {
+            self.recent_events.pop_front();
+        }
+        self.recent_events.push_back(event);
+    }
+
+    fn board_event(&mut self, idx: usize, online: bool) {
+        let id = self.sim.topology().node(idx).id.clone();
+        let (event, severity, message) = if online {
+            ("online", Severity::Info, format!("{id} board connected"))
+        } else {
+            (
+                "offline",
+                Severity::Warning,
+                format!("{id} board disconnected"),
+            )
+        };
+        self.publish_event(Event {
+            t: self.sim.time_s(),
+            node_id: id,
+            event: event.into(),
+            severity,
+            message,
+        });
+    }
+
+    fn push(&mut self, kind: &'static str, topic: &Topic, payload: Vec<u8>) {
+        self.counters.count_out(kind);
+        self.outbox.push_back(Outgoing {
+            topic: topic.to_topic(&self.config.prefix),
+            payload,
+            qos: topic.qos(),
+            retain: topic.retain(),
+        });
+    }
+
+    /// Counts a dropped message and logs it, at most once per reason per 10 s.
+    fn reject(&mut self, reason: &'static str, topic: &str, detail: &str) {
+        self.counters.count_rejected(reason);
+        let now = self.now_ms;
+        let entry = self.log_limiter.entry(reason).or_insert((0, 0));
+        if entry.0 == 0 || now >= entry.0 + LOG_EVERY_MS {
+            let suppressed = entry.1;
+            *entry = (now.max(1), 0);
+            tracing::warn!(reason, topic, suppressed, "dropped message: {detail}");
+        } else {
+            entry.1 += 1;
+        }
+    }
+}
+
+/// Whether the system status changed enough to publish before its period.
+fn system_changed(old: &SystemStatus, new: &SystemStatus) -> bool {
+    let moved = |a: f64, b: f64| (a - b).abs() > 0.01_f64.max(0.005 * a.abs().max(b.abs()));
+    old.source != new.source
+        || old.pue.is_some() != new.pue.is_some()
+        || moved(old.it_kw, new.it_kw)
+        || moved(old.facility_kw, new.facility_kw)
+        || moved(old.it_kw_lost, new.it_kw_lost)
+        || old.nodes_ok != new.nodes_ok
+        || old.nodes_fault != new.nodes_fault
+        || old.nodes_unpowered != new.nodes_unpowered
+        || old.nodes_tripped != new.nodes_tripped
+        || old.nodes_overload != new.nodes_overload
+        || old.nodes_on_battery != new.nodes_on_battery
+        || old.nodes_bypass != new.nodes_bypass
+        || old.nodes_standby != new.nodes_standby
+        || old.nodes_starting != new.nodes_starting
+        || old.nodes_cooldown != new.nodes_cooldown
+        || old.nodes_out_of_fuel != new.nodes_out_of_fuel
+        || old.nodes_offline != new.nodes_offline
+        || old.rejected_msgs != new.rejected_msgs
+}

@@ -1,0 +1,307 @@
+//! The engine core with simulated time and no broker: what it publishes, when, and
+//! how it treats commands, boards and bad input (DESIGN §2).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use winter_river_engine::{EngineConfig, EngineCore, Outgoing};
+use winter_river_protocol::{
+    Command, NodeState, Qos, decode_command, decode_event, decode_system_status, decode_topology,
+    encode_command,
+};
+use winter_river_sim::Topology;
+
+const P: &str = "winter-river";
+
+fn engine() -> EngineCore {
+    EngineCore::new(Topology::builtin_default(), EngineConfig::default()).unwrap()
+}
+
+fn drain(core: &mut EngineCore) -> Vec<Outgoing> {
+    std::iter::from_fn(|| core.poll_outgoing()).collect()
+}
+
+fn topic(t: &str) -> String {
+    format!("{P}/{t}")
+}
+
+/// Ticks every 100 ms from `from_ms` to `to_ms` inclusive, collecting publishes.
+fn run(core: &mut EngineCore, from_ms: u64, to_ms: u64) -> Vec<Outgoing> {
+    let mut out = Vec::new();
+    let mut t = from_ms;
+    while t <= to_ms {
+        core.handle_tick(t);
+        out.extend(drain(core));
+        t += 100;
+    }
+    out
+}
+
+fn updates_for(out: &[Outgoing], id: &str) -> Vec<winter_river_protocol::UpdateParams> {
+    out.iter()
+        .filter(|o| o.topic == topic(&format!("{id}/command")))
+        .map(|o| match decode_command(&o.payload).unwrap() {
+            Command::Update(p) => p,
+            other => panic!("engine sent {other:?}"),
+        })
+        .collect()
+}
+
+fn send(core: &mut EngineCore, now_ms: u64, id: &str, cmd: &Command) {
+    core.handle_message(
+        now_ms,
+        &topic(&format!("{id}/command")),
+        &encode_command(cmd).unwrap(),
+    );
+}
+
+#[test]
+fn on_connect_publishes_retained_topology_availability_updates_and_status() {
+    let mut core = engine();
+    core.handle_connected(0);
+    let out = drain(&mut core);
+    let topo = out
+        .iter()
+        .find(|o| o.topic == topic("system/topology"))
+        .unwrap();
+    assert!(topo.retain);
+    assert_eq!(topo.qos, Qos::AtLeastOnce);
+    assert_eq!(decode_topology(&topo.payload).unwrap().nodes.len(), 8);
+    let avail = out
+        .iter()
+        .find(|o| o.topic == topic("system/availability"))
+        .unwrap();
+    assert_eq!(avail.payload, b"online");
+    assert!(avail.retain);
+    let status = out
+        .iter()
+        .find(|o| o.topic == topic("system/status"))
+        .unwrap();
+    assert!(status.retain);
+    let sys = decode_system_status(&status.payload).unwrap();
+    assert_eq!(sys.it_kw, 30.0);
+    // No board has connected yet.
+    assert_eq!(sys.nodes_offline, 8);
+    for id in [
+        "util_a", "trf_a", "sw_a", "gen_a", "dist_a", "ups_a", "pdu_a", "srv_a",
+    ] {
+        let u = updates_for(&out, id);
+        assert_eq!(u.len(), 1, "{id}");
+        let cmd = out
+            .iter()
+            .find(|o| o.topic == topic(&format!("{id}/command")))
+            .unwrap();
+        assert!(!cmd.retain, "commands are never retained");
+    }
+    assert_eq!(
+        updates_for(&out, "gen_a")[0].status,
+        Some(NodeState::Standby)
+    );
+    assert_eq!(
+        updates_for(&out, "sw_a")[0].source.as_deref(),
+        Some("trf_a")
+    );
+    let lw = core.last_will();
+    assert_eq!(
+        (lw.topic.as_str(), lw.payload.as_slice(), lw.retain),
+        (topic("system/availability").as_str(), &b"offline"[..], true)
+    );
+}
+
+#[test]
+fn fault_command_propagates_at_the_next_step() {
+    let mut core = engine();
+    core.handle_connected(0);
+    drain(&mut core);
+    run(&mut core, 100, 1000);
+    send(
+        &mut core,
+        1050,
+        "util_a",
+        &Command::SetFault { state: true },
+    );
+    core.handle_tick(1100);
+    let out = drain(&mut core);
+    assert_eq!(
+        updates_for(&out, "util_a")[0].status,
+        Some(NodeState::Fault)
+    );
+    assert_eq!(
+        updates_for(&out, "ups_a")[0].status,
+        Some(NodeState::OnBattery)
+    );
+    let events: Vec<_> = out
+        .iter()
+        .filter(|o| o.topic == topic("system/events"))
+        .map(|o| decode_event(&o.payload).unwrap())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.node_id == "util_a" && e.event == "fault" && (e.t - 1.1).abs() < 1e-9)
+    );
+    let sys = out
+        .iter()
+        .find(|o| o.topic == topic("system/status"))
+        .unwrap();
+    assert_eq!(
+        decode_system_status(&sys.payload).unwrap().source,
+        "battery"
+    );
+
+    // 3 s ATS delay + 7 s generator start: on the generator at 11.1 s.
+    let out = run(&mut core, 1200, 11_100);
+    let sw = updates_for(&out, "sw_a");
+    assert_eq!(sw.last().unwrap().source.as_deref(), Some("gen_a"));
+    assert_eq!(core.sim().time_s(), 11.1);
+}
+
+#[test]
+fn updates_respect_the_deadband_and_refresh() {
+    let mut core = engine();
+    core.handle_connected(0);
+    drain(&mut core);
+    // Steady state: nothing changes, so each node is refreshed every 5 s only.
+    let out = run(&mut core, 100, 10_000);
+    assert_eq!(
+        updates_for(&out, "pdu_a").len(),
+        2,
+        "refresh at 5 s and 10 s"
+    );
+    // The system status goes out once a second.
+    let n = out
+        .iter()
+        .filter(|o| o.topic == topic("system/status"))
+        .count();
+    assert_eq!(n, 10);
+}
+
+#[test]
+fn speed_scales_simulated_time() {
+    let mut core = EngineCore::new(
+        Topology::builtin_default(),
+        EngineConfig {
+            speed: 10.0,
+            ..EngineConfig::default()
+        },
+    )
+    .unwrap();
+    core.handle_tick(1000);
+    assert!((core.sim().time_s() - 10.0).abs() < 1e-9);
+    assert_eq!(core.poll_timeout(), 1010);
+}
+
+#[test]
+fn set_load_from_an_operator_changes_the_model() {
+    let mut core = engine();
+    send(&mut core, 10, "srv_a", &Command::SetLoad { kw: 45.0 });
+    core.handle_tick(100);
+    assert_eq!(core.sim().it_kw(), 45.0);
+}
+
+#[test]
+fn boards_online_from_availability_and_offline_from_last_will() {
+    let mut core = engine();
+    core.handle_connected(0);
+    drain(&mut core);
+    for id in [
+        "util_a", "trf_a", "sw_a", "gen_a", "dist_a", "ups_a", "pdu_a", "srv_a",
+    ] {
+        core.handle_message(50, &topic(&format!("{id}/availability")), b"online");
+    }
+    core.handle_tick(100);
+    assert_eq!(core.system_status().nodes_offline, 0);
+    core.handle_message(150, &topic("pdu_a/availability"), b"offline");
+    core.handle_tick(200);
+    let out = drain(&mut core);
+    let sys = core.system_status();
+    assert_eq!(sys.nodes_offline, 1);
+    assert_eq!(sys.nodes_ok, 6); // gen_a is in standby
+    let e = out
+        .iter()
+        .filter(|o| o.topic == topic("system/events"))
+        .map(|o| decode_event(&o.payload).unwrap())
+        .rfind(|e| e.node_id == "pdu_a")
+        .unwrap();
+    assert_eq!(e.event, "offline");
+    // The offline board keeps its electrical role: IT is still served.
+    assert_eq!(core.sim().it_kw(), 30.0);
+}
+
+#[test]
+fn the_seed_plain_client_status_is_accepted_and_keeps_the_board_online() {
+    let mut core = engine();
+    let seed = br#"{"node_id":"pdu_a","voltage_in":480.0,"current":12.5,"power_kw":6.0,"status":"ok","wifi_rssi":-62,"uptime":3600}"#;
+    core.handle_message(100, &topic("pdu_a/status"), seed);
+    core.handle_tick(100);
+    assert_eq!(core.counters().rejected_total(), 0);
+    assert_eq!(core.system_status().nodes_offline, 7);
+    // Without availability messages, silence for 15 s means offline.
+    core.handle_tick(15_200);
+    assert_eq!(core.system_status().nodes_offline, 8);
+}
+
+#[test]
+fn every_bad_input_class_is_counted_by_reason_and_nothing_stops() {
+    let mut core = engine();
+    let big = format!(
+        r#"{{"node_id":"pdu_a","status":"ok","pad":"{}"}}"#,
+        "x".repeat(17 * 1024)
+    );
+    let cases: Vec<(String, Vec<u8>, &str)> = vec![
+        (topic("pdu_a/status"), b"not json".to_vec(), "not_json"),
+        (
+            topic("pdu_a/status"),
+            br#"{"node_id":"pdu_a","status":"ok","power_kw":"six"}"#.to_vec(),
+            "wrong_shape",
+        ),
+        (topic("pdu_a/status"), big.into_bytes(), "too_large"),
+        (
+            topic("pdu_a/status"),
+            br#"{"node_id":"ups_a","status":"ok"}"#.to_vec(),
+            "id_mismatch",
+        ),
+        (
+            topic("nope_x/status"),
+            br#"{"node_id":"nope_x","status":"ok"}"#.to_vec(),
+            "unknown_node",
+        ),
+        (
+            topic("pdu_a/command"),
+            br#"{"command":"explode","params":{}}"#.to_vec(),
+            "unknown_command",
+        ),
+        (
+            topic("pdu_a/status"),
+            br#"{"node_id":"pdu_a","status":"ok","power_kw":NaN}"#.to_vec(),
+            "non_finite",
+        ),
+        (
+            topic("Bad/status"),
+            br#"{"node_id":"Bad","status":"ok"}"#.to_vec(),
+            "bad_topic",
+        ),
+        (
+            topic("pdu_a/command"),
+            br#"{"command":"set_load","params":{"kw":5.0}}"#.to_vec(),
+            "not_applicable",
+        ),
+    ];
+    for (t, payload, _) in &cases {
+        core.handle_message(10, t, payload);
+    }
+    core.handle_tick(100);
+    let rejected = &core.counters().rejected;
+    for (t, _, reason) in &cases {
+        assert_eq!(
+            rejected.get(reason),
+            Some(&1),
+            "{t}: {reason} in {rejected:?}"
+        );
+    }
+    assert_eq!(core.system_status().rejected_msgs, cases.len() as u64);
+    // The engine's own publishes heard back are not rejections.
+    core.handle_connected(200);
+    for o in drain(&mut core) {
+        core.handle_message(300, &o.topic, &o.payload);
+    }
+    assert_eq!(core.counters().rejected_total(), cases.len() as u64);
+}
