@@ -1,12 +1,13 @@
 //! The Winter River engine. [`EngineCore`] is sans-IO: MQTT messages and time go
 //! in through `handle_*`, publishes come out of `poll_outgoing` — it never touches
 //! a socket or reads the clock, so it is tested with simulated time and no broker.
-//! The tokio driver around it lives with the MQTT plumbing.
+//! [`driver::run`] is the short tokio driver around it.
 
 mod boards;
 mod core;
 mod counters;
 mod deadband;
+pub mod driver;
 
 pub use boards::BoardState;
 pub use core::{EngineConfig, EngineCore, Outgoing};
