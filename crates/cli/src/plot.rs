@@ -5,6 +5,7 @@
 
 use anyhow::{Result, anyhow, bail};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use winter_river_protocol::{Event, NodeKind, Severity};
 use winter_river_sim::scenario::{Recording, RunReport, Scenario, SeriesValues};
 
@@ -86,7 +87,7 @@ fn unit(name: &str) -> &'static str {
     let field = name.rsplit('.').next().unwrap_or(name);
     if field.contains("kwh") {
         "kWh"
-    } else if field.ends_with("_kw") {
+    } else if field.ends_with("_kw") || field.contains("_kw_") {
         "kW"
     } else if field.ends_with("_pct") {
         "%"
@@ -297,7 +298,8 @@ pub fn svg(
                 } else {
                     format!("[{unit}]")
                 })
-                .light_line_style(RGBColor(235, 235, 235))
+                .max_light_lines(2)
+                .light_line_style(RGBColor(240, 240, 240))
                 .draw()
                 .map_err(draw_err)?;
 
@@ -314,13 +316,21 @@ pub fn svg(
                 for (i, m) in marks.iter().enumerate() {
                     let row = (i % LABEL_ROWS) as f64;
                     let y = y1 - (y1 - y0) * (0.03 + 0.05 * row);
+                    // Near the right edge, hang the label to the left of its marker.
+                    let h = if m.t > 0.75 * t_end {
+                        HPos::Right
+                    } else {
+                        HPos::Left
+                    };
+                    let style = ("sans-serif", 11)
+                        .into_font()
+                        .color(&severity_color(m.severity))
+                        .pos(Pos::new(h, VPos::Top));
                     chart
                         .draw_series(std::iter::once(Text::new(
-                            m.label.clone(),
+                            format!(" {} ", m.label),
                             (m.t, y),
-                            ("sans-serif", 11)
-                                .into_font()
-                                .color(&severity_color(m.severity)),
+                            style,
                         )))
                         .map_err(draw_err)?;
                 }
@@ -360,6 +370,7 @@ mod tests {
     fn units_from_names() {
         assert_eq!(unit("it_kw"), "kW");
         assert_eq!(unit("it_kwh_unserved"), "kWh");
+        assert_eq!(unit("it_kw_lost"), "kW");
         assert_eq!(unit("ups_a.battery_pct"), "%");
         assert_eq!(unit("runtime_s"), "s");
         assert_eq!(unit("pue"), "PUE");

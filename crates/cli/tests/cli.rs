@@ -1,0 +1,353 @@
+//! The `winter-river` binary end to end: exit codes 0/1/2 of `scenario run` and
+//! `validate`, the `--json`, `--csv` and `--plot` files, `topology generate|show`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use winter_river_sim::Topology;
+
+// ── Helpers ─────────────────────────────────────────────────────────────────────
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs the binary from the repository root.
+fn wr(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_winter-river"))
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run winter-river: {e}"))
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "exit code\n--- stdout\n{}\n--- stderr\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// A fresh scratch folder for one test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli-tests")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str()
+        .unwrap_or_else(|| panic!("non-UTF-8 path {}", p.display()))
+}
+
+/// On the built-in chain: the utility fails at 10 s; one expectation.
+fn outage_scenario(expect: &str) -> String {
+    format!(
+        "name = \"cli test\"\nduration_s = 30\n\n[[event]]\nat_s = 10.0\nnode = \"util_a\"\ncommand = \"set_fault\"\nparams = {{ state = true }}\n\n[[expect]]\n{expect}\n"
+    )
+}
+
+// ── scenario run ────────────────────────────────────────────────────────────────
+
+#[test]
+fn scenario_run_exits_0_when_every_expectation_holds() {
+    let o = wr(&["scenario", "run", "scenarios/utility-outage.toml"]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("t=60.0s") && out.contains("util_a") && out.contains("fault: util_a failed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PASS  sw_a.source == \"gen_a\" at t=70s"),
+        "{out}"
+    );
+    assert!(out.contains("PASSED: "), "{out}");
+    assert!(!out.contains("FAIL "), "{out}");
+}
+
+#[test]
+fn scenario_run_exits_1_when_an_expectation_fails() {
+    let dir = scratch("fails");
+    let file = dir.join("wrong.toml");
+    write(
+        &file,
+        &outage_scenario(
+            "at_s = 15.0\nnode = \"system\"\nfield = \"source\"\nequals = \"utility\"",
+        ),
+    );
+    let o = wr(&["scenario", "run", path_str(&file)]);
+    assert_exit(&o, 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains("FAIL  system.source == \"utility\" at t=15s  (seen \"battery\" at t=15.0s)"),
+        "{out}"
+    );
+    assert!(out.contains("FAILED: 0/1 expectations hold"), "{out}");
+}
+
+#[test]
+fn scenario_run_exits_2_on_an_invalid_file_naming_file_line_key_and_reason() {
+    let dir = scratch("invalid");
+    let file = dir.join("bad.toml");
+    write(
+        &file,
+        &outage_scenario("at_s = 20.0\nnode = \"ups_a\"\nfield = \"battery\"\nequals = 1.0"),
+    );
+    let o = wr(&["scenario", "run", path_str(&file)]);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "{}:13: `expect.field`: unknown field `battery`",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one clear message: {err}");
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn scenario_run_exits_2_on_a_missing_file() {
+    let o = wr(&["scenario", "run", "scenarios/no-such-file.toml"]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("cannot read scenarios/no-such-file.toml"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn scenario_run_writes_json_csv_and_plot() {
+    let dir = scratch("outputs");
+    let (json, csv, svg) = (
+        dir.join("run.json"),
+        dir.join("run.csv"),
+        dir.join("run.svg"),
+    );
+    let o = wr(&[
+        "scenario",
+        "run",
+        "scenarios/utility-outage.toml",
+        "--json",
+        path_str(&json),
+        "--csv",
+        path_str(&csv),
+        "--plot",
+        path_str(&svg),
+    ]);
+    assert_exit(&o, 0);
+
+    let v: serde_json::Value =
+        serde_json::from_str(&read(&json)).unwrap_or_else(|e| panic!("--json is not JSON: {e}"));
+    assert_eq!(
+        v["scenario"],
+        "Utility outage, generator picks up, retransfer"
+    );
+    assert_eq!(v["passed"], true);
+    let verdicts = v["verdicts"].as_array().map_or(0, Vec::len);
+    assert!(verdicts > 10, "{verdicts} verdicts");
+    assert_eq!(v["summary"]["expectations"].as_u64(), Some(verdicts as u64));
+    assert_eq!(v["summary"]["failed"], 0);
+    let events = v["events"].as_array().cloned().unwrap_or_default();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["t"] == 60.0 && e["node_id"] == "util_a" && e["event"] == "fault")
+    );
+    assert!(v["verdicts"][0]["seen"].is_number());
+
+    // 900 s sampled every second: 901 rows after the header.
+    let text = read(&csv);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    assert_eq!(header[0], "time_s");
+    for col in [
+        "it_kw",
+        "facility_kw",
+        "pue",
+        "it_kwh_unserved",
+        "fuel_pct",
+        "ups_a.battery_pct",
+        "sw_a.status",
+    ] {
+        assert!(header.contains(&col), "no column {col} in {header:?}");
+    }
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 901);
+    assert!(rows.iter().all(|r| r.len() == header.len()));
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or(usize::MAX);
+    assert_eq!(rows[65][col("ups_a.status")], "on_battery");
+    let it_kw: f64 = rows[0][col("it_kw")].parse().unwrap_or(f64::NAN);
+    assert_eq!(it_kw, 30.0);
+
+    let plot = read(&svg);
+    assert!(plot.starts_with("<svg"), "{}", &plot[..plot.len().min(200)]);
+    assert!(plot.trim_end().ends_with("</svg>"));
+    assert!(plot.contains("Utility outage, generator picks up, retransfer"));
+    assert!(plot.contains("util_a fault"), "event marker label");
+    assert!(plot.contains("facility_kw"), "legend");
+}
+
+#[test]
+fn plot_series_can_be_chosen_and_unknown_ones_are_refused() {
+    let dir = scratch("series");
+    let svg = dir.join("p.svg");
+    let o = wr(&[
+        "scenario",
+        "run",
+        "scenarios/utility-outage.toml",
+        "--plot",
+        path_str(&svg),
+        "--series",
+        "gen_a.power_kw,ups_a.battery_pct",
+    ]);
+    assert_exit(&o, 0);
+    let plot = read(&svg);
+    assert!(plot.contains("gen_a.power_kw") && !plot.contains("facility_kw"));
+
+    let o = wr(&[
+        "scenario",
+        "run",
+        "scenarios/utility-outage.toml",
+        "--plot",
+        path_str(&svg),
+        "--series",
+        "gen_a.volts",
+    ]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("gen_a.volts"));
+}
+
+// ── validate ────────────────────────────────────────────────────────────────────
+
+#[test]
+fn validate_accepts_topologies_and_scenarios() {
+    let o = wr(&["validate", "topologies/default.toml"]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("valid topology") && out.contains("8 nodes") && out.contains("1 ups"),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1);
+
+    let o = wr(&["validate", "scenarios/2n-side-loss.toml"]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("valid scenario") && out.contains("2 events"),
+        "{out}"
+    );
+}
+
+#[test]
+fn validate_refuses_a_broken_topology_with_its_line() {
+    let dir = scratch("validate");
+    let file = dir.join("topo.toml");
+    write(
+        &file,
+        "[[node]]\nid = \"util_a\"\nkind = \"utility\"\n\n[[node]]\nid = \"trf_a\"\nkind = \"transformer\"\nfeeds = [\"util_x\"]\n",
+    );
+    let o = wr(&["validate", path_str(&file)]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains(&format!(
+            "{}:8: `feeds`: unknown feed `util_x`",
+            file.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+
+    let file = dir.join("neither.toml");
+    write(&file, "title = \"x\"\n");
+    let o = wr(&["validate", path_str(&file)]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("neither a topology"), "{}", stderr(&o));
+}
+
+#[test]
+fn validate_refuses_a_broken_scenario_with_its_line() {
+    let dir = scratch("validate-scenario");
+    let file = dir.join("s.toml");
+    write(
+        &file,
+        "duration_s = 60\n[[event]]\nat_s = 90.0\nnode = \"util_a\"\ncommand = \"set_fault\"\nparams = { state = true }\n",
+    );
+    let o = wr(&["validate", path_str(&file)]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains(":3: `event.at_s`: 90 s is beyond duration_s"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+// ── topology ────────────────────────────────────────────────────────────────────
+
+#[test]
+fn topology_generate_prints_a_valid_site() {
+    let o = wr(&["topology", "generate", "--racks", "10"]);
+    assert_exit(&o, 0);
+    let t = Topology::from_toml_str(&stdout(&o), "<generated>").unwrap_or_else(|e| panic!("{e}"));
+    assert!(t.len() >= 10);
+
+    let dir = scratch("generate");
+    let out = dir.join("site.toml");
+    let o = wr(&[
+        "topology",
+        "generate",
+        "--racks",
+        "25",
+        "--out",
+        path_str(&out),
+    ]);
+    assert_exit(&o, 0);
+    let t = Topology::from_toml_str(&read(&out), "site.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert!(t.len() >= 25);
+    let o = wr(&["validate", path_str(&out)]);
+    assert_exit(&o, 0);
+
+    let o = wr(&["topology", "generate", "--racks", "0"]);
+    assert_exit(&o, 2);
+}
+
+#[test]
+fn topology_show_prints_json() {
+    let o = wr(&["topology", "show"]);
+    assert_exit(&o, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["nodes"].as_array().map(Vec::len), Some(8));
+    assert_eq!(v["site"], "winter-river-a");
+
+    let o = wr(&["topology", "show", "topologies/2n.toml"]);
+    assert_exit(&o, 0);
+    assert!(stdout(&o).contains("\"ups_b\""));
+}
