@@ -167,14 +167,10 @@ impl Scenario {
             Some(v) => {
                 let rel = string(&ctx, v, "topology")?;
                 let path = resolve(file, &rel);
+                let shown = tidy(&path).display().to_string();
                 let text = load_topology(&path).map_err(|reason| {
-                    ctx.err(
-                        v,
-                        "topology",
-                        format!("cannot read {}: {reason}", path.display()),
-                    )
+                    ctx.err(v, "topology", format!("cannot read {shown}: {reason}"))
                 })?;
-                let shown = path.display().to_string();
                 let topo = Topology::from_toml_str_with_overrides(&text, &shown, &overrides)?;
                 (Some(shown), topo)
             }
@@ -213,6 +209,25 @@ impl Scenario {
 fn resolve(file: &str, rel: &str) -> PathBuf {
     let base = Path::new(file).parent().unwrap_or_else(|| Path::new(""));
     base.join(rel)
+}
+
+/// `scenarios/../topologies/x.toml` → `topologies/x.toml`, for messages (lexical only).
+fn tidy(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        return PathBuf::from(".");
+    }
+    out.iter().collect()
 }
 
 fn string(ctx: &Ctx<'_>, v: &Item<'_>, key: &str) -> Result<String, ScenarioError> {
