@@ -1,7 +1,8 @@
-//! no_std check for winter-river-protocol (see Cargo.toml): a `#![no_std]`
-//! staticlib with its own panic handler and a dummy allocator, exporting one
-//! function that calls every decoder and encoder so they are compiled and linked
-//! without `std`. Never run; only built.
+//! no_std check for winter-river-protocol and winter-river-node (see Cargo.toml):
+//! a `#![no_std]` staticlib with its own panic handler and a dummy allocator,
+//! exporting functions that call every codec function and the node core's inputs,
+//! outputs, backoff and drawing, so they are compiled and linked without `std`.
+//! Never run; only built.
 #![no_std]
 
 extern crate alloc;
@@ -9,6 +10,7 @@ extern crate alloc;
 use core::alloc::{GlobalAlloc, Layout};
 use core::panic::PanicInfo;
 
+use winter_river_node as node;
 use winter_river_protocol as protocol;
 
 /// Always fails to allocate: the check only needs the code to link.
@@ -68,4 +70,41 @@ pub extern "C" fn winter_river_nostd_check() -> u32 {
         ok += u32::from(e.reason().len() > 1);
     }
     ok
+}
+
+/// Drives the node core as the firmware does: inputs, publishes, the reconnect
+/// backoff and the OLED frame. Returns a checksum so nothing is folded away.
+#[unsafe(no_mangle)]
+pub extern "C" fn winter_river_nostd_check_node(now_ms: u64) -> u32 {
+    let payload: &[u8] = core::hint::black_box(br#"{"command":"reset"}"#);
+    let config = node::NodeConfig::new("pdu_a", protocol::NodeKind::Pdu);
+    let Ok(mut board) = node::NodeCore::new(config, now_ms) else {
+        return 0;
+    };
+    let mut sum = 0u32;
+    board.handle_link(now_ms, true);
+    board.set_wifi_rssi(-62);
+    sum += u32::from(board.handle_command(now_ms, payload).is_ok());
+    board.press_fault_button(now_ms);
+    sum += u32::from(board.set_load_knob(now_ms, 5.0));
+    while let Some(transmit) = board.poll_transmit(now_ms) {
+        sum = sum.wrapping_add(transmit.payload.len() as u32);
+    }
+    sum = sum.wrapping_add(board.poll_timeout() as u32);
+    sum = sum.wrapping_add(board.last_will().payload.len() as u32);
+    sum = sum.wrapping_add(board.availability_offline().payload.len() as u32);
+    sum = sum.wrapping_add(board.status(now_ms).seq.unwrap_or(0) as u32);
+
+    let mut frame = node::Frame::new();
+    if board.draw(now_ms, &mut frame).is_ok() {
+        sum = sum.wrapping_add(frame.lit_count());
+    }
+    let status = board.status(now_ms);
+    sum = sum.wrapping_add(node::Screen::from_status(&status).render().lit_count());
+
+    let mut backoff = node::Backoff::new(now_ms);
+    sum = sum.wrapping_add(backoff.on_failure(now_ms) as u32);
+    sum += u32::from(backoff.can_attempt(now_ms));
+    backoff.on_success();
+    sum
 }

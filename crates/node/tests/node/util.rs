@@ -1,0 +1,117 @@
+//! Helpers: cores at known times, update payloads, draining and decoding what a
+//! core publishes.
+
+use winter_river_node::{NodeConfig, NodeCore, Transmit};
+use winter_river_protocol::{
+    Command, NodeKind, NodeState, Status, UpdateParams, decode_command, decode_status,
+    encode_command,
+};
+
+/// A conventional id per kind, as in the default topology.
+pub fn id_of(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Utility => "util_a",
+        NodeKind::Generator => "gen_a",
+        NodeKind::Transformer => "trf_a",
+        NodeKind::Switchgear => "sw_a",
+        NodeKind::Distribution => "dist_a",
+        NodeKind::Ups => "ups_a",
+        NodeKind::Pdu => "pdu_a",
+        NodeKind::Server => "srv_a",
+        NodeKind::Cooling => "crac_a",
+        NodeKind::Load => "light_a",
+    }
+}
+
+/// A core built at t = 0, link down.
+pub fn core(kind: NodeKind) -> NodeCore {
+    match NodeCore::new(NodeConfig::new(id_of(kind), kind), 0) {
+        Ok(core) => core,
+        Err(e) => panic!("default config refused: {e}"),
+    }
+}
+
+/// A core built at t = 0, connected at t = 0, with `online` and the first status
+/// drained.
+pub fn connected(kind: NodeKind) -> NodeCore {
+    let mut core = core(kind);
+    core.handle_link(0, true);
+    let sent = drain(&mut core, 0);
+    assert_eq!(sent.len(), 2, "online + first status: {sent:?}");
+    core
+}
+
+/// Everything due at `now_ms`.
+pub fn drain(core: &mut NodeCore, now_ms: u64) -> Vec<Transmit> {
+    let mut out = Vec::new();
+    while let Some(t) = core.poll_transmit(now_ms) {
+        out.push(t);
+        assert!(out.len() < 100, "poll_transmit never runs dry");
+    }
+    out
+}
+
+/// The statuses among `sent`, decoded as a reader would.
+pub fn statuses(sent: &[Transmit]) -> Vec<Status> {
+    sent.iter()
+        .filter(|t| t.topic.ends_with("/status"))
+        .map(|t| {
+            let id = t.topic.split('/').nth(1).unwrap_or_default();
+            decode_status(id, &t.payload).unwrap_or_else(|e| panic!("bad status: {e}"))
+        })
+        .collect()
+}
+
+/// The commands among `sent`, decoded as the engine would.
+pub fn commands(sent: &[Transmit]) -> Vec<Command> {
+    sent.iter()
+        .filter(|t| t.topic.ends_with("/command"))
+        .map(|t| decode_command(&t.payload).unwrap_or_else(|e| panic!("bad command: {e}")))
+        .collect()
+}
+
+/// A command's wire bytes, as the engine or an operator sends it.
+pub fn payload(command: Command) -> Vec<u8> {
+    encode_command(&command).unwrap_or_else(|e| panic!("cannot encode: {e}"))
+}
+
+/// Feeds `update` to `core` at `now_ms`.
+pub fn send_update(core: &mut NodeCore, now_ms: u64, update: UpdateParams) {
+    core.handle_command(now_ms, &payload(Command::Update(update)))
+        .unwrap_or_else(|e| panic!("update refused: {e}"));
+}
+
+/// Electrical state a kind plausibly has in the default chain at a ~225 kW load.
+pub fn plausible_update(kind: NodeKind) -> UpdateParams {
+    let mut u = UpdateParams {
+        status: Some(NodeState::Ok),
+        ..UpdateParams::default()
+    };
+    let (vin, vout, current, power_kw, load_pct) = match kind {
+        NodeKind::Utility => (None, Some(13800.0), 9.6, 229.8, None),
+        NodeKind::Generator => (None, Some(480.0), 270.6, 225.0, Some(22.5)),
+        NodeKind::Transformer => (Some(13800.0), Some(480.0), 9.6, 229.8, Some(15.1)),
+        NodeKind::Switchgear => (Some(480.0), Some(480.0), 276.4, 229.8, None),
+        NodeKind::Distribution => (Some(480.0), Some(480.0), 276.4, 229.8, Some(45.2)),
+        NodeKind::Ups => (Some(480.0), Some(480.0), 264.1, 219.6, Some(41.7)),
+        NodeKind::Pdu => (Some(480.0), Some(208.0), 7.5, 6.2, Some(12.4)),
+        NodeKind::Server => (Some(208.0), Some(208.0), 25.3, 5.0, Some(100.0)),
+        NodeKind::Cooling => (Some(480.0), Some(480.0), 2.1, 1.75, Some(100.0)),
+        NodeKind::Load => (Some(480.0), Some(480.0), 1.2, 1.0, Some(100.0)),
+    };
+    u.voltage_in = vin;
+    u.voltage_out = vout;
+    u.current = Some(current);
+    u.power_kw = Some(power_kw);
+    u.load_pct = load_pct;
+    match kind {
+        NodeKind::Ups => {
+            u.battery_pct = Some(100.0);
+            u.runtime_s = Some(820.0);
+        }
+        NodeKind::Generator => u.fuel_pct = Some(96.5),
+        NodeKind::Switchgear => u.source = Some(String::from("util_a")),
+        _ => {}
+    }
+    u
+}
