@@ -1,14 +1,20 @@
-//! The `winter-river` command: run scenarios, validate topology and scenario files,
-//! show and generate topologies. Glue only: the work is done by `winter-river-sim`.
+//! The `winter-river` command: the live system (`up`, `broker`, `engine`, `nodes`,
+//! operator commands, `watch`), scenarios, validation of topology and scenario
+//! files, synthetic topologies. Glue only: the work is done by the library crates.
 //!
 //! Exit codes: 0 success (every expectation held), 1 an expectation failed, 2 the
 //! input is invalid or cannot be read or written.
 
+mod client_cmd;
+mod live_args;
+mod pieces_cmd;
 mod plot;
 mod report;
 mod scenario_cmd;
 mod topology_cmd;
+mod up_cmd;
 mod validate;
+mod watch_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +41,48 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Run everything: embedded broker (unless --broker), engine and virtual boards.
+    Up(up_cmd::UpArgs),
+    /// The embedded MQTT broker alone (TCP and WebSocket).
+    Broker(pieces_cmd::BrokerArgs),
+    /// The simulation engine alone, against a broker.
+    Engine(pieces_cmd::EngineArgs),
+    /// The virtual boards alone, against a broker.
+    Nodes(pieces_cmd::NodesArgs),
+    /// Publish a command to a node (or `system`): COMMAND is set_fault, set_load or reset.
+    Send {
+        #[command(flatten)]
+        client: live_args::ClientArgs,
+        /// Node id, or `system` for the engine.
+        node: String,
+        /// Command name.
+        command: String,
+        /// Its params as JSON, e.g. '{"state": true}'.
+        params: Option<String>,
+    },
+    /// Fail (on) or restore (off) a component.
+    Fault {
+        #[command(flatten)]
+        client: live_args::ClientArgs,
+        node: String,
+        #[arg(value_enum)]
+        state: client_cmd::OnOff,
+    },
+    /// Set the demand of a load [kW].
+    Load {
+        #[command(flatten)]
+        client: live_args::ClientArgs,
+        node: String,
+        kw: f64,
+    },
+    /// Clear a tripped breaker or latched alarm (`system` resets everything).
+    Reset {
+        #[command(flatten)]
+        client: live_args::ClientArgs,
+        node: String,
+    },
+    /// Live table of the boards and the site; --json for one line per message.
+    Watch(watch_cmd::WatchArgs),
     /// Scenarios: timed commands and expectations against the simulator.
     #[command(subcommand)]
     Scenario(ScenarioCmd),
@@ -75,6 +123,25 @@ enum TopologyCmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Cmd::Up(args) => up_cmd::run(&args),
+        Cmd::Broker(args) => pieces_cmd::broker(&args),
+        Cmd::Engine(args) => pieces_cmd::engine(&args),
+        Cmd::Nodes(args) => pieces_cmd::nodes(&args),
+        Cmd::Send {
+            client,
+            node,
+            command,
+            params,
+        } => client_cmd::build(&command, params.as_deref())
+            .and_then(|c| client_cmd::send(&client, &node, &c)),
+        Cmd::Fault {
+            client,
+            node,
+            state,
+        } => client_cmd::fault(&client, &node, state),
+        Cmd::Load { client, node, kw } => client_cmd::load(&client, &node, kw),
+        Cmd::Reset { client, node } => client_cmd::reset(&client, &node),
+        Cmd::Watch(args) => watch_cmd::run(&args),
         Cmd::Scenario(ScenarioCmd::Run(args)) => scenario_cmd::run(&args),
         Cmd::Validate { file } => validate::validate(&file),
         Cmd::Topology(TopologyCmd::Generate { racks, out }) => {

@@ -95,7 +95,9 @@ fn int<T: Into<f64>>(v: Option<T>) -> FieldValue {
 pub fn node_field(s: &Status, name: &str) -> FieldValue {
     match name {
         "node_id" => FieldValue::Text(s.node_id.clone()),
-        "kind" => s.kind.map_or(FieldValue::Missing, |k| FieldValue::Text(k.as_str().into())),
+        "kind" => s
+            .kind
+            .map_or(FieldValue::Missing, |k| FieldValue::Text(k.as_str().into())),
         "voltage_in" => num(s.voltage_in),
         "voltage_out" => num(s.voltage_out),
         "current" => num(s.current),
@@ -108,7 +110,10 @@ pub fn node_field(s: &Status, name: &str) -> FieldValue {
         "battery_pct" => num(s.battery_pct),
         "runtime_s" => num(s.runtime_s),
         "fuel_pct" => num(s.fuel_pct),
-        "source" => s.source.clone().map_or(FieldValue::Missing, FieldValue::Text),
+        "source" => s
+            .source
+            .clone()
+            .map_or(FieldValue::Missing, FieldValue::Text),
         _ => FieldValue::Missing,
     }
 }

@@ -57,17 +57,32 @@ pub fn peukert_soc_rate_per_h(draw_kw: f64, battery_kwh: f64, rated_h: f64, k: f
 
 /// Time [s] until a battery at state of charge `soc` (0..=1) is empty at `draw_kw`.
 /// `None` when nothing is drawn (it would last for ever).
-pub fn battery_runtime_s(soc: f64, draw_kw: f64, battery_kwh: f64, rated_h: f64, k: f64) -> Option<f64> {
+pub fn battery_runtime_s(
+    soc: f64,
+    draw_kw: f64,
+    battery_kwh: f64,
+    rated_h: f64,
+    k: f64,
+) -> Option<f64> {
     let rate = peukert_soc_rate_per_h(draw_kw, battery_kwh, rated_h, k);
     if rate <= 0.0 {
         return None;
     }
-    Some(if rate.is_finite() { soc / rate * S_PER_H } else { 0.0 })
+    Some(if rate.is_finite() {
+        soc / rate * S_PER_H
+    } else {
+        0.0
+    })
 }
 
 /// Generator fuel burn [L/h], linear in load between idle and full:
 /// `idle + (full − idle) · min(load_kw / rating_kw, 1)`.
-pub fn generator_fuel_l_per_h(load_kw: f64, rating_kw: f64, idle_l_per_h: f64, full_l_per_h: f64) -> f64 {
+pub fn generator_fuel_l_per_h(
+    load_kw: f64,
+    rating_kw: f64,
+    idle_l_per_h: f64,
+    full_l_per_h: f64,
+) -> f64 {
     let fraction = (load_kw / rating_kw).clamp(0.0, 1.0);
     idle_l_per_h + (full_l_per_h - idle_l_per_h) * fraction
 }

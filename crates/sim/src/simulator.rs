@@ -17,8 +17,8 @@ use winter_river_protocol::{Command, Event, NodeKind, NodeState, Severity, Statu
 
 use crate::field::{FieldValue, Target, node_field, system_field};
 use crate::physics::{
-    S_PER_H, battery_draw_kw, battery_runtime_s, conversion_input_kw, current_a, generator_fuel_l_per_h,
-    iec_standard_inverse_s, peukert_soc_rate_per_h,
+    S_PER_H, battery_draw_kw, battery_runtime_s, conversion_input_kw, current_a,
+    generator_fuel_l_per_h, iec_standard_inverse_s, peukert_soc_rate_per_h,
 };
 use crate::topology::{KindParams, Topology};
 
@@ -334,7 +334,11 @@ impl Simulator {
             _ if !source && self.in_live[idx] => self.nominal_in_v[idx],
             _ => 0.0,
         });
-        s.voltage_out = Some(if self.live[idx] { self.nominal_out_v[idx] } else { 0.0 });
+        s.voltage_out = Some(if self.live[idx] {
+            self.nominal_out_v[idx]
+        } else {
+            0.0
+        });
         s.current = Some(self.current_a[idx]);
         s.power_kw = Some(self.in_kw[idx]);
         s.load_pct = Some(self.load_pct(idx));
@@ -346,7 +350,11 @@ impl Simulator {
             }
             Slot::Gen(g) => {
                 if let KindParams::Generator { fuel_l, .. } = node.params {
-                    s.fuel_pct = Some(if fuel_l > 0.0 { self.gens[g].fuel_l / fuel_l * 100.0 } else { 0.0 });
+                    s.fuel_pct = Some(if fuel_l > 0.0 {
+                        self.gens[g].fuel_l / fuel_l * 100.0
+                    } else {
+                        0.0
+                    });
                 }
             }
             Slot::Ats(a) => {
@@ -365,7 +373,8 @@ impl Simulator {
             counts[st as usize] += 1;
         }
         let c = |s: NodeState| counts[s as usize];
-        let pue = (self.it_kw > 0.0 && self.facility_kw > 0.0).then(|| self.facility_kw / self.it_kw);
+        let pue =
+            (self.it_kw > 0.0 && self.facility_kw > 0.0).then(|| self.facility_kw / self.it_kw);
         let runtime_s = (0..self.ups.len())
             .filter_map(|u| self.ups_runtime_s(self.ups_node(u), u))
             .reduce(f64::min);
@@ -373,7 +382,9 @@ impl Simulator {
             .gens
             .iter()
             .filter_map(|g| match self.topology.node(g.node).params {
-                KindParams::Generator { fuel_l, .. } if fuel_l > 0.0 => Some(g.fuel_l / fuel_l * 100.0),
+                KindParams::Generator { fuel_l, .. } if fuel_l > 0.0 => {
+                    Some(g.fuel_l / fuel_l * 100.0)
+                }
                 KindParams::Generator { .. } => Some(0.0),
                 _ => None,
             })
@@ -493,7 +504,13 @@ impl Simulator {
             return Some(0.0);
         }
         let draw = battery_draw_kw(self.out_kw[idx], efficiency, discharge_efficiency);
-        battery_runtime_s(self.ups[u].soc, draw, battery_kwh, battery_rated_h, peukert_k)
+        battery_runtime_s(
+            self.ups[u].soc,
+            draw,
+            battery_kwh,
+            battery_rated_h,
+            peukert_k,
+        )
     }
 
     fn load_pct(&self, idx: usize) -> f64 {
@@ -503,10 +520,16 @@ impl Simulator {
             KindParams::Transformer { rating_kva, .. } | KindParams::Pdu { rating_kva, .. } => {
                 out / node.power_factor / rating_kva * 100.0
             }
-            KindParams::Generator { rating_kw, .. } | KindParams::Ups { rating_kw, .. } => out / rating_kw * 100.0,
+            KindParams::Generator { rating_kw, .. } | KindParams::Ups { rating_kw, .. } => {
+                out / rating_kw * 100.0
+            }
             KindParams::Server { .. } | KindParams::Load { .. } | KindParams::Cooling { .. } => {
                 let demand = self.load_demand_kw(idx);
-                if demand > 0.0 { out / demand * 100.0 } else { 0.0 }
+                if demand > 0.0 {
+                    out / demand * 100.0
+                } else {
+                    0.0
+                }
             }
             _ => match node.breaker_a {
                 Some(a) => self.current_a[idx] / a * 100.0,
@@ -554,7 +577,9 @@ impl Simulator {
 
         for i in 0..self.topology.len() {
             let node = &self.topology.nodes[i];
-            let Some(pickup_a) = node.breaker_a else { continue };
+            let Some(pickup_a) = node.breaker_a else {
+                continue;
+            };
             match iec_standard_inverse_s(self.current_a[i] / pickup_a, node.breaker_tms) {
                 Some(operate_s) => {
                     self.breaker_heat[i] += dt_s / operate_s;
@@ -580,7 +605,8 @@ impl Simulator {
             let st = &mut self.ups[u];
             match st.mode {
                 UpsMode::OnBattery => {
-                    let rate = peukert_soc_rate_per_h(st.draw_kw, battery_kwh, battery_rated_h, peukert_k);
+                    let rate =
+                        peukert_soc_rate_per_h(st.draw_kw, battery_kwh, battery_rated_h, peukert_k);
                     st.soc -= rate * dt_h;
                     if st.soc <= 1e-12 {
                         st.soc = 0.0;
@@ -613,9 +639,17 @@ impl Simulator {
                 continue;
             };
             let gen_state = &mut self.gens[g];
-            let burning = matches!(gen_state.phase, GenPhase::Running | GenPhase::Cooldown { .. }) && !self.faulted[idx];
+            let burning = matches!(
+                gen_state.phase,
+                GenPhase::Running | GenPhase::Cooldown { .. }
+            ) && !self.faulted[idx];
             if burning {
-                let rate = generator_fuel_l_per_h(self.out_kw[idx], rating_kw, fuel_l_per_h_idle, fuel_l_per_h_full);
+                let rate = generator_fuel_l_per_h(
+                    self.out_kw[idx],
+                    rating_kw,
+                    fuel_l_per_h_idle,
+                    fuel_l_per_h_full,
+                );
                 gen_state.fuel_l -= rate * dt_h;
                 if gen_state.fuel_l <= 1e-12 {
                     gen_state.fuel_l = 0.0;
@@ -651,7 +685,9 @@ impl Simulator {
                 },
                 GenPhase::Standby => GenPhase::Standby,
                 GenPhase::Starting { .. } if !requested => GenPhase::Standby,
-                GenPhase::Starting { ready_at_s } if t + TIME_EPS_S >= ready_at_s => GenPhase::Running,
+                GenPhase::Starting { ready_at_s } if t + TIME_EPS_S >= ready_at_s => {
+                    GenPhase::Running
+                }
                 p @ GenPhase::Starting { .. } => p,
                 GenPhase::Running if !requested => GenPhase::Cooldown {
                     until_s: t + cooldown_s,
@@ -684,26 +720,39 @@ impl Simulator {
             let (in_live, live) = match node.params {
                 KindParams::Utility { .. } => (up, up),
                 KindParams::Generator { .. } => {
-                    let Slot::Gen(g) = self.slot[i] else { unreachable!("generator has a slot") };
-                    let running = matches!(self.gens[g].phase, GenPhase::Running | GenPhase::Cooldown { .. });
+                    let Slot::Gen(g) = self.slot[i] else {
+                        unreachable!("generator has a slot")
+                    };
+                    let running = matches!(
+                        self.gens[g].phase,
+                        GenPhase::Running | GenPhase::Cooldown { .. }
+                    );
                     (false, up && running)
                 }
                 KindParams::Switchgear { .. } => {
-                    let Slot::Ats(a) = self.slot[i] else { unreachable!("switchgear has a slot") };
+                    let Slot::Ats(a) = self.slot[i] else {
+                        unreachable!("switchgear has a slot")
+                    };
                     let feed = self.run_ats(i, a, t);
                     let in_live = self.live[feed];
                     (in_live, up && in_live)
                 }
                 KindParams::Ups { .. } => {
-                    let Slot::Ups(u) = self.slot[i] else { unreachable!("ups has a slot") };
+                    let Slot::Ups(u) = self.slot[i] else {
+                        unreachable!("ups has a slot")
+                    };
                     let in_live = self.live[node.feeds[0]];
                     (in_live, up && (in_live || self.ups[u].soc > 0.0))
                 }
-                KindParams::Server { .. } | KindParams::Cooling { .. } | KindParams::Load { .. } => {
+                KindParams::Server { .. }
+                | KindParams::Cooling { .. }
+                | KindParams::Load { .. } => {
                     let in_live = node.feeds.iter().any(|&f| self.live[f]);
                     (in_live, up && in_live)
                 }
-                KindParams::Transformer { .. } | KindParams::Distribution | KindParams::Pdu { .. } => {
+                KindParams::Transformer { .. }
+                | KindParams::Distribution
+                | KindParams::Pdu { .. } => {
                     let in_live = self.live[node.feeds[0]];
                     (in_live, up && in_live)
                 }
@@ -789,9 +838,17 @@ impl Simulator {
             let to_id = &topology.nodes[feeds[k]].id;
             let from_id = &topology.nodes[feeds[from]].id;
             let (event, severity, message) = if k == 0 {
-                ("retransfer", Severity::Info, format!("{id} retransferred from {from_id} to {to_id}"))
+                (
+                    "retransfer",
+                    Severity::Info,
+                    format!("{id} retransferred from {from_id} to {to_id}"),
+                )
             } else {
-                ("transfer", Severity::Warning, format!("{id} transferred from {from_id} to {to_id}"))
+                (
+                    "transfer",
+                    Severity::Warning,
+                    format!("{id} transferred from {from_id} to {to_id}"),
+                )
             };
             self.events.push(Event {
                 t,
@@ -826,9 +883,13 @@ impl Simulator {
             let live = self.live[i];
             let mut in_kw = 0.0;
             match node.params {
-                KindParams::Server { .. } | KindParams::Load { .. } | KindParams::Cooling { per_it_kw: _, .. } => {
+                KindParams::Server { .. }
+                | KindParams::Load { .. }
+                | KindParams::Cooling { per_it_kw: _, .. } => {
                     let demand = match node.params {
-                        KindParams::Cooling { per_it_kw, .. } => self.demand_kw[i] + per_it_kw * self.it_kw,
+                        KindParams::Cooling { per_it_kw, .. } => {
+                            self.demand_kw[i] + per_it_kw * self.it_kw
+                        }
                         _ => self.demand_kw[i],
                     };
                     if live {
@@ -867,7 +928,9 @@ impl Simulator {
                 KindParams::Switchgear { .. } => {
                     if live {
                         in_kw = self.out_kw[i];
-                        let Slot::Ats(a) = self.slot[i] else { unreachable!("switchgear has a slot") };
+                        let Slot::Ats(a) = self.slot[i] else {
+                            unreachable!("switchgear has a slot")
+                        };
                         self.out_kw[node.feeds[self.ats[a].selected]] += in_kw;
                     }
                 }
@@ -880,7 +943,9 @@ impl Simulator {
                     recharge_kw,
                     ..
                 } => {
-                    let Slot::Ups(u) = self.slot[i] else { unreachable!("ups has a slot") };
+                    let Slot::Ups(u) = self.slot[i] else {
+                        unreachable!("ups has a slot")
+                    };
                     let out = self.out_kw[i];
                     let in_live = self.in_live[i];
                     let step_h = f64::from(self.step_ms) / 1000.0 / S_PER_H;
@@ -896,7 +961,8 @@ impl Simulator {
                         // Recharge, but not past full within this step.
                         let room_kwh = (1.0 - st.soc) * battery_kwh;
                         st.charge_kw = recharge_kw.min(room_kwh / step_h).max(0.0);
-                        in_kw = conversion_input_kw(out, efficiency, no_load_loss_kw) + st.charge_kw;
+                        in_kw =
+                            conversion_input_kw(out, efficiency, no_load_loss_kw) + st.charge_kw;
                         UpsMode::Normal
                     } else {
                         st.draw_kw = battery_draw_kw(out, efficiency, discharge_efficiency);
@@ -971,11 +1037,10 @@ impl Simulator {
                 _ if breaker_over => NodeState::Overload,
                 _ => NodeState::Ok,
             },
-            (KindParams::Transformer { rating_kva, .. } | KindParams::Pdu { rating_kva, .. }, _)
-                if out / node.power_factor > *rating_kva =>
-            {
-                NodeState::Overload
-            }
+            (
+                KindParams::Transformer { rating_kva, .. } | KindParams::Pdu { rating_kva, .. },
+                _,
+            ) if out / node.power_factor > *rating_kva => NodeState::Overload,
             _ if breaker_over => NodeState::Overload,
             _ => NodeState::Ok,
         }
@@ -997,23 +1062,45 @@ impl Simulator {
                     format!("{id} breaker tripped ({amps:.0} A pickup)"),
                 )
             }
-            (S::Tripped, _) => ("reset", Severity::Info, format!("{id} breaker reset ({new})")),
+            (S::Tripped, _) => (
+                "reset",
+                Severity::Info,
+                format!("{id} breaker reset ({new})"),
+            ),
             (_, S::Unpowered) => (
                 "unpowered",
-                if is_it { Severity::Critical } else { Severity::Warning },
+                if is_it {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
                 format!("{id} lost power"),
             ),
-            (S::Unpowered, _) => ("repowered", Severity::Info, format!("{id} power restored ({new})")),
+            (S::Unpowered, _) => (
+                "repowered",
+                Severity::Info,
+                format!("{id} power restored ({new})"),
+            ),
             (_, S::OnBattery) => ("on_battery", Severity::Warning, format!("{id} on battery")),
-            (_, S::Bypass) => ("bypass", Severity::Warning, format!("{id} on static bypass")),
+            (_, S::Bypass) => (
+                "bypass",
+                Severity::Warning,
+                format!("{id} on static bypass"),
+            ),
             (_, S::Overload) => ("overload", Severity::Warning, format!("{id} overloaded")),
             (_, S::Starting) => ("start", Severity::Info, format!("{id} starting")),
             (S::Starting, S::Ok) => ("running", Severity::Info, format!("{id} running")),
             (_, S::Cooldown) => ("cooldown", Severity::Info, format!("{id} cooling down")),
             (_, S::Standby) => ("standby", Severity::Info, format!("{id} in standby")),
-            (_, S::OutOfFuel) => ("out_of_fuel", Severity::Critical, format!("{id} out of fuel")),
+            (_, S::OutOfFuel) => (
+                "out_of_fuel",
+                Severity::Critical,
+                format!("{id} out of fuel"),
+            ),
             (S::OnBattery, S::Ok) => ("on_mains", Severity::Info, format!("{id} back on mains")),
-            (S::Bypass | S::Overload, S::Ok) => ("normal", Severity::Info, format!("{id} back to normal")),
+            (S::Bypass | S::Overload, S::Ok) => {
+                ("normal", Severity::Info, format!("{id} back to normal"))
+            }
             _ => return None,
         };
         Some(Event {
@@ -1054,8 +1141,11 @@ fn nominal_voltages(topology: &Topology) -> (Vec<f64>, Vec<f64>) {
         let feed_v = node.feeds.first().map_or(0.0, |&f| v_out[f]);
         v_in[i] = feed_v;
         v_out[i] = match node.params {
-            KindParams::Utility { voltage_v } | KindParams::Generator { voltage_v, .. } => voltage_v,
-            KindParams::Transformer { voltage_out_v, .. } | KindParams::Pdu { voltage_out_v, .. } => voltage_out_v,
+            KindParams::Utility { voltage_v } | KindParams::Generator { voltage_v, .. } => {
+                voltage_v
+            }
+            KindParams::Transformer { voltage_out_v, .. }
+            | KindParams::Pdu { voltage_out_v, .. } => voltage_out_v,
             _ => feed_v,
         };
     }

@@ -278,8 +278,16 @@ impl Topology {
         }
     }
 
-    pub(crate) fn from_parts(site_name: String, nodes: Vec<NodeSpec>, order: Vec<usize>) -> Topology {
-        let index = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
+    pub(crate) fn from_parts(
+        site_name: String,
+        nodes: Vec<NodeSpec>,
+        order: Vec<usize>,
+    ) -> Topology {
+        let index = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.clone(), i))
+            .collect();
         Topology {
             site_name,
             nodes,

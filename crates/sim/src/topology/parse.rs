@@ -132,10 +132,18 @@ impl Topology {
                     .is_some_and(|id| id == ov.node)
             });
             let Some((_, entries)) = target else {
-                return Err(err_at(&ov.loc, &ov.node, format!("no node `{}` in {file}", ov.node)));
+                return Err(err_at(
+                    &ov.loc,
+                    &ov.node,
+                    format!("no node `{}` in {file}", ov.node),
+                ));
             };
             if ov.key == "id" || ov.key == "kind" {
-                return Err(err_at(&ov.loc, &ov.key, "a node's id and kind cannot be overridden".into()));
+                return Err(err_at(
+                    &ov.loc,
+                    &ov.key,
+                    "a node's id and kind cannot be overridden".into(),
+                ));
             }
             entries.insert(
                 ov.key.clone(),
@@ -158,7 +166,10 @@ impl Topology {
                 return Err(err_at(
                     &entries["id"].loc,
                     "id",
-                    format!("duplicate node id `{id}` (first at line {})", nodes_raw[first].0.line),
+                    format!(
+                        "duplicate node id `{id}` (first at line {})",
+                        nodes_raw[first].0.line
+                    ),
                 ));
             }
             index.insert(id, i);
@@ -187,8 +198,17 @@ impl Topology {
             let feeds = p.feeds(&index)?;
             check_feed_count(kind, &feeds, &p, &loc)?;
             let fed_by_pdu = feeds.iter().any(|&f| kinds[f] == NodeKind::Pdu);
-            let default_phases = if kind.is_load() && fed_by_pdu { 1.0 } else { 3.0 };
-            let phases = p.num("phases", default_phases, |v| v == 1.0 || v == 3.0, "must be 1 or 3")?;
+            let default_phases = if kind.is_load() && fed_by_pdu {
+                1.0
+            } else {
+                3.0
+            };
+            let phases = p.num(
+                "phases",
+                default_phases,
+                |v| v == 1.0 || v == 3.0,
+                "must be 1 or 3",
+            )?;
             let default_pf = if kind == NodeKind::Server { 0.95 } else { 1.0 };
             let power_factor = p.num("power_factor", default_pf, in_unit, "must be in (0, 1]")?;
             let breaker_a = p.opt_num("breaker_a", positive, "must be > 0 A")?;
@@ -220,14 +240,20 @@ fn err_at(loc: &Loc, key: &str, reason: String) -> TopologyError {
     }
 }
 
-fn required_str(entries: &BTreeMap<String, Entry>, key: &str, node_loc: &Loc) -> Result<String, TopologyError> {
+fn required_str(
+    entries: &BTreeMap<String, Entry>,
+    key: &str,
+    node_loc: &Loc,
+) -> Result<String, TopologyError> {
     match entries.get(key) {
         None => Err(err_at(node_loc, key, format!("[[node]] has no `{key}`"))),
-        Some(e) => e
-            .value
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| err_at(&e.loc, key, format!("must be a string, found {}", e.value.type_str()))),
+        Some(e) => e.value.as_str().map(str::to_string).ok_or_else(|| {
+            err_at(
+                &e.loc,
+                key,
+                format!("must be a string, found {}", e.value.type_str()),
+            )
+        }),
     }
 }
 
@@ -248,7 +274,12 @@ struct Params {
 }
 
 impl Params {
-    fn opt_num(&mut self, key: &str, ok: fn(f64) -> bool, rule: &str) -> Result<Option<f64>, TopologyError> {
+    fn opt_num(
+        &mut self,
+        key: &str,
+        ok: fn(f64) -> bool,
+        rule: &str,
+    ) -> Result<Option<f64>, TopologyError> {
         let Some(e) = self.entries.remove(key) else {
             return Ok(None);
         };
@@ -256,7 +287,11 @@ impl Params {
             toml::Value::Float(f) => f,
             toml::Value::Integer(i) => i as f64,
             ref other => {
-                return Err(err_at(&e.loc, key, format!("must be a number, found {}", other.type_str())));
+                return Err(err_at(
+                    &e.loc,
+                    key,
+                    format!("must be a number, found {}", other.type_str()),
+                ));
             }
         };
         if !v.is_finite() || !ok(v) {
@@ -265,7 +300,13 @@ impl Params {
         Ok(Some(v))
     }
 
-    fn num(&mut self, key: &str, default: f64, ok: fn(f64) -> bool, rule: &str) -> Result<f64, TopologyError> {
+    fn num(
+        &mut self,
+        key: &str,
+        default: f64,
+        ok: fn(f64) -> bool,
+        rule: &str,
+    ) -> Result<f64, TopologyError> {
         Ok(self.opt_num(key, ok, rule)?.unwrap_or(default))
     }
 
@@ -274,18 +315,34 @@ impl Params {
             return Ok(Vec::new());
         };
         let toml::Value::Array(items) = &e.value else {
-            return Err(err_at(&e.loc, "feeds", "must be an array of node ids".into()));
+            return Err(err_at(
+                &e.loc,
+                "feeds",
+                "must be an array of node ids".into(),
+            ));
         };
         let mut feeds = Vec::with_capacity(items.len());
         for item in items {
             let Some(id) = item.as_str() else {
-                return Err(err_at(&e.loc, "feeds", format!("must hold node ids, found {}", item.type_str())));
+                return Err(err_at(
+                    &e.loc,
+                    "feeds",
+                    format!("must hold node ids, found {}", item.type_str()),
+                ));
             };
             let Some(&idx) = index.get(id) else {
-                return Err(err_at(&e.loc, "feeds", format!("unknown feed `{id}`: no node has this id")));
+                return Err(err_at(
+                    &e.loc,
+                    "feeds",
+                    format!("unknown feed `{id}`: no node has this id"),
+                ));
             };
             if feeds.contains(&idx) {
-                return Err(err_at(&e.loc, "feeds", format!("feed `{id}` is listed twice")));
+                return Err(err_at(
+                    &e.loc,
+                    "feeds",
+                    format!("feed `{id}` is listed twice"),
+                ));
             }
             feeds.push(idx);
         }
@@ -295,25 +352,44 @@ impl Params {
     }
 
     fn loc_of(&self, key: &str) -> Loc {
-        self.entries.get(key).map_or_else(|| self.node_loc.clone(), |e| e.loc.clone())
+        self.entries
+            .get(key)
+            .map_or_else(|| self.node_loc.clone(), |e| e.loc.clone())
     }
 
     fn refuse_unknown(mut self, kind: NodeKind) -> Result<(), TopologyError> {
         self.entries.remove("feeds");
         if let Some((key, e)) = self.entries.into_iter().next() {
-            return Err(err_at(&e.loc, &key, format!("unknown key for a {kind} node")));
+            return Err(err_at(
+                &e.loc,
+                &key,
+                format!("unknown key for a {kind} node"),
+            ));
         }
         Ok(())
     }
 }
 
-fn check_feed_count(kind: NodeKind, feeds: &[usize], p: &Params, node_loc: &Loc) -> Result<(), TopologyError> {
+fn check_feed_count(
+    kind: NodeKind,
+    feeds: &[usize],
+    p: &Params,
+    node_loc: &Loc,
+) -> Result<(), TopologyError> {
     let loc = p.loc_of("feeds");
     let _ = node_loc;
     match (kind.is_source(), feeds.len()) {
         (true, 0) => Ok(()),
-        (true, _) => Err(err_at(&loc, "feeds", format!("a {kind} is a source and takes no feeds"))),
-        (false, 0) => Err(err_at(&loc, "feeds", format!("a {kind} needs at least one feed"))),
+        (true, _) => Err(err_at(
+            &loc,
+            "feeds",
+            format!("a {kind} is a source and takes no feeds"),
+        )),
+        (false, 0) => Err(err_at(
+            &loc,
+            "feeds",
+            format!("a {kind} needs at least one feed"),
+        )),
         (false, 1) => Ok(()),
         (false, n) if kind == NodeKind::Switchgear || kind.is_load() => {
             let _ = n;
@@ -322,7 +398,9 @@ fn check_feed_count(kind: NodeKind, feeds: &[usize], p: &Params, node_loc: &Loc)
         (false, n) => Err(err_at(
             &loc,
             "feeds",
-            format!("a {kind} takes one feed, found {n}: only switchgear and loads take more than one"),
+            format!(
+                "a {kind} takes one feed, found {n}: only switchgear and loads take more than one"
+            ),
         )),
     }
 }
@@ -348,7 +426,9 @@ fn kind_params(kind: NodeKind, p: &mut Params) -> Result<KindParams, TopologyErr
                 return Err(err_at(
                     &full_loc,
                     "fuel_l_per_h_full",
-                    format!("{fuel_l_per_h_full} L/h is below fuel_l_per_h_idle ({fuel_l_per_h_idle} L/h)"),
+                    format!(
+                        "{fuel_l_per_h_full} L/h is below fuel_l_per_h_idle ({fuel_l_per_h_idle} L/h)"
+                    ),
                 ));
             }
             KindParams::Generator {
@@ -380,7 +460,12 @@ fn kind_params(kind: NodeKind, p: &mut Params) -> Result<KindParams, TopologyErr
                 no_load_loss_kw: p.num("no_load_loss_kw", 0.0, non_negative, NON_NEG)?,
                 battery_kwh: p.num("battery_kwh", 50.0, non_negative, NON_NEG)?,
                 discharge_efficiency: p.num("discharge_efficiency", 1.0, in_unit, UNIT)?,
-                peukert_k: p.num("peukert_k", 1.0, |v| (1.0..=2.0).contains(&v), "must be in [1, 2]")?,
+                peukert_k: p.num(
+                    "peukert_k",
+                    1.0,
+                    |v| (1.0..=2.0).contains(&v),
+                    "must be in [1, 2]",
+                )?,
                 battery_rated_h: p.num("battery_rated_h", 1.0, positive, POS)?,
                 recharge_kw: p.num("recharge_kw", 0.1 * rating_kw, non_negative, NON_NEG)?,
             }

@@ -1,0 +1,123 @@
+//! Flags shared by the commands that talk to a broker, and their helpers:
+//! broker URL (`--broker`, env `WR_BROKER`), topic prefix, topology, logging and
+//! the shutdown signal.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
+use winter_river_sim::Topology;
+
+/// Where the broker is and which topics are ours.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// Broker URL: mqtt://host:port or ws://host:port/path (user:pass@ allowed).
+    #[arg(long, env = "WR_BROKER", default_value = "mqtt://127.0.0.1:1883")]
+    pub broker: String,
+    /// Topic prefix.
+    #[arg(long, default_value = winter_river_protocol::DEFAULT_PREFIX)]
+    pub prefix: String,
+}
+
+impl ClientArgs {
+    pub fn url(&self) -> Result<BrokerUrl> {
+        parse_url(&self.broker)
+    }
+
+    pub fn check_prefix(&self) -> Result<()> {
+        winter_river_protocol::validate_prefix(&self.prefix)
+            .map_err(|e| anyhow::anyhow!("--prefix `{}`: {e}", self.prefix))
+    }
+}
+
+pub fn parse_url(text: &str) -> Result<BrokerUrl> {
+    text.parse::<BrokerUrl>()
+        .map_err(|e| anyhow::anyhow!("--broker: {e}"))
+}
+
+/// A topology file, or the built-in default.
+pub fn load_topology(path: Option<&Path>) -> Result<Topology> {
+    match path {
+        None => Ok(Topology::builtin_default()),
+        Some(p) => {
+            let text = crate::validate::read(p)?;
+            Ok(Topology::from_toml_str(&text, &p.display().to_string())?)
+        }
+    }
+}
+
+/// `--topology FILE` (built-in default when omitted).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TopologyArg {
+    /// Topology file; the built-in default (the seed's eight nodes) when omitted.
+    #[arg(long)]
+    pub topology: Option<PathBuf>,
+}
+
+/// Logs to stderr; `RUST_LOG` overrides (rumqtt's own chatter is kept to warnings).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "info,rumqttd=warn,rumqttd::server::broker=off,rumqttc=warn",
+        )
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// A multi-threaded tokio runtime.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Connects and waits for the ConnAck, failing with the broker named.
+pub async fn connect(url: &BrokerUrl, client_id: String, timeout: Duration) -> Result<Link> {
+    let mut options = LinkOptions::new(client_id);
+    options.min_backoff_ms = 100;
+    let mut link = Link::connect(url, &options);
+    let mut last_error = String::from("no answer");
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        tokio::select! {
+            ev = link.recv() => match ev {
+                Some(LinkEvent::Connected) => return Ok(link),
+                Some(LinkEvent::Disconnected { reason }) => last_error = reason,
+                Some(LinkEvent::Message { .. }) => {}
+                None => break,
+            },
+            () = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    anyhow::bail!(
+        "cannot reach the MQTT broker at {url}: {last_error} (is it running? start one with `winter-river up` or `winter-river broker`, or pass --broker)"
+    )
+}

@@ -1,0 +1,158 @@
+//! Each piece of the live system alone: `broker`, `engine`, `nodes` — how a real Pi
+//! with Mosquitto, or a site that has outgrown one machine, runs Winter River.
+
+use std::net::{IpAddr, SocketAddr};
+
+use anyhow::{Context, Result};
+use winter_river_broker::BrokerConfig;
+use winter_river_engine::{EngineConfig, EngineCore};
+use winter_river_fleet::{FleetConfig, NodesSpec, select_boards};
+
+use crate::EXIT_OK;
+use crate::live_args::{
+    ClientArgs, TopologyArg, init_logging, load_topology, runtime, shutdown_signal,
+};
+
+/// Simulation speed and step, shared by `up` and `engine`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineTuning {
+    /// Simulated seconds per wall second (1 = real time).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Simulation step [ms].
+    #[arg(long, default_value_t = 100)]
+    pub step_ms: u32,
+}
+
+impl EngineTuning {
+    pub fn engine_config(&self, prefix: &str) -> Result<EngineConfig> {
+        if !(self.speed.is_finite() && self.speed > 0.0) {
+            anyhow::bail!("--speed {}: must be a number > 0", self.speed);
+        }
+        if self.step_ms == 0 {
+            anyhow::bail!("--step-ms 0: must be at least 1");
+        }
+        Ok(EngineConfig {
+            prefix: prefix.to_string(),
+            step_ms: self.step_ms,
+            speed: self.speed,
+            ..EngineConfig::default()
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BrokerArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind: IpAddr,
+    /// MQTT/TCP port.
+    #[arg(long, default_value_t = 1883)]
+    pub mqtt_port: u16,
+    /// MQTT/WebSocket port (0 = none).
+    #[arg(long, default_value_t = 9001)]
+    pub ws_port: u16,
+    /// Require this username (with --password).
+    #[arg(long, env = "WR_USERNAME", requires = "password")]
+    pub username: Option<String>,
+    /// The password for --username.
+    #[arg(
+        long,
+        env = "WR_PASSWORD",
+        requires = "username",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+}
+
+/// `winter-river broker`: the embedded broker alone, until killed.
+pub fn broker(args: &BrokerArgs) -> Result<u8> {
+    init_logging();
+    let broker = winter_river_broker::start(BrokerConfig {
+        mqtt_addr: SocketAddr::new(args.bind, args.mqtt_port),
+        ws_addr: (args.ws_port != 0).then(|| SocketAddr::new(args.bind, args.ws_port)),
+        credentials: args.username.clone().zip(args.password.clone()),
+        ..BrokerConfig::default()
+    })?;
+    println!(
+        "broker     mqtt://{}  (on this host: {})",
+        broker.mqtt_addr(),
+        broker.mqtt_url()
+    );
+    if let Some(ws) = broker.ws_url() {
+        println!("websocket  {ws}");
+    }
+    Err(broker.wait().into())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub tuning: EngineTuning,
+}
+
+/// `winter-river engine`: the simulation engine against a broker.
+pub fn engine(args: &EngineArgs) -> Result<u8> {
+    init_logging();
+    args.client.check_prefix()?;
+    let url = args.client.url()?;
+    let topology = load_topology(args.topology.topology.as_deref())?;
+    let config = args.tuning.engine_config(&args.client.prefix)?;
+    println!(
+        "engine     {} nodes, step {} ms, speed {}x, broker {url}",
+        topology.len(),
+        config.step_ms,
+        config.speed
+    );
+    let core = EngineCore::new(topology, config).context("cannot encode the topology")?;
+    runtime()?.block_on(winter_river_engine::driver::run(
+        core,
+        &url,
+        shutdown_signal(),
+    ));
+    Ok(EXIT_OK)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NodesArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    /// Which nodes get a virtual board: all, none, or id,id,…
+    #[arg(long, default_value = "all")]
+    pub nodes: String,
+    /// Time between periodic statuses [s].
+    #[arg(long, default_value_t = 2.0)]
+    pub status_interval_s: f64,
+}
+
+/// `winter-river nodes`: the virtual boards alone.
+pub fn nodes(args: &NodesArgs) -> Result<u8> {
+    init_logging();
+    args.client.check_prefix()?;
+    let url = args.client.url()?;
+    let topology = load_topology(args.topology.topology.as_deref())?;
+    let spec: NodesSpec = args.nodes.parse()?;
+    let boards = select_boards(&topology, &spec)?;
+    if !(args.status_interval_s.is_finite() && args.status_interval_s >= 0.01) {
+        anyhow::bail!(
+            "--status-interval-s {}: must be at least 0.01",
+            args.status_interval_s
+        );
+    }
+    println!("boards     {} virtual, broker {url}", boards.len());
+    let config = FleetConfig {
+        prefix: args.client.prefix.clone(),
+        status_interval_ms: (args.status_interval_s * 1000.0).round() as u64,
+        // Thousands of boards should not connect in the same millisecond.
+        start_spread_ms: (boards.len() as u64).clamp(1, 5_000),
+        boards,
+    };
+    runtime()?.block_on(winter_river_fleet::run(config, &url, shutdown_signal()));
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,184 @@
+//! `winter-river up`: broker (unless `--broker` names an external one) + engine +
+//! virtual fleet in one process, printing what runs where; SIGINT/SIGTERM stop
+//! everything cleanly.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::sync::watch;
+use winter_river_broker::BrokerConfig;
+use winter_river_engine::EngineCore;
+use winter_river_fleet::{FleetConfig, NodesSpec, select_boards};
+use winter_river_mqtt::BrokerUrl;
+
+use crate::EXIT_OK;
+use crate::live_args::{
+    TopologyArg, init_logging, load_topology, parse_url, runtime, shutdown_signal,
+};
+use crate::pieces_cmd::EngineTuning;
+
+/// How long a clean shutdown may take before the process exits anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    /// Use this broker (mqtt://host:port or ws://…) instead of the embedded one.
+    #[arg(long, env = "WR_BROKER")]
+    pub broker: Option<String>,
+    /// Embedded broker: address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind: IpAddr,
+    /// Embedded broker: MQTT/TCP port.
+    #[arg(long, default_value_t = 1883)]
+    pub mqtt_port: u16,
+    /// Embedded broker: MQTT/WebSocket port (0 = none).
+    #[arg(long, default_value_t = 9001)]
+    pub ws_port: u16,
+    /// Embedded broker: require this username (with --password).
+    #[arg(long, env = "WR_USERNAME", requires = "password")]
+    pub username: Option<String>,
+    /// Embedded broker: the password for --username.
+    #[arg(
+        long,
+        env = "WR_PASSWORD",
+        requires = "username",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// Which nodes get a virtual board: all, none, or id,id,… (real boards take the rest).
+    #[arg(long, default_value = "all")]
+    pub nodes: String,
+    /// Topic prefix.
+    #[arg(long, default_value = winter_river_protocol::DEFAULT_PREFIX)]
+    pub prefix: String,
+    #[command(flatten)]
+    pub tuning: EngineTuning,
+}
+
+pub fn run(args: &UpArgs) -> Result<u8> {
+    init_logging();
+    winter_river_protocol::validate_prefix(&args.prefix)
+        .map_err(|e| anyhow::anyhow!("--prefix: {e}"))?;
+    let topology = load_topology(args.topology.topology.as_deref())?;
+    let spec: NodesSpec = args.nodes.parse()?;
+    let boards = select_boards(&topology, &spec)?;
+    let site = topology.site_name.clone();
+    let node_count = topology.len();
+    let real: Vec<String> = topology
+        .nodes
+        .iter()
+        .filter(|n| !boards.iter().any(|(id, _)| *id == n.id))
+        .map(|n| n.id.clone())
+        .collect();
+    let config = args.tuning.engine_config(&args.prefix)?;
+    let core = EngineCore::new(topology, config.clone()).context("cannot encode the topology")?;
+
+    let mut lines = Vec::new();
+    let url: BrokerUrl = match &args.broker {
+        Some(text) => {
+            let url = parse_url(text)?;
+            lines.push(format!("  broker     {url}  (external)"));
+            url
+        }
+        None => {
+            let broker = winter_river_broker::start(BrokerConfig {
+                mqtt_addr: SocketAddr::new(args.bind, args.mqtt_port),
+                ws_addr: (args.ws_port != 0).then(|| SocketAddr::new(args.bind, args.ws_port)),
+                credentials: args.username.clone().zip(args.password.clone()),
+                ..BrokerConfig::default()
+            })?;
+            let mut url = parse_url(&broker.mqtt_url())?;
+            url.credentials = args.username.clone().zip(args.password.clone());
+            lines.push(format!(
+                "  broker     mqtt://{}  (embedded; on this host: {})",
+                broker.mqtt_addr(),
+                broker.mqtt_url()
+            ));
+            if let (Some(ws), Some(local)) = (broker.ws_addr(), broker.ws_url()) {
+                lines.push(format!(
+                    "  websocket  ws://{ws}/mqtt  (on this host: {local})"
+                ));
+            }
+            // rumqttd cannot be stopped: it ends with the process.
+            std::mem::forget(broker);
+            url
+        }
+    };
+    println!("Winter River up: site `{site}`, {node_count} nodes");
+    for l in lines {
+        println!("{l}");
+    }
+    println!(
+        "  engine     step {} ms, speed {}x, prefix `{}`",
+        config.step_ms, config.speed, config.prefix
+    );
+    let ids: Vec<&str> = boards.iter().map(|(id, _)| id.as_str()).collect();
+    println!("  boards     {} virtual: {}", boards.len(), summarize(&ids));
+    if !real.is_empty() {
+        let real: Vec<&str> = real.iter().map(String::as_str).collect();
+        println!("             waiting for real boards: {}", summarize(&real));
+    }
+    println!(
+        "  watch      winter-river watch --broker {url}   or   mosquitto_sub -h {} -p {} -t '{}/#' -v",
+        url.host, url.port, args.prefix
+    );
+    println!("Ctrl-C stops everything.");
+
+    let fleet_config = FleetConfig {
+        prefix: args.prefix.clone(),
+        boards,
+        status_interval_ms: 2_000,
+        start_spread_ms: 1_000,
+    };
+    runtime()?.block_on(async move {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let engine_url = url.clone();
+        let engine_stop = stopped(stop_rx.clone());
+        let engine = tokio::spawn(async move {
+            winter_river_engine::driver::run(core, &engine_url, engine_stop).await
+        });
+        let fleet_stop = stopped(stop_rx);
+        let fleet =
+            tokio::spawn(
+                async move { winter_river_fleet::run(fleet_config, &url, fleet_stop).await },
+            );
+        shutdown_signal().await;
+        println!("stopping…");
+        let _ = stop_tx.send(true);
+        let joined = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            let _ = engine.await;
+            let _ = fleet.await;
+        })
+        .await;
+        if joined.is_err() {
+            eprintln!(
+                "warning: shutdown took longer than {} s; exiting anyway",
+                SHUTDOWN_GRACE.as_secs()
+            );
+        }
+    });
+    Ok(EXIT_OK)
+}
+
+/// `a, b, c` — or the first few and a count for large sites.
+fn summarize(ids: &[&str]) -> String {
+    const SHOWN: usize = 12;
+    if ids.is_empty() {
+        return "(none)".into();
+    }
+    if ids.len() <= SHOWN {
+        ids.join(", ")
+    } else {
+        format!(
+            "{}, … and {} more",
+            ids[..SHOWN].join(", "),
+            ids.len() - SHOWN
+        )
+    }
+}

@@ -1,0 +1,196 @@
+//! `winter-river watch`: a live terminal table of nodes (status, V, A, kW, load %)
+//! and the system KPIs; `--json` prints one JSON line per message instead.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::Duration;
+
+use anyhow::Result;
+use winter_river_mqtt::LinkEvent;
+use winter_river_protocol::{
+    Event, Qos, Status, SystemStatus, Topic, decode_event, decode_status, decode_system_status,
+};
+
+use crate::EXIT_OK;
+use crate::live_args::{ClientArgs, connect, runtime, shutdown_signal};
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// One JSON line per message ({"topic": …, "payload": …}) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit after this many messages (with --json).
+    #[arg(long)]
+    pub count: Option<u64>,
+}
+
+/// What the table shows.
+#[derive(Debug, Default)]
+struct View {
+    nodes: BTreeMap<String, Status>,
+    online: BTreeMap<String, bool>,
+    system: Option<SystemStatus>,
+    events: Vec<Event>,
+}
+
+pub fn run(args: &WatchArgs) -> Result<u8> {
+    args.client.check_prefix()?;
+    let url = args.client.url()?;
+    let prefix = args.client.prefix.clone();
+    runtime()?.block_on(async {
+        let mut link = connect(
+            &url,
+            format!("winter-river-watch-{}", std::process::id()),
+            Duration::from_secs(5),
+        )
+        .await?;
+        let subscribe = |link: &winter_river_mqtt::Link| {
+            for filter in [
+                format!("{prefix}/+/status"),
+                format!("{prefix}/+/availability"),
+                format!("{prefix}/system/events"),
+            ] {
+                let _ = link.subscribe(&filter, Qos::AtLeastOnce);
+            }
+        };
+        subscribe(&link);
+        let mut view = View::default();
+        let mut seen: u64 = 0;
+        let mut redraw = tokio::time::interval(Duration::from_secs(1));
+        let stop = shutdown_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                _ = redraw.tick(), if !args.json => draw(&view),
+                ev = link.recv() => match ev {
+                    None => break,
+                    Some(LinkEvent::Connected) => subscribe(&link),
+                    Some(LinkEvent::Disconnected { reason }) => {
+                        if !args.json { eprintln!("broker connection lost: {reason}; retrying"); }
+                    }
+                    Some(LinkEvent::Message { topic, payload }) => {
+                        seen += 1;
+                        if args.json {
+                            print_json(&topic, &payload);
+                        } else {
+                            absorb(&mut view, &prefix, &topic, &payload);
+                        }
+                        if args.count.is_some_and(|n| seen >= n) { break; }
+                    }
+                },
+            }
+        }
+        link.disconnect(Duration::from_secs(1)).await;
+        anyhow::Ok(())
+    })?;
+    Ok(EXIT_OK)
+}
+
+fn print_json(topic: &str, payload: &[u8]) {
+    let value = serde_json::from_slice::<serde_json::Value>(payload).unwrap_or_else(|_| {
+        serde_json::Value::String(String::from_utf8_lossy(payload).into_owned())
+    });
+    let line = serde_json::json!({ "topic": topic, "payload": value });
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn absorb(view: &mut View, prefix: &str, topic: &str, payload: &[u8]) {
+    match Topic::parse(prefix, topic) {
+        Ok(Topic::NodeStatus(id)) => {
+            if let Ok(s) = decode_status(&id, payload) {
+                view.nodes.insert(id, s);
+            }
+        }
+        Ok(Topic::SystemStatus) => view.system = decode_system_status(payload).ok(),
+        Ok(Topic::NodeAvailability(id)) => {
+            view.online.insert(id, payload == b"online");
+        }
+        Ok(Topic::SystemEvents) => {
+            if let Ok(e) = decode_event(payload) {
+                view.events.push(e);
+                if view.events.len() > 8 {
+                    view.events.remove(0);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn num(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.decimals$}"))
+}
+
+fn draw(view: &View) {
+    let mut s = String::from("\x1b[2J\x1b[H");
+    if let Some(sys) = &view.system {
+        let _ = writeln!(
+            s,
+            "IT {:.1} kW   facility {:.1} kW   PUE {}   source {}   UPS runtime {}   fuel {}   IT lost {:.1} kW   t {:.0} s",
+            sys.it_kw,
+            sys.facility_kw,
+            num(sys.pue, 2),
+            sys.source,
+            sys.runtime_s
+                .map_or_else(|| "-".into(), |r| format!("{:.0} s", r)),
+            sys.fuel_pct
+                .map_or_else(|| "-".into(), |f| format!("{f:.0} %")),
+            sys.it_kw_lost,
+            sys.sim_time_s
+        );
+    } else {
+        s.push_str("waiting for system/status…\n");
+    }
+    let _ = writeln!(
+        s,
+        "\n{:<16} {:<13} {:<12} {:>9} {:>9} {:>9} {:>9} {:>7}  extra",
+        "node", "kind", "status", "V in", "V out", "A", "kW", "load %"
+    );
+    for (id, st) in &view.nodes {
+        let link = if view.online.get(id) == Some(&false) {
+            " (offline)"
+        } else {
+            ""
+        };
+        let extra = match (st.battery_pct, st.fuel_pct, &st.source) {
+            (Some(b), _, _) => format!("battery {b:.0} %"),
+            (_, Some(f), _) => format!("fuel {f:.0} %"),
+            (_, _, Some(src)) => format!("source {src}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "{:<16} {:<13} {:<12} {:>9} {:>9} {:>9} {:>9} {:>7}  {extra}{link}",
+            id,
+            st.kind.map_or("-", |k| k.as_str()),
+            st.status.as_str(),
+            num(st.voltage_in, 0),
+            num(st.voltage_out, 0),
+            num(st.current, 1),
+            num(st.power_kw, 2),
+            num(st.load_pct, 1),
+        );
+    }
+    if !view.events.is_empty() {
+        s.push_str("\nevents\n");
+        for e in &view.events {
+            let _ = writeln!(
+                s,
+                "  t={:>8.1}s  {:<8}  {:<10} {}",
+                e.t,
+                e.severity.as_str(),
+                e.node_id,
+                e.message
+            );
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}

@@ -1,0 +1,55 @@
+//! The virtual fleet: a board for every node that has no physical one. Each board
+//! is its own MQTT client with its own Last Will, driving [`NodeCore`] — the same
+//! logic the ESP32 firmware runs — so the engine cannot tell them apart.
+
+mod board;
+mod select;
+
+pub use board::run_board;
+pub use select::{NodesSpec, SelectError, select_boards};
+
+use std::future::Future;
+
+use tokio::sync::watch;
+use winter_river_mqtt::BrokerUrl;
+use winter_river_protocol::NodeKind;
+
+/// How the fleet runs.
+#[derive(Debug, Clone)]
+pub struct FleetConfig {
+    pub prefix: String,
+    /// Boards to run: (node id, kind).
+    pub boards: Vec<(String, NodeKind)>,
+    /// Time between periodic statuses [ms].
+    pub status_interval_ms: u64,
+    /// Boards start spread over this window so they don't all connect at once [ms].
+    pub start_spread_ms: u64,
+}
+
+/// Runs every board until `shutdown` completes; then each publishes `offline` and
+/// disconnects cleanly.
+pub async fn run(config: FleetConfig, url: &BrokerUrl, shutdown: impl Future<Output = ()>) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let n = config.boards.len().max(1) as u64;
+    let mut tasks = Vec::with_capacity(config.boards.len());
+    for (k, (id, kind)) in config.boards.iter().enumerate() {
+        // Deterministic spread: board k of n starts at k/n of the window.
+        let delay_ms = config.start_spread_ms * k as u64 / n;
+        tasks.push(tokio::spawn(run_board(
+            board::BoardConfig {
+                id: id.clone(),
+                kind: *kind,
+                prefix: config.prefix.clone(),
+                status_interval_ms: config.status_interval_ms,
+                start_delay_ms: delay_ms,
+            },
+            url.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+}
