@@ -34,30 +34,44 @@ fn site() -> impl Strategy<Value = Site> {
             prop::collection::vec((0..utilities, prop::collection::vec(0..sources, 0..3)), nsw),
             prop::collection::vec((0.0f64..20.0, 20.0f64..200.0), nsw),
             prop::collection::vec(
-                (0u8..3, prop::collection::vec(0..nsw * 2, 1..3), 0.0f64..40.0),
+                (
+                    0u8..3,
+                    prop::collection::vec(0..nsw * 2, 1..3),
+                    0.0f64..40.0,
+                ),
                 1..8,
             ),
             prop::collection::vec(prop_oneof![Just(0.0), 50.0f64..400.0], nsw),
         )
-            .prop_map(|(utilities, generators, switchgear, ups, loads, breaker_a)| Site {
-                utilities,
-                generators,
-                switchgear,
-                ups,
-                loads,
-                breaker_a,
-            })
+            .prop_map(
+                |(utilities, generators, switchgear, ups, loads, breaker_a)| Site {
+                    utilities,
+                    generators,
+                    switchgear,
+                    ups,
+                    loads,
+                    breaker_a,
+                },
+            )
     })
 }
 
 fn source_id(site: &Site, s: usize) -> String {
-    if s < site.utilities { format!("u{s}") } else { format!("g{}", s - site.utilities) }
+    if s < site.utilities {
+        format!("u{s}")
+    } else {
+        format!("g{}", s - site.utilities)
+    }
 }
 
 fn to_toml(site: &Site) -> String {
     let mut t = String::new();
     for u in 0..site.utilities {
-        writeln!(t, "[[node]]\nid = \"u{u}\"\nkind = \"utility\"\nvoltage = 480.0\n").unwrap();
+        writeln!(
+            t,
+            "[[node]]\nid = \"u{u}\"\nkind = \"utility\"\nvoltage = 480.0\n"
+        )
+        .unwrap();
     }
     for g in 0..site.generators {
         writeln!(
@@ -86,7 +100,11 @@ fn to_toml(site: &Site) -> String {
         } else {
             String::new()
         };
-        writeln!(t, "[[node]]\nid = \"d{k}\"\nkind = \"distribution\"\nfeeds = [\"sw{k}\"]\n{breaker}").unwrap();
+        writeln!(
+            t,
+            "[[node]]\nid = \"d{k}\"\nkind = \"distribution\"\nfeeds = [\"sw{k}\"]\n{breaker}"
+        )
+        .unwrap();
         let (battery_kwh, rating_kw) = site.ups[k];
         writeln!(
             t,
@@ -174,7 +192,12 @@ fn run(topology: &Topology, actions: &[Action]) -> Result<String, TestCaseError>
                 }
                 _ => node.feeds.iter().any(|&f| sim.is_live(f)),
             };
-            prop_assert!(fed, "{} is live with no live feed at {} s", node.id, sim.time_s());
+            prop_assert!(
+                fed,
+                "{} is live with no live feed at {} s",
+                node.id,
+                sim.time_s()
+            );
         }
         for i in 0..topology.len() {
             out.push_str(&serde_json::to_string(&sim.node_status(i)).unwrap());

@@ -30,7 +30,10 @@ fn step_until(sim: &mut Simulator, limit_s: f64, mut cond: impl FnMut(&Simulator
         if cond(sim) {
             return sim.time_s();
         }
-        assert!(sim.time_s() < limit_s, "condition not reached by {limit_s} s");
+        assert!(
+            sim.time_s() < limit_s,
+            "condition not reached by {limit_s} s"
+        );
     }
 }
 
@@ -80,9 +83,14 @@ fn battery_ride_through_100_kwh_at_1000_kw_is_307_8_s() {
     fault(&mut s, "util", true);
     s.step();
     assert_eq!(s.node_state(idx(&s, "ups")), NodeState::OnBattery);
-    let lost_at = step_until(&mut s, 1000.0, |s| s.node_state(idx(s, "load")) == NodeState::Unpowered);
+    let lost_at = step_until(&mut s, 1000.0, |s| {
+        s.node_state(idx(s, "load")) == NodeState::Unpowered
+    });
     let ride_through_s = lost_at - 10.1;
-    assert!((ride_through_s - 307.8).abs() <= STEP_S + 1e-9, "ride-through {ride_through_s} s");
+    assert!(
+        (ride_through_s - 307.8).abs() <= STEP_S + 1e-9,
+        "ride-through {ride_through_s} s"
+    );
 }
 
 /// Half the battery, half the time: 153.9 s.
@@ -91,9 +99,14 @@ fn battery_ride_through_50_kwh_at_1000_kw_is_153_9_s() {
     let mut s = sim(&ups_chain(50.0, "load"));
     run_to(&mut s, 10.0);
     fault(&mut s, "util", true);
-    let lost_at = step_until(&mut s, 1000.0, |s| s.node_state(idx(s, "load")) == NodeState::Unpowered);
+    let lost_at = step_until(&mut s, 1000.0, |s| {
+        s.node_state(idx(s, "load")) == NodeState::Unpowered
+    });
     let ride_through_s = lost_at - 10.1;
-    assert!((ride_through_s - 153.9).abs() <= STEP_S + 1e-9, "ride-through {ride_through_s} s");
+    assert!(
+        (ride_through_s - 153.9).abs() <= STEP_S + 1e-9,
+        "ride-through {ride_through_s} s"
+    );
 }
 
 /// Outage 300 s → 900 s, ride-through 307.8 s: IT lost 607.8 s → 900 s at 1,000 kW
@@ -151,13 +164,23 @@ feeds = ["dist"]
 demand_kw = 50.0
 "#);
     run_to(&mut s, 5.0);
-    s.command("load", &Command::SetLoad { kw: kw * 1.000_001 }).unwrap();
+    s.command("load", &Command::SetLoad { kw: kw * 1.000_001 })
+        .unwrap();
     s.step();
     assert_eq!(s.node_state(idx(&s, "dist")), NodeState::Overload);
-    let tripped_at = step_until(&mut s, 60.0, |s| s.node_state(idx(s, "dist")) == NodeState::Tripped);
+    let tripped_at = step_until(&mut s, 60.0, |s| {
+        s.node_state(idx(s, "dist")) == NodeState::Tripped
+    });
     let delay = tripped_at - 5.1;
-    assert!((10.03 - 1e-6..=10.03 + STEP_S).contains(&delay), "tripped after {delay} s");
-    assert!(s.events().iter().any(|e| e.event == "trip" && e.node_id == "dist"));
+    assert!(
+        (10.03 - 1e-6..=10.03 + STEP_S).contains(&delay),
+        "tripped after {delay} s"
+    );
+    assert!(
+        s.events()
+            .iter()
+            .any(|e| e.event == "trip" && e.node_id == "dist")
+    );
     assert_eq!(s.node_state(idx(&s, "load")), NodeState::Unpowered);
 
     // Latched: lowering the load does not close it.
@@ -185,7 +208,12 @@ fn utility_loss_shorter_than_ats_start_delay_starts_no_generator() {
     while s.time_s() < 120.0 {
         s.step();
         events.extend(s.events().iter().cloned());
-        assert_eq!(s.node_state(idx(&s, "gen_a")), NodeState::Standby, "at {}", s.time_s());
+        assert_eq!(
+            s.node_state(idx(&s, "gen_a")),
+            NodeState::Standby,
+            "at {}",
+            s.time_s()
+        );
     }
     assert!(!events.iter().any(|e| e.node_id == "gen_a"), "{events:?}");
     assert_eq!(s.node_state(idx(&s, "ups_a")), NodeState::Ok);
@@ -212,8 +240,15 @@ fn outage_transfers_at_t_plus_10_s_and_retransfers_300_s_after_restoration() {
     assert_eq!(s.node_state(gen_a), NodeState::Ok);
     assert_eq!(source_of(&s, "sw_a"), "gen_a");
     assert_eq!(s.node_state(idx(&s, "ups_a")), NodeState::Ok);
-    assert!(s.events().iter().any(|e| e.event == "transfer" && e.node_id == "sw_a"));
-    assert_eq!(s.field(Target::System, "source"), winter_river_sim::FieldValue::Text("generator".into()));
+    assert!(
+        s.events()
+            .iter()
+            .any(|e| e.event == "transfer" && e.node_id == "sw_a")
+    );
+    assert_eq!(
+        s.field(Target::System, "source"),
+        winter_river_sim::FieldValue::Text("generator".into())
+    );
     assert_eq!(s.it_kw_lost(), 0.0);
 
     run_to(&mut s, 199.9);
@@ -359,7 +394,9 @@ demand_kw = 10.0
     let mut s = Simulator::new(topology, 1000);
     s.step();
     fault(&mut s, "util", true);
-    let lost_at = step_until(&mut s, 40_000.0, |s| s.node_state(idx(s, "load")) == NodeState::Unpowered);
+    let lost_at = step_until(&mut s, 40_000.0, |s| {
+        s.node_state(idx(s, "load")) == NodeState::Unpowered
+    });
     let hours = (lost_at - 1.0) / S_PER_H;
     assert!((hours - 8.7055).abs() < 2.0 / S_PER_H, "{hours} h");
 }
@@ -460,7 +497,10 @@ fn ups_recharges_at_recharge_kw() {
     run_to(&mut s, 160.1);
     let soc1 = s.node_status(idx(&s, "ups")).battery_pct.unwrap();
     let added_kwh = (soc1 - soc0) / 100.0 * 100.0;
-    assert!((added_kwh - 150.0 * 100.0 / 3600.0).abs() < 1e-6, "{added_kwh} kWh");
+    assert!(
+        (added_kwh - 150.0 * 100.0 / 3600.0).abs() < 1e-6,
+        "{added_kwh} kWh"
+    );
 }
 
 /// Generator fuel burns linearly in load, and an empty tank stops it.
@@ -495,7 +535,13 @@ demand_kw = 50.0
     fault(&mut s, "util", true);
     let on_gen_at = step_until(&mut s, 60.0, |s| source_of(s, "sw") == "gen");
     // At half load: 10 + 100 · 0.5 = 60 L/h → 10 L lasts 600 s.
-    let empty_at = step_until(&mut s, 2000.0, |s| s.node_state(idx(s, "gen")) == NodeState::OutOfFuel);
-    assert!((empty_at - on_gen_at - 600.0).abs() <= 0.2, "ran {} s", empty_at - on_gen_at);
+    let empty_at = step_until(&mut s, 2000.0, |s| {
+        s.node_state(idx(s, "gen")) == NodeState::OutOfFuel
+    });
+    assert!(
+        (empty_at - on_gen_at - 600.0).abs() <= 0.2,
+        "ran {} s",
+        empty_at - on_gen_at
+    );
     assert_eq!(s.node_state(idx(&s, "aux")), NodeState::Unpowered);
 }
