@@ -33,7 +33,8 @@ pub struct LinkOptions {
     pub request_capacity: usize,
     /// Outgoing QoS 1 messages in flight.
     pub inflight: u16,
-    /// First reconnect delay [ms]; doubles up to `max_backoff_ms`.
+    /// First reconnect delay [ms]; doubles up to `max_backoff_ms`; each wait is
+    /// jittered to between half and all of it.
     pub min_backoff_ms: u64,
     pub max_backoff_ms: u64,
 }
@@ -59,8 +60,13 @@ pub enum LinkEvent {
     /// ConnAck received: (re)subscribe and (re)announce now.
     Connected,
     /// The connection dropped; the link retries by itself.
-    Disconnected { reason: String },
-    Message { topic: String, payload: Vec<u8> },
+    Disconnected {
+        reason: String,
+    },
+    Message {
+        topic: String,
+        payload: Vec<u8>,
+    },
 }
 
 /// A publish the link could not queue.
@@ -110,12 +116,21 @@ impl Link {
             mqtt.set_credentials(user, pass);
         }
         if let Some(w) = &options.last_will {
-            mqtt.set_last_will(LastWill::new(&w.topic, w.payload.clone(), qos(w.qos), w.retain));
+            mqtt.set_last_will(LastWill::new(
+                &w.topic,
+                w.payload.clone(),
+                qos(w.qos),
+                w.retain,
+            ));
         }
         let (client, mut eventloop) = AsyncClient::new(mqtt, options.request_capacity);
         let (tx, events) = mpsc::unbounded_channel();
         let (min_ms, max_ms) = (options.min_backoff_ms.max(1), options.max_backoff_ms.max(1));
         let id = options.client_id.clone();
+        // Per-client jitter so a fleet does not reconnect in lockstep after a broker restart.
+        let mut rng = id.bytes().fold(0x9E37_79B9_7F4A_7C15_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+        }) | 1;
         let task = tokio::spawn(async move {
             let mut backoff_ms = min_ms;
             loop {
@@ -133,11 +148,21 @@ impl Link {
                         if matches!(e, ConnectionError::RequestsDone) {
                             return;
                         }
-                        tracing::debug!(client = %id, "mqtt connection lost: {e}; retrying in {backoff_ms} ms");
-                        if tx.send(LinkEvent::Disconnected { reason: e.to_string() }).is_err() {
+                        tracing::debug!(client = %id, "mqtt connection lost: {e}; retrying within {backoff_ms} ms");
+                        if tx
+                            .send(LinkEvent::Disconnected {
+                                reason: e.to_string(),
+                            })
+                            .is_err()
+                        {
                             return;
                         }
-                        tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
+                        // xorshift64: a delay uniform in [backoff/2, backoff].
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        let delay_ms = backoff_ms / 2 + rng % (backoff_ms / 2 + 1);
+                        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                         backoff_ms = (backoff_ms * 2).min(max_ms);
                         Ok(())
                     }
@@ -161,16 +186,26 @@ impl Link {
     }
 
     /// Queues a publish without waiting; fails when the queue is full.
-    pub fn publish(&self, topic: &str, payload: Vec<u8>, q: Qos, retain: bool) -> Result<(), PublishError> {
-        self.client.try_publish(topic, qos(q), retain, payload).map_err(|e| match e {
-            rumqttc::ClientError::TryRequest(_) => PublishError::Full(self.capacity),
-            rumqttc::ClientError::Request(_) => PublishError::Closed,
-        })
+    pub fn publish(
+        &self,
+        topic: &str,
+        payload: Vec<u8>,
+        q: Qos,
+        retain: bool,
+    ) -> Result<(), PublishError> {
+        self.client
+            .try_publish(topic, qos(q), retain, payload)
+            .map_err(|e| match e {
+                rumqttc::ClientError::TryRequest(_) => PublishError::Full(self.capacity),
+                rumqttc::ClientError::Request(_) => PublishError::Closed,
+            })
     }
 
     /// Queues a subscription without waiting.
     pub fn subscribe(&self, filter: &str, q: Qos) -> Result<(), PublishError> {
-        self.client.try_subscribe(filter, qos(q)).map_err(|_| PublishError::Full(self.capacity))
+        self.client
+            .try_subscribe(filter, qos(q))
+            .map_err(|_| PublishError::Full(self.capacity))
     }
 
     /// Sends DISCONNECT (after what is queued) and waits up to `timeout` for the

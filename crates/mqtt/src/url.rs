@@ -82,8 +82,13 @@ impl FromStr for BrokerUrl {
     type Err = UrlError;
 
     fn from_str(s: &str) -> Result<BrokerUrl, UrlError> {
-        let with_scheme = if s.contains("://") { s.to_string() } else { format!("mqtt://{s}") };
-        let url = url::Url::parse(&with_scheme).map_err(|e| UrlError::Invalid(s.into(), e.to_string()))?;
+        let with_scheme = if s.contains("://") {
+            s.to_string()
+        } else {
+            format!("mqtt://{s}")
+        };
+        let url = url::Url::parse(&with_scheme)
+            .map_err(|e| UrlError::Invalid(s.into(), e.to_string()))?;
         let (transport, default_port) = match url.scheme() {
             "mqtt" | "tcp" => (Transport::Tcp, 1883),
             "ws" => (Transport::WebSocket, 9001),
@@ -99,8 +104,12 @@ impl FromStr for BrokerUrl {
             (Transport::WebSocket, p) => p.to_string(),
             (Transport::Tcp, _) => String::new(),
         };
-        let credentials = (!url.username().is_empty())
-            .then(|| (url.username().to_string(), url.password().unwrap_or("").to_string()));
+        let credentials = (!url.username().is_empty()).then(|| {
+            (
+                url.username().to_string(),
+                url.password().unwrap_or("").to_string(),
+            )
+        });
         Ok(BrokerUrl {
             transport,
             host,
@@ -118,15 +127,33 @@ mod tests {
 
     #[test]
     fn parses_the_forms_users_write() {
-        assert_eq!("mqtt://127.0.0.1:1884".parse::<BrokerUrl>().unwrap(), BrokerUrl::tcp("127.0.0.1", 1884));
-        assert_eq!("localhost".parse::<BrokerUrl>().unwrap(), BrokerUrl::tcp("localhost", 1883));
-        assert_eq!("ws://127.0.0.1:9001".parse::<BrokerUrl>().unwrap(), BrokerUrl::ws("127.0.0.1", 9001));
+        assert_eq!(
+            "mqtt://127.0.0.1:1884".parse::<BrokerUrl>().unwrap(),
+            BrokerUrl::tcp("127.0.0.1", 1884)
+        );
+        assert_eq!(
+            "localhost".parse::<BrokerUrl>().unwrap(),
+            BrokerUrl::tcp("localhost", 1883)
+        );
+        assert_eq!(
+            "ws://127.0.0.1:9001".parse::<BrokerUrl>().unwrap(),
+            BrokerUrl::ws("127.0.0.1", 9001)
+        );
         let u: BrokerUrl = "mqtt://bob:secret@[::1]:1883".parse().unwrap();
         assert_eq!(u.host, "::1");
         assert_eq!(u.credentials, Some(("bob".into(), "secret".into())));
         assert_eq!(u.to_string(), "mqtt://[::1]:1883");
-        assert_eq!("ws://h:1/x".parse::<BrokerUrl>().unwrap().ws_address(), "ws://h:1/x");
-        assert!(matches!("http://h".parse::<BrokerUrl>(), Err(UrlError::Scheme(..))));
-        assert!(matches!("mqtt://".parse::<BrokerUrl>(), Err(UrlError::Invalid(..))));
+        assert_eq!(
+            "ws://h:1/x".parse::<BrokerUrl>().unwrap().ws_address(),
+            "ws://h:1/x"
+        );
+        assert!(matches!(
+            "http://h".parse::<BrokerUrl>(),
+            Err(UrlError::Scheme(..))
+        ));
+        assert!(matches!(
+            "mqtt://".parse::<BrokerUrl>(),
+            Err(UrlError::Invalid(..))
+        ));
     }
 }
