@@ -105,7 +105,6 @@ fn connack_reason(code: u8) -> String {
 
 /// A started embedded broker. Dropping it does not stop the broker (rumqttd cannot be
 /// stopped in-process); it runs until the process exits.
-#[derive(Debug)]
 pub struct RunningBroker {
     mqtt_addr: SocketAddr,
     ws_addr: Option<SocketAddr>,
@@ -164,6 +163,21 @@ impl RunningBroker {
     }
 }
 
+impl std::fmt::Debug for RunningBroker {
+    /// Never prints the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningBroker")
+            .field("mqtt_addr", &self.mqtt_addr)
+            .field("ws_addr", &self.ws_addr)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|(user, _)| (user, "***")),
+            )
+            .field("running", &self.is_running())
+            .finish()
+    }
+}
+
 /// Starts the embedded broker: checks that each listener's port is free, starts rumqttd on
 /// its own threads, and returns once a raw MQTT CONNECT over TCP gets its CONNACK and the
 /// WebSocket listener completes an MQTT handshake (within [`READY_TIMEOUT`]).
@@ -181,7 +195,6 @@ pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
     }
 
     let rumqttd_config = config::rumqttd_config(&config, mqtt_addr, ws_addr);
-    tracing::debug!(?rumqttd_config, "starting rumqttd");
     let thread = thread::Builder::new()
         .name("broker".to_owned())
         .spawn(move || {

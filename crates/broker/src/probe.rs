@@ -1,4 +1,4 @@
-//! Readiness probe: a raw MQTT 3.1.1 CONNECT → CONNACK → DISCONNECT exchange over TCP, or
+//! Readiness probe: a raw MQTT 3.1.1 CONNECT → CONNACK exchange over TCP, or
 //! over a WebSocket, with hand-written packets and a deadline. rumqttd has no readiness
 //! signal, and any broker (Mosquitto, EMQX) can be checked the same way before clients start.
 
@@ -15,12 +15,10 @@ const PROBE_KEEPALIVE_S: u16 = 30;
 /// The HTTP upgrade response is a few hundred bytes; more than this is not a WebSocket server.
 const MAX_UPGRADE_RESPONSE_BYTES: usize = 4096;
 
-/// MQTT DISCONNECT: type 14, no variable header.
-const DISCONNECT: [u8; 2] = [0xe0, 0x00];
-
 /// Checks that an MQTT 3.1.1 broker answers on `addr` (TCP): connects, sends an anonymous
-/// CONNECT, waits for a CONNACK that accepts it, then sends DISCONNECT. The whole exchange
-/// must finish within `timeout`. A closed port fails at once with [`BrokerError::Unreachable`].
+/// CONNECT, waits for a CONNACK that accepts it, and closes the socket. The whole exchange
+/// must finish within `timeout`. (No DISCONNECT: rumqttd 0.20 logs a spurious error for a
+/// clean DISCONNECT, but only an info line for a closed socket; the probe has no Will.) A closed port fails at once with [`BrokerError::Unreachable`].
 pub fn probe(addr: SocketAddr, timeout: Duration) -> Result<(), BrokerError> {
     probe_with_credentials(addr, None, timeout)
 }
@@ -35,10 +33,7 @@ pub fn probe_with_credentials(
     let mut conn = Conn::open(addr, timeout)?;
     conn.write(&connect_packet(&probe_client_id(), credentials))?;
     conn.fill(4)?;
-    check_connack(addr, &conn.buf[..4])?;
-    // Best effort: a clean DISCONNECT keeps the broker from logging a dropped link.
-    let _ = conn.stream.write_all(&DISCONNECT);
-    Ok(())
+    check_connack(addr, &conn.buf[..4])
 }
 
 /// Checks that an MQTT 3.1.1 broker answers over WebSocket on `addr` (`ws://addr/mqtt`):
@@ -87,9 +82,7 @@ pub fn probe_ws(
         conn.fill(2 + len)?;
         payload.extend(conn.buf.drain(..2 + len).skip(2));
     }
-    check_connack(addr, &payload[..4])?;
-    let _ = conn.stream.write_all(&ws_frame(&DISCONNECT));
-    Ok(())
+    check_connack(addr, &payload[..4])
 }
 
 /// A probe's TCP connection with its deadline and received bytes.

@@ -355,3 +355,89 @@ fn running_broker_reports_its_addresses() {
     );
     probe(broker.client_addr(), Duration::from_secs(2)).expect("probe");
 }
+
+/// Open-file limit of this process (Linux), to size the many-clients test to it: each
+/// client costs two descriptors here (its socket and the broker's).
+fn open_file_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse().ok()
+        })
+        .unwrap_or(1024)
+}
+
+/// Thousands of boards: each connects, subscribes to its own command topic and receives
+/// the command addressed to it (2,000 clients when the open-file limit allows).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_boards_connect_and_each_gets_its_command() {
+    const WAVE: usize = 100;
+    let boards = 2000.min(open_file_limit().saturating_sub(256) / 2);
+    let broker = shared_broker();
+    let started = Instant::now();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel();
+    let mut clients = Vec::new();
+    // In waves, as the fleet's jittered start does: a burst of 2,000 SYNs at once overflows
+    // the listen backlog (1,024) and the retried SYNs outlast rumqttc's connect timeout.
+    for i in 0..boards {
+        let mut options = tcp_options(broker, &format!("t8-board-{i}"));
+        options.set_keep_alive(Duration::from_secs(60));
+        let (client, mut eventloop) = AsyncClient::new(options, 10);
+        let topic = format!("t8/board-{i}/command");
+        client
+            .subscribe(topic.clone(), QoS::AtLeastOnce)
+            .await
+            .expect("subscribe queued");
+        let (ready_tx, done_tx) = (ready_tx.clone(), done_tx.clone());
+        tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = ready_tx.send(i);
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topic => {
+                        let _ = done_tx.send(i);
+                    }
+                    Ok(_) => {}
+                    Err(e) => panic!("board {i}: {e}"),
+                }
+            }
+        });
+        clients.push(client);
+        if (i + 1) % WAVE == 0 || i + 1 == boards {
+            for _ in 0..(i % WAVE + 1) {
+                tokio::time::timeout(Duration::from_secs(30), ready_rx.recv())
+                    .await
+                    .expect("every board of a wave subscribes within 30 s");
+            }
+        }
+    }
+    let connected = started.elapsed();
+
+    let (engine, _engine_rx) = connect(tcp_options(broker, "t8-engine")).await;
+    for i in 0..boards {
+        engine
+            .publish(
+                format!("t8/board-{i}/command"),
+                QoS::AtLeastOnce,
+                false,
+                "{\"command\":\"update\",\"params\":{}}",
+            )
+            .await
+            .expect("publish queued");
+    }
+    let mut got = std::collections::HashSet::new();
+    while got.len() < boards {
+        let i = tokio::time::timeout(Duration::from_secs(60), done_rx.recv())
+            .await
+            .expect("every board gets its command within 60 s")
+            .expect("board tasks alive");
+        got.insert(i);
+    }
+    eprintln!(
+        "{boards} boards: connected and subscribed in {connected:?}, all commands delivered after {:?}",
+        started.elapsed()
+    );
+}
