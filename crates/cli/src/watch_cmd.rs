@@ -53,7 +53,8 @@ pub fn run(args: &WatchArgs) -> Result<u8> {
                 format!("{prefix}/+/availability"),
                 format!("{prefix}/system/events"),
             ] {
-                let _ = link.subscribe(&filter, Qos::AtLeastOnce);
+                // QoS 0: rumqttd hands a QoS 1 subscriber at most 100 retained messages.
+                let _ = link.subscribe(&filter, Qos::AtMostOnce);
             }
         };
         subscribe(&link);
