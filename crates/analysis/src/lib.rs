@@ -1,0 +1,1 @@
+//! Winter River reliability analysis.
