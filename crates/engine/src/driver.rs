@@ -1,18 +1,68 @@
 //! The engine's tokio driver: pumps MQTT messages and timer ticks into
-//! [`EngineCore`] and its publishes out through a [`Link`]. Nothing else lives here.
+//! [`EngineCore`] and its publishes out through a [`Link`]. Nothing else lives here,
+//! except an optional [`Telemetry`] snapshot (message counters and how long each
+//! tick took) for a `/metrics` endpoint in the same process.
 
 use std::future::Future;
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::time::Instant;
 use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions, Will};
 
 use crate::core::{EngineCore, Outgoing};
+use crate::counters::Counters;
+
+/// Upper bounds of the tick-duration histogram buckets [s].
+pub const TICK_BUCKETS_S: [f64; 12] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+];
+
+/// How often the telemetry snapshot is refreshed [ms].
+const TELEMETRY_PERIOD_MS: u64 = 1_000;
+
+/// What the driver has counted: the core's message counters and a histogram of
+/// how long each tick (simulation steps + queued publishes) took [s].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Telemetry {
+    pub counters: Counters,
+    /// Ticks per bucket of [`TICK_BUCKETS_S`] (not cumulative); the last entry counts
+    /// the ticks above the largest bound.
+    pub tick_buckets: Vec<u64>,
+    /// Sum of all tick durations [s].
+    pub tick_sum_s: f64,
+    pub tick_count: u64,
+}
+
+impl Telemetry {
+    fn observe_tick(&mut self, seconds: f64) {
+        if self.tick_buckets.len() != TICK_BUCKETS_S.len() + 1 {
+            self.tick_buckets = vec![0; TICK_BUCKETS_S.len() + 1];
+        }
+        let i = TICK_BUCKETS_S
+            .iter()
+            .position(|&b| seconds <= b)
+            .unwrap_or(TICK_BUCKETS_S.len());
+        self.tick_buckets[i] += 1;
+        self.tick_sum_s += seconds;
+        self.tick_count += 1;
+    }
+}
 
 /// Runs the engine against the broker at `url` until `shutdown` completes, then
 /// publishes `offline` and disconnects. Reconnects (and resubscribes, and
 /// re-announces) by itself whenever the broker comes back.
-pub async fn run(mut core: EngineCore, url: &BrokerUrl, shutdown: impl Future<Output = ()>) {
+pub async fn run(core: EngineCore, url: &BrokerUrl, shutdown: impl Future<Output = ()>) {
+    run_with_telemetry(core, url, shutdown, None).await
+}
+
+/// [`run`], also publishing a [`Telemetry`] snapshot about once a second.
+pub async fn run_with_telemetry(
+    mut core: EngineCore,
+    url: &BrokerUrl,
+    shutdown: impl Future<Output = ()>,
+    telemetry_tx: Option<watch::Sender<Telemetry>>,
+) {
     let will = core.last_will();
     let mut options = LinkOptions::new(format!("winter-river-engine-{}", std::process::id()));
     options.last_will = Some(Will {
@@ -26,6 +76,8 @@ pub async fn run(mut core: EngineCore, url: &BrokerUrl, shutdown: impl Future<Ou
     let start = Instant::now();
     let now_ms = |start: Instant| start.elapsed().as_millis() as u64;
     let mut dropped: u64 = 0;
+    let mut telemetry = Telemetry::default();
+    let mut telemetry_sent_ms = 0;
     tokio::pin!(shutdown);
     loop {
         let deadline = start + Duration::from_millis(core.poll_timeout());
@@ -47,7 +99,11 @@ pub async fn run(mut core: EngineCore, url: &BrokerUrl, shutdown: impl Future<Ou
                 }
                 Some(LinkEvent::Message { topic, payload }) => core.handle_message(now_ms(start), &topic, &payload),
             },
-            () = tokio::time::sleep_until(deadline) => core.handle_tick(now_ms(start)),
+            () = tokio::time::sleep_until(deadline) => {
+                let began = std::time::Instant::now();
+                core.handle_tick(now_ms(start));
+                telemetry.observe_tick(began.elapsed().as_secs_f64());
+            }
         }
         while let Some(out) = core.poll_outgoing() {
             if let Err(e) = send(&link, out) {
@@ -56,6 +112,13 @@ pub async fn run(mut core: EngineCore, url: &BrokerUrl, shutdown: impl Future<Ou
                     tracing::warn!(dropped, "engine could not queue a publish: {e}");
                 }
             }
+        }
+        if let Some(tx) = &telemetry_tx
+            && now_ms(start) >= telemetry_sent_ms + TELEMETRY_PERIOD_MS
+        {
+            telemetry_sent_ms = now_ms(start);
+            telemetry.counters = core.counters().clone();
+            tx.send_replace(telemetry.clone());
         }
     }
     let _ = send(&link, core.goodbye());
