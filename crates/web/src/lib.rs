@@ -1,0 +1,157 @@
+//! Winter River's web dashboard: a live one-line diagram, each board's OLED screen,
+//! controls, 15 minutes of history, an HTTP API and Prometheus `/metrics`. It is fed
+//! by MQTT like any other client (DESIGN §2), so it runs inside `winter-river up` or
+//! alone against a remote broker. Every asset is embedded in the binary.
+//!
+//! Pieces: [`store`] (sans-IO state built from MQTT), `feed` (the MQTT link that
+//! fills it and publishes commands), `api` (HTTP routes), `live` (the batched
+//! server-sent-events stream), `metrics` (Prometheus text), `assets` (the page).
+
+mod api;
+mod assets;
+mod feed;
+mod live;
+mod metrics;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use winter_river_engine::driver::Telemetry;
+use winter_river_mqtt::BrokerUrl;
+
+use crate::store::Store;
+
+/// Fastest rate of pushes to one browser: at most 10 a second.
+pub const PUSH_PERIOD: Duration = Duration::from_millis(100);
+
+/// How the web piece runs.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Topic prefix (`winter-river`).
+    pub prefix: String,
+    /// Operator token: a request that controls anything must carry it.
+    pub token: String,
+    /// MQTT client id.
+    pub client_id: String,
+}
+
+impl WebConfig {
+    pub fn new(prefix: &str, token: String) -> WebConfig {
+        WebConfig {
+            prefix: prefix.to_string(),
+            token,
+            client_id: format!("winter-river-web-{}", std::process::id()),
+        }
+    }
+}
+
+/// A random operator token: 128 bits as 32 hex digits.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness (should not happen on Linux): fall back to the clock
+        // and process id, hashed, which is at least not guessable from outside.
+        use std::hash::{BuildHasher, RandomState};
+        let h = RandomState::new().hash_one((std::process::id(), std::time::SystemTime::now()));
+        bytes[..8].copy_from_slice(&h.to_le_bytes());
+        bytes[8..].copy_from_slice(&RandomState::new().hash_one(h).to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The dashboard URL to print: `http://host:port/?token=…`, with a wildcard bind
+/// address replaced by loopback.
+pub fn dashboard_url(addr: SocketAddr, token: &str) -> String {
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_string(),
+        ip if ip.is_unspecified() => "[::1]".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{host}:{}/?token={token}", addr.port())
+}
+
+/// A command the HTTP side asks the MQTT side to publish.
+#[derive(Debug)]
+pub(crate) struct PublishRequest {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub reply: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub store: Mutex<Store>,
+    pub changes: watch::Sender<u64>,
+    pub publish: mpsc::Sender<PublishRequest>,
+    pub token: String,
+    pub telemetry: Option<watch::Receiver<Telemetry>>,
+    pub stop: watch::Receiver<bool>,
+    pub live_clients: AtomicUsize,
+    pub pushes: AtomicU64,
+}
+
+impl Shared {
+    /// The store; a panic elsewhere while holding it does not take the web down.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub(crate) type App = Arc<Shared>;
+
+/// Binds the HTTP listener (`0.0.0.0:8080` by default; tests use `127.0.0.1:0`).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Serves the dashboard on `listener`, fed by the broker at `url`, until `shutdown`
+/// completes. `telemetry` adds the engine's counters and tick histogram to
+/// `/metrics` when the engine runs in the same process.
+pub async fn serve(
+    listener: TcpListener,
+    url: BrokerUrl,
+    config: WebConfig,
+    telemetry: Option<watch::Receiver<Telemetry>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (changes, _) = watch::channel(0);
+    let (publish_tx, publish_rx) = mpsc::channel(256);
+    let app: App = Arc::new(Shared {
+        store: Mutex::new(Store::new(&config.prefix)),
+        changes,
+        publish: publish_tx,
+        token: config.token.clone(),
+        telemetry,
+        stop: stop_rx.clone(),
+        live_clients: AtomicUsize::new(0),
+        pushes: AtomicU64::new(0),
+    });
+    let feed = tokio::spawn(feed::run(
+        app.clone(),
+        url,
+        config.client_id.clone(),
+        publish_rx,
+        stop_rx.clone(),
+    ));
+    let router = api::router(app);
+    let mut stopped = stop_rx;
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+            // Live streams end on the stop signal; give them a moment.
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await;
+    let _ = tokio::time::timeout(Duration::from_secs(3), feed).await;
+    result
+}
