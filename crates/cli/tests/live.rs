@@ -1,0 +1,528 @@
+//! The live system end to end against real brokers (issue 3, item 6): every scenario
+//! runs twice, against the embedded broker (`embedded_*`) and against a real
+//! Mosquitto started in a temp dir (`mosquitto_*`), with processes of the real
+//! `winter-river` binary on free 127.0.0.1 ports and an MQTT client watching.
+
+#[path = "live/system.rs"]
+mod system;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use system::{BrokerKind, Live, WAIT, status_topics};
+use winter_river_protocol::Qos;
+use winter_river_testkit::{Client, DEFAULT_NODES, Msg, nodes_except};
+
+/// Defines `$embedded` and `$mosquitto` tests running `scenario(BrokerKind)`.
+macro_rules! both_brokers {
+    ($($scenario:ident => $embedded:ident, $mosquitto:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $embedded() -> Result<()> {
+            timed(stringify!($embedded), $scenario(BrokerKind::Embedded)).await
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $mosquitto() -> Result<()> {
+            timed(stringify!($mosquitto), $scenario(BrokerKind::Mosquitto)).await
+        }
+    )*};
+}
+
+both_brokers! {
+    all_default_boards_report => embedded_all_default_boards_report, mosquitto_all_default_boards_report;
+    seed_payload_from_a_plain_client_is_accepted => embedded_seed_payload_from_a_plain_client_is_accepted, mosquitto_seed_payload_from_a_plain_client_is_accepted;
+    fault_propagates_in_order => embedded_fault_propagates_in_order, mosquitto_fault_propagates_in_order;
+    killed_board_is_reported_offline => embedded_killed_board_is_reported_offline, mosquitto_killed_board_is_reported_offline;
+    broker_restart_recovers_without_help => embedded_broker_restart_recovers_without_help, mosquitto_broker_restart_recovers_without_help;
+    every_bad_input_class_is_counted => embedded_every_bad_input_class_is_counted, mosquitto_every_bad_input_class_is_counted;
+    websocket_client_receives_statuses => embedded_websocket_client_receives_statuses, mosquitto_websocket_client_receives_statuses;
+    sigint_stops_up_and_boards_go_offline => embedded_sigint_stops_up_and_boards_go_offline, mosquitto_sigint_stops_up_and_boards_go_offline;
+    sigterm_stops_up_and_boards_go_offline => embedded_sigterm_stops_up_and_boards_go_offline, mosquitto_sigterm_stops_up_and_boards_go_offline;
+}
+
+/// Runs a scenario and reports its wall time (shown with `--nocapture`).
+async fn timed(name: &str, scenario: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+    let start = std::time::Instant::now();
+    let result = scenario.await;
+    eprintln!("{name}: {:.1} s", start.elapsed().as_secs_f64());
+    result
+}
+
+/// The seed's exact status payload for pdu_a.
+const SEED_PDU_STATUS: &str = r#"{"node_id":"pdu_a","voltage_in":480.0,"current":12.5,"power_kw":6.0,"status":"ok","wifi_rssi":-62,"uptime":3600}"#;
+
+const SYSTEM_STATUS: &str = "winter-river/system/status";
+
+fn topic(id: &str, leaf: &str) -> String {
+    format!("winter-river/{id}/{leaf}")
+}
+
+fn is_status(m: &Msg, id: &str, state: &str) -> bool {
+    m.topic == topic(id, "status") && m.str_field("status").as_deref() == Some(state)
+}
+
+/// Waits for a status from each default board (any state).
+async fn wait_all_boards(c: &Client, from: usize) -> Result<Vec<Msg>> {
+    Ok(c.wait_each_from(
+        "a status from each of the 8 default boards",
+        WAIT,
+        from,
+        &status_topics(&DEFAULT_NODES),
+        |m| m.json().is_some(),
+    )
+    .await?)
+}
+
+// ── Scenarios ───────────────────────────────────────────────────────────────────
+
+/// `up` prints where things run; every default board reports, the engine announces
+/// itself, and the topology is retained (a client arriving later still gets it).
+async fn all_default_boards_report(kind: BrokerKind) -> Result<()> {
+    let mut live = Live::up(kind, &[]).await?;
+    let banner = live.up_proc().stdout();
+    ensure!(
+        banner.contains("8 nodes") && banner.contains("8 virtual"),
+        "banner: {banner}"
+    );
+    ensure!(
+        banner.contains(&format!("127.0.0.1:{}", live.mqtt_port)),
+        "banner names the broker: {banner}"
+    );
+    if kind == BrokerKind::Embedded {
+        ensure!(
+            banner.contains(&format!("ws://127.0.0.1:{}/mqtt", live.ws_port)),
+            "banner names the websocket: {banner}"
+        );
+    }
+
+    let c = live.client("watch", &["winter-river/#"]).await?;
+    for m in wait_all_boards(&c, 0).await? {
+        let id = m.topic.split('/').nth(1).unwrap_or_default();
+        ensure!(
+            m.str_field("node_id").as_deref() == Some(id),
+            "node_id of {}: {}",
+            m.topic,
+            m.text()
+        );
+        ensure!(
+            m.str_field("kind").is_some() && m.u64_field("seq").is_some(),
+            "kind and seq in {}",
+            m.text()
+        );
+    }
+    let sys = c
+        .wait_for("system/status", WAIT, |m| m.topic == SYSTEM_STATUS)
+        .await?;
+    ensure!(
+        sys.str_field("node_id").as_deref() == Some("system"),
+        "system/status: {}",
+        sys.text()
+    );
+    c.wait_for("system/availability online", WAIT, |m| {
+        m.topic == "winter-river/system/availability" && m.payload == b"online"
+    })
+    .await?;
+
+    // Retained: a client that subscribes now, long after the engine published it.
+    let late = live
+        .client("late", &["winter-river/system/topology"])
+        .await?;
+    let topo = late
+        .wait_for("the retained system/topology", WAIT, |m| {
+            m.topic == "winter-river/system/topology"
+        })
+        .await?;
+    let json = topo.json().context("topology is not JSON")?;
+    let ids: Vec<&str> = json["nodes"]
+        .as_array()
+        .context("topology has no nodes array")?
+        .iter()
+        .filter_map(|n| n["id"].as_str())
+        .collect();
+    ensure!(
+        ids.len() == 8 && DEFAULT_NODES.iter().all(|n| ids.contains(n)),
+        "topology nodes: {ids:?}"
+    );
+    live.check_running()?;
+    Ok(())
+}
+
+/// A plain MQTT client speaking the seed's payload as pdu_a (its virtual board left
+/// out) is accepted — nothing rejected, nobody offline — and receives `update`s.
+async fn seed_payload_from_a_plain_client_is_accepted(kind: BrokerKind) -> Result<()> {
+    let without_pdu = nodes_except("pdu_a");
+    let mut live = Live::up(kind, &["--nodes", &without_pdu]).await?;
+    let watch = live.client("watch", &[SYSTEM_STATUS]).await?;
+    let board = live
+        .client("pdu-board", &["winter-river/pdu_a/command"])
+        .await?;
+    // The subscription is live once anything arrives: the engine refreshes every 5 s.
+    let update = board
+        .wait_for("an update command on pdu_a/command", WAIT, |m| {
+            m.str_field("command").as_deref() == Some("update")
+        })
+        .await?;
+    ensure!(
+        update.json().is_some_and(|v| v["params"].is_object()),
+        "update: {}",
+        update.text()
+    );
+
+    let mark = watch.mark();
+    for _ in 0..3 {
+        board.publish(
+            &topic("pdu_a", "status"),
+            SEED_PDU_STATUS,
+            Qos::AtMostOnce,
+            false,
+        )?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // The engine heard the board (nobody offline) and refused nothing.
+    let seen = watch
+        .wait_json_from(
+            "system/status with pdu_a counted online",
+            WAIT,
+            mark,
+            SYSTEM_STATUS,
+            |v| v["nodes_offline"] == 0,
+        )
+        .await?;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let last = watch.last_on(SYSTEM_STATUS).context("no system/status")?;
+    for m in [&seen, &last] {
+        ensure!(
+            m.u64_field("rejected_msgs") == Some(0),
+            "rejected_msgs must stay 0: {}",
+            m.text()
+        );
+    }
+    let update_mark = board.mark();
+    board
+        .wait_for_from(
+            "another update after the seed status",
+            WAIT,
+            update_mark,
+            |m| m.str_field("command").as_deref() == Some("update"),
+        )
+        .await?;
+    live.check_running()?;
+    Ok(())
+}
+
+/// `winter-river fault util_a on` → util_a `fault` and ups_a `on_battery`, then sw_a
+/// transfers to gen_a after the ATS and generator delays (3 s + 7 s simulated; 2 s
+/// wall at --speed 5), as a subscriber sees it.
+async fn fault_propagates_in_order(kind: BrokerKind) -> Result<()> {
+    const SPEED: f64 = 5.0;
+    let mut live = Live::up(kind, &["--speed", "5"]).await?;
+    let c = live.client("watch", &["winter-river/+/status"]).await?;
+    wait_all_boards(&c, 0).await?;
+    let before = c
+        .wait_for("sw_a on its preferred feed", WAIT, |m| {
+            m.topic == topic("sw_a", "status")
+                && m.str_field("source").is_some_and(|s| s != "gen_a")
+        })
+        .await?;
+    ensure!(
+        before.str_field("status").as_deref() == Some("ok"),
+        "sw_a before: {}",
+        before.text()
+    );
+
+    let mark = c.mark();
+    let sent = tokio::time::Instant::now();
+    let out = live.run_cli(&["fault", "util_a", "on"]).await?;
+    ensure!(out.contains("set_fault"), "fault output: {out}");
+    let util = c
+        .wait_for_from("util_a status fault", WAIT, mark, |m| {
+            is_status(m, "util_a", "fault")
+        })
+        .await?;
+    let ups = c
+        .wait_for_from("ups_a status on_battery", WAIT, mark, |m| {
+            is_status(m, "ups_a", "on_battery")
+        })
+        .await?;
+    let sw = c
+        .wait_for_from("sw_a source gen_a", WAIT, mark, |m| {
+            m.topic == topic("sw_a", "status") && m.str_field("source").as_deref() == Some("gen_a")
+        })
+        .await?;
+    let first = util.at.max(ups.at);
+    ensure!(sw.at > first, "sw_a transferred before the fault was seen");
+    // Transfer needs start_delay_s 3 + generator start 7 = 10 s simulated.
+    let gap_s = (sw.at - first).as_secs_f64();
+    let expected_s = 10.0 / SPEED;
+    ensure!(
+        gap_s >= 0.6 * expected_s,
+        "sw_a transferred {gap_s:.2} s after the outage; expected about {expected_s:.1} s"
+    );
+    eprintln!(
+        "fault seen {:.2} s after the command was sent; transfer {gap_s:.2} s after the outage",
+        (first - sent).as_secs_f64()
+    );
+    // No transfer-to-gen_a status before the UPS went on battery.
+    let early = c.messages()[mark..]
+        .iter()
+        .filter(|m| m.at < ups.at)
+        .any(|m| {
+            m.topic == topic("sw_a", "status") && m.str_field("source").as_deref() == Some("gen_a")
+        });
+    ensure!(!early, "sw_a reported gen_a before ups_a went on battery");
+    live.check_running()?;
+    Ok(())
+}
+
+/// A board process SIGKILLed (no DISCONNECT) → its Last Will `offline` and the
+/// engine's `nodes_offline` = 1.
+async fn killed_board_is_reported_offline(kind: BrokerKind) -> Result<()> {
+    let without_pdu = nodes_except("pdu_a");
+    let mut live = Live::up(kind, &["--nodes", &without_pdu]).await?;
+    let c = live
+        .client(
+            "watch",
+            &[
+                "winter-river/pdu_a/availability",
+                "winter-river/pdu_a/status",
+                SYSTEM_STATUS,
+            ],
+        )
+        .await?;
+    let board = live.spawn("nodes-pdu_a", &["nodes", "--nodes", "pdu_a"])?;
+    c.wait_for("pdu_a availability online", WAIT, |m| {
+        m.topic == topic("pdu_a", "availability") && m.payload == b"online"
+    })
+    .await?;
+    c.wait_for("a status from pdu_a", WAIT, |m| {
+        m.topic == topic("pdu_a", "status")
+    })
+    .await?;
+    c.wait_json_from(
+        "system/status with nobody offline",
+        WAIT,
+        0,
+        SYSTEM_STATUS,
+        |v| v["nodes_offline"] == 0,
+    )
+    .await?;
+
+    let mark = c.mark();
+    live.procs[board].kill();
+    c.wait_for_from(
+        "pdu_a availability offline (its Last Will)",
+        WAIT,
+        mark,
+        |m| m.topic == topic("pdu_a", "availability") && m.payload == b"offline",
+    )
+    .await?;
+    c.wait_json_from(
+        "system/status nodes_offline = 1",
+        WAIT,
+        mark,
+        SYSTEM_STATUS,
+        |v| v["nodes_offline"] == 1,
+    )
+    .await?;
+    live.procs.remove(board);
+    live.check_running()?;
+    Ok(())
+}
+
+/// The broker killed and started again on the same ports: the engine and the boards
+/// come back by themselves — within 10 s a new subscriber sees fresh statuses from
+/// every board and the retained topology again.
+async fn broker_restart_recovers_without_help(kind: BrokerKind) -> Result<()> {
+    const RECOVERY: Duration = Duration::from_secs(10);
+    let mut live = Live::broker_only(kind).await?;
+    live.spawn("engine", &["engine"])?;
+    live.spawn("nodes", &["nodes"])?;
+    let before = live.client("before", &["winter-river/+/status"]).await?;
+    wait_all_boards(&before, 0).await?;
+    before.kill();
+
+    live.kill_broker();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    live.restart_broker().await?;
+    let restarted = tokio::time::Instant::now();
+
+    let after = live
+        .client(
+            "after",
+            &["winter-river/+/status", "winter-river/system/topology"],
+        )
+        .await?;
+    let mut wanted = status_topics(&DEFAULT_NODES);
+    wanted.push("winter-river/system/topology".into());
+    let left = RECOVERY.saturating_sub(restarted.elapsed());
+    after
+        .wait_each_from(
+            "statuses from every board and the topology after the restart",
+            left,
+            0,
+            &wanted,
+            |_| true,
+        )
+        .await
+        .with_context(|| format!("{kind:?} broker restarted; no recovery within {RECOVERY:?}"))?;
+    live.check_running()?;
+    Ok(())
+}
+
+/// Each bad-input class of DESIGN §2 is dropped and counted in `rejected_msgs`; the
+/// engine keeps running and still takes a normal fault command.
+async fn every_bad_input_class_is_counted(kind: BrokerKind) -> Result<()> {
+    let mut live = Live::up(kind, &[]).await?;
+    let c = live
+        .client("watch", &[SYSTEM_STATUS, "winter-river/+/status"])
+        .await?;
+    wait_all_boards(&c, 0).await?;
+    c.wait_json_from(
+        "system/status with nothing rejected",
+        WAIT,
+        0,
+        SYSTEM_STATUS,
+        |v| v["rejected_msgs"] == 0,
+    )
+    .await?;
+
+    let util_status = topic("util_a", "status");
+    let big = format!(
+        r#"{{"node_id":"util_a","status":"ok","pad":"{}"}}"#,
+        "x".repeat(17 * 1024)
+    );
+    let bad: [(&str, String, String); 7] = [
+        ("not JSON", util_status.clone(), "this is not json {".into()),
+        (
+            "wrong shape",
+            util_status.clone(),
+            r#"{"node_id":"util_a","status":42}"#.into(),
+        ),
+        ("over 16 KiB", util_status.clone(), big),
+        (
+            "node_id differs from topic",
+            util_status.clone(),
+            r#"{"node_id":"trf_a","status":"ok"}"#.into(),
+        ),
+        (
+            "unknown node",
+            topic("ghost_z", "status"),
+            r#"{"node_id":"ghost_z","status":"ok"}"#.into(),
+        ),
+        (
+            "unknown command",
+            topic("util_a", "command"),
+            r#"{"command":"explode","params":{}}"#.into(),
+        ),
+        (
+            "non-finite number",
+            util_status.clone(),
+            r#"{"node_id":"util_a","status":"ok","voltage_in":1e999}"#.into(),
+        ),
+    ];
+    let count = bad.len() as u64;
+    let mark = c.mark();
+    for (_, t, payload) in &bad {
+        c.publish(t, payload.as_bytes(), Qos::AtLeastOnce, false)?;
+    }
+    let names: Vec<&str> = bad.iter().map(|b| b.0).collect();
+    c.wait_json_from(
+        &format!("rejected_msgs = {count} ({})", names.join(", ")),
+        WAIT,
+        mark,
+        SYSTEM_STATUS,
+        |v| v["rejected_msgs"] == count,
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let last = c.last_on(SYSTEM_STATUS).context("no system/status")?;
+    ensure!(
+        last.u64_field("rejected_msgs") == Some(count),
+        "each counted once: {}",
+        last.text()
+    );
+    live.check_running()?;
+
+    let mark = c.mark();
+    live.run_cli(&["fault", "util_a", "on"]).await?;
+    c.wait_for_from("util_a status fault after the bad input", WAIT, mark, |m| {
+        is_status(m, "util_a", "fault")
+    })
+    .await?;
+    live.check_running()?;
+    Ok(())
+}
+
+/// A client over MQTT-over-WebSocket (ws://127.0.0.1:WSPORT/mqtt) receives statuses.
+async fn websocket_client_receives_statuses(kind: BrokerKind) -> Result<()> {
+    let mut live = Live::up(kind, &[]).await?;
+    let ws = Client::connect(&live.ws_url(), "ws-watch", &["winter-river/+/status"]).await?;
+    wait_all_boards(&ws, 0).await?;
+    live.check_running()?;
+    Ok(())
+}
+
+async fn sigint_stops_up_and_boards_go_offline(kind: BrokerKind) -> Result<()> {
+    signal_stops_up(kind, "INT").await
+}
+
+async fn sigterm_stops_up_and_boards_go_offline(kind: BrokerKind) -> Result<()> {
+    signal_stops_up(kind, "TERM").await
+}
+
+/// SIGINT / SIGTERM end `up` within 5 s, and every board's retained availability
+/// (and the engine's) turns `offline`. With Mosquitto, which outlives `up`, a client
+/// arriving afterwards reads the retained `offline`s.
+async fn signal_stops_up(kind: BrokerKind, sig: &str) -> Result<()> {
+    let mut live = Live::up(kind, &[]).await?;
+    let c = live
+        .client("watch", &["winter-river/+/availability"])
+        .await?;
+    let mut ids: Vec<&str> = DEFAULT_NODES.to_vec();
+    ids.push("system");
+    let topics: Vec<String> = ids.iter().map(|id| topic(id, "availability")).collect();
+    c.wait_each_from(
+        "availability online from all boards and the engine",
+        WAIT,
+        0,
+        &topics,
+        |m| m.payload == b"online",
+    )
+    .await?;
+
+    let mark = c.mark();
+    let up = live.up_proc();
+    up.signal(sig)?;
+    let sent = std::time::Instant::now();
+    let status = up.wait_exit(Duration::from_secs(5)).await?;
+    let took = sent.elapsed();
+    ensure!(status.success(), "up after SIG{sig}: {status}");
+    ensure!(
+        up.stdout().contains("stopping"),
+        "up did not say it was stopping"
+    );
+    c.wait_each_from(
+        &format!("availability offline after SIG{sig}"),
+        Duration::from_secs(5),
+        mark,
+        &topics,
+        |m| m.payload == b"offline",
+    )
+    .await?;
+    eprintln!("up ended {took:?} after SIG{sig}");
+
+    if kind == BrokerKind::Mosquitto {
+        let late = live
+            .client("late", &["winter-river/+/availability"])
+            .await?;
+        late.wait_each_from(
+            "retained offline from all boards and the engine",
+            WAIT,
+            0,
+            &topics,
+            |m| m.payload == b"offline",
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! Starting the live system under test on free loopback ports, with either broker:
+//! the embedded one (inside `up`, or as a `winter-river broker` subprocess) or a real
+//! Mosquitto started by the test kit.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use winter_river_mqtt::BrokerUrl;
+use winter_river_testkit::{Client, Mosquitto, Proc, TestkitError, free_port, wait_port_open};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_winter-river");
+
+/// How long one wait may take (the node-status interval is 2 s).
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// Which broker the scenario runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerKind {
+    Embedded,
+    Mosquitto,
+}
+
+/// The broker of a test: an embedded one lives inside `up` or in its own
+/// `winter-river broker` subprocess; Mosquitto in its own process.
+#[derive(Debug)]
+pub enum Broker {
+    InUp,
+    Subprocess(Proc),
+    Mosquitto(Mosquitto),
+}
+
+/// The live system under test.
+#[derive(Debug)]
+pub struct Live {
+    pub mqtt_port: u16,
+    pub ws_port: u16,
+    /// Processes of the system (`up`, or `engine` and `nodes`), killed on drop.
+    pub procs: Vec<Proc>,
+    // Dropped after the processes.
+    pub broker: Broker,
+}
+
+/// `up --help` mentions `--http` once the dashboard exists; pass it a free loopback
+/// port then, so parallel tests never fight over its default 0.0.0.0:8080.
+fn up_has_http_flag() -> bool {
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        std::process::Command::new(BIN)
+            .args(["up", "--help"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("--http"))
+            .unwrap_or(false)
+    })
+}
+
+impl Live {
+    /// One `up` process: with its embedded broker on free loopback ports, or against
+    /// a fresh Mosquitto. `extra` goes to `up` (`--speed`, `--nodes`, …).
+    pub async fn up(kind: BrokerKind, extra: &[&str]) -> Result<Live, TestkitError> {
+        let mut args: Vec<String> = vec!["up".into()];
+        let (broker, mqtt_port, ws_port) = match kind {
+            BrokerKind::Embedded => {
+                let (p, w) = (free_port()?, free_port()?);
+                args.extend(
+                    [
+                        "--bind",
+                        "127.0.0.1",
+                        "--mqtt-port",
+                        &p.to_string(),
+                        "--ws-port",
+                        &w.to_string(),
+                    ]
+                    .map(String::from),
+                );
+                (Broker::InUp, p, w)
+            }
+            BrokerKind::Mosquitto => {
+                let m = Mosquitto::start()?;
+                let (p, w) = (m.port(), m.ws_port().unwrap_or(0));
+                args.extend(["--broker".to_string(), m.url()]);
+                (Broker::Mosquitto(m), p, w)
+            }
+        };
+        if up_has_http_flag() {
+            args.extend(["--http".to_string(), format!("127.0.0.1:{}", free_port()?)]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut up = Proc::spawn("up", BIN, &args)?;
+        up.wait_stdout("Ctrl-C stops everything.", WAIT).await?;
+        Ok(Live {
+            mqtt_port,
+            ws_port,
+            procs: vec![up],
+            broker,
+        })
+    }
+
+    /// A broker alone (embedded as a `winter-river broker` subprocess, or Mosquitto)
+    /// with no engine or boards yet: for scenarios that run the pieces separately.
+    pub async fn broker_only(kind: BrokerKind) -> Result<Live, TestkitError> {
+        let (broker, mqtt_port, ws_port) = match kind {
+            BrokerKind::Embedded => {
+                let (p, w) = (free_port()?, free_port()?);
+                let proc = start_broker_proc(p, w).await?;
+                (Broker::Subprocess(proc), p, w)
+            }
+            BrokerKind::Mosquitto => {
+                let m = Mosquitto::start()?;
+                let (p, w) = (m.port(), m.ws_port().unwrap_or(0));
+                (Broker::Mosquitto(m), p, w)
+            }
+        };
+        Ok(Live {
+            mqtt_port,
+            ws_port,
+            procs: Vec::new(),
+            broker,
+        })
+    }
+
+    /// Starts `winter-river ARGS… --broker URL` as one more process of the system.
+    pub fn spawn(&mut self, name: &str, args: &[&str]) -> Result<usize, TestkitError> {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend(["--broker".to_string(), self.url()]);
+        self.procs.push(Proc::spawn(name, BIN, &all)?);
+        Ok(self.procs.len() - 1)
+    }
+
+    /// SIGKILLs the broker (the embedded variant's `broker` subprocess, or Mosquitto).
+    pub fn kill_broker(&mut self) {
+        match &mut self.broker {
+            Broker::InUp => panic!("the broker inside `up` cannot be killed alone"),
+            Broker::Subprocess(p) => p.kill(),
+            Broker::Mosquitto(m) => m.kill(),
+        }
+    }
+
+    /// Starts the broker again on the same ports and waits until it accepts.
+    pub async fn restart_broker(&mut self) -> Result<(), TestkitError> {
+        match &mut self.broker {
+            Broker::InUp => panic!("the broker inside `up` cannot be restarted alone"),
+            Broker::Subprocess(p) => {
+                p.kill();
+                *p = start_broker_proc(self.mqtt_port, self.ws_port).await?;
+                Ok(())
+            }
+            Broker::Mosquitto(m) => m.restart(),
+        }
+    }
+
+    /// `mqtt://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.mqtt_port)
+    }
+
+    pub fn broker_url(&self) -> BrokerUrl {
+        BrokerUrl::tcp("127.0.0.1", self.mqtt_port)
+    }
+
+    /// `ws://127.0.0.1:WSPORT/mqtt`.
+    pub fn ws_url(&self) -> BrokerUrl {
+        BrokerUrl::ws("127.0.0.1", self.ws_port)
+    }
+
+    /// A test client over TCP, subscribed to `filters`.
+    pub async fn client(&self, name: &str, filters: &[&str]) -> Result<Client, TestkitError> {
+        Client::connect(&self.broker_url(), name, filters).await
+    }
+
+    /// The main process (`up`).
+    pub fn up_proc(&mut self) -> &mut Proc {
+        &mut self.procs[0]
+    }
+
+    /// Fails if any process of the system has ended.
+    pub fn check_running(&mut self) -> Result<(), TestkitError> {
+        self.procs.iter_mut().try_for_each(Proc::check_running)
+    }
+
+    /// Runs `winter-river ARGS… --broker URL` to its end; fails unless it exits 0.
+    pub async fn run_cli(&self, args: &[&str]) -> Result<String, TestkitError> {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend(["--broker".to_string(), self.url()]);
+        let (status, out, err) = Proc::run(args[0], BIN, &all, Duration::from_secs(10)).await?;
+        if !status.success() {
+            return Err(TestkitError::Process {
+                what: format!("winter-river {} exited {status}: {err}", all.join(" ")),
+            });
+        }
+        Ok(out)
+    }
+}
+
+async fn start_broker_proc(port: u16, ws: u16) -> Result<Proc, TestkitError> {
+    let mut p = Proc::spawn(
+        "broker",
+        BIN,
+        &[
+            "broker",
+            "--bind",
+            "127.0.0.1",
+            "--mqtt-port",
+            &port.to_string(),
+            "--ws-port",
+            &ws.to_string(),
+        ],
+    )?;
+    p.wait_stdout("broker", WAIT).await?;
+    wait_port_open(port, WAIT)?;
+    Ok(p)
+}
+
+/// `<prefix>/<id>/status` for each id.
+pub fn status_topics(ids: &[&str]) -> Vec<String> {
+    ids.iter()
+        .map(|id| format!("winter-river/{id}/status"))
+        .collect()
+}

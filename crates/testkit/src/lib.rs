@@ -1,0 +1,36 @@
+//! Test kit for Winter River's end-to-end tests and benchmarks against real brokers:
+//! free loopback ports ([`free_port`]), a Mosquitto started in a temp dir
+//! ([`Mosquitto`]), `winter-river` subprocesses with captured output that die with the
+//! test ([`Proc`]), and an MQTT client that records what it hears and waits for
+//! predicates with timeouts ([`Client`]).
+//!
+//! Everything stays on 127.0.0.1, and every wait is bounded.
+
+mod client;
+mod error;
+mod mosquitto;
+mod ports;
+mod process;
+mod tempdir;
+
+pub use client::{Client, Msg};
+pub use error::TestkitError;
+pub use mosquitto::{Mosquitto, MosquittoOptions, mosquitto_available};
+pub use ports::{free_port, wait_port_open};
+pub use process::{Proc, signal};
+pub use tempdir::TempDir;
+
+/// The eight nodes of the built-in default topology (the seed's chain).
+pub const DEFAULT_NODES: [&str; 8] = [
+    "util_a", "trf_a", "gen_a", "sw_a", "dist_a", "ups_a", "pdu_a", "srv_a",
+];
+
+/// The default nodes except `left_out`, as a `--nodes` value.
+pub fn nodes_except(left_out: &str) -> String {
+    DEFAULT_NODES
+        .iter()
+        .filter(|n| **n != left_out)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",")
+}
