@@ -15,6 +15,7 @@ mod topology_cmd;
 mod up_cmd;
 mod validate;
 mod watch_cmd;
+mod web_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +84,8 @@ enum Cmd {
     },
     /// Live table of the boards and the site; --json for one line per message.
     Watch(watch_cmd::WatchArgs),
+    /// The web dashboard, HTTP API and /metrics alone, against a broker.
+    Web(web_cmd::WebArgs),
     /// Scenarios: timed commands and expectations against the simulator.
     #[command(subcommand)]
     Scenario(ScenarioCmd),
@@ -142,6 +145,7 @@ fn main() -> ExitCode {
         Cmd::Load { client, node, kw } => client_cmd::load(&client, &node, kw),
         Cmd::Reset { client, node } => client_cmd::reset(&client, &node),
         Cmd::Watch(args) => watch_cmd::run(&args),
+        Cmd::Web(args) => web_cmd::run(&args),
         Cmd::Scenario(ScenarioCmd::Run(args)) => scenario_cmd::run(&args),
         Cmd::Validate { file } => validate::validate(&file),
         Cmd::Topology(TopologyCmd::Generate { racks, out }) => {

@@ -1,6 +1,6 @@
 //! `winter-river up`: broker (unless `--broker` names an external one) + engine +
-//! virtual fleet in one process, printing what runs where; SIGINT/SIGTERM stop
-//! everything cleanly.
+//! virtual fleet + web dashboard in one process, printing what runs where;
+//! SIGINT/SIGTERM stop everything cleanly.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -56,6 +56,8 @@ pub struct UpArgs {
     pub prefix: String,
     #[command(flatten)]
     pub tuning: EngineTuning,
+    #[command(flatten)]
+    pub web: crate::web_cmd::HttpArgs,
 }
 
 pub fn run(args: &UpArgs) -> Result<u8> {
@@ -76,6 +78,8 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     let config = args.tuning.engine_config(&args.prefix)?;
     let core = EngineCore::new(topology, config.clone()).context("cannot encode the topology")?;
 
+    let (web_listener, web_token) = args.web.listen()?;
+    let web_addr = web_listener.local_addr()?;
     let mut lines = Vec::new();
     let url: BrokerUrl = match &args.broker {
         Some(text) => {
@@ -122,6 +126,10 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         println!("             waiting for real boards: {}", summarize(&real));
     }
     println!(
+        "  dashboard  {}",
+        winter_river_web::dashboard_url(web_addr, &web_token)
+    );
+    println!(
         "  watch      winter-river watch --broker {url}   or   mosquitto_sub -h {} -p {} -t '{}/#' -v",
         url.host, url.port, args.prefix
     );
@@ -140,9 +148,24 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         };
         let engine_url = url.clone();
         let engine_stop = stopped(stop_rx.clone());
+        let (telemetry_tx, telemetry_rx) = watch::channel(Default::default());
         let engine = tokio::spawn(async move {
-            winter_river_engine::driver::run(core, &engine_url, engine_stop).await
+            winter_river_engine::driver::run_with_telemetry(
+                core,
+                &engine_url,
+                engine_stop,
+                Some(telemetry_tx),
+            )
+            .await
         });
+        let web = crate::web_cmd::spawn(
+            web_listener,
+            url.clone(),
+            &config.prefix,
+            web_token,
+            Some(telemetry_rx),
+            stopped(stop_rx.clone()),
+        )?;
         let fleet_stop = stopped(stop_rx);
         let fleet =
             tokio::spawn(
@@ -154,6 +177,7 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         let joined = tokio::time::timeout(SHUTDOWN_GRACE, async {
             let _ = engine.await;
             let _ = fleet.await;
+            let _ = web.await;
         })
         .await;
         if joined.is_err() {
@@ -162,7 +186,8 @@ pub fn run(args: &UpArgs) -> Result<u8> {
                 SHUTDOWN_GRACE.as_secs()
             );
         }
-    });
+        anyhow::Ok(())
+    })?;
     Ok(EXIT_OK)
 }
 

@@ -80,9 +80,9 @@ async fn history(State(app): State<App>, Query(q): Query<HistoryQuery>) -> Json<
     Json(app.store().history_json(q.node.as_deref()))
 }
 
-/// The operator token in `Authorization: Bearer …`: `Ok` when valid, else the
-/// response to send (401 without one, 403 with a wrong one).
-fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+/// The operator token in `Authorization: Bearer …`: `None` when valid, else the
+/// refusal to send (401 without one, 403 with a wrong one).
+fn refuse(app: &App, headers: &HeaderMap) -> Option<Response> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         let mut r = error(
             StatusCode::UNAUTHORIZED,
@@ -92,7 +92,7 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"winter-river\""),
         );
-        return Err(r);
+        return Some(r);
     };
     let given = value
         .to_str()
@@ -101,9 +101,9 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
         .map(str::trim)
         .unwrap_or("");
     if constant_time_eq(given.as_bytes(), app.token.as_bytes()) {
-        Ok(())
+        None
     } else {
-        Err(error(StatusCode::FORBIDDEN, "wrong operator token"))
+        Some(error(StatusCode::FORBIDDEN, "wrong operator token"))
     }
 }
 
@@ -119,7 +119,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Whether the caller's token allows control: the page asks once to enable its
 /// buttons.
 async fn session(State(app): State<App>, headers: HeaderMap) -> Json<Value> {
-    let control = authorize(&app, &headers).is_ok();
+    let control = refuse(&app, &headers).is_none();
     Json(json!({"control": control}))
 }
 
@@ -183,7 +183,7 @@ async fn command(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = authorize(&app, &headers) {
+    if let Some(r) = refuse(&app, &headers) {
         return r;
     }
     let cmd = match decode_command(&body) {
@@ -200,12 +200,18 @@ async fn command(
         } else {
             Topic::NodeCommand(id.clone())
         };
-        (topic.to_topic(store.prefix()), store.check_command(&id, &cmd))
+        (
+            topic.to_topic(store.prefix()),
+            store.check_command(&id, &cmd),
+        )
     };
     match prefix_check {
         Ok(()) => {}
         Err(CommandCheck::UnknownNode) => {
-            return error(StatusCode::NOT_FOUND, format!("no node `{id}` in the topology"));
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("no node `{id}` in the topology"),
+            );
         }
         Err(CommandCheck::NoTopology) => {
             return error(

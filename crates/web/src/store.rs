@@ -321,7 +321,11 @@ impl Store {
             .entry(status.node_id.clone())
             .or_insert_with(NodeEntry::new);
         e.board_ms = Some(now_ms);
-        if !e.status.as_ref().is_some_and(|old| same_state(old, &status)) {
+        if !e
+            .status
+            .as_ref()
+            .is_some_and(|old| same_state(old, &status))
+        {
             e.version = v;
             e.status = Some(status);
             self.version = v;
@@ -337,7 +341,10 @@ impl Store {
         }
         let kind = self.kind_of(id);
         let v = self.version + 1;
-        let e = self.nodes.entry(id.to_string()).or_insert_with(NodeEntry::new);
+        let e = self
+            .nodes
+            .entry(id.to_string())
+            .or_insert_with(NodeEntry::new);
         if e.board_ms.is_some_and(|t| now_ms < t + BOARD_SILENT_MS) {
             return; // the board speaks for itself
         }
