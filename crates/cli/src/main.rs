@@ -5,12 +5,14 @@
 //! Exit codes: 0 success (every expectation held), 1 an expectation failed, 2 the
 //! input is invalid or cannot be read or written.
 
+mod analyze_cmd;
 mod client_cmd;
 mod live_args;
 mod pieces_cmd;
 mod plot;
 mod report;
 mod scenario_cmd;
+mod sweep_cmd;
 mod topology_cmd;
 mod up_cmd;
 mod validate;
@@ -97,6 +99,11 @@ enum Cmd {
     /// Topologies: show one as JSON, generate synthetic sites.
     #[command(subcommand)]
     Topology(TopologyCmd),
+    /// Reliability analysis: single points of failure (N-1, N-2), redundancy per stage,
+    /// maintainability, availability by Monte Carlo (docs/analysis.md).
+    Analyze(analyze_cmd::AnalyzeArgs),
+    /// Run a scenario over combinations of parameter values and tabulate the outputs.
+    Sweep(sweep_cmd::SweepArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +159,8 @@ fn main() -> ExitCode {
             topology_cmd::generate(usize::try_from(racks).unwrap_or(usize::MAX), out.as_deref())
         }
         Cmd::Topology(TopologyCmd::Show { file }) => topology_cmd::show(file.as_deref()),
+        Cmd::Analyze(args) => analyze_cmd::run(&args),
+        Cmd::Sweep(args) => sweep_cmd::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,492 @@
+//! Contingency analysis by simulation: N-1 (each component failed in turn, each
+//! generator failing to start on demand), N-2 on request (pruned), redundancy per
+//! stage and concurrent maintainability, reported as facts about the topology.
+//!
+//! Every case is a fresh [`simulate_failure`] run, so UPS ride-through, generator
+//! start delays, ATS timers and breaker trips all count — not graph reachability.
+
+use serde::Serialize;
+use winter_river_protocol::NodeKind;
+use winter_river_sim::Topology;
+
+use crate::outcome::{Outcome, RunConfig, secs, server_demand_kw, servers_of, simulate_failure};
+use crate::par_map;
+
+/// What to analyse.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContingencyConfig {
+    pub run: RunConfig,
+    /// 1 = N-1 only; 2 = N-1 and pruned N-2.
+    pub depth: u8,
+    /// Worker threads (results do not depend on it).
+    pub threads: usize,
+}
+
+impl Default for ContingencyConfig {
+    fn default() -> Self {
+        ContingencyConfig {
+            run: RunConfig::default(),
+            depth: 1,
+            threads: crate::default_threads(),
+        }
+    }
+}
+
+/// One simulated contingency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Case {
+    /// `sw_a`, `gen_a fails to start (util_a lost)`, `trf_a + gen_b`.
+    pub label: String,
+    /// `fail`, `fail_to_start` or `pair`.
+    pub kind: &'static str,
+    /// Node ids failed together.
+    pub failed: Vec<String>,
+    /// Whether any IT load was lost at any time.
+    pub drops_it: bool,
+    /// `none`, `at once`, or `after 1548 s (25.8 min)`.
+    pub when: String,
+    /// Seconds after the failure when IT load was first lost (0 = at once).
+    pub first_loss_after_s: Option<f64>,
+    /// Seconds after the failure when all lost IT load was back, if it came back.
+    pub restored_after_s: Option<f64>,
+    /// Largest IT load lost [kW].
+    pub max_lost_kw: f64,
+    /// IT load still lost at the end of the run [kW].
+    pub final_lost_kw: f64,
+    /// Servers that lost power.
+    pub lost_servers: Vec<String>,
+    /// How the site covered the failure (or how it fell).
+    pub explanation: String,
+    /// Whether the run settled before its time limit.
+    pub settled: bool,
+    /// Simulated time after the failure [s].
+    pub run_s: f64,
+}
+
+/// Redundancy of one stage of the chain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stage {
+    /// `sources (utility + generator)`, `transformer`, `switchgear`, …
+    pub stage: String,
+    pub units: Vec<String>,
+    /// Independent sides (A/B cords of dual-corded servers) the units split into; 1 when
+    /// they do not split.
+    pub sides: usize,
+    /// Units whose loss alone drops IT load.
+    pub single_points: Vec<String>,
+    /// Whether losing every unit of one side at once drops no IT load (only with ≥ 2 sides).
+    pub side_loss_tolerated: Option<bool>,
+    /// `N`, `N+1` or `2N` — a description of this topology, not a Tier rating.
+    pub redundancy: String,
+    pub reason: String,
+}
+
+/// Whether a component can be taken out (for maintenance) without IT loss.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Maintainability {
+    pub component: String,
+    pub maintainable: bool,
+    pub remark: String,
+}
+
+/// The pruned N-2.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pairs {
+    /// Pairs of components that are not themselves single points of failure.
+    pub considered: usize,
+    /// Pairs skipped because one component is never live when the other is lost (the
+    /// pair is the single failure again).
+    pub pruned_dominated: usize,
+    pub simulated: usize,
+    /// Pairs whose loss drops IT load.
+    pub dropping: Vec<Case>,
+}
+
+/// Everything the contingency analysis found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contingencies {
+    /// IT demand of the site [kW].
+    pub it_demand_kw: f64,
+    pub servers: usize,
+    /// N-1: one per component (every node but loads), in topology order.
+    pub n1: Vec<Case>,
+    /// Each generator failing to start when the utility behind its ATS is lost.
+    pub fail_to_start: Vec<Case>,
+    /// Components whose loss alone drops IT load.
+    pub single_points_of_failure: Vec<String>,
+    pub stages: Vec<Stage>,
+    pub maintainability: Vec<Maintainability>,
+    pub n2: Option<Pairs>,
+    /// Simulator runs made.
+    pub runs: usize,
+}
+
+/// Components: every node that is not a load.
+pub fn components(topology: &Topology) -> Vec<usize> {
+    (0..topology.len())
+        .filter(|&i| !topology.node(i).kind().is_load())
+        .collect()
+}
+
+fn case(
+    topology: &Topology,
+    servers: &[usize],
+    label: String,
+    kind: &'static str,
+    o: &Outcome,
+) -> Case {
+    let when = match (o.first_loss_after_s, o.restored_after_s) {
+        (None, _) => "none".to_string(),
+        (Some(t), r) => {
+            let at = if t < 1e-9 {
+                "at once".to_string()
+            } else {
+                format!("after {} (ride-through)", secs(t))
+            };
+            match r {
+                Some(r) => format!("{at}, back after {}", secs(r)),
+                None => at,
+            }
+        }
+    };
+    Case {
+        label,
+        kind,
+        failed: o
+            .failed
+            .iter()
+            .map(|&i| topology.node(i).id.clone())
+            .collect(),
+        drops_it: o.drops_it(),
+        when,
+        first_loss_after_s: o.first_loss_after_s,
+        restored_after_s: o.restored_after_s,
+        max_lost_kw: o.max_lost_kw,
+        final_lost_kw: o.final_lost_kw,
+        lost_servers: o.lost_servers(topology, servers),
+        explanation: o.explain(topology),
+        settled: o.settled,
+        run_s: o.run_s,
+    }
+}
+
+/// The utility upstream of `node`, walking preferred feeds.
+fn utility_above(topology: &Topology, mut node: usize) -> Option<usize> {
+    for _ in 0..topology.len() {
+        let n = topology.node(node);
+        if n.kind() == NodeKind::Utility {
+            return Some(node);
+        }
+        node = *n.feeds.first()?;
+    }
+    None
+}
+
+/// The generator reached from `node` through single-feed nodes, if any.
+fn generator_above(topology: &Topology, mut node: usize) -> Option<usize> {
+    for _ in 0..topology.len() {
+        let n = topology.node(node);
+        match n.kind() {
+            NodeKind::Generator => return Some(node),
+            NodeKind::Switchgear => return None,
+            _ if n.feeds.len() == 1 => node = n.feeds[0],
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// (generator, utility) pairs: each generator with the utility that its ATS prefers.
+pub fn generator_demands(topology: &Topology) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for sw in topology
+        .nodes
+        .iter()
+        .filter(|n| n.kind() == NodeKind::Switchgear)
+    {
+        let Some(&preferred) = sw.feeds.first() else {
+            continue;
+        };
+        let Some(util) = utility_above(topology, preferred) else {
+            continue;
+        };
+        for &alt in sw.feeds.iter().skip(1) {
+            if let Some(g) = generator_above(topology, alt)
+                && !out.iter().any(|&(og, ou)| og == g && ou == util)
+            {
+                out.push((g, util));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Cord labels: for each node, the set of server cord positions (0 = first feed) it
+/// supplies, as a bit mask. Only dual- (or more) corded servers count.
+fn cord_sides(topology: &Topology, servers: &[usize]) -> Vec<u32> {
+    let n = topology.len();
+    let mut mask = vec![0u32; n];
+    let mut stack = Vec::new();
+    for &s in servers {
+        let feeds = &topology.node(s).feeds;
+        if feeds.len() < 2 {
+            continue;
+        }
+        for (cord, &f) in feeds.iter().enumerate().take(32) {
+            let bit = 1u32 << cord;
+            stack.push(f);
+            while let Some(i) = stack.pop() {
+                if mask[i] & bit != 0 {
+                    continue;
+                }
+                mask[i] |= bit;
+                stack.extend_from_slice(&topology.node(i).feeds);
+            }
+        }
+    }
+    mask
+}
+
+/// Runs the N-1 analysis (and N-2 with `depth` 2).
+pub fn analyze(topology: &Topology, cfg: &ContingencyConfig) -> Contingencies {
+    let servers = servers_of(topology);
+    let it_demand_kw: f64 = server_demand_kw(topology, &servers).iter().sum();
+    let comps = components(topology);
+    let threads = cfg.threads.max(1);
+    let mut runs = 0;
+
+    // N-1.
+    let n1_out: Vec<Outcome> = par_map(&comps, threads, |&c| {
+        simulate_failure(topology, &[c], &cfg.run)
+    });
+    runs += n1_out.len();
+    let n1: Vec<Case> = comps
+        .iter()
+        .zip(&n1_out)
+        .map(|(&c, o)| case(topology, &servers, topology.node(c).id.clone(), "fail", o))
+        .collect();
+
+    // Generators failing to start on demand.
+    let demands = generator_demands(topology);
+    let fts_out: Vec<Outcome> = par_map(&demands, threads, |&(g, u)| {
+        simulate_failure(topology, &[g, u], &cfg.run)
+    });
+    runs += fts_out.len();
+    let fail_to_start: Vec<Case> = demands
+        .iter()
+        .zip(&fts_out)
+        .map(|(&(g, u), o)| {
+            let label = format!(
+                "{} fails to start ({} lost)",
+                topology.node(g).id,
+                topology.node(u).id
+            );
+            case(topology, &servers, label, "fail_to_start", o)
+        })
+        .collect();
+
+    let single_points_of_failure: Vec<String> = n1
+        .iter()
+        .filter(|c| c.drops_it)
+        .map(|c| c.label.clone())
+        .collect();
+
+    // Stages.
+    let sides = cord_sides(topology, &servers);
+    let stage_defs: [(&str, &[NodeKind]); 6] = [
+        (
+            "sources (utility + generator)",
+            &[NodeKind::Utility, NodeKind::Generator],
+        ),
+        ("transformer", &[NodeKind::Transformer]),
+        ("switchgear", &[NodeKind::Switchgear]),
+        ("distribution", &[NodeKind::Distribution]),
+        ("ups", &[NodeKind::Ups]),
+        ("pdu", &[NodeKind::Pdu]),
+    ];
+    let mut stage_units: Vec<(&str, Vec<usize>, Vec<u32>)> = Vec::new();
+    let mut side_sets: Vec<Vec<usize>> = Vec::new();
+    for (name, kinds) in stage_defs {
+        let units: Vec<usize> = comps
+            .iter()
+            .copied()
+            .filter(|&c| kinds.contains(&topology.node(c).kind()))
+            .collect();
+        if units.is_empty() {
+            continue;
+        }
+        let mut labels: Vec<u32> = units.iter().map(|&u| sides[u]).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        let split = labels.len() >= 2 && labels.iter().all(|m| m.count_ones() == 1);
+        let side_masks = if split { labels } else { Vec::new() };
+        for &m in &side_masks {
+            side_sets.push(units.iter().copied().filter(|&u| sides[u] == m).collect());
+        }
+        stage_units.push((name, units, side_masks));
+    }
+    let side_out: Vec<Outcome> = par_map(&side_sets, threads, |set| {
+        simulate_failure(topology, set, &cfg.run)
+    });
+    runs += side_out.len();
+    let mut side_iter = side_out.iter();
+    let mut stages = Vec::new();
+    for (name, units, side_masks) in stage_units {
+        let single_points: Vec<String> = units
+            .iter()
+            .filter(|&&u| {
+                comps
+                    .iter()
+                    .position(|&c| c == u)
+                    .is_some_and(|k| n1[k].drops_it)
+            })
+            .map(|&u| topology.node(u).id.clone())
+            .collect();
+        let side_results: Vec<bool> = side_masks
+            .iter()
+            .filter_map(|_| side_iter.next().map(|o| !o.drops_it()))
+            .collect();
+        let side_loss_tolerated =
+            (!side_results.is_empty()).then(|| side_results.iter().all(|&b| b));
+        let ids: Vec<String> = units.iter().map(|&u| topology.node(u).id.clone()).collect();
+        let (redundancy, reason) = if !single_points.is_empty() {
+            (
+                "N".to_string(),
+                format!(
+                    "{} of {} unit{} a single point of failure: {}",
+                    single_points.len(),
+                    units.len(),
+                    if single_points.len() == 1 {
+                        " is"
+                    } else {
+                        "s are"
+                    },
+                    single_points.join(", ")
+                ),
+            )
+        } else if side_loss_tolerated == Some(true) {
+            (
+                format!("{}N", side_masks.len()),
+                format!(
+                    "{} independent sides; losing every unit of one side drops no IT load",
+                    side_masks.len()
+                ),
+            )
+        } else if side_loss_tolerated == Some(false) {
+            (
+                "N+1".to_string(),
+                "any one unit can be lost, but not a whole side".to_string(),
+            )
+        } else if units.len() == 1 {
+            (
+                "N (covered)".to_string(),
+                "the only unit, but its loss is covered by another path (standby generation, UPS)"
+                    .to_string(),
+            )
+        } else {
+            (
+                "N+1".to_string(),
+                format!(
+                    "any one of the {} units can be lost without IT loss",
+                    units.len()
+                ),
+            )
+        };
+        stages.push(Stage {
+            stage: name.to_string(),
+            units: ids,
+            sides: side_masks.len().max(1),
+            single_points,
+            side_loss_tolerated,
+            redundancy,
+            reason,
+        });
+    }
+
+    // N-2, pruned.
+    let n2 = (cfg.depth >= 2).then(|| {
+        let candidates: Vec<usize> = (0..comps.len()).filter(|&k| !n1[k].drops_it).collect();
+        let mut pairs = Vec::new();
+        let mut considered = 0;
+        let mut pruned = 0;
+        for (x, &a) in candidates.iter().enumerate() {
+            for &b in &candidates[x + 1..] {
+                considered += 1;
+                let (ca, cb) = (comps[a], comps[b]);
+                // If b is never live while a is lost (or the other way round), failing
+                // both is the same as failing one: no IT loss, already simulated.
+                if !n1_out[a].ever_live[cb] || !n1_out[b].ever_live[ca] {
+                    pruned += 1;
+                    continue;
+                }
+                pairs.push([ca, cb]);
+            }
+        }
+        let out: Vec<Outcome> =
+            par_map(&pairs, threads, |p| simulate_failure(topology, p, &cfg.run));
+        let dropping = pairs
+            .iter()
+            .zip(&out)
+            .filter(|(_, o)| o.drops_it())
+            .map(|(p, o)| {
+                let label = format!("{} + {}", topology.node(p[0]).id, topology.node(p[1]).id);
+                case(topology, &servers, label, "pair", o)
+            })
+            .collect();
+        Pairs {
+            considered,
+            pruned_dominated: pruned,
+            simulated: pairs.len(),
+            dropping,
+        }
+    });
+    if let Some(p) = &n2 {
+        runs += p.simulated;
+    }
+
+    let maintainability = n1
+        .iter()
+        .map(|c| {
+            let remark = if c.drops_it {
+                format!("IT lost {}", c.when)
+            } else {
+                let exposed: Vec<String> = n2
+                    .as_ref()
+                    .map(|p| {
+                        p.dropping
+                            .iter()
+                            .filter(|d| d.failed.contains(&c.label))
+                            .flat_map(|d| d.failed.iter().filter(|f| **f != c.label).cloned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut r = c.explanation.clone();
+                if !exposed.is_empty() {
+                    r.push_str(&format!(
+                        "; while out, also a single point: {}",
+                        exposed.join(", ")
+                    ));
+                }
+                r
+            };
+            Maintainability {
+                component: c.label.clone(),
+                maintainable: !c.drops_it,
+                remark,
+            }
+        })
+        .collect();
+
+    Contingencies {
+        it_demand_kw,
+        servers: servers.len(),
+        n1,
+        fail_to_start,
+        single_points_of_failure,
+        stages,
+        maintainability,
+        n2,
+        runs,
+    }
+}

@@ -1,0 +1,351 @@
+//! One failure, simulated: a fresh simulator settles on a healthy site, the chosen
+//! components fail together at `prelude_s`, and the run goes on until the site has
+//! settled (timers played out, no UPS on battery, no generator starting, no overload)
+//! or `max_after_s` has passed. What IT load was lost, which servers, when, and how
+//! the site covered the failure when it did.
+
+use winter_river_protocol::{Command, Event, NodeKind, NodeState};
+use winter_river_sim::{KindParams, Simulator, Topology};
+
+/// How a failure is simulated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunConfig {
+    /// Simulator step [ms]. 1,000 ms resolves ride-through times to a second.
+    pub step_ms: u32,
+    /// Healthy time before the failure [s].
+    pub prelude_s: f64,
+    /// Longest run after the failure [s].
+    pub max_after_s: f64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            step_ms: 1000,
+            prelude_s: 60.0,
+            max_after_s: 48.0 * 3600.0,
+        }
+    }
+}
+
+/// A server's power after the failure: live or not from this time [s after the
+/// failure].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transition {
+    pub after_s: f64,
+    /// Server index in [`Outcome::servers`] order (see [`servers_of`]).
+    pub server: u32,
+    pub live: bool,
+}
+
+/// What a failure did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Node indices failed.
+    pub failed: Vec<usize>,
+    /// Servers' power changes after the failure, in time order (servers start live).
+    pub transitions: Vec<Transition>,
+    /// IT kW lost at the failure's own step.
+    pub lost_kw_at_once: f64,
+    /// Largest IT kW lost at any step after the failure.
+    pub max_lost_kw: f64,
+    /// IT kW lost at the end of the run.
+    pub final_lost_kw: f64,
+    /// Seconds after the failure when IT load was first lost (0 = at once).
+    pub first_loss_after_s: Option<f64>,
+    /// Seconds after the failure when the last lost IT load came back (if it did).
+    pub restored_after_s: Option<f64>,
+    /// IT energy not served during the run [kWh].
+    pub it_kwh_unserved: f64,
+    /// Length of the run after the failure [s].
+    pub run_s: f64,
+    /// Whether the run ended settled (false: cut at `max_after_s`).
+    pub settled: bool,
+    /// Generators (node indices) that were started after the failure.
+    pub gens_started: Vec<usize>,
+    /// By node index: whether the node's output was live at any step after the failure.
+    pub ever_live: Vec<bool>,
+    /// Simulator events after the failure, times relative to it.
+    pub events: Vec<Event>,
+    /// What carried the IT load at the end (`utility` / `generator` / `battery` / `none`).
+    pub final_source: String,
+    /// Dual-corded servers that lost a cord but stayed up.
+    pub servers_on_one_cord: usize,
+}
+
+/// Server node indices, in topology order: the index space of [`Transition::server`].
+pub fn servers_of(topology: &Topology) -> Vec<usize> {
+    topology
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.kind() == NodeKind::Server)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Server demand [kW] by server index.
+pub fn server_demand_kw(topology: &Topology, servers: &[usize]) -> Vec<f64> {
+    servers
+        .iter()
+        .map(|&i| match topology.node(i).params {
+            KindParams::Server { demand_kw } => demand_kw,
+            _ => 0.0,
+        })
+        .collect()
+}
+
+/// Quiet time after the last event before a run may stop [s]: long enough for any
+/// ATS start delay to run out without an event.
+fn quiet_s(topology: &Topology, step_s: f64) -> f64 {
+    let ats = topology
+        .nodes
+        .iter()
+        .filter_map(|n| match n.params {
+            KindParams::Switchgear { start_delay_s, .. } => Some(start_delay_s),
+            _ => None,
+        })
+        .fold(0.0, f64::max);
+    ats + 2.0 * step_s + 1.0
+}
+
+/// Simulates the failure of `failed` (node indices) on a healthy site.
+pub fn simulate_failure(topology: &Topology, failed: &[usize], cfg: &RunConfig) -> Outcome {
+    let servers = servers_of(topology);
+    let mut sim = Simulator::new(topology.clone(), cfg.step_ms);
+    let step_s = f64::from(sim.step_ms()) / 1000.0;
+    let eps = 1e-9;
+    while sim.next_time_s() + eps < cfg.prelude_s {
+        sim.step();
+    }
+    let t0 = sim.next_time_s();
+    for &i in failed {
+        let id = topology.node(i).id.clone();
+        // Every node takes set_fault.
+        let _ = sim.command(&id, &Command::SetFault { state: true });
+    }
+    let quiet = quiet_s(topology, step_s);
+    let n = topology.len();
+    let mut ever_live = vec![false; n];
+    let mut live: Vec<bool> = vec![true; servers.len()];
+    let mut transitions = Vec::new();
+    let mut events = Vec::new();
+    let mut gens_started = Vec::new();
+    let mut lost_kw_at_once = 0.0;
+    let mut max_lost_kw: f64 = 0.0;
+    let mut first_loss_after_s = None;
+    let mut last_loss_change = None;
+    let mut last_event_s = 0.0;
+    let mut settled = false;
+    let kwh_before = sim.it_kwh_unserved();
+    loop {
+        sim.step();
+        let rel = sim.time_s() - t0;
+        for (i, l) in ever_live.iter_mut().enumerate() {
+            *l |= sim.is_live(i);
+        }
+        for (k, &s) in servers.iter().enumerate() {
+            let now = sim.is_live(s);
+            if now != live[k] {
+                live[k] = now;
+                transitions.push(Transition {
+                    after_s: rel,
+                    server: k as u32,
+                    live: now,
+                });
+                last_loss_change = Some(rel);
+            }
+        }
+        let lost = sim.it_kw_lost();
+        if rel < eps {
+            lost_kw_at_once = lost;
+        }
+        if lost > 0.0 && first_loss_after_s.is_none() {
+            first_loss_after_s = Some(rel);
+        }
+        max_lost_kw = max_lost_kw.max(lost);
+        if !sim.events().is_empty() {
+            last_event_s = rel;
+            for e in sim.events() {
+                if e.event == "start"
+                    && let Some(i) = topology.node_index(&e.node_id)
+                    && !gens_started.contains(&i)
+                {
+                    gens_started.push(i);
+                }
+                let mut e = e.clone();
+                e.t = rel;
+                events.push(e);
+            }
+        }
+        if rel - last_event_s >= quiet && is_calm(&sim, n) {
+            settled = true;
+            break;
+        }
+        if rel >= cfg.max_after_s {
+            break;
+        }
+    }
+    let final_lost_kw = sim.it_kw_lost();
+    let restored_after_s = match (first_loss_after_s, final_lost_kw > 0.0) {
+        (Some(_), false) => last_loss_change,
+        _ => None,
+    };
+    let servers_on_one_cord = servers
+        .iter()
+        .filter(|&&s| {
+            let node = topology.node(s);
+            node.feeds.len() > 1 && sim.is_live(s) && node.feeds.iter().any(|&f| !sim.is_live(f))
+        })
+        .count();
+    gens_started.sort_unstable();
+    let mut failed = failed.to_vec();
+    failed.sort_unstable();
+    Outcome {
+        failed,
+        transitions,
+        lost_kw_at_once,
+        max_lost_kw,
+        final_lost_kw,
+        first_loss_after_s,
+        restored_after_s,
+        it_kwh_unserved: sim.it_kwh_unserved() - kwh_before,
+        run_s: sim.time_s() - t0,
+        settled,
+        gens_started,
+        ever_live,
+        events,
+        final_source: sim.system_status().source,
+        servers_on_one_cord,
+    }
+}
+
+/// Nothing left to play out: no UPS on battery, no generator starting, no breaker
+/// carrying more than its pickup (it would trip in time). An overload of a rating
+/// alone (kVA, kW) never trips anything and does not keep the run going.
+fn is_calm(sim: &Simulator, n: usize) -> bool {
+    (0..n).all(|i| match sim.node_state(i) {
+        NodeState::OnBattery | NodeState::Starting => false,
+        NodeState::Overload => {
+            let pickup = sim.topology().node(i).breaker_a;
+            let current = sim.node_status(i).current.unwrap_or(0.0);
+            !pickup.is_some_and(|a| current > a)
+        }
+        _ => true,
+    })
+}
+
+impl Outcome {
+    /// Whether any IT load was lost at any time.
+    pub fn drops_it(&self) -> bool {
+        self.first_loss_after_s.is_some()
+    }
+
+    /// Ids of the servers that lost power at some time.
+    pub fn lost_servers(&self, topology: &Topology, servers: &[usize]) -> Vec<String> {
+        let mut seen = vec![false; servers.len()];
+        let mut out = Vec::new();
+        for t in &self.transitions {
+            let k = t.server as usize;
+            if !t.live && !seen[k] {
+                seen[k] = true;
+                out.push(topology.node(servers[k]).id.clone());
+            }
+        }
+        out
+    }
+
+    /// How the site covered (or failed to cover) the failure, in words, from the events.
+    pub fn explain(&self, topology: &Topology) -> String {
+        // (what, when) → nodes, so that ten UPSes bridging alike make one phrase.
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        let mut add = |what: String, node: &str| match groups.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, nodes)) => nodes.push(node.to_string()),
+            None => groups.push((what, vec![node.to_string()])),
+        };
+        let mut on_battery: Vec<(String, f64)> = Vec::new();
+        for e in &self.events {
+            let kind = topology
+                .node_index(&e.node_id)
+                .map(|i| topology.node(i).kind());
+            match e.event.as_str() {
+                "on_battery" => on_battery.push((e.node_id.clone(), e.t)),
+                "on_mains" => {
+                    if let Some(p) = on_battery.iter().position(|(id, _)| *id == e.node_id) {
+                        let (id, from) = on_battery.remove(p);
+                        add(format!("bridged {} on battery", secs(e.t - from)), &id);
+                    }
+                }
+                "battery_depleted" => {
+                    add(format!("battery depleted at +{}", secs(e.t)), &e.node_id)
+                }
+                "transfer" | "trip" | "out_of_fuel" => {
+                    let what = e
+                        .message
+                        .strip_prefix(e.node_id.as_str())
+                        .unwrap_or(&e.message)
+                        .trim();
+                    add(format!("{what} at +{}", secs(e.t)), &e.node_id);
+                }
+                "bypass" if kind == Some(NodeKind::Ups) => {
+                    add(format!("on static bypass at +{}", secs(e.t)), &e.node_id);
+                }
+                _ => {}
+            }
+        }
+        for (id, _) in on_battery {
+            if !self
+                .events
+                .iter()
+                .any(|e| e.node_id == id && e.event == "battery_depleted")
+            {
+                add("still on battery when the run ended".into(), &id);
+            }
+        }
+        let mut parts: Vec<String> = groups
+            .into_iter()
+            .map(|(what, nodes)| {
+                let names = if nodes.len() > 3 {
+                    format!("{} and {} more", nodes[..3].join(", "), nodes.len() - 3)
+                } else {
+                    nodes.join(", ")
+                };
+                format!("{names} {what}")
+            })
+            .collect();
+        if self.servers_on_one_cord > 0 {
+            parts.push(format!(
+                "{} dual-corded server{} carried on the other cord",
+                self.servers_on_one_cord,
+                if self.servers_on_one_cord == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ));
+        }
+        if parts.is_empty() {
+            parts.push(if self.drops_it() {
+                "no other supply path: the IT load behind it is lost with it".into()
+            } else {
+                "no effect on the IT supply".into()
+            });
+        }
+        let mut s = parts.join("; ");
+        if !self.drops_it() && self.final_source != "utility" {
+            s.push_str(&format!("; IT carried by {}", self.final_source));
+        }
+        s
+    }
+}
+
+/// `10 s`, `25.8 min`, `3.2 h`.
+pub fn secs(s: f64) -> String {
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 7200.0 {
+        format!("{s:.0} s ({:.1} min)", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}

@@ -1,0 +1,429 @@
+//! Reliability data: mean time between failures, mean time to repair and (generators)
+//! the probability of failing to start on demand, per kind with published defaults,
+//! overridable per kind (`[reliability.<kind>]`) and per node (`mtbf_h`, `mttr_h`,
+//! `fail_to_start` in `[[node]]`) in the topology file.
+//!
+//! The simulator's topology parser does not know these keys, so [`load_site`] reads
+//! them in a separate pass over the same text and hands the parser a copy with them
+//! blanked out (same length, same line numbers, so its errors still point at the
+//! right line).
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+use winter_river_protocol::NodeKind;
+use winter_river_sim::{Override, Topology, TopologyError};
+
+/// Hours per year (365 days).
+pub const H_PER_YEAR: f64 = 8760.0;
+
+/// Keys of a `[reliability.<kind>]` table and of a `[[node]]`.
+pub const RELIABILITY_KEYS: [&str; 3] = ["mtbf_h", "mttr_h", "fail_to_start"];
+
+/// A file that could not be loaded for analysis: the file, the line, the key and the
+/// reason. Displayed as `file:line: `key`: reason`, like the simulator's errors.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}{}: {}{reason}", line.map(|l| format!(":{l}")).unwrap_or_default(), key.as_ref().map(|k| format!("`{k}`: ")).unwrap_or_default())]
+pub struct AnalysisError {
+    pub file: String,
+    /// 1-based line, when the error has one.
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub reason: String,
+}
+
+impl AnalysisError {
+    pub(crate) fn new(file: &str, line: Option<usize>, key: &str, reason: String) -> Self {
+        AnalysisError {
+            file: file.to_string(),
+            line,
+            key: Some(key.to_string()),
+            reason,
+        }
+    }
+}
+
+impl From<TopologyError> for AnalysisError {
+    fn from(e: TopologyError) -> Self {
+        AnalysisError {
+            file: e.file,
+            line: e.line,
+            key: e.key,
+            reason: e.reason,
+        }
+    }
+}
+
+/// Failure and repair figures of one component.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reliability {
+    /// Mean time between failures [h]; `inf` = never fails.
+    pub mtbf_h: f64,
+    /// Mean time to repair [h].
+    pub mttr_h: f64,
+    /// Probability of failing to start on demand, per demand (generators; 0 otherwise).
+    pub fail_to_start: f64,
+}
+
+impl Reliability {
+    /// Steady-state availability of the component alone: `MTBF / (MTBF + MTTR)`.
+    pub fn availability(&self) -> f64 {
+        if self.mtbf_h.is_infinite() {
+            1.0
+        } else {
+            self.mtbf_h / (self.mtbf_h + self.mttr_h)
+        }
+    }
+
+    /// Failures per year.
+    pub fn failures_per_year(&self) -> f64 {
+        H_PER_YEAR / self.mtbf_h
+    }
+}
+
+/// Where a node's figures came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The built-in default for its kind ([`default_for`]).
+    Default,
+    /// `[reliability.<kind>]` in the topology file.
+    Kind,
+    /// Keys in the node's own `[[node]]`.
+    Node,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Default => "default",
+            Origin::Kind => "[reliability.<kind>]",
+            Origin::Node => "node",
+        }
+    }
+}
+
+/// Built-in figures per kind. Typical values of the order published in IEEE Std
+/// 493-2007 (the "Gold Book") equipment tables and the data-center reliability papers
+/// that use them, rounded; docs/analysis.md cites each and says how to replace them.
+/// Loads (server, cooling, load) never fail: the analysis is about the power chain.
+pub fn default_for(kind: NodeKind) -> Reliability {
+    let (mtbf_h, mttr_h, fail_to_start) = match kind {
+        // Single-circuit utility supply: ≈ 1.956 failures/yr, 1.32 h (IEEE 493).
+        NodeKind::Utility => (4_478.0, 1.32, 0.0),
+        // Standby diesel generator: ≈ 0.125 failures/yr, 18 h; 1 % fail to start.
+        NodeKind::Generator => (70_000.0, 18.0, 0.01),
+        // Liquid-filled power transformer: ≈ 0.006 failures/yr, ≈ 300 h (replacement).
+        NodeKind::Transformer => (1_500_000.0, 300.0, 0.0),
+        // Switchgear with ATS (bus, breakers, transfer switch): ≈ 0.03 failures/yr, 8 h.
+        NodeKind::Switchgear => (300_000.0, 8.0, 0.0),
+        // Distribution board / switchboard: ≈ 0.009 failures/yr, 8 h.
+        NodeKind::Distribution => (1_000_000.0, 8.0, 0.0),
+        // Static UPS module: ≈ 0.035 failures/yr (250,000 h), 8 h.
+        NodeKind::Ups => (250_000.0, 8.0, 0.0),
+        // PDU (transformer + panel): ≈ 0.018 failures/yr, 4 h.
+        NodeKind::Pdu => (500_000.0, 4.0, 0.0),
+        NodeKind::Server | NodeKind::Cooling | NodeKind::Load => (f64::INFINITY, 0.0, 0.0),
+    };
+    Reliability {
+        mtbf_h,
+        mttr_h,
+        fail_to_start,
+    }
+}
+
+/// A topology with the reliability figures of each of its nodes.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub topology: Topology,
+    /// By topology index.
+    pub reliability: Vec<Reliability>,
+    /// By topology index: where each node's figures came from (the most specific
+    /// source of any of its three figures).
+    pub origin: Vec<Origin>,
+}
+
+impl Site {
+    /// A topology with every node on its kind's default figures.
+    pub fn with_defaults(topology: Topology) -> Site {
+        let reliability = topology
+            .nodes
+            .iter()
+            .map(|n| default_for(n.kind()))
+            .collect();
+        let origin = vec![Origin::Default; topology.len()];
+        Site {
+            topology,
+            reliability,
+            origin,
+        }
+    }
+}
+
+/// Partial figures, as written in one table.
+#[derive(Debug, Clone, Copy, Default)]
+struct Partial {
+    mtbf_h: Option<f64>,
+    mttr_h: Option<f64>,
+    fail_to_start: Option<f64>,
+}
+
+impl Partial {
+    fn apply(&self, r: &mut Reliability) -> bool {
+        let mut any = false;
+        if let Some(v) = self.mtbf_h {
+            r.mtbf_h = v;
+            any = true;
+        }
+        if let Some(v) = self.mttr_h {
+            r.mttr_h = v;
+            any = true;
+        }
+        if let Some(v) = self.fail_to_start {
+            r.fail_to_start = v;
+            any = true;
+        }
+        any
+    }
+}
+
+/// Byte offset → 1-based line.
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(src: &str) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        Lines(starts)
+    }
+    fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&s| s <= offset)
+    }
+}
+
+/// Loads a topology file with its reliability data. `overrides` are a scenario's (or a
+/// sweep's) `[overrides.<id>]`, applied to the electrical parameters as the simulator
+/// does.
+pub fn load_site(src: &str, file: &str, overrides: &[Override]) -> Result<Site, AnalysisError> {
+    let lines = Lines::new(src);
+    let doc = DeTable::parse(src).map_err(|e| AnalysisError {
+        file: file.to_string(),
+        line: e.span().map(|s| lines.line(s.start)),
+        key: None,
+        reason: e.message().trim().to_string(),
+    })?;
+    let doc = doc.get_ref();
+    let mut blank: Vec<std::ops::Range<usize>> = Vec::new();
+    let err = |at: usize, key: &str, reason: String| {
+        AnalysisError::new(file, Some(lines.line(at)), key, reason)
+    };
+
+    // [reliability.<kind>]
+    let mut per_kind: Vec<(NodeKind, Partial)> = Vec::new();
+    let mut has_reliability = false;
+    if let Some((k, v)) = doc.iter().find(|(k, _)| k.get_ref() == "reliability") {
+        has_reliability = true;
+        let Some(table) = v.get_ref().as_table() else {
+            return Err(err(
+                k.span().start,
+                "reliability",
+                "must be a table of `[reliability.<kind>]` tables".into(),
+            ));
+        };
+        for (kind_key, kind_table) in table.iter() {
+            let name = kind_key.get_ref().as_ref();
+            let key = format!("reliability.{name}");
+            let kind = NodeKind::parse(name).ok_or_else(|| {
+                let known: Vec<_> = NodeKind::ALL.iter().map(|k| k.as_str()).collect();
+                err(
+                    kind_key.span().start,
+                    &key,
+                    format!("unknown kind `{name}` (known: {})", known.join(", ")),
+                )
+            })?;
+            let Some(entries) = kind_table.get_ref().as_table() else {
+                return Err(err(
+                    kind_key.span().start,
+                    &key,
+                    "must be a table with mtbf_h, mttr_h, fail_to_start".into(),
+                ));
+            };
+            let mut p = Partial::default();
+            for (ek, ev) in entries.iter() {
+                read_key(&mut p, kind, ek, ev, &key, &err)?;
+            }
+            per_kind.push((kind, p));
+        }
+    }
+
+    // Per-node keys.
+    let mut per_node: Vec<(String, Partial)> = Vec::new();
+    if let Some(nodes) = doc.get("node").and_then(|v| v.get_ref().as_array()) {
+        for item in nodes.iter() {
+            let Some(t) = item.get_ref().as_table() else {
+                continue;
+            };
+            let id = t.get("id").and_then(|v| v.get_ref().as_str()).unwrap_or("");
+            let kind = t
+                .get("kind")
+                .and_then(|v| v.get_ref().as_str())
+                .and_then(NodeKind::parse);
+            let mut p = Partial::default();
+            let mut any = false;
+            for (ek, ev) in t.iter() {
+                if RELIABILITY_KEYS.contains(&ek.get_ref().as_ref()) {
+                    // The parser refuses an unknown kind itself; check against Load
+                    // (no fail_to_start) when the kind is unknown.
+                    read_key(&mut p, kind.unwrap_or(NodeKind::Load), ek, ev, id, &err)?;
+                    blank.push(ek.span().start..ev.span().end);
+                    any = true;
+                }
+            }
+            if any {
+                per_node.push((id.to_string(), p));
+            }
+        }
+    }
+
+    let sanitized = if has_reliability || !blank.is_empty() {
+        blank_text(src, &blank, has_reliability)
+    } else {
+        src.to_string()
+    };
+    let topology = Topology::from_toml_str_with_overrides(&sanitized, file, overrides)?;
+    let mut site = Site::with_defaults(topology);
+    for (i, node) in site.topology.nodes.iter().enumerate() {
+        for (kind, p) in &per_kind {
+            if *kind == node.kind() && p.apply(&mut site.reliability[i]) {
+                site.origin[i] = Origin::Kind;
+            }
+        }
+    }
+    for (id, p) in &per_node {
+        if let Some(i) = site.topology.node_index(id)
+            && p.apply(&mut site.reliability[i])
+        {
+            site.origin[i] = Origin::Node;
+        }
+    }
+    Ok(site)
+}
+
+fn read_key(
+    p: &mut Partial,
+    kind: NodeKind,
+    k: &Spanned<std::borrow::Cow<'_, str>>,
+    v: &Spanned<DeValue<'_>>,
+    where_: &str,
+    err: &dyn Fn(usize, &str, String) -> AnalysisError,
+) -> Result<(), AnalysisError> {
+    let name = k.get_ref().as_ref();
+    let at = k.span().start;
+    let key = format!("{where_}.{name}");
+    let num = as_f64(v.get_ref()).ok_or_else(|| {
+        err(
+            at,
+            &key,
+            format!("must be a number, found {}", v.get_ref().type_str()),
+        )
+    })?;
+    match name {
+        "mtbf_h" => {
+            if num.is_nan() || num <= 0.0 {
+                return Err(err(
+                    at,
+                    &key,
+                    format!("{num} h is out of range: must be > 0 (inf = never fails)"),
+                ));
+            }
+            p.mtbf_h = Some(num);
+        }
+        "mttr_h" => {
+            if !num.is_finite() || num < 0.0 {
+                return Err(err(
+                    at,
+                    &key,
+                    format!("{num} h is out of range: must be finite and >= 0"),
+                ));
+            }
+            p.mttr_h = Some(num);
+        }
+        "fail_to_start" => {
+            if kind != NodeKind::Generator {
+                return Err(err(
+                    at,
+                    &key,
+                    format!("only a generator fails to start on demand, not a {kind}"),
+                ));
+            }
+            if !(0.0..=1.0).contains(&num) {
+                return Err(err(
+                    at,
+                    &key,
+                    format!("{num} is out of range: a probability per demand in [0, 1]"),
+                ));
+            }
+            p.fail_to_start = Some(num);
+        }
+        _ => {
+            return Err(err(
+                at,
+                &key,
+                format!(
+                    "unknown reliability key (known: {})",
+                    RELIABILITY_KEYS.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn as_f64(v: &DeValue<'_>) -> Option<f64> {
+    match v {
+        DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix())
+            .ok()
+            .map(|i| i as f64),
+        DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+        _ => None,
+    }
+}
+
+/// The text with the given byte ranges and every `[reliability…]` section replaced by
+/// spaces (newlines kept, so line numbers do not move).
+fn blank_text(src: &str, ranges: &[std::ops::Range<usize>], sections: bool) -> String {
+    let mut bytes = src.as_bytes().to_vec();
+    let mut wipe = |r: std::ops::Range<usize>| {
+        for b in &mut bytes[r] {
+            if *b != b'\n' && *b != b'\r' {
+                *b = b' ';
+            }
+        }
+    };
+    for r in ranges {
+        wipe(r.clone());
+    }
+    if sections {
+        let mut in_reliability = false;
+        let mut offset = 0;
+        for line in src.split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.starts_with('[') {
+                let name = t.trim_start_matches('[').trim_start();
+                in_reliability = name
+                    .strip_prefix("reliability")
+                    .is_some_and(|rest| rest.trim_start().starts_with(['.', ']']));
+            } else if !in_reliability && t.starts_with("reliability") {
+                // `reliability.ups.mtbf_h = …` or `reliability = { … }` before any header.
+                let rest = t["reliability".len()..].trim_start();
+                if rest.starts_with(['.', '=']) {
+                    wipe(offset..offset + line.len());
+                }
+            }
+            if in_reliability {
+                wipe(offset..offset + line.len());
+            }
+            offset += line.len();
+        }
+    }
+    // Only ASCII spaces replaced ASCII or whole UTF-8 sequences inside the ranges.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}

@@ -1,0 +1,709 @@
+//! Reports of an analysis or a sweep as text, Markdown, JSON, CSV (sweeps) or one
+//! self-contained HTML file with inline SVG charts. Every report carries the program
+//! version and the SHA-256 of its canonical inputs: the topology with every default
+//! applied (its JSON form), the reliability figures, the parameters and the seed —
+//! not the file's bytes, so comments and layout do not change it.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use winter_river_sim::scenario::Scenario;
+
+use crate::VERSION;
+use crate::availability::{AvailabilityResult, Estimate};
+use crate::contingency::{Case, Contingencies};
+use crate::reliability::Site;
+use crate::svg::{self, Bar, esc};
+use crate::sweep::{COLUMNS, SweepResult};
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+    Html,
+    /// Sweeps only.
+    Csv,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s {
+            "text" => Format::Text,
+            "markdown" | "md" => Format::Markdown,
+            "json" => Format::Json,
+            "html" => Format::Html,
+            "csv" => Format::Csv,
+            _ => return None,
+        })
+    }
+}
+
+/// Hex SHA-256 of a canonical JSON value (keys of maps sorted by serde_json's map).
+pub fn sha256_hex(v: &Value) -> String {
+    let text = v.to_string();
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A node's reliability figures, for the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FigureRow {
+    pub id: String,
+    pub kind: String,
+    /// [h]; `null` in JSON = never fails.
+    pub mtbf_h: Option<f64>,
+    pub mttr_h: f64,
+    pub fail_to_start: f64,
+    /// `MTBF / (MTBF + MTTR)`.
+    pub availability: f64,
+    pub origin: &'static str,
+}
+
+/// Parameters of an analysis run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalyzeParams {
+    pub depth: u8,
+    pub step_ms: u32,
+    /// Monte Carlo years and seed, when run.
+    pub years: Option<u64>,
+    pub seed: Option<u64>,
+}
+
+/// An analysis, ready to render.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalyzeReport {
+    pub program: &'static str,
+    pub version: &'static str,
+    pub inputs_sha256: String,
+    pub site: String,
+    pub topology_file: String,
+    pub nodes: usize,
+    pub params: AnalyzeParams,
+    pub reliability: Vec<FigureRow>,
+    pub contingencies: Option<Contingencies>,
+    pub availability: Option<AvailabilityResult>,
+}
+
+impl AnalyzeReport {
+    pub fn new(
+        site: &Site,
+        topology_file: &str,
+        params: AnalyzeParams,
+        contingencies: Option<Contingencies>,
+        availability: Option<AvailabilityResult>,
+    ) -> AnalyzeReport {
+        let t = &site.topology;
+        let reliability: Vec<FigureRow> = t
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| !n.kind().is_load() || site.reliability[*i].mtbf_h.is_finite())
+            .map(|(i, n)| {
+                let r = site.reliability[i];
+                FigureRow {
+                    id: n.id.clone(),
+                    kind: n.kind().as_str().to_string(),
+                    mtbf_h: r.mtbf_h.is_finite().then_some(r.mtbf_h),
+                    mttr_h: r.mttr_h,
+                    fail_to_start: r.fail_to_start,
+                    availability: r.availability(),
+                    origin: site.origin[i].as_str(),
+                }
+            })
+            .collect();
+        let canonical = json!({
+            "topology": t.to_json(),
+            "reliability": t.nodes.iter().enumerate().map(|(i, n)| {
+                let r = site.reliability[i];
+                json!([n.id, if r.mtbf_h.is_finite() { json!(r.mtbf_h) } else { json!("inf") }, r.mttr_h, r.fail_to_start])
+            }).collect::<Vec<_>>(),
+            "params": params,
+        });
+        AnalyzeReport {
+            program: "winter-river analyze",
+            version: VERSION,
+            inputs_sha256: sha256_hex(&canonical),
+            site: t.site_name.clone(),
+            topology_file: topology_file.to_string(),
+            nodes: t.len(),
+            params,
+            reliability,
+            contingencies,
+            availability,
+        }
+    }
+
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Json | Format::Csv => {
+                serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+            }
+            Format::Text => analyze_doc(self, &mut TextDoc::default()),
+            Format::Markdown => analyze_doc(self, &mut MdDoc::default()),
+            Format::Html => analyze_doc(self, &mut HtmlDoc::default()),
+        }
+    }
+}
+
+/// A sweep, ready to render.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepReport {
+    pub program: &'static str,
+    pub version: &'static str,
+    pub inputs_sha256: String,
+    pub scenario_file: String,
+    pub columns: Vec<String>,
+    pub sweep: SweepResult,
+}
+
+impl SweepReport {
+    /// `sets_text` is the `--set` arguments as given (in order).
+    pub fn new(
+        scenario: &Scenario,
+        sets_text: &[String],
+        columns: &[String],
+        sweep: SweepResult,
+    ) -> SweepReport {
+        let canonical = json!({
+            "scenario": {
+                "name": scenario.name,
+                "duration_s": scenario.duration_s,
+                "step_ms": scenario.step_ms,
+                "events": scenario.events.iter().map(|e| json!([e.at_s, e.node, format!("{:?}", e.command)])).collect::<Vec<_>>(),
+                "expects": sweep.expectations,
+                "overrides": scenario.overrides.iter().map(|o| json!([o.node, o.key, crate::sweep::display(&o.value)])).collect::<Vec<_>>(),
+            },
+            "topology": scenario.topology.to_json(),
+            "sets": sets_text,
+            "columns": columns,
+        });
+        SweepReport {
+            program: "winter-river sweep",
+            version: VERSION,
+            inputs_sha256: sha256_hex(&canonical),
+            scenario_file: scenario.file.clone(),
+            columns: columns.to_vec(),
+            sweep,
+        }
+    }
+
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
+            Format::Csv => self.csv(),
+            Format::Text => sweep_doc(self, &mut TextDoc::default()),
+            Format::Markdown => sweep_doc(self, &mut MdDoc::default()),
+            Format::Html => sweep_doc(self, &mut HtmlDoc::default()),
+        }
+    }
+
+    fn header(&self) -> Vec<String> {
+        let mut h = self.sweep.parameters.clone();
+        h.extend(self.columns.iter().cloned());
+        h.push("error".into());
+        h
+    }
+
+    fn cells(&self) -> Vec<Vec<String>> {
+        self.sweep
+            .rows
+            .iter()
+            .map(|r| {
+                let mut c = r.values.clone();
+                c.extend(self.columns.iter().map(|col| r.cell(col)));
+                c.push(r.error.clone().unwrap_or_default());
+                c
+            })
+            .collect()
+    }
+
+    /// CSV: a comment line with the version and hash, then a header and one row per
+    /// combination.
+    pub fn csv(&self) -> String {
+        let quote = |s: &str| {
+            if s.contains([',', '"', '\n']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_string()
+            }
+        };
+        let mut out = format!(
+            "# {} {} inputs_sha256={}\n",
+            self.program, self.version, self.inputs_sha256
+        );
+        let line = |cells: &[String]| cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",");
+        out.push_str(&line(&self.header()));
+        out.push('\n');
+        for c in self.cells() {
+            out.push_str(&line(&c));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// The building blocks a report is written with, in each format.
+trait Doc {
+    fn title(&mut self, s: &str);
+    fn heading(&mut self, s: &str);
+    fn para(&mut self, s: &str);
+    fn table(&mut self, header: &[&str], rows: &[Vec<String>]);
+    /// An SVG chart (HTML only).
+    fn chart(&mut self, _svg: String) {}
+    fn finish(&mut self) -> String;
+}
+
+#[derive(Default)]
+struct TextDoc(String);
+
+impl Doc for TextDoc {
+    fn title(&mut self, s: &str) {
+        let _ = writeln!(self.0, "{s}");
+    }
+    fn heading(&mut self, s: &str) {
+        let _ = writeln!(self.0, "\n{s}");
+    }
+    fn para(&mut self, s: &str) {
+        let _ = writeln!(self.0, "  {s}");
+    }
+    fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
+        let n = header.len();
+        let mut w: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        for r in rows {
+            for (k, c) in r.iter().enumerate().take(n) {
+                // The last column is free text: do not pad to it.
+                if k + 1 < n {
+                    w[k] = w[k].max(c.chars().count());
+                }
+            }
+        }
+        let line = |cells: Vec<&str>| {
+            let mut s = String::from("  ");
+            for (k, c) in cells.iter().enumerate() {
+                if k + 1 < cells.len() {
+                    let pad = w[k].saturating_sub(c.chars().count());
+                    s.push_str(c);
+                    s.push_str(&" ".repeat(pad + 2));
+                } else {
+                    s.push_str(c);
+                }
+            }
+            s.trim_end().to_string()
+        };
+        let _ = writeln!(self.0, "{}", line(header.to_vec()));
+        for r in rows {
+            let _ = writeln!(self.0, "{}", line(r.iter().map(String::as_str).collect()));
+        }
+    }
+    fn finish(&mut self) -> String {
+        std::mem::take(&mut self.0)
+    }
+}
+
+#[derive(Default)]
+struct MdDoc(String);
+
+impl Doc for MdDoc {
+    fn title(&mut self, s: &str) {
+        let _ = writeln!(self.0, "# {s}\n");
+    }
+    fn heading(&mut self, s: &str) {
+        let _ = writeln!(self.0, "\n## {s}\n");
+    }
+    fn para(&mut self, s: &str) {
+        let _ = writeln!(self.0, "{s}\n");
+    }
+    fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
+        let cell = |s: &str| s.replace('|', "\\|");
+        let _ = writeln!(self.0, "| {} |", header.join(" | "));
+        let _ = writeln!(self.0, "|{}", "---|".repeat(header.len()));
+        for r in rows {
+            let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
+            let _ = writeln!(self.0, "| {} |", cells.join(" | "));
+        }
+        self.0.push('\n');
+    }
+    fn finish(&mut self) -> String {
+        std::mem::take(&mut self.0)
+    }
+}
+
+#[derive(Default)]
+struct HtmlDoc {
+    title: String,
+    body: String,
+}
+
+impl Doc for HtmlDoc {
+    fn title(&mut self, s: &str) {
+        self.title = s.to_string();
+        let _ = writeln!(self.body, "<h1>{}</h1>", esc(s));
+    }
+    fn heading(&mut self, s: &str) {
+        let _ = writeln!(self.body, "<h2>{}</h2>", esc(s));
+    }
+    fn para(&mut self, s: &str) {
+        let _ = writeln!(self.body, "<p>{}</p>", esc(s));
+    }
+    fn table(&mut self, header: &[&str], rows: &[Vec<String>]) {
+        self.body.push_str("<table><thead><tr>");
+        for h in header {
+            let _ = write!(self.body, "<th>{}</th>", esc(h));
+        }
+        self.body.push_str("</tr></thead><tbody>\n");
+        for r in rows {
+            self.body.push_str("<tr>");
+            for c in r {
+                let _ = write!(self.body, "<td>{}</td>", esc(c));
+            }
+            self.body.push_str("</tr>\n");
+        }
+        self.body.push_str("</tbody></table>\n");
+    }
+    fn chart(&mut self, svg: String) {
+        let _ = writeln!(self.body, "<figure>{svg}</figure>");
+    }
+    fn finish(&mut self) -> String {
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>\
+             body{{font-family:sans-serif;margin:2em;max-width:70em}}\
+             table{{border-collapse:collapse;margin:.5em 0}}\
+             td,th{{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}}\
+             th{{background:#f3f3f3}}figure{{margin:1em 0}}\
+             </style></head><body>\n{}</body></html>\n",
+            esc(&self.title),
+            self.body
+        )
+    }
+}
+
+fn est(e: &Estimate, digits: usize) -> String {
+    format!("{:.d$} [{:.d$}, {:.d$}]", e.mean, e.lo, e.hi, d = digits)
+}
+
+fn kw(v: f64) -> String {
+    format!("{} kW", (v * 100.0).round() / 100.0)
+}
+
+fn case_rows(cases: &[Case]) -> Vec<Vec<String>> {
+    cases
+        .iter()
+        .map(|c| {
+            let servers = match c.lost_servers.len() {
+                0 => "-".to_string(),
+                n if n <= 3 => c.lost_servers.join(", "),
+                n => format!("{n} servers"),
+            };
+            vec![
+                c.label.clone(),
+                if c.drops_it {
+                    "SPOF".into()
+                } else {
+                    "ok".into()
+                },
+                kw(c.max_lost_kw),
+                c.when.clone(),
+                servers,
+                c.explanation.clone(),
+            ]
+        })
+        .collect()
+}
+
+fn case_bars(cases: &[Case]) -> Vec<Bar> {
+    cases
+        .iter()
+        .map(|c| Bar {
+            label: c.label.clone(),
+            value: c.max_lost_kw,
+            color: match c.first_loss_after_s {
+                None => "#2ca02c",
+                Some(t) if t < 1e-9 => "#d62728",
+                Some(_) => "#ff7f0e",
+            },
+            note: if c.drops_it {
+                format!("{} {}", kw(c.max_lost_kw), c.when)
+            } else {
+                "no IT loss".into()
+            },
+        })
+        .collect()
+}
+
+const CASE_HEADER: [&str; 6] = ["component", "verdict", "IT lost", "when", "servers", "how"];
+
+fn analyze_doc(r: &AnalyzeReport, d: &mut dyn Doc) -> String {
+    d.title(&format!(
+        "Reliability analysis of \"{}\" ({})",
+        r.site, r.topology_file
+    ));
+    d.para(&format!(
+        "{} {} · inputs SHA-256 {} · {} nodes · reproduce with the same topology, --depth {}{}",
+        r.program,
+        r.version,
+        r.inputs_sha256,
+        r.nodes,
+        r.params.depth,
+        match (r.params.years, r.params.seed) {
+            (Some(y), Some(s)) => format!(", --availability --years {y} --seed {s}"),
+            _ => String::new(),
+        }
+    ));
+    if let Some(c) = &r.contingencies {
+        d.heading("N-1: each component failed in turn");
+        d.para(&format!(
+            "Each case is a fresh simulation ({} ms steps): the component fails at t = 60 s on a healthy site and the run goes on until UPS ride-through, generator start and ATS timers have played out. IT demand {} on {} server(s).",
+            r.params.step_ms,
+            kw(c.it_demand_kw),
+            c.servers
+        ));
+        if c.single_points_of_failure.is_empty() {
+            d.para("No single point of failure: no single component's loss drops IT load.");
+        } else {
+            d.para(&format!(
+                "Single points of failure ({}): {}",
+                c.single_points_of_failure.len(),
+                c.single_points_of_failure.join(", ")
+            ));
+        }
+        d.table(&CASE_HEADER, &case_rows(&c.n1));
+        d.chart(svg::bars(
+            "IT load lost per N-1 case [kW] (red: at once, orange: after ride-through)",
+            &case_bars(&c.n1),
+        ));
+        if !c.fail_to_start.is_empty() {
+            d.heading("Generators failing to start on demand");
+            d.para(
+                "The generator is unavailable and the utility behind its ATS is lost at t = 60 s.",
+            );
+            d.table(&CASE_HEADER, &case_rows(&c.fail_to_start));
+        }
+        d.heading("Redundancy per stage");
+        d.para("Facts about this topology from the simulations above — not a Tier certification.");
+        let rows: Vec<Vec<String>> = c
+            .stages
+            .iter()
+            .map(|s| {
+                vec![
+                    s.stage.clone(),
+                    s.units.len().to_string(),
+                    s.sides.to_string(),
+                    s.redundancy.clone(),
+                    s.reason.clone(),
+                ]
+            })
+            .collect();
+        d.table(&["stage", "units", "sides", "redundancy", "why"], &rows);
+        d.heading("Concurrent maintainability");
+        let not: Vec<&str> = c
+            .maintainability
+            .iter()
+            .filter(|m| !m.maintainable)
+            .map(|m| m.component.as_str())
+            .collect();
+        d.para(&if not.is_empty() {
+            "Every component can be taken out (for maintenance) without IT loss.".to_string()
+        } else {
+            format!(
+                "{} of {} components cannot be taken out without IT loss: {}",
+                not.len(),
+                c.maintainability.len(),
+                not.join(", ")
+            )
+        });
+        let rows: Vec<Vec<String>> = c
+            .maintainability
+            .iter()
+            .map(|m| {
+                vec![
+                    m.component.clone(),
+                    if m.maintainable {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    },
+                    m.remark.clone(),
+                ]
+            })
+            .collect();
+        d.table(&["component", "maintainable", "while it is out"], &rows);
+        if let Some(p) = &c.n2 {
+            d.heading("N-2: pairs of components");
+            d.para(&format!(
+                "{} pairs of components that are not single points of failure; {} skipped (one is never live while the other is lost, so the pair is the single failure again); {} simulated; {} drop IT load.",
+                p.considered,
+                p.pruned_dominated,
+                p.simulated,
+                p.dropping.len()
+            ));
+            if !p.dropping.is_empty() {
+                let mut header = CASE_HEADER;
+                header[0] = "pair";
+                d.table(&header, &case_rows(&p.dropping));
+            }
+        }
+        d.para(&format!("{} simulator runs.", c.runs));
+    }
+    if let Some(a) = &r.availability {
+        d.heading("Availability (Monte Carlo)");
+        d.para(&format!(
+            "{} simulated years, seed {}, jumping from event to event; 95 % confidence intervals over the per-year values.",
+            a.years, a.seed
+        ));
+        let rows = vec![
+            vec![
+                "availability".into(),
+                format!("{} %", est(&a.availability_pct, 5)),
+            ],
+            vec![
+                "IT downtime".into(),
+                format!("{} h/yr", est(&a.downtime_h_per_year, 4)),
+            ],
+            vec![
+                "IT outages".into(),
+                format!("{} /yr", est(&a.outages_per_year, 4)),
+            ],
+            vec![
+                "unserved IT energy".into(),
+                format!("{} kWh/yr", est(&a.unserved_kwh_per_year, 3)),
+            ],
+            vec![
+                "component failures".into(),
+                format!("{:.3} /yr", a.failures_per_year),
+            ],
+            vec![
+                "generator starts".into(),
+                format!(
+                    "{} demanded, {} failed to start",
+                    a.generator_demands, a.generator_fail_to_start
+                ),
+            ],
+            vec![
+                "failed sets simulated".into(),
+                a.distinct_states.to_string(),
+            ],
+        ];
+        d.table(&["measure", "mean [95 % CI]"], &rows);
+        if a.outages_per_year.mean == 0.0 {
+            d.para(&format!(
+                "No IT outage in {} years: the interval is degenerate. With none seen, the outage rate is below about {:.2e} per year (95 %, rule of three: 3 / years).",
+                a.years,
+                3.0 / a.years as f64
+            ));
+        }
+        d.chart(svg::bars(
+            "Simulated years by IT downtime in the year",
+            &a.downtime_histogram
+                .iter()
+                .map(|b| Bar {
+                    label: b.label.to_string(),
+                    value: b.years as f64,
+                    color: "#1f77b4",
+                    note: format!("{} years", b.years),
+                })
+                .collect::<Vec<_>>(),
+        ));
+        d.chart(svg::line(
+            "Running availability estimate",
+            "simulated years",
+            "availability [%]",
+            &a.convergence
+                .iter()
+                .map(|&(y, p)| (y as f64, p))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    d.heading("Reliability figures used");
+    let rows: Vec<Vec<String>> = r
+        .reliability
+        .iter()
+        .map(|f| {
+            vec![
+                f.id.clone(),
+                f.kind.clone(),
+                f.mtbf_h.map_or("never fails".into(), |m| format!("{m}")),
+                format!("{}", f.mttr_h),
+                if f.kind == "generator" {
+                    format!("{}", f.fail_to_start)
+                } else {
+                    "-".into()
+                },
+                format!("{:.7}", f.availability),
+                f.origin.to_string(),
+            ]
+        })
+        .collect();
+    d.table(
+        &[
+            "node",
+            "kind",
+            "mtbf_h",
+            "mttr_h",
+            "fail_to_start",
+            "A = MTBF/(MTBF+MTTR)",
+            "from",
+        ],
+        &rows,
+    );
+    d.finish()
+}
+
+fn sweep_doc(r: &SweepReport, d: &mut dyn Doc) -> String {
+    let s = &r.sweep;
+    d.title(&format!(
+        "Sweep of \"{}\" ({})",
+        s.scenario, r.scenario_file
+    ));
+    d.para(&format!(
+        "{} {} · inputs SHA-256 {} · {} combination(s) of {}",
+        r.program,
+        r.version,
+        r.inputs_sha256,
+        s.rows.len(),
+        s.parameters.join(" × ")
+    ));
+    let header = r.header();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    d.table(&header, &r.cells());
+    // A chart of each numeric column against the first parameter, when it is numeric.
+    for col in &r.columns {
+        let points: Vec<(f64, f64)> = s
+            .rows
+            .iter()
+            .filter_map(|row| Some((row.values.first()?.parse::<f64>().ok()?, row.number(col)?)))
+            .collect();
+        if points.len() >= 2 && s.parameters.len() == 1 {
+            d.chart(svg::line(col, &s.parameters[0], col, &points));
+        }
+    }
+    if !s.expectations.is_empty() {
+        d.heading("Expectations");
+        let rows: Vec<Vec<String>> = s
+            .expectations
+            .iter()
+            .enumerate()
+            .map(|(k, e)| {
+                let held = s
+                    .rows
+                    .iter()
+                    .filter(|row| row.verdicts.get(k) == Some(&true))
+                    .count();
+                vec![
+                    (k + 1).to_string(),
+                    e.clone(),
+                    format!("{held}/{}", s.rows.len()),
+                ]
+            })
+            .collect();
+        d.table(&["#", "expectation", "held in"], &rows);
+    }
+    d.para(&format!("Columns available: {}.", COLUMNS.join(", ")));
+    d.finish()
+}

@@ -1,0 +1,116 @@
+//! `winter-river analyze [--topology F]`: contingencies by simulation (N-1, generators
+//! failing to start, N-2 with `--depth 2`), redundancy per stage, concurrent
+//! maintainability and, with `--availability`, availability by Monte Carlo; as text,
+//! Markdown, JSON or HTML.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use winter_river_analysis::report::{AnalyzeParams, AnalyzeReport, Format};
+use winter_river_analysis::{
+    AvailabilityConfig, ContingencyConfig, RunConfig, availability, contingency,
+};
+use winter_river_sim::topology::DEFAULT_TOPOLOGY_TOML;
+
+use crate::EXIT_OK;
+use crate::validate::read;
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Topology file (DESIGN §4, with optional reliability keys: docs/analysis.md); the
+    /// built-in default when omitted.
+    #[arg(long, value_name = "F")]
+    pub topology: Option<PathBuf>,
+    /// 1 = N-1; 2 = N-1 and pairs of components (N-2, pruned).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub depth: u8,
+    /// Also estimate availability by Monte Carlo.
+    #[arg(long)]
+    pub availability: bool,
+    /// Simulated years for --availability.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub years: u64,
+    /// Random seed for --availability (same seed, same numbers).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Only the Monte Carlo (with --availability): skip the contingency analysis.
+    #[arg(long)]
+    pub availability_only: bool,
+    /// Report format.
+    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json", "html"])]
+    pub format: String,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "F")]
+    pub out: Option<PathBuf>,
+    /// Simulator step for the analysis runs [ms].
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub step_ms: u32,
+    /// Worker threads (default: all cores); results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+}
+
+pub fn run(args: &AnalyzeArgs) -> Result<u8> {
+    let (text, name) = match &args.topology {
+        Some(p) => (read(p)?, p.display().to_string()),
+        None => (
+            DEFAULT_TOPOLOGY_TOML.to_string(),
+            "<built-in default>".to_string(),
+        ),
+    };
+    let site = winter_river_analysis::load_site(&text, &name, &[])?;
+    let threads = args
+        .threads
+        .map_or_else(winter_river_analysis::default_threads, |t| {
+            usize::try_from(t).unwrap_or(1)
+        });
+    let run = RunConfig {
+        step_ms: args.step_ms,
+        ..RunConfig::default()
+    };
+    let contingencies = (!(args.availability && args.availability_only)).then(|| {
+        contingency::analyze(
+            &site.topology,
+            &ContingencyConfig {
+                run,
+                depth: args.depth,
+                threads,
+            },
+        )
+    });
+    let avail = args.availability.then(|| {
+        let defaults = AvailabilityConfig::default();
+        availability::simulate(
+            &site,
+            &AvailabilityConfig {
+                years: args.years,
+                seed: args.seed,
+                threads,
+                run: RunConfig {
+                    step_ms: args.step_ms,
+                    ..defaults.run
+                },
+            },
+        )
+    });
+    let params = AnalyzeParams {
+        depth: if contingencies.is_some() {
+            args.depth
+        } else {
+            0
+        },
+        step_ms: args.step_ms,
+        years: args.availability.then_some(args.years),
+        seed: args.availability.then_some(args.seed),
+    };
+    let report = AnalyzeReport::new(&site, &name, params, contingencies, avail);
+    let format = Format::parse(&args.format).unwrap_or(Format::Text);
+    let out = report.render(format);
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))?
+        }
+        None => print!("{out}"),
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,80 @@
+//! `winter-river sweep SCENARIO --set NODE.KEY=V1,V2,… [--set …]`: runs the scenario
+//! for every combination of values and tabulates the chosen outputs as text,
+//! Markdown, CSV, JSON or HTML.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use winter_river_analysis::report::{Format, SweepReport};
+use winter_river_analysis::sweep::{self, COLUMNS};
+use winter_river_sim::topology::DEFAULT_TOPOLOGY_TOML;
+
+use crate::EXIT_OK;
+use crate::validate::{load_scenario, read};
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The scenario file (TOML, DESIGN §6).
+    pub scenario: PathBuf,
+    /// A parameter and its values, e.g. `ups_a.battery_kwh=0,50,100`; repeat for a grid
+    /// (the first --set varies slowest).
+    #[arg(long = "set", value_name = "NODE.KEY=V1,V2,…", required = true)]
+    pub set: Vec<String>,
+    /// Output columns: passed, failed, it_kwh_unserved, first_it_loss_s, ride_through_s,
+    /// final_it_kw_lost, final_source.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "passed,failed,it_kwh_unserved,first_it_loss_s,ride_through_s"
+    )]
+    pub columns: Vec<String>,
+    /// Report format.
+    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "csv", "json", "html"])]
+    pub format: String,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "F")]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores); results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+}
+
+pub fn run(args: &SweepArgs) -> Result<u8> {
+    for c in &args.columns {
+        if !COLUMNS.contains(&c.as_str()) {
+            anyhow::bail!(
+                "--columns: unknown column `{c}` (known: {})",
+                COLUMNS.join(", ")
+            );
+        }
+    }
+    let sets = args
+        .set
+        .iter()
+        .map(|s| sweep::parse_set(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let scenario = load_scenario(&args.scenario)?;
+    let (text, name) = match &scenario.topology_file {
+        Some(p) => (read(std::path::Path::new(p))?, p.clone()),
+        None => (
+            DEFAULT_TOPOLOGY_TOML.to_string(),
+            "<built-in default>".to_string(),
+        ),
+    };
+    let threads = args
+        .threads
+        .map_or_else(winter_river_analysis::default_threads, |t| {
+            usize::try_from(t).unwrap_or(1)
+        });
+    let result = sweep::sweep(&scenario, &text, &name, &sets, threads)?;
+    let report = SweepReport::new(&scenario, &args.set, &args.columns, result);
+    let format = Format::parse(&args.format).unwrap_or(Format::Text);
+    let out = report.render(format);
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))?
+        }
+        None => print!("{out}"),
+    }
+    Ok(EXIT_OK)
+}
