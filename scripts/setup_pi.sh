@@ -29,6 +29,7 @@ env_file="$REPO/grafana/.env"
 binary=""
 hotspot=0
 nodes_spec=""
+local_broker=1
 
 usage() {
     cat <<USAGE
@@ -38,6 +39,7 @@ Usage: sudo scripts/setup_pi.sh [options]
   --env-file FILE    secrets and settings (default grafana/.env; see grafana/.env.example)
   --binary FILE      the winter-river binary to install (default target/release/winter-river)
   --hotspot          also create the WinterRiver-AP Wi-Fi hotspot (NetworkManager)
+  --no-mosquitto     use a broker elsewhere (MQTT_URI in the env file): no local Mosquitto
   --nodes SPEC       also run virtual boards: \`winter-river nodes --nodes SPEC\`
                      (all, or id,id,... for the nodes without a physical board)
   -h, --help         this help
@@ -59,6 +61,7 @@ while [ "$#" -gt 0 ]; do
             [ "$#" -ge 2 ] || die "--binary needs a file"
             binary=$2; shift 2 ;;
         --hotspot) hotspot=1; shift ;;
+        --no-mosquitto) local_broker=0; shift ;;
         --nodes)
             [ "$#" -ge 2 ] || die "--nodes needs all or a list of ids"
             nodes_spec=$2; shift 2 ;;
@@ -328,7 +331,9 @@ add_repo influxdata https://repos.influxdata.com/influxdata-archive.key \
     "https://repos.influxdata.com/debian stable main"
 add_repo grafana https://apt.grafana.com/gpg.key "https://apt.grafana.com stable main"
 missing=()
-for p in mosquitto mosquitto-clients influxdb2 influxdb2-cli telegraf grafana jq; do
+wanted_packages=(mosquitto-clients influxdb2 influxdb2-cli telegraf grafana jq)
+[ "$local_broker" = 0 ] || wanted_packages=(mosquitto "${wanted_packages[@]}")
+for p in "${wanted_packages[@]}"; do
     package_installed "$p" || missing+=("$p")
 done
 if [ "$sources_changed" = 1 ] || [ "${#missing[@]}" -gt 0 ]; then
@@ -347,11 +352,16 @@ if package_installed grafana; then
 fi
 
 # ── 3. Mosquitto ─────────────────────────────────────────────────────────────────
-step "Mosquitto: listeners TCP 1883 and WebSocket 9001 (deploy/mosquitto_setup.sh)"
-mosquitto_args=()
-[ "$dry_run" = 0 ] || mosquitto_args+=(--dry-run)
-[ -z "$MQTT_PASSWORD_FILE" ] || mosquitto_args+=(--password-file "$MQTT_PASSWORD_FILE")
-"$REPO/deploy/mosquitto_setup.sh" "${mosquitto_args[@]}" | sed 's/^/    /'
+if [ "$local_broker" = 1 ]; then
+    step "Mosquitto: listeners TCP 1883 and WebSocket 9001 (deploy/mosquitto_setup.sh)"
+    mosquitto_args=()
+    [ "$dry_run" = 0 ] || mosquitto_args+=(--dry-run)
+    [ -z "$MQTT_PASSWORD_FILE" ] || mosquitto_args+=(--password-file "$MQTT_PASSWORD_FILE")
+    "$REPO/deploy/mosquitto_setup.sh" "${mosquitto_args[@]}" | sed 's/^/    /'
+else
+    step "Mosquitto: skipped (--no-mosquitto): Telegraf and Grafana use $MQTT_URI"
+    note "set WR_BROKER in $WR_ETC/winter-river.env to the same broker for the engine"
+fi
 
 # ── 4. InfluxDB ──────────────────────────────────────────────────────────────────
 step "InfluxDB 2: organisation $INFLUX_ORG, bucket $BUCKET ($INFLUX_RETENTION), tokens for Telegraf and Grafana"

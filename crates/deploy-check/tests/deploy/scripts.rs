@@ -247,10 +247,12 @@ fn setup_pi_dry_run_lists_every_step_and_changes_nothing() {
 }
 
 #[test]
-fn setup_pi_installs_the_web_unit_only_when_the_binary_has_web() {
-    let (out, _) = dry_run(&[], true);
+fn setup_pi_installs_the_web_unit_when_the_binary_has_web_and_can_skip_mosquitto() {
+    let (out, _) = dry_run(&["--no-mosquitto"], true);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", text(&out));
+    assert!(stdout.contains("Mosquitto: skipped"), "{stdout}");
+    assert!(!stdout.contains("mosquitto_setup:"), "{stdout}");
     assert!(stdout.contains("winter-river-web.service"), "{stdout}");
     assert!(!stdout.contains("skip winter-river-web"), "{stdout}");
     assert!(stdout.contains("Hotspot: skipped"), "{stdout}");
