@@ -3,6 +3,7 @@
 //! per-step node statuses, the system status and events out (DESIGN §5).
 
 pub mod field;
+mod layout;
 pub mod physics;
 pub mod scenario;
 pub mod simulator;

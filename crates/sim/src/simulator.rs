@@ -16,9 +16,10 @@ use std::sync::Arc;
 use winter_river_protocol::{Command, Event, NodeKind, NodeState, Severity, Status, SystemStatus};
 
 use crate::field::{FieldValue, Target, node_field, system_field};
+use crate::layout::Layout;
 use crate::physics::{
-    S_PER_H, battery_draw_kw, battery_runtime_s, conversion_input_kw, current_a,
-    generator_fuel_l_per_h, iec_standard_inverse_s, peukert_soc_rate_per_h,
+    S_PER_H, battery_draw_kw, battery_runtime_s, conversion_input_kw, generator_fuel_l_per_h,
+    iec_standard_inverse_s, peukert_soc_rate_per_h,
 };
 use crate::topology::{KindParams, Topology};
 
@@ -106,6 +107,7 @@ enum Slot {
 #[derive(Debug)]
 pub struct Simulator {
     topology: Arc<Topology>,
+    layout: Arc<Layout>,
     step_ms: u32,
     /// Index of the latest computed step; meaningless until `started`.
     step_index: u64,
@@ -199,6 +201,7 @@ impl Simulator {
             }
         }
         let (nominal_in_v, nominal_out_v) = nominal_voltages(&topology);
+        let layout = Arc::new(Layout::new(&topology, &nominal_in_v, &nominal_out_v));
         let mut sim = Simulator {
             step_ms: step_ms.max(1),
             step_index: 0,
@@ -228,6 +231,7 @@ impl Simulator {
             battery_out_kw: 0.0,
             it_kwh_unserved: 0.0,
             topology: Arc::new(topology),
+            layout,
         };
         // Settle the initial state so the first step's events are changes from it.
         sim.solve(0.0);
@@ -575,12 +579,10 @@ impl Simulator {
         let t_end = self.next_time_s();
         self.it_kwh_unserved += self.it_kw_lost() * dt_h;
 
-        for i in 0..self.topology.len() {
-            let node = &self.topology.nodes[i];
-            let Some(pickup_a) = node.breaker_a else {
-                continue;
-            };
-            match iec_standard_inverse_s(self.current_a[i] / pickup_a, node.breaker_tms) {
+        for &i in &self.layout.breaker_nodes {
+            let pickup_a = self.layout.breaker_a[i];
+            let tms = self.topology.nodes[i].breaker_tms;
+            match iec_standard_inverse_s(self.current_a[i] / pickup_a, tms) {
                 Some(operate_s) => {
                     self.breaker_heat[i] += dt_s / operate_s;
                     if self.breaker_heat[i] >= 1.0 && !self.tripped[i] {
@@ -712,14 +714,23 @@ impl Simulator {
 
     fn energize(&mut self, t: f64) {
         let topology = Arc::clone(&self.topology);
+        let layout = Arc::clone(&self.layout);
         let mut it_served = 0.0;
         let mut it_demand = 0.0;
         for &i in &topology.order {
             let up = !self.faulted[i] && !self.tripped[i];
-            let node = &topology.nodes[i];
-            let (in_live, live) = match node.params {
-                KindParams::Utility { .. } => (up, up),
-                KindParams::Generator { .. } => {
+            let kind = layout.kind[i];
+            let (in_live, live) = match kind {
+                NodeKind::Server | NodeKind::Cooling | NodeKind::Load => {
+                    let in_live = layout.feeds(i).iter().any(|&f| self.live[f as usize]);
+                    (in_live, up && in_live)
+                }
+                NodeKind::Transformer | NodeKind::Distribution | NodeKind::Pdu => {
+                    let in_live = self.live[layout.feed0(i)];
+                    (in_live, up && in_live)
+                }
+                NodeKind::Utility => (up, up),
+                NodeKind::Generator => {
                     let Slot::Gen(g) = self.slot[i] else {
                         unreachable!("generator has a slot")
                     };
@@ -729,7 +740,7 @@ impl Simulator {
                     );
                     (false, up && running)
                 }
-                KindParams::Switchgear { .. } => {
+                NodeKind::Switchgear => {
                     let Slot::Ats(a) = self.slot[i] else {
                         unreachable!("switchgear has a slot")
                     };
@@ -737,29 +748,17 @@ impl Simulator {
                     let in_live = self.live[feed];
                     (in_live, up && in_live)
                 }
-                KindParams::Ups { .. } => {
+                NodeKind::Ups => {
                     let Slot::Ups(u) = self.slot[i] else {
                         unreachable!("ups has a slot")
                     };
-                    let in_live = self.live[node.feeds[0]];
+                    let in_live = self.live[layout.feed0(i)];
                     (in_live, up && (in_live || self.ups[u].soc > 0.0))
-                }
-                KindParams::Server { .. }
-                | KindParams::Cooling { .. }
-                | KindParams::Load { .. } => {
-                    let in_live = node.feeds.iter().any(|&f| self.live[f]);
-                    (in_live, up && in_live)
-                }
-                KindParams::Transformer { .. }
-                | KindParams::Distribution
-                | KindParams::Pdu { .. } => {
-                    let in_live = self.live[node.feeds[0]];
-                    (in_live, up && in_live)
                 }
             };
             self.in_live[i] = in_live;
             self.live[i] = live;
-            if let KindParams::Server { .. } = node.params {
+            if kind == NodeKind::Server {
                 it_demand += self.demand_kw[i];
                 if live {
                     it_served += self.demand_kw[i];
@@ -877,32 +876,40 @@ impl Simulator {
         let mut facility_kw = 0.0;
         let mut generator_kw = 0.0;
         let mut battery_out_kw = 0.0;
-        for oi in (0..self.topology.order.len()).rev() {
-            let i = self.topology.order[oi];
-            let node = &self.topology.nodes[i];
+        let topology = Arc::clone(&self.topology);
+        let layout = Arc::clone(&self.layout);
+        for &i in topology.order.iter().rev() {
             let live = self.live[i];
             let mut in_kw = 0.0;
+            let kind = layout.kind[i];
+            if kind.is_load() {
+                // The hot path: most nodes of a large site are racks.
+                if live {
+                    in_kw = if kind == NodeKind::Cooling {
+                        self.load_demand_kw(i)
+                    } else {
+                        self.demand_kw[i]
+                    };
+                    let feeds = layout.feeds(i);
+                    let cords = feeds.iter().filter(|&&f| self.live[f as usize]).count();
+                    let share = in_kw / cords as f64;
+                    for &f in feeds {
+                        if self.live[f as usize] {
+                            self.out_kw[f as usize] += share;
+                        }
+                    }
+                }
+                self.out_kw[i] = in_kw;
+                self.in_kw[i] = in_kw;
+                self.current_a[i] = in_kw * layout.amps_per_kw[i];
+                continue;
+            }
+            let node = &topology.nodes[i];
             match node.params {
                 KindParams::Server { .. }
                 | KindParams::Load { .. }
-                | KindParams::Cooling { per_it_kw: _, .. } => {
-                    let demand = match node.params {
-                        KindParams::Cooling { per_it_kw, .. } => {
-                            self.demand_kw[i] + per_it_kw * self.it_kw
-                        }
-                        _ => self.demand_kw[i],
-                    };
-                    if live {
-                        in_kw = demand;
-                        let cords = node.feeds.iter().filter(|&&f| self.live[f]).count();
-                        let share = demand / cords as f64;
-                        for &f in &node.feeds {
-                            if self.live[f] {
-                                self.out_kw[f] += share;
-                            }
-                        }
-                    }
-                    self.out_kw[i] = in_kw;
+                | KindParams::Cooling { .. } => {
+                    unreachable!("loads take the path above")
                 }
                 KindParams::Transformer {
                     efficiency,
@@ -916,13 +923,13 @@ impl Simulator {
                 } => {
                     if live {
                         in_kw = conversion_input_kw(self.out_kw[i], efficiency, no_load_loss_kw);
-                        self.out_kw[node.feeds[0]] += in_kw;
+                        self.out_kw[layout.feed0(i)] += in_kw;
                     }
                 }
                 KindParams::Distribution => {
                     if live {
                         in_kw = self.out_kw[i];
-                        self.out_kw[node.feeds[0]] += in_kw;
+                        self.out_kw[layout.feed0(i)] += in_kw;
                     }
                 }
                 KindParams::Switchgear { .. } => {
@@ -931,7 +938,7 @@ impl Simulator {
                         let Slot::Ats(a) = self.slot[i] else {
                             unreachable!("switchgear has a slot")
                         };
-                        self.out_kw[node.feeds[self.ats[a].selected]] += in_kw;
+                        self.out_kw[layout.feeds(i)[self.ats[a].selected] as usize] += in_kw;
                     }
                 }
                 KindParams::Ups {
@@ -970,7 +977,7 @@ impl Simulator {
                         UpsMode::OnBattery
                     };
                     if in_kw > 0.0 {
-                        self.out_kw[node.feeds[0]] += in_kw;
+                        self.out_kw[layout.feed0(i)] += in_kw;
                     }
                 }
                 KindParams::Utility { .. } => {
@@ -984,12 +991,7 @@ impl Simulator {
                 }
             }
             self.in_kw[i] = in_kw;
-            let voltage_v = if node.kind().is_source() {
-                self.nominal_out_v[i]
-            } else {
-                self.nominal_in_v[i]
-            };
-            self.current_a[i] = current_a(in_kw, voltage_v, node.power_factor, node.phases);
+            self.current_a[i] = in_kw * layout.amps_per_kw[i];
         }
         self.facility_kw = facility_kw;
         self.generator_kw = generator_kw;
@@ -1018,8 +1020,19 @@ impl Simulator {
         if self.tripped[i] {
             return NodeState::Tripped;
         }
+        let pickup_a = self.layout.breaker_a[i];
+        let breaker_over = pickup_a > 0.0 && self.current_a[i] > pickup_a;
+        if self.layout.kind[i].is_load() {
+            // The hot path: a load is live, dead or over its breaker.
+            return if !self.live[i] {
+                NodeState::Unpowered
+            } else if breaker_over {
+                NodeState::Overload
+            } else {
+                NodeState::Ok
+            };
+        }
         let node = &self.topology.nodes[i];
-        let breaker_over = node.breaker_a.is_some_and(|a| self.current_a[i] > a);
         let out = self.out_kw[i];
         match (&node.params, self.slot[i]) {
             (KindParams::Generator { rating_kw, .. }, Slot::Gen(g)) => match self.gens[g].phase {
