@@ -393,6 +393,8 @@ fn kw(v: f64) -> String {
 }
 
 fn case_rows(cases: &[Case]) -> Vec<Vec<String>> {
+    // A single component that drops IT is a single point of failure; a pair is not.
+    let bad = |c: &Case| if c.kind == "pair" { "IT lost" } else { "SPOF" };
     cases
         .iter()
         .map(|c| {
@@ -404,7 +406,7 @@ fn case_rows(cases: &[Case]) -> Vec<Vec<String>> {
             vec![
                 c.label.clone(),
                 if c.drops_it {
-                    "SPOF".into()
+                    bad(c).into()
                 } else {
                     "ok".into()
                 },

@@ -1,0 +1,474 @@
+//! Known answers: the seed chain's single points of failure, 2N without one, series
+//! and parallel availability against the Monte Carlo's confidence interval, battery
+//! ride-through times out of a sweep, reliability keys in topology files, reports.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use winter_river_analysis::availability::{self, parallel, series};
+use winter_river_analysis::contingency::{self, ContingencyConfig};
+use winter_river_analysis::report::{AnalyzeParams, AnalyzeReport, Format, SweepReport};
+use winter_river_analysis::sweep::{self, parse_set};
+use winter_river_analysis::{AvailabilityConfig, RunConfig, Site, load_site};
+use winter_river_sim::Scenario;
+use winter_river_sim::topology::DEFAULT_TOPOLOGY_TOML;
+
+fn topology_file(name: &str) -> String {
+    let path = format!("{}/../../topologies/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn site(src: &str) -> Site {
+    load_site(src, "test.toml", &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn n1(site: &Site, depth: u8) -> contingency::Contingencies {
+    contingency::analyze(
+        &site.topology,
+        &ContingencyConfig {
+            depth,
+            threads: 2,
+            ..ContingencyConfig::default()
+        },
+    )
+}
+
+/// 14 kWh / (30 kW / 0.97 / 0.95) = 0.430 h = 1548.1 s; at 1 s steps the server is
+/// found dead on the step after: 1549 s.
+const DEFAULT_RIDE_THROUGH_S: f64 = 14.0 / (30.0 / 0.97 / 0.95) * 3600.0;
+
+#[test]
+fn default_chain_n1_names_exactly_the_components_that_drop_srv_a() {
+    let c = n1(&site(DEFAULT_TOPOLOGY_TOML), 1);
+    assert_eq!(
+        c.single_points_of_failure,
+        ["sw_a", "dist_a", "ups_a", "pdu_a"]
+    );
+    let case = |id: &str| c.n1.iter().find(|k| k.label == id).unwrap();
+    // The UPS and PDU drop the server at once; the switchgear and distribution board
+    // after the UPS battery runs out.
+    for id in ["ups_a", "pdu_a"] {
+        assert_eq!(case(id).first_loss_after_s, Some(0.0), "{id}");
+        assert_eq!(case(id).lost_servers, ["srv_a"]);
+        assert!((case(id).max_lost_kw - 30.0).abs() < 1e-9);
+    }
+    for id in ["sw_a", "dist_a"] {
+        let t = case(id).first_loss_after_s.unwrap();
+        assert!(
+            (t - DEFAULT_RIDE_THROUGH_S).abs() <= 1.0 + 1e-9,
+            "{id}: lost after {t} s"
+        );
+        assert!(case(id).when.contains("ride-through"));
+    }
+    // A utility or transformer loss is covered by the generator and the UPS.
+    for id in ["util_a", "trf_a"] {
+        let k = case(id);
+        assert!(!k.drops_it, "{id}");
+        assert!(
+            k.explanation.contains("to gen_a at +10 s"),
+            "{}",
+            k.explanation
+        );
+        assert!(
+            k.explanation.contains("ups_a bridged 10 s on battery"),
+            "{}",
+            k.explanation
+        );
+        assert!(
+            k.explanation.contains("IT carried by generator"),
+            "{}",
+            k.explanation
+        );
+    }
+    assert!(!case("gen_a").drops_it);
+    // The generator failing to start when the utility goes: lost after the ride-through.
+    assert_eq!(c.fail_to_start.len(), 1);
+    let fts = &c.fail_to_start[0];
+    assert_eq!(fts.label, "gen_a fails to start (util_a lost)");
+    let t = fts.first_loss_after_s.unwrap();
+    assert!((t - DEFAULT_RIDE_THROUGH_S).abs() <= 1.0 + 1e-9, "{t}");
+    let maintainable: Vec<&str> = c
+        .maintainability
+        .iter()
+        .filter(|m| m.maintainable)
+        .map(|m| m.component.as_str())
+        .collect();
+    assert_eq!(maintainable, ["util_a", "trf_a", "gen_a"]);
+}
+
+#[test]
+fn two_n_has_no_single_point_of_failure_and_every_stage_is_2n() {
+    let c = n1(&site(&topology_file("2n.toml")), 2);
+    assert!(
+        c.single_points_of_failure.is_empty(),
+        "{:?}",
+        c.single_points_of_failure
+    );
+    assert!(c.fail_to_start.iter().all(|k| !k.drops_it));
+    for s in &c.stages {
+        assert_eq!(s.redundancy, "2N", "{s:?}");
+    }
+    // N-2 finds the pairs across the sides, and never a pair within one side.
+    let p = c.n2.unwrap();
+    assert!(p.pruned_dominated > 0);
+    let labels: Vec<&str> = p.dropping.iter().map(|d| d.label.as_str()).collect();
+    assert!(labels.contains(&"ups_a + ups_b"), "{labels:?}");
+    assert!(
+        p.dropping
+            .iter()
+            .all(|d| d.failed.iter().any(|f| f.ends_with("_a"))
+                && d.failed.iter().any(|f| f.ends_with("_b"))),
+        "{labels:?}"
+    );
+}
+
+/// A utility that never fails feeding transformers with short, known MTBF/MTTR.
+fn blocks(parallel: bool) -> String {
+    let server_feeds = if parallel {
+        r#"["t1", "t2"]"#
+    } else {
+        r#"["t2"]"#
+    };
+    let t2_feed = if parallel { "util" } else { "t1" };
+    format!(
+        r#"
+[reliability.transformer]
+mttr_h = 100.0
+
+[[node]]
+id = "util"
+kind = "utility"
+voltage = 480.0
+mtbf_h = inf
+
+[[node]]
+id = "t1"
+kind = "transformer"
+feeds = ["util"]
+voltage_out = 480.0
+mtbf_h = 1000.0
+
+[[node]]
+id = "t2"
+kind = "transformer"
+feeds = ["{t2_feed}"]
+voltage_out = 480.0
+mtbf_h = 2000.0
+mttr_h = 200.0
+
+[[node]]
+id = "srv"
+kind = "server"
+feeds = {server_feeds}
+demand_kw = 10.0
+"#
+    )
+}
+
+fn monte_carlo(
+    site: &Site,
+    years: u64,
+    seed: u64,
+    threads: usize,
+) -> availability::AvailabilityResult {
+    availability::simulate(
+        site,
+        &AvailabilityConfig {
+            years,
+            seed,
+            threads,
+            ..AvailabilityConfig::default()
+        },
+    )
+}
+
+#[test]
+fn series_availability_is_a1_times_a2_within_the_confidence_interval() {
+    let s = site(&blocks(false));
+    let a: Vec<f64> = ["t1", "t2"]
+        .iter()
+        .map(|id| s.reliability[s.topology.node_index(id).unwrap()].availability())
+        .collect();
+    assert!((a[0] - 1000.0 / 1100.0).abs() < 1e-12);
+    assert!((a[1] - 2000.0 / 2200.0).abs() < 1e-12);
+    let expected = series(&a) * 100.0;
+    let r = monte_carlo(&s, 400, 7, 2);
+    assert!(
+        r.availability_pct.contains(expected),
+        "{expected} not in {:?}",
+        r.availability_pct
+    );
+    // And the interval is tight enough to mean something.
+    assert!(
+        r.availability_pct.hi - r.availability_pct.lo < 2.0,
+        "{:?}",
+        r.availability_pct
+    );
+}
+
+#[test]
+fn parallel_availability_is_one_minus_product_of_unavailabilities() {
+    let s = site(&blocks(true));
+    let expected = parallel(&[1000.0 / 1100.0, 2000.0 / 2200.0]) * 100.0;
+    let r = monte_carlo(&s, 400, 11, 2);
+    assert!(
+        r.availability_pct.contains(expected),
+        "{expected} not in {:?}",
+        r.availability_pct
+    );
+    assert!(
+        r.availability_pct.hi - r.availability_pct.lo < 0.5,
+        "{:?}",
+        r.availability_pct
+    );
+    // Outages start when the second of the pair fails: about U1·λ2 + U2·λ1 a year.
+    let per_year = (100.0 / 1100.0) * (8760.0 / 2200.0) + (200.0 / 2200.0) * (8760.0 / 1100.0);
+    assert!(
+        (r.outages_per_year.mean - per_year).abs() < 0.1 * per_year,
+        "{} vs {per_year}",
+        r.outages_per_year.mean
+    );
+}
+
+#[test]
+fn monte_carlo_is_deterministic_for_a_seed_whatever_the_threads() {
+    let s = site(DEFAULT_TOPOLOGY_TOML);
+    let one = monte_carlo(&s, 200, 3, 1);
+    let two = monte_carlo(&s, 200, 3, 2);
+    assert_eq!(one, two);
+    let other = monte_carlo(&s, 200, 4, 2);
+    assert_ne!(one.downtime_h_per_year, other.downtime_h_per_year);
+    assert_eq!(one.years, 200);
+    assert_eq!(
+        one.downtime_histogram.iter().map(|b| b.years).sum::<u64>(),
+        200
+    );
+}
+
+#[test]
+fn default_chain_downtime_matches_its_single_points() {
+    // Unavailability is dominated by the four single points (U = MTTR / MTBF each),
+    // less the UPS ride-through that sw_a and dist_a get, plus the utility outages
+    // the generator fails to cover.
+    let s = site(DEFAULT_TOPOLOGY_TOML);
+    let r = monte_carlo(&s, 3000, 5, 2);
+    let ride_h = DEFAULT_RIDE_THROUGH_S / 3600.0;
+    let spof = |mtbf: f64, mttr: f64, ride: f64| 8760.0 / mtbf * (mttr - ride).max(0.0);
+    let expected = spof(300_000.0, 8.0, ride_h)
+        + spof(1_000_000.0, 8.0, ride_h)
+        + spof(250_000.0, 8.0, 0.0)
+        + spof(500_000.0, 4.0, 0.0)
+        + 8760.0 / 4478.0 * 0.01 * (1.32f64 - ride_h).max(0.0);
+    let d = r.downtime_h_per_year;
+    assert!(
+        d.lo <= expected * 1.05 && expected * 0.95 <= d.hi,
+        "{expected} h/yr vs {d:?}"
+    );
+}
+
+fn chain_scenario() -> (Scenario, String) {
+    let topology = r#"
+[[node]]
+id = "util"
+kind = "utility"
+voltage = 480.0
+
+[[node]]
+id = "ups"
+kind = "ups"
+feeds = ["util"]
+rating_kw = 1500.0
+efficiency = 0.95
+discharge_efficiency = 0.90
+battery_kwh = 100.0
+
+[[node]]
+id = "srv"
+kind = "server"
+feeds = ["ups"]
+demand_kw = 1000.0
+"#
+    .to_string();
+    let scenario = r#"
+name = "ride-through"
+topology = "chain.toml"
+duration_s = 400
+step_ms = 100
+
+[[event]]
+at_s = 10.0
+node = "util"
+command = "set_fault"
+params = { state = true }
+
+[[expect]]
+at_s = 11.0
+node = "srv"
+field = "status"
+equals = "ok"
+"#;
+    let t = topology.clone();
+    let sc = Scenario::from_toml_str(scenario, "sweep.toml", move |_| Ok(t)).unwrap();
+    (sc, topology)
+}
+
+#[test]
+fn battery_sweep_reproduces_the_reference_ride_through_times() {
+    let (sc, topo) = chain_scenario();
+    let sets = [parse_set("ups.battery_kwh=50,100,0").unwrap()];
+    let r = sweep::sweep(&sc, &topo, "chain.toml", &sets, 2).unwrap();
+    let ride: Vec<f64> = r
+        .rows
+        .iter()
+        .map(|row| row.ride_through_s.unwrap())
+        .collect();
+    // 50 kWh / (1000 kW / (0.95 · 0.90)) = 153.9 s; 100 kWh: 307.8 s (DESIGN §5).
+    assert!((ride[0] - 153.9).abs() <= 0.1 + 1e-9, "{ride:?}");
+    assert!((ride[1] - 307.8).abs() <= 0.1 + 1e-9, "{ride:?}");
+    assert!(ride[2] <= 0.1 + 1e-9, "{ride:?}");
+    assert_eq!(r.rows[1].values, ["100"]);
+    assert_eq!(r.rows[1].passed, Some(1));
+    assert_eq!(r.rows[2].failed, Some(1));
+    // (400 − 10 − 307.8) s at 1,000 kW.
+    let kwh = r.rows[1].it_kwh_unserved.unwrap();
+    assert!((kwh - 82.2 * 1000.0 / 3600.0).abs() < 0.1, "{kwh}");
+
+    let report = SweepReport::new(
+        &sc,
+        &["ups.battery_kwh=50,100,0".into()],
+        &["ride_through_s".into()],
+        r,
+    );
+    let csv = report.render(Format::Csv);
+    assert!(csv.starts_with("# winter-river sweep "), "{csv}");
+    assert!(
+        csv.contains("\nups.battery_kwh,ride_through_s,error\n50,"),
+        "{csv}"
+    );
+    let html = report.render(Format::Html);
+    assert!(html.contains("<svg") && html.contains(&report.inputs_sha256));
+}
+
+#[test]
+fn bad_sweep_values_are_reported_per_row_and_bad_sets_refused() {
+    let (sc, topo) = chain_scenario();
+    assert!(parse_set("ups.battery_kwh").is_err());
+    assert!(parse_set("battery_kwh=1").is_err());
+    let sets = [parse_set("ups.battery_kwh=-1,10").unwrap()];
+    let r = sweep::sweep(&sc, &topo, "chain.toml", &sets, 1).unwrap();
+    assert!(r.rows[0].error.as_deref().unwrap().contains("battery_kwh"));
+    assert!(r.rows[1].error.is_none());
+    let missing = [parse_set("nope.battery_kwh=1").unwrap()];
+    assert!(sweep::sweep(&sc, &topo, "chain.toml", &missing, 1).is_err());
+}
+
+#[test]
+fn reliability_keys_are_read_and_checked_with_their_lines() {
+    let src = format!(
+        "{DEFAULT_TOPOLOGY_TOML}\n[reliability.ups]\nmtbf_h = 100000.0\nmttr_h = 4\n\n[reliability.generator]\nfail_to_start = 0.05\n"
+    );
+    let s = site(&src.replace(
+        "id = \"pdu_a\"\n",
+        "id = \"pdu_a\"\nmtbf_h = 1_000_000\nmttr_h = 2.5\n",
+    ));
+    let r = |id: &str| s.reliability[s.topology.node_index(id).unwrap()];
+    assert_eq!(r("ups_a").mtbf_h, 100_000.0);
+    assert_eq!(r("ups_a").mttr_h, 4.0);
+    assert_eq!(r("gen_a").fail_to_start, 0.05);
+    assert_eq!(r("gen_a").mtbf_h, 70_000.0);
+    assert_eq!(r("pdu_a").mtbf_h, 1_000_000.0);
+    assert_eq!(r("pdu_a").mttr_h, 2.5);
+    assert_eq!(r("srv_a").mtbf_h, f64::INFINITY);
+
+    let bad = |text: &str| load_site(text, "t.toml", &[]).unwrap_err().to_string();
+    let e = bad(&format!(
+        "{DEFAULT_TOPOLOGY_TOML}\n[reliability.ups]\nfail_to_start = 0.1\n"
+    ));
+    assert!(e.contains("only a generator fails to start"), "{e}");
+    let e = bad(&format!(
+        "{DEFAULT_TOPOLOGY_TOML}\n[reliability.battery]\nmtbf_h = 1\n"
+    ));
+    assert!(e.contains("unknown kind `battery`"), "{e}");
+    let e = bad(&format!(
+        "{DEFAULT_TOPOLOGY_TOML}\n[reliability.ups]\nmtbf = 1\n"
+    ));
+    assert!(e.contains("unknown reliability key"), "{e}");
+    let e =
+        bad(&DEFAULT_TOPOLOGY_TOML.replace("id = \"ups_a\"\n", "id = \"ups_a\"\nmttr_h = -1\n"));
+    let line = DEFAULT_TOPOLOGY_TOML
+        .lines()
+        .position(|l| l == "id = \"ups_a\"")
+        .unwrap()
+        + 2;
+    assert!(
+        e.starts_with(&format!("t.toml:{line}: `ups_a.mttr_h`")),
+        "{e}"
+    );
+    // The simulator's own errors still point at the right line past blanked keys.
+    let e = bad(&DEFAULT_TOPOLOGY_TOML.replace(
+        "id = \"ups_a\"\n",
+        "id = \"ups_a\"\nmtbf_h = 5\npeukert_k = 3\n",
+    ));
+    assert!(
+        e.starts_with(&format!("t.toml:{}: `peukert_k`", line + 1)),
+        "{e}"
+    );
+}
+
+#[test]
+fn reports_carry_version_and_a_hash_of_canonical_inputs() {
+    let s = site(DEFAULT_TOPOLOGY_TOML);
+    let params = AnalyzeParams {
+        depth: 1,
+        step_ms: 1000,
+        years: Some(50),
+        seed: Some(1),
+    };
+    let c = n1(&s, 1);
+    let a = monte_carlo(&s, 50, 1, 2);
+    let report = AnalyzeReport::new(&s, "default", params.clone(), Some(c), Some(a));
+    assert_eq!(report.inputs_sha256.len(), 64);
+    // Comments and layout are not inputs; a parameter is.
+    let commented = site(&format!("# a comment\n{DEFAULT_TOPOLOGY_TOML}\n\n"));
+    let same = AnalyzeReport::new(&commented, "default", params.clone(), None, None);
+    assert_eq!(same.inputs_sha256, report.inputs_sha256);
+    let other = AnalyzeReport::new(
+        &s,
+        "default",
+        AnalyzeParams {
+            seed: Some(2),
+            ..params
+        },
+        None,
+        None,
+    );
+    assert_ne!(other.inputs_sha256, report.inputs_sha256);
+
+    let text = report.render(Format::Text);
+    assert!(
+        text.contains("Single points of failure (4): sw_a, dist_a, ups_a, pdu_a"),
+        "{text}"
+    );
+    assert!(text.contains(&report.inputs_sha256) && text.contains(winter_river_analysis::VERSION));
+    let md = report.render(Format::Markdown);
+    assert!(md.contains("| sw_a | SPOF |"), "{md}");
+    let json: serde_json::Value = serde_json::from_str(&report.render(Format::Json)).unwrap();
+    assert_eq!(json["inputs_sha256"], report.inputs_sha256.as_str());
+    assert_eq!(json["contingencies"]["single_points_of_failure"][0], "sw_a");
+    let html = report.render(Format::Html);
+    assert!(html.starts_with("<!DOCTYPE html>") && html.matches("<svg").count() >= 3);
+    assert!(
+        !html.contains("<script") && !html.contains("http://")
+            || html.contains("xmlns=\"http://www.w3.org/2000/svg\"")
+    );
+}
+
+#[test]
+fn failure_runs_settle_quickly_and_record_the_generator_start() {
+    let s = site(DEFAULT_TOPOLOGY_TOML);
+    let util = s.topology.node_index("util_a").unwrap();
+    let gen_a = s.topology.node_index("gen_a").unwrap();
+    let o = winter_river_analysis::simulate_failure(&s.topology, &[util], &RunConfig::default());
+    assert!(o.settled);
+    assert!(o.run_s < 60.0, "{}", o.run_s);
+    assert_eq!(o.gens_started, [gen_a]);
+    assert!(!o.drops_it());
+}
