@@ -3,10 +3,8 @@
 //! overridable per kind (`[reliability.<kind>]`) and per node (`mtbf_h`, `mttr_h`,
 //! `fail_to_start` in `[[node]]`) in the topology file.
 //!
-//! The simulator's topology parser does not know these keys, so [`load_site`] reads
-//! them in a separate pass over the same text and hands the parser a copy with them
-//! blanked out (same length, same line numbers, so its errors still point at the
-//! right line).
+//! The simulator's topology parser accepts these keys and checks their ranges but has
+//! no use for them; [`load_site`] reads them in a second pass over the same text.
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -211,16 +209,13 @@ pub fn load_site(src: &str, file: &str, overrides: &[Override]) -> Result<Site, 
         reason: e.message().trim().to_string(),
     })?;
     let doc = doc.get_ref();
-    let mut blank: Vec<std::ops::Range<usize>> = Vec::new();
     let err = |at: usize, key: &str, reason: String| {
         AnalysisError::new(file, Some(lines.line(at)), key, reason)
     };
 
     // [reliability.<kind>]
     let mut per_kind: Vec<(NodeKind, Partial)> = Vec::new();
-    let mut has_reliability = false;
     if let Some((k, v)) = doc.iter().find(|(k, _)| k.get_ref() == "reliability") {
-        has_reliability = true;
         let Some(table) = v.get_ref().as_table() else {
             return Err(err(
                 k.span().start,
@@ -273,7 +268,6 @@ pub fn load_site(src: &str, file: &str, overrides: &[Override]) -> Result<Site, 
                     // The parser refuses an unknown kind itself; check against Load
                     // (no fail_to_start) when the kind is unknown.
                     read_key(&mut p, kind.unwrap_or(NodeKind::Load), ek, ev, id, &err)?;
-                    blank.push(ek.span().start..ev.span().end);
                     any = true;
                 }
             }
@@ -283,12 +277,7 @@ pub fn load_site(src: &str, file: &str, overrides: &[Override]) -> Result<Site, 
         }
     }
 
-    let sanitized = if has_reliability || !blank.is_empty() {
-        blank_text(src, &blank, has_reliability)
-    } else {
-        src.to_string()
-    };
-    let topology = Topology::from_toml_str_with_overrides(&sanitized, file, overrides)?;
+    let topology = Topology::from_toml_str_with_overrides(src, file, overrides)?;
     let mut site = Site::with_defaults(topology);
     for (i, node) in site.topology.nodes.iter().enumerate() {
         for (kind, p) in &per_kind {
@@ -385,45 +374,4 @@ fn as_f64(v: &DeValue<'_>) -> Option<f64> {
         DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
         _ => None,
     }
-}
-
-/// The text with the given byte ranges and every `[reliability…]` section replaced by
-/// spaces (newlines kept, so line numbers do not move).
-fn blank_text(src: &str, ranges: &[std::ops::Range<usize>], sections: bool) -> String {
-    let mut bytes = src.as_bytes().to_vec();
-    let mut wipe = |r: std::ops::Range<usize>| {
-        for b in &mut bytes[r] {
-            if *b != b'\n' && *b != b'\r' {
-                *b = b' ';
-            }
-        }
-    };
-    for r in ranges {
-        wipe(r.clone());
-    }
-    if sections {
-        let mut in_reliability = false;
-        let mut offset = 0;
-        for line in src.split_inclusive('\n') {
-            let t = line.trim_start();
-            if t.starts_with('[') {
-                let name = t.trim_start_matches('[').trim_start();
-                in_reliability = name
-                    .strip_prefix("reliability")
-                    .is_some_and(|rest| rest.trim_start().starts_with(['.', ']']));
-            } else if !in_reliability && t.starts_with("reliability") {
-                // `reliability.ups.mtbf_h = …` or `reliability = { … }` before any header.
-                let rest = t["reliability".len()..].trim_start();
-                if rest.starts_with(['.', '=']) {
-                    wipe(offset..offset + line.len());
-                }
-            }
-            if in_reliability {
-                wipe(offset..offset + line.len());
-            }
-            offset += line.len();
-        }
-    }
-    // Only ASCII spaces replaced ASCII or whole UTF-8 sequences inside the ranges.
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

@@ -335,3 +335,33 @@ fn generated_sites_run_healthy() {
         runs_healthy_for_60_s(topo, &format!("{racks} racks"), racks >= 100);
     }
 }
+
+/// Reliability data (read by `winter-river analyze`) keeps a topology valid for the
+/// simulator, and its ranges are checked with the line.
+#[test]
+fn reliability_keys_are_accepted_and_checked() {
+    let src = r#"
+[reliability.ups]
+mtbf_h = 250000.0
+mttr_h = 8.0
+
+[[node]]
+id = "gen"
+kind = "generator"
+mtbf_h = inf
+fail_to_start = 0.02
+
+[[node]]
+id = "ups"
+kind = "ups"
+feeds = ["gen"]
+mttr_h = 4
+"#;
+    assert!(Topology::from_toml_str(src, "rel.toml").is_ok());
+    let bad = src.replace("mttr_h = 4", "fail_to_start = 0.1");
+    let err = Topology::from_toml_str(&bad, "rel.toml").unwrap_err();
+    assert_eq!((err.line, err.key.as_deref()), (Some(16), Some("fail_to_start")), "{err}");
+    let bad = src.replace("fail_to_start = 0.02", "fail_to_start = 1.5");
+    let err = Topology::from_toml_str(&bad, "rel.toml").unwrap_err();
+    assert_eq!((err.line, err.key.as_deref()), (Some(10), Some("fail_to_start")), "{err}");
+}

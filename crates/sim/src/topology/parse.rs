@@ -26,6 +26,11 @@ pub struct Override {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     site: Option<RawSite>,
+    /// `[reliability.<kind>]` tables: read and checked by `winter-river analyze`
+    /// (docs/analysis.md); the simulator has no use for them.
+    #[serde(default)]
+    #[allow(dead_code)]
+    reliability: Option<toml::Table>,
     #[serde(default)]
     node: Vec<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
 }
@@ -214,6 +219,7 @@ impl Topology {
             let breaker_a = p.opt_num("breaker_a", positive, "must be > 0 A")?;
             let breaker_tms = p.num("breaker_tms", 1.0, positive, "must be > 0")?;
             let params = kind_params(kind, &mut p)?;
+            reliability_keys(kind, &mut p)?;
             p.refuse_unknown(kind)?;
             nodes.push(NodeSpec {
                 id,
@@ -487,6 +493,63 @@ fn kind_params(kind: NodeKind, p: &mut Params) -> Result<KindParams, TopologyErr
             demand_kw: p.num("demand_kw", 1.0, non_negative, NON_NEG)?,
         },
     })
+}
+
+/// Per-node reliability keys (used by `winter-river analyze`, docs/analysis.md):
+/// checked here so a file that has them stays valid everywhere.
+fn reliability_keys(kind: NodeKind, p: &mut Params) -> Result<(), TopologyError> {
+    if let Some(e) = p.entries.remove("mtbf_h") {
+        match as_number(&e.value) {
+            Some(v) if v > 0.0 => {}
+            _ => {
+                return Err(err_at(
+                    &e.loc,
+                    "mtbf_h",
+                    "must be a number of hours > 0 (inf = never fails)".into(),
+                ));
+            }
+        }
+    }
+    if let Some(e) = p.entries.remove("mttr_h") {
+        match as_number(&e.value) {
+            Some(v) if v.is_finite() && v >= 0.0 => {}
+            _ => {
+                return Err(err_at(
+                    &e.loc,
+                    "mttr_h",
+                    "must be a finite number of hours >= 0".into(),
+                ));
+            }
+        }
+    }
+    if let Some(e) = p.entries.remove("fail_to_start") {
+        if kind != NodeKind::Generator {
+            return Err(err_at(
+                &e.loc,
+                "fail_to_start",
+                format!("only a generator can fail to start, not a {kind}"),
+            ));
+        }
+        match as_number(&e.value) {
+            Some(v) if (0.0..=1.0).contains(&v) => {}
+            _ => {
+                return Err(err_at(
+                    &e.loc,
+                    "fail_to_start",
+                    "must be a probability in [0, 1]".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn as_number(v: &toml::Value) -> Option<f64> {
+    match v {
+        toml::Value::Float(f) if !f.is_nan() => Some(*f),
+        toml::Value::Integer(i) => Some(*i as f64),
+        _ => None,
+    }
 }
 
 /// Kahn's algorithm; a cycle is refused naming one node on it.
