@@ -359,9 +359,17 @@ mttr_h = 4
 "#;
     assert!(Topology::from_toml_str(src, "rel.toml").is_ok());
     let bad = src.replace("mttr_h = 4", "fail_to_start = 0.1");
-    let err = Topology::from_toml_str(&bad, "rel.toml").unwrap_err();
-    assert_eq!((err.line, err.key.as_deref()), (Some(16), Some("fail_to_start")), "{err}");
+    let err = Topology::from_toml_str(&bad, "rel.toml").expect_err("refused");
+    assert_eq!(
+        (err.line, err.key.as_deref()),
+        (Some(16), Some("fail_to_start")),
+        "{err}"
+    );
     let bad = src.replace("fail_to_start = 0.02", "fail_to_start = 1.5");
-    let err = Topology::from_toml_str(&bad, "rel.toml").unwrap_err();
-    assert_eq!((err.line, err.key.as_deref()), (Some(10), Some("fail_to_start")), "{err}");
+    let err = Topology::from_toml_str(&bad, "rel.toml").expect_err("refused");
+    assert_eq!(
+        (err.line, err.key.as_deref()),
+        (Some(10), Some("fail_to_start")),
+        "{err}"
+    );
 }
