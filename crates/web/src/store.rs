@@ -20,9 +20,9 @@ use winter_river_protocol::{
 /// A node's board counts as connected this long after its last status [ms] when it
 /// never published availability (DESIGN §2: plain MQTT clients).
 const TALKING_MS: u64 = 15_000;
-/// Engine `update`s stand in for a board's status when the board has been silent
-/// this long [ms] (no board, or an unplugged one).
-const BOARD_SILENT_MS: u64 = 10_000;
+/// A board's own status stands in for the engine's values when no `update` for
+/// its node was seen this long [ms] (the web started between two refreshes).
+const UPDATE_STALE_MS: u64 = 10_000;
 /// Events kept for late readers.
 pub const EVENTS_KEPT: usize = 1_000;
 /// History: one sample per second for 15 minutes.
@@ -33,11 +33,16 @@ const EVENTS_PER_DELTA: usize = 200;
 /// One node as the dashboard knows it.
 #[derive(Debug, Clone)]
 struct NodeEntry {
-    /// Last known state: the board's status, or the engine's `update` when the
-    /// board is silent.
+    /// Last known state: electrical values and status word from the engine's
+    /// `update`s (the authority, DESIGN §2), link fields (`wifi_rssi`, `uptime`,
+    /// `seq`) from the board; the board's own status until an update is seen.
     status: Option<Status>,
+    /// The board's last status as it sent it: what its OLED shows.
+    board_status: Option<Status>,
     /// When the board last sent a status [ms, wall].
     board_ms: Option<u64>,
+    /// When the engine last sent this node an `update` [ms, wall].
+    update_ms: Option<u64>,
     availability: Option<Availability>,
     /// [`Store::version`] when this entry last changed.
     version: u64,
@@ -47,7 +52,9 @@ impl NodeEntry {
     fn new() -> NodeEntry {
         NodeEntry {
             status: None,
+            board_status: None,
             board_ms: None,
+            update_ms: None,
             availability: None,
             version: 0,
         }
@@ -321,17 +328,33 @@ impl Store {
             .entry(status.node_id.clone())
             .or_insert_with(NodeEntry::new);
         e.board_ms = Some(now_ms);
-        if !e
+        let engine_speaks = e.update_ms.is_some_and(|t| now_ms < t + UPDATE_STALE_MS);
+        let mut merged = match (&e.status, engine_speaks) {
+            (Some(old), true) => {
+                let mut m = old.clone();
+                m.wifi_rssi = status.wifi_rssi;
+                m.uptime = status.uptime;
+                m.seq = status.seq;
+                m.kind = m.kind.or(status.kind);
+                m
+            }
+            _ => status.clone(),
+        };
+        merged.node_id.clone_from(&status.node_id);
+        let screen_changed = !e
+            .board_status
+            .as_ref()
+            .is_some_and(|old| same_state(old, &status));
+        let state_changed = !e
             .status
             .as_ref()
-            .is_some_and(|old| same_state(old, &status))
-        {
+            .is_some_and(|old| same_state(old, &merged));
+        e.board_status = Some(status);
+        e.status = Some(merged);
+        // Uptime and sequence numbers alone do not push the node again.
+        if state_changed || screen_changed {
             e.version = v;
-            e.status = Some(status);
             self.version = v;
-        } else {
-            // Keep uptime, rssi and seq fresh without pushing the node again.
-            e.status = Some(status);
         }
     }
 
@@ -345,9 +368,7 @@ impl Store {
             .nodes
             .entry(id.to_string())
             .or_insert_with(NodeEntry::new);
-        if e.board_ms.is_some_and(|t| now_ms < t + BOARD_SILENT_MS) {
-            return; // the board speaks for itself
-        }
+        e.update_ms = Some(now_ms);
         let mut s = e
             .status
             .clone()
@@ -466,7 +487,7 @@ impl Store {
     /// connected. `None` for an unknown node or one not heard from yet.
     pub fn screen_status(&self, id: &str) -> Option<(Status, bool)> {
         let e = self.nodes.get(id)?;
-        let mut s = e.status.clone()?;
+        let mut s = e.board_status.clone().or_else(|| e.status.clone())?;
         s.kind = s.kind.or(self.kind_of(id));
         Some((s, e.online(self.now_ms).unwrap_or(false)))
     }

@@ -1,0 +1,580 @@
+//! Helpers for the web tests: a whole live system in-process (embedded broker once
+//! per test binary, then per test an engine, a virtual fleet and the web under a
+//! prefix of its own, all on 127.0.0.1 with free ports), a tiny HTTP/1.1 client,
+//! and a headless Chromium driven over the DevTools protocol.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::{oneshot, watch};
+use winter_river_broker::{BrokerConfig, RunningBroker};
+use winter_river_engine::{EngineConfig, EngineCore};
+use winter_river_fleet::{FleetConfig, NodesSpec, select_boards};
+use winter_river_mqtt::BrokerUrl;
+use winter_river_sim::Topology;
+use winter_river_web::WebConfig;
+
+pub const TOKEN: &str = "test-operator-token";
+
+/// The eight nodes of the built-in default topology.
+pub const DEFAULT_NODES: [&str; 8] = [
+    "util_a", "trf_a", "gen_a", "sw_a", "dist_a", "ups_a", "pdu_a", "srv_a",
+];
+
+fn broker() -> &'static RunningBroker {
+    static BROKER: OnceLock<RunningBroker> = OnceLock::new();
+    BROKER.get_or_init(|| {
+        winter_river_broker::start(BrokerConfig {
+            ws_addr: None,
+            ..BrokerConfig::loopback()
+        })
+        .expect("the embedded broker starts on loopback")
+    })
+}
+
+/// A unique topic prefix per test, so tests share the broker without meeting.
+fn unique_prefix() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "wr-web-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Engine + fleet + web for one test; everything stops when dropped.
+pub struct Stack {
+    pub http: SocketAddr,
+    pub prefix: String,
+    pub url: BrokerUrl,
+    stop: watch::Sender<bool>,
+}
+
+impl Stack {
+    /// The default topology with a virtual board for every node.
+    pub async fn start() -> Stack {
+        Stack::start_with(Topology::builtin_default()).await
+    }
+
+    pub async fn start_with(topology: Topology) -> Stack {
+        let url: BrokerUrl = broker().mqtt_url().parse().unwrap();
+        let prefix = unique_prefix();
+        let (stop, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let boards = select_boards(&topology, &NodesSpec::All).unwrap();
+        let config = EngineConfig {
+            prefix: prefix.clone(),
+            ..EngineConfig::default()
+        };
+        let core = EngineCore::new(topology, config).unwrap();
+        let (telemetry_tx, telemetry_rx) = watch::channel(Default::default());
+        {
+            let url = url.clone();
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(async move {
+                winter_river_engine::driver::run_with_telemetry(
+                    core,
+                    &url,
+                    stop,
+                    Some(telemetry_tx),
+                )
+                .await
+            });
+        }
+        {
+            let url = url.clone();
+            let stop = stopped(stop_rx.clone());
+            let fleet = FleetConfig {
+                prefix: prefix.clone(),
+                boards,
+                status_interval_ms: 2_000,
+                start_spread_ms: 200,
+            };
+            tokio::spawn(async move { winter_river_fleet::run(fleet, &url, stop).await });
+        }
+        let listener = winter_river_web::bind(([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap();
+        let http = listener.local_addr().unwrap();
+        {
+            let url = url.clone();
+            let mut config = WebConfig::new(&prefix, TOKEN.to_string());
+            config.client_id = format!("{prefix}-web");
+            let stop = stopped(stop_rx);
+            tokio::spawn(async move {
+                winter_river_web::serve(listener, url, config, Some(telemetry_rx), stop)
+                    .await
+                    .unwrap()
+            });
+        }
+        Stack {
+            http,
+            prefix,
+            url,
+            stop,
+        }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    /// Waits until `/api/state` shows every node with a status word.
+    pub async fn wait_all_reporting(&self, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (status, body) = get(self.http, "/api/state").await;
+            if status == 200 {
+                let v: Value = serde_json::from_slice(&body).unwrap();
+                let nodes = v["nodes"].as_array().cloned().unwrap_or_default();
+                if !nodes.is_empty() && nodes.iter().all(|n| n["status"].is_string()) {
+                    return v;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not every node reported within {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A node's status word from `/api/state`.
+    pub async fn node_status(&self, id: &str) -> Option<String> {
+        let (_, body) = get(self.http, "/api/state").await;
+        let v: Value = serde_json::from_slice(&body).ok()?;
+        v["nodes"]
+            .as_array()?
+            .iter()
+            .find(|n| n["node_id"] == id)
+            .and_then(|n| n["status"].as_str().map(str::to_string))
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+// ── HTTP ────────────────────────────────────────────────────────────────────
+
+/// One HTTP/1.1 request (`Connection: close`): status, body.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    let (status, _, body) = request_full(addr, method, path, headers, body).await;
+    (status, body)
+}
+
+/// One HTTP/1.1 request: status, headers (lower-case names), body.
+pub async fn request_full(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, HashMap<String, String>, Vec<u8>) {
+    let mut stream =
+        tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    // Read until the body is complete: some servers (Chromium's DevTools) keep the
+    // connection open despite `Connection: close`.
+    let mut raw = Vec::new();
+    let complete = |raw: &[u8]| -> bool {
+        let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+            return false;
+        };
+        let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+        let body = &raw[split + 4..];
+        if let Some(len) = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+        {
+            return body.len() >= len;
+        }
+        if head.contains("transfer-encoding: chunked") {
+            return body.ends_with(b"0\r\n\r\n");
+        }
+        false
+    };
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&buf[..n]);
+            if complete(&raw) {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("response in time");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .get("transfer-encoding")
+        .is_some_and(|t| t.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    (status, headers, body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&data[..eol]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = eol + 2;
+        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
+        data = &data[(start + size + 2).min(data.len())..];
+    }
+    out
+}
+
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    request(addr, "GET", path, &[], b"").await
+}
+
+// ── Chromium over the DevTools protocol ─────────────────────────────────────
+
+/// The Chromium to run: `$CHROMIUM`, else Debian's `chromium`.
+fn chromium_binary() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".to_string())
+}
+
+/// Where tests write (screenshots, browser profiles): under target/.
+pub fn target_tmp() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+
+/// A headless Chromium with one page, driven over the DevTools protocol. Console
+/// errors, uncaught exceptions and error log entries (failed loads) are collected.
+pub struct Browser {
+    child: tokio::process::Child,
+    profile: PathBuf,
+    out: futures_util::stream::SplitSink<
+        async_tungstenite::WebSocketStream<async_tungstenite::tokio::ConnectStream>,
+        async_tungstenite::tungstenite::Message,
+    >,
+    pending: Pending,
+    pub errors: Arc<Mutex<Vec<String>>>,
+    next_id: u64,
+}
+
+impl Browser {
+    /// Starts Chromium (headless, no network beyond loopback, a fresh profile).
+    /// Panics with what to install when it is missing: scripts/test installs it.
+    pub async fn launch(width: u32, height: u32) -> Browser {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let profile = target_tmp().join(format!(
+            "chromium-profile-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&profile);
+        std::fs::create_dir_all(&profile).unwrap();
+        let bin = chromium_binary();
+        let mut child = match tokio::process::Command::new(&bin)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-default-apps",
+                "--disable-extensions",
+                "--mute-audio",
+                "--hide-scrollbars",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                &format!("--window-size={width},{height}"),
+                &format!("--user-data-dir={}", profile.display()),
+                "about:blank",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => panic!(
+                "cannot run `{bin}` ({e}): the browser tests need Debian's Chromium \
+                 (`apt-get install -y chromium`, as scripts/test does), or set CHROMIUM to a Chromium binary"
+            ),
+        };
+        // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID"
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let ws_browser = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(i) = line.find("ws://") {
+                    return Some(line[i..].trim().to_string());
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("`{bin}` did not open its DevTools port within 20 s"));
+        // Keep draining stderr so Chromium never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let port: u16 = ws_browser
+            .trim_start_matches("ws://")
+            .split(['/', ':'])
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .expect("a DevTools port");
+        let devtools: SocketAddr = ([127, 0, 0, 1], port).into();
+        let (_, list) = get(devtools, "/json/list").await;
+        let targets: Value = serde_json::from_slice(&list).expect("DevTools target list");
+        let page_ws = targets
+            .as_array()
+            .and_then(|a| a.iter().find(|t| t["type"] == "page"))
+            .and_then(|t| t["webSocketDebuggerUrl"].as_str())
+            .expect("a page target")
+            .to_string();
+        let (ws, _) = async_tungstenite::tokio::connect_async(page_ws.as_str())
+            .await
+            .expect("DevTools websocket");
+        let (out, mut incoming) = ws.split();
+        let pending: Pending = Arc::default();
+        let errors: Arc<Mutex<Vec<String>>> = Arc::default();
+        {
+            let pending = pending.clone();
+            let errors = errors.clone();
+            tokio::spawn(async move {
+                while let Some(Ok(msg)) = incoming.next().await {
+                    let Ok(text) = msg.into_text() else { continue };
+                    let Ok(v) = serde_json::from_str::<Value>(&text) else {
+                        continue;
+                    };
+                    if let Some(id) = v["id"].as_u64() {
+                        if let Some(tx) = pending.lock().unwrap().remove(&id) {
+                            let _ = tx.send(v);
+                        }
+                        continue;
+                    }
+                    let p = &v["params"];
+                    let error = match v["method"].as_str() {
+                        Some("Runtime.consoleAPICalled") if p["type"] == "error" => Some(format!(
+                            "console.error: {}",
+                            p["args"]
+                                .as_array()
+                                .map(|a| a
+                                    .iter()
+                                    .map(|x| x["value"]
+                                        .as_str()
+                                        .map(str::to_string)
+                                        .unwrap_or_else(|| x["description"].to_string()))
+                                    .collect::<Vec<_>>()
+                                    .join(" "))
+                                .unwrap_or_default()
+                        )),
+                        Some("Runtime.exceptionThrown") => Some(format!(
+                            "uncaught exception: {}",
+                            p["exceptionDetails"]["exception"]["description"]
+                                .as_str()
+                                .unwrap_or_else(|| p["exceptionDetails"]["text"]
+                                    .as_str()
+                                    .unwrap_or("?"))
+                        )),
+                        Some("Log.entryAdded") if p["entry"]["level"] == "error" => Some(format!(
+                            "log error: {} {}",
+                            p["entry"]["text"].as_str().unwrap_or(""),
+                            p["entry"]["url"].as_str().unwrap_or("")
+                        )),
+                        _ => None,
+                    };
+                    if let Some(e) = error {
+                        errors.lock().unwrap().push(e);
+                    }
+                }
+            });
+        }
+        let mut b = Browser {
+            child,
+            profile,
+            out,
+            pending,
+            errors,
+            next_id: 0,
+        };
+        b.call("Runtime.enable", json!({})).await;
+        b.call("Log.enable", json!({})).await;
+        b.call("Page.enable", json!({})).await;
+        b.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
+        )
+        .await;
+        b
+    }
+
+    /// Sends one DevTools command and waits for its result (panics on a protocol
+    /// error, which is a bug in the test).
+    pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().unwrap().insert(id, tx);
+        let msg = json!({"id": id, "method": method, "params": params}).to_string();
+        self.out
+            .send(async_tungstenite::tungstenite::Message::text(msg))
+            .await
+            .expect("DevTools send");
+        let v = tokio::time::timeout(Duration::from_secs(20), rx)
+            .await
+            .unwrap_or_else(|_| panic!("DevTools `{method}` timed out"))
+            .expect("DevTools answer");
+        if let Some(e) = v.get("error") {
+            panic!("DevTools `{method}` failed: {e}");
+        }
+        v["result"].clone()
+    }
+
+    pub async fn goto(&mut self, url: &str) {
+        self.call("Page.navigate", json!({"url": url})).await;
+    }
+
+    /// Evaluates JavaScript (promises awaited) and returns its value.
+    pub async fn eval(&mut self, expression: &str) -> Value {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+            )
+            .await;
+        if let Some(e) = r.get("exceptionDetails") {
+            panic!("script `{expression}` threw: {e}");
+        }
+        r["result"]["value"].clone()
+    }
+
+    /// Polls `expression` until it is `true`; the time it took, or a panic naming
+    /// `what` after `timeout`.
+    pub async fn wait_for(&mut self, expression: &str, timeout: Duration, what: &str) -> Duration {
+        let start = Instant::now();
+        loop {
+            if self.eval(expression).await == Value::Bool(true) {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{what}: not within {timeout:?} (`{expression}`); page errors: {:?}",
+                self.errors()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// A real mouse click at the centre of the first element matching `selector`.
+    pub async fn click(&mut self, selector: &str) {
+        let sel = serde_json::to_string(selector).unwrap();
+        let r = self
+            .eval(&format!(
+                "(() => {{ const e = document.querySelector({sel}); if (!e) return null; \
+                 e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); \
+                 return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
+            ))
+            .await;
+        let (x, y) = match r.as_array() {
+            Some(a) if a.len() == 2 => (a[0].as_f64().unwrap(), a[1].as_f64().unwrap()),
+            _ => panic!("nothing to click: no element matches `{selector}`"),
+        };
+        for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({"type": kind, "x": x, "y": y, "button": "left", "buttons": if kind == "mousePressed" { 1 } else { 0 }, "clickCount": 1}),
+            )
+            .await;
+        }
+    }
+
+    /// Writes a PNG screenshot of the viewport to `path`.
+    pub async fn screenshot(&mut self, path: &Path) {
+        use base64::Engine as _;
+        let r = self
+            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .await;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(r["data"].as_str().expect("screenshot data"))
+            .expect("base64 screenshot");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(path, data).unwrap();
+    }
+
+    pub fn errors(&self) -> Vec<String> {
+        self.errors.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Browser tests run one at a time: each starts a Chromium, and the machine has
+/// two cores.
+pub static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
