@@ -699,3 +699,130 @@ fn same_state(a: &Status, b: &Status) -> bool {
     a.seq = b.seq;
     a == *b
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const P: &str = "wr";
+
+    fn store_with_default_topology() -> Store {
+        let mut s = Store::new(P);
+        let topo = r#"{"site":"s","nodes":[
+            {"id":"util_a","kind":"utility","feeds":[],"params":{}},
+            {"id":"pdu_a","kind":"pdu","feeds":["util_a"],"params":{}},
+            {"id":"srv_a","kind":"server","feeds":["pdu_a"],"params":{}}]}"#;
+        s.handle_message(1, "wr/system/topology", topo.as_bytes());
+        s
+    }
+
+    #[test]
+    fn engine_updates_are_the_state_and_the_board_status_is_the_screen() {
+        let mut s = store_with_default_topology();
+        // The board's first status, before any update: shown as is.
+        s.handle_message(
+            10,
+            "wr/srv_a/status",
+            br#"{"node_id":"srv_a","status":"ok","wifi_rssi":-60,"uptime":1}"#,
+        );
+        assert_eq!(s.screen_status("srv_a").unwrap().0.power_kw, None);
+        // The engine's update sets the electrical state; the board keeps its screen.
+        s.handle_message(
+            20,
+            "wr/srv_a/command",
+            br#"{"command":"update","params":{"power_kw":5.0,"status":"unpowered"}}"#,
+        );
+        let state = s.state_json();
+        assert_eq!(state["nodes"][2]["power_kw"], 5.0);
+        assert_eq!(state["nodes"][2]["status"], "unpowered");
+        assert_eq!(state["nodes"][2]["wifi_rssi"], -60);
+        assert_eq!(s.screen_status("srv_a").unwrap().0.status, NodeState::Ok);
+        // A later board status adds its link fields, not stale values.
+        s.handle_message(
+            30,
+            "wr/srv_a/status",
+            br#"{"node_id":"srv_a","status":"ok","wifi_rssi":-70,"uptime":3}"#,
+        );
+        let state = s.state_json();
+        assert_eq!(state["nodes"][2]["status"], "unpowered");
+        assert_eq!(state["nodes"][2]["wifi_rssi"], -70);
+    }
+
+    #[test]
+    fn a_cursor_gets_everything_once_then_only_what_changed() {
+        let mut s = store_with_default_topology();
+        s.handle_message(
+            10,
+            "wr/pdu_a/command",
+            br#"{"command":"update","params":{"power_kw":5.0,"status":"ok"}}"#,
+        );
+        let (full, c1) = s.delta(&Cursor::default());
+        assert_eq!(full["full"], true);
+        assert_eq!(full["nodes"].as_array().unwrap().len(), 3);
+        let (none, c2) = s.delta(&c1);
+        assert!(none.get("nodes").is_none());
+        // Many changes between two pushes: one delta with the latest value.
+        for kw in 1..=50 {
+            let msg =
+                format!(r#"{{"command":"update","params":{{"power_kw":{kw}.0,"status":"ok"}}}}"#);
+            s.handle_message(20, "wr/pdu_a/command", msg.as_bytes());
+        }
+        let (d, _) = s.delta(&c2);
+        let nodes = d["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0]["power_kw"], 50.0);
+        assert_eq!(d["full"], false);
+    }
+
+    #[test]
+    fn bad_input_is_counted_not_stored() {
+        let mut s = store_with_default_topology();
+        s.handle_message(1, "wr/srv_a/status", b"not json");
+        s.handle_message(1, "wr/nope/status", br#"{"node_id":"nope","status":"ok"}"#);
+        s.handle_message(1, "other/x/status", b"{}");
+        assert_eq!(s.rejected.get("not_json"), Some(&1));
+        assert_eq!(s.rejected.get("unknown_node"), Some(&1));
+        assert_eq!(s.rejected.get("bad_topic"), Some(&1));
+        assert!(s.screen_status("nope").is_none());
+    }
+
+    #[test]
+    fn commands_are_checked_against_the_topology() {
+        let s = store_with_default_topology();
+        assert_eq!(
+            s.check_command("srv_a", &Command::SetLoad { kw: 3.0 }),
+            Ok(())
+        );
+        assert!(matches!(
+            s.check_command("pdu_a", &Command::SetLoad { kw: 3.0 }),
+            Err(CommandCheck::NotApplicable(_))
+        ));
+        assert_eq!(
+            s.check_command("zzz", &Command::Reset),
+            Err(CommandCheck::UnknownNode)
+        );
+        assert_eq!(s.check_command("system", &Command::Reset), Ok(()));
+        assert_eq!(
+            Store::new(P).check_command("srv_a", &Command::Reset),
+            Err(CommandCheck::NoTopology)
+        );
+    }
+
+    #[test]
+    fn history_keeps_15_minutes() {
+        let mut s = store_with_default_topology();
+        s.handle_message(
+            1,
+            "wr/pdu_a/command",
+            br#"{"command":"update","params":{"power_kw":5.0,"status":"ok"}}"#,
+        );
+        for i in 0..(HISTORY_SAMPLES as u64 + 10) {
+            s.sample(1_000 * i);
+        }
+        let h = s.history_json(Some("pdu_a"));
+        assert_eq!(h["t_ms"].as_array().unwrap().len(), HISTORY_SAMPLES);
+        assert_eq!(h["t_ms"][0], 10_000);
+        assert_eq!(h["node"]["power_kw"][0], 5.0);
+    }
+}

@@ -1,14 +1,14 @@
 //! The dashboard in a real browser: Debian's headless Chromium, driven over the
 //! DevTools protocol, against a live system in-process (embedded broker, engine,
 //! virtual boards, web). Chromium missing is a failure, not a skip: scripts/test
-//! installs it.
+//! installs it. Stacks (and so browsers) run one at a time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod util;
 
 use std::time::Duration;
 
-use util::{BROWSER_LOCK, Browser, DEFAULT_NODES, Stack, TOKEN};
+use util::{Browser, DEFAULT_NODES, Stack, TOKEN};
 
 const W: u32 = 1600;
 const H: u32 = 1300;
@@ -20,7 +20,6 @@ fn shown_status(id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_loads_without_console_errors_and_shows_every_default_node() {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
     let stack = Stack::start().await;
     stack.wait_all_reporting(Duration::from_secs(10)).await;
     let mut b = Browser::launch(W, H).await;
@@ -67,7 +66,6 @@ async fn page_loads_without_console_errors_and_shows_every_default_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_util_a_from_the_page_puts_ups_a_on_battery_within_2_s() {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
     let stack = Stack::start().await;
     stack.wait_all_reporting(Duration::from_secs(10)).await;
     let mut b = Browser::launch(W, H).await;
@@ -120,7 +118,6 @@ async fn failing_util_a_from_the_page_puts_ups_a_on_battery_within_2_s() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_token_the_page_is_read_only_and_control_is_refused() {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
     let stack = Stack::start().await;
     stack.wait_all_reporting(Duration::from_secs(10)).await;
     let mut b = Browser::launch(W, H).await;
@@ -179,7 +176,6 @@ async fn without_the_token_the_page_is_read_only_and_control_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phone_layout_stacks_and_stays_usable() {
-    let _one_at_a_time = BROWSER_LOCK.lock().await;
     let stack = Stack::start().await;
     stack.wait_all_reporting(Duration::from_secs(10)).await;
     let mut b = Browser::launch(390, 844).await;

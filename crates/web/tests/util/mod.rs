@@ -51,12 +51,21 @@ fn unique_prefix() -> String {
     )
 }
 
-/// Engine + fleet + web for one test; everything stops when dropped.
+/// Engine + fleet + web for one test; everything stops when dropped. One stack at
+/// a time per test binary: the engine's and the boards' MQTT client ids are made
+/// from the process id, and two clients with one id take turns kicking each other
+/// off the broker.
 pub struct Stack {
     pub http: SocketAddr,
     pub prefix: String,
     pub url: BrokerUrl,
     stop: watch::Sender<bool>,
+    _one_at_a_time: tokio::sync::OwnedMutexGuard<()>,
+}
+
+fn stack_lock() -> Arc<tokio::sync::Mutex<()>> {
+    static LOCK: OnceLock<Arc<tokio::sync::Mutex<()>>> = OnceLock::new();
+    LOCK.get_or_init(Arc::default).clone()
 }
 
 impl Stack {
@@ -66,6 +75,7 @@ impl Stack {
     }
 
     pub async fn start_with(topology: Topology) -> Stack {
+        let one_at_a_time = stack_lock().lock_owned().await;
         let url: BrokerUrl = broker().mqtt_url().parse().unwrap();
         let prefix = unique_prefix();
         let (stop, stop_rx) = watch::channel(false);
@@ -123,6 +133,7 @@ impl Stack {
             prefix,
             url,
             stop,
+            _one_at_a_time: one_at_a_time,
         }
     }
 
@@ -574,7 +585,3 @@ impl Drop for Browser {
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
-
-/// Browser tests run one at a time: each starts a Chromium, and the machine has
-/// two cores.
-pub static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

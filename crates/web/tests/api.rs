@@ -1,0 +1,437 @@
+//! The HTTP API, the live stream and /metrics against a live system in-process
+//! (embedded broker, engine, virtual boards, web). The /metrics check runs Debian's
+//! `promtool` (package `prometheus`); missing, it fails with what to install.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod util;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use util::{Stack, TOKEN, get, request, request_full};
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+async fn post_command(stack: &Stack, id: &str, auth: Option<&str>, body: &str) -> (u16, Value) {
+    let auth_header = auth.map(bearer);
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(a) = &auth_header {
+        headers.push(("Authorization", a.as_str()));
+    }
+    let (status, body) = request(
+        stack.http,
+        "POST",
+        &format!("/api/nodes/{id}/command"),
+        &headers,
+        body.as_bytes(),
+    )
+    .await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_api_answers_each_case_with_its_status_code() {
+    let stack = Stack::start().await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let fail = r#"{"command": "set_fault", "params": {"state": true}}"#;
+
+    let (s, v) = post_command(&stack, "util_a", None, fail).await;
+    assert_eq!(s, 401, "{v}");
+    let (s, _) = post_command(&stack, "util_a", Some("wrong-token"), fail).await;
+    assert_eq!(s, 403);
+    let (s, _) = post_command(&stack, "util_a", Some(TOKEN), "{not json").await;
+    assert_eq!(s, 400);
+    let (s, v) = post_command(&stack, "util_a", Some(TOKEN), r#"{"command": "set_fault"}"#).await;
+    assert_eq!(s, 422, "{v}");
+    let (s, _) = post_command(
+        &stack,
+        "util_a",
+        Some(TOKEN),
+        r#"{"command": "explode", "params": {}}"#,
+    )
+    .await;
+    assert_eq!(s, 422);
+    let (s, v) = post_command(
+        &stack,
+        "pdu_a",
+        Some(TOKEN),
+        r#"{"command": "set_load", "params": {"kw": 5.0}}"#,
+    )
+    .await;
+    assert_eq!(s, 422, "set_load on a PDU: {v}");
+    let (s, _) = post_command(&stack, "no_such_node", Some(TOKEN), fail).await;
+    assert_eq!(s, 404);
+    // Nothing of the above reached the model.
+    assert_eq!(stack.node_status("util_a").await.as_deref(), Some("ok"));
+
+    let (s, v) = post_command(&stack, "util_a", Some(TOKEN), fail).await;
+    assert_eq!(s, 202, "{v}");
+    assert_eq!(v["topic"], format!("{}/util_a/command", stack.prefix));
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while stack.node_status("ups_a").await.as_deref() != Some("on_battery") {
+        assert!(Instant::now() < deadline, "ups_a not on battery within 2 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stack.node_status("util_a").await.as_deref(), Some("fault"));
+
+    // set_load on a load, reset on the engine: accepted.
+    let (s, _) = post_command(
+        &stack,
+        "srv_a",
+        Some(TOKEN),
+        r#"{"command": "set_load", "params": {"kw": 12.5}}"#,
+    )
+    .await;
+    assert_eq!(s, 202);
+    let (s, _) = post_command(
+        &stack,
+        "system",
+        Some(TOKEN),
+        r#"{"command": "reset", "params": {}}"#,
+    )
+    .await;
+    assert_eq!(s, 202);
+
+    // The session endpoint tells the page whether its token controls.
+    let auth = bearer(TOKEN);
+    let (_, body) = request(
+        stack.http,
+        "GET",
+        "/api/session",
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["control"],
+        true
+    );
+    let (_, body) = get(stack.http, "/api/session").await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["control"],
+        false
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topology_state_events_history_and_screen() {
+    let stack = Stack::start().await;
+    let state = stack.wait_all_reporting(Duration::from_secs(10)).await;
+    assert_eq!(state["site"], "winter-river-a");
+    assert_eq!(state["link"]["broker"], true);
+    let ids: Vec<&str> = state["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["node_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, util::DEFAULT_NODES);
+
+    let (s, body) = get(stack.http, "/api/topology").await;
+    assert_eq!(s, 200);
+    let topo: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(topo["nodes"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        topo["nodes"][3]["feeds"],
+        serde_json::json!(["trf_a", "gen_a"])
+    );
+
+    // A fault gives events, in order, with severities.
+    let (s, _) = post_command(
+        &stack,
+        "util_a",
+        Some(TOKEN),
+        r#"{"command": "set_fault", "params": {"state": true}}"#,
+    )
+    .await;
+    assert_eq!(s, 202);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let events = loop {
+        let (_, body) = get(stack.http, "/api/events?since=0").await;
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let list = v["events"].as_array().unwrap().clone();
+        if list.iter().any(|e| e["event"] == "on_battery") {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "no on_battery event: {list:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let fault = events
+        .iter()
+        .find(|e| e["node_id"] == "util_a" && e["event"] == "fault")
+        .unwrap();
+    assert_eq!(fault["severity"], "critical");
+    let last_seq = events.last().unwrap()["seq"].as_u64().unwrap();
+    let (_, body) = get(stack.http, &format!("/api/events?since={last_seq}")).await;
+    let newer: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        newer["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["seq"].as_u64().unwrap() > last_seq)
+    );
+
+    // History: one sample a second, the system series and every UPS's battery.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (s, body) = get(stack.http, "/api/history?node=ups_a").await;
+    assert_eq!(s, 200);
+    let h: Value = serde_json::from_slice(&body).unwrap();
+    let n = h["t_ms"].as_array().unwrap().len();
+    assert!(n >= 1, "{h}");
+    assert_eq!(h["it_kw"].as_array().unwrap().len(), n);
+    assert_eq!(h["battery_pct"]["ups_a"].as_array().unwrap().len(), n);
+    assert_eq!(h["node"]["id"], "ups_a");
+    assert_eq!(h["node"]["power_kw"].as_array().unwrap().len(), n);
+
+    // The OLED frame: 1024 bytes as the node core draws them, and as PBM.
+    let (s, headers, frame) =
+        request_full(stack.http, "GET", "/api/nodes/ups_a/screen", &[], b"").await;
+    assert_eq!(s, 200);
+    assert_eq!(headers["content-type"], "application/octet-stream");
+    assert_eq!(frame.len(), 1024);
+    assert!(
+        frame.iter().map(|b| b.count_ones()).sum::<u32>() > 200,
+        "a lit screen"
+    );
+    let (s, pbm) = get(stack.http, "/api/nodes/ups_a/screen?format=pbm").await;
+    assert_eq!(s, 200);
+    assert!(pbm.starts_with(b"P4\n128 64\n"));
+    assert_eq!(pbm.len(), "P4\n128 64\n".len() + 1024);
+    let (s, _) = get(stack.http, "/api/nodes/nope/screen").await;
+    assert_eq!(s, 404);
+
+    // The page and its assets are served from the binary.
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/app.js", "javascript"),
+        ("/app.css", "text/css"),
+        ("/favicon.svg", "svg"),
+    ] {
+        let (s, headers, body) = request_full(stack.http, "GET", path, &[], b"").await;
+        assert_eq!(s, 200, "{path}");
+        assert!(
+            headers["content-type"].contains(kind),
+            "{path}: {headers:?}"
+        );
+        assert!(!body.is_empty());
+        // Nothing is loaded from outside (the SVG namespace is a name, not a load).
+        let text = String::from_utf8_lossy(&body).replace("http://www.w3.org/2000/svg", "");
+        assert!(
+            !text.contains("http://") && !text.contains("https://"),
+            "{path} refers to another host"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_pass_promtool_check() {
+    let stack = Stack::start().await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let needles = [
+        "winter_river_node_power_kw{node_id=\"srv_a\",kind=\"server\"} 30",
+        "winter_river_node_status{node_id=\"util_a\",kind=\"utility\",status=\"ok\"} 1",
+        "winter_river_node_current_amperes{",
+        "winter_river_node_voltage_in_volts{",
+        "winter_river_node_load_percent{",
+        "winter_river_it_power_kw 30",
+        "winter_river_facility_power_kw ",
+        "winter_river_pue_ratio ",
+        "winter_river_ups_runtime_min_seconds ",
+        "winter_river_generator_fuel_min_percent 100",
+        "winter_river_engine_messages_in_total{topic_kind=\"status\"}",
+        "winter_river_engine_messages_out_total{topic_kind=\"update\"}",
+        "winter_river_engine_rejected_messages_total{reason=\"not_json\"} 0",
+        "winter_river_engine_tick_duration_seconds_bucket{le=\"+Inf\"}",
+        "winter_river_engine_tick_duration_seconds_count ",
+    ];
+    // Boards show values after the engine's first update to them (at the latest its
+    // 5 s refresh); the engine's telemetry comes about once a second.
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let text = loop {
+        let (s, headers, body) = request_full(stack.http, "GET", "/metrics", &[], b"").await;
+        assert_eq!(s, 200);
+        assert!(headers["content-type"].starts_with("text/plain; version=0.0.4"));
+        let text = String::from_utf8(body).unwrap();
+        let missing: Vec<&str> = needles
+            .iter()
+            .copied()
+            .filter(|n| !text.contains(n))
+            .collect();
+        if missing.is_empty() {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/metrics lacks {missing:?}:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let mut child = match tokio::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "cannot run `promtool` ({e}): install Debian's `prometheus` package \
+             (`apt-get install -y prometheus`, as scripts/test does)"
+        ),
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(text.as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A Prometheus server asking for OpenMetrics gets it.
+    let (s, headers, body) = request_full(
+        stack.http,
+        "GET",
+        "/metrics",
+        &[(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )],
+        b"",
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(headers["content-type"].starts_with("application/openmetrics-text"));
+    assert!(String::from_utf8(body).unwrap().ends_with("# EOF\n"));
+}
+
+/// Reads the live stream for `window` and returns each `delta` payload.
+async fn read_live(stack: &Stack, window: Duration, pause_first: Duration) -> Vec<Value> {
+    let mut stream = tokio::net::TcpStream::connect(stack.http).await.unwrap();
+    let req = format!(
+        "GET /api/live HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        stack.http
+    );
+    stream.write_all(req.as_bytes()).await.unwrap();
+    // A slow browser: nothing is read for a while.
+    tokio::time::sleep(pause_first).await;
+    let mut raw = Vec::new();
+    let deadline = tokio::time::Instant::now() + window;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        tokio::select! {
+            r = stream.read(&mut buf) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+            },
+            () = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&raw);
+    text.split("event: delta\n")
+        .skip(1)
+        .filter_map(|chunk| {
+            let line = chunk.lines().find(|l| l.starts_with("data: "))?;
+            serde_json::from_str(&line["data: ".len()..]).ok()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_stream_starts_full_and_pushes_at_most_10_a_second() {
+    let stack = Stack::start().await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    // Keep things changing: a load ramps while we watch.
+    let ramp = {
+        let http = stack.http;
+        tokio::spawn(async move {
+            let auth = format!("Bearer {TOKEN}");
+            for i in 0..40 {
+                let body = format!(
+                    r#"{{"command": "set_load", "params": {{"kw": {}}}}}"#,
+                    10 + i
+                );
+                request(
+                    http,
+                    "POST",
+                    "/api/nodes/srv_a/command",
+                    &[("Authorization", &auth)],
+                    body.as_bytes(),
+                )
+                .await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let window = Duration::from_secs(3);
+    let deltas = read_live(&stack, window, Duration::ZERO).await;
+    ramp.await.unwrap();
+    assert!(!deltas.is_empty());
+    assert_eq!(deltas[0]["full"], true);
+    assert_eq!(deltas[0]["nodes"].as_array().unwrap().len(), 8);
+    assert!(
+        deltas.len() >= 5,
+        "the stream goes on: {} pushes",
+        deltas.len()
+    );
+    // ≤ 10 a second, with one push of slack for the window's edges.
+    assert!(deltas.len() <= 31, "{} pushes in {window:?}", deltas.len());
+    assert!(deltas.iter().skip(1).all(|d| d["full"] == false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_gets_the_latest_state_not_a_backlog() {
+    let stack = Stack::start().await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let auth = format!("Bearer {TOKEN}");
+    // While the reader sleeps, srv_a's demand changes 100 times, far faster than
+    // the 10 pushes a second a browser may get.
+    let http = stack.http;
+    let writer = tokio::spawn(async move {
+        for i in 0..100 {
+            let body = format!(
+                r#"{{"command": "set_load", "params": {{"kw": {}}}}}"#,
+                10 + i
+            );
+            request(
+                http,
+                "POST",
+                "/api/nodes/srv_a/command",
+                &[("Authorization", &auth)],
+                body.as_bytes(),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let stall = Duration::from_millis(2500);
+    let window = Duration::from_millis(1000);
+    let deltas = read_live(&stack, window, stall).await;
+    writer.await.unwrap();
+    // Pushes are bounded by time, not by the number of changes; the last one
+    // carries the final demand.
+    let limit = ((stall + window).as_secs_f64() * 10.0).ceil() as usize + 1;
+    assert!(
+        deltas.len() <= limit,
+        "{} pushes in {:?}",
+        deltas.len(),
+        stall + window
+    );
+    let last_srv = deltas
+        .iter()
+        .rev()
+        .filter_map(|d| d["nodes"].as_array())
+        .flatten()
+        .find(|n| n["node_id"] == "srv_a")
+        .expect("srv_a in a push");
+    assert!(
+        (last_srv["power_kw"].as_f64().unwrap() - 109.0).abs() < 0.5,
+        "{last_srv}"
+    );
+}
