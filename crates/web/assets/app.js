@@ -9,7 +9,7 @@ const $ = (id) => document.getElementById(id);
 const HISTORY_S = 900;
 
 // Geometry of the diagram [px in diagram space].
-const NODE_W = 156, NODE_H = 66, COL_W = 180, ROW_H = 100;
+const NODE_W = 172, NODE_H = 66, COL_W = 192, ROW_H = 100;
 const TILE = 15, TILE_GAP = 3, GROUP_COLS = 10, GROUP_MIN_W = 176;
 /// Above this many nodes the diagram starts with PDUs and racks folded into their UPS.
 const FOLD_ABOVE = 250;
@@ -404,9 +404,9 @@ function buildNode(b, parent) {
   el("rect", { class: "box", width: b.w, height: b.h, rx: 6 }, g);
   el("rect", { class: "bar", width: 4, height: b.h - 8, x: 4, y: 4, rx: 2 }, g);
   const id = el("text", { class: "id", x: 14, y: 18 }, g);
-  id.textContent = b.id.length > 14 ? b.id.slice(0, 13) + "…" : b.id;
-  const chip = el("rect", { class: "chip", x: b.w - 76, y: 7, width: 70, height: 15 }, g);
-  const chipText = el("text", { class: "chiptext", x: b.w - 41, y: 18, "text-anchor": "middle" }, g);
+  id.textContent = b.id.length > 13 ? b.id.slice(0, 12) + "…" : b.id;
+  const chip = el("rect", { class: "chip", x: b.w - 70, y: 7, width: 64, height: 15 }, g);
+  const chipText = el("text", { class: "chiptext", x: b.w - 38, y: 18, "text-anchor": "middle" }, g);
   const sub = el("text", { class: "sub", x: 14, y: 35 }, g);
   const kw = el("text", { class: "kw", x: 14, y: 54 }, g);
   const pct = el("text", { class: "pct", x: b.w - 8, y: 54, "text-anchor": "end" }, g);
@@ -719,6 +719,28 @@ function relayout(refit) {
   if (refit) fit();
 }
 
+/// Brings `id` into view: unfolds what hides it and centres the diagram on it.
+function focusNode(id) {
+  if (!S.layout || !S.layout.byId.has(id)) return;
+  if (!R.nodeEls.has(id) && !R.tileEls.has(id)) {
+    let changed = false;
+    for (const f of [...S.folded]) {
+      const below = new Set();
+      const walk = (x) => { for (const c of S.layout.treeKids.get(x) || []) { below.add(c); walk(c); } };
+      walk(f);
+      const feeds = S.layout.byId.get(id).feeds;
+      if (below.has(id) || feeds.some((x) => below.has(x))) { S.folded.delete(f); changed = true; }
+    }
+    if (changed) relayout(false);
+  }
+  const b = S.layout.boxes.find((x) => x.id === id || (x.members && x.members.includes(id)));
+  if (!b) return;
+  const box = $("diagram").getBoundingClientRect();
+  const k = Math.max(S.view.k, 0.6);
+  S.view = { k, x: box.width / 2 - (b.x + b.w / 2) * k, y: box.height / 2 - (b.y + b.h / 2) * k };
+  applyView();
+}
+
 // ── Selection and detail panel ────────────────────────────────────────────
 function select(id) {
   if (!S.layout || !S.layout.byId.has(id)) return;
@@ -905,7 +927,10 @@ function drawChart(canvas, series, opts) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   const L = 42, Rm = 8, T = 16, B = 18;
-  const tEnd = opts.tEnd, tStart = tEnd - HISTORY_S * 1000;
+  // The last 15 minutes, or less while less has been seen (at least 1 minute).
+  const tEnd = opts.tEnd;
+  const span = Math.min(HISTORY_S * 1000, Math.max(60000, tEnd - (opts.tFirst || tEnd)));
+  const tStart = tEnd - span;
   let lo = Infinity, hi = -Infinity;
   for (const s of series) for (let i = 0; i < s.v.length; i++) {
     if (s.t[i] < tStart || !num(s.v[i])) continue;
@@ -929,7 +954,12 @@ function drawChart(canvas, series, opts) {
     ctx.fillText(Math.abs(hi - lo) < 5 ? v.toFixed(2) : Math.round(v).toLocaleString("en-US"), L - 5, y);
   }
   ctx.textAlign = "center"; ctx.textBaseline = "alphabetic";
-  for (let m = 15; m >= 0; m -= 5) ctx.fillText(m ? "−" + m + " min" : "now", xs(tEnd - m * 60000), h - 4);
+  for (let i = 3; i >= 0; i--) {
+    const ago = (span * i) / 3 / 1000;
+    const label = i === 0 ? "now" : ago >= 120 ? "−" + Math.round(ago / 60) + " min" : "−" + Math.round(ago) + " s";
+    ctx.textAlign = i === 3 ? "left" : i === 0 ? "right" : "center";
+    ctx.fillText(label, xs(tEnd - ago * 1000), h - 4);
+  }
   series.forEach((s) => {
     ctx.strokeStyle = s.color; ctx.lineWidth = 1.8; ctx.beginPath();
     let pen = false;
@@ -960,11 +990,12 @@ function drawCharts() {
   chartsDue = false;
   const h = S.hist;
   const tEnd = h.t.length ? h.t[h.t.length - 1] : Date.now();
+  const tFirst = h.t.length ? h.t[0] : tEnd;
   drawChart($("ch-power"), [
     { name: "facility", color: "#f5a524", t: h.t, v: h.fac },
     { name: "IT", color: "#5aa9ff", t: h.t, v: h.it },
-  ], { tEnd, min: 0 });
-  drawChart($("ch-pue"), [{ name: "PUE", color: "#e879f9", t: h.t, v: h.pue }], { tEnd, empty: "no PUE (no IT load)" });
+  ], { tEnd, tFirst, min: 0 });
+  drawChart($("ch-pue"), [{ name: "PUE", color: "#e879f9", t: h.t, v: h.pue }], { tEnd, tFirst, empty: "no PUE (no IT load)" });
   const bat = [...h.bat.entries()];
   let batSeries;
   if (bat.length <= 6) {
@@ -973,9 +1004,9 @@ function drawCharts() {
     const min = h.t.map((_, i) => Math.min(...bat.map(([, v]) => (num(v[i]) ? v[i] : Infinity))));
     batSeries = [{ name: "lowest of " + bat.length + " UPS", color: PALETTE[1], t: h.t, v: min.map((x) => (isFinite(x) ? x : null)) }];
   }
-  drawChart($("ch-battery"), batSeries, { tEnd, min: 0, max: 100, empty: "no UPS" });
+  drawChart($("ch-battery"), batSeries, { tEnd, tFirst, min: 0, max: 100, empty: "no UPS" });
   const nh = S.nodeHist;
-  drawChart($("ch-node"), nh.id ? [{ name: nh.id, color: "#34c759", t: nh.t, v: nh.kw }] : [], { tEnd, min: 0, empty: "select a component" });
+  drawChart($("ch-node"), nh.id ? [{ name: nh.id, color: "#34c759", t: nh.t, v: nh.kw }] : [], { tEnd, tFirst, min: 0, empty: "select a component" });
 }
 
 function pushSample(sm) {
@@ -1092,7 +1123,7 @@ function init() {
   });
   $("timeline").addEventListener("click", (ev) => {
     const a = ev.target.closest("a[data-id]");
-    if (a) select(a.dataset.id);
+    if (a) { focusNode(a.dataset.id); select(a.dataset.id); }
   });
   const li = document.createElement("li"); li.className = "empty"; li.textContent = "No events yet. Fail a component to see the chain react.";
   $("timeline").appendChild(li);
@@ -1104,5 +1135,5 @@ function init() {
 }
 
 // For tests and the curious: the dashboard's state.
-window.winterRiver = { state: S, select, sendCommand };
+window.winterRiver = { state: S, select, sendCommand, focus: focusNode };
 init();

@@ -196,3 +196,103 @@ async fn phone_layout_stacks_and_stays_usable() {
         .await;
     assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
 }
+
+/// Loads a topology file of the repository.
+fn repo_topology(name: &str) -> winter_river_sim::Topology {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../topologies")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    winter_river_sim::Topology::from_toml_str(&text, &path.display().to_string()).unwrap()
+}
+
+/// The README's picture: the hall, a minute of normal running, then utility A lost
+/// and its generator picking up. Run by hand (about 90 s) and copy
+/// target/tmp/docs-screenshot.png to docs/screenshot.png:
+/// `cargo test -p winter-river-web --test browser -- --ignored docs_screenshot`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "makes docs/screenshot.png by hand: about 90 s"]
+async fn docs_screenshot() {
+    let stack = Stack::start_with(repo_topology("hall.toml")).await;
+    stack.wait_all_reporting(Duration::from_secs(20)).await;
+    let mut b = Browser::launch(W, H).await;
+    b.goto(&format!("{}/?token={TOKEN}", stack.base())).await;
+    b.wait_for(
+        &format!("{} === 'ok'", shown_status("util_a")),
+        Duration::from_secs(20),
+        "hall shown",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    b.click("[data-id=\"util_a\"] .box").await;
+    b.wait_for(
+        "!document.getElementById('btn-fail').disabled",
+        Duration::from_secs(5),
+        "util_a selected",
+    )
+    .await;
+    b.click("#btn-fail").await;
+    b.wait_for(
+        &format!("{} === 'ok'", shown_status("gen_a")),
+        Duration::from_secs(20),
+        "gen_a running",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    b.click("[data-id=\"ups_a1\"] .box").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    b.screenshot(&util::target_tmp().join("docs-screenshot.png"))
+        .await;
+    assert_eq!(b.errors(), Vec::<String>::new());
+}
+
+/// A 1,000-node synthetic site: the page builds its diagram, stays responsive
+/// (frame times measured in the page) and folds PDUs and racks into their UPS.
+/// Run by hand: it starts 1,043 virtual boards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "1,043 virtual boards: run by hand"]
+async fn large_site_stays_responsive() {
+    let toml = winter_river_sim::topology::generate::synthetic_site_toml(900);
+    let topology = winter_river_sim::Topology::from_toml_str(&toml, "synthetic-900").unwrap();
+    let n = topology.len();
+    let stack = Stack::start_with(topology).await;
+    stack.wait_all_reporting(Duration::from_secs(60)).await;
+    let mut b = Browser::launch(W, H).await;
+    let start = std::time::Instant::now();
+    b.goto(&format!("{}/?token={TOKEN}", stack.base())).await;
+    b.wait_for(
+        &format!("{} === 'ok'", shown_status("ups_0001_a")),
+        Duration::from_secs(30),
+        "big site shown",
+    )
+    .await;
+    eprintln!(
+        "{n} nodes: diagram shown {} ms after navigation",
+        start.elapsed().as_millis()
+    );
+    b.eval(
+        "window.__frames = []; (function f(t0) { requestAnimationFrame((t) => { window.__frames.push(t - t0); f(t); }); })(performance.now())",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let stats = b
+        .eval("(() => { const f = window.__frames.slice(1).sort((a, b) => a - b); return [f.length, f[Math.floor(f.length / 2)], f[Math.floor(f.length * 0.99)], f[f.length - 1]]; })()")
+        .await;
+    eprintln!("frames in 10 s, median / p99 / max frame time [ms]: {stats}");
+    b.eval("window.winterRiver.focus('ups_0001_a')").await;
+    b.click("[data-fold=\"ups_0001_a\"] rect").await;
+    b.wait_for(
+        &format!("{} === 'ok'", shown_status("pdu_00001_a")),
+        Duration::from_secs(5),
+        "ups_0001_a unfolded",
+    )
+    .await;
+    b.screenshot(&util::target_tmp().join("web-dashboard-1000-nodes.png"))
+        .await;
+    assert_eq!(b.errors(), Vec::<String>::new());
+    let frames = stats[0].as_u64().unwrap();
+    assert!(
+        frames > 100,
+        "the page kept drawing: {frames} frames in 10 s"
+    );
+}
