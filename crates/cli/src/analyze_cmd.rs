@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use winter_river_analysis::report::{AnalyzeParams, AnalyzeReport, Format};
 use winter_river_analysis::{
     AvailabilityConfig, ContingencyConfig, RunConfig, availability, contingency,
@@ -106,11 +106,6 @@ pub fn run(args: &AnalyzeArgs) -> Result<u8> {
     let report = AnalyzeReport::new(&site, &name, params, contingencies, avail);
     let format = Format::parse(&args.format).unwrap_or(Format::Text);
     let out = report.render(format);
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))?
-        }
-        None => print!("{out}"),
-    }
+    crate::validate::write_or_print(&out, args.out.as_deref())?;
     Ok(EXIT_OK)
 }

@@ -43,19 +43,19 @@ impl EngineTuning {
 
 #[derive(Debug, clap::Args)]
 pub struct BrokerArgs {
-    /// Address to listen on.
+    /// Embedded broker: address to listen on.
     #[arg(long, default_value = "0.0.0.0")]
     pub bind: IpAddr,
-    /// MQTT/TCP port.
+    /// Embedded broker: MQTT/TCP port.
     #[arg(long, default_value_t = 1883)]
     pub mqtt_port: u16,
-    /// MQTT/WebSocket port (0 = none).
+    /// Embedded broker: MQTT/WebSocket port (0 = none).
     #[arg(long, default_value_t = 9001)]
     pub ws_port: u16,
-    /// Require this username (with --password).
+    /// Embedded broker: require this username (with --password).
     #[arg(long, env = "WR_USERNAME", requires = "password")]
     pub username: Option<String>,
-    /// The password for --username.
+    /// Embedded broker: the password for --username.
     #[arg(
         long,
         env = "WR_PASSWORD",
@@ -65,15 +65,25 @@ pub struct BrokerArgs {
     pub password: Option<String>,
 }
 
+impl BrokerArgs {
+    pub fn credentials(&self) -> Option<(String, String)> {
+        self.username.clone().zip(self.password.clone())
+    }
+
+    pub fn broker_config(&self) -> BrokerConfig {
+        BrokerConfig {
+            mqtt_addr: SocketAddr::new(self.bind, self.mqtt_port),
+            ws_addr: (self.ws_port != 0).then(|| SocketAddr::new(self.bind, self.ws_port)),
+            credentials: self.credentials(),
+            ..BrokerConfig::default()
+        }
+    }
+}
+
 /// `winter-river broker`: the embedded broker alone, until killed.
 pub fn broker(args: &BrokerArgs) -> Result<u8> {
     init_logging();
-    let broker = winter_river_broker::start(BrokerConfig {
-        mqtt_addr: SocketAddr::new(args.bind, args.mqtt_port),
-        ws_addr: (args.ws_port != 0).then(|| SocketAddr::new(args.bind, args.ws_port)),
-        credentials: args.username.clone().zip(args.password.clone()),
-        ..BrokerConfig::default()
-    })?;
+    let broker = winter_river_broker::start(args.broker_config())?;
     println!(
         "broker     mqtt://{}  (on this host: {})",
         broker.mqtt_addr(),

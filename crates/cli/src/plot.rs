@@ -7,18 +7,8 @@ use anyhow::{Result, anyhow, bail};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use winter_river_protocol::{Event, NodeKind, Severity};
-use winter_river_sim::scenario::{Recording, RunReport, Scenario, SeriesValues};
+use winter_river_sim::scenario::{Recording, RunReport, SYSTEM_SERIES, Scenario, SeriesValues};
 
-/// System series the recorder keeps (and the plot accepts).
-const SYSTEM_SERIES: &[&str] = &[
-    "it_kw",
-    "facility_kw",
-    "pue",
-    "it_kw_lost",
-    "it_kwh_unserved",
-    "runtime_s",
-    "fuel_pct",
-];
 /// Points per line beyond which a series is thinned (keeping each bucket's extremes).
 const MAX_POINTS: usize = 4000;
 /// Event markers beyond which only warnings and critical events are marked.

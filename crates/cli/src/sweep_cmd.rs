@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use winter_river_analysis::report::{Format, SweepReport};
 use winter_river_analysis::sweep::{self, COLUMNS};
 use winter_river_sim::topology::DEFAULT_TOPOLOGY_TOML;
@@ -70,11 +70,6 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
     let report = SweepReport::new(&scenario, &args.set, &args.columns, result);
     let format = Format::parse(&args.format).unwrap_or(Format::Text);
     let out = report.render(format);
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))?
-        }
-        None => print!("{out}"),
-    }
+    crate::validate::write_or_print(&out, args.out.as_deref())?;
     Ok(EXIT_OK)
 }

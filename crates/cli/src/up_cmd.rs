@@ -2,12 +2,10 @@
 //! virtual fleet + web dashboard in one process, printing what runs where;
 //! SIGINT/SIGTERM stop everything cleanly.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::sync::watch;
-use winter_river_broker::BrokerConfig;
 use winter_river_engine::EngineCore;
 use winter_river_fleet::{FleetConfig, NodesSpec, select_boards};
 use winter_river_mqtt::BrokerUrl;
@@ -16,7 +14,7 @@ use crate::EXIT_OK;
 use crate::live_args::{
     TopologyArg, init_logging, load_topology, parse_url, runtime, shutdown_signal,
 };
-use crate::pieces_cmd::EngineTuning;
+use crate::pieces_cmd::{BrokerArgs, EngineTuning};
 
 /// How long a clean shutdown may take before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -28,26 +26,9 @@ pub struct UpArgs {
     /// Use this broker (mqtt://host:port or ws://…) instead of the embedded one.
     #[arg(long, env = "WR_BROKER")]
     pub broker: Option<String>,
-    /// Embedded broker: address to listen on.
-    #[arg(long, default_value = "0.0.0.0")]
-    pub bind: IpAddr,
-    /// Embedded broker: MQTT/TCP port.
-    #[arg(long, default_value_t = 1883)]
-    pub mqtt_port: u16,
-    /// Embedded broker: MQTT/WebSocket port (0 = none).
-    #[arg(long, default_value_t = 9001)]
-    pub ws_port: u16,
-    /// Embedded broker: require this username (with --password).
-    #[arg(long, env = "WR_USERNAME", requires = "password")]
-    pub username: Option<String>,
-    /// Embedded broker: the password for --username.
-    #[arg(
-        long,
-        env = "WR_PASSWORD",
-        requires = "username",
-        hide_env_values = true
-    )]
-    pub password: Option<String>,
+    /// The embedded broker's listeners and credentials (unused with --broker).
+    #[command(flatten)]
+    pub listen: BrokerArgs,
     /// Which nodes get a virtual board: all, none, or id,id,… (real boards take the rest).
     #[arg(long, default_value = "all")]
     pub nodes: String,
@@ -88,14 +69,9 @@ pub fn run(args: &UpArgs) -> Result<u8> {
             url
         }
         None => {
-            let broker = winter_river_broker::start(BrokerConfig {
-                mqtt_addr: SocketAddr::new(args.bind, args.mqtt_port),
-                ws_addr: (args.ws_port != 0).then(|| SocketAddr::new(args.bind, args.ws_port)),
-                credentials: args.username.clone().zip(args.password.clone()),
-                ..BrokerConfig::default()
-            })?;
+            let broker = winter_river_broker::start(args.listen.broker_config())?;
             let mut url = parse_url(&broker.mqtt_url())?;
-            url.credentials = args.username.clone().zip(args.password.clone());
+            url.credentials = args.listen.credentials();
             lines.push(format!(
                 "  broker     mqtt://{}  (embedded; on this host: {})",
                 broker.mqtt_addr(),

@@ -35,6 +35,19 @@ pub fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// Writes a report to `out`, or prints it when there is none.
+pub fn write_or_print(text: &str, out: Option<&Path>) -> Result<()> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
 /// Loads a scenario from disk: its topology path is read relative to it.
 pub fn load_scenario(path: &Path) -> Result<Scenario> {
     let text = read(path)?;

@@ -15,7 +15,8 @@ use crate::field::{FieldValue, Target};
 use crate::topology::{Loc, Override, Topology, TopologyError};
 
 pub use run::{
-    DEFAULT_SAMPLE_EVERY_S, Recording, RunOptions, RunReport, Series, SeriesValues, Verdict, run,
+    DEFAULT_SAMPLE_EVERY_S, Recording, RunOptions, RunReport, SYSTEM_SERIES, Series, SeriesValues,
+    Verdict, run,
 };
 
 /// Default step [ms] (DESIGN §5).

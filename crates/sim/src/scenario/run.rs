@@ -164,7 +164,8 @@ struct NodeColumns {
     is_ups: bool,
 }
 
-const SYSTEM_SERIES: &[&str] = &[
+/// System series the recorder keeps (and a plot may show).
+pub const SYSTEM_SERIES: &[&str] = &[
     "it_kw",
     "facility_kw",
     "pue",
