@@ -1,0 +1,87 @@
+//! `winter-river-bench`: benchmarks of the live system (issue 3, item 7) against the
+//! embedded broker and a real Mosquitto in the same run — `latency` (fault to
+//! status) and `fleet` (how many boards at 1 status/s one `up` sustains). Run it from
+//! a release build; figures go to docs/benchmarks.md ("Live system"). Not part of
+//! scripts/test.
+
+mod fleet;
+mod latency;
+mod procfs;
+mod stats;
+mod sut;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::sut::Kind;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "winter-river-bench",
+    about = "Benchmarks of the live Winter River system"
+)]
+struct Cli {
+    /// The winter-river binary (default: next to this one, i.e. the same build profile).
+    #[arg(long, global = true)]
+    bin: Option<PathBuf>,
+    /// Brokers to compare.
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        default_value = "embedded,mosquitto"
+    )]
+    brokers: Vec<Kind>,
+    /// An extra line for the generated mosquitto.conf (repeatable), e.g.
+    /// `--mosquitto-conf 'set_tcp_nodelay true'`.
+    #[arg(long, global = true)]
+    mosquitto_conf: Vec<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Fault-to-status latency: set_fault on util_a, alternating fault/restore, until a
+    /// subscriber has every affected board's new status.
+    Latency(latency::Args),
+    /// Fleet scale: boards at one status per second against one `up`.
+    Fleet(fleet::Args),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let bin = match cli.bin {
+        Some(b) => b,
+        None => std::env::current_exe()
+            .context("cannot locate this executable")?
+            .with_file_name("winter-river"),
+    };
+    anyhow::ensure!(
+        bin.exists(),
+        "{} not found: build it first (cargo build --release -p winter-river -p winter-river-bench) or pass --bin",
+        bin.display()
+    );
+    println!("machine: {}", procfs::machine());
+    println!("winter-river: {}", bin.display());
+    let env = sut::Env {
+        bin,
+        mosquitto_conf: cli.mosquitto_conf.clone(),
+    };
+    if !env.mosquitto_conf.is_empty() {
+        println!("mosquitto.conf extra: {:?}", env.mosquitto_conf);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        match &cli.cmd {
+            Cmd::Latency(a) => latency::run(&env, &cli.brokers, a).await,
+            Cmd::Fleet(a) => fleet::run(&env, &cli.brokers, a).await,
+        }
+    })
+}

@@ -1,0 +1,135 @@
+//! The system under test: one `up` with its embedded broker, or one `up --broker`
+//! against a fresh Mosquitto, on free 127.0.0.1 ports; optionally a separate `nodes`
+//! process as the load.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use winter_river_mqtt::BrokerUrl;
+use winter_river_testkit::{Mosquitto, MosquittoOptions, Proc, free_port};
+
+/// Which broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Embedded,
+    Mosquitto,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Embedded => "embedded",
+            Kind::Mosquitto => "mosquitto",
+        })
+    }
+}
+
+/// What every run shares: the binary and the Mosquitto config extras.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub bin: PathBuf,
+    pub mosquitto_conf: Vec<String>,
+}
+
+/// One running system.
+#[derive(Debug)]
+pub struct Sut {
+    pub port: u16,
+    bin: PathBuf,
+    pub up: Proc,
+    pub fleet: Option<Proc>,
+    pub mosquitto: Option<Mosquitto>,
+}
+
+fn has_http_flag(bin: &Path) -> bool {
+    std::process::Command::new(bin)
+        .args(["up", "--help"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("--http"))
+        .unwrap_or(false)
+}
+
+impl Sut {
+    /// Starts `up` (+ Mosquitto) and waits for its banner. `extra` goes to `up`.
+    pub async fn start(env: &Env, kind: Kind, extra: &[String]) -> Result<Sut> {
+        let bin = env.bin.as_path();
+        let mut args: Vec<String> = vec!["up".into()];
+        let mut mosquitto = None;
+        let port = match kind {
+            Kind::Embedded => {
+                let p = free_port()?;
+                args.extend(
+                    [
+                        "--bind",
+                        "127.0.0.1",
+                        "--mqtt-port",
+                        &p.to_string(),
+                        "--ws-port",
+                        "0",
+                    ]
+                    .map(String::from),
+                );
+                p
+            }
+            Kind::Mosquitto => {
+                let m = Mosquitto::start_with(&MosquittoOptions {
+                    websockets: false,
+                    extra_config: env.mosquitto_conf.clone(),
+                })?;
+                let p = m.port();
+                args.extend(["--broker".into(), m.url()]);
+                mosquitto = Some(m);
+                p
+            }
+        };
+        if has_http_flag(bin) {
+            args.extend(["--http".into(), format!("127.0.0.1:{}", free_port()?)]);
+        }
+        args.extend(extra.iter().cloned());
+        let mut up = Proc::spawn("up", bin, &args)?;
+        up.wait_stdout("Ctrl-C stops everything.", Duration::from_secs(30))
+            .await
+            .context("`up` did not start")?;
+        Ok(Sut {
+            port,
+            bin: bin.to_path_buf(),
+            up,
+            fleet: None,
+            mosquitto,
+        })
+    }
+
+    pub fn url(&self) -> BrokerUrl {
+        BrokerUrl::tcp("127.0.0.1", self.port)
+    }
+
+    /// Starts `winter-river nodes ARGS… --broker URL` as the load.
+    pub fn spawn_fleet(&mut self, args: &[String]) -> Result<()> {
+        let mut all = vec!["nodes".to_string()];
+        all.extend(args.iter().cloned());
+        all.extend(["--broker".into(), format!("mqtt://127.0.0.1:{}", self.port)]);
+        self.fleet = Some(Proc::spawn("nodes", &self.bin, &all)?);
+        Ok(())
+    }
+
+    /// Fails if `up`, the fleet or Mosquitto has died.
+    pub fn check_running(&mut self) -> Result<()> {
+        self.up.check_running()?;
+        if let Some(f) = &mut self.fleet {
+            f.check_running()?;
+        }
+        Ok(())
+    }
+
+    /// Stops everything: SIGINT to `up` and the fleet (clean exit), then kill.
+    pub async fn stop(mut self) {
+        for p in self.fleet.iter_mut().chain(std::iter::once(&mut self.up)) {
+            if p.signal("INT").is_ok() {
+                let _ = p.wait_exit(Duration::from_secs(6)).await;
+            }
+            p.kill();
+        }
+    }
+}
