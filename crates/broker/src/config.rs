@@ -115,7 +115,8 @@ pub struct Sizing {
 impl Default for Sizing {
     fn default() -> Self {
         Sizing {
-            max_payload_bytes: 1024 * 1024,
+            // The retained topology of a 10,000-node site is a few MiB.
+            max_payload_bytes: 32 * 1024 * 1024,
             max_outgoing_packet_count: 10_000,
             // 5 × 256 KiB ≈ 2.5 s of 2,000 boards' statuses at 1 Hz × ~250 B for a wildcard
             // consumer (engine, watch, web) to fall behind before it skips.

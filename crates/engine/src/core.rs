@@ -38,6 +38,10 @@ pub struct EngineConfig {
     pub update_refresh_ms: u64,
     /// Most simulation steps one tick may take when catching up.
     pub max_steps_per_tick: u32,
+    /// Most `update`s one tick may publish; the rest go out on the next ticks. A
+    /// broker keeps a bounded buffer per subscription (rumqttd: a commit log per
+    /// filter), and a burst of thousands would make `<p>/+/command` readers skip.
+    pub max_updates_per_tick: usize,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +53,7 @@ impl Default for EngineConfig {
             status_period_ms: 1000,
             update_refresh_ms: 5000,
             max_steps_per_tick: 10_000,
+            max_updates_per_tick: 50,
         }
     }
 }
@@ -70,10 +75,12 @@ pub struct EngineCore {
     topology_payload: Vec<u8>,
     boards: Vec<BoardState>,
     board_rssi: Vec<Option<i32>>,
-    /// Last `update` sent to each node and when [ms].
+    /// Last `update` sent to each node, and when its refresh is due [ms].
     last_update: Vec<Option<(UpdateParams, u64)>>,
     last_system: Option<(SystemStatus, u64)>,
     outbox: VecDeque<Outgoing>,
+    /// Where the next scan for due updates starts (round robin under the cap).
+    update_cursor: usize,
     counters: Counters,
     /// Per reason: when it was last logged [ms] and how many were not logged since.
     log_limiter: BTreeMap<&'static str, (u64, u64)>,
@@ -100,6 +107,7 @@ impl EngineCore {
             last_update: vec![None; n],
             last_system: None,
             outbox: VecDeque::new(),
+            update_cursor: 0,
             counters: Counters::default(),
             log_limiter: BTreeMap::new(),
             recent_events: VecDeque::new(),
@@ -199,6 +207,7 @@ impl EngineCore {
                             self.board_rssi[i] = status.wifi_rssi.or(self.board_rssi[i]);
                             if !before {
                                 self.board_event(i, true);
+                                self.last_update[i] = None;
                             }
                         }
                     },
@@ -228,6 +237,11 @@ impl EngineCore {
                             let after = self.boards[i].is_online(now_ms);
                             if before != after {
                                 self.board_event(i, after);
+                            }
+                            if after && !before {
+                                // A board that just came up gets its state at once, not at
+                                // the next refresh.
+                                self.last_update[i] = None;
                             }
                         }
                     },
@@ -366,20 +380,39 @@ impl EngineCore {
     /// Queues node updates (changed or due for refresh) and the system status
     /// (changed or due).
     fn publish_state(&mut self, now_ms: u64) {
-        for i in 0..self.sim.topology().len() {
+        let n = self.sim.topology().len();
+        let mut sent = 0;
+        for k in 0..n {
+            let i = (self.update_cursor + k) % n;
             let params = self.update_for(i);
-            let due = match &self.last_update[i] {
-                None => true,
-                Some((old, at)) => {
-                    deadband::changed(old, &params) || now_ms >= at + self.config.update_refresh_ms
-                }
+            let (due, first) = match &self.last_update[i] {
+                None => (true, true),
+                Some((old, next_refresh_ms)) => (
+                    deadband::changed(old, &params) || now_ms >= *next_refresh_ms,
+                    false,
+                ),
             };
+            if due && sent == self.config.max_updates_per_tick {
+                // Resume here on the next tick.
+                self.update_cursor = i;
+                break;
+            }
             if due {
+                sent += 1;
                 let id = self.sim.topology().node(i).id.clone();
                 match encode_command(&Command::Update(params.clone())) {
                     Ok(payload) => {
                         self.push("update", &Topic::NodeCommand(id), payload);
-                        self.last_update[i] = Some((params, now_ms));
+                        // The first refreshes are spread over the period, so the nodes'
+                        // refreshes do not all fall on the same instant (a burst that a
+                        // broker's per-filter buffer may not hold at thousands of nodes).
+                        let period_ms = self.config.update_refresh_ms;
+                        let next_ms = if first {
+                            now_ms + period_ms - self.refresh_stagger_ms(i)
+                        } else {
+                            now_ms + period_ms
+                        };
+                        self.last_update[i] = Some((params, next_ms));
                     }
                     Err(e) => tracing::error!("cannot encode update for {id}: {e}"),
                 }
@@ -401,6 +434,12 @@ impl EngineCore {
                 Err(e) => tracing::error!("cannot encode system status: {e}"),
             }
         }
+    }
+
+    /// Node `i`'s place in the refresh period [ms]: nodes spread evenly over it.
+    fn refresh_stagger_ms(&self, i: usize) -> u64 {
+        let n = self.sim.topology().len().max(1) as u64;
+        i as u64 * self.config.update_refresh_ms / n
     }
 
     fn publish_event(&mut self, event: Event) {

@@ -305,3 +305,70 @@ fn every_bad_input_class_is_counted_by_reason_and_nothing_stops() {
     }
     assert_eq!(core.counters().rejected_total(), cases.len() as u64);
 }
+
+#[test]
+fn periodic_refreshes_are_spread_over_the_period_not_sent_at_once() {
+    let mut core = engine();
+    core.handle_connected(0);
+    drain(&mut core);
+    let mut first_refresh_ms = Vec::new();
+    let mut t = 100;
+    while t <= 5000 {
+        core.handle_tick(t);
+        for o in drain(&mut core) {
+            if o.topic.ends_with("/command") {
+                first_refresh_ms.push(t);
+            }
+        }
+        t += 100;
+    }
+    // Each of the 8 nodes refreshed once within the period, at 8 different times.
+    assert_eq!(first_refresh_ms.len(), 8, "{first_refresh_ms:?}");
+    first_refresh_ms.dedup();
+    assert_eq!(first_refresh_ms.len(), 8, "{first_refresh_ms:?}");
+}
+
+#[test]
+fn a_board_coming_online_gets_its_update_at_once() {
+    let mut core = engine();
+    core.handle_connected(0);
+    drain(&mut core);
+    run(&mut core, 100, 1000);
+    core.handle_message(1050, &topic("pdu_a/availability"), b"online");
+    core.handle_tick(1100);
+    let out = drain(&mut core);
+    assert_eq!(updates_for(&out, "pdu_a").len(), 1);
+}
+
+#[test]
+fn updates_are_paced_so_a_large_site_does_not_burst() {
+    let site = winter_river_sim::topology::generate::synthetic_site_toml(300);
+    let topology = Topology::from_toml_str(&site, "synthetic").unwrap();
+    let n = topology.len();
+    let mut core = EngineCore::new(
+        topology,
+        EngineConfig {
+            max_updates_per_tick: 50,
+            ..EngineConfig::default()
+        },
+    )
+    .unwrap();
+    core.handle_connected(0);
+    let first = drain(&mut core)
+        .iter()
+        .filter(|o| o.topic.ends_with("/command"))
+        .count();
+    assert_eq!(first, 50);
+    // Every node gets its first update within ⌈n / 50⌉ ticks, each exactly once.
+    let mut seen = std::collections::BTreeSet::new();
+    let ticks = n.div_ceil(50) as u64;
+    for k in 1..ticks {
+        core.handle_tick(k * 10);
+        for o in drain(&mut core) {
+            if o.topic.ends_with("/command") {
+                assert!(seen.insert(o.topic.clone()), "{} twice", o.topic);
+            }
+        }
+    }
+    assert_eq!(seen.len() + first, n);
+}

@@ -124,6 +124,11 @@ impl Link {
             ));
         }
         let (client, mut eventloop) = AsyncClient::new(mqtt, options.request_capacity);
+        // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold a small publish
+        // that follows another for ~40 ms: a board's status after an update.
+        let mut network = eventloop.network_options();
+        network.set_tcp_nodelay(true);
+        eventloop.set_network_options(network);
         let (tx, events) = mpsc::unbounded_channel();
         let (min_ms, max_ms) = (options.min_backoff_ms.max(1), options.max_backoff_ms.max(1));
         let id = options.client_id.clone();
