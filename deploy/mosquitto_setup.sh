@@ -107,6 +107,12 @@ listener $ws_port$address
 protocol websockets
 CONF
     fi
+    cat <<CONF
+
+# Send small messages at once: without it, Nagle's algorithm holds a board's status
+# that follows an engine update for ~40 ms (docs/benchmarks.md, live latency).
+set_tcp_nodelay true
+CONF
     echo
     if [ -n "$password_file" ]; then
         cat <<CONF

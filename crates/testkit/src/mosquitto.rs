@@ -70,6 +70,8 @@ impl Mosquitto {
         let _ = writeln!(text, "per_listener_settings false");
         let _ = writeln!(text, "allow_anonymous true");
         let _ = writeln!(text, "persistence false");
+        // As deploy/mosquitto_setup.sh configures it: no Nagle delay on small messages.
+        let _ = writeln!(text, "set_tcp_nodelay true");
         let _ = writeln!(text, "log_dest file {}", log.display());
         let _ = writeln!(text, "log_type error\nlog_type warning\nlog_type notice");
         if running_as_root() {
