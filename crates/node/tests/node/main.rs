@@ -1,7 +1,9 @@
 //! Tests of winter-river-node: the node core with simulated time (no broker), the
-//! reconnect backoff, and the OLED frames against golden text art.
+//! reconnect backoff, the board's button and knob, and the OLED frames against
+//! golden text art.
 
 mod backoff;
 mod golden;
+mod input;
 mod node_core;
 mod util;

@@ -1,0 +1,217 @@
+//! Build script of the ESP32 firmware: the board's settings from environment variables
+//! (checked here, so a bad id or address fails the build, not the board) written to
+//! `$OUT_DIR/board_config.rs`, and the linker script esp-hal 1.x needs.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `WR_NODE_ID` | `pdu_a` (with its kind) | node id, `^[a-z0-9][a-z0-9_-]{0,31}$` |
+//! | `WR_NODE_KIND` | required with `WR_NODE_ID` | `utility` … `load` (DESIGN §4) |
+//! | `WR_WIFI_SSID` | `WinterRiver-AP` | the Pi's hotspot (2.4 GHz) |
+//! | `WR_WIFI_PASSWORD` | empty = open network | WPA2-Personal passphrase |
+//! | `WR_BROKER` | `192.168.4.1:1883` | broker `IPv4[:port]`, `mqtt://` allowed (as the CLI's) |
+//! | `WR_USERNAME` / `WR_PASSWORD` | none | MQTT credentials (as the CLI's) |
+//! | `WR_PREFIX` | `winter-river` | topic prefix |
+//! | `WR_KNOB_MAX_KW` | `10` | server boards: demand at full knob [kW] |
+//! | `WR_STATUS_INTERVAL_MS` | `2000` | time between periodic statuses [ms] |
+//! | `WR_MQTT_KEEP_ALIVE_S` | `30` | MQTT keep alive [s] |
+
+use std::fmt::Write as _;
+use std::net::SocketAddrV4;
+use std::path::PathBuf;
+
+/// The seed's hotspot and broker (the Raspberry Pi's `wlan0` in AP mode).
+const DEFAULT_WIFI_SSID: &str = "WinterRiver-AP";
+const DEFAULT_BROKER: &str = "192.168.4.1:1883";
+const DEFAULT_NODE_ID: &str = "pdu_a";
+const DEFAULT_NODE_KIND: &str = "pdu";
+
+fn main() {
+    linker_be_nice();
+    // linkall.x must be the last linker script.
+    println!("cargo:rustc-link-arg=-Tlinkall.x");
+
+    if let Err(message) = write_board_config() {
+        eprintln!("\nwinter-river-esp32: {message}\n");
+        std::process::exit(1);
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    println!("cargo:rerun-if-env-changed={name}");
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn write_board_config() -> Result<(), String> {
+    let (node_id, node_kind) = match (var("WR_NODE_ID"), var("WR_NODE_KIND")) {
+        (Some(id), Some(kind)) => (id, kind),
+        (Some(id), None) => {
+            return Err(format!(
+                "WR_NODE_ID={id} needs WR_NODE_KIND too (one of: {})",
+                kinds()
+            ));
+        }
+        (None, Some(_)) => return Err("WR_NODE_KIND is set but WR_NODE_ID is not".into()),
+        (None, None) => {
+            println!(
+                "cargo:warning=WR_NODE_ID not set: building the default board \
+                 {DEFAULT_NODE_ID} ({DEFAULT_NODE_KIND})"
+            );
+            (DEFAULT_NODE_ID.to_owned(), DEFAULT_NODE_KIND.to_owned())
+        }
+    };
+    winter_river_protocol::validate_node_id(&node_id)
+        .map_err(|e| format!("WR_NODE_ID={node_id:?}: {e}"))?;
+    if winter_river_protocol::NodeKind::parse(&node_kind).is_none() {
+        return Err(format!(
+            "WR_NODE_KIND={node_kind:?} is not a kind (one of: {})",
+            kinds()
+        ));
+    }
+
+    let prefix = var("WR_PREFIX").unwrap_or_else(|| winter_river_protocol::DEFAULT_PREFIX.into());
+    winter_river_protocol::validate_prefix(&prefix)
+        .map_err(|e| format!("WR_PREFIX={prefix:?}: {e}"))?;
+
+    let ssid = var("WR_WIFI_SSID").unwrap_or_else(|| DEFAULT_WIFI_SSID.into());
+    if ssid.len() > 32 {
+        return Err(format!("WR_WIFI_SSID={ssid:?} is longer than 32 bytes"));
+    }
+    let password = var("WR_WIFI_PASSWORD").unwrap_or_default();
+    if !password.is_empty() && !(8..=64).contains(&password.len()) {
+        return Err(
+            "WR_WIFI_PASSWORD must be 8 to 64 bytes (WPA2), or empty for an open network".into(),
+        );
+    }
+
+    // The same variable as the CLI's `--broker`: `mqtt://` and a missing port are fine.
+    let broker_text = var("WR_BROKER").unwrap_or_else(|| DEFAULT_BROKER.into());
+    let bare = broker_text
+        .trim()
+        .trim_start_matches("mqtt://")
+        .trim_end_matches('/');
+    let with_port = if bare.contains(':') {
+        bare.to_owned()
+    } else {
+        format!("{bare}:1883")
+    };
+    let broker: SocketAddrV4 = with_port.parse().map_err(|_| {
+        format!(
+            "WR_BROKER={broker_text:?} is not mqtt://IPv4[:port] (e.g. 10.0.0.2:1883; \
+             host names are not resolved, WebSocket is not supported)"
+        )
+    })?;
+    let username = var("WR_USERNAME");
+    let mqtt_password = var("WR_PASSWORD");
+    if mqtt_password.is_some() && username.is_none() {
+        return Err("WR_PASSWORD needs WR_USERNAME (MQTT 3.1.1 sends no password alone)".into());
+    }
+
+    let knob_max_kw = number::<f64>("WR_KNOB_MAX_KW", 10.0)?;
+    if !(knob_max_kw.is_finite() && knob_max_kw > 0.0) {
+        return Err(format!("WR_KNOB_MAX_KW={knob_max_kw} must be more than 0"));
+    }
+    let status_interval_ms = number::<u64>("WR_STATUS_INTERVAL_MS", 2_000)?;
+    if status_interval_ms == 0 {
+        return Err("WR_STATUS_INTERVAL_MS must be more than 0".into());
+    }
+    let keep_alive_s = number::<u16>("WR_MQTT_KEEP_ALIVE_S", 30)?;
+    if keep_alive_s < 5 {
+        return Err("WR_MQTT_KEEP_ALIVE_S must be at least 5".into());
+    }
+
+    // Debug formatting of a str is a valid Rust string literal.
+    let mut out = String::new();
+    let o = &mut out;
+    let ip = broker.ip().octets();
+    writeln!(
+        o,
+        "// Generated by build.rs from WR_* environment variables."
+    )
+    .ok();
+    writeln!(o, "/// Node id (validated at build time).").ok();
+    writeln!(o, "pub const NODE_ID: &str = {node_id:?};").ok();
+    writeln!(o, "/// Node kind name (validated at build time).").ok();
+    writeln!(o, "pub const NODE_KIND: &str = {node_kind:?};").ok();
+    writeln!(o, "/// Topic prefix.").ok();
+    writeln!(o, "pub const TOPIC_PREFIX: &str = {prefix:?};").ok();
+    writeln!(o, "/// Wi-Fi network name (2.4 GHz).").ok();
+    writeln!(o, "pub const WIFI_SSID: &str = {ssid:?};").ok();
+    writeln!(o, "/// WPA2 passphrase; empty for an open network.").ok();
+    writeln!(o, "pub const WIFI_PASSWORD: &str = {password:?};").ok();
+    writeln!(o, "/// Broker IPv4 address.").ok();
+    writeln!(o, "pub const BROKER_IPV4: [u8; 4] = {ip:?};").ok();
+    writeln!(o, "/// Broker TCP port.").ok();
+    writeln!(o, "pub const BROKER_PORT: u16 = {};", broker.port()).ok();
+    writeln!(o, "/// MQTT user name, if the broker wants one.").ok();
+    writeln!(o, "pub const MQTT_USERNAME: Option<&str> = {username:?};").ok();
+    writeln!(o, "/// MQTT password (sent only with a user name).").ok();
+    writeln!(
+        o,
+        "pub const MQTT_PASSWORD: Option<&str> = {mqtt_password:?};"
+    )
+    .ok();
+    writeln!(o, "/// Demand at full knob [kW].").ok();
+    writeln!(o, "pub const KNOB_MAX_KW: f64 = {knob_max_kw:?};").ok();
+    writeln!(o, "/// Time between periodic statuses [ms].").ok();
+    writeln!(
+        o,
+        "pub const STATUS_INTERVAL_MS: u64 = {status_interval_ms};"
+    )
+    .ok();
+    writeln!(o, "/// MQTT keep alive [s].").ok();
+    writeln!(o, "pub const MQTT_KEEP_ALIVE_S: u16 = {keep_alive_s};").ok();
+
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
+    std::fs::write(out_dir.join("board_config.rs"), out).map_err(|e| e.to_string())
+}
+
+fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={text:?} is not a number")),
+    }
+}
+
+fn kinds() -> String {
+    winter_river_protocol::NodeKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// esp-generate's helper: turns common linker errors into hints. The linker calls
+/// this build script back with `undefined-symbol NAME`.
+fn linker_be_nice() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() > 2 {
+        let (kind, what) = (&args[1], &args[2]);
+        if kind != "undefined-symbol" {
+            std::process::exit(1);
+        }
+        if what == "_stack_start" {
+            eprintln!("\nhint: is the linker script `linkall.x` missing?\n");
+        }
+        std::process::exit(0);
+    }
+
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(_) => return,
+    };
+    // Xtensa links through gcc (`-Wl,`), RISC-V through rust-lld.
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("xtensa") {
+        println!(
+            "cargo:rustc-link-arg=-Wl,--error-handling-script={}",
+            exe.display()
+        );
+    } else {
+        println!(
+            "cargo:rustc-link-arg=--error-handling-script={}",
+            exe.display()
+        );
+    }
+}
