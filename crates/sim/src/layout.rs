@@ -8,8 +8,10 @@ use winter_river_protocol::NodeKind;
 use crate::physics::current_a;
 use crate::topology::Topology;
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Layout {
+    /// Node indices with every node after all of its feeds (the topology's order).
+    pub order: Vec<usize>,
     pub kind: Vec<NodeKind>,
     /// Node `i`'s feeds are `feed_list[feed_start[i]..feed_start[i + 1]]`.
     feed_start: Vec<u32>,
@@ -48,6 +50,7 @@ impl Layout {
         }
         feed_start.push(feed_list.len() as u32);
         Layout {
+            order: topology.order.clone(),
             kind,
             feed_start,
             feed_list,

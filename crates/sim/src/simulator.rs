@@ -107,7 +107,7 @@ enum Slot {
 #[derive(Debug)]
 pub struct Simulator {
     topology: Arc<Topology>,
-    layout: Arc<Layout>,
+    layout: Layout,
     step_ms: u32,
     /// Index of the latest computed step; meaningless until `started`.
     step_index: u64,
@@ -201,7 +201,7 @@ impl Simulator {
             }
         }
         let (nominal_in_v, nominal_out_v) = nominal_voltages(&topology);
-        let layout = Arc::new(Layout::new(&topology, &nominal_in_v, &nominal_out_v));
+        let layout = Layout::new(&topology, &nominal_in_v, &nominal_out_v);
         let mut sim = Simulator {
             step_ms: step_ms.max(1),
             step_index: 0,
@@ -713,11 +713,11 @@ impl Simulator {
     }
 
     fn energize(&mut self, t: f64) {
-        let topology = Arc::clone(&self.topology);
-        let layout = Arc::clone(&self.layout);
+        // Moved out for the loop (run_ats needs `&mut self`); no copy, no refcount.
+        let layout = std::mem::take(&mut self.layout);
         let mut it_served = 0.0;
         let mut it_demand = 0.0;
-        for &i in &topology.order {
+        for &i in &layout.order {
             let up = !self.faulted[i] && !self.tripped[i];
             let kind = layout.kind[i];
             let (in_live, live) = match kind {
@@ -765,6 +765,7 @@ impl Simulator {
                 }
             }
         }
+        self.layout = layout;
         self.it_kw = it_served;
         self.it_demand_kw = it_demand;
     }
@@ -772,8 +773,7 @@ impl Simulator {
     /// The automatic transfer switch of switchgear node `i` (slot `a`) at time `t`:
     /// decides which feed it uses and signals its generators. Returns the feed node.
     fn run_ats(&mut self, i: usize, a: usize, t: f64) -> usize {
-        let topology = Arc::clone(&self.topology);
-        let node = &topology.nodes[i];
+        let node = &self.topology.nodes[i];
         let feeds = &node.feeds;
         let KindParams::Switchgear {
             start_delay_s,
@@ -834,8 +834,8 @@ impl Simulator {
                 signal = Some(false);
             }
             let id = &node.id;
-            let to_id = &topology.nodes[feeds[k]].id;
-            let from_id = &topology.nodes[feeds[from]].id;
+            let to_id = &self.topology.nodes[feeds[k]].id;
+            let from_id = &self.topology.nodes[feeds[from]].id;
             let (event, severity, message) = if k == 0 {
                 (
                     "retransfer",
@@ -857,6 +857,7 @@ impl Simulator {
                 message,
             });
         }
+        let selected_feed = feeds[self.ats[a].selected];
         if let Some(start) = signal {
             for gi in 0..self.ats[a].generators.len() {
                 let g = self.ats[a].generators[gi];
@@ -868,7 +869,7 @@ impl Simulator {
                 self.advance_generator(g, t);
             }
         }
-        feeds[self.ats[a].selected]
+        selected_feed
     }
 
     fn flow(&mut self) {
@@ -876,9 +877,8 @@ impl Simulator {
         let mut facility_kw = 0.0;
         let mut generator_kw = 0.0;
         let mut battery_out_kw = 0.0;
-        let topology = Arc::clone(&self.topology);
-        let layout = Arc::clone(&self.layout);
-        for &i in topology.order.iter().rev() {
+        let layout = std::mem::take(&mut self.layout);
+        for &i in layout.order.iter().rev() {
             let live = self.live[i];
             let mut in_kw = 0.0;
             let kind = layout.kind[i];
@@ -904,7 +904,7 @@ impl Simulator {
                 self.current_a[i] = in_kw * layout.amps_per_kw[i];
                 continue;
             }
-            let node = &topology.nodes[i];
+            let node = &self.topology.nodes[i];
             match node.params {
                 KindParams::Server { .. }
                 | KindParams::Load { .. }
@@ -993,6 +993,7 @@ impl Simulator {
             self.in_kw[i] = in_kw;
             self.current_a[i] = in_kw * layout.amps_per_kw[i];
         }
+        self.layout = layout;
         self.facility_kw = facility_kw;
         self.generator_kw = generator_kw;
         self.battery_out_kw = battery_out_kw;
