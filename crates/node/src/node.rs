@@ -489,7 +489,8 @@ impl NodeCore {
     }
 }
 
-fn values_of(s: &Status) -> [Option<f64>; 8] {
+/// The electrical values a status carries, in a fixed order.
+pub(crate) fn values_of(s: &Status) -> [Option<f64>; 8] {
     [
         s.voltage_in,
         s.voltage_out,

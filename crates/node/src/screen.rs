@@ -214,19 +214,7 @@ impl<'a> Screen<'a> {
 
 /// True if the status carries any electrical value (i.e. the engine has spoken).
 fn has_values(s: &Status) -> bool {
-    [
-        s.voltage_in,
-        s.voltage_out,
-        s.current,
-        s.power_kw,
-        s.load_pct,
-        s.battery_pct,
-        s.runtime_s,
-        s.fuel_pct,
-    ]
-    .iter()
-    .any(Option::is_some)
-        || s.source.is_some()
+    crate::node::values_of(s).iter().any(Option::is_some) || s.source.is_some()
 }
 
 /// A value with 1 decimal below 100 and none from 100 up; `--` if not finite.
