@@ -19,6 +19,10 @@ use crate::pieces_cmd::{BrokerArgs, EngineTuning};
 /// How long a clean shutdown may take before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// After a clean shutdown, how long the embedded broker is given to hand the last
+/// retained `offline`s to subscribers: it ends with this process.
+const BROKER_FLUSH: Duration = Duration::from_millis(300);
+
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
     #[command(flatten)]
@@ -117,6 +121,7 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         status_interval_ms: 2_000,
         start_spread_ms: 1_000,
     };
+    let embedded_broker = args.broker.is_none();
     runtime()?.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -161,6 +166,9 @@ pub fn run(args: &UpArgs) -> Result<u8> {
                 "warning: shutdown took longer than {} s; exiting anyway",
                 SHUTDOWN_GRACE.as_secs()
             );
+        }
+        if embedded_broker {
+            tokio::time::sleep(BROKER_FLUSH).await;
         }
         anyhow::Ok(())
     })?;
