@@ -2,7 +2,7 @@
 //! against a fresh Mosquitto, on free 127.0.0.1 ports; optionally a separate `nodes`
 //! process as the load.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -43,14 +43,6 @@ pub struct Sut {
     pub mosquitto: Option<Mosquitto>,
 }
 
-fn has_http_flag(bin: &Path) -> bool {
-    std::process::Command::new(bin)
-        .args(["up", "--help"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("--http"))
-        .unwrap_or(false)
-}
-
 impl Sut {
     /// Starts `up` (+ Mosquitto) and waits for its banner. `extra` goes to `up`.
     pub async fn start(env: &Env, kind: Kind, extra: &[String]) -> Result<Sut> {
@@ -84,9 +76,8 @@ impl Sut {
                 p
             }
         };
-        if has_http_flag(bin) {
-            args.extend(["--http".into(), format!("127.0.0.1:{}", free_port()?)]);
-        }
+        // A loopback dashboard port of its own, never the default 0.0.0.0:8080.
+        args.extend(["--http".into(), format!("127.0.0.1:{}", free_port()?)]);
         args.extend(extra.iter().cloned());
         let mut up = Proc::spawn("up", bin, &args)?;
         up.wait_stdout("Ctrl-C stops everything.", Duration::from_secs(30))

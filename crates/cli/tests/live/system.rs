@@ -2,7 +2,6 @@
 //! the embedded one (inside `up`, or as a `winter-river broker` subprocess) or a real
 //! Mosquitto started by the test kit.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use winter_river_mqtt::BrokerUrl;
@@ -41,19 +40,6 @@ pub struct Live {
     pub broker: Broker,
 }
 
-/// `up --help` mentions `--http` once the dashboard exists; pass it a free loopback
-/// port then, so parallel tests never fight over its default 0.0.0.0:8080.
-fn up_has_http_flag() -> bool {
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| {
-        std::process::Command::new(BIN)
-            .args(["up", "--help"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).contains("--http"))
-            .unwrap_or(false)
-    })
-}
-
 impl Live {
     /// One `up` process: with its embedded broker on free loopback ports, or against
     /// a fresh Mosquitto. `extra` goes to `up` (`--speed`, `--nodes`, …).
@@ -82,9 +68,8 @@ impl Live {
                 (Broker::Mosquitto(m), p, w)
             }
         };
-        if up_has_http_flag() {
-            args.extend(["--http".to_string(), format!("127.0.0.1:{}", free_port()?)]);
-        }
+        // A loopback dashboard port of its own: parallel tests never share 8080.
+        args.extend(["--http".to_string(), format!("127.0.0.1:{}", free_port()?)]);
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut up = Proc::spawn("up", BIN, &args)?;
         up.wait_stdout("Ctrl-C stops everything.", WAIT).await?;
