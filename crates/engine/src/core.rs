@@ -58,14 +58,8 @@ impl Default for EngineConfig {
     }
 }
 
-/// One MQTT publish the driver must send.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outgoing {
-    pub topic: String,
-    pub payload: Vec<u8>,
-    pub qos: Qos,
-    pub retain: bool,
-}
+/// One MQTT publish the driver must send (the protocol's `Publish`).
+pub type Outgoing = winter_river_protocol::Publish;
 
 /// The engine: the simulator, what boards are connected, and what to publish.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
-use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions, Will};
+use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
 
 use crate::core::{EngineCore, Outgoing};
 use crate::counters::Counters;
@@ -63,14 +63,8 @@ pub async fn run_with_telemetry(
     shutdown: impl Future<Output = ()>,
     telemetry_tx: Option<watch::Sender<Telemetry>>,
 ) {
-    let will = core.last_will();
     let mut options = LinkOptions::new(format!("winter-river-engine-{}", std::process::id()));
-    options.last_will = Some(Will {
-        topic: will.topic,
-        payload: will.payload,
-        qos: will.qos,
-        retain: will.retain,
-    });
+    options.last_will = Some(core.last_will());
     options.request_capacity = 50_000 + 4 * core.sim().topology().len();
     let mut link = Link::connect(url, &options);
     let start = Instant::now();

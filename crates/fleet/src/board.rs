@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
-use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions, Will};
+use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
 use winter_river_node::{NodeConfig, NodeCore, Transmit};
 use winter_river_protocol::NodeKind;
 
@@ -46,14 +46,8 @@ pub async fn run_board(config: BoardConfig, url: BrokerUrl, mut stop: watch::Rec
         }
     };
     core.set_wifi_rssi(virtual_rssi_dbm(&config.id));
-    let lw = core.last_will();
     let mut options = LinkOptions::new(format!("wr-node-{}-{}", config.id, std::process::id()));
-    options.last_will = Some(Will {
-        topic: lw.topic,
-        payload: lw.payload,
-        qos: lw.qos,
-        retain: lw.retain,
-    });
+    options.last_will = Some(core.last_will());
     options.request_capacity = 256;
     options.max_packet_bytes = 256 * 1024;
     options.min_backoff_ms = 250;

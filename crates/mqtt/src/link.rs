@@ -12,13 +12,7 @@ use winter_river_protocol::Qos;
 use crate::url::{BrokerUrl, Transport};
 
 /// A Last Will: published by the broker if the client vanishes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Will {
-    pub topic: String,
-    pub payload: Vec<u8>,
-    pub qos: Qos,
-    pub retain: bool,
-}
+pub type Will = winter_river_protocol::Publish;
 
 /// How to connect.
 #[derive(Debug, Clone)]

@@ -55,15 +55,8 @@ const KNOB_DEADBAND_KW: f64 = 0.1;
 /// `set_load`: an ADC reading jitters.
 const KNOB_DEADBAND_REL: f64 = 0.02;
 
-/// One MQTT publish the driver must send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// Full topic, prefix included.
-    pub topic: String,
-    pub payload: Vec<u8>,
-    pub qos: Qos,
-    pub retain: bool,
-}
+/// One MQTT publish the driver must send (the protocol's [`Publish`]).
+pub type Transmit = winter_river_protocol::Publish;
 
 /// The part of a status that, when it changes, makes a status due at once
 /// (`wifi_rssi`, `uptime` and `seq` ride the periodic ones).

@@ -29,7 +29,8 @@ pub use kind::{NodeKind, NodeState};
 pub use status::Status;
 pub use system::SystemStatus;
 pub use topic::{
-    Qos, Topic, TopicError, availability_filter, command_filter, status_filter, validate_prefix,
+    Publish, Qos, Topic, TopicError, availability_filter, command_filter, status_filter,
+    validate_prefix,
 };
 pub use topology::{TopologyJson, TopologyNodeJson};
 

@@ -227,3 +227,14 @@ fn filter(prefix: &str, suffix: &str) -> String {
     s.push_str(suffix);
     s
 }
+
+/// One MQTT message to publish (or a Last Will): the full topic, prefix included, the
+/// payload, and the QoS and retain flag its topic calls for. What every sans-IO core
+/// (node, engine) hands its driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    pub topic: alloc::string::String,
+    pub payload: alloc::vec::Vec<u8>,
+    pub qos: Qos,
+    pub retain: bool,
+}
