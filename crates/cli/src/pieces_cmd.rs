@@ -156,13 +156,8 @@ pub fn nodes(args: &NodesArgs) -> Result<u8> {
         );
     }
     println!("boards     {} virtual, broker {url}", boards.len());
-    let config = FleetConfig {
-        prefix: args.client.prefix.clone(),
-        status_interval_ms: (args.status_interval_s * 1000.0).round() as u64,
-        // Thousands of boards should not connect in the same millisecond.
-        start_spread_ms: (boards.len() as u64).clamp(1, 5_000),
-        boards,
-    };
+    let interval_ms = (args.status_interval_s * 1000.0).round() as u64;
+    let config = FleetConfig::new(&args.client.prefix, boards, interval_ms);
     runtime()?.block_on(winter_river_fleet::run(config, &url, shutdown_signal()));
     Ok(EXIT_OK)
 }

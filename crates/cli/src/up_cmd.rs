@@ -86,8 +86,7 @@ pub fn run(args: &UpArgs) -> Result<u8> {
                     "  websocket  ws://{ws}/mqtt  (on this host: {local})"
                 ));
             }
-            // rumqttd cannot be stopped: it ends with the process.
-            std::mem::forget(broker);
+            // Dropping the handle leaves rumqttd running: it ends with the process.
             url
         }
     };
@@ -115,12 +114,11 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     );
     println!("Ctrl-C stops everything.");
 
-    let fleet_config = FleetConfig {
-        prefix: args.prefix.clone(),
+    let fleet_config = FleetConfig::new(
+        &args.prefix,
         boards,
-        status_interval_ms: 2_000,
-        start_spread_ms: 1_000,
-    };
+        winter_river_fleet::DEFAULT_STATUS_INTERVAL_MS,
+    );
     let embedded_broker = args.broker.is_none();
     runtime()?.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);

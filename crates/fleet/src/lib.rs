@@ -7,6 +7,7 @@ mod select;
 
 pub use board::run_board;
 pub use select::{NodesSpec, SelectError, select_boards};
+pub use winter_river_node::DEFAULT_STATUS_INTERVAL_MS;
 
 use std::future::Future;
 
@@ -24,6 +25,24 @@ pub struct FleetConfig {
     pub status_interval_ms: u64,
     /// Boards start spread over this window so they don't all connect at once [ms].
     pub start_spread_ms: u64,
+}
+
+impl FleetConfig {
+    /// A fleet whose boards start spread over 1 ms a board, at least 1 s and at most
+    /// 5 s: thousands of boards connecting in the same millisecond overflow a broker's
+    /// accept backlog (1,024 on rumqttd).
+    pub fn new(
+        prefix: impl Into<String>,
+        boards: Vec<(String, NodeKind)>,
+        status_interval_ms: u64,
+    ) -> FleetConfig {
+        FleetConfig {
+            prefix: prefix.into(),
+            start_spread_ms: (boards.len() as u64).clamp(1_000, 5_000),
+            boards,
+            status_interval_ms,
+        }
+    }
 }
 
 /// Runs every board until `shutdown` completes; then each publishes `offline` and
