@@ -332,20 +332,7 @@ impl EngineCore {
         let mut s = self.sim.system_status();
         for i in 0..self.boards.len() {
             if !self.boards[i].is_online(self.now_ms) {
-                let count = match self.sim.node_state(i) {
-                    winter_river_protocol::NodeState::Ok => &mut s.nodes_ok,
-                    winter_river_protocol::NodeState::Fault => &mut s.nodes_fault,
-                    winter_river_protocol::NodeState::Unpowered => &mut s.nodes_unpowered,
-                    winter_river_protocol::NodeState::Tripped => &mut s.nodes_tripped,
-                    winter_river_protocol::NodeState::Overload => &mut s.nodes_overload,
-                    winter_river_protocol::NodeState::OnBattery => &mut s.nodes_on_battery,
-                    winter_river_protocol::NodeState::Bypass => &mut s.nodes_bypass,
-                    winter_river_protocol::NodeState::Standby => &mut s.nodes_standby,
-                    winter_river_protocol::NodeState::Starting => &mut s.nodes_starting,
-                    winter_river_protocol::NodeState::Cooldown => &mut s.nodes_cooldown,
-                    winter_river_protocol::NodeState::OutOfFuel => &mut s.nodes_out_of_fuel,
-                    winter_river_protocol::NodeState::Offline => &mut s.nodes_offline,
-                };
+                let count = s.count_mut(self.sim.node_state(i));
                 *count = count.saturating_sub(1);
                 s.nodes_offline += 1;
             }

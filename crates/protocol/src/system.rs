@@ -4,6 +4,8 @@
 use alloc::string::String;
 use serde::{Deserialize, Serialize};
 
+use crate::kind::NodeState;
+
 /// The whole site's state at one instant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemStatus {
@@ -45,4 +47,24 @@ pub struct SystemStatus {
     pub rejected_msgs: u64,
     /// Simulated time [s].
     pub sim_time_s: f64,
+}
+
+impl SystemStatus {
+    /// The count of nodes in `state` (`nodes_ok` for `Ok`, …).
+    pub fn count_mut(&mut self, state: NodeState) -> &mut u32 {
+        match state {
+            NodeState::Ok => &mut self.nodes_ok,
+            NodeState::Fault => &mut self.nodes_fault,
+            NodeState::Unpowered => &mut self.nodes_unpowered,
+            NodeState::Tripped => &mut self.nodes_tripped,
+            NodeState::Overload => &mut self.nodes_overload,
+            NodeState::OnBattery => &mut self.nodes_on_battery,
+            NodeState::Bypass => &mut self.nodes_bypass,
+            NodeState::Standby => &mut self.nodes_standby,
+            NodeState::Starting => &mut self.nodes_starting,
+            NodeState::Cooldown => &mut self.nodes_cooldown,
+            NodeState::OutOfFuel => &mut self.nodes_out_of_fuel,
+            NodeState::Offline => &mut self.nodes_offline,
+        }
+    }
 }
