@@ -294,7 +294,7 @@ async fn main(spawner: Spawner) -> ! {
         log::warn!("MQTT session ended: {ended:?}");
         core.handle_link(now_ms(), false);
         backoff.on_failure(now_ms());
-        drop(session);
+        // `session` is no longer used, so its borrow of the socket has ended.
         socket.abort();
     }
 }
