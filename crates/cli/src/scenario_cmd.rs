@@ -1,11 +1,13 @@
-//! `winter-river scenario run FILE`: runs a scenario, prints the event timeline and
-//! each expectation's verdict, writes `--json`, `--csv` and `--plot` on request.
+//! `winter-river scenario run FILE`: runs a scenario through the engine core (the
+//! path live commands take), prints the event timeline and each expectation's
+//! verdict, writes `--json`, `--csv` and `--plot` on request.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use winter_river_sim::scenario::{self, DEFAULT_SAMPLE_EVERY_S, RunOptions};
+use winter_river_engine::scenario as engine_scenario;
+use winter_river_sim::scenario::{DEFAULT_SAMPLE_EVERY_S, RunOptions};
 
 use crate::report::{self, Outcome};
 use crate::validate::load_scenario;
@@ -55,7 +57,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     }
 
     let started = Instant::now();
-    let report = scenario::run(&scenario, &options)?;
+    let report = engine_scenario::run(&scenario, &options)?;
     let wall_s = started.elapsed().as_secs_f64();
     let outcome = Outcome {
         scenario: &scenario,

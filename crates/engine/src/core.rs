@@ -79,6 +79,8 @@ pub struct EngineCore {
     /// Per reason: when it was last logged [ms] and how many were not logged since.
     log_limiter: BTreeMap<&'static str, (u64, u64)>,
     recent_events: VecDeque<Event>,
+    /// The last message dropped: its reason label and what was wrong.
+    last_rejection: Option<(&'static str, String)>,
     now_ms: u64,
 }
 
@@ -88,10 +90,20 @@ const RECENT_EVENTS: usize = 256;
 impl EngineCore {
     /// An engine for this topology. The simulator computes its first step at once.
     pub fn new(topology: Topology, config: EngineConfig) -> Result<EngineCore, CodecError> {
+        let mut core = EngineCore::unstarted(topology, config)?;
+        core.sim.step();
+        Ok(core)
+    }
+
+    /// An engine whose simulator has not stepped yet: the first [`handle_tick`]
+    /// computes t = 0, after the commands that came before it (a scenario's commands
+    /// at t = 0). Publish nothing before that tick.
+    ///
+    /// [`handle_tick`]: EngineCore::handle_tick
+    pub fn unstarted(topology: Topology, config: EngineConfig) -> Result<EngineCore, CodecError> {
         let topology_payload = encode_topology(&topology.to_json())?;
         let n = topology.len();
-        let mut sim = Simulator::new(topology, config.step_ms);
-        sim.step();
+        let sim = Simulator::new(topology, config.step_ms);
         Ok(EngineCore {
             config,
             sim,
@@ -105,6 +117,7 @@ impl EngineCore {
             counters: Counters::default(),
             log_limiter: BTreeMap::new(),
             recent_events: VecDeque::new(),
+            last_rejection: None,
             now_ms: 0,
         })
     }
@@ -115,6 +128,13 @@ impl EngineCore {
 
     pub fn sim(&self) -> &Simulator {
         &self.sim
+    }
+
+    /// The last message dropped: its reason label (as counted) and what was wrong.
+    pub fn last_rejection(&self) -> Option<(&'static str, &str)> {
+        self.last_rejection
+            .as_ref()
+            .map(|(reason, detail)| (*reason, detail.as_str()))
     }
 
     pub fn counters(&self) -> &Counters {
@@ -343,19 +363,7 @@ impl EngineCore {
 
     /// The `update` the engine would send node `idx` now.
     pub fn update_for(&self, idx: usize) -> UpdateParams {
-        let s = self.sim.node_status(idx);
-        UpdateParams {
-            voltage_in: s.voltage_in,
-            voltage_out: s.voltage_out,
-            current: s.current,
-            power_kw: s.power_kw,
-            load_pct: s.load_pct,
-            status: Some(s.status),
-            battery_pct: s.battery_pct,
-            runtime_s: s.runtime_s,
-            fuel_pct: s.fuel_pct,
-            source: s.source,
-        }
+        self.sim.node_update(idx)
     }
 
     /// Queues node updates (changed or due for refresh) and the system status
@@ -467,6 +475,7 @@ impl EngineCore {
     /// Counts a dropped message and logs it, at most once per reason per 10 s.
     fn reject(&mut self, reason: &'static str, topic: &str, detail: &str) {
         self.counters.count_rejected(reason);
+        self.last_rejection = Some((reason, detail.to_string()));
         let now = self.now_ms;
         let entry = self.log_limiter.entry(reason).or_insert((0, 0));
         if entry.0 == 0 || now >= entry.0 + LOG_EVERY_MS {

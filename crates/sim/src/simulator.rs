@@ -13,7 +13,9 @@
 
 use std::sync::Arc;
 
-use winter_river_protocol::{Command, Event, NodeKind, NodeState, Severity, Status, SystemStatus};
+use winter_river_protocol::{
+    Command, Event, NodeKind, NodeState, Severity, Status, SystemStatus, UpdateParams,
+};
 
 use crate::field::{FieldValue, Target, node_field, system_field};
 use crate::layout::Layout;
@@ -330,31 +332,53 @@ impl Simulator {
     /// `uptime` or `seq` — those belong to boards).
     pub fn node_status(&self, idx: usize) -> Status {
         let node = self.topology.node(idx);
+        let values = self.node_update(idx);
         let mut s = Status::new(node.id.clone(), self.status[idx]);
         s.kind = Some(node.kind());
+        s.voltage_in = values.voltage_in;
+        s.voltage_out = values.voltage_out;
+        s.current = values.current;
+        s.power_kw = values.power_kw;
+        s.load_pct = values.load_pct;
+        s.battery_pct = values.battery_pct;
+        s.runtime_s = values.runtime_s;
+        s.fuel_pct = values.fuel_pct;
+        s.source = values.source;
+        s
+    }
+
+    /// Node `idx`'s measured values and state at the latest step, as the engine
+    /// sends them to its board in an `update` (DESIGN §2): [`Simulator::node_status`]
+    /// without the identity, and without allocating but for a switchgear's source.
+    pub fn node_update(&self, idx: usize) -> UpdateParams {
+        let node = self.topology.node(idx);
         let source = node.kind().is_source();
-        s.voltage_in = Some(match node.params {
-            KindParams::Utility { voltage_v } if !self.faulted[idx] => voltage_v,
-            _ if !source && self.in_live[idx] => self.nominal_in_v[idx],
-            _ => 0.0,
-        });
-        s.voltage_out = Some(if self.live[idx] {
-            self.nominal_out_v[idx]
-        } else {
-            0.0
-        });
-        s.current = Some(self.current_a[idx]);
-        s.power_kw = Some(self.in_kw[idx]);
-        s.load_pct = Some(self.load_pct(idx));
+        let mut u = UpdateParams {
+            voltage_in: Some(match node.params {
+                KindParams::Utility { voltage_v } if !self.faulted[idx] => voltage_v,
+                _ if !source && self.in_live[idx] => self.nominal_in_v[idx],
+                _ => 0.0,
+            }),
+            voltage_out: Some(if self.live[idx] {
+                self.nominal_out_v[idx]
+            } else {
+                0.0
+            }),
+            current: Some(self.current_a[idx]),
+            power_kw: Some(self.in_kw[idx]),
+            load_pct: Some(self.load_pct(idx)),
+            status: Some(self.status[idx]),
+            ..UpdateParams::default()
+        };
         match self.slot[idx] {
-            Slot::Ups(u) => {
-                let st = &self.ups[u];
-                s.battery_pct = Some(st.soc * 100.0);
-                s.runtime_s = self.ups_runtime_s(idx, u);
+            Slot::Ups(ups) => {
+                let st = &self.ups[ups];
+                u.battery_pct = Some(st.soc * 100.0);
+                u.runtime_s = self.ups_runtime_s(idx, ups);
             }
             Slot::Gen(g) => {
                 if let KindParams::Generator { fuel_l, .. } = node.params {
-                    s.fuel_pct = Some(if fuel_l > 0.0 {
+                    u.fuel_pct = Some(if fuel_l > 0.0 {
                         self.gens[g].fuel_l / fuel_l * 100.0
                     } else {
                         0.0
@@ -363,11 +387,11 @@ impl Simulator {
             }
             Slot::Ats(a) => {
                 let feed = node.feeds[self.ats[a].selected];
-                s.source = Some(self.topology.node(feed).id.clone());
+                u.source = Some(self.topology.node(feed).id.clone());
             }
             Slot::None => {}
         }
-        s
+        u
     }
 
     /// The site's status at the latest step.

@@ -15,8 +15,8 @@ use crate::field::{FieldValue, Target};
 use crate::topology::{Loc, Override, Topology, TopologyError};
 
 pub use run::{
-    DEFAULT_SAMPLE_EVERY_S, Recording, RunOptions, RunReport, SYSTEM_SERIES, Series, SeriesValues,
-    Verdict, run,
+    DEFAULT_SAMPLE_EVERY_S, Plant, Recording, RunOptions, RunReport, SYSTEM_SERIES, Series,
+    SeriesValues, Verdict, run, run_on,
 };
 
 /// Default step [ms] (DESIGN §5).

@@ -1,14 +1,18 @@
-//! The scenario runner: drives a [`Simulator`] as fast as it goes, applies the
+//! The scenario runner: drives a [`Plant`] as fast as it goes, applies the
 //! scenario's commands at their times, checks the expectations and (on request)
 //! records series for CSV and plots. Pure: no I/O, no clock.
+//!
+//! The plant is the [`Simulator`] itself ([`run`]), or the live engine's core around
+//! it (`winter_river_engine::scenario`), which takes each command as the MQTT
+//! message a board or an operator would publish: the path live commands take.
 //!
 //! Per step it only builds statuses for the expectations whose window holds the
 //! current time and for samples, so a long scenario costs little more than stepping.
 
-use winter_river_protocol::{Event, NodeKind, SystemStatus};
+use winter_river_protocol::{Command, Event, NodeKind, SystemStatus};
 
 use super::{Expect, Scenario, ScenarioError, TIME_EPS_S, Window};
-use crate::field::{FieldValue, Target};
+use crate::field::FieldValue;
 use crate::simulator::Simulator;
 
 /// Default sampling interval of the recorder [s of simulated time].
@@ -265,11 +269,46 @@ fn push_num(s: &mut Series, v: Option<f64>) {
     }
 }
 
-/// Runs a scenario to its end. Fails only if the simulator refuses one of its
-/// commands (the error names the `[[event]]`).
+/// What a scenario drives: a simulator, directly or behind something that takes
+/// commands and time the way the live system does.
+pub trait Plant {
+    /// The model: expectations and recordings read it after each step.
+    fn simulator(&self) -> &Simulator;
+    /// Applies `command` to node `node_id` at the next step; the error says why it
+    /// was refused.
+    fn command(&mut self, node_id: &str, command: &Command) -> Result<(), String>;
+    /// Computes exactly one step (the first computes t = 0).
+    fn step(&mut self);
+}
+
+impl Plant for Simulator {
+    fn simulator(&self) -> &Simulator {
+        self
+    }
+
+    fn command(&mut self, node_id: &str, command: &Command) -> Result<(), String> {
+        Simulator::command(self, node_id, command).map_err(|e| e.to_string())
+    }
+
+    fn step(&mut self) {
+        Simulator::step(self);
+    }
+}
+
+/// Runs a scenario to its end on a fresh simulator. Fails only if the simulator
+/// refuses one of its commands (the error names the `[[event]]`).
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, ScenarioError> {
     let mut sim = Simulator::new(scenario.topology.clone(), scenario.step_ms);
+    run_on(&mut sim, scenario, options)
+}
 
+/// Runs a scenario to its end on `plant`, which must not have stepped yet and must
+/// step `scenario.step_ms` at a time.
+pub fn run_on<P: Plant>(
+    plant: &mut P,
+    scenario: &Scenario,
+    options: &RunOptions,
+) -> Result<RunReport, ScenarioError> {
     // Events in time order, file order among equal times.
     let mut event_order: Vec<usize> = (0..scenario.events.len()).collect();
     event_order.sort_by(|&a, &b| scenario.events[a].at_s.total_cmp(&scenario.events[b].at_s));
@@ -286,23 +325,27 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, Scena
     let mut active: Vec<usize> = Vec::new();
     let mut pending: Vec<Pending> = scenario.expects.iter().map(|_| Pending::new()).collect();
 
-    let mut recorder = options.sample_every_s.map(|s| Recorder::new(&sim, s));
+    let mut recorder = options
+        .sample_every_s
+        .map(|s| Recorder::new(plant.simulator(), s));
     let mut timeline = Vec::new();
     let mut steps = 0u64;
 
     loop {
-        let t_next = sim.next_time_s();
+        let t_next = plant.simulator().next_time_s();
         while next_event < event_order.len()
             && scenario.events[event_order[next_event]].at_s <= t_next + TIME_EPS_S
         {
             let ev = &scenario.events[event_order[next_event]];
-            sim.command(&ev.node, &ev.command)
-                .map_err(|e| ScenarioError::at(&ev.loc, "event", e.to_string()))?;
+            plant
+                .command(&ev.node, &ev.command)
+                .map_err(|reason| ScenarioError::at(&ev.loc, "event", reason))?;
             next_event += 1;
         }
 
-        sim.step();
+        plant.step();
         steps += 1;
+        let sim = plant.simulator();
         let t = sim.time_s();
         timeline.extend_from_slice(sim.events());
 
@@ -321,7 +364,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, Scena
                     p.done = true;
                     return false;
                 }
-                p.observe(e, field(&sim, e.target, &e.field), t);
+                p.observe(e, sim.field(e.target, &e.field), t);
                 if e.window != Window::At && t + TIME_EPS_S >= e.end_s() {
                     p.done = true;
                 }
@@ -330,7 +373,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, Scena
         }
 
         if let Some(r) = recorder.as_mut() {
-            r.maybe_sample(&sim, t);
+            r.maybe_sample(sim, t);
         }
         if t + TIME_EPS_S >= scenario.duration_s {
             break;
@@ -353,11 +396,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, Scena
         verdicts,
         recording: recorder.map(|r| r.rec),
         steps,
-        end_time_s: sim.time_s(),
-        final_system: sim.system_status(),
+        end_time_s: plant.simulator().time_s(),
+        final_system: plant.simulator().system_status(),
     })
-}
-
-fn field(sim: &Simulator, target: Target, name: &str) -> FieldValue {
-    sim.field(target, name)
 }
