@@ -174,3 +174,8 @@ say "built $elf"
 if command -v llvm-size >/dev/null; then
     llvm-size -A "$elf" | grep -E '^(\.text|\.rodata|\.rwtext|\.data|\.bss|\.flash\.appdesc)' >&2 || true
 fi
+if command -v espflash >/dev/null; then
+    # The app image the bootloader loads: espflash checks the segments and descriptor.
+    espflash save-image --chip esp32c3 "$elf" "$elf.bin" >&2
+    say "app image $elf.bin"
+fi
