@@ -71,6 +71,9 @@ pub fn validate(path: &Path) -> Result<u8> {
         }
         Some(FileKind::Topology) => {
             let t = Topology::from_toml_str(&text, &name)?;
+            // The `[reliability.<kind>]` tables only `analyze` reads: checked here too, so
+            // a typo there is found before an analysis.
+            winter_river_analysis::reliability::load_site(&text, &name, &[])?;
             println!(
                 "{name}: valid topology \"{}\": {}",
                 t.site_name,

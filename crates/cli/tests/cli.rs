@@ -286,6 +286,20 @@ fn validate_refuses_a_broken_topology_with_its_line() {
         stderr(&o)
     );
 
+    // The reliability tables, which only `analyze` uses, are checked too.
+    let file = dir.join("reliability.toml");
+    write(
+        &file,
+        "[reliability.ups]\nmtbf_h = -5.0\n\n[[node]]\nid = \"util_a\"\nkind = \"utility\"\n",
+    );
+    let o = wr(&["validate", path_str(&file)]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains(&format!("{}:2: `reliability.ups.mtbf_h`", file.display())),
+        "{}",
+        stderr(&o)
+    );
+
     let file = dir.join("neither.toml");
     write(&file, "title = \"x\"\n");
     let o = wr(&["validate", path_str(&file)]);
