@@ -49,9 +49,9 @@ pub struct Case {
     pub first_loss_after_s: Option<f64>,
     /// Seconds after the failure when all lost IT load was back, if it came back.
     pub restored_after_s: Option<f64>,
-    /// Largest IT load lost [kW].
+    /// Largest IT load lost \[kW\].
     pub max_lost_kw: f64,
-    /// IT load still lost at the end of the run [kW].
+    /// IT load still lost at the end of the run \[kW\].
     pub final_lost_kw: f64,
     /// Servers that lost power.
     pub lost_servers: Vec<String>,
@@ -59,7 +59,7 @@ pub struct Case {
     pub explanation: String,
     /// Whether the run settled before its time limit.
     pub settled: bool,
-    /// Simulated time after the failure [s].
+    /// Simulated time after the failure \[s\].
     pub run_s: f64,
 }
 
@@ -105,7 +105,7 @@ pub struct Pairs {
 /// Everything the contingency analysis found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contingencies {
-    /// IT demand of the site [kW].
+    /// IT demand of the site \[kW\].
     pub it_demand_kw: f64,
     pub servers: usize,
     /// N-1: one per component (every node but loads), in topology order.

@@ -10,11 +10,11 @@ use winter_river_sim::{KindParams, Simulator, Topology};
 /// How a failure is simulated.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunConfig {
-    /// Simulator step [ms]. 1,000 ms resolves ride-through times to a second.
+    /// Simulator step \[ms\]. 1,000 ms resolves ride-through times to a second.
     pub step_ms: u32,
-    /// Healthy time before the failure [s].
+    /// Healthy time before the failure \[s\].
     pub prelude_s: f64,
-    /// Longest run after the failure [s].
+    /// Longest run after the failure \[s\].
     pub max_after_s: f64,
 }
 
@@ -33,7 +33,7 @@ impl Default for RunConfig {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Transition {
     pub after_s: f64,
-    /// Server index in [`Outcome::servers`] order (see [`servers_of`]).
+    /// Server index in [`servers_of`] order.
     pub server: u32,
     pub live: bool,
 }
@@ -55,9 +55,9 @@ pub struct Outcome {
     pub first_loss_after_s: Option<f64>,
     /// Seconds after the failure when the last lost IT load came back (if it did).
     pub restored_after_s: Option<f64>,
-    /// IT energy not served during the run [kWh].
+    /// IT energy not served during the run \[kWh\].
     pub it_kwh_unserved: f64,
-    /// Length of the run after the failure [s].
+    /// Length of the run after the failure \[s\].
     pub run_s: f64,
     /// Whether the run ended settled (false: cut at `max_after_s`).
     pub settled: bool,
@@ -84,7 +84,7 @@ pub fn servers_of(topology: &Topology) -> Vec<usize> {
         .collect()
 }
 
-/// Server demand [kW] by server index.
+/// Server demand \[kW\] by server index.
 pub fn server_demand_kw(topology: &Topology, servers: &[usize]) -> Vec<f64> {
     servers
         .iter()
@@ -95,7 +95,7 @@ pub fn server_demand_kw(topology: &Topology, servers: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-/// Quiet time after the last event before a run may stop [s]: long enough for any
+/// Quiet time after the last event before a run may stop \[s\]: long enough for any
 /// ATS start delay to run out without an event.
 fn quiet_s(topology: &Topology, step_s: f64) -> f64 {
     let ats = topology

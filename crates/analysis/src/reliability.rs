@@ -54,9 +54,9 @@ impl From<TopologyError> for AnalysisError {
 /// Failure and repair figures of one component.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reliability {
-    /// Mean time between failures [h]; `inf` = never fails.
+    /// Mean time between failures \[h\]; `inf` = never fails.
     pub mtbf_h: f64,
-    /// Mean time to repair [h].
+    /// Mean time to repair \[h\].
     pub mttr_h: f64,
     /// Probability of failing to start on demand, per demand (generators; 0 otherwise).
     pub fail_to_start: f64,

@@ -57,7 +57,7 @@ pub fn sha256_hex(v: &Value) -> String {
 pub struct FigureRow {
     pub id: String,
     pub kind: String,
-    /// [h]; `null` in JSON = never fails.
+    /// \[h\]; `null` in JSON = never fails.
     pub mtbf_h: Option<f64>,
     pub mttr_h: f64,
     pub fail_to_start: f64,

@@ -89,13 +89,13 @@ pub struct Row {
     pub failed: Option<usize>,
     /// Per expectation, in file order.
     pub verdicts: Vec<bool>,
-    /// IT energy not served by the end [kWh].
+    /// IT energy not served by the end \[kWh\].
     pub it_kwh_unserved: Option<f64>,
-    /// First time any server lost power [s].
+    /// First time any server lost power \[s\].
     pub first_it_loss_s: Option<f64>,
-    /// From the scenario's first `set_fault` (state true) to the first IT loss [s].
+    /// From the scenario's first `set_fault` (state true) to the first IT loss \[s\].
     pub ride_through_s: Option<f64>,
-    /// IT load lost at the end [kW].
+    /// IT load lost at the end \[kW\].
     pub final_it_kw_lost: Option<f64>,
     pub final_source: Option<String>,
     /// Why the combination could not run (bad value for the key, say).

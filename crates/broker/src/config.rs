@@ -90,23 +90,23 @@ impl std::fmt::Debug for BrokerConfig {
 /// messages). Sizes count topic + payload bytes only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sizing {
-    /// Largest accepted PUBLISH payload [B]. Well above the 16 KiB contract limit so that
+    /// Largest accepted PUBLISH payload \[B\]. Well above the 16 KiB contract limit so that
     /// oversized payloads reach the engine, which counts and drops them (DESIGN.md §2),
     /// and large enough for a big site's retained `system/topology`.
     pub max_payload_bytes: usize,
     /// Messages handed to a QoS 0 subscription per read, which is also the most retained
     /// messages a new QoS 0 subscription receives (rumqttd truncates, see docs/broker.md).
     pub max_outgoing_packet_count: u64,
-    /// Segment size of a filter's commit log [B].
+    /// Segment size of a filter's commit log \[B\].
     pub segment_bytes: usize,
     /// Segments a filter's commit log keeps besides the active one.
     pub segment_count: usize,
-    /// Segment size [B] for filters matching `+/+/command`: a board's own command topic,
+    /// Segment size \[B\] for filters matching `+/+/command`: a board's own command topic,
     /// one per board, so kept small (≤ `(count + 1) × bytes` each, thousands of them).
     pub command_segment_bytes: usize,
     /// Segments kept for `+/+/command` filters besides the active one.
     pub command_segment_count: usize,
-    /// Time a new TCP connection has to send CONNECT [ms] (rumqttd's field is a `u16`).
+    /// Time a new TCP connection has to send CONNECT \[ms\] (rumqttd's field is a `u16`).
     pub connect_timeout_ms: u16,
     /// Packets read from one connection in one batch.
     pub read_batch: usize,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::BrokerError;
 
-/// Keepalive sent in the probe's CONNECT [s]. Never 0: rumqttd refuses keepalive 0.
+/// Keepalive sent in the probe's CONNECT \[s\]. Never 0: rumqttd refuses keepalive 0.
 const PROBE_KEEPALIVE_S: u16 = 30;
 
 /// The HTTP upgrade response is a few hundred bytes; more than this is not a WebSocket server.

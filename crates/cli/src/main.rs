@@ -71,7 +71,7 @@ enum Cmd {
         #[arg(value_enum)]
         state: client_cmd::OnOff,
     },
-    /// Set the demand of a load [kW].
+    /// Set the demand of a load \[kW\].
     Load {
         #[command(flatten)]
         client: live_args::ClientArgs,

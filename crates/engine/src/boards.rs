@@ -2,7 +2,7 @@
 //! from status traffic, for boards such as the seed's plain clients that never
 //! publish availability.
 
-/// How long a status keeps a board without availability messages online [ms].
+/// How long a status keeps a board without availability messages online \[ms\].
 pub(crate) const STATUS_FRESH_MS: u64 = 15_000;
 
 /// One board's link as the engine sees it.
@@ -15,7 +15,7 @@ pub enum BoardState {
     Online,
     /// `offline` received.
     Offline,
-    /// Heard through status messages only, last at this time [ms].
+    /// Heard through status messages only, last at this time \[ms\].
     Talking { last_status_ms: u64 },
 }
 

@@ -20,7 +20,7 @@ use crate::boards::BoardState;
 use crate::counters::Counters;
 use crate::deadband;
 
-/// How often each reason for dropping input may be logged [ms].
+/// How often each reason for dropping input may be logged \[ms\].
 const LOG_EVERY_MS: u64 = 10_000;
 
 /// How the engine runs.
@@ -28,7 +28,7 @@ const LOG_EVERY_MS: u64 = 10_000;
 pub struct EngineConfig {
     /// Topic prefix (`winter-river`).
     pub prefix: String,
-    /// Simulation step [ms].
+    /// Simulation step \[ms\].
     pub step_ms: u32,
     /// Simulated seconds per wall second (1 = real time).
     pub speed: f64,
@@ -69,14 +69,14 @@ pub struct EngineCore {
     topology_payload: Vec<u8>,
     boards: Vec<BoardState>,
     board_rssi: Vec<Option<i32>>,
-    /// Last `update` sent to each node, and when its refresh is due [ms].
+    /// Last `update` sent to each node, and when its refresh is due \[ms\].
     last_update: Vec<Option<(UpdateParams, u64)>>,
     last_system: Option<(SystemStatus, u64)>,
     outbox: VecDeque<Outgoing>,
     /// Where the next scan for due updates starts (round robin under the cap).
     update_cursor: usize,
     counters: Counters,
-    /// Per reason: when it was last logged [ms] and how many were not logged since.
+    /// Per reason: when it was last logged \[ms\] and how many were not logged since.
     log_limiter: BTreeMap<&'static str, (u64, u64)>,
     recent_events: VecDeque<Event>,
     /// The last message dropped: its reason label and what was wrong.
@@ -327,7 +327,7 @@ impl EngineCore {
         self.publish_state(now_ms);
     }
 
-    /// The next wall time the core wants a tick [ms].
+    /// The next wall time the core wants a tick \[ms\].
     pub fn poll_timeout(&self) -> u64 {
         let next_step_ms = if self.config.speed > 0.0 {
             (self.sim.next_time_s() / self.config.speed * 1000.0).ceil() as u64
@@ -425,7 +425,7 @@ impl EngineCore {
         }
     }
 
-    /// Node `i`'s place in the refresh period [ms]: nodes spread evenly over it.
+    /// Node `i`'s place in the refresh period \[ms\]: nodes spread evenly over it.
     fn refresh_stagger_ms(&self, i: usize) -> u64 {
         let n = self.sim.topology().len().max(1) as u64;
         i as u64 * self.config.update_refresh_ms / n

@@ -18,7 +18,7 @@ pub struct BoardConfig {
     pub start_delay_ms: u64,
 }
 
-/// A believable, stable Wi-Fi signal for a virtual board [dBm]: −45 … −74.
+/// A believable, stable Wi-Fi signal for a virtual board \[dBm\]: −45 … −74.
 fn virtual_rssi_dbm(id: &str) -> i32 {
     let h = id.bytes().fold(2_166_136_261u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(16_777_619)

@@ -1,5 +1,5 @@
 //! The virtual fleet: a board for every node that has no physical one. Each board
-//! is its own MQTT client with its own Last Will, driving [`NodeCore`] — the same
+//! is its own MQTT client with its own Last Will, driving [`NodeCore`](winter_river_node::NodeCore) — the same
 //! logic the ESP32 firmware runs — so the engine cannot tell them apart.
 
 mod board;
@@ -21,9 +21,9 @@ pub struct FleetConfig {
     pub prefix: String,
     /// Boards to run: (node id, kind).
     pub boards: Vec<(String, NodeKind)>,
-    /// Time between periodic statuses [ms].
+    /// Time between periodic statuses \[ms\].
     pub status_interval_ms: u64,
-    /// Boards start spread over this window so they don't all connect at once [ms].
+    /// Boards start spread over this window so they don't all connect at once \[ms\].
     pub start_spread_ms: u64,
 }
 

@@ -18,16 +18,16 @@ pub type Will = winter_river_protocol::Publish;
 #[derive(Debug, Clone)]
 pub struct LinkOptions {
     pub client_id: String,
-    /// MQTT keepalive [s]; must be > 0 (rumqttd refuses 0).
+    /// MQTT keepalive \[s\]; must be > 0 (rumqttd refuses 0).
     pub keep_alive_s: u16,
     pub last_will: Option<Will>,
-    /// Largest packet in either direction [bytes] (the topology of a large site is big).
+    /// Largest packet in either direction \[bytes\] (the topology of a large site is big).
     pub max_packet_bytes: usize,
     /// Requests the owner may queue before publishing fails with `Full`.
     pub request_capacity: usize,
     /// Outgoing QoS 1 messages in flight.
     pub inflight: u16,
-    /// First reconnect delay [ms]; doubles up to `max_backoff_ms`; each wait is
+    /// First reconnect delay \[ms\]; doubles up to `max_backoff_ms`; each wait is
     /// jittered to between half and all of it.
     pub min_backoff_ms: u64,
     pub max_backoff_ms: u64,

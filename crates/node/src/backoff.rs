@@ -4,9 +4,9 @@
 //! tests and boards seeded differently (e.g. from their MAC) do not reconnect in
 //! lockstep after the broker restarts.
 
-/// First ceiling [ms].
+/// First ceiling \[ms\].
 pub const DEFAULT_BASE_MS: u64 = 500;
-/// Largest ceiling [ms].
+/// Largest ceiling \[ms\].
 pub const DEFAULT_CAP_MS: u64 = 30_000;
 
 /// Replaces a zero seed, which xorshift would never leave.
@@ -30,7 +30,7 @@ impl Backoff {
         Backoff::with_bounds(DEFAULT_BASE_MS, DEFAULT_CAP_MS, seed)
     }
 
-    /// Custom bounds [ms]; `base_ms` is at least 1 and `cap_ms` at least `base_ms`.
+    /// Custom bounds \[ms\]; `base_ms` is at least 1 and `cap_ms` at least `base_ms`.
     pub fn with_bounds(base_ms: u64, cap_ms: u64, seed: u64) -> Backoff {
         let base_ms = base_ms.max(1);
         Backoff {
@@ -47,7 +47,7 @@ impl Backoff {
     }
 
     /// An attempt failed (or a working link dropped) at `now_ms`: draws the delay
-    /// and returns when to try again [ms].
+    /// and returns when to try again \[ms\].
     pub fn on_failure(&mut self, now_ms: u64) -> u64 {
         let ceiling = self.ceiling_ms();
         let delay_ms = self.next_random() % (ceiling + 1);
@@ -68,7 +68,7 @@ impl Backoff {
         self.retry_at_ms.is_none_or(|at| now_ms >= at)
     }
 
-    /// When the next attempt may be made [ms]; `None` if at once.
+    /// When the next attempt may be made \[ms\]; `None` if at once.
     pub fn poll_timeout(&self) -> Option<u64> {
         self.retry_at_ms
     }
@@ -78,7 +78,7 @@ impl Backoff {
         self.failures
     }
 
-    /// Largest delay the next failure can draw [ms]: `min(cap, base · 2^failures)`.
+    /// Largest delay the next failure can draw \[ms\]: `min(cap, base · 2^failures)`.
     pub fn ceiling_ms(&self) -> u64 {
         let doubled = 1u64
             .checked_shl(self.failures)

@@ -4,7 +4,7 @@ use alloc::string::String;
 
 use winter_river_protocol::{DEFAULT_PREFIX, IdError, NodeKind, TopicError};
 
-/// Default time between periodic statuses [ms] (DESIGN §2: `status_interval_s` 2).
+/// Default time between periodic statuses \[ms\] (DESIGN §2: `status_interval_s` 2).
 pub const DEFAULT_STATUS_INTERVAL_MS: u64 = 2_000;
 
 /// Who a board is and how often it reports.
@@ -15,7 +15,7 @@ pub struct NodeConfig {
     pub kind: NodeKind,
     /// Topic prefix (`winter-river` by default).
     pub prefix: String,
-    /// Time between periodic statuses [ms]; > 0.
+    /// Time between periodic statuses \[ms\]; > 0.
     pub status_interval_ms: u64,
 }
 

@@ -10,13 +10,13 @@ use embedded_graphics::draw_target::DrawTarget;
 use embedded_graphics::geometry::{OriginDimensions, Size};
 use embedded_graphics::pixelcolor::BinaryColor;
 
-/// Screen width [px] (SSD1306 128×64).
+/// Screen width \[px\] (SSD1306 128×64).
 pub const WIDTH_PX: u32 = 128;
-/// Screen height [px].
+/// Screen height \[px\].
 pub const HEIGHT_PX: u32 = 64;
 /// Bytes per row: 8 pixels per byte.
 pub const ROW_BYTES: usize = (WIDTH_PX / 8) as usize;
-/// Size of [`Frame::as_bytes`] [bytes].
+/// Size of [`Frame::as_bytes`] \[bytes\].
 pub const FRAME_BYTES: usize = ROW_BYTES * HEIGHT_PX as usize;
 
 /// 128×64 pixels, one bit each, row-major from the top left; in each byte the most

@@ -1,9 +1,9 @@
 //! The board's own inputs as pure logic with the time passed in: a push-button
-//! debouncer and the potentiometer's ADC reading → demand [kW]. The firmware only
+//! debouncer and the potentiometer's ADC reading → demand \[kW\]. The firmware only
 //! samples the pins and feeds these; the results go to
 //! [`crate::NodeCore::press_fault_button`] and [`crate::NodeCore::set_load_knob`].
 
-/// How long a button level must hold before it counts [ms] (contact bounce of a
+/// How long a button level must hold before it counts \[ms\] (contact bounce of a
 /// tactile switch settles within ~5–20 ms).
 pub const DEFAULT_SETTLE_MS: u64 = 30;
 
@@ -17,7 +17,7 @@ pub struct Debouncer {
     settle_ms: u64,
     /// The debounced level (`true` = pressed).
     stable: bool,
-    /// The raw level last seen and since when [ms].
+    /// The raw level last seen and since when \[ms\].
     raw: bool,
     raw_since_ms: u64,
 }
@@ -56,7 +56,7 @@ impl Debouncer {
 }
 
 /// Maps an ADC reading (0..=`full_scale`, e.g. 4095 for 12 bits) to a demand in
-/// 0..=`max_kw` [kW], linear between the end dead zones ([`KNOB_END_DEADZONE`]).
+/// 0..=`max_kw` \[kW\], linear between the end dead zones ([`KNOB_END_DEADZONE`]).
 /// A reading above `full_scale` counts as full; a non-finite or negative `max_kw`
 /// gives 0.
 pub fn knob_kw(raw: u16, full_scale: u16, max_kw: f64) -> f64 {

@@ -49,13 +49,13 @@ const CHANGE_DEADBAND_REL: f64 = 0.01;
 /// … or by more than this, whichever is larger (in the value's own unit: V, A,
 /// kW, %, s), so values near zero do not publish on noise.
 const CHANGE_DEADBAND_ABS: f64 = 0.1;
-/// The load knob must move by more than this [kW] …
+/// The load knob must move by more than this \[kW\] …
 const KNOB_DEADBAND_KW: f64 = 0.1;
 /// … or this fraction of the last value sent, whichever is larger, to send a
 /// `set_load`: an ADC reading jitters.
 const KNOB_DEADBAND_REL: f64 = 0.02;
 
-/// One MQTT publish the driver must send (the protocol's [`Publish`]).
+/// One MQTT publish the driver must send (the protocol's [`Publish`](winter_river_protocol::Publish)).
 pub type Transmit = winter_river_protocol::Publish;
 
 /// The part of a status that, when it changes, makes a status due at once
@@ -97,7 +97,7 @@ pub struct NodeCore {
     config: NodeConfig,
     /// When the core was built [ms since boot]; uptime counts from here.
     start_ms: u64,
-    /// Latest time seen in any call [ms].
+    /// Latest time seen in any call \[ms\].
     latest_ms: u64,
     status_topic: String,
     command_topic: String,
@@ -106,11 +106,11 @@ pub struct NodeCore {
     update: Option<UpdateParams>,
     /// The board's own fault (button or `set_fault`).
     local_fault: bool,
-    /// Demand last set for this load, by knob or `set_load` [kW].
+    /// Demand last set for this load, by knob or `set_load` \[kW\].
     demand_kw: Option<f64>,
-    /// Knob value last sent as `set_load` [kW].
+    /// Knob value last sent as `set_load` \[kW\].
     knob_sent_kw: Option<f64>,
-    /// Wi-Fi signal [dBm].
+    /// Wi-Fi signal \[dBm\].
     wifi_rssi: Option<i32>,
     link_up: bool,
     /// `online` to publish (set on every connect).
@@ -119,7 +119,7 @@ pub struct NodeCore {
     pending: Vec<Command>,
     /// A status is due at once (connect, operator command, button).
     status_due: bool,
-    /// Next periodic status [ms]: `start_ms + k · status_interval_ms`.
+    /// Next periodic status \[ms\]: `start_ms + k · status_interval_ms`.
     next_periodic_ms: u64,
     /// What the last published status showed.
     last_shown: Option<Shown>,
@@ -230,7 +230,7 @@ impl NodeCore {
         self.status_due = true;
     }
 
-    /// A load's knob (the server board's potentiometer) read as demand [kW].
+    /// A load's knob (the server board's potentiometer) read as demand \[kW\].
     /// Queues `set_load` when it moved beyond the deadband since the last value
     /// sent (always for the first reading); returns whether it did. Ignored on
     /// boards that are not loads and for a non-finite reading; negative → 0.
@@ -252,7 +252,7 @@ impl NodeCore {
         true
     }
 
-    /// The Wi-Fi signal [dBm], reported in the next status (not a change that
+    /// The Wi-Fi signal \[dBm\], reported in the next status (not a change that
     /// makes one due: it moves all the time).
     pub fn set_wifi_rssi(&mut self, dbm: i32) {
         self.wifi_rssi = Some(dbm);
@@ -317,7 +317,7 @@ impl NodeCore {
         }
     }
 
-    /// When [`NodeCore::poll_transmit`] next has something [ms]: a time at or
+    /// When [`NodeCore::poll_transmit`] next has something \[ms\]: a time at or
     /// before the latest `now_ms` given means "now"; `u64::MAX` while the link is
     /// down (only an input can make something due then).
     pub fn poll_timeout(&self) -> u64 {
@@ -413,12 +413,12 @@ impl NodeCore {
         self.update.as_ref()
     }
 
-    /// Demand last set by knob or `set_load` [kW].
+    /// Demand last set by knob or `set_load` \[kW\].
     pub fn demand_kw(&self) -> Option<f64> {
         self.demand_kw
     }
 
-    /// Board uptime at `now_ms` [s], counted from [`NodeCore::new`].
+    /// Board uptime at `now_ms` \[s\], counted from [`NodeCore::new`].
     pub fn uptime_s(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.start_ms) / 1000
     }

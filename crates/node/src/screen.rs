@@ -31,7 +31,7 @@ use winter_river_protocol::{NodeKind, NodeState, Status};
 
 use crate::frame::{Frame, WIDTH_PX};
 
-/// Glyph cell width [px] of FONT_6X10.
+/// Glyph cell width \[px\] of FONT_6X10.
 const CHAR_W: i32 = 6;
 /// Columns of text across the screen.
 const COLUMNS: usize = (WIDTH_PX as i32 / CHAR_W) as usize;
@@ -46,18 +46,18 @@ const ROW_VOLTS_Y: i32 = 33;
 const ROW_POWER_Y: i32 = 43;
 const ROW_KIND_LINE_Y: i32 = 53;
 
-/// Longest id shown [chars]; the signal bars take the rest of the top row.
+/// Longest id shown \[chars\]; the signal bars take the rest of the top row.
 const ID_COLUMNS: usize = 17;
 
-/// Signal bars: 4 bars 3 px wide, 1 px apart, bottoms on this row [px].
+/// Signal bars: 4 bars 3 px wide, 1 px apart, bottoms on this row \[px\].
 const BARS_X: i32 = 112;
 const BARS_BOTTOM_Y: i32 = 8;
-/// RSSI at or above which 4, 3, 2, 1 bars show [dBm] (common Wi-Fi quality bands).
+/// RSSI at or above which 4, 3, 2, 1 bars show \[dBm\] (common Wi-Fi quality bands).
 const BAR_THRESHOLDS_DBM: [i32; 4] = [-55, -67, -78, -89];
 
 /// What the screen shows: a status (as [`crate::NodeCore::status`] builds it, or
 /// as received over MQTT), whether the board's link is up, and the demand set on
-/// a load by its knob or `set_load` [kW].
+/// a load by its knob or `set_load` \[kW\].
 #[derive(Debug, Clone, Copy)]
 pub struct Screen<'a> {
     pub status: &'a Status,

@@ -28,12 +28,12 @@ use crate::topic::TopicError;
 use crate::topology::TopologyJson;
 use crate::{MAX_PAYLOAD_BYTES, SYSTEM_ID};
 
-/// Largest topology JSON accepted [bytes]. The topology is published by the engine,
+/// Largest topology JSON accepted \[bytes\]. The topology is published by the engine,
 /// not by boards, and a synthetic site of 100k nodes is tens of MB, so the
 /// 16 KiB limit for node traffic does not apply to it.
 pub const MAX_TOPOLOGY_BYTES: usize = 64 * 1024 * 1024;
 
-/// Longest offending text kept in an error [bytes], so a hostile payload cannot
+/// Longest offending text kept in an error \[bytes\], so a hostile payload cannot
 /// flood the log through it.
 const MAX_ECHO_BYTES: usize = 64;
 
@@ -41,7 +41,7 @@ const MAX_ECHO_BYTES: usize = 64;
 /// variant per reason; [`CodecError::reason`] is the counter label.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
-    /// Payload over the size limit [bytes].
+    /// Payload over the size limit \[bytes\].
     #[error("payload of {len} bytes is over the {max}-byte limit")]
     TooLarge { len: usize, max: usize },
     /// Payload is not UTF-8 (JSON must be).
@@ -221,7 +221,7 @@ struct SetFaultParams {
 
 #[derive(Serialize)]
 struct SetLoadParams {
-    /// [kW]
+    /// \[kW\]
     kw: f64,
 }
 
@@ -230,7 +230,7 @@ struct NoParams {}
 
 /// Decodes a Command (`{"command": NAME, "params": {...}}`) from a node's or the
 /// engine's command topic. `params` may be absent for `reset`; `set_fault` needs a
-/// bool `state`; `set_load` a number `kw` ≥ 0 [kW]; `update` an object of
+/// bool `state`; `set_load` a number `kw` ≥ 0 \[kW\]; `update` an object of
 /// [`UpdateParams`] fields (a `source` must be a valid id).
 pub fn decode_command(payload: &[u8]) -> Result<Command, CodecError> {
     let wire: WireCommandIn = parse_object(payload, MAX_PAYLOAD_BYTES)?;
@@ -346,7 +346,7 @@ fn params_object(
     }
 }
 
-/// A load's demand [kW]: finite and ≥ 0.
+/// A load's demand \[kW\]: finite and ≥ 0.
 fn check_load_kw(kw: f64) -> Result<(), CodecError> {
     if !kw.is_finite() {
         return Err(CodecError::NonFinite { field: Some("kw") });

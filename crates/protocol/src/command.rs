@@ -11,7 +11,7 @@ use crate::kind::NodeState;
 pub enum Command {
     /// Fail (`true`) or restore (`false`) the component.
     SetFault { state: bool },
-    /// Demand of a load [kW].
+    /// Demand of a load \[kW\].
     SetLoad { kw: f64 },
     /// Clear a tripped breaker or latched alarm.
     Reset,
@@ -34,16 +34,16 @@ impl Command {
 /// Parameters of `update`: the electrical values the engine computed for a node.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct UpdateParams {
-    /// [V]
+    /// \[V\]
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub voltage_in: Option<f64>,
-    /// [V]
+    /// \[V\]
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub voltage_out: Option<f64>,
-    /// [A]
+    /// \[A\]
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub current: Option<f64>,
-    /// [kW]
+    /// \[kW\]
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub power_kw: Option<f64>,
     /// [%]
@@ -54,7 +54,7 @@ pub struct UpdateParams {
     /// [%]
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub battery_pct: Option<f64>,
-    /// [s]
+    /// \[s\]
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub runtime_s: Option<f64>,
     /// [%]

@@ -25,7 +25,7 @@ impl Severity {
 /// Something that happened at a simulated time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
-    /// Simulated time [s].
+    /// Simulated time \[s\].
     pub t: f64,
     pub node_id: String,
     /// Event name: `fault`, `restored`, `unpowered`, `repowered`, `on_battery`, …

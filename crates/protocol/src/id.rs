@@ -2,7 +2,7 @@
 
 use crate::SYSTEM_ID;
 
-/// Longest node id [chars].
+/// Longest node id \[chars\].
 pub const MAX_ID_LEN: usize = 32;
 
 /// Why a node id was refused.

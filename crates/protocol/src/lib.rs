@@ -36,7 +36,7 @@ pub use topology::{TopologyJson, TopologyNodeJson};
 
 /// Default topic prefix.
 pub const DEFAULT_PREFIX: &str = "winter-river";
-/// Largest payload accepted from outside [bytes] (DESIGN §2).
+/// Largest payload accepted from outside \[bytes\] (DESIGN §2).
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
 /// Node id reserved for the engine.
 pub const SYSTEM_ID: &str = "system";

@@ -14,26 +14,26 @@ pub struct Status {
     pub node_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<NodeKind>,
-    /// Input voltage [V].
+    /// Input voltage \[V\].
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub voltage_in: Option<f64>,
-    /// Voltage handed downstream [V].
+    /// Voltage handed downstream \[V\].
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub voltage_out: Option<f64>,
-    /// Current at the input (sources: at the output) [A].
+    /// Current at the input (sources: at the output) \[A\].
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub current: Option<f64>,
-    /// Power at the input (sources: output; loads: demand served) [kW].
+    /// Power at the input (sources: output; loads: demand served) \[kW\].
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub power_kw: Option<f64>,
     /// Output against rating [%].
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub load_pct: Option<f64>,
     pub status: NodeState,
-    /// Wi-Fi signal [dBm].
+    /// Wi-Fi signal \[dBm\].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wifi_rssi: Option<i32>,
-    /// Board uptime [s].
+    /// Board uptime \[s\].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uptime: Option<u64>,
     /// Message sequence number.
@@ -42,7 +42,7 @@ pub struct Status {
     /// UPS state of charge [%].
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub battery_pct: Option<f64>,
-    /// UPS battery runtime at the present load [s].
+    /// UPS battery runtime at the present load \[s\].
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub runtime_s: Option<f64>,
     /// Generator fuel left [%].

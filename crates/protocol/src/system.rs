@@ -11,20 +11,20 @@ use crate::kind::NodeState;
 pub struct SystemStatus {
     /// Always `"system"`.
     pub node_id: String,
-    /// IT (server) load served [kW].
+    /// IT (server) load served \[kW\].
     pub it_kw: f64,
-    /// Sum of source outputs: utility + generators [kW].
+    /// Sum of source outputs: utility + generators \[kW\].
     pub facility_kw: f64,
     /// `facility_kw / it_kw`; absent when either is 0.
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub pue: Option<f64>,
-    /// IT demand not served [kW].
+    /// IT demand not served \[kW\].
     pub it_kw_lost: f64,
-    /// Cumulative IT energy not served [kWh].
+    /// Cumulative IT energy not served \[kWh\].
     pub it_kwh_unserved: f64,
     /// What carries the IT load: `utility` / `generator` / `battery` / `none`.
     pub source: String,
-    /// Shortest UPS runtime at present load [s]; absent without UPS.
+    /// Shortest UPS runtime at present load \[s\]; absent without UPS.
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub runtime_s: Option<f64>,
     /// Lowest generator fuel level [%]; absent without generator.
@@ -45,7 +45,7 @@ pub struct SystemStatus {
     pub nodes_offline: u32,
     /// Messages dropped as bad input, all reasons.
     pub rejected_msgs: u64,
-    /// Simulated time [s].
+    /// Simulated time \[s\].
     pub sim_time_s: f64,
 }
 

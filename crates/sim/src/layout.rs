@@ -18,7 +18,7 @@ pub(crate) struct Layout {
     feed_list: Vec<u32>,
     /// Input current per kW of input power [A/kW] (sources: at their output).
     pub amps_per_kw: Vec<f64>,
-    /// Breaker pickup [A]; 0 = no breaker.
+    /// Breaker pickup \[A\]; 0 = no breaker.
     pub breaker_a: Vec<f64>,
     /// Nodes that have a breaker.
     pub breaker_nodes: Vec<usize>,

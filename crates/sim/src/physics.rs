@@ -7,7 +7,7 @@ pub const SQRT_3: f64 = 1.732_050_807_568_877_2;
 /// Seconds per hour.
 pub const S_PER_H: f64 = 3600.0;
 
-/// Line current [A] drawn by `power_kw` at `voltage_v` (line-to-line for three-phase):
+/// Line current \[A\] drawn by `power_kw` at `voltage_v` (line-to-line for three-phase):
 /// three-phase `I = P / (√3 · V · PF)`, single-phase `I = P / (V · PF)`.
 /// Zero when the voltage or power factor is zero.
 pub fn current_a(power_kw: f64, voltage_v: f64, power_factor: f64, phases: u8) -> f64 {
@@ -19,13 +19,13 @@ pub fn current_a(power_kw: f64, voltage_v: f64, power_factor: f64, phases: u8) -
     }
 }
 
-/// Input power [kW] of a converter (transformer, UPS, PDU) delivering `out_kw`:
+/// Input power \[kW\] of a converter (transformer, UPS, PDU) delivering `out_kw`:
 /// `P_in = P_out / efficiency + no_load_loss_kw`.
 pub fn conversion_input_kw(out_kw: f64, efficiency: f64, no_load_loss_kw: f64) -> f64 {
     out_kw / efficiency + no_load_loss_kw
 }
 
-/// IEC 60255 standard-inverse operate time [s] at current multiple `m = I / I_pickup`
+/// IEC 60255 standard-inverse operate time \[s\] at current multiple `m = I / I_pickup`
 /// and time multiplier `tms`: `t = tms · 0.14 / (m^0.02 − 1)`. `None` when `m ≤ 1`
 /// (the relay never operates).
 pub fn iec_standard_inverse_s(m: f64, tms: f64) -> Option<f64> {
@@ -35,7 +35,7 @@ pub fn iec_standard_inverse_s(m: f64, tms: f64) -> Option<f64> {
     Some(tms * 0.14 / (m.powf(0.02) - 1.0))
 }
 
-/// Power [kW] drawn from a UPS battery to deliver `out_kw` on battery:
+/// Power \[kW\] drawn from a UPS battery to deliver `out_kw` on battery:
 /// `P_b = P_out / (efficiency · discharge_efficiency)`.
 pub fn battery_draw_kw(out_kw: f64, efficiency: f64, discharge_efficiency: f64) -> f64 {
     out_kw / (efficiency * discharge_efficiency)
@@ -55,7 +55,7 @@ pub fn peukert_soc_rate_per_h(draw_kw: f64, battery_kwh: f64, rated_h: f64, k: f
     (draw_kw / rated_kw).powf(k) / rated_h
 }
 
-/// Time [s] until a battery at state of charge `soc` (0..=1) is empty at `draw_kw`.
+/// Time \[s\] until a battery at state of charge `soc` (0..=1) is empty at `draw_kw`.
 /// `None` when nothing is drawn (it would last for ever).
 pub fn battery_runtime_s(
     soc: f64,

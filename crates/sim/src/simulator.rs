@@ -25,7 +25,7 @@ use crate::physics::{
 };
 use crate::topology::{KindParams, Topology};
 
-/// Slack for comparing times [s]: steps are exact multiples of `step_ms`.
+/// Slack for comparing times \[s\]: steps are exact multiples of `step_ms`.
 const TIME_EPS_S: f64 = 1e-9;
 
 /// A command the simulator refused.
@@ -67,9 +67,9 @@ struct GenState {
 struct AtsState {
     /// Index into the switchgear's feeds: 0 = preferred.
     selected: usize,
-    /// When the preferred feed was first seen dead (while on preferred) [s].
+    /// When the preferred feed was first seen dead (while on preferred) \[s\].
     preferred_dead_since_s: Option<f64>,
-    /// When the preferred feed was first seen live (while on an alternate) [s].
+    /// When the preferred feed was first seen live (while on an alternate) \[s\].
     preferred_live_since_s: Option<f64>,
     start_sent: bool,
     /// Generator slots behind the alternate feeds.
@@ -90,9 +90,9 @@ struct UpsState {
     /// State of charge, 0..=1.
     soc: f64,
     mode: UpsMode,
-    /// Battery discharge [kW].
+    /// Battery discharge \[kW\].
     draw_kw: f64,
-    /// Battery charging [kW].
+    /// Battery charging \[kW\].
     charge_kw: f64,
 }
 
@@ -125,13 +125,13 @@ pub struct Simulator {
     tripped: Vec<bool>,
     /// ∫ dt / t(M) of the breaker; trips at 1.
     breaker_heat: Vec<f64>,
-    /// Demand of loads [kW] (set_load).
+    /// Demand of loads \[kW\] (set_load).
     demand_kw: Vec<f64>,
     in_live: Vec<bool>,
     live: Vec<bool>,
-    /// Power at the input (sources: output) [kW].
+    /// Power at the input (sources: output) \[kW\].
     in_kw: Vec<f64>,
-    /// Power delivered downstream [kW].
+    /// Power delivered downstream \[kW\].
     out_kw: Vec<f64>,
     current_a: Vec<f64>,
     status: Vec<NodeState>,
@@ -245,17 +245,17 @@ impl Simulator {
         &self.topology
     }
 
-    /// Step length [ms].
+    /// Step length \[ms\].
     pub fn step_ms(&self) -> u32 {
         self.step_ms
     }
 
-    /// Time of the latest computed step [s] (0 before the first).
+    /// Time of the latest computed step \[s\] (0 before the first).
     pub fn time_s(&self) -> f64 {
         self.step_index as f64 * f64::from(self.step_ms) / 1000.0
     }
 
-    /// Time the next [`Simulator::step`] computes [s]: 0 for the first step.
+    /// Time the next [`Simulator::step`] computes \[s\]: 0 for the first step.
     pub fn next_time_s(&self) -> f64 {
         if self.started {
             (self.step_index + 1) as f64 * f64::from(self.step_ms) / 1000.0
@@ -452,17 +452,17 @@ impl Simulator {
         }
     }
 
-    /// IT (server) load served at the latest step [kW].
+    /// IT (server) load served at the latest step \[kW\].
     pub fn it_kw(&self) -> f64 {
         self.it_kw
     }
 
-    /// IT demand not served at the latest step [kW].
+    /// IT demand not served at the latest step \[kW\].
     pub fn it_kw_lost(&self) -> f64 {
         (self.it_demand_kw - self.it_kw).max(0.0)
     }
 
-    /// Cumulative IT energy not served [kWh].
+    /// Cumulative IT energy not served \[kWh\].
     pub fn it_kwh_unserved(&self) -> f64 {
         self.it_kwh_unserved
     }
@@ -472,7 +472,7 @@ impl Simulator {
         self.live[idx]
     }
 
-    /// The energy balance of the latest step [kW]: (sources + battery discharge,
+    /// The energy balance of the latest step \[kW\]: (sources + battery discharge,
     /// loads served + losses + battery charging). Equal up to rounding.
     pub fn power_balance_kw(&self) -> (f64, f64) {
         let mut supply = 0.0;
@@ -514,7 +514,7 @@ impl Simulator {
         self.ups[u].node
     }
 
-    /// Battery runtime of a UPS at its present output [s]: how long the battery
+    /// Battery runtime of a UPS at its present output \[s\]: how long the battery
     /// would last (on battery: will last) at this load. `None` with no load.
     fn ups_runtime_s(&self, idx: usize, u: usize) -> Option<f64> {
         let KindParams::Ups {
@@ -566,7 +566,7 @@ impl Simulator {
         }
     }
 
-    /// Demand of a load at the latest step [kW] (cooling follows the IT load).
+    /// Demand of a load at the latest step \[kW\] (cooling follows the IT load).
     fn load_demand_kw(&self, idx: usize) -> f64 {
         match self.topology.node(idx).params {
             KindParams::Cooling { per_it_kw, .. } => self.demand_kw[idx] + per_it_kw * self.it_kw,
@@ -1169,7 +1169,7 @@ fn collect_generators(topology: &Topology, slot: &[Slot], node: usize, out: &mut
     }
 }
 
-/// Nominal input and output voltages of every node [V], from the sources down.
+/// Nominal input and output voltages of every node \[V\], from the sources down.
 fn nominal_voltages(topology: &Topology) -> (Vec<f64>, Vec<f64>) {
     let n = topology.len();
     let mut v_in = vec![0.0; n];

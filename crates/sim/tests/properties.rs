@@ -17,11 +17,11 @@ struct Site {
     generators: usize,
     /// Per switchgear: (preferred utility, alternates as source indices).
     switchgear: Vec<(usize, Vec<usize>)>,
-    /// Per switchgear: UPS battery [kWh] and rating [kW].
+    /// Per switchgear: UPS battery \[kWh\] and rating \[kW\].
     ups: Vec<(f64, f64)>,
-    /// Per load: kind (0 server, 1 cooling, 2 load), feeds (PDU indices), demand [kW].
+    /// Per load: kind (0 server, 1 cooling, 2 load), feeds (PDU indices), demand \[kW\].
     loads: Vec<(u8, Vec<usize>, f64)>,
-    /// Breaker on distribution boards [A] (none if 0).
+    /// Breaker on distribution boards \[A\] (none if 0).
     breaker_a: Vec<f64>,
 }
 

@@ -76,7 +76,7 @@ demand_kw = 1000.0
 }
 
 /// Fails the utility at 10.1 s and returns how long the 1,000 kW load stays up on
-/// a battery of `battery_kwh` [s] (checking the UPS goes on battery at once).
+/// a battery of `battery_kwh` \[s\] (checking the UPS goes on battery at once).
 fn ride_through_s(battery_kwh: f64) -> f64 {
     let mut s = sim(&ups_chain(battery_kwh, "load"));
     run_to(&mut s, 10.0);

@@ -17,11 +17,11 @@ use winter_river_protocol::{
     decode_topology,
 };
 
-/// A node's board counts as connected this long after its last status [ms] when it
+/// A node's board counts as connected this long after its last status \[ms\] when it
 /// never published availability (DESIGN §2: plain MQTT clients).
 const TALKING_MS: u64 = 15_000;
 /// A board's own status stands in for the engine's values when no `update` for
-/// its node was seen this long [ms] (the web started between two refreshes).
+/// its node was seen this long \[ms\] (the web started between two refreshes).
 const UPDATE_STALE_MS: u64 = 10_000;
 /// Events kept for late readers.
 pub const EVENTS_KEPT: usize = 1_000;
@@ -97,7 +97,7 @@ struct History {
     facility_kw: VecDeque<f64>,
     pue: VecDeque<f64>,
     it_kw_lost: VecDeque<f64>,
-    /// Per topology index: power [kW] (NaN unknown).
+    /// Per topology index: power \[kW\] (NaN unknown).
     node_kw: Vec<VecDeque<f32>>,
     /// Per UPS (topology index): state of charge [%].
     battery: Vec<(usize, VecDeque<f32>)>,
@@ -686,7 +686,7 @@ impl Store {
         (Value::Object(out), next)
     }
 
-    /// Wall time of the latest input [ms].
+    /// Wall time of the latest input \[ms\].
     pub fn now_ms(&self) -> u64 {
         self.now_ms
     }

@@ -55,7 +55,7 @@ async fn web_perf_1000_nodes() {
     measure("synthetic-860", &path).await;
 }
 
-/// Length of each measuring window [s].
+/// Length of each measuring window \[s\].
 fn window_s() -> u64 {
     std::env::var("WR_PERF_SECS")
         .ok()

@@ -19,11 +19,11 @@ pub use run::{
     SeriesValues, Verdict, run, run_on,
 };
 
-/// Default step [ms] (DESIGN §5).
+/// Default step \[ms\] (DESIGN §5).
 pub const DEFAULT_STEP_MS: u32 = 100;
 /// Default absolute tolerance for number comparisons.
 pub const DEFAULT_TOLERANCE: f64 = 1e-6;
-/// Slack when comparing simulated times [s]: steps are multiples of `step_ms`, but
+/// Slack when comparing simulated times \[s\]: steps are multiples of `step_ms`, but
 /// their sum in floating point is not exact.
 pub const TIME_EPS_S: f64 = 1e-9;
 
@@ -71,9 +71,9 @@ pub struct Scenario {
     /// The topology file, resolved against the scenario's folder; `None` = built-in.
     pub topology_file: Option<String>,
     pub topology: Topology,
-    /// Simulated length [s]; the last step computed is at or after it.
+    /// Simulated length \[s\]; the last step computed is at or after it.
     pub duration_s: f64,
-    /// Step [ms].
+    /// Step \[ms\].
     pub step_ms: u32,
     /// `[overrides.<id>]` entries, already applied to `topology`.
     pub overrides: Vec<Override>,
@@ -86,7 +86,7 @@ pub struct Scenario {
 /// A command sent to a node at a simulated time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioEvent {
-    /// [s]
+    /// \[s\]
     pub at_s: f64,
     pub node: String,
     pub command: Command,
@@ -137,7 +137,7 @@ impl fmt::Display for Expected {
 /// One `[[expect]]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expect {
-    /// [s]
+    /// \[s\]
     pub at_s: f64,
     pub window: Window,
     /// Node id as written, or `system`.
@@ -207,7 +207,7 @@ impl Expect {
         )
     }
 
-    /// Last time the expectation looks at [s].
+    /// Last time the expectation looks at \[s\].
     pub fn end_s(&self) -> f64 {
         match self.window {
             Window::At => self.at_s,

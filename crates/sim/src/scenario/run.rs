@@ -35,7 +35,7 @@ pub struct Verdict {
     /// matching value or else the closest (numbers) / last (words) seen; for
     /// `always`, the first violating value or else the last seen.
     pub seen: FieldValue,
-    /// When `seen` was taken [s]; `None` if the window held no step.
+    /// When `seen` was taken \[s\]; `None` if the window held no step.
     pub seen_t_s: Option<f64>,
 }
 
@@ -59,7 +59,7 @@ pub enum SeriesValues {
 /// Series sampled at fixed simulated times.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Recording {
-    /// Sample times [s].
+    /// Sample times \[s\].
     pub time_s: Vec<f64>,
     pub series: Vec<Series>,
 }
@@ -81,7 +81,7 @@ pub struct RunReport {
     pub recording: Option<Recording>,
     /// Steps computed.
     pub steps: u64,
-    /// Time of the last step [s].
+    /// Time of the last step \[s\].
     pub end_time_s: f64,
     /// The site at the last step.
     pub final_system: SystemStatus,

@@ -31,7 +31,7 @@ pub const RACKS_PER_PDU: usize = 20;
 pub const RACKS_PER_UPS: usize = 100;
 /// Racks behind one pair of transformers, generators and switchgear.
 pub const RACKS_PER_BLOCK: usize = 300;
-/// Demand of one rack [kW].
+/// Demand of one rack \[kW\].
 pub const RACK_DEMAND_KW: f64 = 5.0;
 /// Cooling of the whole site per kW of IT load [kW/kW], shared among the cooling units.
 pub const COOLING_PER_IT_KW: f64 = 0.30;

@@ -40,11 +40,11 @@ pub struct TopologyError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum KindParams {
     Utility {
-        /// Line-to-line voltage [V].
+        /// Line-to-line voltage \[V\].
         voltage_v: f64,
     },
     Generator {
-        /// Output voltage [V].
+        /// Output voltage \[V\].
         voltage_v: f64,
         rating_kw: f64,
         start_delay_s: f64,
@@ -84,7 +84,7 @@ pub enum KindParams {
         demand_kw: f64,
     },
     Cooling {
-        /// Base demand [kW].
+        /// Base demand \[kW\].
         demand_kw: f64,
         /// kW per kW of site IT load served.
         per_it_kw: f64,
@@ -196,7 +196,7 @@ pub struct NodeSpec {
     /// 1 or 3.
     pub phases: u8,
     pub power_factor: f64,
-    /// Breaker pickup current [A]; `None` = no breaker.
+    /// Breaker pickup current \[A\]; `None` = no breaker.
     pub breaker_a: Option<f64>,
     /// Breaker time multiplier setting.
     pub breaker_tms: f64,

@@ -19,7 +19,7 @@
 
 /// The protocol level byte of MQTT 3.1.1.
 pub const PROTOCOL_LEVEL_3_1_1: u8 = 4;
-/// Largest remaining length the 4-byte variable length can carry [bytes].
+/// Largest remaining length the 4-byte variable length can carry \[bytes\].
 pub const MAX_REMAINING_LENGTH: usize = 268_435_455;
 
 const CONNECT: u8 = 1;
@@ -65,7 +65,7 @@ pub struct Will<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Connect<'a> {
     pub client_id: &'a str,
-    /// Keep alive [s]; 0 turns it off.
+    /// Keep alive \[s\]; 0 turns it off.
     pub keep_alive_s: u16,
     pub clean_session: bool,
     pub will: Option<Will<'a>>,
@@ -290,7 +290,7 @@ impl<'b> Writer<'b> {
     }
 }
 
-/// Size of a length-prefixed field [bytes]; refuses one over 65,535 bytes.
+/// Size of a length-prefixed field \[bytes\]; refuses one over 65,535 bytes.
 fn field_len(bytes: &[u8]) -> Result<usize, EncodeError> {
     if bytes.len() > usize::from(u16::MAX) {
         return Err(EncodeError::FieldTooLong);
@@ -497,7 +497,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Decodes the packet at the front of `buf`: `Ok(None)` if it is not complete yet,
-/// else the packet and its total length [bytes].
+/// else the packet and its total length \[bytes\].
 pub fn decode(buf: &[u8]) -> Result<Option<(Packet<'_>, usize)>, DecodeError> {
     let Some((first, header, remaining)) = fixed_header(buf)? else {
         return Ok(None);
@@ -689,7 +689,7 @@ pub enum KeepAliveAction {
     TimedOut,
 }
 
-/// Keep-alive bookkeeping (MQTT 3.1.1 §3.1.2.10), time passed in [ms]. A PINGREQ
+/// Keep-alive bookkeeping (MQTT 3.1.1 §3.1.2.10), time passed in \[ms\]. A PINGREQ
 /// goes out after half the interval without sending, so the broker (which allows
 /// 1.5 intervals) never drops a healthy client; any packet received answers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -740,7 +740,7 @@ impl KeepAlive {
         }
     }
 
-    /// When [`KeepAlive::poll`] next has something to say [ms]; `u64::MAX` if off.
+    /// When [`KeepAlive::poll`] next has something to say \[ms\]; `u64::MAX` if off.
     pub fn poll_timeout(&self) -> u64 {
         if self.interval_ms == 0 {
             return u64::MAX;
