@@ -11,9 +11,9 @@
 //! | `WR_BROKER` | `192.168.4.1:1883` | broker `IPv4[:port]`, `mqtt://` allowed (as the CLI's) |
 //! | `WR_USERNAME` / `WR_PASSWORD` | none | MQTT credentials (as the CLI's) |
 //! | `WR_PREFIX` | `winter-river` | topic prefix |
-//! | `WR_KNOB_MAX_KW` | `10` | server boards: demand at full knob [kW] |
-//! | `WR_STATUS_INTERVAL_MS` | `2000` | time between periodic statuses [ms] |
-//! | `WR_MQTT_KEEP_ALIVE_S` | `30` | MQTT keep alive [s] |
+//! | `WR_KNOB_MAX_KW` | `10` | server boards: demand at full knob \[kW\] |
+//! | `WR_STATUS_INTERVAL_MS` | `2000` | time between periodic statuses \[ms\] |
+//! | `WR_MQTT_KEEP_ALIVE_S` | `30` | MQTT keep alive \[s\] |
 
 use std::fmt::Write as _;
 use std::net::SocketAddrV4;

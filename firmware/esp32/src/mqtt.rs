@@ -20,9 +20,9 @@ use winter_river_mqtt_codec::{
 use winter_river_node::Transmit;
 use winter_river_protocol::Qos;
 
-/// Largest packet the board sends [bytes]: a status is ~350 bytes of JSON.
+/// Largest packet the board sends \[bytes\]: a status is ~350 bytes of JSON.
 pub const TX_BUF_BYTES: usize = 1024;
-/// Largest packet the board keeps [bytes]: an engine `update` is ~300 bytes; larger
+/// Largest packet the board keeps \[bytes\]: an engine `update` is ~300 bytes; larger
 /// packets are skipped (DESIGN §2: bad input never stops anything).
 pub const RX_BUF_BYTES: usize = 2048;
 /// How long the TCP connect and the CONNACK may take.

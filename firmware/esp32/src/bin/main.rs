@@ -50,23 +50,23 @@ compile_error!("enable a chip feature: `esp32` (default) or `esp32c3`");
 // The app descriptor the esp-idf second-stage bootloader requires.
 esp_bootloader_esp_idf::esp_app_desc!();
 
-/// RSSI of the access point's last beacon [dBm], written by the Wi-Fi task;
+/// RSSI of the access point's last beacon \[dBm\], written by the Wi-Fi task;
 /// `i32::MIN` while not joined. Load/store only: the C3 has no atomic CAS.
 static RSSI_DBM: AtomicI32 = AtomicI32::new(i32::MIN);
 
-/// How often the button is sampled [ms].
+/// How often the button is sampled \[ms\].
 const INPUT_PERIOD_MS: u64 = 20;
-/// How often the knob is read [ms].
+/// How often the knob is read \[ms\].
 const KNOB_PERIOD_MS: u64 = 100;
 /// ADC readings averaged per knob reading (the SAR ADC is noisy).
 const KNOB_SAMPLES: u32 = 8;
-/// How often the screen is re-rendered [ms]; it is sent over I2C only if it changed.
+/// How often the screen is re-rendered \[ms\]; it is sent over I2C only if it changed.
 const REDRAW_PERIOD_MS: u64 = 250;
 /// How often the Wi-Fi task reads the RSSI while joined.
 const RSSI_PERIOD: Duration = Duration::from_secs(2);
-/// While waiting for an IP address, how often to look [ms].
+/// While waiting for an IP address, how often to look \[ms\].
 const NET_WAIT_STEP_MS: u64 = 100;
-/// TCP socket buffers [bytes].
+/// TCP socket buffers \[bytes\].
 const TCP_RX_BYTES: usize = RX_BUF_BYTES;
 const TCP_TX_BYTES: usize = 1536;
 
