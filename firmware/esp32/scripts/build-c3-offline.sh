@@ -10,7 +10,7 @@
 # rustc), and the compiler intrinsics from the `compiler_builtins` crate on
 # crates.io, into a private sysroot under target/. Nothing outside target/ changes.
 #
-#   scripts/build-c3-offline.sh            # release build, prints the ELF's sizes
+#   scripts/build-c3-offline.sh            # release build and clippy, prints the ELF's sizes
 #   WR_NODE_ID=srv_a WR_NODE_KIND=server scripts/build-c3-offline.sh
 #
 # The Xtensa ESP32 cannot be built this way: upstream rustc has no Xtensa backend.
@@ -167,8 +167,11 @@ fi
 
 cd "$firmware_dir"
 # One flag per field, so paths with spaces survive.
-CARGO_ENCODED_RUSTFLAGS=$(IFS=$'\x1f'; printf '%s' "${rustflags[*]}") cargo build --release --locked --target "$TARGET" \
-    --no-default-features --features esp32c3
+CARGO_ENCODED_RUSTFLAGS=$(IFS=$'\x1f'; printf '%s' "${rustflags[*]}")
+export CARGO_ENCODED_RUSTFLAGS
+cargo build --release --locked --target "$TARGET" --no-default-features --features esp32c3
+cargo clippy --release --locked --target "$TARGET" --no-default-features --features esp32c3 \
+    -- -D warnings
 elf="$firmware_dir/target/$TARGET/release/winter-river-esp32"
 say "built $elf"
 if command -v llvm-size >/dev/null; then
