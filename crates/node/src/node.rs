@@ -340,15 +340,7 @@ impl NodeCore {
         let mut status = Status::new(self.config.id.clone(), self.status_word());
         status.kind = Some(self.config.kind);
         if let Some(u) = &self.update {
-            status.voltage_in = u.voltage_in;
-            status.voltage_out = u.voltage_out;
-            status.current = u.current;
-            status.power_kw = u.power_kw;
-            status.load_pct = u.load_pct;
-            status.battery_pct = u.battery_pct;
-            status.runtime_s = u.runtime_s;
-            status.fuel_pct = u.fuel_pct;
-            status.source = u.source.clone();
+            status.set_measurements(u);
         }
         status.wifi_rssi = self.wifi_rssi;
         status.uptime = Some(self.uptime_s(now_ms));

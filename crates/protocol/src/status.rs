@@ -4,6 +4,7 @@
 use alloc::string::String;
 use serde::{Deserialize, Serialize};
 
+use crate::command::UpdateParams;
 use crate::kind::{NodeKind, NodeState};
 
 /// One node's reported state. The seed's fields first, then ours. Fields a board may
@@ -73,5 +74,19 @@ impl Status {
             fuel_pct: None,
             source: None,
         }
+    }
+
+    /// Sets the measured values an engine `update` carries (not its status word:
+    /// a board may show its own fault over the engine's word).
+    pub fn set_measurements(&mut self, u: &UpdateParams) {
+        self.voltage_in = u.voltage_in;
+        self.voltage_out = u.voltage_out;
+        self.current = u.current;
+        self.power_kw = u.power_kw;
+        self.load_pct = u.load_pct;
+        self.battery_pct = u.battery_pct;
+        self.runtime_s = u.runtime_s;
+        self.fuel_pct = u.fuel_pct;
+        self.source.clone_from(&u.source);
     }
 }

@@ -332,18 +332,9 @@ impl Simulator {
     /// `uptime` or `seq` — those belong to boards).
     pub fn node_status(&self, idx: usize) -> Status {
         let node = self.topology.node(idx);
-        let values = self.node_update(idx);
         let mut s = Status::new(node.id.clone(), self.status[idx]);
         s.kind = Some(node.kind());
-        s.voltage_in = values.voltage_in;
-        s.voltage_out = values.voltage_out;
-        s.current = values.current;
-        s.power_kw = values.power_kw;
-        s.load_pct = values.load_pct;
-        s.battery_pct = values.battery_pct;
-        s.runtime_s = values.runtime_s;
-        s.fuel_pct = values.fuel_pct;
-        s.source = values.source;
+        s.set_measurements(&self.node_update(idx));
         s
     }
 
