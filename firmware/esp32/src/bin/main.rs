@@ -66,6 +66,8 @@ const REDRAW_PERIOD_MS: u64 = 250;
 const RSSI_PERIOD: Duration = Duration::from_secs(2);
 /// While waiting for an IP address, how often to look \[ms\].
 const NET_WAIT_STEP_MS: u64 = 100;
+/// How long to wait for a reset connection's RST to go out.
+const RST_WAIT: Duration = Duration::from_secs(1);
 /// TCP socket buffers \[bytes\].
 const TCP_RX_BYTES: usize = RX_BUF_BYTES;
 const TCP_TX_BYTES: usize = 1536;
@@ -253,7 +255,7 @@ async fn main(spawner: Spawner) -> ! {
             Err(e) => {
                 log::warn!("broker {broker} unreachable: {e:?}");
                 backoff.on_failure(now_ms());
-                socket.abort();
+                close_at_once(&mut socket).await;
                 continue;
             }
         };
@@ -295,8 +297,16 @@ async fn main(spawner: Spawner) -> ! {
         core.handle_link(now_ms(), false);
         backoff.on_failure(now_ms());
         // `session` is no longer used, so its borrow of the socket has ended.
-        socket.abort();
+        close_at_once(&mut socket).await;
     }
+}
+
+/// Resets the connection and waits (briefly) until the RST is out: embassy-net sends
+/// it only when the stack next polls the socket, and a socket dropped before that
+/// leaves the broker waiting 1.5 keep-alives before it publishes the Will.
+async fn close_at_once(socket: &mut TcpSocket<'_>) {
+    socket.abort();
+    let _ = embassy_time::with_timeout(RST_WAIT, socket.flush()).await;
 }
 
 /// The board's own inputs and screen, polled between network waits.
