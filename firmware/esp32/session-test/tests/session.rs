@@ -12,7 +12,8 @@
 //! subscription and the board answers with a status whose status word is `fault`;
 //! (d) when the board's socket is aborted without DISCONNECT the broker publishes the
 //! Last Will, retained `offline`, within 1.5 × keep-alive plus slack — once as the
-//! firmware's error path does it (abort, then drop the socket at once) and once with
+//! firmware's error path did it until 2026-11-26 (abort, then drop the socket at once)
+//! and once as it does now, with
 //! the abort's RST flushed out first; after each the board reconnects, announces
 //! `online` and still shows its fault; (e) after a clean `Session::disconnect` no Will
 //! comes: `online` stays retained.
@@ -255,12 +256,13 @@ enum BrokerKind {
 enum BoardCmd {
     /// Connect (at the start and again after an abort).
     Connect,
-    /// Abort the socket and drop it at once, as the firmware's main loop does after a
-    /// session error: no DISCONNECT, and no RST from the abort itself (embassy-net
+    /// Abort the socket and drop it at once, as the firmware's main loop did after a
+    /// session error until it waited for the RST (kept: the worst case): no DISCONNECT, and no RST from the abort itself (embassy-net
     /// drops the socket before its runner sends one); the stack answers the broker's
     /// next segment (its delayed ACK) with an RST, or the broker's keep-alive notices.
     AbortAndDrop,
-    /// Abort the socket and let the RST go out before dropping it: no DISCONNECT.
+    /// Abort the socket and let the RST go out before dropping it (the firmware's
+    /// `close_at_once`): no DISCONNECT.
     Abort,
     /// Send DISCONNECT and close.
     Disconnect,
@@ -402,8 +404,8 @@ async fn controller(
     no_failure(&mut events);
 
     // (d) the socket aborted without DISCONNECT → the Last Will, retained `offline`:
-    // first as the firmware's error path does it (abort and drop), then with the
-    // abort's RST flushed out before the drop.
+    // first with the socket dropped right after the abort (the worst case), then as
+    // the firmware's error path does it, with the abort's RST flushed out first.
     abort_expect_will(&ctl, board, &mut events, BoardCmd::AbortAndDrop).await;
     assert_retained(url, "late-d1", "offline").await;
     reconnect_expect_online_fault(&ctl, board, &mut events).await;
@@ -656,15 +658,15 @@ async fn session(
     };
     match end {
         BoardCmd::AbortAndDrop => {
-            // Exactly the firmware's error path: abort, then the socket goes. (`session`
-            // is no longer used, so its borrow of the socket has ended.)
+            // Abort, then the socket goes at once. (`session` is no longer used, so its
+            // borrow of the socket has ended.)
             socket.abort();
             drop(socket);
             let _ = events.send(BoardEvent::Aborted);
         }
         BoardCmd::Abort => {
-            // Abort and wait for the RST to go out before the socket is dropped
-            // (embassy-net's advice for abort()).
+            // The firmware's `close_at_once`: abort and wait (1 s at most) for the RST
+            // to go out before the socket is dropped (embassy-net's advice for abort()).
             socket.abort();
             let _ = with_timeout(embassy_time::Duration::from_secs(1), socket.flush()).await;
             let _ = events.send(BoardEvent::Aborted);
