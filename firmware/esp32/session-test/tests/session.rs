@@ -13,10 +13,9 @@
 //! (d) when the board's socket is aborted without DISCONNECT the broker publishes the
 //! Last Will, retained `offline`, within 1.5 × keep-alive plus slack — once as the
 //! firmware's error path did it until 2026-11-26 (abort, then drop the socket at once)
-//! and once as it does now, with
-//! the abort's RST flushed out first; after each the board reconnects, announces
-//! `online` and still shows its fault; (e) after a clean `Session::disconnect` no Will
-//! comes: `online` stays retained.
+//! and once as it does now, with the abort's RST flushed out first; after each the
+//! board reconnects, announces `online` and still shows its fault; (e) after a clean
+//! `Session::disconnect` no Will comes: `online` stays retained.
 //!
 //! How it runs: it needs root and `/dev/net/tun`, and fails (does not skip) without
 //! them. Each `#[test]` creates a network namespace of its own (`wr-fwtest-<pid>-<n>`,
