@@ -17,7 +17,7 @@ pub use client::{Client, Msg};
 pub use error::TestkitError;
 pub use mosquitto::{Mosquitto, MosquittoOptions, mosquitto_available};
 pub use ports::{free_port, wait_port_open};
-pub use process::{Proc, signal};
+pub use process::{Proc, running_as_root, signal};
 pub use tempdir::TempDir;
 
 /// The eight nodes of the built-in default topology (the seed's chain).

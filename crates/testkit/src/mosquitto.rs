@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use winter_river_mqtt::BrokerUrl;
 
+use crate::process::running_as_root;
 use crate::{Proc, TempDir, TestkitError, free_port, wait_port_open};
 
 /// How long a start may take before the test gives up.
@@ -178,16 +179,4 @@ impl Drop for Mosquitto {
             );
         }
     }
-}
-
-/// Whether this process runs as uid 0 (read from /proc, no libc needed).
-fn running_as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
-        })
-        .unwrap_or(false)
 }

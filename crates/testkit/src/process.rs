@@ -214,3 +214,15 @@ impl Drop for Proc {
         }
     }
 }
+
+/// Whether this process runs as uid 0 (read from /proc, no libc needed).
+pub fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}

@@ -47,7 +47,7 @@ use winter_river_broker::BrokerConfig;
 use winter_river_mqtt::BrokerUrl;
 use winter_river_node::{NodeConfig, NodeCore};
 use winter_river_protocol::{NodeKind, Qos};
-use winter_river_testkit::{Client, Mosquitto, MosquittoOptions};
+use winter_river_testkit::{Client, Mosquitto, MosquittoOptions, running_as_root};
 
 /// Set in the re-executed test process that runs inside the namespace.
 const INNER_ENV: &str = "WR_FWTEST_INNER";
@@ -228,18 +228,6 @@ fn run(args: &[&str]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Whether this process runs as uid 0 (read from /proc, no libc needed).
-fn running_as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
-        })
-        .unwrap_or(false)
 }
 
 // ---------------------------------------------------------------- inner: the test body
