@@ -75,6 +75,7 @@ pub const COLUMNS: &[&str] = &[
     "it_kwh_unserved",
     "first_it_loss_s",
     "ride_through_s",
+    "peak_it_kw_lost",
     "final_it_kw_lost",
     "final_source",
 ];
@@ -95,6 +96,8 @@ pub struct Row {
     pub first_it_loss_s: Option<f64>,
     /// From the scenario's first `set_fault` (state true) to the first IT loss \[s\].
     pub ride_through_s: Option<f64>,
+    /// The most IT load lost at any step \[kW\].
+    pub peak_it_kw_lost: Option<f64>,
     /// IT load lost at the end \[kW\].
     pub final_it_kw_lost: Option<f64>,
     pub final_source: Option<String>,
@@ -115,6 +118,7 @@ impl Row {
             "it_kwh_unserved" => num(self.it_kwh_unserved),
             "first_it_loss_s" => num(self.first_it_loss_s),
             "ride_through_s" => num(self.ride_through_s),
+            "peak_it_kw_lost" => num(self.peak_it_kw_lost),
             "final_it_kw_lost" => num(self.final_it_kw_lost),
             "final_source" => self.final_source.clone().unwrap_or_default(),
             _ => String::new(),
@@ -129,6 +133,7 @@ impl Row {
             "it_kwh_unserved" => self.it_kwh_unserved,
             "first_it_loss_s" => self.first_it_loss_s,
             "ride_through_s" => self.ride_through_s,
+            "peak_it_kw_lost" => self.peak_it_kw_lost,
             "final_it_kw_lost" => self.final_it_kw_lost,
             _ => None,
         }
@@ -244,6 +249,7 @@ fn run_one(
         it_kwh_unserved: None,
         first_it_loss_s: None,
         ride_through_s: None,
+        peak_it_kw_lost: None,
         final_it_kw_lost: None,
         final_source: None,
         error: Some(error),
@@ -281,6 +287,7 @@ fn run_one(
             (Some(l), Some(f)) if l >= f => Some(l - f),
             _ => None,
         },
+        peak_it_kw_lost: Some(report.peak_it_kw_lost),
         final_it_kw_lost: Some(report.final_system.it_kw_lost),
         final_source: Some(report.final_system.source.clone()),
         error: None,

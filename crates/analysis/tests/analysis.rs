@@ -330,6 +330,11 @@ fn battery_sweep_reproduces_the_reference_ride_through_times() {
     // (400 − 10 − 307.8) s at 1,000 kW.
     let kwh = r.rows[1].it_kwh_unserved.unwrap();
     assert!((kwh - 82.2 * 1000.0 / 3600.0).abs() < 0.1, "{kwh}");
+    // Once the battery is flat the whole 1,000 kW is lost, with or without a battery.
+    for row in &r.rows {
+        let peak = row.peak_it_kw_lost.unwrap();
+        assert!((peak - 1000.0).abs() < 1e-6, "{peak}");
+    }
 
     let report = SweepReport::new(
         &sc,

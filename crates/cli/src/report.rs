@@ -141,6 +141,8 @@ pub fn json(o: &Outcome<'_>) -> Value {
             "sim_time_s": r.end_time_s,
             "wall_s": o.wall_s,
             "final_system": r.final_system,
+            "peak_it_kw_lost": r.peak_it_kw_lost,
+            "peak_it_kw_lost_t_s": r.peak_it_kw_lost_t_s,
         },
     })
 }

@@ -21,11 +21,11 @@ pub struct SweepArgs {
     #[arg(long = "set", value_name = "NODE.KEY=V1,V2,…", required = true)]
     pub set: Vec<String>,
     /// Output columns: passed, failed, it_kwh_unserved, first_it_loss_s, ride_through_s,
-    /// final_it_kw_lost, final_source.
+    /// peak_it_kw_lost, final_it_kw_lost, final_source.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "passed,failed,it_kwh_unserved,first_it_loss_s,ride_through_s"
+        default_value = "passed,failed,it_kwh_unserved,first_it_loss_s,ride_through_s,peak_it_kw_lost"
     )]
     pub columns: Vec<String>,
     /// Report format.

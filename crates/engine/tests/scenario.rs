@@ -53,6 +53,14 @@ fn every_shipped_scenario_gives_the_same_report_through_the_engine() {
             engine.final_system, direct.final_system,
             "{name}: final site"
         );
+        assert_eq!(
+            engine.peak_it_kw_lost, direct.peak_it_kw_lost,
+            "{name}: peak"
+        );
+        assert_eq!(
+            engine.peak_it_kw_lost_t_s, direct.peak_it_kw_lost_t_s,
+            "{name}: peak time"
+        );
     }
 }
 

@@ -472,3 +472,28 @@ fn the_recorder_samples_every_second() {
         other => panic!("ups_a.status: {other:?}"),
     }
 }
+
+#[test]
+fn the_report_carries_the_peak_it_load_lost_and_when() {
+    let file = repo_root().join("scenarios/generator-fails-to-start.toml");
+    let src = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+    let sc = Scenario::from_toml_str(&src, &file.display().to_string(), read_file)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = run(&sc, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    // The UPS runs flat at 1608.2 s and the whole 30 kW of IT goes with it.
+    assert!(
+        (report.peak_it_kw_lost - 30.0).abs() < 1e-9,
+        "{}",
+        report.peak_it_kw_lost
+    );
+    let t = report
+        .peak_it_kw_lost_t_s
+        .unwrap_or_else(|| panic!("no peak time"));
+    assert!((t - 1608.2).abs() < 1e-6, "{t}");
+
+    // A scenario that loses nothing has no peak time.
+    let quiet = parse_ok("name = \"quiet\"\nduration_s = 5.0\n");
+    let report = run(&quiet, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.peak_it_kw_lost, 0.0);
+    assert_eq!(report.peak_it_kw_lost_t_s, None);
+}

@@ -85,6 +85,10 @@ pub struct RunReport {
     pub end_time_s: f64,
     /// The site at the last step.
     pub final_system: SystemStatus,
+    /// The most IT demand unserved at any step \[kW\] (0 if none was ever lost).
+    pub peak_it_kw_lost: f64,
+    /// When that peak was first reached \[s\]; `None` if no IT load was ever lost.
+    pub peak_it_kw_lost_t_s: Option<f64>,
 }
 
 impl RunReport {
@@ -330,6 +334,8 @@ pub fn run_on<P: Plant>(
         .map(|s| Recorder::new(plant.simulator(), s));
     let mut timeline = Vec::new();
     let mut steps = 0u64;
+    let mut peak_it_kw_lost = 0.0_f64;
+    let mut peak_it_kw_lost_t_s = None;
 
     loop {
         let t_next = plant.simulator().next_time_s();
@@ -348,6 +354,11 @@ pub fn run_on<P: Plant>(
         let sim = plant.simulator();
         let t = sim.time_s();
         timeline.extend_from_slice(sim.events());
+        let it_kw_lost = sim.it_kw_lost();
+        if it_kw_lost > peak_it_kw_lost {
+            peak_it_kw_lost = it_kw_lost;
+            peak_it_kw_lost_t_s = Some(t);
+        }
 
         while next_expect < expect_order.len()
             && scenario.expects[expect_order[next_expect]].at_s <= t + TIME_EPS_S
@@ -398,5 +409,7 @@ pub fn run_on<P: Plant>(
         steps,
         end_time_s: plant.simulator().time_s(),
         final_system: plant.simulator().system_status(),
+        peak_it_kw_lost,
+        peak_it_kw_lost_t_s,
     })
 }
