@@ -29,6 +29,12 @@ pub const QUIET_RUMQTTD: &str = "rumqttd=warn";
 /// How long [`start`] waits for rumqttd to answer after spawning it.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Boards the embedded broker carries comfortably on a 2-core machine (measured at
+/// 2,003: 191 MiB for `up`, docs/benchmarks.md). Above it, memory grows by about
+/// 100 KiB a board and readers of the `<p>/+/command` wildcard can skip messages
+/// during bursts: such sites want Mosquitto.
+pub const COMFORTABLE_BOARDS: usize = 2_000;
+
 /// Errors of the embedded broker and of the probe. Each names the address involved.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {

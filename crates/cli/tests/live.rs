@@ -94,6 +94,11 @@ async fn all_default_boards_report(kind: BrokerKind) -> Result<()> {
             "banner names the websocket: {banner}"
         );
     }
+    let warnings = live.up_proc().stderr();
+    ensure!(
+        !warnings.contains("prefer Mosquitto"),
+        "no size warning for 8 boards: {warnings}"
+    );
 
     let c = live.client("watch", &["winter-river/#"]).await?;
     for m in wait_all_boards(&c, 0).await? {
@@ -524,5 +529,40 @@ async fn signal_stops_up(kind: BrokerKind, sig: &str) -> Result<()> {
         )
         .await?;
     }
+    Ok(())
+}
+
+/// A site past what the embedded broker carries comfortably gets a warning naming the
+/// board count and Mosquitto; the site still runs (no boards here: `--nodes none`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_broker_warns_about_a_large_site() -> Result<()> {
+    let dir = winter_river_testkit::TempDir::new("large-site")?;
+    let site = dir.path().join("site.toml");
+    let site = site.to_str().context("temp path is not UTF-8")?;
+    let generate = std::process::Command::new(system::BIN)
+        .args(["topology", "generate", "--racks", "1800", "--out", site])
+        .output()?;
+    ensure!(generate.status.success(), "generate: {generate:?}");
+
+    let mut live = Live::up(
+        BrokerKind::Embedded,
+        &["--topology", site, "--nodes", "none"],
+    )
+    .await?;
+    let banner = live.up_proc().stdout();
+    let nodes: usize = banner
+        .split_once("site `")
+        .and_then(|(_, rest)| rest.split_once("`, "))
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("node count in the banner: {banner}"))?;
+    ensure!(nodes > 2_000, "the generated site has {nodes} nodes");
+    let warnings = live.up_proc().stderr();
+    ensure!(
+        warnings.contains(&format!("warning: {nodes} boards on the embedded broker"))
+            && warnings.contains("prefer Mosquitto"),
+        "stderr: {warnings}"
+    );
+    live.check_running()?;
     Ok(())
 }
