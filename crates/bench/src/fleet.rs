@@ -36,10 +36,10 @@ pub struct Args {
     /// 1720 ≈ 2,000 boards).
     #[arg(long, value_delimiter = ',', default_value = "1720,2580,3440")]
     pub racks: Vec<u64>,
-    /// Measured window \[s\].
+    /// Measured window [s].
     #[arg(long, default_value_t = 60)]
     pub duration_s: u64,
-    /// Status interval of every board \[s\].
+    /// Status interval of every board [s].
     #[arg(long, default_value_t = 1.0)]
     pub status_interval_s: f64,
     /// Keep trying the larger sizes for a broker after one failed.
@@ -60,7 +60,7 @@ struct Heard {
     /// Latest system/status: when, sim_time_s, nodes_offline.
     system: Option<(Instant, f64, u64)>,
     system_count: u64,
-    /// Longest gap between two system/status messages \[s\].
+    /// Longest gap between two system/status messages [s].
     system_max_gap_s: f64,
 }
 

@@ -33,7 +33,7 @@ pub struct Args {
     /// Injections per broker, alternating fault and restore.
     #[arg(long, default_value_t = 200)]
     pub injections: usize,
-    /// Pause after an injection has settled \[ms\]; the actual pause is spread over
+    /// Pause after an injection has settled [ms]; the actual pause is spread over
     /// [pause, 2·pause] so injections do not lock onto the engine's step grid.
     #[arg(long, default_value_t = 150)]
     pub pause_ms: u64,
@@ -42,7 +42,7 @@ pub struct Args {
     pub json: Option<PathBuf>,
 }
 
-/// Engine step \[ms\]: the target is one step + 10 ms.
+/// Engine step [ms]: the target is one step + 10 ms.
 const STEP_MS: f64 = 100.0;
 const AFFECTED: [&str; 5] = ["util_a", "trf_a", "sw_a", "dist_a", "ups_a"];
 
@@ -75,11 +75,11 @@ fn update_shows(m: &Msg, id: &str, fault: bool) -> bool {
 #[derive(Debug, serde::Serialize)]
 struct BrokerResult {
     broker: Kind,
-    /// Publish → last affected board's new status \[ms\].
+    /// Publish → last affected board's new status [ms].
     status: Summary,
-    /// Publish → last affected board's `update` from the engine \[ms\].
+    /// Publish → last affected board's `update` from the engine [ms].
     update: Summary,
-    /// Publish → first affected board's new status \[ms\].
+    /// Publish → first affected board's new status [ms].
     first_status: Summary,
 }
 

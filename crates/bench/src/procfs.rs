@@ -30,13 +30,13 @@ fn kb_field(text: &str, key: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Peak resident set size of a process \[MiB\] (VmHWM).
+/// Peak resident set size of a process [MiB] (VmHWM).
 pub fn peak_rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     kb_field(&status, "VmHWM:").map(|kb| kb as f64 / 1024.0)
 }
 
-/// User + system CPU time of a process \[s\] (clock ticks of 1/100 s on Linux).
+/// User + system CPU time of a process [s] (clock ticks of 1/100 s on Linux).
 pub fn cpu_s(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the `(comm)`, which may hold spaces: utime and stime are 14 and 15.

@@ -1,6 +1,6 @@
 //! Percentiles over samples (nearest rank), for latency figures.
 
-/// Summary of a sample set \[ms\].
+/// Summary of a sample set [ms].
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Summary {
     pub n: usize,

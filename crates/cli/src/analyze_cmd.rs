@@ -42,7 +42,7 @@ pub struct AnalyzeArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "F")]
     pub out: Option<PathBuf>,
-    /// Simulator step for the analysis runs \[ms\].
+    /// Simulator step for the analysis runs [ms].
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub step_ms: u32,
     /// Worker threads (default: all cores); results do not depend on it.

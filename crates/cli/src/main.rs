@@ -4,6 +4,10 @@
 //!
 //! Exit codes: 0 success (every expectation held), 1 an expectation failed, 2 the
 //! input is invalid or cannot be read or written.
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    reason = "clap turns doc comments into --help text, so units stay written [kW], not \\[kW\\]"
+)]
 
 mod analyze_cmd;
 mod client_cmd;
@@ -71,7 +75,7 @@ enum Cmd {
         #[arg(value_enum)]
         state: client_cmd::OnOff,
     },
-    /// Set the demand of a load \[kW\].
+    /// Set the demand of a load [kW].
     Load {
         #[command(flatten)]
         client: live_args::ClientArgs,

@@ -19,7 +19,7 @@ pub struct EngineTuning {
     /// Simulated seconds per wall second (1 = real time).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
-    /// Simulation step \[ms\].
+    /// Simulation step [ms].
     #[arg(long, default_value_t = 100)]
     pub step_ms: u32,
 }
@@ -136,7 +136,7 @@ pub struct NodesArgs {
     /// Which nodes get a virtual board: all, none, or id,id,…
     #[arg(long, default_value = "all")]
     pub nodes: String,
-    /// Time between periodic statuses \[s\].
+    /// Time between periodic statuses [s].
     #[arg(long, default_value_t = 2.0)]
     pub status_interval_s: f64,
 }

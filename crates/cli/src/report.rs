@@ -13,7 +13,7 @@ use winter_river_sim::scenario::{
 pub struct Outcome<'a> {
     pub scenario: &'a Scenario,
     pub report: &'a RunReport,
-    /// Wall-clock time of the run \[s\].
+    /// Wall-clock time of the run [s].
     pub wall_s: f64,
 }
 
