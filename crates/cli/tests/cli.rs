@@ -365,3 +365,16 @@ fn topology_show_prints_json() {
     assert_exit(&o, 0);
     assert!(stdout(&o).contains("\"ups_b\""));
 }
+
+#[test]
+fn help_shows_units_in_plain_brackets() {
+    // clap prints doc comments as they are: a rustdoc escape (`\[kW\]`) would show.
+    let o = wr(&["--help"]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("Set the demand of a load [kW]"), "{out}");
+    let o = wr(&["up", "--help"]);
+    let out = stdout(&o);
+    assert!(out.contains("Simulation step [ms]"), "{out}");
+    assert!(!out.contains('\\'), "{out}");
+}
