@@ -22,7 +22,6 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
-use winter_river_protocol::NodeKind;
 
 use crate::outcome::{RunConfig, server_demand_kw, servers_of, simulate_failure};
 use crate::par_map_init;
@@ -589,9 +588,4 @@ pub fn series(a: &[f64]) -> f64 {
 /// Availability of blocks in parallel (any one enough): `1 − (1 − A1)(1 − A2)…`.
 pub fn parallel(a: &[f64]) -> f64 {
     1.0 - a.iter().map(|x| 1.0 - x).product::<f64>()
-}
-
-/// Whether a kind's figures matter to the Monte Carlo (loads never fail by default).
-pub fn is_modelled(kind: NodeKind) -> bool {
-    !kind.is_load()
 }
