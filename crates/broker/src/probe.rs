@@ -1,11 +1,15 @@
-//! Readiness probe: a raw MQTT 3.1.1 CONNECT → CONNACK exchange over TCP, or
-//! over a WebSocket, with hand-written packets and a deadline. rumqttd has no readiness
-//! signal, and any broker (Mosquitto, EMQX) can be checked the same way before clients start.
+//! Readiness probe: a raw MQTT 3.1.1 CONNECT → CONNACK exchange over TCP, or over a
+//! WebSocket, with a deadline. The CONNECT is written by the firmware's codec
+//! (`winter-river-mqtt-codec`); the CONNACK and the WebSocket framing are read here.
+//! rumqttd has no readiness signal, and any broker (Mosquitto, EMQX) can be checked the
+//! same way before clients start.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+use winter_river_mqtt_codec::{Connect, encode_connect};
 
 use crate::BrokerError;
 
@@ -31,7 +35,7 @@ pub fn probe_with_credentials(
     timeout: Duration,
 ) -> Result<(), BrokerError> {
     let mut conn = Conn::open(addr, timeout)?;
-    conn.write(&connect_packet(&probe_client_id(), credentials))?;
+    conn.write(&connect_packet(addr, &probe_client_id(), credentials)?)?;
     conn.fill(4)?;
     check_connack(addr, &conn.buf[..4])
 }
@@ -69,7 +73,8 @@ pub fn probe_ws(
         ));
     }
     conn.buf.drain(..head_len);
-    conn.write(&ws_frame(&connect_packet(&probe_client_id(), credentials)))?;
+    let connect = connect_packet(addr, &probe_client_id(), credentials)?;
+    conn.write(&ws_frame(&connect))?;
     // Server frames are unmasked: 0x82 (final, binary), a 7-bit length, the bytes. The
     // CONNACK may in principle be split over frames, so collect payload until 4 bytes.
     let mut payload = Vec::new();
@@ -200,50 +205,29 @@ fn probe_client_id() -> String {
 }
 
 /// MQTT 3.1.1 CONNECT with clean session, keepalive [`PROBE_KEEPALIVE_S`] and optional
-/// username/password.
-fn connect_packet(client_id: &str, credentials: Option<(&str, &str)>) -> Vec<u8> {
-    let mut body = Vec::new();
-    put_str(&mut body, "MQTT");
-    body.push(4); // protocol level: 3.1.1
-    let mut flags = 0x02; // clean session
-    if credentials.is_some() {
-        flags |= 0x80 | 0x40; // username, password
-    }
-    body.push(flags);
-    body.extend_from_slice(&PROBE_KEEPALIVE_S.to_be_bytes());
-    put_str(&mut body, client_id);
-    if let Some((user, pass)) = credentials {
-        put_str(&mut body, user);
-        put_str(&mut body, pass);
-    }
-    let mut packet = vec![0x10];
-    put_remaining_length(&mut packet, body.len());
-    packet.extend_from_slice(&body);
-    packet
-}
-
-/// A UTF-8 string with its 16-bit length; longer strings are cut (the probe's own strings
-/// are short; credentials over 64 KiB are not valid MQTT anyway).
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = &s.as_bytes()[..s.len().min(usize::from(u16::MAX))];
-    let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(bytes);
-}
-
-/// MQTT variable-length "remaining length" (7 bits per byte, high bit = more).
-fn put_remaining_length(out: &mut Vec<u8>, mut len: usize) {
-    loop {
-        let mut byte = (len % 128) as u8;
-        len /= 128;
-        if len > 0 {
-            byte |= 0x80;
-        }
-        out.push(byte);
-        if len == 0 {
-            break;
-        }
-    }
+/// username/password, written by the workspace's MQTT codec (the firmware's).
+fn connect_packet(
+    addr: SocketAddr,
+    client_id: &str,
+    credentials: Option<(&str, &str)>,
+) -> Result<Vec<u8>, BrokerError> {
+    let connect = Connect {
+        client_id,
+        keep_alive_s: PROBE_KEEPALIVE_S,
+        clean_session: true,
+        will: None,
+        username: credentials.map(|(user, _)| user),
+        password: credentials.map(|(_, pass)| pass.as_bytes()),
+    };
+    // Fixed header (at most 5 bytes), "MQTT", level, flags and keepalive (10), and up
+    // to three length-prefixed strings.
+    let strings = client_id.len() + credentials.map_or(0, |(u, p)| 4 + u.len() + p.len());
+    let mut packet = vec![0; 5 + 10 + 2 + strings];
+    let len = encode_connect(&connect, &mut packet).map_err(|e| {
+        BrokerError::Config(format!("cannot write the probe's CONNECT for {addr}: {e}"))
+    })?;
+    packet.truncate(len);
+    Ok(packet)
 }
 
 /// A client-to-server WebSocket binary frame. Clients must mask; a zero mask key leaves the
@@ -272,12 +256,17 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn addr() -> SocketAddr {
+        ([127, 0, 0, 1], 1883).into()
+    }
 
     #[test]
     fn connect_packet_matches_the_spec_example() {
         // MQTT 3.1.1 §3.1: "MQTT", level 4, clean session, keepalive 30, client id "ab".
-        let packet = connect_packet("ab", None);
+        let packet = connect_packet(addr(), "ab", None).unwrap();
         assert_eq!(
             packet,
             [
@@ -288,21 +277,25 @@ mod tests {
 
     #[test]
     fn connect_packet_carries_credentials() {
-        let packet = connect_packet("c", Some(("u", "pw")));
+        let packet = connect_packet(addr(), "c", Some(("u", "pw"))).unwrap();
         assert_eq!(packet[9], 0xc2);
         assert!(packet.ends_with(&[0, 1, b'u', 0, 2, b'p', b'w']));
     }
 
     #[test]
-    fn remaining_length_uses_continuation_bytes() {
-        let mut out = Vec::new();
-        put_remaining_length(&mut out, 321);
-        assert_eq!(out, [0xc1, 0x02]);
+    fn connect_packet_fits_long_credentials() {
+        let user = "u".repeat(100);
+        let pass = "p".repeat(200);
+        let packet = connect_packet(addr(), "wr-probe-1-2", Some((&user, &pass))).unwrap();
+        // Remaining length 10 + 14 + 102 + 202 = 328 takes two bytes.
+        assert_eq!(packet[..3], [0x10, 0xc8, 0x02]);
+        assert_eq!(packet.len(), 3 + 328);
+        assert!(packet.ends_with(pass.as_bytes()));
     }
 
     #[test]
     fn connack_codes() {
-        let addr: SocketAddr = ([127, 0, 0, 1], 1883).into();
+        let addr = addr();
         assert!(check_connack(addr, &[0x20, 2, 0, 0]).is_ok());
         assert!(matches!(
             check_connack(addr, &[0x20, 2, 0, 5]),
