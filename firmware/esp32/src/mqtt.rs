@@ -27,6 +27,11 @@ pub const TX_BUF_BYTES: usize = 1024;
 pub const RX_BUF_BYTES: usize = 2048;
 /// How long the TCP connect and the CONNACK may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The session's TCP socket buffers \[bytes\].
+pub const TCP_RX_BYTES: usize = RX_BUF_BYTES;
+pub const TCP_TX_BYTES: usize = 1536;
+/// How long [`close_at_once`] waits for a reset connection's RST to go out.
+pub const RST_WAIT: Duration = Duration::from_secs(1);
 
 /// Why a session ended.
 #[derive(Debug)]
@@ -283,6 +288,14 @@ impl<'s, 'a> Session<'s, 'a> {
             }
         }
     }
+}
+
+/// Resets the connection and waits (briefly) until the RST is out: embassy-net sends
+/// it only when the stack next polls the socket, and a socket dropped before that
+/// leaves the broker waiting 1.5 keep-alives before it publishes the Will.
+pub async fn close_at_once(socket: &mut TcpSocket<'_>) {
+    socket.abort();
+    let _ = with_timeout(RST_WAIT, socket.flush()).await;
 }
 
 fn qos_of(qos: Qos) -> QoS {

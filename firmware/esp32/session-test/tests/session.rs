@@ -66,9 +66,6 @@ const KEEP_ALIVE_S: u16 = 2;
 const STATUS_INTERVAL_MS: u64 = 60_000;
 /// How long the board's loop waits at most per poll (the firmware's input period).
 const INPUT_PERIOD_MS: u64 = 20;
-/// TCP socket buffers, as the firmware sizes them.
-const TCP_RX_BYTES: usize = mqtt::RX_BUF_BYTES;
-const TCP_TX_BYTES: usize = 1536;
 const NODE_ID: &str = "srv_a";
 const AVAILABILITY: &str = "winter-river/srv_a/availability";
 const STATUS: &str = "winter-river/srv_a/status";
@@ -562,8 +559,8 @@ async fn board(
     node_config.status_interval_ms = STATUS_INTERVAL_MS;
     let mut core = NodeCore::new(node_config, mqtt::now_ms()).map_err(|e| e.to_string())?;
     let client_id = format!("wr-board-{NODE_ID}-fwtest");
-    let mut tcp_rx = [0u8; TCP_RX_BYTES];
-    let mut tcp_tx = [0u8; TCP_TX_BYTES];
+    let mut tcp_rx = [0u8; mqtt::TCP_RX_BYTES];
+    let mut tcp_tx = [0u8; mqtt::TCP_TX_BYTES];
 
     with_timeout(embassy_time::Duration::from_secs(5), stack.wait_config_up())
         .await
@@ -652,10 +649,9 @@ async fn session(
             let _ = events.send(BoardEvent::Aborted);
         }
         BoardCmd::Abort => {
-            // The firmware's `close_at_once`: abort and wait (1 s at most) for the RST
-            // to go out before the socket is dropped (embassy-net's advice for abort()).
-            socket.abort();
-            let _ = with_timeout(embassy_time::Duration::from_secs(1), socket.flush()).await;
+            // The firmware's own: abort and wait (1 s at most) for the RST to go out
+            // before the socket is dropped (embassy-net's advice for abort()).
+            mqtt::close_at_once(&mut socket).await;
             let _ = events.send(BoardEvent::Aborted);
         }
         BoardCmd::Disconnect | BoardCmd::Connect => session.disconnect().await,

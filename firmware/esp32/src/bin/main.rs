@@ -38,7 +38,9 @@ use ssd1306::prelude::*;
 use ssd1306::{I2CDisplayInterface, Ssd1306};
 use static_cell::StaticCell;
 use winter_river_esp32::config;
-use winter_river_esp32::mqtt::{RX_BUF_BYTES, Session, SessionError, now_ms};
+use winter_river_esp32::mqtt::{
+    Session, SessionError, TCP_RX_BYTES, TCP_TX_BYTES, close_at_once, now_ms,
+};
 use winter_river_node::{Backoff, Debouncer, Frame, NodeConfig, NodeCore, input, knob_kw};
 use winter_river_protocol::NodeKind;
 
@@ -66,11 +68,6 @@ const REDRAW_PERIOD_MS: u64 = 250;
 const RSSI_PERIOD: Duration = Duration::from_secs(2);
 /// While waiting for an IP address, how often to look \[ms\].
 const NET_WAIT_STEP_MS: u64 = 100;
-/// How long to wait for a reset connection's RST to go out.
-const RST_WAIT: Duration = Duration::from_secs(1);
-/// TCP socket buffers \[bytes\].
-const TCP_RX_BYTES: usize = RX_BUF_BYTES;
-const TCP_TX_BYTES: usize = 1536;
 
 #[esp_rtos::main]
 async fn main(spawner: Spawner) -> ! {
@@ -299,14 +296,6 @@ async fn main(spawner: Spawner) -> ! {
         // `session` is no longer used, so its borrow of the socket has ended.
         close_at_once(&mut socket).await;
     }
-}
-
-/// Resets the connection and waits (briefly) until the RST is out: embassy-net sends
-/// it only when the stack next polls the socket, and a socket dropped before that
-/// leaves the broker waiting 1.5 keep-alives before it publishes the Will.
-async fn close_at_once(socket: &mut TcpSocket<'_>) {
-    socket.abort();
-    let _ = embassy_time::with_timeout(RST_WAIT, socket.flush()).await;
 }
 
 /// The board's own inputs and screen, polled between network waits.
