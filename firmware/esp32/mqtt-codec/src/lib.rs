@@ -682,7 +682,7 @@ impl<const N: usize> Default for RxBuffer<N> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeepAliveAction {
     Idle,
-    /// Send PINGREQ (then call [`KeepAlive::on_sent`]).
+    /// Send PINGREQ (then call [`KeepAlive::on_ping_sent`], which starts the timeout).
     SendPing,
     /// A PINGREQ went unanswered for a whole keep-alive interval: the broker or the
     /// path to it is gone; close the connection.
