@@ -155,11 +155,13 @@ impl RunningBroker {
 
     /// Probes the broker again (for supervision), with its own credentials.
     pub fn probe(&self, timeout: Duration) -> Result<(), BrokerError> {
-        let creds = self
-            .credentials
+        probe_with_credentials(self.client_addr(), self.credentials(), timeout)
+    }
+
+    fn credentials(&self) -> Option<(&str, &str)> {
+        self.credentials
             .as_ref()
-            .map(|(u, p)| (u.as_str(), p.as_str()));
-        probe_with_credentials(self.client_addr(), creds, timeout)
+            .map(|(user, pass)| (user.as_str(), pass.as_str()))
     }
 
     /// Blocks until the broker stops, which only happens on a fatal error.
@@ -240,10 +242,6 @@ pub fn run_blocking(config: BrokerConfig) -> Result<(), BrokerError> {
 /// shortly after its thread starts); any other answer is final.
 fn wait_ready(broker: &RunningBroker) -> Result<(), BrokerError> {
     let started = Instant::now();
-    let creds = broker
-        .credentials
-        .as_ref()
-        .map(|(u, p)| (u.as_str(), p.as_str()));
     let mut targets = vec![(broker.client_addr(), false)];
     targets.extend(broker.ws_addr.map(|addr| (local_client_addr(addr), true)));
     for (addr, ws) in targets {
@@ -252,9 +250,9 @@ fn wait_ready(broker: &RunningBroker) -> Result<(), BrokerError> {
                 .min(READY_TIMEOUT.saturating_sub(started.elapsed()))
                 .max(Duration::from_millis(1));
             let result = if ws {
-                probe_ws(addr, creds, attempt)
+                probe_ws(addr, broker.credentials(), attempt)
             } else {
-                probe_with_credentials(addr, creds, attempt)
+                broker.probe(attempt)
             };
             let Err(e) = result else { break };
             if !broker.is_running() {
