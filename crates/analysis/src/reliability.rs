@@ -18,38 +18,9 @@ pub const H_PER_YEAR: f64 = 8760.0;
 pub const RELIABILITY_KEYS: [&str; 3] = ["mtbf_h", "mttr_h", "fail_to_start"];
 
 /// A file that could not be loaded for analysis: the file, the line, the key and the
-/// reason. Displayed as `file:line: `key`: reason`, like the simulator's errors.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}{}: {}{reason}", line.map(|l| format!(":{l}")).unwrap_or_default(), key.as_ref().map(|k| format!("`{k}`: ")).unwrap_or_default())]
-pub struct AnalysisError {
-    pub file: String,
-    /// 1-based line, when the error has one.
-    pub line: Option<usize>,
-    pub key: Option<String>,
-    pub reason: String,
-}
-
-impl AnalysisError {
-    pub(crate) fn new(file: &str, line: Option<usize>, key: &str, reason: String) -> Self {
-        AnalysisError {
-            file: file.to_string(),
-            line,
-            key: Some(key.to_string()),
-            reason,
-        }
-    }
-}
-
-impl From<TopologyError> for AnalysisError {
-    fn from(e: TopologyError) -> Self {
-        AnalysisError {
-            file: e.file,
-            line: e.line,
-            key: e.key,
-            reason: e.reason,
-        }
-    }
-}
+/// reason. The simulator's own error type, so both read `file:line: `key`: reason`
+/// and the topology parser's errors pass through unchanged.
+pub type AnalysisError = TopologyError;
 
 /// Failure and repair figures of one component.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -209,8 +180,11 @@ pub fn load_site(src: &str, file: &str, overrides: &[Override]) -> Result<Site, 
         reason: e.message().trim().to_string(),
     })?;
     let doc = doc.get_ref();
-    let err = |at: usize, key: &str, reason: String| {
-        AnalysisError::new(file, Some(lines.line(at)), key, reason)
+    let err = |at: usize, key: &str, reason: String| AnalysisError {
+        file: file.to_string(),
+        line: Some(lines.line(at)),
+        key: Some(key.to_string()),
+        reason,
     };
 
     // [reliability.<kind>]
