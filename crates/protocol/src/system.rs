@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::kind::NodeState;
 
-/// The whole site's state at one instant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The whole site's state at one instant. `Default` is all zeros with an empty
+/// `node_id`: a base to fill in, not a valid payload.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SystemStatus {
     /// Always `"system"`.
     pub node_id: String,

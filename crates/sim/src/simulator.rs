@@ -367,15 +367,7 @@ impl Simulator {
                 u.battery_pct = Some(st.soc * 100.0);
                 u.runtime_s = self.ups_runtime_s(idx, ups);
             }
-            Slot::Gen(g) => {
-                if let KindParams::Generator { fuel_l, .. } = node.params {
-                    u.fuel_pct = Some(if fuel_l > 0.0 {
-                        self.gens[g].fuel_l / fuel_l * 100.0
-                    } else {
-                        0.0
-                    });
-                }
-            }
+            Slot::Gen(g) => u.fuel_pct = Some(self.fuel_pct(g)),
             Slot::Ats(a) => {
                 let feed = node.feeds[self.ats[a].selected];
                 u.source = Some(self.topology.node(feed).id.clone());
@@ -387,28 +379,15 @@ impl Simulator {
 
     /// The site's status at the latest step.
     pub fn system_status(&self) -> SystemStatus {
-        let mut counts = [0u32; NodeState::ALL.len()];
-        for &st in &self.status {
-            counts[st as usize] += 1;
-        }
-        let c = |s: NodeState| counts[s as usize];
         let pue =
             (self.it_kw > 0.0 && self.facility_kw > 0.0).then(|| self.facility_kw / self.it_kw);
         let runtime_s = (0..self.ups.len())
             .filter_map(|u| self.ups_runtime_s(self.ups_node(u), u))
             .reduce(f64::min);
-        let fuel_pct = self
-            .gens
-            .iter()
-            .filter_map(|g| match self.topology.node(g.node).params {
-                KindParams::Generator { fuel_l, .. } if fuel_l > 0.0 => {
-                    Some(g.fuel_l / fuel_l * 100.0)
-                }
-                KindParams::Generator { .. } => Some(0.0),
-                _ => None,
-            })
+        let fuel_pct = (0..self.gens.len())
+            .map(|g| self.fuel_pct(g))
             .reduce(f64::min);
-        SystemStatus {
+        let mut system = SystemStatus {
             node_id: winter_river_protocol::SYSTEM_ID.to_string(),
             it_kw: self.it_kw,
             facility_kw: self.facility_kw,
@@ -418,21 +397,13 @@ impl Simulator {
             source: self.source().to_string(),
             runtime_s,
             fuel_pct,
-            nodes_ok: c(NodeState::Ok),
-            nodes_fault: c(NodeState::Fault),
-            nodes_unpowered: c(NodeState::Unpowered),
-            nodes_tripped: c(NodeState::Tripped),
-            nodes_overload: c(NodeState::Overload),
-            nodes_on_battery: c(NodeState::OnBattery),
-            nodes_bypass: c(NodeState::Bypass),
-            nodes_standby: c(NodeState::Standby),
-            nodes_starting: c(NodeState::Starting),
-            nodes_cooldown: c(NodeState::Cooldown),
-            nodes_out_of_fuel: c(NodeState::OutOfFuel),
-            nodes_offline: c(NodeState::Offline),
-            rejected_msgs: 0,
             sim_time_s: self.time_s(),
+            ..SystemStatus::default()
+        };
+        for &state in &self.status {
+            *system.count_mut(state) += 1;
         }
+        system
     }
 
     /// A field by wire name, for expectations.
@@ -498,6 +469,16 @@ impl Simulator {
             "generator"
         } else {
             "utility"
+        }
+    }
+
+    /// Fuel left in generator slot `g`, as a share of its tank \[%\] (0 with no tank).
+    fn fuel_pct(&self, g: usize) -> f64 {
+        match self.topology.node(self.gens[g].node).params {
+            KindParams::Generator { fuel_l, .. } if fuel_l > 0.0 => {
+                self.gens[g].fuel_l / fuel_l * 100.0
+            }
+            _ => 0.0,
         }
     }
 
