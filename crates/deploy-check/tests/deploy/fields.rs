@@ -401,17 +401,21 @@ fn provisioned_datasources() -> BTreeMap<String, (String, serde_yaml::Value)> {
     out
 }
 
-/// The datasource (uid, type) a target uses: its own, else its panel's.
-fn datasource_of<'a>(panel: &'a Value, target: &'a Value) -> (&'a str, &'a str) {
-    let ds = if target["datasource"].is_object() {
-        &target["datasource"]
-    } else {
-        &panel["datasource"]
-    };
+/// The (uid, type) of a datasource reference.
+fn ds_ref(ds: &Value) -> (&str, &str) {
     (
         ds["uid"].as_str().unwrap_or_default(),
         ds["type"].as_str().unwrap_or_default(),
     )
+}
+
+/// The datasource (uid, type) a target uses: its own, else its panel's.
+fn datasource_of<'a>(panel: &'a Value, target: &'a Value) -> (&'a str, &'a str) {
+    if target["datasource"].is_object() {
+        ds_ref(&target["datasource"])
+    } else {
+        ds_ref(&panel["datasource"])
+    }
 }
 
 #[test]
@@ -488,25 +492,14 @@ fn panels_use_provisioned_datasource_uids() {
                 used.push((format!("panel {:?}", p["title"]), datasource_of(p, t)));
             }
             if p["datasource"].is_object() {
-                let ds = &p["datasource"];
-                used.push((
-                    format!("panel {:?}", p["title"]),
-                    (
-                        ds["uid"].as_str().unwrap_or_default(),
-                        ds["type"].as_str().unwrap_or_default(),
-                    ),
-                ));
+                used.push((format!("panel {:?}", p["title"]), ds_ref(&p["datasource"])));
             }
         }
         for v in dash["templating"]["list"].as_array().into_iter().flatten() {
             if v["datasource"].is_object() {
-                let ds = &v["datasource"];
                 used.push((
                     format!("variable {:?}", v["name"]),
-                    (
-                        ds["uid"].as_str().unwrap_or_default(),
-                        ds["type"].as_str().unwrap_or_default(),
-                    ),
+                    ds_ref(&v["datasource"]),
                 ));
             }
         }
