@@ -411,7 +411,8 @@ impl EngineCore {
         let due = match &self.last_system {
             None => true,
             Some((old, at)) => {
-                now_ms >= at + self.config.status_period_ms || system_changed(old, &system)
+                now_ms >= at + self.config.status_period_ms
+                    || deadband::system_changed(old, &system)
             }
         };
         if due {
@@ -486,27 +487,4 @@ impl EngineCore {
             entry.1 += 1;
         }
     }
-}
-
-/// Whether the system status changed enough to publish before its period.
-fn system_changed(old: &SystemStatus, new: &SystemStatus) -> bool {
-    let moved = |a: f64, b: f64| (a - b).abs() > 0.01_f64.max(0.005 * a.abs().max(b.abs()));
-    old.source != new.source
-        || old.pue.is_some() != new.pue.is_some()
-        || moved(old.it_kw, new.it_kw)
-        || moved(old.facility_kw, new.facility_kw)
-        || moved(old.it_kw_lost, new.it_kw_lost)
-        || old.nodes_ok != new.nodes_ok
-        || old.nodes_fault != new.nodes_fault
-        || old.nodes_unpowered != new.nodes_unpowered
-        || old.nodes_tripped != new.nodes_tripped
-        || old.nodes_overload != new.nodes_overload
-        || old.nodes_on_battery != new.nodes_on_battery
-        || old.nodes_bypass != new.nodes_bypass
-        || old.nodes_standby != new.nodes_standby
-        || old.nodes_starting != new.nodes_starting
-        || old.nodes_cooldown != new.nodes_cooldown
-        || old.nodes_out_of_fuel != new.nodes_out_of_fuel
-        || old.nodes_offline != new.nodes_offline
-        || old.rejected_msgs != new.rejected_msgs
 }
