@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
 use winter_river_protocol::{
     DEFAULT_PREFIX, Qos, Topic, decode_status, decode_system_status, encode_status,
-    encode_system_status,
+    encode_system_status, status_filter,
 };
 
 use crate::util::{free_port, full_status, full_system_status, output, repo, require_tool, text};
@@ -163,7 +163,7 @@ async fn mosquitto_from_the_setup_script_passes_statuses_between_tcp_and_websock
 
     // TCP → WebSocket: a node status published with mosquitto_pub reaches the Link.
     let mut link = ws_link(ws_port, "deploy-check-ws").await;
-    link.subscribe(&format!("{DEFAULT_PREFIX}/+/status"), Qos::AtMostOnce)
+    link.subscribe(&status_filter(DEFAULT_PREFIX), Qos::AtMostOnce)
         .expect("subscribe");
     let status = full_status();
     let topic = Topic::NodeStatus(status.node_id.clone()).to_topic(DEFAULT_PREFIX);
