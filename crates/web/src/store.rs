@@ -575,14 +575,18 @@ impl Store {
 
     /// `GET /api/events`: events after `since` (a `seq`), oldest first, at most `limit`.
     pub fn events_json(&self, since: u64, limit: usize) -> Value {
+        json!({"events": self.events_after(since, limit), "last_seq": self.event_seq})
+    }
+
+    /// The last `limit` events after `since` (a `seq`), oldest first.
+    fn events_after(&self, since: u64, limit: usize) -> Vec<Value> {
         let newer: Vec<&(u64, u64, Event)> =
             self.events.iter().filter(|(s, _, _)| *s > since).collect();
         let skip = newer.len().saturating_sub(limit);
-        let list: Vec<Value> = newer[skip..]
+        newer[skip..]
             .iter()
             .map(|(s, w, e)| Self::event_json(*s, *w, e))
-            .collect();
-        json!({"events": list, "last_seq": self.event_seq})
+            .collect()
     }
 
     /// `GET /api/history`: the system series, every UPS's battery, and `node`'s kW.
@@ -648,11 +652,9 @@ impl Store {
         } else {
             cursor.event_seq
         };
-        let events = self.events_json(since, EVENTS_PER_DELTA);
-        if let Some(list) = events.get("events").and_then(Value::as_array)
-            && !list.is_empty()
-        {
-            out.insert("events".into(), list.clone().into());
+        let events = self.events_after(since, EVENTS_PER_DELTA);
+        if !events.is_empty() {
+            out.insert("events".into(), events.into());
         }
         if self.history.seq > cursor.sample_seq && !self.history.t_ms.is_empty() {
             let h = &self.history;
