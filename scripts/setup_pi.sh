@@ -556,7 +556,8 @@ else
     install_file "$REPO/deploy/winter-river.env" "$WR_ETC/winter-river.env" 640 root:root || true
 fi
 units=(engine)
-# `web` arrives with a later release: its unit is installed only when the binary has it.
+# A binary older than the dashboard (an old --binary) has no `web`: its unit is
+# installed only when the binary has the subcommand.
 if [ -n "$probe" ] && "$probe" web --help >/dev/null 2>&1; then
     units+=(web)
 else
