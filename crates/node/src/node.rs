@@ -369,15 +369,12 @@ impl NodeCore {
     where
         D: DrawTarget<Color = BinaryColor>,
     {
-        let status = self.status(now_ms);
-        self.screen(&status).draw(target)
+        self.screen(&self.status(now_ms)).draw(target)
     }
 
     /// The screen at `now_ms` in a fresh [`Frame`].
     pub fn render(&self, now_ms: u64) -> Frame {
-        let mut frame = Frame::new();
-        let Ok(()) = self.draw(now_ms, &mut frame);
-        frame
+        self.screen(&self.status(now_ms)).render()
     }
 
     /// The screen view of `status` (from [`NodeCore::status`]) for this board.
