@@ -25,8 +25,10 @@ use crate::physics::{
 };
 use crate::topology::{KindParams, Topology};
 
-/// Slack for comparing times \[s\]: steps are exact multiples of `step_ms`.
-const TIME_EPS_S: f64 = 1e-9;
+/// Slack when comparing simulated times \[s\]: step times are multiples of
+/// `step_ms`, but times written in files and sums of steps are not exact in floating
+/// point.
+pub const TIME_EPS_S: f64 = 1e-9;
 
 /// A command the simulator refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

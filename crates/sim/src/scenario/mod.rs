@@ -14,6 +14,7 @@ use winter_river_protocol::Command;
 use crate::field::{FieldValue, Target};
 use crate::topology::{Loc, Override, Topology, TopologyError};
 
+pub use crate::simulator::TIME_EPS_S;
 pub use run::{
     DEFAULT_SAMPLE_EVERY_S, Plant, Recording, RunOptions, RunReport, SYSTEM_SERIES, Series,
     SeriesValues, Verdict, run, run_on,
@@ -23,9 +24,6 @@ pub use run::{
 pub const DEFAULT_STEP_MS: u32 = 100;
 /// Default absolute tolerance for number comparisons.
 pub const DEFAULT_TOLERANCE: f64 = 1e-6;
-/// Slack when comparing simulated times \[s\]: steps are multiples of `step_ms`, but
-/// their sum in floating point is not exact.
-pub const TIME_EPS_S: f64 = 1e-9;
 
 /// A scenario that could not be loaded or run: the file, the line, the key and the
 /// reason. Displayed as `file:line: `key`: reason`.
