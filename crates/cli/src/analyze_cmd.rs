@@ -10,10 +10,9 @@ use winter_river_analysis::report::{AnalyzeParams, AnalyzeReport, Format};
 use winter_river_analysis::{
     AvailabilityConfig, ContingencyConfig, RunConfig, availability, contingency,
 };
-use winter_river_sim::topology::DEFAULT_TOPOLOGY_TOML;
 
 use crate::EXIT_OK;
-use crate::validate::read;
+use crate::validate::topology_text;
 
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
@@ -50,20 +49,17 @@ pub struct AnalyzeArgs {
     pub threads: Option<u64>,
 }
 
+/// `--threads`, or every core when omitted.
+pub fn threads(arg: Option<u64>) -> usize {
+    arg.map_or_else(winter_river_analysis::default_threads, |t| {
+        usize::try_from(t).unwrap_or(1)
+    })
+}
+
 pub fn run(args: &AnalyzeArgs) -> Result<u8> {
-    let (text, name) = match &args.topology {
-        Some(p) => (read(p)?, p.display().to_string()),
-        None => (
-            DEFAULT_TOPOLOGY_TOML.to_string(),
-            "<built-in default>".to_string(),
-        ),
-    };
+    let (text, name) = topology_text(args.topology.as_deref())?;
     let site = winter_river_analysis::load_site(&text, &name, &[])?;
-    let threads = args
-        .threads
-        .map_or_else(winter_river_analysis::default_threads, |t| {
-            usize::try_from(t).unwrap_or(1)
-        });
+    let threads = threads(args.threads);
     let run = RunConfig {
         step_ms: args.step_ms,
         ..RunConfig::default()

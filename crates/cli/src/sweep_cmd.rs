@@ -2,15 +2,14 @@
 //! for every combination of values and tabulates the chosen outputs as text,
 //! Markdown, CSV, JSON or HTML.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use winter_river_analysis::report::{Format, SweepReport};
 use winter_river_analysis::sweep::{self, COLUMNS};
-use winter_river_sim::topology::DEFAULT_TOPOLOGY_TOML;
 
 use crate::EXIT_OK;
-use crate::validate::{load_scenario, read};
+use crate::validate::{load_scenario, topology_text};
 
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
@@ -54,18 +53,8 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
         .map(|s| sweep::parse_set(s))
         .collect::<Result<Vec<_>, _>>()?;
     let scenario = load_scenario(&args.scenario)?;
-    let (text, name) = match &scenario.topology_file {
-        Some(p) => (read(std::path::Path::new(p))?, p.clone()),
-        None => (
-            DEFAULT_TOPOLOGY_TOML.to_string(),
-            "<built-in default>".to_string(),
-        ),
-    };
-    let threads = args
-        .threads
-        .map_or_else(winter_river_analysis::default_threads, |t| {
-            usize::try_from(t).unwrap_or(1)
-        });
+    let (text, name) = topology_text(scenario.topology_file.as_deref().map(Path::new))?;
+    let threads = crate::analyze_cmd::threads(args.threads);
     let result = sweep::sweep(&scenario, &text, &name, &sets, threads)?;
     let report = SweepReport::new(&scenario, &args.set, &args.columns, result);
     let format = Format::parse(&args.format).unwrap_or(Format::Text);

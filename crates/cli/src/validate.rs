@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use winter_river_protocol::NodeKind;
+use winter_river_sim::topology::DEFAULT_TOPOLOGY_TOML;
 use winter_river_sim::{Scenario, Topology};
 
 use crate::EXIT_OK;
@@ -33,6 +34,18 @@ pub fn classify(text: &str) -> Option<FileKind> {
 /// Reads a file as text, naming it on failure.
 pub fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// A topology's text and the name to report it by: the file, or the built-in default
+/// when there is none.
+pub fn topology_text(path: Option<&Path>) -> Result<(String, String)> {
+    match path {
+        Some(p) => Ok((read(p)?, p.display().to_string())),
+        None => Ok((
+            DEFAULT_TOPOLOGY_TOML.to_string(),
+            "<built-in default>".to_string(),
+        )),
+    }
 }
 
 /// Writes a report to `out`, or prints it when there is none.
