@@ -10,7 +10,7 @@ use winter_river_engine::scenario as engine_scenario;
 use winter_river_sim::scenario::{DEFAULT_SAMPLE_EVERY_S, RunOptions};
 
 use crate::report::{self, Outcome};
-use crate::validate::load_scenario;
+use crate::validate::{load_scenario, write};
 use crate::{EXIT_FAILED, EXIT_OK, plot};
 
 #[derive(Debug, clap::Args)]
@@ -71,16 +71,14 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         let json = report::json(&outcome);
         let text =
             serde_json::to_string_pretty(&json).context("cannot encode the report as JSON")?;
-        std::fs::write(path, text + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write(path, &(text + "\n"))?;
     }
     if let (Some(path), Some(rec)) = (&args.csv, &report.recording) {
-        std::fs::write(path, report::csv(rec))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write(path, &report::csv(rec))?;
     }
     if let (Some(path), Some(rec)) = (&args.plot, &report.recording) {
         let svg = plot::svg(&scenario, &report, rec, &args.series)?;
-        std::fs::write(path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+        write(path, &svg)?;
     }
     Ok(if report.passed() {
         EXIT_OK

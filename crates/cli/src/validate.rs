@@ -48,12 +48,15 @@ pub fn topology_text(path: Option<&Path>) -> Result<(String, String)> {
     }
 }
 
+/// Writes a file, naming it on failure.
+pub fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Writes a report to `out`, or prints it when there is none.
 pub fn write_or_print(text: &str, out: Option<&Path>) -> Result<()> {
     match out {
-        Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-        }
+        Some(path) => write(path, text),
         None => {
             print!("{text}");
             Ok(())
