@@ -99,6 +99,18 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
         .collect()
 }
 
+/// A counter per entry of a count map, labelled `label` = its key.
+fn counter_family<'a>(
+    label: &str,
+    counts: impl IntoIterator<Item = (&'a &'static str, &'a u64)>,
+) -> CounterFamily {
+    let f = CounterFamily::default();
+    for (k, v) in counts {
+        f.get_or_create(&labels(&[(label, k)])).inc_by(*v);
+    }
+    f
+}
+
 fn gauge(registry: &mut Registry, name: &str, help: &str, value: f64) {
     let g = Gauge::<f64, AtomicU64>::default();
     g.set(value);
@@ -290,24 +302,12 @@ pub(crate) fn render(
             source,
         );
         let counts = GaugeFamily::default();
-        let by_state = [
-            (NodeState::Ok, s.nodes_ok),
-            (NodeState::Fault, s.nodes_fault),
-            (NodeState::Unpowered, s.nodes_unpowered),
-            (NodeState::Tripped, s.nodes_tripped),
-            (NodeState::Overload, s.nodes_overload),
-            (NodeState::OnBattery, s.nodes_on_battery),
-            (NodeState::Bypass, s.nodes_bypass),
-            (NodeState::Standby, s.nodes_standby),
-            (NodeState::Starting, s.nodes_starting),
-            (NodeState::Cooldown, s.nodes_cooldown),
-            (NodeState::OutOfFuel, s.nodes_out_of_fuel),
-            (NodeState::Offline, s.nodes_offline),
-        ];
-        for (state, n) in by_state {
+        // The protocol's own state → field mapping (`count_mut` wants a `&mut`).
+        let mut tally = s.clone();
+        for state in NodeState::ALL {
             counts
                 .get_or_create(&labels(&[("status", state.as_str())]))
-                .set(f64::from(n));
+                .set(f64::from(*tally.count_mut(state)));
         }
         registry.register("nodes", "Nodes by status word", counts);
     }
@@ -322,22 +322,15 @@ pub(crate) fn render(
 
     // ── The engine, when it runs in this process ─────────────────────────────────
     if let Some(t) = telemetry {
-        let family = |map: &std::collections::BTreeMap<&'static str, u64>, label: &str| {
-            let f = CounterFamily::default();
-            for (k, v) in map {
-                f.get_or_create(&labels(&[(label, k)])).inc_by(*v);
-            }
-            f
-        };
         registry.register(
             "engine_messages_in",
             "MQTT messages the engine received, by topic kind",
-            family(&t.counters.messages_in, "topic_kind"),
+            counter_family("topic_kind", &t.counters.messages_in),
         );
         registry.register(
             "engine_messages_out",
             "MQTT messages the engine published, by topic kind",
-            family(&t.counters.messages_out, "topic_kind"),
+            counter_family("topic_kind", &t.counters.messages_out),
         );
         let rejected = CounterFamily::default();
         for reason in winter_river_protocol::CodecError::REASONS
@@ -373,27 +366,15 @@ pub(crate) fn render(
     }
 
     // ── The web itself ──────────────────────────────────────────────────────────
-    let web_in = CounterFamily::default();
-    for (k, v) in &store.messages_in {
-        web_in
-            .get_or_create(&labels(&[("topic_kind", k)]))
-            .inc_by(*v);
-    }
     registry.register(
         "web_messages_in",
         "MQTT messages the web received, by topic kind",
-        web_in,
+        counter_family("topic_kind", &store.messages_in),
     );
-    let web_rejected = CounterFamily::default();
-    for (k, v) in &store.rejected {
-        web_rejected
-            .get_or_create(&labels(&[("reason", k)]))
-            .inc_by(*v);
-    }
     registry.register(
         "web_rejected_messages",
         "MQTT messages the web could not use, by reason",
-        web_rejected,
+        counter_family("reason", &store.rejected),
     );
     gauge(
         &mut registry,
