@@ -365,9 +365,7 @@ async fn controller(
     tokio::time::sleep(Duration::from_secs(3 * u64::from(KEEP_ALIVE_S))).await;
     no_failure(&mut events);
     assert!(
-        !ctl.messages()[mark..]
-            .iter()
-            .any(|m| m.topic == AVAILABILITY && m.text() == "offline"),
+        !offline_since(&ctl, mark),
         "the broker dropped the idle board (keep-alive): {}",
         ctl.summary()
     );
@@ -405,14 +403,19 @@ async fn controller(
     tokio::time::sleep(Duration::from_secs(2 * u64::from(KEEP_ALIVE_S))).await;
     no_failure(&mut events);
     assert!(
-        !ctl.messages()[mark..]
-            .iter()
-            .any(|m| m.topic == AVAILABILITY && m.text() == "offline"),
+        !offline_since(&ctl, mark),
         "a Will after a clean DISCONNECT: {}",
         ctl.summary()
     );
     assert_retained(url, "late-e", "online").await;
     ctl.disconnect().await;
+}
+
+/// Whether the controller has seen `offline` (the board's Will) since `mark`.
+fn offline_since(ctl: &Client, mark: usize) -> bool {
+    ctl.messages()[mark..]
+        .iter()
+        .any(|m| m.topic == AVAILABILITY && m.text() == "offline")
 }
 
 /// Tells the board to end its session with `abort` and waits for the Will.
