@@ -12,7 +12,7 @@
 use winter_river_protocol::{Command, Event, NodeKind, SystemStatus};
 
 use super::{Expect, Scenario, ScenarioError, TIME_EPS_S, Window};
-use crate::field::FieldValue;
+use crate::field::{FieldValue, system_field};
 use crate::simulator::Simulator;
 
 /// Default sampling interval of the recorder [s of simulated time].
@@ -242,17 +242,12 @@ impl Recorder {
         }
         self.rec.time_s.push(t);
         let sys = sim.system_status();
-        let sys_values = [
-            Some(sys.it_kw),
-            Some(sys.facility_kw),
-            sys.pue,
-            Some(sys.it_kw_lost),
-            Some(sys.it_kwh_unserved),
-            sys.runtime_s,
-            sys.fuel_pct,
-        ];
-        for (s, v) in self.rec.series.iter_mut().zip(sys_values) {
-            push_num(s, v);
+        for (s, name) in self.rec.series.iter_mut().zip(SYSTEM_SERIES) {
+            let value = match system_field(&sys, name) {
+                FieldValue::Num(v) => Some(v),
+                _ => None,
+            };
+            push_num(s, value);
         }
         for n in &self.nodes {
             let st = sim.node_status(n.idx);
