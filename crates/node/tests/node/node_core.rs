@@ -227,6 +227,7 @@ fn the_button_sends_set_fault_on_its_own_command_topic_and_shows_fault_at_once()
     faulted.status = Some(NodeState::Fault);
     send_update(&mut pdu, 700, faulted);
     drain(&mut pdu, 700);
+    assert!(pdu.local_fault(), "still the board's own fault");
 
     // Press again: restore.
     pdu.press_fault_button(1_000);
