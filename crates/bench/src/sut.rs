@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use winter_river_mqtt::BrokerUrl;
-use winter_river_testkit::{Mosquitto, MosquittoOptions, Proc, free_port};
+use winter_river_testkit::{Mosquitto, MosquittoOptions, Proc, embedded_broker_args, free_port};
 
 /// Which broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -52,17 +52,7 @@ impl Sut {
         let port = match kind {
             Kind::Embedded => {
                 let p = free_port()?;
-                args.extend(
-                    [
-                        "--bind",
-                        "127.0.0.1",
-                        "--mqtt-port",
-                        &p.to_string(),
-                        "--ws-port",
-                        "0",
-                    ]
-                    .map(String::from),
-                );
+                args.extend(embedded_broker_args(p, 0));
                 p
             }
             Kind::Mosquitto => {

@@ -34,3 +34,18 @@ pub fn nodes_except(left_out: &str) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// `--bind 127.0.0.1 --mqtt-port MQTT --ws-port WS`: the flags of `winter-river up` and
+/// `winter-river broker` that keep the embedded broker on loopback, on the given ports
+/// (`ws_port` 0: no WebSocket listener).
+pub fn embedded_broker_args(mqtt_port: u16, ws_port: u16) -> Vec<String> {
+    [
+        "--bind".to_string(),
+        "127.0.0.1".to_string(),
+        "--mqtt-port".to_string(),
+        mqtt_port.to_string(),
+        "--ws-port".to_string(),
+        ws_port.to_string(),
+    ]
+    .into()
+}

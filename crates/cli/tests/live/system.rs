@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use winter_river_mqtt::BrokerUrl;
-use winter_river_testkit::{Client, Mosquitto, Proc, TestkitError, free_port, wait_port_open};
+use winter_river_testkit::{
+    Client, Mosquitto, Proc, TestkitError, embedded_broker_args, free_port, wait_port_open,
+};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_winter-river");
@@ -48,17 +50,7 @@ impl Live {
         let (broker, mqtt_port, ws_port) = match kind {
             BrokerKind::Embedded => {
                 let (p, w) = (free_port()?, free_port()?);
-                args.extend(
-                    [
-                        "--bind",
-                        "127.0.0.1",
-                        "--mqtt-port",
-                        &p.to_string(),
-                        "--ws-port",
-                        &w.to_string(),
-                    ]
-                    .map(String::from),
-                );
+                args.extend(embedded_broker_args(p, w));
                 (Broker::InUp, p, w)
             }
             BrokerKind::Mosquitto => {
@@ -178,19 +170,9 @@ impl Live {
 }
 
 async fn start_broker_proc(port: u16, ws: u16) -> Result<Proc, TestkitError> {
-    let mut p = Proc::spawn(
-        "broker",
-        BIN,
-        &[
-            "broker",
-            "--bind",
-            "127.0.0.1",
-            "--mqtt-port",
-            &port.to_string(),
-            "--ws-port",
-            &ws.to_string(),
-        ],
-    )?;
+    let mut args = vec!["broker".to_string()];
+    args.extend(embedded_broker_args(port, ws));
+    let mut p = Proc::spawn("broker", BIN, &args)?;
     p.wait_stdout("broker", WAIT).await?;
     wait_port_open(port, WAIT)?;
     Ok(p)
