@@ -250,13 +250,14 @@ impl Recorder {
             push_num(s, value);
         }
         for n in &self.nodes {
-            let st = sim.node_status(n.idx);
-            push_num(&mut self.rec.series[n.first], st.power_kw);
+            // The values without the Status around them (no id to clone per sample).
+            let u = sim.node_update(n.idx);
+            push_num(&mut self.rec.series[n.first], u.power_kw);
             if let SeriesValues::Text(v) = &mut self.rec.series[n.first + 1].values {
-                v.push(st.status.as_str());
+                v.push(sim.node_state(n.idx).as_str());
             }
             if n.is_ups {
-                push_num(&mut self.rec.series[n.first + 2], st.battery_pct);
+                push_num(&mut self.rec.series[n.first + 2], u.battery_pct);
             }
         }
     }
