@@ -291,12 +291,12 @@ impl Store {
         }
         let ids: Vec<String> = t.nodes.iter().map(|n| n.id.clone()).collect();
         let kinds = t.nodes.iter().map(|n| n.kind).collect();
-        let index = ids
+        let index: HashMap<String, usize> = ids
             .iter()
             .enumerate()
             .map(|(i, id)| (id.clone(), i))
             .collect();
-        self.nodes.retain(|id, _| ids.contains(id));
+        self.nodes.retain(|id, _| index.contains_key(id));
         self.history = History {
             battery: t
                 .nodes
