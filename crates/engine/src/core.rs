@@ -216,13 +216,8 @@ impl EngineCore {
                     Ok(status) => match self.sim.topology().node_index(&id) {
                         None => self.reject("unknown_node", topic, "no such node in the topology"),
                         Some(i) => {
-                            let before = self.boards[i].is_online(now_ms);
-                            self.boards[i] = self.boards[i].on_status(now_ms);
+                            self.set_board(i, self.boards[i].on_status(now_ms), now_ms);
                             self.board_rssi[i] = status.wifi_rssi.or(self.board_rssi[i]);
-                            if !before {
-                                self.board_event(i, true);
-                                self.last_update[i] = None;
-                            }
                         }
                     },
                 }
@@ -243,20 +238,11 @@ impl EngineCore {
                     Ok(a) => match self.sim.topology().node_index(&id) {
                         None => self.reject("unknown_node", topic, "no such node in the topology"),
                         Some(i) => {
-                            let before = self.boards[i].is_online(now_ms);
-                            self.boards[i] = match a {
+                            let state = match a {
                                 Availability::Online => BoardState::Online,
                                 Availability::Offline => BoardState::Offline,
                             };
-                            let after = self.boards[i].is_online(now_ms);
-                            if before != after {
-                                self.board_event(i, after);
-                            }
-                            if after && !before {
-                                // A board that just came up gets its state at once, not at
-                                // the next refresh.
-                                self.last_update[i] = None;
-                            }
+                            self.set_board(i, state, now_ms);
                         }
                     },
                 }
@@ -286,6 +272,20 @@ impl EngineCore {
             | Topic::SystemTopology
             | Topic::SystemEvents
             | Topic::SystemAvailability => {}
+        }
+    }
+
+    /// Board `i`'s link is now `state`: announces a change of online/offline, and a
+    /// board that just came up gets its state at once, not at the next refresh.
+    fn set_board(&mut self, i: usize, state: BoardState, now_ms: u64) {
+        let before = self.boards[i].is_online(now_ms);
+        self.boards[i] = state;
+        let after = state.is_online(now_ms);
+        if before != after {
+            self.board_event(i, after);
+            if after {
+                self.last_update[i] = None;
+            }
         }
     }
 
