@@ -101,6 +101,9 @@ impl Sut {
         if let Some(f) = &mut self.fleet {
             f.check_running()?;
         }
+        if let Some(m) = &mut self.mosquitto {
+            m.check_running()?;
+        }
         Ok(())
     }
 

@@ -125,6 +125,16 @@ impl Mosquitto {
         self.proc.as_ref().map(Proc::pid)
     }
 
+    /// Fails if Mosquitto has ended or was killed.
+    pub fn check_running(&mut self) -> Result<(), TestkitError> {
+        match &mut self.proc {
+            Some(p) => p.check_running(),
+            None => Err(TestkitError::Process {
+                what: "mosquitto was killed and not restarted".into(),
+            }),
+        }
+    }
+
     /// SIGKILL: clients see their connections drop.
     pub fn kill(&mut self) {
         if let Some(mut p) = self.proc.take() {
