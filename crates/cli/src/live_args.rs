@@ -26,9 +26,14 @@ impl ClientArgs {
     }
 
     pub fn check_prefix(&self) -> Result<()> {
-        winter_river_protocol::validate_prefix(&self.prefix)
-            .map_err(|e| anyhow::anyhow!("--prefix `{}`: {e}", self.prefix))
+        check_prefix(&self.prefix)
     }
+}
+
+/// Refuses a `--prefix` that is not a valid topic prefix, naming it.
+pub fn check_prefix(prefix: &str) -> Result<()> {
+    winter_river_protocol::validate_prefix(prefix)
+        .map_err(|e| anyhow::anyhow!("--prefix `{prefix}`: {e}"))
 }
 
 pub fn parse_url(text: &str) -> Result<BrokerUrl> {

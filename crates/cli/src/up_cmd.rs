@@ -12,7 +12,7 @@ use winter_river_mqtt::BrokerUrl;
 
 use crate::EXIT_OK;
 use crate::live_args::{
-    TopologyArg, init_logging, load_topology, parse_url, runtime, shutdown_signal,
+    TopologyArg, check_prefix, init_logging, load_topology, parse_url, runtime, shutdown_signal,
 };
 use crate::pieces_cmd::{BrokerArgs, EngineTuning};
 
@@ -47,8 +47,7 @@ pub struct UpArgs {
 
 pub fn run(args: &UpArgs) -> Result<u8> {
     init_logging();
-    winter_river_protocol::validate_prefix(&args.prefix)
-        .map_err(|e| anyhow::anyhow!("--prefix: {e}"))?;
+    check_prefix(&args.prefix)?;
     let topology = load_topology(args.topology.topology.as_deref())?;
     let spec: NodesSpec = args.nodes.parse()?;
     let boards = select_boards(&topology, &spec)?;
