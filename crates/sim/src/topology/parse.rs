@@ -357,6 +357,22 @@ impl Params {
         Ok(feeds)
     }
 
+    /// Takes `key` if present and refuses it unless it is a number (infinity
+    /// allowed) for which `ok` holds; `rule` is the whole message.
+    fn check_key(
+        &mut self,
+        key: &str,
+        ok: fn(f64) -> bool,
+        rule: &str,
+    ) -> Result<(), TopologyError> {
+        match self.entries.remove(key) {
+            Some(e) if !as_number(&e.value).is_some_and(ok) => {
+                Err(err_at(&e.loc, key, rule.into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn loc_of(&self, key: &str) -> Loc {
         self.entries
             .get(key)
@@ -498,50 +514,30 @@ fn kind_params(kind: NodeKind, p: &mut Params) -> Result<KindParams, TopologyErr
 /// Per-node reliability keys (used by `winter-river analyze`, docs/analysis.md):
 /// checked here so a file that has them stays valid everywhere.
 fn reliability_keys(kind: NodeKind, p: &mut Params) -> Result<(), TopologyError> {
-    if let Some(e) = p.entries.remove("mtbf_h") {
-        match as_number(&e.value) {
-            Some(v) if v > 0.0 => {}
-            _ => {
-                return Err(err_at(
-                    &e.loc,
-                    "mtbf_h",
-                    "must be a number of hours > 0 (inf = never fails)".into(),
-                ));
-            }
-        }
+    p.check_key(
+        "mtbf_h",
+        |v| v > 0.0,
+        "must be a number of hours > 0 (inf = never fails)",
+    )?;
+    p.check_key(
+        "mttr_h",
+        |v| v.is_finite() && v >= 0.0,
+        "must be a finite number of hours >= 0",
+    )?;
+    if kind != NodeKind::Generator
+        && let Some(e) = p.entries.get("fail_to_start")
+    {
+        return Err(err_at(
+            &e.loc,
+            "fail_to_start",
+            format!("only a generator can fail to start, not a {kind}"),
+        ));
     }
-    if let Some(e) = p.entries.remove("mttr_h") {
-        match as_number(&e.value) {
-            Some(v) if v.is_finite() && v >= 0.0 => {}
-            _ => {
-                return Err(err_at(
-                    &e.loc,
-                    "mttr_h",
-                    "must be a finite number of hours >= 0".into(),
-                ));
-            }
-        }
-    }
-    if let Some(e) = p.entries.remove("fail_to_start") {
-        if kind != NodeKind::Generator {
-            return Err(err_at(
-                &e.loc,
-                "fail_to_start",
-                format!("only a generator can fail to start, not a {kind}"),
-            ));
-        }
-        match as_number(&e.value) {
-            Some(v) if (0.0..=1.0).contains(&v) => {}
-            _ => {
-                return Err(err_at(
-                    &e.loc,
-                    "fail_to_start",
-                    "must be a probability in [0, 1]".into(),
-                ));
-            }
-        }
-    }
-    Ok(())
+    p.check_key(
+        "fail_to_start",
+        |v| (0.0..=1.0).contains(&v),
+        "must be a probability in [0, 1]",
+    )
 }
 
 fn as_number(v: &toml::Value) -> Option<f64> {
