@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use winter_river_mqtt::BrokerUrl;
 
-use crate::process::running_as_root;
+use crate::process::{running_as_root, tail};
 use crate::{Proc, TempDir, TestkitError, free_port, wait_port_open};
 
 /// How long a start may take before the test gives up.
@@ -181,12 +181,7 @@ impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.kill();
         if std::thread::panicking() {
-            let log = self.log();
-            let lines: Vec<&str> = log.lines().collect();
-            eprintln!(
-                "---- mosquitto log tail ----\n{}",
-                lines[lines.len().saturating_sub(30)..].join("\n")
-            );
+            eprintln!("---- mosquitto log tail ----\n{}", tail(&self.log(), 30));
         }
     }
 }
