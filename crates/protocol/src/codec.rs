@@ -370,12 +370,7 @@ fn check_update(update: &UpdateParams) -> Result<(), CodecError> {
 /// `system`.
 pub fn decode_system_status(payload: &[u8]) -> Result<SystemStatus, CodecError> {
     let system: SystemStatus = parse_object(payload, MAX_PAYLOAD_BYTES)?;
-    if system.node_id != SYSTEM_ID {
-        return Err(CodecError::IdMismatch {
-            topic_id: SYSTEM_ID.to_string(),
-            node_id: echo(&system.node_id),
-        });
-    }
+    check_system_id(&system.node_id)?;
     Ok(system)
 }
 
@@ -383,12 +378,7 @@ pub fn decode_system_status(payload: &[u8]) -> Result<SystemStatus, CodecError> 
 /// non-finite required number (`it_kw`, …) is refused, as is a `node_id` other
 /// than `system`.
 pub fn encode_system_status(system: &SystemStatus) -> Result<Vec<u8>, CodecError> {
-    if system.node_id != SYSTEM_ID {
-        return Err(CodecError::IdMismatch {
-            topic_id: SYSTEM_ID.to_string(),
-            node_id: echo(&system.node_id),
-        });
-    }
+    check_system_id(&system.node_id)?;
     for (field, value) in [
         ("it_kw", system.it_kw),
         ("facility_kw", system.facility_kw),
@@ -401,6 +391,17 @@ pub fn encode_system_status(system: &SystemStatus) -> Result<Vec<u8>, CodecError
         }
     }
     to_json(system, MAX_PAYLOAD_BYTES)
+}
+
+/// A SystemStatus's `node_id` must be `system` (its topic's id).
+fn check_system_id(node_id: &str) -> Result<(), CodecError> {
+    if node_id != SYSTEM_ID {
+        return Err(CodecError::IdMismatch {
+            topic_id: SYSTEM_ID.to_string(),
+            node_id: echo(node_id),
+        });
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- Event
