@@ -68,7 +68,6 @@ pub struct EngineCore {
     sim: Simulator,
     topology_payload: Vec<u8>,
     boards: Vec<BoardState>,
-    board_rssi: Vec<Option<i32>>,
     /// Last `update` sent to each node, and when its refresh is due \[ms\].
     last_update: Vec<Option<(UpdateParams, u64)>>,
     last_system: Option<(SystemStatus, u64)>,
@@ -78,14 +77,10 @@ pub struct EngineCore {
     counters: Counters,
     /// Per reason: when it was last logged \[ms\] and how many were not logged since.
     log_limiter: BTreeMap<&'static str, (u64, u64)>,
-    recent_events: VecDeque<Event>,
     /// The last message dropped: its reason label and what was wrong.
     last_rejection: Option<(&'static str, String)>,
     now_ms: u64,
 }
-
-/// How many recent events the core keeps for late readers.
-const RECENT_EVENTS: usize = 256;
 
 impl EngineCore {
     /// An engine for this topology. The simulator computes its first step at once.
@@ -109,14 +104,12 @@ impl EngineCore {
             sim,
             topology_payload,
             boards: vec![BoardState::Unknown; n],
-            board_rssi: vec![None; n],
             last_update: vec![None; n],
             last_system: None,
             outbox: VecDeque::new(),
             update_cursor: 0,
             counters: Counters::default(),
             log_limiter: BTreeMap::new(),
-            recent_events: VecDeque::new(),
             last_rejection: None,
             now_ms: 0,
         })
@@ -144,11 +137,6 @@ impl EngineCore {
     /// A board's link state.
     pub fn board(&self, idx: usize) -> BoardState {
         self.boards[idx]
-    }
-
-    /// The latest events, oldest first.
-    pub fn recent_events(&self) -> impl Iterator<Item = &Event> {
-        self.recent_events.iter()
     }
 
     /// Topic filters to subscribe to (after every ConnAck), with their QoS.
@@ -213,12 +201,9 @@ impl EngineCore {
                 self.counters.count_in("status");
                 match decode_status(&id, payload) {
                     Err(e) => self.reject(e.reason(), topic, &e.to_string()),
-                    Ok(status) => match self.sim.topology().node_index(&id) {
+                    Ok(_) => match self.sim.topology().node_index(&id) {
                         None => self.reject("unknown_node", topic, "no such node in the topology"),
-                        Some(i) => {
-                            self.set_board(i, self.boards[i].on_status(now_ms), now_ms);
-                            self.board_rssi[i] = status.wifi_rssi.or(self.board_rssi[i]);
-                        }
+                        Some(i) => self.set_board(i, self.boards[i].on_status(now_ms), now_ms),
                     },
                 }
             }
@@ -437,10 +422,6 @@ impl EngineCore {
             Ok(payload) => self.push("events", &Topic::SystemEvents, payload),
             Err(e) => tracing::error!("cannot encode event: {e}"),
         }
-        if self.recent_events.len() == RECENT_EVENTS {
-            self.recent_events.pop_front();
-        }
-        self.recent_events.push_back(event);
     }
 
     fn board_event(&mut self, idx: usize, online: bool) {
