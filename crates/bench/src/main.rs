@@ -39,7 +39,8 @@ struct Cli {
     )]
     brokers: Vec<Kind>,
     /// An extra line for the generated mosquitto.conf (repeatable), e.g.
-    /// `--mosquitto-conf 'set_tcp_nodelay true'`.
+    /// `--mosquitto-conf 'max_queued_messages 100000'` (`set_tcp_nodelay true` is
+    /// already there).
     #[arg(long, global = true)]
     mosquitto_conf: Vec<String>,
     #[command(subcommand)]
