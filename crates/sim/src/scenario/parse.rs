@@ -12,7 +12,7 @@ use super::{
     ScenarioEvent, TIME_EPS_S, Window,
 };
 use crate::field::{NODE_FIELDS, SYSTEM_FIELDS, Target, is_known_field};
-use crate::topology::{DEFAULT_TOPOLOGY_TOML, Loc, Override, Topology};
+use crate::topology::{DEFAULT_TOPOLOGY_TOML, Lines, Loc, Override, Topology};
 
 /// Name of the built-in topology in messages.
 pub const BUILTIN_TOPOLOGY_NAME: &str = "<built-in default>";
@@ -42,23 +42,6 @@ const COMMANDS: &[&str] = &["set_fault", "set_load", "reset"];
 /// Fields whose values are words, not numbers.
 const TEXT_FIELDS: &[&str] = &["node_id", "kind", "status", "source"];
 const SYSTEM_SOURCES: &[&str] = &["utility", "generator", "battery", "none"];
-
-/// Byte offset → 1-based line.
-struct Lines {
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    fn new(src: &str) -> Lines {
-        let mut starts = vec![0];
-        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { starts }
-    }
-
-    fn line(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&s| s <= offset)
-    }
-}
 
 /// The file being parsed, for locations.
 struct Ctx<'a> {

@@ -9,6 +9,7 @@ use std::fmt;
 
 use winter_river_protocol::{NodeKind, TopologyJson, TopologyNodeJson};
 
+pub(crate) use parse::Lines;
 pub use parse::{DEFAULT_TOPOLOGY_TOML, Override};
 
 /// Where something came from: a file and a 1-based line.
