@@ -30,13 +30,19 @@ impl FromStr for NodesSpec {
         match s.trim() {
             "all" => Ok(NodesSpec::All),
             "none" => Ok(NodesSpec::None),
-            "" => Err(SelectError::Empty),
-            list => Ok(NodesSpec::Only(
-                list.split(',')
+            list => {
+                let ids: Vec<String> = list
+                    .split(',')
                     .map(|s| s.trim().to_string())
                     .filter(|s| !s.is_empty())
-                    .collect(),
-            )),
+                    .collect();
+                // `--nodes " , "` names nothing: an error, not a silent empty fleet.
+                if ids.is_empty() {
+                    Err(SelectError::Empty)
+                } else {
+                    Ok(NodesSpec::Only(ids))
+                }
+            }
         }
     }
 }
@@ -91,5 +97,6 @@ mod tests {
             Err(SelectError::UnknownNodes(vec!["nope".into()]))
         );
         assert_eq!("".parse::<NodesSpec>(), Err(SelectError::Empty));
+        assert_eq!(" , ,".parse::<NodesSpec>(), Err(SelectError::Empty));
     }
 }
