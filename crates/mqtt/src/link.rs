@@ -194,17 +194,24 @@ impl Link {
     ) -> Result<(), PublishError> {
         self.client
             .try_publish(topic, qos(q), retain, payload)
-            .map_err(|e| match e {
-                rumqttc::ClientError::TryRequest(_) => PublishError::Full(self.capacity),
-                rumqttc::ClientError::Request(_) => PublishError::Closed,
-            })
+            .map_err(|_| self.refusal())
     }
 
     /// Queues a subscription without waiting.
     pub fn subscribe(&self, filter: &str, q: Qos) -> Result<(), PublishError> {
         self.client
             .try_subscribe(filter, qos(q))
-            .map_err(|_| PublishError::Full(self.capacity))
+            .map_err(|_| self.refusal())
+    }
+
+    /// Why a request was refused: rumqttc's `try_*` calls report a full queue and a
+    /// closed one with the same error, so the event loop's task tells them apart.
+    fn refusal(&self) -> PublishError {
+        if self.task.is_finished() {
+            PublishError::Closed
+        } else {
+            PublishError::Full(self.capacity)
+        }
     }
 
     /// Sends DISCONNECT (after what is queued) and waits up to `timeout` for the
