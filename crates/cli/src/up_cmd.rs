@@ -53,10 +53,12 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     let boards = select_boards(&topology, &spec)?;
     let site = topology.site_name.clone();
     let node_count = topology.len();
+    let virtual_ids: std::collections::HashSet<&str> =
+        boards.iter().map(|(id, _)| id.as_str()).collect();
     let real: Vec<String> = topology
         .nodes
         .iter()
-        .filter(|n| !boards.iter().any(|(id, _)| *id == n.id))
+        .filter(|n| !virtual_ids.contains(n.id.as_str()))
         .map(|n| n.id.clone())
         .collect();
     let config = args.tuning.engine_config(&args.prefix)?;
