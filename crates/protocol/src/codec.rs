@@ -1,5 +1,5 @@
-//! The JSON codec: every payload of DESIGN §2 encoded and decoded here, with the
-//! validation rules of §2. Decoders never panic; each reason a payload is refused
+//! The JSON codec: every payload of docs/protocol.md encoded and decoded here, with
+//! its validation rules. Decoders never panic; each reason a payload is refused
 //! is its own [`CodecError`] variant with a stable [`CodecError::reason`] label
 //! for the engine's counters. Encoders refuse what the decoders would refuse, so
 //! anything they emit decodes again.
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::availability::Availability;
-use crate::command::{Command, UpdateParams};
+use crate::command::{AppliesTo, Command, CommandSpec, ParamSpec, ParamType, UpdateParams};
 use crate::event::Event;
 use crate::id::{IdError, validate_node_id};
 use crate::status::Status;
@@ -57,7 +57,7 @@ pub enum CodecError {
     /// NaN, ±Infinity, or a number that overflows f64 (`1e999`).
     #[error("non-finite number{}", InField(*.field))]
     NonFinite { field: Option<&'static str> },
-    /// A node id that breaks the rules of DESIGN §2.
+    /// A node id that breaks the rules of docs/protocol.md ("Node ids").
     #[error("bad node id: {0}")]
     BadId(IdError),
     /// `system` used as a node id.
@@ -73,7 +73,7 @@ pub enum CodecError {
     /// traffic from unknown boards, and by the topology codec for unknown feeds).
     #[error("unknown node `{0}`")]
     UnknownNode(String),
-    /// A command name that is not one of DESIGN §2.
+    /// A command name that is not one of docs/protocol.md.
     #[error("unknown command `{0}`")]
     UnknownCommand(String),
     /// A command without a parameter it needs (`set_fault` without `state`, …).
@@ -181,7 +181,7 @@ pub fn decode_status(topic_id: &str, payload: &[u8]) -> Result<Status, CodecErro
             node_id: status.node_id,
         });
     }
-    if let Some(source) = &status.source {
+    if let Some(source) = &status.measured.source {
         validate_node_id(source)?;
     }
     Ok(status)
@@ -191,7 +191,7 @@ pub fn decode_status(topic_id: &str, payload: &[u8]) -> Result<Status, CodecErro
 /// `source`.
 pub fn encode_status(status: &Status) -> Result<Vec<u8>, CodecError> {
     validate_node_id(&status.node_id)?;
-    if let Some(source) = &status.source {
+    if let Some(source) = &status.measured.source {
         validate_node_id(source)?;
     }
     to_json(status, MAX_PAYLOAD_BYTES)
@@ -214,151 +214,120 @@ struct WireCommandOut<'a, P: Serialize> {
     params: P,
 }
 
-#[derive(Serialize)]
-struct SetFaultParams {
-    state: bool,
-}
-
-#[derive(Serialize)]
-struct SetLoadParams {
-    /// \[kW\]
-    kw: f64,
-}
-
-#[derive(Serialize)]
-struct NoParams {}
-
 /// Decodes a Command (`{"command": NAME, "params": {...}}`) from a node's or the
-/// engine's command topic. `params` may be absent for `reset`; `set_fault` needs a
-/// bool `state`; `set_load` a number `kw` ≥ 0 \[kW\]; `update` an object of
-/// [`UpdateParams`] fields (a `source` must be a valid id).
+/// engine's command topic. The command's row of [`COMMANDS`](crate::command::COMMANDS)
+/// says which parameters it needs: each must be present with its type (a number
+/// finite and at least its minimum). `params` may be absent for a command without
+/// parameters; `update` needs an object of [`UpdateParams`] fields (a `source`
+/// must be a valid id).
 pub fn decode_command(payload: &[u8]) -> Result<Command, CodecError> {
     let wire: WireCommandIn = parse_object(payload, MAX_PAYLOAD_BYTES)?;
-    match wire.command.as_str() {
-        "set_fault" => {
-            let params = params_object("set_fault", "state", wire.params)?;
-            match params.get("state") {
-                None | Some(Value::Null) => Err(CodecError::MissingParam {
-                    command: "set_fault",
-                    param: "state",
-                }),
-                Some(Value::Bool(state)) => Ok(Command::SetFault { state: *state }),
-                Some(_) => Err(CodecError::WrongShape(
-                    "`state` of set_fault must be a bool".to_string(),
-                )),
-            }
+    let spec = CommandSpec::find(&wire.command)
+        .ok_or_else(|| CodecError::UnknownCommand(echo(&wire.command)))?;
+    let needs_object = !spec.params.is_empty() || spec.applies_to == AppliesTo::EngineOnly;
+    let params = match wire.params {
+        None | Some(Value::Null) if needs_object => {
+            return Err(CodecError::MissingParam {
+                command: spec.name,
+                param: spec.params.first().map_or("params", |p| p.name),
+            });
         }
-        "set_load" => {
-            let params = params_object("set_load", "kw", wire.params)?;
-            match params.get("kw") {
-                None | Some(Value::Null) => Err(CodecError::MissingParam {
-                    command: "set_load",
-                    param: "kw",
-                }),
-                Some(Value::Number(n)) => {
-                    let kw = n
-                        .as_f64()
-                        .ok_or(CodecError::NonFinite { field: Some("kw") })?;
-                    check_load_kw(kw)?;
-                    Ok(Command::SetLoad { kw })
-                }
-                Some(_) => Err(CodecError::WrongShape(
-                    "`kw` of set_load must be a number".to_string(),
-                )),
-            }
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(_) => {
+            return Err(CodecError::WrongShape(alloc::format!(
+                "`params` of {} must be an object",
+                spec.name
+            )));
         }
-        "reset" => match wire.params {
-            None | Some(Value::Null) | Some(Value::Object(_)) => Ok(Command::Reset),
-            Some(_) => Err(CodecError::WrongShape(
-                "`params` of reset must be an object".to_string(),
-            )),
-        },
-        "update" => {
-            let params = params_object("update", "params", wire.params)?;
-            let update: UpdateParams = serde_json::from_value(Value::Object(params))
-                .map_err(|e| CodecError::WrongShape(e.to_string()))?;
-            check_update(&update)?;
-            Ok(Command::Update(update))
-        }
-        other => Err(CodecError::UnknownCommand(echo(other))),
+    };
+    for param in spec.params {
+        check_param(spec, param, params.get(param.name))?;
     }
+    let command = Command::from_params(spec, params)?;
+    if let Command::Update(update) = &command {
+        check_update(update)?;
+    }
+    Ok(command)
 }
 
-/// Encodes a Command in the seed's wire form (`params` always present, `{}` for
-/// `reset`). Refuses a non-finite or negative `set_load` `kw`; non-finite
-/// `update` values are omitted.
-pub fn encode_command(command: &Command) -> Result<Vec<u8>, CodecError> {
-    let name = command.name();
-    match command {
-        Command::SetFault { state } => to_json(
-            &WireCommandOut {
-                command: name,
-                params: SetFaultParams { state: *state },
-            },
-            MAX_PAYLOAD_BYTES,
-        ),
-        Command::SetLoad { kw } => {
-            check_load_kw(*kw)?;
-            to_json(
-                &WireCommandOut {
-                    command: name,
-                    params: SetLoadParams { kw: *kw },
-                },
-                MAX_PAYLOAD_BYTES,
-            )
+/// One declared parameter against its type.
+fn check_param(
+    spec: &CommandSpec,
+    param: &ParamSpec,
+    value: Option<&Value>,
+) -> Result<(), CodecError> {
+    let (command, name) = (spec.name, param.name);
+    let value = match value {
+        None | Some(Value::Null) => {
+            return Err(CodecError::MissingParam {
+                command,
+                param: name,
+            });
         }
-        Command::Reset => to_json(
-            &WireCommandOut {
-                command: name,
-                params: NoParams {},
-            },
-            MAX_PAYLOAD_BYTES,
-        ),
-        Command::Update(update) => {
-            check_update(update)?;
-            to_json(
-                &WireCommandOut {
-                    command: name,
-                    params: update,
-                },
-                MAX_PAYLOAD_BYTES,
-            )
-        }
-    }
-}
-
-/// The params object of a command that needs one; absent or `null` is reported as
-/// missing `first` (its first required parameter).
-fn params_object(
-    command: &'static str,
-    first: &'static str,
-    params: Option<Value>,
-) -> Result<Map<String, Value>, CodecError> {
-    match params {
-        None | Some(Value::Null) => Err(CodecError::MissingParam {
-            command,
-            param: first,
-        }),
-        Some(Value::Object(map)) => Ok(map),
-        Some(_) => Err(CodecError::WrongShape(alloc::format!(
-            "`params` of {command} must be an object"
+        Some(v) => v,
+    };
+    match param.ty {
+        ParamType::Bool if value.is_boolean() => Ok(()),
+        ParamType::Bool => Err(CodecError::WrongShape(alloc::format!(
+            "`{name}` of {command} must be a bool"
         ))),
+        ParamType::Number { min, .. } => {
+            let Value::Number(n) = value else {
+                return Err(CodecError::WrongShape(alloc::format!(
+                    "`{name}` of {command} must be a number"
+                )));
+            };
+            let v = n.as_f64().ok_or(CodecError::NonFinite { field: Some(name) })?;
+            check_number(name, v, min)
+        }
     }
 }
 
-/// A load's demand \[kW\]: finite and ≥ 0.
-fn check_load_kw(kw: f64) -> Result<(), CodecError> {
-    if !kw.is_finite() {
-        return Err(CodecError::NonFinite { field: Some("kw") });
+/// A number parameter: finite and ≥ `min`.
+fn check_number(field: &'static str, v: f64, min: f64) -> Result<(), CodecError> {
+    if !v.is_finite() {
+        return Err(CodecError::NonFinite { field: Some(field) });
     }
-    if kw < 0.0 {
-        return Err(CodecError::OutOfRange { field: "kw" });
+    if v < min {
+        return Err(CodecError::OutOfRange { field });
     }
     Ok(())
 }
 
+/// Encodes a Command in the seed's wire form (`params` always present, `{}` for a
+/// command without parameters). Refuses what [`decode_command`] would refuse
+/// (a non-finite or negative `set_load` `kw`, …); non-finite `update` values are
+/// omitted.
+pub fn encode_command(command: &Command) -> Result<Vec<u8>, CodecError> {
+    let name = command.name();
+    if let Command::Update(update) = command {
+        // The hot path: serialized directly, not through a `Value`.
+        check_update(update)?;
+        return to_json(
+            &WireCommandOut {
+                command: name,
+                params: update,
+            },
+            MAX_PAYLOAD_BYTES,
+        );
+    }
+    let params = command.params()?;
+    let spec = command.spec();
+    for param in spec.params {
+        check_param(spec, param, params.get(param.name))?;
+    }
+    to_json(
+        &WireCommandOut {
+            command: name,
+            params,
+        },
+        MAX_PAYLOAD_BYTES,
+    )
+}
+
 fn check_update(update: &UpdateParams) -> Result<(), CodecError> {
-    if let Some(source) = &update.source {
+    if let Some(source) = &update.measured.source {
         validate_node_id(source)?;
     }
     Ok(())

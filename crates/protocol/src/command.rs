@@ -1,10 +1,18 @@
-//! Commands: `{"command": NAME, "params": {...}}` (DESIGN §2), to a node on
-//! `<p>/<id>/command` or to the engine on `<p>/system/command`.
+//! Commands: `{"command": NAME, "params": {...}}` (docs/protocol.md, "Commands"),
+//! to a node on `<p>/<id>/command` or to the engine on `<p>/system/command`.
+//!
+//! A command is one variant of [`Command`] plus one row of [`COMMANDS`] (its name,
+//! parameters and where it applies) and its arms in [`Command::from_params`] and
+//! [`Command::params`]: the codec, the engine's policy, the CLI and the dashboard
+//! (through `/api/schema`) read the row.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use crate::kind::NodeState;
+use crate::codec::CodecError;
+use crate::kind::{NodeKind, NodeState, Role};
+use crate::measurements::Measurements;
 
 /// A command, decoded. The wire form is `{"command": NAME, "params": {...}}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +27,120 @@ pub enum Command {
     Update(UpdateParams),
 }
 
+/// Parameters of `update`: the status word and measured values the engine
+/// computed for a node.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UpdateParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<NodeState>,
+    #[serde(flatten)]
+    pub measured: Measurements,
+}
+
+/// The type of one command parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ParamType {
+    Bool,
+    /// A finite number ≥ `min`, in `unit`.
+    Number { unit: &'static str, min: f64 },
+}
+
+/// One parameter of a command.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    #[serde(flatten)]
+    pub ty: ParamType,
+    /// What a person reads.
+    pub label: &'static str,
+}
+
+/// Which nodes a command applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppliesTo {
+    /// Every kind.
+    Every,
+    /// The kinds of one role (e.g. loads).
+    Role(Role),
+    /// No node: the engine sends it (`update`).
+    EngineOnly,
+}
+
+/// What every crate needs of one command.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CommandSpec {
+    /// Name on the wire.
+    pub name: &'static str,
+    /// What a person reads (a button, a help line).
+    pub label: &'static str,
+    /// Parameters, required unless the command has none; `update` checks its own.
+    pub params: &'static [ParamSpec],
+    pub applies_to: AppliesTo,
+    /// Also accepted on `<p>/system/command`, for every node at once.
+    pub site_wide: bool,
+}
+
+/// Every command, in the order of docs/protocol.md.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "set_fault",
+        label: "Fail / restore",
+        params: &[ParamSpec {
+            name: "state",
+            ty: ParamType::Bool,
+            label: "Failed",
+        }],
+        applies_to: AppliesTo::Every,
+        site_wide: false,
+    },
+    CommandSpec {
+        name: "set_load",
+        label: "Set demand",
+        params: &[ParamSpec {
+            name: "kw",
+            ty: ParamType::Number {
+                unit: "kW",
+                min: 0.0,
+            },
+            label: "Demand",
+        }],
+        applies_to: AppliesTo::Role(Role::Load),
+        site_wide: false,
+    },
+    CommandSpec {
+        name: "reset",
+        label: "Reset",
+        params: &[],
+        applies_to: AppliesTo::Every,
+        site_wide: true,
+    },
+    CommandSpec {
+        name: "update",
+        label: "Update",
+        params: &[],
+        applies_to: AppliesTo::EngineOnly,
+        site_wide: false,
+    },
+];
+
+impl CommandSpec {
+    /// The command named `name`, if there is one.
+    pub fn find(name: &str) -> Option<&'static CommandSpec> {
+        COMMANDS.iter().find(|c| c.name == name)
+    }
+
+    /// Whether an operator may send this command to a node of `kind`.
+    pub fn applies_to(&self, kind: NodeKind) -> bool {
+        match self.applies_to {
+            AppliesTo::Every => true,
+            AppliesTo::Role(role) => kind.spec().role == role,
+            AppliesTo::EngineOnly => false,
+        }
+    }
+}
+
 impl Command {
     /// The command's name on the wire.
     pub fn name(&self) -> &'static str {
@@ -29,37 +151,64 @@ impl Command {
             Command::Update(_) => "update",
         }
     }
+
+    /// This command's row of [`COMMANDS`].
+    pub fn spec(&self) -> &'static CommandSpec {
+        let name = self.name();
+        // Every variant has a row (tested).
+        COMMANDS.iter().find(|c| c.name == name).unwrap_or(&COMMANDS[0])
+    }
+
+    /// Whether an operator may send this command to a node of `kind`.
+    pub fn applies_to(&self, kind: NodeKind) -> bool {
+        self.spec().applies_to(kind)
+    }
+
+    /// Builds the command from its row and its `params` object, whose declared
+    /// parameters the codec has already checked against the row.
+    pub(crate) fn from_params(
+        spec: &'static CommandSpec,
+        params: Map<String, Value>,
+    ) -> Result<Command, CodecError> {
+        let bool_param = |name| params.get(name).and_then(Value::as_bool).unwrap_or(false);
+        let num_param = |name| params.get(name).and_then(Value::as_f64).unwrap_or(0.0);
+        Ok(match spec.name {
+            "set_fault" => Command::SetFault {
+                state: bool_param("state"),
+            },
+            "set_load" => Command::SetLoad {
+                kw: num_param("kw"),
+            },
+            "reset" => Command::Reset,
+            "update" => {
+                let update: UpdateParams = serde_json::from_value(Value::Object(params))
+                    .map_err(|e| CodecError::WrongShape(e.to_string()))?;
+                Command::Update(update)
+            }
+            other => return Err(CodecError::UnknownCommand(other.into())),
+        })
+    }
+
+    /// The `params` object on the wire.
+    pub(crate) fn params(&self) -> Result<Value, CodecError> {
+        let mut map = Map::new();
+        match self {
+            Command::SetFault { state } => {
+                map.insert("state".into(), Value::Bool(*state));
+            }
+            Command::SetLoad { kw } => {
+                let n = serde_json::Number::from_f64(*kw)
+                    .ok_or(CodecError::NonFinite { field: Some("kw") })?;
+                map.insert("kw".into(), Value::Number(n));
+            }
+            Command::Reset => {}
+            Command::Update(update) => {
+                return serde_json::to_value(update)
+                    .map_err(|e| CodecError::EncodeFailed(e.to_string()));
+            }
+        }
+        Ok(Value::Object(map))
+    }
 }
 
-/// Parameters of `update`: the electrical values the engine computed for a node.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct UpdateParams {
-    /// \[V\]
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub voltage_in: Option<f64>,
-    /// \[V\]
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub voltage_out: Option<f64>,
-    /// \[A\]
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub current: Option<f64>,
-    /// \[kW\]
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub power_kw: Option<f64>,
-    /// [%]
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub load_pct: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<NodeState>,
-    /// [%]
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub battery_pct: Option<f64>,
-    /// \[s\]
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub runtime_s: Option<f64>,
-    /// [%]
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub fuel_pct: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-}
+

@@ -1,4 +1,5 @@
-//! Event: engine → all on `<p>/system/events`, one per message (DESIGN §2).
+//! Event: engine → all on `<p>/system/events`, one per message (docs/protocol.md,
+//! "Events"), and the vocabulary of event names.
 
 use alloc::string::String;
 use serde::{Deserialize, Serialize};
@@ -22,14 +23,94 @@ impl Severity {
     }
 }
 
+macro_rules! event_kinds {
+    ($( $(#[$doc:meta])* $variant:ident = $word:literal, )*) => {
+        /// What happened: the `event` field of an [`Event`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum EventKind {
+            $( $(#[$doc])* #[serde(rename = $word)] $variant, )*
+        }
+
+        impl EventKind {
+            /// Every event name, in the order of docs/protocol.md.
+            pub const ALL: &'static [EventKind] = &[ $( EventKind::$variant, )* ];
+
+            /// The name on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self { $( EventKind::$variant => $word, )* }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    /// A component failed (or a fault was injected).
+    Fault = "fault",
+    /// A failed component works again.
+    Restored = "restored",
+    /// A breaker tripped.
+    Trip = "trip",
+    /// A tripped breaker was reset.
+    Reset = "reset",
+    /// A node lost its upstream power.
+    Unpowered = "unpowered",
+    /// A node has power again.
+    Repowered = "repowered",
+    /// A UPS carries its load from its battery.
+    OnBattery = "on_battery",
+    /// A UPS is back on its input.
+    OnMains = "on_mains",
+    /// A UPS battery ran empty.
+    BatteryDepleted = "battery_depleted",
+    /// A UPS went to static bypass.
+    Bypass = "bypass",
+    /// A node is above its rating.
+    Overload = "overload",
+    /// A node left bypass or overload.
+    Normal = "normal",
+    /// A generator is starting.
+    Start = "start",
+    /// A generator is running.
+    Running = "running",
+    /// A generator runs unloaded before it stops.
+    Cooldown = "cooldown",
+    /// A generator is ready, not running.
+    Standby = "standby",
+    /// A generator ran out of fuel.
+    OutOfFuel = "out_of_fuel",
+    /// A switchgear or STS moved to an alternate feed.
+    Transfer = "transfer",
+    /// A switchgear or STS went back to its preferred feed.
+    Retransfer = "retransfer",
+    /// A board connected.
+    Online = "online",
+    /// A board disconnected.
+    Offline = "offline",
+}
+
+impl EventKind {
+    /// Parses an event name; `None` for an unknown one.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::ALL.iter().copied().find(|e| e.as_str() == name)
+    }
+}
+
+impl core::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Something that happened at a simulated time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Simulated time \[s\].
     pub t: f64,
     pub node_id: String,
-    /// Event name: `fault`, `restored`, `unpowered`, `repowered`, `on_battery`, …
-    pub event: String,
+    pub event: EventKind,
     pub severity: Severity,
     pub message: String,
+    /// For `transfer` / `retransfer`: the feed now in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
 }

@@ -1,6 +1,9 @@
-//! Component kinds (DESIGN §4) and the status vocabulary (DESIGN §3).
+//! Component kinds and what every crate needs of them (docs/topology.md), and the
+//! status vocabulary (docs/protocol.md, "Status words").
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::kinds::{Feeds, KindSpec, Role};
 
 /// What a node stands for in the power chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -16,11 +19,13 @@ pub enum NodeKind {
     Server,
     Cooling,
     Load,
+    /// Static transfer switch.
+    Sts,
 }
 
 impl NodeKind {
-    /// Every kind, in the order of DESIGN §4.
-    pub const ALL: [NodeKind; 10] = [
+    /// Every kind, in the order of docs/topology.md.
+    pub const ALL: [NodeKind; 11] = [
         NodeKind::Utility,
         NodeKind::Generator,
         NodeKind::Transformer,
@@ -31,22 +36,12 @@ impl NodeKind {
         NodeKind::Server,
         NodeKind::Cooling,
         NodeKind::Load,
+        NodeKind::Sts,
     ];
 
     /// The name used in topology files and payloads.
     pub fn as_str(self) -> &'static str {
-        match self {
-            NodeKind::Utility => "utility",
-            NodeKind::Generator => "generator",
-            NodeKind::Transformer => "transformer",
-            NodeKind::Switchgear => "switchgear",
-            NodeKind::Distribution => "distribution",
-            NodeKind::Ups => "ups",
-            NodeKind::Pdu => "pdu",
-            NodeKind::Server => "server",
-            NodeKind::Cooling => "cooling",
-            NodeKind::Load => "load",
-        }
+        self.spec().name
     }
 
     /// Parses a kind name; `None` for an unknown one.
@@ -56,12 +51,17 @@ impl NodeKind {
 
     /// Sources have no feeds and produce power.
     pub fn is_source(self) -> bool {
-        matches!(self, NodeKind::Utility | NodeKind::Generator)
+        self.spec().role == Role::Source
     }
 
     /// Loads consume power and may be dual-corded.
     pub fn is_load(self) -> bool {
-        matches!(self, NodeKind::Server | NodeKind::Cooling | NodeKind::Load)
+        self.spec().role == Role::Load
+    }
+
+    /// What every crate needs of this kind (docs/topology.md).
+    pub fn spec(self) -> &'static KindSpec {
+        crate::kinds::spec(self)
     }
 }
 
@@ -97,7 +97,7 @@ pub enum NodeState {
 }
 
 impl NodeState {
-    /// Every status word, in the order of DESIGN §3.
+    /// Every status word, in the order of docs/protocol.md.
     pub const ALL: [NodeState; 12] = [
         NodeState::Ok,
         NodeState::Fault,
@@ -115,20 +115,28 @@ impl NodeState {
 
     /// The word used on the wire.
     pub fn as_str(self) -> &'static str {
-        match self {
-            NodeState::Ok => "ok",
-            NodeState::Fault => "fault",
-            NodeState::Unpowered => "unpowered",
-            NodeState::Tripped => "tripped",
-            NodeState::Overload => "overload",
-            NodeState::OnBattery => "on_battery",
-            NodeState::Bypass => "bypass",
-            NodeState::Standby => "standby",
-            NodeState::Starting => "starting",
-            NodeState::Cooldown => "cooldown",
-            NodeState::OutOfFuel => "out_of_fuel",
-            NodeState::Offline => "offline",
-        }
+        self.spec().word
+    }
+
+    /// The word, what a person reads, and how bad it is.
+    pub fn spec(self) -> StateSpec {
+        use NodeState as S;
+        use Tone::{Bad, Good, Off, Warn};
+        let (word, label, tone) = match self {
+            S::Ok => ("ok", "OK", Good),
+            S::Fault => ("fault", "FAULT", Bad),
+            S::Unpowered => ("unpowered", "UNPOWERED", Bad),
+            S::Tripped => ("tripped", "TRIPPED", Bad),
+            S::Overload => ("overload", "OVERLOAD", Warn),
+            S::OnBattery => ("on_battery", "ON BATTERY", Warn),
+            S::Bypass => ("bypass", "BYPASS", Warn),
+            S::Standby => ("standby", "STANDBY", Off),
+            S::Starting => ("starting", "STARTING", Warn),
+            S::Cooldown => ("cooldown", "COOLDOWN", Off),
+            S::OutOfFuel => ("out_of_fuel", "NO FUEL", Bad),
+            S::Offline => ("offline", "OFFLINE", Off),
+        };
+        StateSpec { word, label, tone }
     }
 
     /// Parses a status word; `None` for an unknown one.
@@ -141,4 +149,24 @@ impl core::fmt::Display for NodeState {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// How a status word is shown: a good, warning, bad or quiet (not running) state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    Good,
+    Warn,
+    Bad,
+    Off,
+}
+
+/// A status word as the schema describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StateSpec {
+    /// On the wire.
+    pub word: &'static str,
+    /// What a person reads (upper case, as on a panel).
+    pub label: &'static str,
+    pub tone: Tone,
 }

@@ -5,12 +5,19 @@
 extern crate alloc;
 
 pub mod availability;
+pub mod backoff;
 pub mod codec;
 pub mod command;
+pub mod deadband;
 pub mod event;
+pub mod field;
 mod finite;
 pub mod id;
 pub mod kind;
+mod kinds;
+pub mod link;
+pub mod measurements;
+pub mod schema;
 pub mod status;
 pub mod system;
 pub mod topic;
@@ -22,12 +29,18 @@ pub use codec::{
     decode_status, decode_system_status, decode_topology, encode_availability, encode_command,
     encode_event, encode_status, encode_system_status, encode_topology,
 };
-pub use command::{Command, UpdateParams};
-pub use event::{Event, Severity};
+pub use backoff::Backoff;
+pub use command::{AppliesTo, COMMANDS, Command, CommandSpec, ParamSpec, ParamType, UpdateParams};
+pub use event::{Event, EventKind, Severity};
+pub use field::{FieldSpec, FieldType, FieldValue, round_for_display};
 pub use id::{IdError, validate_node_id};
-pub use kind::{NodeKind, NodeState};
+pub use kind::{Feeds, KindSpec, NodeKind, NodeState, Role, StateSpec, Tone};
+pub use kinds::KINDS;
+pub use link::BoardLink;
+pub use measurements::Measurements;
+pub use schema::Schema;
 pub use status::Status;
-pub use system::SystemStatus;
+pub use system::{NodeCounts, Source, SystemStatus};
 pub use topic::{
     Publish, Qos, Topic, TopicError, availability_filter, command_filter, status_filter,
     validate_prefix,
@@ -36,7 +49,7 @@ pub use topology::{TopologyJson, TopologyNodeJson};
 
 /// Default topic prefix.
 pub const DEFAULT_PREFIX: &str = "winter-river";
-/// Largest payload accepted from outside \[bytes\] (DESIGN §2).
+/// Largest payload accepted from outside \[bytes\] (docs/protocol.md).
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
 /// Node id reserved for the engine.
 pub const SYSTEM_ID: &str = "system";

@@ -1,35 +1,25 @@
-//! Status: node → all, on `<p>/<id>/status` (DESIGN §2). Flat JSON so Telegraf's
-//! `json` parser keeps every field.
+//! Status: node → all, on `<p>/<id>/status` (docs/protocol.md, "Status"). Flat JSON
+//! so Telegraf's `json` parser keeps every field.
 
 use alloc::string::String;
 use serde::{Deserialize, Serialize};
 
 use crate::command::UpdateParams;
+use crate::field::{FieldSpec, FieldType, FieldValue};
 use crate::kind::{NodeKind, NodeState};
+use crate::measurements::Measurements;
 
-/// One node's reported state. The seed's fields first, then ours. Fields a board may
-/// not send (the seed's example omits several) are optional; `None` is omitted on
-/// the wire, as is any non-finite number.
+/// One node's reported state: its identity, the measurements (the same set an
+/// engine `update` carries, flattened), its status word and the board's link
+/// fields. Fields a board may not send are optional; `None` is omitted on the
+/// wire, as is any non-finite number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub node_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<NodeKind>,
-    /// Input voltage \[V\].
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub voltage_in: Option<f64>,
-    /// Voltage handed downstream \[V\].
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub voltage_out: Option<f64>,
-    /// Current at the input (sources: at the output) \[A\].
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub current: Option<f64>,
-    /// Power at the input (sources: output; loads: demand served) \[kW\].
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub power_kw: Option<f64>,
-    /// Output against rating [%].
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub load_pct: Option<f64>,
+    #[serde(flatten)]
+    pub measured: Measurements,
     pub status: NodeState,
     /// Wi-Fi signal \[dBm\].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,19 +30,17 @@ pub struct Status {
     /// Message sequence number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
-    /// UPS state of charge [%].
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub battery_pct: Option<f64>,
-    /// UPS battery runtime at the present load \[s\].
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub runtime_s: Option<f64>,
-    /// Generator fuel left [%].
-    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
-    pub fuel_pct: Option<f64>,
-    /// Switchgear: id of the feed in use.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
 }
+
+/// Status fields that are not measurements, in wire order.
+pub const IDENTITY_AND_LINK_FIELDS: &[FieldSpec] = &[
+    FieldSpec::new("node_id", FieldType::NodeId, "", "Node", 0),
+    FieldSpec::new("kind", FieldType::Kind, "", "Kind", 0),
+    FieldSpec::new("status", FieldType::State, "", "Status", 0),
+    FieldSpec::integer("wifi_rssi", "dBm", "Wi-Fi"),
+    FieldSpec::integer("uptime", "s", "Uptime"),
+    FieldSpec::integer("seq", "", "Sequence"),
+];
 
 impl Status {
     /// A status with only the id and status word set.
@@ -60,33 +48,36 @@ impl Status {
         Status {
             node_id: node_id.into(),
             kind: None,
-            voltage_in: None,
-            voltage_out: None,
-            current: None,
-            power_kw: None,
-            load_pct: None,
+            measured: Measurements::default(),
             status,
             wifi_rssi: None,
             uptime: None,
             seq: None,
-            battery_pct: None,
-            runtime_s: None,
-            fuel_pct: None,
-            source: None,
         }
     }
 
     /// Sets the measured values an engine `update` carries (not its status word:
     /// a board may show its own fault over the engine's word).
     pub fn set_measurements(&mut self, u: &UpdateParams) {
-        self.voltage_in = u.voltage_in;
-        self.voltage_out = u.voltage_out;
-        self.current = u.current;
-        self.power_kw = u.power_kw;
-        self.load_pct = u.load_pct;
-        self.battery_pct = u.battery_pct;
-        self.runtime_s = u.runtime_s;
-        self.fuel_pct = u.fuel_pct;
-        self.source.clone_from(&u.source);
+        self.measured.clone_from(&u.measured);
+    }
+
+    /// A field by wire name; `None` if Status has no such field.
+    pub fn field(&self, name: &str) -> Option<FieldValue> {
+        let int = |v: Option<u64>| FieldValue::num(v.map(|v| v as f64));
+        Some(match name {
+            "node_id" => FieldValue::Text(self.node_id.clone()),
+            "kind" => FieldValue::text(self.kind.map(NodeKind::as_str)),
+            "status" => FieldValue::Text(self.status.as_str().into()),
+            "wifi_rssi" => FieldValue::num(self.wifi_rssi.map(f64::from)),
+            "uptime" => int(self.uptime),
+            "seq" => int(self.seq),
+            other => return self.measured.field(other),
+        })
+    }
+
+    /// Every Status field, in wire order.
+    pub fn fields() -> impl Iterator<Item = &'static FieldSpec> {
+        IDENTITY_AND_LINK_FIELDS.iter().chain(Measurements::FIELDS)
     }
 }

@@ -1,0 +1,219 @@
+//! The shared description of every component kind (docs/topology.md): its name,
+//! label, role in the chain, how it takes feeds, its Status fields beyond the
+//! common ones, the status words it can show and the line the one-line diagram
+//! prints for it. The simulator holds each kind's parameters and behaviour
+//! (`crates/sim/src/kinds/`); everything else — topology and scenario parsers,
+//! engine, node core, `/metrics`, the dashboard (through `/api/schema`) — reads
+//! this table. A new kind is one row here and one module there.
+
+use serde::Serialize;
+
+use crate::kind::{NodeKind, NodeState};
+
+/// A kind's place in the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Produces power; no feeds (utility, generator).
+    Source,
+    /// Converts power with a loss (transformer, UPS, PDU).
+    Conversion,
+    /// Selects one of its feeds (switchgear/ATS, STS).
+    Switch,
+    /// Passes power through (distribution).
+    PassThrough,
+    /// Consumes power (server, cooling, load).
+    Load,
+}
+
+/// How many feeds a kind takes, and what it does with several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feeds {
+    /// None: a source.
+    None,
+    /// Exactly one.
+    One,
+    /// One or more in order of preference; one is used at a time.
+    Select,
+    /// One or more; the demand is shared among the energized ones (A/B cords).
+    Share,
+}
+
+/// What every crate needs of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct KindSpec {
+    #[serde(skip)]
+    pub kind: NodeKind,
+    /// Name in topology files and payloads.
+    pub name: &'static str,
+    /// What a person reads.
+    pub label: &'static str,
+    pub role: Role,
+    pub feeds: Feeds,
+    /// Status fields beyond the common measurements (voltages, current, power,
+    /// load) that this kind reports, in the order a panel shows them.
+    pub extra_fields: &'static [&'static str],
+    /// Status words this kind can show, besides `offline` (engine-side, any kind).
+    pub states: &'static [NodeState],
+    /// The one-line diagram's line for a node of this kind: `{field}` is replaced
+    /// by the field's value, formatted by its unit and decimals.
+    pub summary: &'static str,
+}
+
+impl KindSpec {
+    /// Whether a node of this kind reports Status field `name` (common
+    /// measurements, link fields and this kind's extras).
+    pub fn has_field(&self, name: &str) -> bool {
+        !crate::measurements::Measurements::FIELDS
+            .iter()
+            .any(|f| f.name == name)
+            || COMMON_FIELDS.contains(&name)
+            || self.extra_fields.contains(&name)
+    }
+}
+
+/// Measurements every kind reports.
+pub const COMMON_FIELDS: &[&str] = &["voltage_in", "voltage_out", "current", "power_kw", "load_pct"];
+
+use NodeState as S;
+
+const CONVERSION_STATES: &[NodeState] = &[S::Ok, S::Fault, S::Unpowered, S::Tripped, S::Overload];
+const LOAD_STATES: &[NodeState] = &[S::Ok, S::Fault, S::Unpowered, S::Tripped, S::Overload];
+
+/// Every kind's description, in the order of [`NodeKind::ALL`].
+pub const KINDS: [KindSpec; 11] = [
+    KindSpec {
+        kind: NodeKind::Utility,
+        name: "utility",
+        label: "Utility feed",
+        role: Role::Source,
+        feeds: Feeds::None,
+        extra_fields: &[],
+        states: &[S::Ok, S::Fault, S::Tripped, S::Overload],
+        summary: "{voltage_out} feed",
+    },
+    KindSpec {
+        kind: NodeKind::Generator,
+        name: "generator",
+        label: "Generator",
+        role: Role::Source,
+        feeds: Feeds::None,
+        extra_fields: &["fuel_pct"],
+        states: &[
+            S::Ok,
+            S::Fault,
+            S::Tripped,
+            S::Overload,
+            S::Standby,
+            S::Starting,
+            S::Cooldown,
+            S::OutOfFuel,
+        ],
+        summary: "fuel {fuel_pct}",
+    },
+    KindSpec {
+        kind: NodeKind::Transformer,
+        name: "transformer",
+        label: "Transformer",
+        role: Role::Conversion,
+        feeds: Feeds::One,
+        extra_fields: &[],
+        states: CONVERSION_STATES,
+        summary: "{voltage_in} → {voltage_out}",
+    },
+    KindSpec {
+        kind: NodeKind::Switchgear,
+        name: "switchgear",
+        label: "Switchgear / ATS",
+        role: Role::Switch,
+        feeds: Feeds::Select,
+        extra_fields: &["source"],
+        states: CONVERSION_STATES,
+        summary: "ATS on {source}",
+    },
+    KindSpec {
+        kind: NodeKind::Distribution,
+        name: "distribution",
+        label: "Distribution board",
+        role: Role::PassThrough,
+        feeds: Feeds::One,
+        extra_fields: &[],
+        states: CONVERSION_STATES,
+        summary: "bus {voltage_out}",
+    },
+    KindSpec {
+        kind: NodeKind::Ups,
+        name: "ups",
+        label: "UPS",
+        role: Role::Conversion,
+        feeds: Feeds::One,
+        extra_fields: &["battery_pct", "runtime_s"],
+        states: &[
+            S::Ok,
+            S::Fault,
+            S::Unpowered,
+            S::Tripped,
+            S::Overload,
+            S::OnBattery,
+            S::Bypass,
+        ],
+        summary: "batt {battery_pct} · {runtime_s}",
+    },
+    KindSpec {
+        kind: NodeKind::Pdu,
+        name: "pdu",
+        label: "PDU",
+        role: Role::Conversion,
+        feeds: Feeds::One,
+        extra_fields: &[],
+        states: CONVERSION_STATES,
+        summary: "{voltage_in} → {voltage_out}",
+    },
+    KindSpec {
+        kind: NodeKind::Server,
+        name: "server",
+        label: "Server rack",
+        role: Role::Load,
+        feeds: Feeds::Share,
+        extra_fields: &[],
+        states: LOAD_STATES,
+        summary: "Server rack",
+    },
+    KindSpec {
+        kind: NodeKind::Cooling,
+        name: "cooling",
+        label: "Cooling",
+        role: Role::Load,
+        feeds: Feeds::Share,
+        extra_fields: &[],
+        states: LOAD_STATES,
+        summary: "Cooling",
+    },
+    KindSpec {
+        kind: NodeKind::Load,
+        name: "load",
+        label: "Load",
+        role: Role::Load,
+        feeds: Feeds::Share,
+        extra_fields: &[],
+        states: LOAD_STATES,
+        summary: "Load",
+    },
+    KindSpec {
+        kind: NodeKind::Sts,
+        name: "sts",
+        label: "Static transfer switch",
+        role: Role::Switch,
+        feeds: Feeds::Select,
+        extra_fields: &["source"],
+        states: CONVERSION_STATES,
+        summary: "STS on {source}",
+    },
+];
+
+/// The description of `kind`.
+pub(crate) fn spec(kind: NodeKind) -> &'static KindSpec {
+    // KINDS is in the order of NodeKind::ALL (tested).
+    &KINDS[kind as usize]
+}

@@ -1,0 +1,77 @@
+//! The shared description as one JSON document, served by the dashboard at
+//! `GET /api/schema` (docs/api.md): kinds, commands, status words, fields, event
+//! names and sources. The dashboard builds its labels, panels and controls from
+//! it and keeps no list of its own.
+
+use alloc::vec::Vec;
+use serde::Serialize;
+
+use crate::command::{COMMANDS, CommandSpec};
+use crate::event::EventKind;
+use crate::field::FieldSpec;
+use crate::kind::{KindSpec, NodeKind, NodeState, StateSpec};
+use crate::kinds::KINDS;
+use crate::measurements::Measurements;
+use crate::status::IDENTITY_AND_LINK_FIELDS;
+use crate::system::{Source, SystemStatus};
+
+/// The whole description.
+#[derive(Debug, Clone, Serialize)]
+pub struct Schema {
+    pub kinds: Vec<KindEntry>,
+    pub commands: &'static [CommandSpec],
+    pub states: Vec<StateSpec>,
+    /// Status fields: identity and link, then the measurements.
+    pub status_fields: Vec<FieldSpec>,
+    /// SystemStatus fields but the `nodes_<state>` counts.
+    pub system_fields: &'static [FieldSpec],
+    pub events: Vec<&'static str>,
+    pub sources: Vec<&'static str>,
+}
+
+/// One kind with the commands that apply to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KindEntry {
+    #[serde(flatten)]
+    pub spec: &'static KindSpec,
+    /// Names of the commands an operator may send to a node of this kind.
+    pub commands: Vec<&'static str>,
+}
+
+impl Schema {
+    pub fn new() -> Schema {
+        Schema {
+            kinds: KINDS
+                .iter()
+                .map(|spec| KindEntry {
+                    spec,
+                    commands: commands_for(spec.kind),
+                })
+                .collect(),
+            commands: COMMANDS,
+            states: NodeState::ALL.iter().map(|s| s.spec()).collect(),
+            status_fields: IDENTITY_AND_LINK_FIELDS
+                .iter()
+                .chain(Measurements::FIELDS)
+                .copied()
+                .collect(),
+            system_fields: SystemStatus::FIELDS,
+            events: EventKind::ALL.iter().map(|e| e.as_str()).collect(),
+            sources: Source::ALL.iter().map(|s| s.as_str()).collect(),
+        }
+    }
+}
+
+impl Default for Schema {
+    fn default() -> Schema {
+        Schema::new()
+    }
+}
+
+fn commands_for(kind: NodeKind) -> Vec<&'static str> {
+    COMMANDS
+        .iter()
+        .filter(|c| c.applies_to(kind))
+        .map(|c| c.name)
+        .collect()
+}
