@@ -14,7 +14,8 @@
 use std::sync::Arc;
 
 use winter_river_protocol::{
-    Command, Event, NodeKind, NodeState, Severity, Status, SystemStatus, UpdateParams,
+    Command, Event, EventKind, Measurements, NodeKind, NodeState, Severity, Source, Status,
+    SystemStatus, UpdateParams,
 };
 
 use crate::field::{FieldValue, Target, node_field, system_field};
@@ -346,7 +347,7 @@ impl Simulator {
     pub fn node_update(&self, idx: usize) -> UpdateParams {
         let node = self.topology.node(idx);
         let source = node.kind().is_source();
-        let mut u = UpdateParams {
+        let mut m = Measurements {
             voltage_in: Some(match node.params {
                 KindParams::Utility { voltage_v } if !self.faulted[idx] => voltage_v,
                 _ if !source && self.in_live[idx] => self.nominal_in_v[idx],
@@ -360,23 +361,25 @@ impl Simulator {
             current: Some(self.current_a[idx]),
             power_kw: Some(self.in_kw[idx]),
             load_pct: Some(self.load_pct(idx)),
-            status: Some(self.status[idx]),
-            ..UpdateParams::default()
+            ..Measurements::default()
         };
         match self.slot[idx] {
             Slot::Ups(ups) => {
                 let st = &self.ups[ups];
-                u.battery_pct = Some(st.soc * 100.0);
-                u.runtime_s = self.ups_runtime_s(idx, ups);
+                m.battery_pct = Some(st.soc * 100.0);
+                m.runtime_s = self.ups_runtime_s(idx, ups);
             }
-            Slot::Gen(g) => u.fuel_pct = Some(self.fuel_pct(g)),
+            Slot::Gen(g) => m.fuel_pct = Some(self.fuel_pct(g)),
             Slot::Ats(a) => {
                 let feed = node.feeds[self.ats[a].selected];
-                u.source = Some(self.topology.node(feed).id.clone());
+                m.source = Some(self.topology.node(feed).id.clone());
             }
             Slot::None => {}
         }
-        u
+        UpdateParams {
+            status: Some(self.status[idx]),
+            measured: m,
+        }
     }
 
     /// The site's status at the latest step.
@@ -396,7 +399,7 @@ impl Simulator {
             pue,
             it_kw_lost: self.it_kw_lost(),
             it_kwh_unserved: self.it_kwh_unserved,
-            source: self.source().to_string(),
+            source: self.source(),
             runtime_s,
             fuel_pct,
             sim_time_s: self.time_s(),
@@ -461,16 +464,16 @@ impl Simulator {
         (supply, demand)
     }
 
-    /// What carries the IT load: `utility` / `generator` / `battery` / `none`.
-    fn source(&self) -> &'static str {
+    /// What carries the IT load.
+    fn source(&self) -> Source {
         if self.it_kw <= 0.0 {
-            "none"
+            Source::None
         } else if self.battery_out_kw > 0.0 {
-            "battery"
+            Source::Battery
         } else if self.generator_kw > 0.0 {
-            "generator"
+            Source::Generator
         } else {
-            "utility"
+            Source::Utility
         }
     }
 
@@ -615,8 +618,9 @@ impl Simulator {
                             t: t_end,
                             message: format!("{id} battery depleted"),
                             node_id: id,
-                            event: "battery_depleted".into(),
+                            event: EventKind::BatteryDepleted,
                             severity: Severity::Critical,
+                            to: None,
                         });
                     }
                 }
@@ -723,7 +727,7 @@ impl Simulator {
                     let in_live = layout.feeds(i).iter().any(|&f| self.live[f as usize]);
                     (in_live, up && in_live)
                 }
-                NodeKind::Transformer | NodeKind::Distribution | NodeKind::Pdu => {
+                NodeKind::Transformer | NodeKind::Distribution | NodeKind::Pdu | NodeKind::Sts => {
                     let in_live = self.live[layout.feed0(i)];
                     (in_live, up && in_live)
                 }
@@ -836,13 +840,13 @@ impl Simulator {
             let from_id = &self.topology.nodes[feeds[from]].id;
             let (event, severity, message) = if k == 0 {
                 (
-                    "retransfer",
+                    EventKind::Retransfer,
                     Severity::Info,
                     format!("{id} retransferred from {from_id} to {to_id}"),
                 )
             } else {
                 (
-                    "transfer",
+                    EventKind::Transfer,
                     Severity::Warning,
                     format!("{id} transferred from {from_id} to {to_id}"),
                 )
@@ -850,9 +854,10 @@ impl Simulator {
             self.events.push(Event {
                 t,
                 node_id: id.clone(),
-                event: event.into(),
+                event,
                 severity,
                 message,
+                to: Some(to_id.clone()),
             });
         }
         let selected_feed = feeds[self.ats[a].selected];
@@ -1064,23 +1069,23 @@ impl Simulator {
         let id = &node.id;
         let is_it = node.kind() == NodeKind::Server;
         let (event, severity, message) = match (old, new) {
-            (_, S::Fault) => ("fault", Severity::Critical, format!("{id} failed")),
-            (S::Fault, _) => ("restored", Severity::Info, format!("{id} restored ({new})")),
+            (_, S::Fault) => (EventKind::Fault, Severity::Critical, format!("{id} failed")),
+            (S::Fault, _) => (EventKind::Restored, Severity::Info, format!("{id} restored ({new})")),
             (_, S::Tripped) => {
                 let amps = node.breaker_a.unwrap_or(0.0);
                 (
-                    "trip",
+                    EventKind::Trip,
                     Severity::Critical,
                     format!("{id} breaker tripped ({amps:.0} A pickup)"),
                 )
             }
             (S::Tripped, _) => (
-                "reset",
+                EventKind::Reset,
                 Severity::Info,
                 format!("{id} breaker reset ({new})"),
             ),
             (_, S::Unpowered) => (
-                "unpowered",
+                EventKind::Unpowered,
                 if is_it {
                     Severity::Critical
                 } else {
@@ -1089,38 +1094,39 @@ impl Simulator {
                 format!("{id} lost power"),
             ),
             (S::Unpowered, _) => (
-                "repowered",
+                EventKind::Repowered,
                 Severity::Info,
                 format!("{id} power restored ({new})"),
             ),
-            (_, S::OnBattery) => ("on_battery", Severity::Warning, format!("{id} on battery")),
+            (_, S::OnBattery) => (EventKind::OnBattery, Severity::Warning, format!("{id} on battery")),
             (_, S::Bypass) => (
-                "bypass",
+                EventKind::Bypass,
                 Severity::Warning,
                 format!("{id} on static bypass"),
             ),
-            (_, S::Overload) => ("overload", Severity::Warning, format!("{id} overloaded")),
-            (_, S::Starting) => ("start", Severity::Info, format!("{id} starting")),
-            (S::Starting, S::Ok) => ("running", Severity::Info, format!("{id} running")),
-            (_, S::Cooldown) => ("cooldown", Severity::Info, format!("{id} cooling down")),
-            (_, S::Standby) => ("standby", Severity::Info, format!("{id} in standby")),
+            (_, S::Overload) => (EventKind::Overload, Severity::Warning, format!("{id} overloaded")),
+            (_, S::Starting) => (EventKind::Start, Severity::Info, format!("{id} starting")),
+            (S::Starting, S::Ok) => (EventKind::Running, Severity::Info, format!("{id} running")),
+            (_, S::Cooldown) => (EventKind::Cooldown, Severity::Info, format!("{id} cooling down")),
+            (_, S::Standby) => (EventKind::Standby, Severity::Info, format!("{id} in standby")),
             (_, S::OutOfFuel) => (
-                "out_of_fuel",
+                EventKind::OutOfFuel,
                 Severity::Critical,
                 format!("{id} out of fuel"),
             ),
-            (S::OnBattery, S::Ok) => ("on_mains", Severity::Info, format!("{id} back on mains")),
+            (S::OnBattery, S::Ok) => (EventKind::OnMains, Severity::Info, format!("{id} back on mains")),
             (S::Bypass | S::Overload, S::Ok) => {
-                ("normal", Severity::Info, format!("{id} back to normal"))
+                (EventKind::Normal, Severity::Info, format!("{id} back to normal"))
             }
             _ => return None,
         };
         Some(Event {
             t,
             node_id: id.clone(),
-            event: event.into(),
+            event,
             severity,
             message,
+            to: None,
         })
     }
 }

@@ -184,11 +184,11 @@ fn run(topology: &Topology, actions: &[Action]) -> Result<String, TestCaseError>
             let fed = match node.kind() {
                 NodeKind::Utility | NodeKind::Generator => true,
                 NodeKind::Switchgear => {
-                    let src = status.source.clone().unwrap();
+                    let src = status.measured.source.clone().unwrap();
                     sim.is_live(topology.node_index(&src).unwrap())
                 }
                 NodeKind::Ups => {
-                    node.feeds.iter().any(|&f| sim.is_live(f)) || status.battery_pct.unwrap() > 0.0
+                    node.feeds.iter().any(|&f| sim.is_live(f)) || status.measured.battery_pct.unwrap() > 0.0
                 }
                 _ => node.feeds.iter().any(|&f| sim.is_live(f)),
             };

@@ -431,7 +431,7 @@ fn the_run_ends_at_the_duration_and_collects_the_timeline() {
     assert!(
         r.events
             .iter()
-            .any(|e| e.node_id == "util_a" && e.event == "fault" && (e.t - 60.0).abs() < 1e-9)
+            .any(|e| e.node_id == "util_a" && e.event == winter_river_protocol::EventKind::Fault && (e.t - 60.0).abs() < 1e-9)
     );
     assert!(r.recording.is_none());
 }

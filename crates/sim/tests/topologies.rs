@@ -304,7 +304,7 @@ fn runs_healthy_for_60_s(topo: Topology, name: &str, pue_believable: bool) {
         "{name}: {}",
         sys.sim_time_s
     );
-    assert_eq!(sys.source, "utility", "{name}");
+    assert_eq!(sys.source.as_str(), "utility", "{name}");
     let pue = sys.pue.expect("pue with IT load and a live source");
     assert!(pue > 1.0, "{name}: PUE {pue}");
     if pue_believable {

@@ -11,7 +11,7 @@ use super::{
     Check, DEFAULT_STEP_MS, DEFAULT_TOLERANCE, Expect, Expected, Scenario, ScenarioError,
     ScenarioEvent, TIME_EPS_S, Window,
 };
-use crate::field::{NODE_FIELDS, SYSTEM_FIELDS, Target, is_known_field};
+use crate::field::{Target, is_known_field, known_fields};
 use crate::topology::{DEFAULT_TOPOLOGY_TOML, Lines, Loc, Override, Topology};
 
 /// Name of the built-in topology in messages.
@@ -579,10 +579,11 @@ fn expect(
     let field_v = required(ctx, (at, t), "expect", "field")?;
     let field = string(ctx, field_v, "expect.field")?;
     if !is_known_field(target, &field) {
-        let (what, known) = match target {
-            Target::System => ("SystemStatus", SYSTEM_FIELDS),
-            Target::Node(_) => ("node Status", NODE_FIELDS),
+        let what = match target {
+            Target::System => "SystemStatus",
+            Target::Node(_) => "node Status",
         };
+        let known = known_fields(target);
         return Err(ctx.err(
             field_v,
             "expect.field",

@@ -252,12 +252,12 @@ impl Recorder {
         for n in &self.nodes {
             // The values without the Status around them (no id to clone per sample).
             let u = sim.node_update(n.idx);
-            push_num(&mut self.rec.series[n.first], u.power_kw);
+            push_num(&mut self.rec.series[n.first], u.measured.power_kw);
             if let SeriesValues::Text(v) = &mut self.rec.series[n.first + 1].values {
                 v.push(sim.node_state(n.idx).as_str());
             }
             if n.is_ups {
-                push_num(&mut self.rec.series[n.first + 2], u.battery_pct);
+                push_num(&mut self.rec.series[n.first + 2], u.measured.battery_pct);
             }
         }
     }

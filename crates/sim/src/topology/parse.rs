@@ -508,6 +508,13 @@ fn kind_params(kind: NodeKind, p: &mut Params) -> Result<KindParams, TopologyErr
         NodeKind::Load => KindParams::Load {
             demand_kw: p.num("demand_kw", 1.0, non_negative, NON_NEG)?,
         },
+        NodeKind::Sts => {
+            return Err(err_at(
+                &p.node_loc,
+                "kind",
+                "the sts kind is not simulated yet".into(),
+            ));
+        }
     })
 }
 
