@@ -8,46 +8,12 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
+use winter_river_engine_core::{EngineCore, Outgoing};
 use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
-
-use crate::core::{EngineCore, Outgoing};
-use crate::counters::Counters;
-
-/// Upper bounds of the tick-duration histogram buckets \[s\].
-pub const TICK_BUCKETS_S: [f64; 12] = [
-    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-];
+pub use winter_river_telemetry::{TICK_BUCKETS_S, Telemetry};
 
 /// How often the telemetry snapshot is refreshed \[ms\].
 const TELEMETRY_PERIOD_MS: u64 = 1_000;
-
-/// What the driver has counted: the core's message counters and a histogram of
-/// how long each tick (simulation steps + queued publishes) took \[s\].
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Telemetry {
-    pub counters: Counters,
-    /// Ticks per bucket of [`TICK_BUCKETS_S`] (not cumulative); the last entry counts
-    /// the ticks above the largest bound.
-    pub tick_buckets: Vec<u64>,
-    /// Sum of all tick durations \[s\].
-    pub tick_sum_s: f64,
-    pub tick_count: u64,
-}
-
-impl Telemetry {
-    fn observe_tick(&mut self, seconds: f64) {
-        if self.tick_buckets.len() != TICK_BUCKETS_S.len() + 1 {
-            self.tick_buckets = vec![0; TICK_BUCKETS_S.len() + 1];
-        }
-        let i = TICK_BUCKETS_S
-            .iter()
-            .position(|&b| seconds <= b)
-            .unwrap_or(TICK_BUCKETS_S.len());
-        self.tick_buckets[i] += 1;
-        self.tick_sum_s += seconds;
-        self.tick_count += 1;
-    }
-}
 
 /// Runs the engine against the broker at `url` until `shutdown` completes, then
 /// publishes `offline` and disconnects. Reconnects (and resubscribes, and

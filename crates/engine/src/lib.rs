@@ -1,16 +1,10 @@
-//! The Winter River engine. [`EngineCore`] is sans-IO: MQTT messages and time go
-//! in through `handle_*`, publishes come out of `poll_outgoing` — it never touches
-//! a socket or reads the clock, so it is tested with simulated time and no broker.
-//! [`driver::run`] is the short tokio driver around it; [`scenario::run`] runs a
-//! scenario file through it.
+//! The Winter River engine: [`driver::run`], the short tokio driver around the
+//! sans-IO [`EngineCore`] (crate `winter-river-engine-core`, re-exported here so
+//! users of the engine need one crate), and [`scenario::run`], a scenario file
+//! through the core (docs/architecture.md).
 
-mod boards;
-mod core;
-mod counters;
-mod deadband;
 pub mod driver;
-pub mod scenario;
 
-pub use boards::BoardState;
-pub use core::{EngineConfig, EngineCore, Outgoing};
-pub use counters::Counters;
+pub use winter_river_engine_core::{
+    BoardLink, Counters, EngineConfig, EngineCore, NOT_APPLICABLE, Outgoing, scenario,
+};

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use winter_river_engine::scenario as engine_scenario;
+use winter_river_engine_core::scenario as engine_scenario;
 use winter_river_sim::scenario::{self, RunOptions, Scenario};
 
 /// A day with a one-hour utility outage (generator start, transfer, retransfer,

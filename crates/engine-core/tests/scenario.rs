@@ -6,7 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use winter_river_engine::scenario::{self as engine_scenario, EnginePlant};
+use winter_river_engine_core::scenario::{self as engine_scenario, EnginePlant};
+use winter_river_protocol::EventKind;
 use winter_river_sim::scenario::{self, RunOptions, Scenario};
 
 fn repo_root() -> PathBuf {
@@ -86,7 +87,7 @@ equals = "fault"
     assert!(report.passed(), "{:?}", report.verdicts);
     assert_eq!(report.events[0].t, 0.0);
     assert_eq!(report.events[0].node_id, "util_a");
-    assert_eq!(report.events[0].event, "fault");
+    assert_eq!(report.events[0].event, EventKind::Fault);
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The engine's sans-IO core: MQTT messages and time in, publishes out (DESIGN §2).
+//! The engine's sans-IO core: MQTT messages and time in, publishes out (the MQTT
+//! contract is docs/protocol.md).
 //!
 //! Call order for a driver: [`EngineCore::handle_connected`] after every ConnAck
 //! (then subscribe to [`EngineCore::subscriptions`]), [`EngineCore::handle_message`]
@@ -10,15 +11,25 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use winter_river_protocol::{
-    Availability, CodecError, Command, Event, Qos, Severity, SystemStatus, Topic, UpdateParams,
-    decode_availability, decode_command, decode_status, encode_availability, encode_command,
-    encode_event, encode_system_status, encode_topology,
+    AppliesTo, Availability, BoardLink, CodecError, Command, Event, EventKind, NodeState, Qos,
+    Severity, SystemStatus, Topic, UpdateParams, decode_availability, decode_command,
+    decode_status, encode_availability, encode_command, encode_event, encode_system_status,
+    encode_topology,
 };
 use winter_river_sim::{CommandError, Simulator, Topology};
+use winter_river_telemetry::Counters;
 
-use crate::boards::BoardState;
-use crate::counters::Counters;
-use crate::deadband;
+use crate::changes;
+
+/// The reason counted when a command does not apply to its node's kind (or, on
+/// `<p>/system/command`, is not site-wide): not a codec error, so not in
+/// [`CodecError::REASONS`].
+pub const NOT_APPLICABLE: &str = "not_applicable";
+
+/// The codec's label for a node id that is not in the topology.
+fn unknown_node() -> &'static str {
+    CodecError::UnknownNode(String::new()).reason()
+}
 
 /// How often each reason for dropping input may be logged \[ms\].
 const LOG_EVERY_MS: u64 = 10_000;
@@ -67,7 +78,7 @@ pub struct EngineCore {
     config: EngineConfig,
     sim: Simulator,
     topology_payload: Vec<u8>,
-    boards: Vec<BoardState>,
+    boards: Vec<BoardLink>,
     /// Last `update` sent to each node, and when its refresh is due \[ms\].
     last_update: Vec<Option<(UpdateParams, u64)>>,
     last_system: Option<(SystemStatus, u64)>,
@@ -103,7 +114,7 @@ impl EngineCore {
             config,
             sim,
             topology_payload,
-            boards: vec![BoardState::Unknown; n],
+            boards: vec![BoardLink::Unknown; n],
             last_update: vec![None; n],
             last_system: None,
             outbox: VecDeque::new(),
@@ -135,7 +146,7 @@ impl EngineCore {
     }
 
     /// A board's link state.
-    pub fn board(&self, idx: usize) -> BoardState {
+    pub fn board(&self, idx: usize) -> BoardLink {
         self.boards[idx]
     }
 
@@ -202,7 +213,7 @@ impl EngineCore {
                 match decode_status(&id, payload) {
                     Err(e) => self.reject(e.reason(), topic, &e.to_string()),
                     Ok(_) => match self.sim.topology().node_index(&id) {
-                        None => self.reject("unknown_node", topic, "no such node in the topology"),
+                        None => self.reject(unknown_node(), topic, "no such node in the topology"),
                         Some(i) => self.set_board(i, self.boards[i].on_status(now_ms), now_ms),
                     },
                 }
@@ -212,7 +223,7 @@ impl EngineCore {
                 match decode_command(payload) {
                     Err(e) => self.reject(e.reason(), topic, &e.to_string()),
                     // Our own updates to boards come back to us: nothing to do.
-                    Ok(Command::Update(_)) => {}
+                    Ok(cmd) if cmd.spec().applies_to == AppliesTo::EngineOnly => {}
                     Ok(cmd) => self.apply_command(topic, &id, &cmd),
                 }
             }
@@ -221,13 +232,10 @@ impl EngineCore {
                 match decode_availability(payload) {
                     Err(e) => self.reject(e.reason(), topic, &e.to_string()),
                     Ok(a) => match self.sim.topology().node_index(&id) {
-                        None => self.reject("unknown_node", topic, "no such node in the topology"),
+                        None => self.reject(unknown_node(), topic, "no such node in the topology"),
                         Some(i) => {
-                            let state = match a {
-                                Availability::Online => BoardState::Online,
-                                Availability::Offline => BoardState::Offline,
-                            };
-                            self.set_board(i, state, now_ms);
+                            let link = BoardLink::on_availability(a == Availability::Online);
+                            self.set_board(i, link, now_ms);
                         }
                     },
                 }
@@ -236,20 +244,21 @@ impl EngineCore {
                 self.counters.count_in("command");
                 match decode_command(payload) {
                     Err(e) => self.reject(e.reason(), topic, &e.to_string()),
-                    Ok(Command::Reset) => {
-                        // Engine-level reset: every breaker and latched alarm.
-                        let ids: Vec<String> = self
-                            .sim
-                            .topology()
-                            .nodes
-                            .iter()
-                            .map(|n| n.id.clone())
-                            .collect();
-                        for id in ids {
-                            let _ = self.sim.command(&id, &Command::Reset);
+                    Ok(cmd) if cmd.spec().site_wide => {
+                        // For every node at once (`reset`: every breaker and latched
+                        // alarm); a node it does not apply to is skipped.
+                        for i in 0..self.sim.topology().len() {
+                            let node = self.sim.topology().node(i);
+                            if cmd.applies_to(node.kind()) {
+                                let id = node.id.clone();
+                                let _ = self.sim.command(&id, &cmd);
+                            }
                         }
                     }
-                    Ok(_) => self.reject("not_applicable", topic, "the engine takes only `reset`"),
+                    Ok(cmd) => {
+                        let detail = format!("`{}` is not a site-wide command", cmd.name());
+                        self.reject(NOT_APPLICABLE, topic, &detail)
+                    }
                 }
             }
             // The engine's own publishes, heard back through its filters.
@@ -262,10 +271,10 @@ impl EngineCore {
 
     /// Board `i`'s link is now `state`: announces a change of online/offline, and a
     /// board that just came up gets its state at once, not at the next refresh.
-    fn set_board(&mut self, i: usize, state: BoardState, now_ms: u64) {
+    fn set_board(&mut self, i: usize, link: BoardLink, now_ms: u64) {
         let before = self.boards[i].is_online(now_ms);
-        self.boards[i] = state;
-        let after = state.is_online(now_ms);
+        self.boards[i] = link;
+        let after = link.is_online(now_ms);
         if before != after {
             self.board_event(i, after);
             if after {
@@ -274,15 +283,29 @@ impl EngineCore {
         }
     }
 
+    /// An operator's (or a board's) command for node `id`: refused unless the
+    /// protocol's command table says it applies to the node's kind; then the
+    /// simulator checks its values.
     fn apply_command(&mut self, topic: &str, id: &str, cmd: &Command) {
+        let Some(i) = self.sim.topology().node_index(id) else {
+            return self.reject(unknown_node(), topic, "no such node in the topology");
+        };
+        let kind = self.sim.topology().node(i).kind();
+        if !cmd.applies_to(kind) {
+            let detail = format!("`{}` does not apply to `{id}` ({kind:?})", cmd.name());
+            return self.reject(NOT_APPLICABLE, topic, &detail);
+        }
         match self.sim.command(id, cmd) {
             Ok(()) => {}
             Err(CommandError::UnknownNode(_)) => {
-                self.reject("unknown_node", topic, "no such node in the topology")
+                self.reject(unknown_node(), topic, "no such node in the topology")
             }
-            Err(e @ CommandError::BadLoad(_)) => self.reject("out_of_range", topic, &e.to_string()),
+            Err(e @ CommandError::BadLoad(_)) => {
+                let reason = CodecError::OutOfRange { field: "kw" }.reason();
+                self.reject(reason, topic, &e.to_string())
+            }
             Err(e @ CommandError::NotApplicable { .. }) => {
-                self.reject("not_applicable", topic, &e.to_string())
+                self.reject(NOT_APPLICABLE, topic, &e.to_string())
             }
         }
     }
@@ -302,10 +325,10 @@ impl EngineCore {
         }
         // Boards heard only through status go stale without a Last Will.
         for i in 0..self.boards.len() {
-            if let BoardState::Talking { .. } = self.boards[i]
+            if let BoardLink::Talking { .. } = self.boards[i]
                 && !self.boards[i].is_online(now_ms)
             {
-                self.boards[i] = BoardState::Offline;
+                self.boards[i] = BoardLink::Offline;
                 self.board_event(i, false);
             }
         }
@@ -339,7 +362,7 @@ impl EngineCore {
             if !self.boards[i].is_online(self.now_ms) {
                 let count = s.count_mut(self.sim.node_state(i));
                 *count = count.saturating_sub(1);
-                s.nodes_offline += 1;
+                *s.count_mut(NodeState::Offline) += 1;
             }
         }
         s.rejected_msgs = self.counters.rejected_total();
@@ -362,7 +385,7 @@ impl EngineCore {
             let (due, first) = match &self.last_update[i] {
                 None => (true, true),
                 Some((old, next_refresh_ms)) => (
-                    deadband::changed(old, &params) || now_ms >= *next_refresh_ms,
+                    changes::update_changed(old, &params) || now_ms >= *next_refresh_ms,
                     false,
                 ),
             };
@@ -396,8 +419,7 @@ impl EngineCore {
         let due = match &self.last_system {
             None => true,
             Some((old, at)) => {
-                now_ms >= at + self.config.status_period_ms
-                    || deadband::system_changed(old, &system)
+                now_ms >= at + self.config.status_period_ms || changes::system_changed(old, &system)
             }
         };
         if due {
@@ -427,10 +449,14 @@ impl EngineCore {
     fn board_event(&mut self, idx: usize, online: bool) {
         let id = self.sim.topology().node(idx).id.clone();
         let (event, severity, message) = if online {
-            ("online", Severity::Info, format!("{id} board connected"))
+            (
+                EventKind::Online,
+                Severity::Info,
+                format!("{id} board connected"),
+            )
         } else {
             (
-                "offline",
+                EventKind::Offline,
                 Severity::Warning,
                 format!("{id} board disconnected"),
             )
@@ -438,9 +464,10 @@ impl EngineCore {
         self.publish_event(Event {
             t: self.sim.time_s(),
             node_id: id,
-            event: event.into(),
+            event,
             severity,
             message,
+            to: None,
         });
     }
 

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
-use winter_river_engine::{EngineConfig, EngineCore};
+use winter_river_engine_core::{EngineConfig, EngineCore};
 use winter_river_sim::Topology;
 use winter_river_sim::topology::generate::{synthetic_racks_for_nodes, synthetic_site_toml};
 

@@ -1,0 +1,28 @@
+//! When a node's computed state, or the system status, has changed enough to be
+//! published before its periodic refresh: the protocol's one deadband
+//! ([`winter_river_protocol::deadband`]), the same rule the node core applies to
+//! its statuses, so a board reports every change the engine sent it.
+
+use winter_river_protocol::deadband::moved_by;
+use winter_river_protocol::{SystemStatus, UpdateParams};
+
+/// Whether `new` differs from the last sent `old`: any change of status word, or
+/// of a measurement beyond the deadband ([`Measurements::moved`]).
+///
+/// [`Measurements::moved`]: winter_river_protocol::Measurements::moved
+pub(crate) fn update_changed(old: &UpdateParams, new: &UpdateParams) -> bool {
+    old.status != new.status || old.measured.moved(&new.measured)
+}
+
+/// Whether the system status changed enough to publish before its period: the
+/// source, whether PUE is known, IT, facility or lost power beyond the deadband,
+/// any node count, or the rejected-message count.
+pub(crate) fn system_changed(old: &SystemStatus, new: &SystemStatus) -> bool {
+    old.source != new.source
+        || old.pue.is_some() != new.pue.is_some()
+        || moved_by(old.it_kw, new.it_kw)
+        || moved_by(old.facility_kw, new.facility_kw)
+        || moved_by(old.it_kw_lost, new.it_kw_lost)
+        || old.nodes != new.nodes
+        || old.rejected_msgs != new.rejected_msgs
+}
