@@ -318,9 +318,8 @@ impl EngineCore {
         while self.sim.next_time_s() <= target_s + 1e-9 && steps < self.config.max_steps_per_tick {
             self.sim.step();
             steps += 1;
-            let events: Vec<Event> = self.sim.events().to_vec();
-            for e in events {
-                self.publish_event(e);
+            for k in 0..self.sim.events().len() {
+                self.publish_event(k);
             }
         }
         // Boards heard only through status go stale without a Last Will.
@@ -376,44 +375,39 @@ impl EngineCore {
 
     /// Queues node updates (changed or due for refresh) and the system status
     /// (changed or due).
+    ///
+    /// The hot path: each tick looks at every node. A node due for its refresh is
+    /// sent without a deadband check; any other is compared with what it was last
+    /// sent. What was sent is moved into the encoder and back into `last_update`,
+    /// never cloned.
     fn publish_state(&mut self, now_ms: u64) {
         let n = self.sim.topology().len();
         let mut sent = 0;
         for k in 0..n {
             let i = (self.update_cursor + k) % n;
-            let params = self.update_for(i);
-            let (due, first) = match &self.last_update[i] {
-                None => (true, true),
-                Some((old, next_refresh_ms)) => (
-                    changes::update_changed(old, &params) || now_ms >= *next_refresh_ms,
-                    false,
-                ),
-            };
-            if due && sent == self.config.max_updates_per_tick {
+            let refresh_due = self.last_update[i]
+                .as_ref()
+                .is_none_or(|(_, next_refresh_ms)| now_ms >= *next_refresh_ms);
+            if refresh_due && sent == self.config.max_updates_per_tick {
                 // Resume here on the next tick.
                 self.update_cursor = i;
                 break;
             }
-            if due {
-                sent += 1;
-                let id = self.sim.topology().node(i).id.clone();
-                match encode_command(&Command::Update(params.clone())) {
-                    Ok(payload) => {
-                        self.push("update", &Topic::NodeCommand(id), payload);
-                        // The first refreshes are spread over the period, so the nodes'
-                        // refreshes do not all fall on the same instant (a burst that a
-                        // broker's per-filter buffer may not hold at thousands of nodes).
-                        let period_ms = self.config.update_refresh_ms;
-                        let next_ms = if first {
-                            now_ms + period_ms - self.refresh_stagger_ms(i)
-                        } else {
-                            now_ms + period_ms
-                        };
-                        self.last_update[i] = Some((params, next_ms));
-                    }
-                    Err(e) => tracing::error!("cannot encode update for {id}: {e}"),
+            let params = self.sim.node_update(i);
+            if !refresh_due {
+                let changed = self.last_update[i]
+                    .as_ref()
+                    .is_some_and(|(old, _)| changes::update_changed(old, &params));
+                if !changed {
+                    continue;
+                }
+                if sent == self.config.max_updates_per_tick {
+                    self.update_cursor = i;
+                    break;
                 }
             }
+            sent += 1;
+            self.send_update(i, params, now_ms);
         }
         let system = self.system_status();
         let due = match &self.last_system {
@@ -433,14 +427,50 @@ impl EngineCore {
         }
     }
 
+    /// Queues `params` for node `i` and remembers it as sent, with its next refresh.
+    fn send_update(&mut self, i: usize, params: UpdateParams, now_ms: u64) {
+        let first = self.last_update[i].is_none();
+        let update = Command::Update(params);
+        match encode_command(&update) {
+            Ok(payload) => {
+                let id = self.sim.topology().node(i).id.clone();
+                self.push("update", &Topic::NodeCommand(id), payload);
+                // The first refreshes are spread over the period, so the nodes'
+                // refreshes do not all fall on the same instant (a burst that a
+                // broker's per-filter buffer may not hold at thousands of nodes).
+                let period_ms = self.config.update_refresh_ms;
+                let next_ms = if first {
+                    now_ms + period_ms - self.refresh_stagger_ms(i)
+                } else {
+                    now_ms + period_ms
+                };
+                if let Command::Update(params) = update {
+                    self.last_update[i] = Some((params, next_ms));
+                }
+            }
+            Err(e) => {
+                let id = &self.sim.topology().node(i).id;
+                tracing::error!("cannot encode update for {id}: {e}");
+            }
+        }
+    }
+
     /// Node `i`'s place in the refresh period \[ms\]: nodes spread evenly over it.
     fn refresh_stagger_ms(&self, i: usize) -> u64 {
         let n = self.sim.topology().len().max(1) as u64;
         i as u64 * self.config.update_refresh_ms / n
     }
 
-    fn publish_event(&mut self, event: Event) {
-        match encode_event(&event) {
+    /// Publishes event `k` of the latest step.
+    fn publish_event(&mut self, k: usize) {
+        match encode_event(&self.sim.events()[k]) {
+            Ok(payload) => self.push("events", &Topic::SystemEvents, payload),
+            Err(e) => tracing::error!("cannot encode event: {e}"),
+        }
+    }
+
+    fn publish_own_event(&mut self, event: &Event) {
+        match encode_event(event) {
             Ok(payload) => self.push("events", &Topic::SystemEvents, payload),
             Err(e) => tracing::error!("cannot encode event: {e}"),
         }
@@ -461,7 +491,7 @@ impl EngineCore {
                 format!("{id} board disconnected"),
             )
         };
-        self.publish_event(Event {
+        self.publish_own_event(&Event {
             t: self.sim.time_s(),
             node_id: id,
             event,

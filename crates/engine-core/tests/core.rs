@@ -484,3 +484,24 @@ fn the_core_depends_on_no_runtime_and_no_mqtt_client() {
         ]
     );
 }
+
+#[test]
+fn a_change_inside_the_deadband_waits_for_the_refresh_and_one_beyond_goes_at_once() {
+    let mut core = engine();
+    core.handle_connected(0);
+    drain(&mut core);
+    run(&mut core, 100, 1000);
+    // 30 → 30.1 kW is 0.33 %: inside the 0.5 % band.
+    send(&mut core, 1050, "srv_a", &Command::SetLoad { kw: 30.1 });
+    let out = run(&mut core, 1100, 1500);
+    assert!(
+        updates_for(&out, "srv_a").is_empty(),
+        "sent inside the band"
+    );
+    // 30 → 31 kW is 3.3 %: beyond it, sent at the next step.
+    send(&mut core, 1550, "srv_a", &Command::SetLoad { kw: 31.0 });
+    core.handle_tick(1600);
+    let u = updates_for(&drain(&mut core), "srv_a");
+    assert_eq!(u.len(), 1);
+    assert_eq!(u[0].measured.power_kw, Some(31.0));
+}
