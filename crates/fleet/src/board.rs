@@ -1,12 +1,13 @@
-//! One virtual board: a [`NodeCore`] pumped by MQTT messages and its own timer.
+//! One virtual board: a [`NodeCore`] pumped by MQTT messages and its own timer,
+//! connected and reconnected as the firmware does.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
-use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
+use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions, client_seed};
 use winter_river_node::{NodeConfig, NodeCore, Transmit};
-use winter_river_protocol::NodeKind;
+use winter_river_protocol::{Backoff, NodeKind};
 
 /// One board's identity and timing.
 #[derive(Debug, Clone)]
@@ -24,6 +25,27 @@ fn virtual_rssi_dbm(id: &str) -> i32 {
         (h ^ u32::from(b)).wrapping_mul(16_777_619)
     });
     -45 - (h % 30) as i32
+}
+
+/// A board's MQTT options. It reconnects as the firmware does: the protocol's
+/// [`Backoff`] with its defaults (0.5 s doubling to 30 s, full jitter), seeded per
+/// board — from its node id here, where a real board uses its MAC and RNG — so a
+/// fleet does not come back in lockstep after a broker restart.
+pub fn board_link_options(
+    config: &BoardConfig,
+    last_will: winter_river_protocol::Publish,
+) -> LinkOptions {
+    let mut options = LinkOptions::new(format!("wr-node-{}-{}", config.id, std::process::id()));
+    options.last_will = Some(last_will);
+    options.request_capacity = 256;
+    options.max_packet_bytes = 256 * 1024;
+    options.reconnect = Backoff::new(board_seed(&config.id));
+    options
+}
+
+/// The reconnect seed of the board for node `id`.
+pub fn board_seed(id: &str) -> u64 {
+    client_seed(id)
 }
 
 /// Runs one board until `stop` turns true; then publishes `offline` and
@@ -46,11 +68,7 @@ pub async fn run_board(config: BoardConfig, url: BrokerUrl, mut stop: watch::Rec
         }
     };
     core.set_wifi_rssi(virtual_rssi_dbm(&config.id));
-    let mut options = LinkOptions::new(format!("wr-node-{}-{}", config.id, std::process::id()));
-    options.last_will = Some(core.last_will());
-    options.request_capacity = 256;
-    options.max_packet_bytes = 256 * 1024;
-    options.min_backoff_ms = 250;
+    let options = board_link_options(&config, core.last_will());
     let mut link = Link::connect(&url, &options);
     let command_topic = core.command_topic().to_string();
     loop {

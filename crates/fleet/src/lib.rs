@@ -5,7 +5,7 @@
 mod board;
 mod select;
 
-pub use board::run_board;
+pub use board::{BoardConfig, board_link_options, board_seed, run_board};
 pub use select::{NodesSpec, SelectError, select_boards};
 pub use winter_river_node::DEFAULT_STATUS_INTERVAL_MS;
 
@@ -55,7 +55,7 @@ pub async fn run(config: FleetConfig, url: &BrokerUrl, shutdown: impl Future<Out
         // Deterministic spread: board k of n starts at k/n of the window.
         let delay_ms = config.start_spread_ms * k as u64 / n;
         tasks.push(tokio::spawn(run_board(
-            board::BoardConfig {
+            BoardConfig {
                 id: id.clone(),
                 kind: *kind,
                 prefix: config.prefix.clone(),

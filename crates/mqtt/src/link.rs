@@ -1,18 +1,36 @@
 //! [`Link`]: one MQTT client connection. Its rumqttc event loop runs in a task of
 //! its own that forwards what arrives over an unbounded channel and reconnects with
-//! backoff; the owner publishes through the client from its own task.
+//! the protocol's [`Backoff`] — the firmware's algorithm, so a virtual board
+//! reconnects as a real one does; the owner publishes through the client from its
+//! own task.
 
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, ConnectionError, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use winter_river_protocol::Qos;
+use winter_river_protocol::{Backoff, Qos};
 
 use crate::url::{BrokerUrl, Transport};
 
 /// A Last Will: published by the broker if the client vanishes.
 pub type Will = winter_river_protocol::Publish;
+
+/// First reconnect ceiling of [`LinkOptions::new`] \[ms\]. Short: the engine, the
+/// web and the CLI are one client each, usually beside the broker, so there is no
+/// crowd to spread out and a short wait puts them back soon after a restart.
+/// Boards use the firmware's bounds ([`Backoff::new`]).
+pub const LOCAL_BACKOFF_BASE_MS: u64 = 200;
+/// Largest reconnect ceiling of [`LinkOptions::new`] \[ms\].
+pub const LOCAL_BACKOFF_CAP_MS: u64 = 5_000;
+
+/// A reconnect seed from a client id (FNV-1a): clients with different ids do not
+/// retry in lockstep after a broker restart, and one id always retries the same way.
+pub fn client_seed(client_id: &str) -> u64 {
+    client_id.bytes().fold(0xCBF2_9CE4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+    })
+}
 
 /// How to connect.
 #[derive(Debug, Clone)]
@@ -27,24 +45,35 @@ pub struct LinkOptions {
     pub request_capacity: usize,
     /// Outgoing QoS 1 messages in flight.
     pub inflight: u16,
-    /// First reconnect delay \[ms\]; doubles up to `max_backoff_ms`; each wait is
-    /// jittered to between half and all of it.
-    pub min_backoff_ms: u64,
-    pub max_backoff_ms: u64,
+    /// When to try again after the connection fails or drops: the protocol's one
+    /// back-off (full jitter under a doubling ceiling), in the state it starts from.
+    /// The link runs its own copy; a ConnAck starts it over.
+    pub reconnect: Backoff,
 }
 
 impl LinkOptions {
     pub fn new(client_id: impl Into<String>) -> LinkOptions {
+        let client_id = client_id.into();
         LinkOptions {
-            client_id: client_id.into(),
             keep_alive_s: 10,
             last_will: None,
             max_packet_bytes: 64 * 1024 * 1024,
             request_capacity: 10_000,
             inflight: 100,
-            min_backoff_ms: 200,
-            max_backoff_ms: 5_000,
+            reconnect: Backoff::with_bounds(
+                LOCAL_BACKOFF_BASE_MS,
+                LOCAL_BACKOFF_CAP_MS,
+                client_seed(&client_id),
+            ),
+            client_id,
         }
+    }
+
+    /// Reconnects with these bounds \[ms\] (first ceiling, largest ceiling), seeded
+    /// from the client id.
+    pub fn backoff_bounds(&mut self, base_ms: u64, cap_ms: u64) -> &mut LinkOptions {
+        self.reconnect = Backoff::with_bounds(base_ms, cap_ms, client_seed(&self.client_id));
+        self
     }
 }
 
@@ -124,18 +153,15 @@ impl Link {
         network.set_tcp_nodelay(true);
         eventloop.set_network_options(network);
         let (tx, events) = mpsc::unbounded_channel();
-        let (min_ms, max_ms) = (options.min_backoff_ms.max(1), options.max_backoff_ms.max(1));
+        let mut backoff = options.reconnect.clone();
         let id = options.client_id.clone();
-        // Per-client jitter so a fleet does not reconnect in lockstep after a broker restart.
-        let mut rng = id.bytes().fold(0x9E37_79B9_7F4A_7C15_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
-        }) | 1;
         let task = tokio::spawn(async move {
-            let mut backoff_ms = min_ms;
+            // The back-off's clock: milliseconds since the link started.
+            let start = tokio::time::Instant::now();
             loop {
                 let sent = match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        backoff_ms = min_ms;
+                        backoff.on_success();
                         tx.send(LinkEvent::Connected)
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) => tx.send(LinkEvent::Message {
@@ -147,7 +173,13 @@ impl Link {
                         if matches!(e, ConnectionError::RequestsDone) {
                             return;
                         }
-                        tracing::debug!(client = %id, "mqtt connection lost: {e}; retrying within {backoff_ms} ms");
+                        let now_ms = start.elapsed().as_millis() as u64;
+                        let retry_at_ms = backoff.on_failure(now_ms);
+                        tracing::debug!(
+                            client = %id,
+                            "mqtt connection lost: {e}; retrying in {} ms",
+                            retry_at_ms - now_ms
+                        );
                         if tx
                             .send(LinkEvent::Disconnected {
                                 reason: e.to_string(),
@@ -156,13 +188,7 @@ impl Link {
                         {
                             return;
                         }
-                        // xorshift64: a delay uniform in [backoff/2, backoff].
-                        rng ^= rng << 13;
-                        rng ^= rng >> 7;
-                        rng ^= rng << 17;
-                        let delay_ms = backoff_ms / 2 + rng % (backoff_ms / 2 + 1);
-                        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                        backoff_ms = (backoff_ms * 2).min(max_ms);
+                        tokio::time::sleep_until(start + Duration::from_millis(retry_at_ms)).await;
                         Ok(())
                     }
                 };
