@@ -71,7 +71,7 @@ impl core::fmt::Display for NodeKind {
     }
 }
 
-/// A node's status word (DESIGN §3).
+/// A node's status word (docs/protocol.md, "Status words").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeState {

@@ -74,7 +74,13 @@ impl KindSpec {
 }
 
 /// Measurements every kind reports.
-pub const COMMON_FIELDS: &[&str] = &["voltage_in", "voltage_out", "current", "power_kw", "load_pct"];
+pub const COMMON_FIELDS: &[&str] = &[
+    "voltage_in",
+    "voltage_out",
+    "current",
+    "power_kw",
+    "load_pct",
+];
 
 use NodeState as S;
 
