@@ -113,7 +113,7 @@ impl<'a> Screen<'a> {
         if !has_values(s) {
             return put_centered(target, "awaiting engine", ROW_POWER_Y, BinaryColor::On);
         }
-        match (s.voltage_in, s.voltage_out) {
+        match (s.measured.voltage_in, s.measured.voltage_out) {
             (None, None) => put(target, "V --", 0, ROW_VOLTS_Y, BinaryColor::On)?,
             (vin, vout) => {
                 if let Some(v) = vin {
@@ -126,9 +126,9 @@ impl<'a> Screen<'a> {
                 }
             }
         }
-        let current = format!("{} A", opt_num(s.current));
+        let current = format!("{} A", opt_num(s.measured.current));
         put(target, &current, 0, ROW_POWER_Y, BinaryColor::On)?;
-        let power = format!("{} kW", opt_num(s.power_kw));
+        let power = format!("{} kW", opt_num(s.measured.power_kw));
         put_right(target, &power, ROW_POWER_Y, BinaryColor::On)?;
 
         let (left, right) = self.kind_line();
@@ -192,15 +192,22 @@ impl<'a> Screen<'a> {
     /// The kind-specific bottom row: (left, right).
     fn kind_line(&self) -> (String, Option<String>) {
         let s = self.status;
-        let load = || format!("Load {}%", opt_num(s.load_pct));
+        let load = || format!("Load {}%", opt_num(s.measured.load_pct));
         match s.kind {
             Some(NodeKind::Ups) => (
-                format!("Batt {}%", opt_num(s.battery_pct)),
-                Some(s.runtime_s.map_or_else(|| String::from("--"), runtime)),
+                format!("Batt {}%", opt_num(s.measured.battery_pct)),
+                Some(
+                    s.measured
+                        .runtime_s
+                        .map_or_else(|| String::from("--"), runtime),
+                ),
             ),
-            Some(NodeKind::Generator) => (format!("Fuel {}%", opt_num(s.fuel_pct)), Some(load())),
+            Some(NodeKind::Generator) => (
+                format!("Fuel {}%", opt_num(s.measured.fuel_pct)),
+                Some(load()),
+            ),
             Some(NodeKind::Switchgear) => {
-                let source = s.source.as_deref().unwrap_or("--");
+                let source = s.measured.source.as_deref().unwrap_or("--");
                 (format!("Src {}", clip(source, COLUMNS - 4)), None)
             }
             Some(kind) if kind.is_load() => (
@@ -214,7 +221,7 @@ impl<'a> Screen<'a> {
 
 /// True if the status carries any electrical value (i.e. the engine has spoken).
 fn has_values(s: &Status) -> bool {
-    crate::node::values_of(s).iter().any(Option::is_some) || s.source.is_some()
+    s.measured != winter_river_protocol::Measurements::default()
 }
 
 /// A value with 1 decimal below 100 and none from 100 up; `--` if not finite.

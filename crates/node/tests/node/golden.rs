@@ -8,7 +8,9 @@ use embedded_graphics::pixelcolor::BinaryColor;
 use embedded_graphics::prelude::*;
 use winter_river_node::frame::{FRAME_BYTES, HEIGHT_PX, WIDTH_PX};
 use winter_river_node::{Frame, NodeCore, Screen};
-use winter_river_protocol::{Command, NodeKind, NodeState, UpdateParams, decode_status};
+use winter_river_protocol::{
+    Command, Measurements, NodeKind, NodeState, UpdateParams, decode_status,
+};
 
 use crate::util::{connected, core, drain, payload, plausible_update, send_update};
 
@@ -76,13 +78,15 @@ fn a_faulted_board_matches_its_golden_frame() {
 fn an_unpowered_board_matches_its_golden_frame() {
     let mut srv = ok_board(NodeKind::Server);
     let unpowered = UpdateParams {
-        voltage_in: Some(0.0),
-        voltage_out: Some(0.0),
-        current: Some(0.0),
-        power_kw: Some(0.0),
-        load_pct: Some(0.0),
         status: Some(NodeState::Unpowered),
-        ..UpdateParams::default()
+        measured: Measurements {
+            voltage_in: Some(0.0),
+            voltage_out: Some(0.0),
+            current: Some(0.0),
+            power_kw: Some(0.0),
+            load_pct: Some(0.0),
+            ..Measurements::default()
+        },
     };
     send_update(&mut srv, 200, unpowered);
     check_golden("server_unpowered", &srv.render(1_000));
@@ -92,10 +96,10 @@ fn an_unpowered_board_matches_its_golden_frame() {
 fn a_board_without_link_matches_its_golden_frame() {
     let mut ups = ok_board(NodeKind::Ups);
     let mut on_battery = plausible_update(NodeKind::Ups);
-    on_battery.voltage_in = Some(0.0);
+    on_battery.measured.voltage_in = Some(0.0);
     on_battery.status = Some(NodeState::OnBattery);
-    on_battery.battery_pct = Some(87.3);
-    on_battery.runtime_s = Some(725.0);
+    on_battery.measured.battery_pct = Some(87.3);
+    on_battery.measured.runtime_s = Some(725.0);
     send_update(&mut ups, 200, on_battery);
     ups.handle_link(300, false);
     check_golden("ups_on_battery_no_link", &ups.render(1_000));
@@ -143,7 +147,7 @@ fn long_ids_and_sources_are_clipped_not_wrapped() {
     let id = "a2345678901234567890123456789012";
     let mut status = winter_river_protocol::Status::new(id, NodeState::Ok);
     status.kind = Some(NodeKind::Switchgear);
-    status.source = Some(String::from(id));
+    status.measured.source = Some(String::from(id));
     status.wifi_rssi = Some(-40);
     let frame = Screen::from_status(&status).render();
     // Nothing drawn past the right edge wraps onto the left; rows stay in place.
