@@ -2,7 +2,7 @@
 
 use winter_river_node::{ConfigError, DEFAULT_STATUS_INTERVAL_MS, NodeConfig, NodeCore};
 use winter_river_protocol::{
-    Command, Measurements, NodeKind, NodeState, Qos, UpdateParams, decode_availability,
+    Command, Measurements, NodeKind, NodeState, Qos, UpdateParams, deadband, decode_availability,
 };
 
 use crate::util::{
@@ -134,7 +134,7 @@ fn a_change_publishes_at_once_and_noise_waits_for_the_interval() {
     send_update(&mut ups, 200, update.clone());
     assert!(drain(&mut ups, 200).is_empty());
 
-    // 264.1 A → 265.0 A is within 1 %: waits for the grid.
+    // 264.1 A → 265.0 A is within the protocol's 0.5 %: waits for the grid.
     update.measured.current = Some(265.0);
     send_update(&mut ups, 300, update.clone());
     assert!(drain(&mut ups, 300).is_empty());
@@ -148,8 +148,10 @@ fn a_change_publishes_at_once_and_noise_waits_for_the_interval() {
         "the periodic status has the latest value"
     );
 
-    // Beyond the deadband: at once.
-    update.measured.current = Some(300.0);
+    // Beyond the deadband (265.0 → 266.5 A, 0.56 %): at once. The engine sends an
+    // update for such a change, so the board reports it at once too.
+    update.measured.current = Some(266.5);
+    assert!(deadband::moved(Some(265.0), Some(266.5)));
     send_update(&mut ups, 2_100, update.clone());
     assert_eq!(statuses(&drain(&mut ups, 2_100)).len(), 1);
 
@@ -335,6 +337,16 @@ fn set_load_sets_the_demand_and_is_acknowledged() {
         .expect("valid");
     assert_eq!(srv.demand_kw(), Some(7.5));
     assert_eq!(statuses(&drain(&mut srv, 100)).len(), 1);
+}
+
+#[test]
+fn set_load_is_ignored_where_it_does_not_apply() {
+    let mut pdu = connected(NodeKind::Pdu);
+    assert!(!Command::SetLoad { kw: 7.5 }.applies_to(NodeKind::Pdu));
+    pdu.handle_command(100, &payload(Command::SetLoad { kw: 7.5 }))
+        .expect("valid, if not for a PDU");
+    assert_eq!(pdu.demand_kw(), None);
+    assert!(drain(&mut pdu, 100).is_empty(), "not acknowledged");
 }
 
 #[test]
