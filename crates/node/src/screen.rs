@@ -192,17 +192,18 @@ impl<'a> Screen<'a> {
         Ok(())
     }
 
-    /// The last row: the kind's own fields (its description's extra fields, in
-    /// order), then load %; on a kind that takes `set_load`, the demand set takes
-    /// the right-hand place once known.
+    /// The last row: the kind's own measurements (its description's extra
+    /// fields, in order), then load %; on a kind that takes `set_load`, the demand
+    /// set takes the right-hand place once known.
     fn kind_line(&self) -> [Option<Slot>; 2] {
         let extras = self.status.kind.map_or(&[][..], |k| k.spec().extra_fields);
-        let mut names = extras.iter().copied().chain([LAST_ROW_FILL]);
-        let left = names.next().and_then(|name| self.field_slot(name));
-        let right = match self.demand_slot() {
-            Some(demand) => Some(demand),
-            None => names.next().and_then(|name| self.field_slot(name)),
-        };
+        let mut slots = extras
+            .iter()
+            .copied()
+            .chain([LAST_ROW_FILL])
+            .filter_map(|name| self.field_slot(name));
+        let left = slots.next();
+        let right = self.demand_slot().or_else(|| slots.next());
         [left, right]
     }
 
