@@ -1,7 +1,9 @@
-//! Backoff: delays within the doubling ceiling and the cap, reproducible from the
-//! seed, reset by a success.
+//! The reconnect backoff the firmware uses, `winter_river_protocol::Backoff` since
+//! it moved out of this crate (these tests belong in crates/protocol/tests and stay
+//! here until moved): delays within the doubling ceiling and the cap, reproducible
+//! from the seed, reset by a success.
 
-use winter_river_node::Backoff;
+use winter_river_protocol::Backoff;
 
 #[test]
 fn ceilings_double_from_half_a_second_to_thirty() {
