@@ -64,10 +64,10 @@ pub struct KindSpec {
 }
 
 impl KindSpec {
-    /// Whether a node of this kind reports Status field `name` (common
-    /// measurements, link fields and this kind's extras).
+    /// Whether a node of this kind reports Status field `name` (identity and link
+    /// fields, common measurements and this kind's extras).
     pub fn has_field(&self, name: &str) -> bool {
-        !crate::measurements::Measurements::FIELDS
+        crate::status::IDENTITY_AND_LINK_FIELDS
             .iter()
             .any(|f| f.name == name)
             || COMMON_FIELDS.contains(&name)

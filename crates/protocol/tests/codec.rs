@@ -1016,6 +1016,7 @@ fn every_kind_has_its_row_in_order() {
     assert!(NodeKind::Sts.spec().has_field("source"));
     assert!(!NodeKind::Server.spec().has_field("battery_pct"));
     assert!(NodeKind::Server.spec().has_field("uptime"));
+    assert!(!NodeKind::Server.spec().has_field("nonsense"));
 }
 
 #[test]

@@ -1,7 +1,7 @@
-//! The reconnect backoff the firmware uses, `winter_river_protocol::Backoff` since
-//! it moved out of this crate (these tests belong in crates/protocol/tests and stay
-//! here until moved): delays within the doubling ceiling and the cap, reproducible
-//! from the seed, reset by a success.
+//! The one reconnect backoff (firmware, virtual boards and every MQTT link):
+//! delays within the doubling ceiling and the cap, reproducible from the seed,
+//! reset by a success.
+#![allow(clippy::unwrap_used)]
 
 use winter_river_protocol::Backoff;
 
