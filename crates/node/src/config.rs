@@ -4,7 +4,7 @@ use alloc::string::String;
 
 use winter_river_protocol::{DEFAULT_PREFIX, IdError, NodeKind, TopicError};
 
-/// Default time between periodic statuses \[ms\] (DESIGN §2: `status_interval_s` 2).
+/// Default time between periodic statuses \[ms\] (docs/protocol.md: `status_interval_s` 2).
 pub const DEFAULT_STATUS_INTERVAL_MS: u64 = 2_000;
 
 /// Who a board is and how often it reports.

@@ -4,14 +4,12 @@
 
 extern crate alloc;
 
-pub mod backoff;
 pub mod config;
 pub mod frame;
 pub mod input;
 pub mod node;
 pub mod screen;
 
-pub use crate::backoff::Backoff;
 pub use crate::config::{ConfigError, DEFAULT_STATUS_INTERVAL_MS, NodeConfig};
 pub use crate::frame::Frame;
 pub use crate::input::{Debouncer, knob_kw};

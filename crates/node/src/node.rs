@@ -9,7 +9,7 @@
 //! [`Transmit`]; sleep until [`NodeCore::poll_timeout`] (or the next input) and
 //! repeat. Redraw the screen with [`NodeCore::draw`] whenever convenient.
 //!
-//! Decisions (DESIGN §2 authority rules):
+//! Decisions (docs/protocol.md, authority rules):
 //! - Electrical values and the status word come from the engine's latest `update`,
 //!   which replaces the previous one whole (a field it omits is absent). Before the
 //!   first update the status carries no electrical field at all (no invented
@@ -23,6 +23,12 @@
 //!   an alarm, not a fault; the engine's next update shows the result. Like every
 //!   operator command it is acknowledged with a status at once (the seed: "ESP32
 //!   executes the command and publishes an updated status payload").
+//! - The board acts on the engine's `update` and on the operator commands that
+//!   apply to its kind (`Command::applies_to`: `set_load` on loads only); it
+//!   ignores the others, which the engine refuses with an event.
+//! - A status is due at once when the word changes or a measurement moves beyond
+//!   the protocol's deadband, the one the engine uses for its updates, so a board
+//!   reports every change it was sent; otherwise on the periodic grid.
 //! - While the link is down nothing is published and statuses are not queued (a
 //!   status is a snapshot: the latest is sent at once on reconnect). Button and knob
 //!   commands are kept, the latest of each, and sent on reconnect after `online`;
@@ -35,60 +41,33 @@ use alloc::vec::Vec;
 use embedded_graphics::draw_target::DrawTarget;
 use embedded_graphics::pixelcolor::BinaryColor;
 use winter_river_protocol::{
-    Availability, CodecError, Command, NodeState, Qos, Status, Topic, UpdateParams, decode_command,
-    encode_availability, encode_command, encode_status,
+    Availability, CodecError, Command, Measurements, NodeState, Qos, Status, Topic, UpdateParams,
+    decode_command, encode_availability, encode_command, encode_status,
 };
 
 use crate::config::{ConfigError, NodeConfig};
 use crate::frame::Frame;
 use crate::screen::Screen;
 
-/// A value of the status moving by more than this fraction of itself makes a
-/// status due at once.
-const CHANGE_DEADBAND_REL: f64 = 0.01;
-/// … or by more than this, whichever is larger (in the value's own unit: V, A,
-/// kW, %, s), so values near zero do not publish on noise.
-const CHANGE_DEADBAND_ABS: f64 = 0.1;
 /// The load knob must move by more than this \[kW\] …
+///
+/// This is not the protocol's [deadband](winter_river_protocol::deadband), which
+/// decides when a *status* is due: this one filters the potentiometer's ADC noise
+/// before a `set_load` is sent, and is wider because a reading jitters.
 const KNOB_DEADBAND_KW: f64 = 0.1;
-/// … or this fraction of the last value sent, whichever is larger, to send a
-/// `set_load`: an ADC reading jitters.
+/// … or this fraction of the last value sent, whichever is larger.
 const KNOB_DEADBAND_REL: f64 = 0.02;
 
 /// One MQTT publish the driver must send (the protocol's [`Publish`](winter_river_protocol::Publish)).
 pub type Transmit = winter_river_protocol::Publish;
 
-/// The part of a status that, when it changes, makes a status due at once
-/// (`wifi_rssi`, `uptime` and `seq` ride the periodic ones).
+/// What the last published status showed. A different word, or measurements that
+/// moved beyond the protocol's deadband ([`Measurements::moved`]), make a status
+/// due at once; `wifi_rssi`, `uptime` and `seq` ride the periodic ones.
 #[derive(Debug, Clone, PartialEq)]
 struct Shown {
     status: NodeState,
-    values: [Option<f64>; 8],
-    source: Option<String>,
-}
-
-impl Shown {
-    /// True if `self` (the last published) and `now` differ beyond the deadband.
-    fn differs(&self, status: NodeState, values: &[Option<f64>; 8], source: Option<&str>) -> bool {
-        self.status != status
-            || self.source.as_deref() != source
-            || self
-                .values
-                .iter()
-                .zip(values)
-                .any(|(old, new)| value_moved(*old, *new))
-    }
-}
-
-fn value_moved(old: Option<f64>, new: Option<f64>) -> bool {
-    match (old, new) {
-        (None, None) => false,
-        (Some(old), Some(new)) => {
-            let band = (old.abs() * CHANGE_DEADBAND_REL).max(CHANGE_DEADBAND_ABS);
-            (new - old).abs() > band
-        }
-        _ => true,
-    }
+    measured: Measurements,
 }
 
 /// One board's state. See the module docs for the call order and decisions.
@@ -180,10 +159,17 @@ impl NodeCore {
     // ------------------------------------------------------------ inputs
 
     /// A payload received on `<p>/<id>/command`. A bad payload is refused with the
-    /// protocol's reason and changes nothing.
+    /// protocol's reason and changes nothing. A valid command that does not apply
+    /// to this kind ([`Command::applies_to`], e.g. `set_load` on a PDU) is ignored
+    /// and not acknowledged: the engine, which hears it too, refuses it with an
+    /// event.
     pub fn handle_command(&mut self, now_ms: u64, payload: &[u8]) -> Result<(), CodecError> {
         self.observe(now_ms);
-        match decode_command(payload)? {
+        let command = decode_command(payload)?;
+        if !self.accepts(&command) {
+            return Ok(());
+        }
+        match command {
             Command::Update(update) => self.update = Some(update),
             Command::SetFault { state } => {
                 self.local_fault = state;
@@ -231,12 +217,13 @@ impl NodeCore {
     }
 
     /// A load's knob (the server board's potentiometer) read as demand \[kW\].
-    /// Queues `set_load` when it moved beyond the deadband since the last value
-    /// sent (always for the first reading); returns whether it did. Ignored on
-    /// boards that are not loads and for a non-finite reading; negative → 0.
+    /// Queues `set_load` when it moved beyond the knob's deadband since the last
+    /// value sent (always for the first reading); returns whether it did. Ignored
+    /// on boards `set_load` does not apply to and for a non-finite reading;
+    /// negative → 0.
     pub fn set_load_knob(&mut self, now_ms: u64, kw: f64) -> bool {
         self.observe(now_ms);
-        if !self.config.kind.is_load() || !kw.is_finite() {
+        if !kw.is_finite() || !self.accepts(&Command::SetLoad { kw }) {
             return false;
         }
         let kw = kw.max(0.0);
@@ -299,8 +286,7 @@ impl NodeCore {
         let status = self.status(now_ms);
         self.last_shown = Some(Shown {
             status: status.status,
-            values: values_of(&status),
-            source: status.source.clone(),
+            measured: status.measured.clone(),
         });
         self.seq = self.seq.wrapping_add(1);
         match encode_status(&status) {
@@ -434,6 +420,12 @@ impl NodeCore {
             .unwrap_or(NodeState::Ok)
     }
 
+    /// Whether this board acts on `command`: the engine's `update`, and the
+    /// operator commands that apply to its kind.
+    fn accepts(&self, command: &Command) -> bool {
+        matches!(command, Command::Update(_)) || command.applies_to(self.config.kind)
+    }
+
     fn shows_fault(&self) -> bool {
         self.status_word() == NodeState::Fault
     }
@@ -448,10 +440,13 @@ impl NodeCore {
         let Some(last) = &self.last_shown else {
             return true;
         };
-        let update = self.update.as_ref();
-        let values = update.map(values_of_update).unwrap_or([None; 8]);
-        let source = update.and_then(|u| u.source.as_deref());
-        last.differs(self.status_word(), &values, source)
+        if last.status != self.status_word() {
+            return true;
+        }
+        match &self.update {
+            Some(u) => last.measured.moved(&u.measured),
+            None => last.measured.moved(&Measurements::default()),
+        }
     }
 
     /// Moves the periodic deadline to the first grid point after `now_ms`.
@@ -469,31 +464,4 @@ impl NodeCore {
             retain: true,
         }
     }
-}
-
-/// The electrical values a status carries, in a fixed order.
-pub(crate) fn values_of(s: &Status) -> [Option<f64>; 8] {
-    [
-        s.voltage_in,
-        s.voltage_out,
-        s.current,
-        s.power_kw,
-        s.load_pct,
-        s.battery_pct,
-        s.runtime_s,
-        s.fuel_pct,
-    ]
-}
-
-fn values_of_update(u: &UpdateParams) -> [Option<f64>; 8] {
-    [
-        u.voltage_in,
-        u.voltage_out,
-        u.current,
-        u.power_kw,
-        u.load_pct,
-        u.battery_pct,
-        u.runtime_s,
-        u.fuel_pct,
-    ]
 }

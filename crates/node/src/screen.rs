@@ -10,11 +10,15 @@
 //! 10  PDU              -62dBm      kind, link (NO LINK inverted when down)
 //! 21  [      ON BATTERY      ]     status word, inverted when not ok
 //! 33  In 480 V      Out 208 V      voltages
-//! 43  7.2 A            6.0 kW      current, power
-//! 53  Batt 87%         12m05s      kind line: UPS battery / generator fuel /
-//!                                  switchgear source / load %
+//! 43  7.5 A           6.20 kW      current, power
+//! 53  Batt 87.3%       12m05s      the kind's own fields, then load %
 //! ```
-//! Before the engine's first update the value rows read "awaiting engine".
+//! Nothing here is per kind: the kind row, the status word and the last row come
+//! from the protocol's kind description ([`NodeKind::spec`]: its name, its extra
+//! fields) and field table ([`Measurements::FIELDS`]: units, decimals). Every
+//! number is rounded with [`round_for_display`] at its field's decimals, the rule
+//! the dashboard uses, so a board and the dashboard read the same. Before the
+//! engine's first update the value rows read "awaiting engine".
 
 use alloc::format;
 use alloc::string::String;
@@ -27,7 +31,9 @@ use embedded_graphics::pixelcolor::BinaryColor;
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
 use embedded_graphics::text::{Baseline, Text};
-use winter_river_protocol::{NodeKind, NodeState, Status};
+use winter_river_protocol::{
+    Command, Feeds, FieldSpec, FieldValue, Measurements, NodeKind, Status, Tone, round_for_display,
+};
 
 use crate::frame::{Frame, WIDTH_PX};
 
@@ -42,12 +48,23 @@ const ROW_KIND_Y: i32 = 10;
 /// Status box: 12 px from y 20, text 1 px inside.
 const STATUS_BOX_Y: i32 = 20;
 const STATUS_BOX_H: u32 = 12;
-const ROW_VOLTS_Y: i32 = 33;
-const ROW_POWER_Y: i32 = 43;
 const ROW_KIND_LINE_Y: i32 = 53;
+
+/// The rows of measurements every kind reports: top y \[px\], then the fields
+/// drawn at the left and at the right.
+const COMMON_ROWS: [(i32, [&str; 2]); 2] = [
+    (33, ["voltage_in", "voltage_out"]),
+    (43, ["current", "power_kw"]),
+];
+/// Fills the last row after the kind's own fields.
+const LAST_ROW_FILL: &str = "load_pct";
 
 /// Longest id shown \[chars\]; the signal bars take the rest of the top row.
 const ID_COLUMNS: usize = 17;
+
+/// Decimals of the demand a load's knob or `set_load` set \[kW\]: the knob's
+/// resolution (it sends a change of 0.1 kW or more).
+const DEMAND_DECIMALS: u8 = 1;
 
 /// Signal bars: 4 bars 3 px wide, 1 px apart, bottoms on this row \[px\].
 const BARS_X: i32 = 112;
@@ -57,7 +74,7 @@ const BAR_THRESHOLDS_DBM: [i32; 4] = [-55, -67, -78, -89];
 
 /// What the screen shows: a status (as [`crate::NodeCore::status`] builds it, or
 /// as received over MQTT), whether the board's link is up, and the demand set on
-/// a load by its knob or `set_load` \[kW\].
+/// a load by its knob or `set_load` \[kW\] (a status does not carry it).
 #[derive(Debug, Clone, Copy)]
 pub struct Screen<'a> {
     pub status: &'a Status,
@@ -93,6 +110,8 @@ impl<'a> Screen<'a> {
         )?;
         self.draw_bars(target)?;
 
+        // The kind's name, not its label: "Static transfer switch" does not fit
+        // beside the link on 21 columns, "STS" does.
         let kind = s
             .kind
             .map(|k| k.as_str().to_ascii_uppercase())
@@ -110,33 +129,16 @@ impl<'a> Screen<'a> {
 
         self.draw_status_word(target)?;
 
-        if !has_values(s) {
-            return put_centered(target, "awaiting engine", ROW_POWER_Y, BinaryColor::On);
+        if s.measured == Measurements::default() {
+            return put_centered(target, "awaiting engine", COMMON_ROWS[1].0, BinaryColor::On);
         }
-        match (s.voltage_in, s.voltage_out) {
-            (None, None) => put(target, "V --", 0, ROW_VOLTS_Y, BinaryColor::On)?,
-            (vin, vout) => {
-                if let Some(v) = vin {
-                    let text = format!("In {} V", num(v));
-                    put(target, &text, 0, ROW_VOLTS_Y, BinaryColor::On)?;
-                }
-                if let Some(v) = vout {
-                    let text = format!("Out {} V", num(v));
-                    put_right(target, &text, ROW_VOLTS_Y, BinaryColor::On)?;
-                }
-            }
+        for (y, [left, right]) in COMMON_ROWS {
+            let left = self.field_slot(left);
+            let right = self.field_slot(right);
+            draw_row(target, y, left.as_ref(), right.as_ref())?;
         }
-        let current = format!("{} A", opt_num(s.current));
-        put(target, &current, 0, ROW_POWER_Y, BinaryColor::On)?;
-        let power = format!("{} kW", opt_num(s.power_kw));
-        put_right(target, &power, ROW_POWER_Y, BinaryColor::On)?;
-
-        let (left, right) = self.kind_line();
-        put(target, &left, 0, ROW_KIND_LINE_Y, BinaryColor::On)?;
-        if let Some(right) = right {
-            put_right(target, &right, ROW_KIND_LINE_Y, BinaryColor::On)?;
-        }
-        Ok(())
+        let [left, right] = self.kind_line();
+        draw_row(target, ROW_KIND_LINE_Y, left.as_ref(), right.as_ref())
     }
 
     /// The page in a fresh [`Frame`].
@@ -146,18 +148,19 @@ impl<'a> Screen<'a> {
         frame
     }
 
-    /// Outlined box with the word when `ok`; filled box, word in black, otherwise.
+    /// Outlined box with the word when all is well; filled box, word in black,
+    /// otherwise.
     fn draw_status_word<D>(&self, target: &mut D) -> Result<(), D::Error>
     where
         D: DrawTarget<Color = BinaryColor>,
     {
-        let word = self.status.status;
+        let word = self.status.status.spec();
         let area = Rectangle::new(
             Point::new(0, STATUS_BOX_Y),
             Size::new(WIDTH_PX, STATUS_BOX_H),
         );
-        let text = word.as_str().replace('_', " ").to_ascii_uppercase();
-        if word == NodeState::Ok {
+        let text = clip(word.label, COLUMNS);
+        if word.tone == Tone::Good {
             area.into_styled(PrimitiveStyle::with_stroke(BinaryColor::On, 1))
                 .draw(target)?;
             put_centered(target, &text, STATUS_BOX_Y + 1, BinaryColor::On)
@@ -189,59 +192,153 @@ impl<'a> Screen<'a> {
         Ok(())
     }
 
-    /// The kind-specific bottom row: (left, right).
-    fn kind_line(&self) -> (String, Option<String>) {
-        let s = self.status;
-        let load = || format!("Load {}%", opt_num(s.load_pct));
-        match s.kind {
-            Some(NodeKind::Ups) => (
-                format!("Batt {}%", opt_num(s.battery_pct)),
-                Some(s.runtime_s.map_or_else(|| String::from("--"), runtime)),
-            ),
-            Some(NodeKind::Generator) => (format!("Fuel {}%", opt_num(s.fuel_pct)), Some(load())),
-            Some(NodeKind::Switchgear) => {
-                let source = s.source.as_deref().unwrap_or("--");
-                (format!("Src {}", clip(source, COLUMNS - 4)), None)
-            }
-            Some(kind) if kind.is_load() => (
-                load(),
-                self.demand_kw.map(|kw| format!("set {} kW", num(kw))),
-            ),
-            _ => (load(), None),
+    /// The last row: the kind's own measurements (its description's extra
+    /// fields, in order), then load %; on a kind that takes `set_load`, the demand
+    /// set takes the right-hand place once known.
+    fn kind_line(&self) -> [Option<Slot>; 2] {
+        let extras = self.status.kind.map_or(&[][..], |k| k.spec().extra_fields);
+        let mut slots = extras
+            .iter()
+            .copied()
+            .chain([LAST_ROW_FILL])
+            .filter_map(|name| self.field_slot(name));
+        let left = slots.next();
+        let right = self.demand_slot().or_else(|| slots.next());
+        [left, right]
+    }
+
+    /// Field `name` of the status with its page label and unit; `None` for a name
+    /// that is not a measurement, and for the input voltage of a kind that takes
+    /// no feed (a source has no input side).
+    fn field_slot(&self, name: &str) -> Option<Slot> {
+        let field = Measurements::FIELDS.iter().find(|f| f.name == name)?;
+        let kind = self.status.kind.map(NodeKind::spec);
+        if name == "voltage_in" && kind.is_some_and(|k| k.feeds == Feeds::None) {
+            return None;
         }
+        let value = self.status.measured.field(name)?;
+        Some(Slot::of(field, &value))
+    }
+
+    /// The demand set on this board, if it is known and `set_load` applies.
+    fn demand_slot(&self) -> Option<Slot> {
+        let kw = self.demand_kw?;
+        let kind = self.status.kind?;
+        if !(Command::SetLoad { kw }).applies_to(kind) {
+            return None;
+        }
+        Some(Slot {
+            label: "set",
+            value: number(kw, DEMAND_DECIMALS),
+            unit: "kW",
+        })
     }
 }
 
-/// True if the status carries any electrical value (i.e. the engine has spoken).
-fn has_values(s: &Status) -> bool {
-    crate::node::values_of(s).iter().any(Option::is_some) || s.source.is_some()
+/// One value on the page: "label value unit".
+#[derive(Debug, Clone, PartialEq)]
+struct Slot {
+    label: &'static str,
+    value: String,
+    unit: &'static str,
 }
 
-/// A value with 1 decimal below 100 and none from 100 up; `--` if not finite.
-fn num(v: f64) -> String {
+impl Slot {
+    /// `field`'s value as a person reads it: numbers rounded at the field's
+    /// decimals, seconds as a duration, `--` when the status does not carry it.
+    fn of(field: &FieldSpec, value: &FieldValue) -> Slot {
+        let label = page_label(field);
+        let (value, unit) = match value {
+            FieldValue::Num(v) if field.unit == "s" => (duration(*v), ""),
+            FieldValue::Num(v) => (number(*v, field.decimals), field.unit),
+            FieldValue::Text(text) => (text.clone(), field.unit),
+            FieldValue::Missing => (String::from("--"), field.unit),
+        };
+        Slot { label, value, unit }
+    }
+
+    /// The text; `tight` sets every unit against its value.
+    fn text(&self, tight: bool) -> String {
+        let mut text = String::new();
+        if !self.label.is_empty() {
+            text.push_str(self.label);
+            text.push(' ');
+        }
+        text.push_str(&self.value);
+        if !self.unit.is_empty() {
+            if !tight && self.unit != "%" {
+                text.push(' ');
+            }
+            text.push_str(self.unit);
+        }
+        text
+    }
+}
+
+/// What the page prints before a field's value. The field table's labels are
+/// for panels ("Input voltage"); 21 columns need shorter ones, and some values
+/// say what they are by their unit. A field not named here prints its table label.
+fn page_label(field: &FieldSpec) -> &'static str {
+    match field.name {
+        "voltage_in" => "In",
+        "voltage_out" => "Out",
+        "battery_pct" => "Batt",
+        "source" => "Src",
+        "current" | "power_kw" | "runtime_s" => "",
+        _ => field.label,
+    }
+}
+
+/// Draws a row's two slots, left- and right-aligned with at least one column
+/// between them: units are set tight if that makes them fit, and the left one is
+/// clipped if even that does not.
+fn draw_row<D>(
+    target: &mut D,
+    y: i32,
+    left: Option<&Slot>,
+    right: Option<&Slot>,
+) -> Result<(), D::Error>
+where
+    D: DrawTarget<Color = BinaryColor>,
+{
+    let texts = |tight| {
+        let l = left.map(|s| s.text(tight)).unwrap_or_default();
+        let r = right.map(|s| s.text(tight)).unwrap_or_default();
+        (l, r)
+    };
+    let fits = |(l, r): &(String, String)| {
+        let gap = usize::from(!l.is_empty() && !r.is_empty());
+        l.chars().count() + gap + r.chars().count() <= COLUMNS
+    };
+    let mut row = texts(false);
+    if !fits(&row) {
+        row = texts(true);
+    }
+    let (mut l, r) = row;
+    let r = clip(&r, COLUMNS);
+    let room = COLUMNS.saturating_sub(r.chars().count() + usize::from(!r.is_empty()));
+    l = clip(&l, room);
+    put(target, &l, 0, y, BinaryColor::On)?;
+    put_right(target, &r, y, BinaryColor::On)
+}
+
+/// `v` rounded at `decimals` by the one display rule; `--` if not finite.
+fn number(v: f64, decimals: u8) -> String {
     if !v.is_finite() {
         return String::from("--");
     }
     // Adding 0.0 turns -0.0 into 0.0.
-    let v = v + 0.0;
-    if v.abs() >= 99.95 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
+    let v = round_for_display(v, decimals) + 0.0;
+    format!("{v:.*}", usize::from(decimals))
 }
 
-fn opt_num(v: Option<f64>) -> String {
-    v.map_or_else(|| String::from("--"), num)
-}
-
-/// Runtime as `45s`, `12m05s` or `3h07m`.
-fn runtime(s: f64) -> String {
+/// Seconds as `45s`, `12m05s` or `3h07m`, from the whole seconds nearest `s`.
+fn duration(s: f64) -> String {
     if !s.is_finite() || s < 0.0 {
         return String::from("--");
     }
     // Saturating float → int conversion; runtimes are far below u64::MAX.
-    let total = s as u64;
+    let total = round_for_display(s, 0) as u64;
     let (h, m, sec) = (total / 3600, total / 60 % 60, total % 60);
     if h > 0 {
         format!("{h}h{m:02}m")

@@ -1,7 +1,8 @@
 //! no_std check for winter-river-protocol and winter-river-node (see Cargo.toml):
 //! a `#![no_std]` staticlib with its own panic handler and a dummy allocator,
-//! exporting functions that call every codec function and the node core's inputs,
-//! outputs, backoff and drawing, so they are compiled and linked without `std`.
+//! exporting functions that call every codec function, the protocol's display
+//! rounding and reconnect backoff, and the node core's inputs, outputs and
+//! drawing, so they are compiled and linked without `std`.
 //! Never run; only built.
 #![no_std]
 
@@ -101,8 +102,11 @@ pub extern "C" fn winter_river_nostd_check_node(now_ms: u64) -> u32 {
     }
     let status = board.status(now_ms);
     sum = sum.wrapping_add(node::Screen::from_status(&status).render().lit_count());
+    // The display rounding (f64::round is std-only; the protocol's is not).
+    let shown = protocol::round_for_display(core::hint::black_box(99.85), 1);
+    sum = sum.wrapping_add(shown as u32);
 
-    let mut backoff = node::Backoff::new(now_ms);
+    let mut backoff = protocol::Backoff::new(now_ms);
     sum = sum.wrapping_add(backoff.on_failure(now_ms) as u32);
     sum += u32::from(backoff.can_attempt(now_ms));
     backoff.on_success();

@@ -1,5 +1,5 @@
 //! Availability: the `online` / `offline` payload on `<p>/<id>/availability` and
-//! `<p>/system/availability` (DESIGN §2), retained and used as the Last Will.
+//! `<p>/system/availability` (docs/protocol.md), retained and used as the Last Will.
 
 use core::fmt;
 

@@ -278,7 +278,9 @@ fn check_param(
                     "`{name}` of {command} must be a number"
                 )));
             };
-            let v = n.as_f64().ok_or(CodecError::NonFinite { field: Some(name) })?;
+            let v = n
+                .as_f64()
+                .ok_or(CodecError::NonFinite { field: Some(name) })?;
             check_number(name, v, min)
         }
     }

@@ -43,7 +43,10 @@ pub struct UpdateParams {
 pub enum ParamType {
     Bool,
     /// A finite number ≥ `min`, in `unit`.
-    Number { unit: &'static str, min: f64 },
+    Number {
+        unit: &'static str,
+        min: f64,
+    },
 }
 
 /// One parameter of a command.
@@ -156,7 +159,10 @@ impl Command {
     pub fn spec(&self) -> &'static CommandSpec {
         let name = self.name();
         // Every variant has a row (tested).
-        COMMANDS.iter().find(|c| c.name == name).unwrap_or(&COMMANDS[0])
+        COMMANDS
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or(&COMMANDS[0])
     }
 
     /// Whether an operator may send this command to a node of `kind`.
@@ -210,5 +216,3 @@ impl Command {
         Ok(Value::Object(map))
     }
 }
-
-

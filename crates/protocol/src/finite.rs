@@ -1,5 +1,5 @@
 //! Serde helpers that keep non-finite numbers off the wire: JSON has no NaN or
-//! infinity (serde_json would write `null`), so DESIGN §2 says omit the field.
+//! infinity (serde_json would write `null`), so docs/protocol.md says omit the field.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;

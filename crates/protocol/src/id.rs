@@ -20,7 +20,7 @@ pub enum IdError {
     Reserved,
 }
 
-/// Checks a node id against the rules of DESIGN §2, `system` included as reserved.
+/// Checks a node id against the rules of docs/protocol.md, `system` included as reserved.
 pub fn validate_node_id(id: &str) -> Result<(), IdError> {
     let bytes = id.as_bytes();
     let Some(&first) = bytes.first() else {

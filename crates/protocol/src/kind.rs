@@ -3,42 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::kinds::{Feeds, KindSpec, Role};
-
-/// What a node stands for in the power chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NodeKind {
-    Utility,
-    Generator,
-    Transformer,
-    Switchgear,
-    Distribution,
-    Ups,
-    Pdu,
-    Server,
-    Cooling,
-    Load,
-    /// Static transfer switch.
-    Sts,
-}
+pub use crate::kinds::{Feeds, KindSpec, NodeKind, Role};
 
 impl NodeKind {
-    /// Every kind, in the order of docs/topology.md.
-    pub const ALL: [NodeKind; 11] = [
-        NodeKind::Utility,
-        NodeKind::Generator,
-        NodeKind::Transformer,
-        NodeKind::Switchgear,
-        NodeKind::Distribution,
-        NodeKind::Ups,
-        NodeKind::Pdu,
-        NodeKind::Server,
-        NodeKind::Cooling,
-        NodeKind::Load,
-        NodeKind::Sts,
-    ];
-
     /// The name used in topology files and payloads.
     pub fn as_str(self) -> &'static str {
         self.spec().name
@@ -71,7 +38,7 @@ impl core::fmt::Display for NodeKind {
     }
 }
 
-/// A node's status word (DESIGN §3).
+/// A node's status word (docs/protocol.md, "Status words").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeState {

@@ -8,7 +8,9 @@
 
 use serde::Serialize;
 
-use crate::kind::{NodeKind, NodeState};
+use serde::Deserialize;
+
+use crate::kind::NodeState;
 
 /// A kind's place in the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,10 +64,10 @@ pub struct KindSpec {
 }
 
 impl KindSpec {
-    /// Whether a node of this kind reports Status field `name` (common
-    /// measurements, link fields and this kind's extras).
+    /// Whether a node of this kind reports Status field `name` (identity and link
+    /// fields, common measurements and this kind's extras).
     pub fn has_field(&self, name: &str) -> bool {
-        !crate::measurements::Measurements::FIELDS
+        crate::status::IDENTITY_AND_LINK_FIELDS
             .iter()
             .any(|f| f.name == name)
             || COMMON_FIELDS.contains(&name)
@@ -74,17 +76,60 @@ impl KindSpec {
 }
 
 /// Measurements every kind reports.
-pub const COMMON_FIELDS: &[&str] = &["voltage_in", "voltage_out", "current", "power_kw", "load_pct"];
+pub const COMMON_FIELDS: &[&str] = &[
+    "voltage_in",
+    "voltage_out",
+    "current",
+    "power_kw",
+    "load_pct",
+];
+
+/// Defines [`NodeKind`], [`NodeKind::ALL`] and [`KINDS`] from one row per kind, so
+/// a kind is named once.
+macro_rules! kinds {
+    ($( $(#[$doc:meta])* $variant:ident {
+        name: $name:literal,
+        label: $label:literal,
+        role: $role:expr,
+        feeds: $feeds:expr,
+        extra_fields: $extra:expr,
+        states: $states:expr,
+        summary: $summary:literal,
+    } )*) => {
+        /// What a node stands for in the power chain.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum NodeKind {
+            $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
+        }
+
+        impl NodeKind {
+            /// Every kind, in the order of docs/topology.md.
+            pub const ALL: [NodeKind; [$( NodeKind::$variant ),*].len()] = [$( NodeKind::$variant ),*];
+        }
+
+        /// Every kind's description, in the order of [`NodeKind::ALL`].
+        pub const KINDS: [KindSpec; NodeKind::ALL.len()] = [$(
+            KindSpec {
+                kind: NodeKind::$variant,
+                name: $name,
+                label: $label,
+                role: $role,
+                feeds: $feeds,
+                extra_fields: $extra,
+                states: $states,
+                summary: $summary,
+            },
+        )*];
+    };
+}
 
 use NodeState as S;
 
 const CONVERSION_STATES: &[NodeState] = &[S::Ok, S::Fault, S::Unpowered, S::Tripped, S::Overload];
 const LOAD_STATES: &[NodeState] = &[S::Ok, S::Fault, S::Unpowered, S::Tripped, S::Overload];
 
-/// Every kind's description, in the order of [`NodeKind::ALL`].
-pub const KINDS: [KindSpec; 11] = [
-    KindSpec {
-        kind: NodeKind::Utility,
+kinds! {
+    Utility {
         name: "utility",
         label: "Utility feed",
         role: Role::Source,
@@ -92,9 +137,8 @@ pub const KINDS: [KindSpec; 11] = [
         extra_fields: &[],
         states: &[S::Ok, S::Fault, S::Tripped, S::Overload],
         summary: "{voltage_out} feed",
-    },
-    KindSpec {
-        kind: NodeKind::Generator,
+    }
+    Generator {
         name: "generator",
         label: "Generator",
         role: Role::Source,
@@ -111,9 +155,8 @@ pub const KINDS: [KindSpec; 11] = [
             S::OutOfFuel,
         ],
         summary: "fuel {fuel_pct}",
-    },
-    KindSpec {
-        kind: NodeKind::Transformer,
+    }
+    Transformer {
         name: "transformer",
         label: "Transformer",
         role: Role::Conversion,
@@ -121,9 +164,8 @@ pub const KINDS: [KindSpec; 11] = [
         extra_fields: &[],
         states: CONVERSION_STATES,
         summary: "{voltage_in} → {voltage_out}",
-    },
-    KindSpec {
-        kind: NodeKind::Switchgear,
+    }
+    Switchgear {
         name: "switchgear",
         label: "Switchgear / ATS",
         role: Role::Switch,
@@ -131,9 +173,8 @@ pub const KINDS: [KindSpec; 11] = [
         extra_fields: &["source"],
         states: CONVERSION_STATES,
         summary: "ATS on {source}",
-    },
-    KindSpec {
-        kind: NodeKind::Distribution,
+    }
+    Distribution {
         name: "distribution",
         label: "Distribution board",
         role: Role::PassThrough,
@@ -141,9 +182,8 @@ pub const KINDS: [KindSpec; 11] = [
         extra_fields: &[],
         states: CONVERSION_STATES,
         summary: "bus {voltage_out}",
-    },
-    KindSpec {
-        kind: NodeKind::Ups,
+    }
+    Ups {
         name: "ups",
         label: "UPS",
         role: Role::Conversion,
@@ -159,9 +199,8 @@ pub const KINDS: [KindSpec; 11] = [
             S::Bypass,
         ],
         summary: "batt {battery_pct} · {runtime_s}",
-    },
-    KindSpec {
-        kind: NodeKind::Pdu,
+    }
+    Pdu {
         name: "pdu",
         label: "PDU",
         role: Role::Conversion,
@@ -169,9 +208,8 @@ pub const KINDS: [KindSpec; 11] = [
         extra_fields: &[],
         states: CONVERSION_STATES,
         summary: "{voltage_in} → {voltage_out}",
-    },
-    KindSpec {
-        kind: NodeKind::Server,
+    }
+    Server {
         name: "server",
         label: "Server rack",
         role: Role::Load,
@@ -179,9 +217,8 @@ pub const KINDS: [KindSpec; 11] = [
         extra_fields: &[],
         states: LOAD_STATES,
         summary: "Server rack",
-    },
-    KindSpec {
-        kind: NodeKind::Cooling,
+    }
+    Cooling {
         name: "cooling",
         label: "Cooling",
         role: Role::Load,
@@ -189,9 +226,8 @@ pub const KINDS: [KindSpec; 11] = [
         extra_fields: &[],
         states: LOAD_STATES,
         summary: "Cooling",
-    },
-    KindSpec {
-        kind: NodeKind::Load,
+    }
+    Load {
         name: "load",
         label: "Load",
         role: Role::Load,
@@ -199,9 +235,9 @@ pub const KINDS: [KindSpec; 11] = [
         extra_fields: &[],
         states: LOAD_STATES,
         summary: "Load",
-    },
-    KindSpec {
-        kind: NodeKind::Sts,
+    }
+    /// Static transfer switch.
+    Sts {
         name: "sts",
         label: "Static transfer switch",
         role: Role::Switch,
@@ -209,11 +245,11 @@ pub const KINDS: [KindSpec; 11] = [
         extra_fields: &["source"],
         states: CONVERSION_STATES,
         summary: "STS on {source}",
-    },
-];
+    }
+}
 
 /// The description of `kind`.
 pub(crate) fn spec(kind: NodeKind) -> &'static KindSpec {
-    // KINDS is in the order of NodeKind::ALL (tested).
+    // One macro builds both, in the same order.
     &KINDS[kind as usize]
 }

@@ -24,12 +24,12 @@ pub mod topic;
 pub mod topology;
 
 pub use availability::Availability;
+pub use backoff::Backoff;
 pub use codec::{
     CodecError, MAX_TOPOLOGY_BYTES, decode_availability, decode_command, decode_event,
     decode_status, decode_system_status, decode_topology, encode_availability, encode_command,
     encode_event, encode_status, encode_system_status, encode_topology,
 };
-pub use backoff::Backoff;
 pub use command::{AppliesTo, COMMANDS, Command, CommandSpec, ParamSpec, ParamType, UpdateParams};
 pub use event::{Event, EventKind, Severity};
 pub use field::{FieldSpec, FieldType, FieldValue, round_for_display};

@@ -1,4 +1,4 @@
-//! MQTT topics (DESIGN §2): building `<prefix>/<id>/<suffix>`, parsing a received
+//! MQTT topics (docs/protocol.md): building `<prefix>/<id>/<suffix>`, parsing a received
 //! topic back into a [`Topic`], the engine's subscription filters, and the QoS /
 //! retain flag each topic is published with.
 
@@ -8,7 +8,7 @@ use core::fmt;
 use crate::SYSTEM_ID;
 use crate::id::{IdError, validate_node_id};
 
-/// One concrete topic of DESIGN §2, without its prefix.
+/// One concrete topic of docs/protocol.md, without its prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Topic {
     /// `<p>/<id>/status`: node → all, Status JSON.
@@ -141,7 +141,7 @@ impl Topic {
         }
     }
 
-    /// QoS this topic is published with (DESIGN §2 table).
+    /// QoS this topic is published with (docs/protocol.md, "Topics").
     pub fn qos(&self) -> Qos {
         match self {
             Topic::NodeStatus(_) | Topic::SystemStatus => Qos::AtMostOnce,
@@ -154,7 +154,7 @@ impl Topic {
         }
     }
 
-    /// Whether messages on this topic are retained (DESIGN §2 table). Commands are
+    /// Whether messages on this topic are retained (docs/protocol.md, "Topics"). Commands are
     /// never retained: a retained command would replay on every reconnect.
     pub fn retain(&self) -> bool {
         match self {

@@ -1,4 +1,4 @@
-//! The loaded topology as JSON, retained on `<p>/system/topology` (DESIGN §2).
+//! The loaded topology as JSON, retained on `<p>/system/topology` (docs/protocol.md).
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;

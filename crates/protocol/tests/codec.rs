@@ -1,4 +1,4 @@
-//! Tests of the wire format (DESIGN §2): the seed's and the design's examples
+//! Tests of the wire format (docs/protocol.md): the seed's and the design's examples
 //! decode to their exact values, every payload round-trips, each class of bad
 //! input is refused with its own reason, topics build and parse, and no input
 //! makes a decoder panic.
@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use winter_river_protocol::{
-    Availability, CodecError, Command, Event, IdError, NodeKind, NodeState, Qos, Severity, Status,
-    SystemStatus, Topic, TopicError, TopologyJson, TopologyNodeJson, UpdateParams,
-    availability_filter, command_filter, decode_availability, decode_command, decode_event,
-    decode_status, decode_system_status, decode_topology, encode_availability, encode_command,
-    encode_event, encode_status, encode_system_status, encode_topology, status_filter,
-    validate_prefix,
+    Availability, CodecError, Command, Event, EventKind, IdError, Measurements, NodeCounts,
+    NodeKind, NodeState, Qos, Severity, Source, Status, SystemStatus, Topic, TopicError,
+    TopologyJson, TopologyNodeJson, UpdateParams, availability_filter, command_filter,
+    decode_availability, decode_command, decode_event, decode_status, decode_system_status,
+    decode_topology, encode_availability, encode_command, encode_event, encode_status,
+    encode_system_status, encode_topology, status_filter, validate_prefix,
 };
 
 // ------------------------------------------------------------------ helpers
@@ -42,19 +42,21 @@ fn full_status() -> Status {
     Status {
         node_id: "ups_a".into(),
         kind: Some(NodeKind::Ups),
-        voltage_in: Some(480.0),
-        voltage_out: Some(480.0),
-        current: Some(601.4),
-        power_kw: Some(500.25),
-        load_pct: Some(95.5),
+        measured: Measurements {
+            voltage_in: Some(480.0),
+            voltage_out: Some(480.0),
+            current: Some(601.4),
+            power_kw: Some(500.25),
+            load_pct: Some(95.5),
+            battery_pct: Some(63.2),
+            runtime_s: Some(307.8),
+            fuel_pct: Some(88.0),
+            source: Some("trf_a".into()),
+        },
         status: NodeState::OnBattery,
         wifi_rssi: Some(-71),
         uptime: Some(86_400),
         seq: Some(43_200),
-        battery_pct: Some(63.2),
-        runtime_s: Some(307.8),
-        fuel_pct: Some(88.0),
-        source: Some("trf_a".into()),
     }
 }
 
@@ -66,24 +68,25 @@ fn system_status() -> SystemStatus {
         pue: Some(1.5),
         it_kw_lost: 0.0,
         it_kwh_unserved: 81.17,
-        source: "generator".into(),
+        source: Source::Generator,
         runtime_s: Some(307.8),
         fuel_pct: Some(97.5),
-        nodes_ok: 6,
-        nodes_fault: 1,
-        nodes_unpowered: 0,
-        nodes_tripped: 0,
-        nodes_overload: 0,
-        nodes_on_battery: 1,
-        nodes_bypass: 0,
-        nodes_standby: 0,
-        nodes_starting: 0,
-        nodes_cooldown: 0,
-        nodes_out_of_fuel: 0,
-        nodes_offline: 0,
+        nodes: counts(&[
+            (NodeState::Ok, 6),
+            (NodeState::Fault, 1),
+            (NodeState::OnBattery, 1),
+        ]),
         rejected_msgs: 3,
         sim_time_s: 660.5,
     }
+}
+
+fn counts(of: &[(NodeState, u32)]) -> NodeCounts {
+    let mut c = NodeCounts::default();
+    for &(state, n) in of {
+        *c.get_mut(state) = n;
+    }
+    c
 }
 
 fn topology() -> TopologyJson {
@@ -121,9 +124,9 @@ fn seed_status_example_decodes_exactly() {
     let payload = br#"{"node_id":"pdu_a","voltage_in":480.0,"current":12.5,"power_kw":6.0,"status":"ok","wifi_rssi":-62,"uptime":3600}"#;
     let s = decode_status("pdu_a", payload).unwrap();
     let mut want = Status::new("pdu_a", NodeState::Ok);
-    want.voltage_in = Some(480.0);
-    want.current = Some(12.5);
-    want.power_kw = Some(6.0);
+    want.measured.voltage_in = Some(480.0);
+    want.measured.current = Some(12.5);
+    want.measured.power_kw = Some(6.0);
     want.wifi_rssi = Some(-62);
     want.uptime = Some(3600);
     assert_eq!(s, want);
@@ -137,11 +140,11 @@ fn design_status_example_decodes_exactly() {
     let s = decode_status("pdu_a", payload).unwrap();
     let mut want = Status::new("pdu_a", NodeState::Ok);
     want.kind = Some(NodeKind::Pdu);
-    want.voltage_in = Some(480.0);
-    want.voltage_out = Some(208.0);
-    want.current = Some(7.2);
-    want.power_kw = Some(6.0);
-    want.load_pct = Some(12.0);
+    want.measured.voltage_in = Some(480.0);
+    want.measured.voltage_out = Some(208.0);
+    want.measured.current = Some(7.2);
+    want.measured.power_kw = Some(6.0);
+    want.measured.load_pct = Some(12.0);
     want.wifi_rssi = Some(-62);
     want.uptime = Some(3600);
     want.seq = Some(1800);
@@ -163,9 +166,10 @@ fn design_event_example_decodes_exactly() {
         Event {
             t: 60.0,
             node_id: "util_a".into(),
-            event: "fault".into(),
+            event: EventKind::Fault,
             severity: Severity::Critical,
             message: "util_a failed".into(),
+            to: None,
         }
     );
 }
@@ -189,7 +193,7 @@ fn integer_electrical_values_are_accepted() {
         br#"{"node_id":"pdu_a","voltage_in":480,"status":"ok"}"#,
     )
     .unwrap();
-    assert_eq!(s.voltage_in, Some(480.0));
+    assert_eq!(s.measured.voltage_in, Some(480.0));
 }
 
 #[test]
@@ -233,16 +237,20 @@ fn floats_round_trip_bit_exactly() {
         f64::MAX,
     ] {
         let mut s = Status::new("pdu_a", NodeState::Ok);
-        s.power_kw = Some(v);
+        s.measured.power_kw = Some(v);
         let back = decode_status("pdu_a", &encode_status(&s).unwrap()).unwrap();
-        assert_eq!(back.power_kw.map(f64::to_bits), Some(v.to_bits()), "{v:e}");
+        assert_eq!(
+            back.measured.power_kw.map(f64::to_bits),
+            Some(v.to_bits()),
+            "{v:e}"
+        );
     }
 }
 
 #[test]
 fn status_encodes_electrical_values_as_floats() {
     let mut s = Status::new("pdu_a", NodeState::Ok);
-    s.voltage_in = Some(480.0);
+    s.measured.voltage_in = Some(480.0);
     s.uptime = Some(3600);
     assert_eq!(
         text(&encode_status(&s).unwrap()),
@@ -253,16 +261,18 @@ fn status_encodes_electrical_values_as_floats() {
 #[test]
 fn every_command_round_trips() {
     let update = UpdateParams {
-        voltage_in: Some(480.0),
-        voltage_out: Some(208.0),
-        current: Some(7.2),
-        power_kw: Some(6.0),
-        load_pct: Some(12.0),
         status: Some(NodeState::OnBattery),
-        battery_pct: Some(99.5),
-        runtime_s: Some(1800.0),
-        fuel_pct: Some(50.0),
-        source: Some("gen_a".into()),
+        measured: Measurements {
+            voltage_in: Some(480.0),
+            voltage_out: Some(208.0),
+            current: Some(7.2),
+            power_kw: Some(6.0),
+            load_pct: Some(12.0),
+            battery_pct: Some(99.5),
+            runtime_s: Some(1800.0),
+            fuel_pct: Some(50.0),
+            source: Some("gen_a".into()),
+        },
     };
     for c in [
         Command::SetFault { state: true },
@@ -315,9 +325,10 @@ fn event_round_trips() {
         let e = Event {
             t: 61.3,
             node_id: node_id.into(),
-            event: "on_battery".into(),
+            event: EventKind::parse("on_battery").unwrap(),
             severity,
             message: "ups_a on battery: \"utility lost\"".into(),
+            to: None,
         };
         let bytes = encode_event(&e).unwrap();
         assert_eq!(decode_event(&bytes).unwrap(), e);
@@ -348,10 +359,10 @@ fn availability_round_trips() {
 #[test]
 fn encode_status_omits_non_finite_fields() {
     let mut s = Status::new("pdu_a", NodeState::Ok);
-    s.voltage_in = Some(f64::NAN);
-    s.current = Some(f64::INFINITY);
-    s.power_kw = Some(f64::NEG_INFINITY);
-    s.load_pct = Some(12.0);
+    s.measured.voltage_in = Some(f64::NAN);
+    s.measured.current = Some(f64::INFINITY);
+    s.measured.power_kw = Some(f64::NEG_INFINITY);
+    s.measured.load_pct = Some(12.0);
     let bytes = encode_status(&s).unwrap();
     assert_eq!(
         text(&bytes),
@@ -362,8 +373,11 @@ fn encode_status_omits_non_finite_fields() {
 #[test]
 fn encode_update_and_topology_omit_non_finite_values() {
     let update = UpdateParams {
-        power_kw: Some(f64::NAN),
-        voltage_in: Some(480.0),
+        measured: Measurements {
+            power_kw: Some(f64::NAN),
+            voltage_in: Some(480.0),
+            ..Measurements::default()
+        },
         ..UpdateParams::default()
     };
     let bytes = encode_command(&Command::Update(update)).unwrap();
@@ -410,9 +424,10 @@ fn encoders_refuse_what_decoders_refuse() {
     let mut e = Event {
         t: f64::NAN,
         node_id: "ups_a".into(),
-        event: "fault".into(),
+        event: EventKind::Fault,
         severity: Severity::Info,
         message: String::new(),
+        to: None,
     };
     assert_eq!(encode_event(&e).unwrap_err().reason(), "non_finite");
     e.t = 1.0;
@@ -431,7 +446,7 @@ fn encoders_refuse_what_decoders_refuse() {
         "id_mismatch"
     );
     let mut big = Status::new("pdu_a", NodeState::Ok);
-    big.source = Some("x".repeat(40));
+    big.measured.source = Some("x".repeat(40));
     assert_eq!(encode_status(&big).unwrap_err().reason(), "bad_id");
 }
 
@@ -604,11 +619,11 @@ fn refuses_non_finite_numbers() {
     }
     // The words inside strings are just text; a tiny number underflows to 0.
     let e = decode_event(
-        br#"{"t":1e-999,"node_id":"system","event":"NaN","severity":"info","message":"Infinity 1e999"}"#,
+        br#"{"t":1e-999,"node_id":"system","event":"fault","severity":"info","message":"NaN Infinity 1e999"}"#,
     )
     .unwrap();
     assert_eq!(e.t, 0.0);
-    assert_eq!(e.message, "Infinity 1e999");
+    assert_eq!(e.message, "NaN Infinity 1e999");
 }
 
 #[test]
@@ -946,16 +961,16 @@ proptest! {
     ) {
         prop_assume!(id != "system");
         let mut s = Status::new(id.clone(), state);
-        s.voltage_in = voltage_in;
-        s.power_kw = power_kw;
+        s.measured.voltage_in = voltage_in;
+        s.measured.power_kw = power_kw;
         s.wifi_rssi = wifi_rssi;
         s.uptime = uptime;
         let bytes = encode_status(&s).unwrap();
         let text = std::str::from_utf8(&bytes).unwrap();
         prop_assert!(!text.contains("null") && !text.contains("NaN"));
         // Non-finite values were omitted; everything else comes back exactly.
-        s.voltage_in = voltage_in.filter(|v| v.is_finite());
-        s.power_kw = power_kw.filter(|v| v.is_finite());
+        s.measured.voltage_in = voltage_in.filter(|v| v.is_finite());
+        s.measured.power_kw = power_kw.filter(|v| v.is_finite());
         prop_assert_eq!(decode_status(&id, &bytes).unwrap(), s);
     }
 
@@ -977,4 +992,157 @@ fn topology_params_keep_their_names() {
     ]
     .into();
     assert_eq!(back.nodes[2].params, want);
+}
+
+// ------------------------------------------------------------------ shared description
+
+#[test]
+fn every_kind_has_its_row_in_order() {
+    for (i, kind) in NodeKind::ALL.iter().enumerate() {
+        assert_eq!(winter_river_protocol::KINDS[i].kind, *kind);
+        assert_eq!(NodeKind::parse(kind.as_str()), Some(*kind));
+        // Every extra field is a Status field.
+        for f in kind.spec().extra_fields {
+            assert!(Status::fields().any(|s| s.name == *f), "{kind}: {f}");
+        }
+        // Every `{field}` of the diagram line is a Status field the kind reports.
+        let summary = kind.spec().summary;
+        for part in summary.split('{').skip(1) {
+            let name = part.split('}').next().unwrap();
+            assert!(kind.spec().has_field(name), "{kind}: {name} in {summary:?}");
+        }
+    }
+    assert_eq!(NodeKind::Sts.as_str(), "sts");
+    assert!(NodeKind::Sts.spec().has_field("source"));
+    assert!(!NodeKind::Server.spec().has_field("battery_pct"));
+    assert!(NodeKind::Server.spec().has_field("uptime"));
+    assert!(!NodeKind::Server.spec().has_field("nonsense"));
+}
+
+#[test]
+fn every_state_count_is_a_field_and_round_trips() {
+    let mut s = system_status();
+    for (i, state) in NodeState::ALL.iter().enumerate() {
+        *s.count_mut(*state) = i as u32 + 1;
+    }
+    let bytes = encode_system_status(&s).unwrap();
+    for (i, state) in NodeState::ALL.iter().enumerate() {
+        let needle = format!("\"nodes_{}\":{}", state.as_str(), i + 1);
+        assert!(text(&bytes).contains(&needle), "{needle}");
+        assert_eq!(
+            s.field(&format!("nodes_{state}")),
+            Some(winter_river_protocol::FieldValue::Num((i + 1) as f64))
+        );
+    }
+    assert_eq!(decode_system_status(&bytes).unwrap(), s);
+    assert_eq!(s.field("nodes_nonsense"), None);
+    assert_eq!(
+        s.field("source"),
+        Some(winter_river_protocol::FieldValue::Text("generator".into()))
+    );
+}
+
+#[test]
+fn commands_apply_by_their_rows() {
+    let load = Command::SetLoad { kw: 1.0 };
+    assert!(load.applies_to(NodeKind::Server));
+    assert!(load.applies_to(NodeKind::Cooling));
+    assert!(!load.applies_to(NodeKind::Ups));
+    assert!(Command::SetFault { state: true }.applies_to(NodeKind::Sts));
+    assert!(!Command::Update(UpdateParams::default()).applies_to(NodeKind::Ups));
+    for c in [
+        Command::SetFault { state: true },
+        Command::SetLoad { kw: 1.0 },
+        Command::Reset,
+        Command::Update(UpdateParams::default()),
+    ] {
+        assert_eq!(c.spec().name, c.name());
+    }
+    // A command's declared parameter is checked by its row: a bool, a number ≥ min.
+    assert_eq!(
+        command_reason(r#"{"command":"set_fault","params":{"state":"yes"}}"#),
+        "wrong_shape"
+    );
+    assert_eq!(
+        command_reason(r#"{"command":"set_load","params":{"kw":-1}}"#),
+        "out_of_range"
+    );
+    assert_eq!(command_reason(r#"{"command":"update"}"#), "missing_param");
+    assert!(encode_command(&Command::SetLoad { kw: -1.0 }).is_err());
+}
+
+#[test]
+fn one_rounding_rule() {
+    use winter_river_protocol::round_for_display;
+    assert_eq!(round_for_display(99.85, 1), 99.9);
+    assert_eq!(round_for_display(99.96, 1), 100.0);
+    assert_eq!(round_for_display(99.94, 1), 99.9);
+    assert_eq!(round_for_display(2.5, 0), 3.0);
+    assert_eq!(round_for_display(-2.5, 0), -3.0);
+    assert_eq!(round_for_display(1234.5678, 2), 1234.57);
+    assert_eq!(round_for_display(1e300, 2), 1e300);
+}
+
+#[test]
+fn the_schema_lists_everything_once() {
+    let schema = serde_json::to_value(winter_river_protocol::Schema::new()).unwrap();
+    let kinds = schema["kinds"].as_array().unwrap();
+    assert_eq!(kinds.len(), NodeKind::ALL.len());
+    let ups = kinds.iter().find(|k| k["name"] == "ups").unwrap();
+    assert_eq!(ups["label"], "UPS");
+    assert_eq!(
+        ups["extra_fields"],
+        serde_json::json!(["battery_pct", "runtime_s"])
+    );
+    assert_eq!(ups["commands"], serde_json::json!(["set_fault", "reset"]));
+    let server = kinds.iter().find(|k| k["name"] == "server").unwrap();
+    assert_eq!(
+        server["commands"],
+        serde_json::json!(["set_fault", "set_load", "reset"])
+    );
+    let states = schema["states"].as_array().unwrap();
+    assert_eq!(states.len(), NodeState::ALL.len());
+    assert_eq!(
+        states[5],
+        serde_json::json!({"word": "on_battery", "label": "ON BATTERY", "tone": "warn"})
+    );
+    let battery = schema["status_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "battery_pct")
+        .unwrap();
+    assert_eq!(battery["unit"], "%");
+    assert_eq!(battery["decimals"], 1);
+    assert_eq!(
+        schema["sources"],
+        serde_json::json!(["utility", "generator", "battery", "none"])
+    );
+    let set_load = schema["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "set_load")
+        .unwrap();
+    assert_eq!(
+        set_load["params"],
+        serde_json::json!([{"name": "kw", "type": "number", "unit": "kW", "min": 0.0, "label": "Demand"}])
+    );
+}
+
+#[test]
+fn one_deadband() {
+    use winter_river_protocol::deadband::moved_by;
+    assert!(!moved_by(100.0, 100.4));
+    assert!(moved_by(100.0, 100.6));
+    assert!(!moved_by(0.0, 0.01));
+    assert!(moved_by(0.0, 0.011));
+    let a = Measurements {
+        power_kw: Some(10.0),
+        ..Measurements::default()
+    };
+    let mut b = a.clone();
+    assert!(!a.moved(&b));
+    b.source = Some("gen_a".into());
+    assert!(a.moved(&b));
 }

@@ -2,7 +2,7 @@
 //! codec: CONNECT with the node's Last Will, SUBSCRIBE to its command topic, PUBLISH
 //! at QoS 0/1, PUBACK for QoS 1 deliveries, PINGREQ when idle. Any error ends the
 //! session; the caller marks the link down in the node core and reconnects with the
-//! node core's `Backoff`.
+//! protocol's `Backoff`.
 //!
 //! Clean sessions only: a QoS 1 publish is sent once and its PUBACK is consumed but
 //! not awaited. What matters after a reconnect (`online`, the board's fault, a fresh
@@ -23,7 +23,7 @@ use winter_river_protocol::Qos;
 /// Largest packet the board sends \[bytes\]: a status is ~350 bytes of JSON.
 pub const TX_BUF_BYTES: usize = 1024;
 /// Largest packet the board keeps \[bytes\]: an engine `update` is ~300 bytes; larger
-/// packets are skipped (DESIGN §2: bad input never stops anything).
+/// packets are skipped (docs/protocol.md: bad input never stops anything).
 pub const RX_BUF_BYTES: usize = 2048;
 /// How long the TCP connect and the CONNACK may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

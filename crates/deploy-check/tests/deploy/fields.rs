@@ -748,8 +748,8 @@ fn status_colour_mappings_cover_exactly_the_status_words() {
 fn electrical_values_are_json_floats_even_when_whole() {
     // Why Telegraf never meets a field type conflict: 480 V goes out as 480.0.
     let mut s = full_status();
-    s.voltage_in = Some(480.0);
-    s.power_kw = Some(0.0);
+    s.measured.voltage_in = Some(480.0);
+    s.measured.power_kw = Some(0.0);
     let v: Value = serde_json::from_slice(&encode_status(&s).expect("encodes")).expect("JSON");
     for k in [
         "voltage_in",

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use winter_river_protocol::{NodeKind, NodeState, Status, SystemStatus};
+use winter_river_protocol::{
+    Measurements, NodeCounts, NodeKind, NodeState, Source, Status, SystemStatus,
+};
 
 /// The workspace root.
 pub fn repo() -> PathBuf {
@@ -88,19 +90,21 @@ pub fn full_status() -> Status {
     Status {
         node_id: "ups_a".into(),
         kind: Some(NodeKind::Ups),
-        voltage_in: Some(480.0),
-        voltage_out: Some(480.0),
-        current: Some(120.5),
-        power_kw: Some(100.0),
-        load_pct: Some(20.0),
+        measured: Measurements {
+            voltage_in: Some(480.0),
+            voltage_out: Some(480.0),
+            current: Some(120.5),
+            power_kw: Some(100.0),
+            load_pct: Some(20.0),
+            battery_pct: Some(87.5),
+            runtime_s: Some(1500.0),
+            fuel_pct: Some(90.0),
+            source: Some("util_a".into()),
+        },
         status: NodeState::OnBattery,
         wifi_rssi: Some(-62),
         uptime: Some(3600),
         seq: Some(1800),
-        battery_pct: Some(87.5),
-        runtime_s: Some(1500.0),
-        fuel_pct: Some(90.0),
-        source: Some("util_a".into()),
     }
 }
 
@@ -113,21 +117,17 @@ pub fn full_system_status() -> SystemStatus {
         pue: Some(1.5),
         it_kw_lost: 0.0,
         it_kwh_unserved: 0.0,
-        source: "battery".into(),
+        source: Source::Battery,
         runtime_s: Some(1500.0),
         fuel_pct: Some(100.0),
-        nodes_ok: 6,
-        nodes_fault: 1,
-        nodes_unpowered: 0,
-        nodes_tripped: 0,
-        nodes_overload: 0,
-        nodes_on_battery: 1,
-        nodes_bypass: 0,
-        nodes_standby: 0,
-        nodes_starting: 0,
-        nodes_cooldown: 0,
-        nodes_out_of_fuel: 0,
-        nodes_offline: 0,
+        // Every count non-zero, so every `nodes_<state>` key is checked.
+        nodes: {
+            let mut nodes = NodeCounts::default();
+            for state in NodeState::ALL {
+                *nodes.get_mut(state) = 1;
+            }
+            nodes
+        },
         rejected_msgs: 0,
         sim_time_s: 60.0,
     }

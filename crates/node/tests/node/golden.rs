@@ -8,9 +8,12 @@ use embedded_graphics::pixelcolor::BinaryColor;
 use embedded_graphics::prelude::*;
 use winter_river_node::frame::{FRAME_BYTES, HEIGHT_PX, WIDTH_PX};
 use winter_river_node::{Frame, NodeCore, Screen};
-use winter_river_protocol::{Command, NodeKind, NodeState, UpdateParams, decode_status};
+use winter_river_protocol::{
+    Command, Measurements, NodeKind, NodeState, Status, UpdateParams, decode_status,
+    round_for_display,
+};
 
-use crate::util::{connected, core, drain, payload, plausible_update, send_update};
+use crate::util::{connected, core, drain, id_of, payload, plausible_update, send_update};
 
 fn golden_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -76,13 +79,15 @@ fn a_faulted_board_matches_its_golden_frame() {
 fn an_unpowered_board_matches_its_golden_frame() {
     let mut srv = ok_board(NodeKind::Server);
     let unpowered = UpdateParams {
-        voltage_in: Some(0.0),
-        voltage_out: Some(0.0),
-        current: Some(0.0),
-        power_kw: Some(0.0),
-        load_pct: Some(0.0),
         status: Some(NodeState::Unpowered),
-        ..UpdateParams::default()
+        measured: Measurements {
+            voltage_in: Some(0.0),
+            voltage_out: Some(0.0),
+            current: Some(0.0),
+            power_kw: Some(0.0),
+            load_pct: Some(0.0),
+            ..Measurements::default()
+        },
     };
     send_update(&mut srv, 200, unpowered);
     check_golden("server_unpowered", &srv.render(1_000));
@@ -92,10 +97,10 @@ fn an_unpowered_board_matches_its_golden_frame() {
 fn a_board_without_link_matches_its_golden_frame() {
     let mut ups = ok_board(NodeKind::Ups);
     let mut on_battery = plausible_update(NodeKind::Ups);
-    on_battery.voltage_in = Some(0.0);
+    on_battery.measured.voltage_in = Some(0.0);
     on_battery.status = Some(NodeState::OnBattery);
-    on_battery.battery_pct = Some(87.3);
-    on_battery.runtime_s = Some(725.0);
+    on_battery.measured.battery_pct = Some(87.3);
+    on_battery.measured.runtime_s = Some(725.0);
     send_update(&mut ups, 200, on_battery);
     ups.handle_link(300, false);
     check_golden("ups_on_battery_no_link", &ups.render(1_000));
@@ -120,11 +125,54 @@ fn the_screen_drawn_from_a_received_status_is_the_boards_own() {
     assert_eq!(Screen::from_status(&status).render(), gen_a.render(200));
 }
 
+/// A UPS board showing `battery_pct` = `pct`, as the dashboard would draw it.
+fn ups_page(pct: f64) -> Frame {
+    let mut status = Status::new("ups_a", NodeState::Ok);
+    status.kind = Some(NodeKind::Ups);
+    status.measured = plausible_update(NodeKind::Ups).measured;
+    status.measured.battery_pct = Some(pct);
+    Screen::from_status(&status).render()
+}
+
+#[test]
+fn numbers_read_as_the_protocol_rounds_them() {
+    // The board once read 100 % where the dashboard read 99.9 %: both now show
+    // round_for_display at the field's decimals (battery_pct: 1).
+    let decimals = Measurements::FIELDS
+        .iter()
+        .find(|f| f.name == "battery_pct")
+        .map(|f| f.decimals)
+        .expect("battery_pct is a field");
+    for pct in [99.85, 99.96, 99.94, 87.25, 50.0, 0.04] {
+        let shown = round_for_display(pct, decimals);
+        assert_eq!(ups_page(pct), ups_page(shown), "{pct} reads as {shown}");
+        assert_ne!(ups_page(pct), ups_page(shown - 0.1), "{pct}");
+        assert_ne!(ups_page(pct), ups_page(shown + 0.1), "{pct}");
+    }
+    assert_eq!(ups_page(99.96), ups_page(100.0));
+}
+
+#[test]
+fn the_demand_shows_only_where_set_load_applies() {
+    for kind in NodeKind::ALL {
+        let mut status = Status::new(id_of(kind), NodeState::Ok);
+        status.kind = Some(kind);
+        status.measured = plausible_update(kind).measured;
+        let without = Screen::from_status(&status);
+        let with = Screen {
+            demand_kw: Some(5.0),
+            ..without
+        };
+        let applies = Command::SetLoad { kw: 5.0 }.applies_to(kind);
+        assert_eq!(with.render() != without.render(), applies, "{kind}");
+    }
+}
+
 #[test]
 fn every_status_word_fits_and_differs_from_ok() {
     let mut frames = Vec::new();
     for word in NodeState::ALL {
-        let mut status = winter_river_protocol::Status::new("x", word);
+        let mut status = Status::new("x", word);
         status.kind = Some(NodeKind::Load);
         let frame = Screen::from_status(&status).render();
         // The status row spans the screen; its corners are lit (box edge or fill).
@@ -141,9 +189,9 @@ fn every_status_word_fits_and_differs_from_ok() {
 #[test]
 fn long_ids_and_sources_are_clipped_not_wrapped() {
     let id = "a2345678901234567890123456789012";
-    let mut status = winter_river_protocol::Status::new(id, NodeState::Ok);
+    let mut status = Status::new(id, NodeState::Ok);
     status.kind = Some(NodeKind::Switchgear);
-    status.source = Some(String::from(id));
+    status.measured.source = Some(String::from(id));
     status.wifi_rssi = Some(-40);
     let frame = Screen::from_status(&status).render();
     // Nothing drawn past the right edge wraps onto the left; rows stay in place.

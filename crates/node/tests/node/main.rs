@@ -1,8 +1,7 @@
 //! Tests of winter-river-node: the node core with simulated time (no broker), the
-//! reconnect backoff, the board's button and knob, and the OLED frames against
+//! board's button and knob, and the OLED frames against
 //! golden text art.
 
-mod backoff;
 mod golden;
 mod input;
 mod node_core;

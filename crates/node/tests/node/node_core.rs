@@ -1,7 +1,9 @@
 //! NodeCore: what a board publishes for each input, with time passed in.
 
 use winter_river_node::{ConfigError, DEFAULT_STATUS_INTERVAL_MS, NodeConfig, NodeCore};
-use winter_river_protocol::{Command, NodeKind, NodeState, Qos, UpdateParams, decode_availability};
+use winter_river_protocol::{
+    Command, Measurements, NodeKind, NodeState, Qos, UpdateParams, deadband, decode_availability,
+};
 
 use crate::util::{
     commands, connected, core, drain, payload, plausible_update, send_update, statuses,
@@ -16,21 +18,21 @@ fn update_values_appear_in_the_status() {
     assert_eq!(status.node_id, "ups_a");
     assert_eq!(status.kind, Some(NodeKind::Ups));
     assert_eq!(status.status, NodeState::Ok);
-    assert_eq!(status.voltage_in, Some(480.0));
-    assert_eq!(status.voltage_out, Some(480.0));
-    assert_eq!(status.current, Some(264.1));
-    assert_eq!(status.power_kw, Some(219.6));
-    assert_eq!(status.load_pct, Some(41.7));
-    assert_eq!(status.battery_pct, Some(100.0));
-    assert_eq!(status.runtime_s, Some(820.0));
-    assert_eq!(status.fuel_pct, None);
+    assert_eq!(status.measured.voltage_in, Some(480.0));
+    assert_eq!(status.measured.voltage_out, Some(480.0));
+    assert_eq!(status.measured.current, Some(264.1));
+    assert_eq!(status.measured.power_kw, Some(219.6));
+    assert_eq!(status.measured.load_pct, Some(41.7));
+    assert_eq!(status.measured.battery_pct, Some(100.0));
+    assert_eq!(status.measured.runtime_s, Some(820.0));
+    assert_eq!(status.measured.fuel_pct, None);
 
     let mut sw = connected(NodeKind::Switchgear);
     send_update(&mut sw, 100, plausible_update(NodeKind::Switchgear));
     let [status] = statuses(&drain(&mut sw, 100))
         .try_into()
         .expect("one status");
-    assert_eq!(status.source.as_deref(), Some("util_a"));
+    assert_eq!(status.measured.source.as_deref(), Some("util_a"));
 }
 
 #[test]
@@ -39,15 +41,17 @@ fn an_update_replaces_the_previous_one_whole() {
     send_update(&mut ups, 100, plausible_update(NodeKind::Ups));
     let partial = UpdateParams {
         status: Some(NodeState::OnBattery),
-        battery_pct: Some(99.0),
-        ..UpdateParams::default()
+        measured: Measurements {
+            battery_pct: Some(99.0),
+            ..Measurements::default()
+        },
     };
     send_update(&mut ups, 200, partial);
     let status = ups.status(200);
     assert_eq!(status.status, NodeState::OnBattery);
-    assert_eq!(status.battery_pct, Some(99.0));
+    assert_eq!(status.measured.battery_pct, Some(99.0));
     assert_eq!(
-        status.voltage_in, None,
+        status.measured.voltage_in, None,
         "a field the update omits is absent"
     );
 }
@@ -59,18 +63,18 @@ fn before_the_first_update_status_is_ok_with_no_electrical_field() {
     assert_eq!(status.status, NodeState::Ok);
     assert_eq!(status.kind, Some(NodeKind::Pdu));
     for value in [
-        status.voltage_in,
-        status.voltage_out,
-        status.current,
-        status.power_kw,
-        status.load_pct,
-        status.battery_pct,
-        status.runtime_s,
-        status.fuel_pct,
+        status.measured.voltage_in,
+        status.measured.voltage_out,
+        status.measured.current,
+        status.measured.power_kw,
+        status.measured.load_pct,
+        status.measured.battery_pct,
+        status.measured.runtime_s,
+        status.measured.fuel_pct,
     ] {
         assert_eq!(value, None, "no invented numbers");
     }
-    assert_eq!(status.source, None);
+    assert_eq!(status.measured.source, None);
     let json = String::from_utf8(winter_river_protocol::encode_status(&status).expect("encodes"))
         .expect("utf-8");
     assert!(!json.contains("voltage"), "{json}");
@@ -130,8 +134,8 @@ fn a_change_publishes_at_once_and_noise_waits_for_the_interval() {
     send_update(&mut ups, 200, update.clone());
     assert!(drain(&mut ups, 200).is_empty());
 
-    // 264.1 A → 265.0 A is within 1 %: waits for the grid.
-    update.current = Some(265.0);
+    // 264.1 A → 265.0 A is within the protocol's 0.5 %: waits for the grid.
+    update.measured.current = Some(265.0);
     send_update(&mut ups, 300, update.clone());
     assert!(drain(&mut ups, 300).is_empty());
     assert_eq!(ups.poll_timeout(), 2_000);
@@ -139,13 +143,15 @@ fn a_change_publishes_at_once_and_noise_waits_for_the_interval() {
         .try_into()
         .expect("periodic");
     assert_eq!(
-        status.current,
+        status.measured.current,
         Some(265.0),
         "the periodic status has the latest value"
     );
 
-    // Beyond the deadband: at once.
-    update.current = Some(300.0);
+    // Beyond the deadband (265.0 → 266.5 A, 0.56 %): at once. The engine sends an
+    // update for such a change, so the board reports it at once too.
+    update.measured.current = Some(266.5);
+    assert!(deadband::moved(Some(265.0), Some(266.5)));
     send_update(&mut ups, 2_100, update.clone());
     assert_eq!(statuses(&drain(&mut ups, 2_100)).len(), 1);
 
@@ -158,7 +164,7 @@ fn a_change_publishes_at_once_and_noise_waits_for_the_interval() {
     assert_eq!(status.status, NodeState::OnBattery);
 
     // A value appearing or vanishing: at once.
-    update.fuel_pct = Some(50.0);
+    update.measured.fuel_pct = Some(50.0);
     send_update(&mut ups, 2_300, update.clone());
     assert_eq!(statuses(&drain(&mut ups, 2_300)).len(), 1);
 
@@ -185,7 +191,7 @@ fn nothing_is_published_while_the_link_is_down() {
     );
     assert!(sent[0].retain);
     let [status] = statuses(&sent).try_into().expect("one status, the latest");
-    assert_eq!(status.power_kw, Some(6.2));
+    assert_eq!(status.measured.power_kw, Some(6.2));
     assert_eq!(status.seq, Some(0), "no status was queued while down");
 
     pdu.handle_link(11_000, false);
@@ -211,7 +217,7 @@ fn the_button_sends_set_fault_on_its_own_command_topic_and_shows_fault_at_once()
     let [status] = statuses(&sent).try_into().expect("status at once");
     assert_eq!(status.status, NodeState::Fault);
     assert_eq!(
-        status.power_kw,
+        status.measured.power_kw,
         Some(6.2),
         "the engine's values stay until it updates"
     );
@@ -331,6 +337,16 @@ fn set_load_sets_the_demand_and_is_acknowledged() {
         .expect("valid");
     assert_eq!(srv.demand_kw(), Some(7.5));
     assert_eq!(statuses(&drain(&mut srv, 100)).len(), 1);
+}
+
+#[test]
+fn set_load_is_ignored_where_it_does_not_apply() {
+    let mut pdu = connected(NodeKind::Pdu);
+    assert!(!Command::SetLoad { kw: 7.5 }.applies_to(NodeKind::Pdu));
+    pdu.handle_command(100, &payload(Command::SetLoad { kw: 7.5 }))
+        .expect("valid, if not for a PDU");
+    assert_eq!(pdu.demand_kw(), None);
+    assert!(drain(&mut pdu, 100).is_empty(), "not acknowledged");
 }
 
 #[test]

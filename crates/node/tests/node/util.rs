@@ -20,6 +20,7 @@ pub fn id_of(kind: NodeKind) -> &'static str {
         NodeKind::Server => "srv_a",
         NodeKind::Cooling => "crac_a",
         NodeKind::Load => "light_a",
+        NodeKind::Sts => "sts_a",
     }
 }
 
@@ -98,19 +99,21 @@ pub fn plausible_update(kind: NodeKind) -> UpdateParams {
         NodeKind::Server => (Some(208.0), Some(208.0), 25.3, 5.0, Some(100.0)),
         NodeKind::Cooling => (Some(480.0), Some(480.0), 2.1, 1.75, Some(100.0)),
         NodeKind::Load => (Some(480.0), Some(480.0), 1.2, 1.0, Some(100.0)),
+        NodeKind::Sts => (Some(480.0), Some(480.0), 132.0, 109.8, Some(33.0)),
     };
-    u.voltage_in = vin;
-    u.voltage_out = vout;
-    u.current = Some(current);
-    u.power_kw = Some(power_kw);
-    u.load_pct = load_pct;
+    u.measured.voltage_in = vin;
+    u.measured.voltage_out = vout;
+    u.measured.current = Some(current);
+    u.measured.power_kw = Some(power_kw);
+    u.measured.load_pct = load_pct;
     match kind {
         NodeKind::Ups => {
-            u.battery_pct = Some(100.0);
-            u.runtime_s = Some(820.0);
+            u.measured.battery_pct = Some(100.0);
+            u.measured.runtime_s = Some(820.0);
         }
-        NodeKind::Generator => u.fuel_pct = Some(96.5),
-        NodeKind::Switchgear => u.source = Some(String::from("util_a")),
+        NodeKind::Generator => u.measured.fuel_pct = Some(96.5),
+        NodeKind::Switchgear => u.measured.source = Some(String::from("util_a")),
+        NodeKind::Sts => u.measured.source = Some(String::from("ups_a")),
         _ => {}
     }
     u

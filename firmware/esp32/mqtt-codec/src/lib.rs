@@ -12,7 +12,7 @@
 //!
 //! Why hand-written: the board talks to rumqttd (the embedded broker, 3.1.1 only) and
 //! Mosquitto; the maintained no_std async clients are MQTT 5 only (rust-mqtt, minimq)
-//! or bring their own reconnect policy, and the board's policy is the node core's
+//! or bring their own reconnect policy, and the board's policy is the protocol's
 //! `Backoff`. QoS 2 is not supported (no Winter River topic uses it): a QoS 2 PUBLISH
 //! is refused by [`decode`].
 #![no_std]

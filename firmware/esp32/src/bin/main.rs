@@ -1,8 +1,9 @@
 //! Winter River ESP32 board: joins the hotspot, connects to the broker with its Last
 //! Will, and pumps the node core — commands and ticks in, publishes and the OLED page
 //! out — with the fault button and (server boards) the load knob as inputs. Wi-Fi and
-//! broker losses are retried with the node core's `Backoff`. Every decision is in
-//! `winter-river-node`; this file is pins, tasks and plumbing.
+//! broker losses are retried with the protocol's `Backoff`. Every decision is in
+//! `winter-river-node` (and the reconnect policy in `winter-river-protocol`); this
+//! file is pins, tasks and plumbing.
 #![no_std]
 #![no_main]
 #![deny(
@@ -41,8 +42,8 @@ use winter_river_esp32::config;
 use winter_river_esp32::mqtt::{
     Session, SessionError, TCP_RX_BYTES, TCP_TX_BYTES, close_at_once, now_ms,
 };
-use winter_river_node::{Backoff, Debouncer, Frame, NodeConfig, NodeCore, input, knob_kw};
-use winter_river_protocol::NodeKind;
+use winter_river_node::{Debouncer, Frame, NodeConfig, NodeCore, input, knob_kw};
+use winter_river_protocol::{Backoff, NodeKind};
 
 #[cfg(all(feature = "esp32", feature = "esp32c3"))]
 compile_error!("enable exactly one chip feature: `esp32` or `esp32c3`");
@@ -205,7 +206,7 @@ async fn main(spawner: Spawner) -> ! {
     spawner.spawn(net_task(runner).expect("net task"));
     spawner.spawn(wifi_task(controller, seed.rotate_left(17)).expect("wifi task"));
 
-    // ---- MQTT, reconnected with the node core's backoff
+    // ---- MQTT, reconnected with the protocol's backoff
     let broker = IpEndpoint::new(
         IpAddress::Ipv4(Ipv4Address::from(config::BROKER_IPV4)),
         config::BROKER_PORT,

@@ -1,7 +1,9 @@
-//! Backoff: delays within the doubling ceiling and the cap, reproducible from the
-//! seed, reset by a success.
+//! The one reconnect backoff (firmware, virtual boards and every MQTT link):
+//! delays within the doubling ceiling and the cap, reproducible from the seed,
+//! reset by a success.
+#![allow(clippy::unwrap_used)]
 
-use winter_river_node::Backoff;
+use winter_river_protocol::Backoff;
 
 #[test]
 fn ceilings_double_from_half_a_second_to_thirty() {
