@@ -17,14 +17,9 @@ use winter_river_protocol::{
     encode_topology,
 };
 use winter_river_sim::{CommandError, Simulator, Topology};
-use winter_river_telemetry::Counters;
+use winter_river_telemetry::{Counters, NOT_APPLICABLE};
 
 use crate::changes;
-
-/// The reason counted when a command does not apply to its node's kind (or, on
-/// `<p>/system/command`, is not site-wide): not a codec error, so not in
-/// [`CodecError::REASONS`].
-pub const NOT_APPLICABLE: &str = "not_applicable";
 
 /// The codec's label for a node id that is not in the topology.
 fn unknown_node() -> &'static str {

@@ -9,6 +9,6 @@ mod changes;
 mod core;
 pub mod scenario;
 
-pub use core::{EngineConfig, EngineCore, NOT_APPLICABLE, Outgoing};
+pub use core::{EngineConfig, EngineCore, Outgoing};
 pub use winter_river_protocol::BoardLink;
-pub use winter_river_telemetry::Counters;
+pub use winter_river_telemetry::{Counters, NOT_APPLICABLE};

@@ -11,6 +11,11 @@ pub const TICK_BUCKETS_S: [f64; 12] = [
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 ];
 
+/// The reason the engine counts when a command does not apply to its node's kind
+/// (or, on `<p>/system/command`, is not site-wide). Every other reason is a codec
+/// error's label (`CodecError::REASONS` in the protocol).
+pub const NOT_APPLICABLE: &str = "not_applicable";
+
 /// What the engine has seen and sent since it started. Shown in `system/status`
 /// (`rejected_msgs`) and on `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq)]
