@@ -93,8 +93,7 @@ impl Client {
         filters: &[&str],
     ) -> Result<Client, TestkitError> {
         let mut options = LinkOptions::new(format!("wr-test-{name}-{}", std::process::id()));
-        options.min_backoff_ms = 100;
-        options.max_backoff_ms = 1_000;
+        options.backoff_bounds(100, 1_000);
         options.keep_alive_s = 5;
         let link = Link::connect(url, &options);
         let heard = Arc::new(Mutex::new(Heard::default()));
