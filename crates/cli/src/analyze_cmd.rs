@@ -103,6 +103,14 @@ pub fn run(args: &AnalyzeArgs) -> Result<u8> {
     let format = Format::parse(&args.format)
         .with_context(|| format!("--format {}: unknown format", args.format))?;
     let out = report.render(format)?;
-    crate::validate::write_or_print(&out, args.out.as_deref())?;
+    crate::validate::write_or_print(
+        &out,
+        args.out.as_deref(),
+        &format!(
+            "reliability analysis of \"{}\" ({})",
+            report.site,
+            format.as_str()
+        ),
+    )?;
     Ok(EXIT_OK)
 }

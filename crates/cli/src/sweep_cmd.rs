@@ -60,6 +60,15 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
     let format = Format::parse(&args.format)
         .with_context(|| format!("--format {}: unknown format", args.format))?;
     let out = report.render(format)?;
-    crate::validate::write_or_print(&out, args.out.as_deref())?;
+    crate::validate::write_or_print(
+        &out,
+        args.out.as_deref(),
+        &format!(
+            "sweep of \"{}\", {} combinations ({})",
+            report.sweep.scenario,
+            report.sweep.rows.len(),
+            format.as_str()
+        ),
+    )?;
     Ok(EXIT_OK)
 }
