@@ -14,6 +14,7 @@ mod client_cmd;
 mod live_args;
 mod pieces_cmd;
 mod plot;
+mod recent_events;
 mod report;
 mod scenario_cmd;
 mod sweep_cmd;
@@ -88,7 +89,8 @@ enum Cmd {
         client: live_args::ClientArgs,
         node: String,
     },
-    /// Live table of the boards and the site; --json for one line per message.
+    /// Live table of the boards, the site and the latest events (with those from before
+    /// it started, read from the dashboard); --json for one line per message.
     Watch(watch_cmd::WatchArgs),
     /// The web dashboard, HTTP API and /metrics alone, against a broker.
     Web(web_cmd::WebArgs),
