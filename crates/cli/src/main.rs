@@ -11,6 +11,7 @@
 
 mod analyze_cmd;
 mod client_cmd;
+mod invocation;
 mod live_args;
 mod pieces_cmd;
 mod plot;
@@ -49,7 +50,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Run everything: embedded broker (unless --broker), engine and virtual boards.
+    /// Run everything: embedded broker (unless --broker), engine, virtual boards and the
+    /// web dashboard (HTTP API, /metrics).
     Up(up_cmd::UpArgs),
     /// The embedded MQTT broker alone (TCP and WebSocket).
     Broker(pieces_cmd::BrokerArgs),

@@ -1,6 +1,6 @@
 //! The `winter-river` binary end to end: exit codes 0/1/2 of `scenario run` and
 //! `validate`, the `--json`, `--csv` and `--plot` files, `topology generate|show`,
-//! every `--format` of `analyze` and `sweep`.
+//! every `--format` of `analyze` and `sweep`, the help, the commands it suggests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -511,6 +511,57 @@ fn sweep_writes_each_format_it_offers() {
     assert!(
         html.starts_with("<!DOCTYPE html>") && html.contains("<td>14</td>"),
         "{html}"
+    );
+}
+
+// ── help and suggested commands ─────────────────────────────────────────────────
+
+#[test]
+fn help_names_what_up_starts() {
+    for args in [&["--help"][..], &["up", "--help"]] {
+        let o = wr(args);
+        assert_exit(&o, 0);
+        let out = stdout(&o);
+        assert!(
+            out.contains("engine, virtual boards and the web dashboard"),
+            "{out}"
+        );
+    }
+}
+
+/// The hint after a failed connection names a command that works as this one was
+/// started: by path here, `cargo run --` under cargo.
+#[test]
+fn hints_name_the_command_as_it_was_started() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_or(1, |a| a.port());
+    let broker = format!("mqtt://127.0.0.1:{port}");
+    let hint = |cargo: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_winter-river"));
+        cmd.args(["fault", "util_a", "on", "--broker", &broker]);
+        if cargo {
+            cmd.env("CARGO", "cargo")
+                .env("CARGO_MANIFEST_DIR", repo_root());
+        } else {
+            cmd.env_remove("CARGO");
+        }
+        let o = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run winter-river: {e}"));
+        assert_exit(&o, 2);
+        stderr(&o)
+    };
+    let bin = env!("CARGO_BIN_EXE_winter-river");
+    let by_path = hint(false);
+    assert!(
+        by_path.contains(&format!("start one with `{bin} up` or `{bin} broker`")),
+        "{by_path}"
+    );
+    let by_cargo = hint(true);
+    assert!(
+        by_cargo.contains("start one with `cargo run -- up` or `cargo run -- broker`"),
+        "{by_cargo}"
     );
 }
 

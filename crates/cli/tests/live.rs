@@ -539,7 +539,15 @@ async fn signal_stops_up(kind: BrokerKind, sig: &str) -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_shows_the_events_from_before_it_started() -> Result<()> {
     let mut live = Live::up(BrokerKind::Embedded, &[]).await?;
+    let banner = live.up_proc().stdout();
     let dashboard = format!("http://127.0.0.1:{}", live.http_port);
+    ensure!(
+        banner.contains(&format!(
+            "watch --broker {} --dashboard {dashboard}",
+            live.url()
+        )),
+        "the banner's watch command names this broker and dashboard: {banner}"
+    );
     // Every board up first: their `board connected` events would otherwise come
     // after the fault's and push it out of the eight shown.
     let statuses = live.client("statuses", &["winter-river/+/status"]).await?;
