@@ -1,5 +1,6 @@
-//! Reports of an analysis or a sweep as text, Markdown, JSON, CSV (sweeps) or one
-//! self-contained HTML file with inline SVG charts. Every report carries the program
+//! Reports of an analysis or a sweep as text, Markdown, JSON, CSV (sweeps only: an
+//! analysis is several tables, not one) or one self-contained HTML file with inline
+//! SVG charts. Every report carries the program
 //! version and the SHA-256 of its canonical inputs: the topology with every default
 //! applied (its JSON form), the reliability figures, the parameters and the seed —
 //! not the file's bytes, so comments and layout do not change it.
@@ -30,6 +31,17 @@ pub enum Format {
 }
 
 impl Format {
+    /// The name `--format` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Markdown => "markdown",
+            Format::Json => "json",
+            Format::Html => "html",
+            Format::Csv => "csv",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Format> {
         Some(match s {
             "text" => Format::Text,
@@ -40,6 +52,55 @@ impl Format {
             _ => return None,
         })
     }
+}
+
+/// Why a report cannot be rendered.
+#[derive(Debug)]
+pub enum ReportError {
+    /// The report has no such form: an analysis is several tables, so no CSV.
+    Unsupported {
+        /// `winter-river analyze` or `winter-river sweep`.
+        report: &'static str,
+        format: Format,
+        /// The formats it has.
+        supported: &'static str,
+    },
+    /// The report could not be encoded as JSON.
+    Json(serde_json::Error),
+}
+
+impl std::fmt::Display for ReportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReportError::Unsupported {
+                report,
+                format,
+                supported,
+            } => write!(
+                f,
+                "--format {}: {report} has no {} form (it writes {supported})",
+                format.as_str(),
+                format.as_str()
+            ),
+            ReportError::Json(e) => write!(f, "cannot encode the report as JSON: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReportError::Json(e) => Some(e),
+            ReportError::Unsupported { .. } => None,
+        }
+    }
+}
+
+/// Pretty JSON with a final newline.
+fn pretty_json(v: &impl Serialize) -> Result<String, ReportError> {
+    serde_json::to_string_pretty(v)
+        .map(|s| s + "\n")
+        .map_err(ReportError::Json)
 }
 
 /// Hex SHA-256 of a canonical JSON value (keys of maps sorted by serde_json's map).
@@ -140,15 +201,22 @@ impl AnalyzeReport {
         }
     }
 
-    pub fn render(&self, format: Format) -> String {
-        match format {
-            Format::Json | Format::Csv => {
-                serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    /// The report in `format`; CSV is refused (an analysis is several tables: its
+    /// JSON has every figure, its HTML and Markdown every table).
+    pub fn render(&self, format: Format) -> Result<String, ReportError> {
+        Ok(match format {
+            Format::Json => pretty_json(self)?,
+            Format::Csv => {
+                return Err(ReportError::Unsupported {
+                    report: self.program,
+                    format,
+                    supported: "text, markdown, json or html; sweep writes CSV",
+                });
             }
             Format::Text => analyze_doc(self, &mut TextDoc::default()),
             Format::Markdown => analyze_doc(self, &mut MdDoc::default()),
             Format::Html => analyze_doc(self, &mut HtmlDoc::default()),
-        }
+        })
     }
 }
 
@@ -194,14 +262,15 @@ impl SweepReport {
         }
     }
 
-    pub fn render(&self, format: Format) -> String {
-        match format {
-            Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
+    /// The report in `format` (every format).
+    pub fn render(&self, format: Format) -> Result<String, ReportError> {
+        Ok(match format {
+            Format::Json => pretty_json(self)?,
             Format::Csv => self.csv(),
             Format::Text => sweep_doc(self, &mut TextDoc::default()),
             Format::Markdown => sweep_doc(self, &mut MdDoc::default()),
             Format::Html => sweep_doc(self, &mut HtmlDoc::default()),
-        }
+        })
     }
 
     fn header(&self) -> Vec<String> {

@@ -342,13 +342,13 @@ fn battery_sweep_reproduces_the_reference_ride_through_times() {
         &["ride_through_s".into()],
         r,
     );
-    let csv = report.render(Format::Csv);
+    let csv = report.render(Format::Csv).unwrap();
     assert!(csv.starts_with("# winter-river sweep "), "{csv}");
     assert!(
         csv.contains("\nups.battery_kwh,ride_through_s,error\n50,"),
         "{csv}"
     );
-    let html = report.render(Format::Html);
+    let html = report.render(Format::Html).unwrap();
     assert!(html.contains("<svg") && html.contains(&report.inputs_sha256));
 }
 
@@ -447,22 +447,54 @@ fn reports_carry_version_and_a_hash_of_canonical_inputs() {
     );
     assert_ne!(other.inputs_sha256, report.inputs_sha256);
 
-    let text = report.render(Format::Text);
+    let text = report.render(Format::Text).unwrap();
     assert!(
         text.contains("Single points of failure (4): sw_a, dist_a, ups_a, pdu_a"),
         "{text}"
     );
     assert!(text.contains(&report.inputs_sha256) && text.contains(winter_river_analysis::VERSION));
-    let md = report.render(Format::Markdown);
+    let md = report.render(Format::Markdown).unwrap();
     assert!(md.contains("| sw_a | SPOF |"), "{md}");
-    let json: serde_json::Value = serde_json::from_str(&report.render(Format::Json)).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&report.render(Format::Json).unwrap()).unwrap();
     assert_eq!(json["inputs_sha256"], report.inputs_sha256.as_str());
     assert_eq!(json["contingencies"]["single_points_of_failure"][0], "sw_a");
-    let html = report.render(Format::Html);
-    assert!(html.starts_with("<!DOCTYPE html>") && html.matches("<svg").count() >= 3);
+
+    // The HTML is one file to mail or archive: a whole document, the same findings
+    // as the text, and nothing fetched from elsewhere when it is opened.
+    let html = report.render(Format::Html).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.trim_end().ends_with("</html>"), "{html}");
     assert!(
-        !html.contains("<script") && !html.contains("http://")
-            || html.contains("xmlns=\"http://www.w3.org/2000/svg\"")
+        html.contains("<p>Single points of failure (4): sw_a, dist_a, ups_a, pdu_a</p>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<tr><td>sw_a</td><td>SPOF</td><td>30 kW</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<tr><td>availability</td><td>"), "{html}");
+    assert!(html.contains(&report.inputs_sha256) && html.contains(winter_river_analysis::VERSION));
+    // Charts: IT lost per N-1 case, years by downtime, the running estimate.
+    assert_eq!(html.matches("<figure><svg").count(), 3, "{html}");
+    for external in [
+        "<script", "<link", "<img", "<iframe", " src=", "@import", "url(",
+    ] {
+        assert!(!html.contains(external), "`{external}` in {html}");
+    }
+    let svg_ns = "xmlns=\"http://www.w3.org/2000/svg\"";
+    let links = html.matches("http://").count() + html.matches("https://").count();
+    assert_eq!(
+        links,
+        html.matches(svg_ns).count(),
+        "a link other than the SVG namespace in {html}"
+    );
+
+    // CSV is one table: an analysis refuses it and names what it writes instead.
+    let e = report.render(Format::Csv).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "--format csv: winter-river analyze has no csv form (it writes text, markdown, json or html; sweep writes CSV)"
     );
 }
 

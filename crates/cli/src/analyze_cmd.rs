@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use winter_river_analysis::report::{AnalyzeParams, AnalyzeReport, Format};
 use winter_river_analysis::{
     AvailabilityConfig, ContingencyConfig, RunConfig, availability, contingency,
@@ -35,7 +35,7 @@ pub struct AnalyzeArgs {
     /// Only the Monte Carlo (with --availability): skip the contingency analysis.
     #[arg(long)]
     pub availability_only: bool,
-    /// Report format.
+    /// Report format (no CSV: an analysis is several tables; `sweep` writes CSV).
     #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json", "html"])]
     pub format: String,
     /// Write the report to this file instead of standard output.
@@ -100,8 +100,17 @@ pub fn run(args: &AnalyzeArgs) -> Result<u8> {
         seed: args.availability.then_some(args.seed),
     };
     let report = AnalyzeReport::new(&site, &name, params, contingencies, avail);
-    let format = Format::parse(&args.format).unwrap_or(Format::Text);
-    let out = report.render(format);
-    crate::validate::write_or_print(&out, args.out.as_deref())?;
+    let format = Format::parse(&args.format)
+        .with_context(|| format!("--format {}: unknown format", args.format))?;
+    let out = report.render(format)?;
+    crate::validate::write_or_print(
+        &out,
+        args.out.as_deref(),
+        &format!(
+            "reliability analysis of \"{}\" ({})",
+            report.site,
+            format.as_str()
+        ),
+    )?;
     Ok(EXIT_OK)
 }

@@ -9,11 +9,14 @@ use anyhow::{Context, Result};
 use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
 use winter_river_sim::Topology;
 
+/// The broker the client commands use when given none (`up`'s embedded one).
+pub const DEFAULT_BROKER: &str = "mqtt://127.0.0.1:1883";
+
 /// Where the broker is and which topics are ours.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClientArgs {
     /// Broker URL: mqtt://host:port or ws://host:port/path (user:pass@ allowed).
-    #[arg(long, env = "WR_BROKER", default_value = "mqtt://127.0.0.1:1883")]
+    #[arg(long, env = "WR_BROKER", default_value = DEFAULT_BROKER)]
     pub broker: String,
     /// Topic prefix.
     #[arg(long, default_value = winter_river_protocol::DEFAULT_PREFIX)]
@@ -122,7 +125,8 @@ pub async fn connect(url: &BrokerUrl, client_id: String, timeout: Duration) -> R
             () = tokio::time::sleep_until(deadline) => break,
         }
     }
+    let me = crate::invocation::self_command();
     anyhow::bail!(
-        "cannot reach the MQTT broker at {url}: {last_error} (is it running? start one with `winter-river up` or `winter-river broker`, or pass --broker)"
+        "cannot reach the MQTT broker at {url}: {last_error} (is it running? start one with `{me} up` or `{me} broker`, or pass --broker)"
     )
 }

@@ -11,9 +11,11 @@
 
 mod analyze_cmd;
 mod client_cmd;
+mod invocation;
 mod live_args;
 mod pieces_cmd;
 mod plot;
+mod recent_events;
 mod report;
 mod scenario_cmd;
 mod sweep_cmd;
@@ -48,7 +50,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Run everything: embedded broker (unless --broker), engine and virtual boards.
+    /// Run everything: embedded broker (unless --broker), engine, virtual boards and the
+    /// web dashboard (HTTP API, /metrics).
     Up(up_cmd::UpArgs),
     /// The embedded MQTT broker alone (TCP and WebSocket).
     Broker(pieces_cmd::BrokerArgs),
@@ -88,7 +91,8 @@ enum Cmd {
         client: live_args::ClientArgs,
         node: String,
     },
-    /// Live table of the boards and the site; --json for one line per message.
+    /// Live table of the boards, the site and the latest events (with those from before
+    /// it started, read from the dashboard); --json for one line per message.
     Watch(watch_cmd::WatchArgs),
     /// The web dashboard, HTTP API and /metrics alone, against a broker.
     Web(web_cmd::WebArgs),

@@ -10,7 +10,7 @@ use winter_river_engine::scenario as engine_scenario;
 use winter_river_sim::scenario::{DEFAULT_SAMPLE_EVERY_S, RunOptions};
 
 use crate::report::{self, Outcome};
-use crate::validate::{load_scenario, write};
+use crate::validate::{load_scenario, write_saying};
 use crate::{EXIT_FAILED, EXIT_OK, plot};
 
 #[derive(Debug, clap::Args)]
@@ -71,14 +71,31 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         let json = report::json(&outcome);
         let text =
             serde_json::to_string_pretty(&json).context("cannot encode the report as JSON")?;
-        write(path, &(text + "\n"))?;
+        write_saying(
+            path,
+            &(text + "\n"),
+            &format!(
+                "verdicts of {} expectations, {} events and the summary (JSON)",
+                report.verdicts.len(),
+                report.events.len()
+            ),
+        )?;
     }
     if let (Some(path), Some(rec)) = (&args.csv, &report.recording) {
-        write(path, &report::csv(rec))?;
+        write_saying(
+            path,
+            &report::csv(rec),
+            &format!(
+                "{} samples of {} series every {} s (CSV)",
+                rec.time_s.len(),
+                rec.series.len(),
+                args.sample_s
+            ),
+        )?;
     }
     if let (Some(path), Some(rec)) = (&args.plot, &report.recording) {
         let svg = plot::svg(&scenario, &report, rec, &args.series)?;
-        write(path, &svg)?;
+        write_saying(path, &svg, "plot with event markers (SVG)")?;
     }
     Ok(if report.passed() {
         EXIT_OK

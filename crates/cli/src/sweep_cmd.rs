@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use winter_river_analysis::report::{Format, SweepReport};
 use winter_river_analysis::sweep::{self, COLUMNS};
 
@@ -57,8 +57,18 @@ pub fn run(args: &SweepArgs) -> Result<u8> {
     let threads = crate::analyze_cmd::threads(args.threads);
     let result = sweep::sweep(&scenario, &text, &name, &sets, threads)?;
     let report = SweepReport::new(&scenario, &args.set, &args.columns, result);
-    let format = Format::parse(&args.format).unwrap_or(Format::Text);
-    let out = report.render(format);
-    crate::validate::write_or_print(&out, args.out.as_deref())?;
+    let format = Format::parse(&args.format)
+        .with_context(|| format!("--format {}: unknown format", args.format))?;
+    let out = report.render(format)?;
+    crate::validate::write_or_print(
+        &out,
+        args.out.as_deref(),
+        &format!(
+            "sweep of \"{}\", {} combinations ({})",
+            report.sweep.scenario,
+            report.sweep.rows.len(),
+            format.as_str()
+        ),
+    )?;
     Ok(EXIT_OK)
 }

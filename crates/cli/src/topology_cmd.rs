@@ -3,15 +3,34 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use winter_river_sim::Topology;
 use winter_river_sim::topology::generate::synthetic_site_toml;
 
 use crate::EXIT_OK;
 use crate::live_args::load_topology;
-use crate::validate::write_or_print;
+use crate::validate::{topology_summary, write_saying};
 
-/// Prints (or writes) a synthetic site of `racks` racks.
+/// Prints a synthetic site of `racks` racks, or writes it to `out` and says what it
+/// wrote (as `validate` would summarise it).
 pub fn generate(racks: usize, out: Option<&Path>) -> Result<u8> {
-    write_or_print(&synthetic_site_toml(racks), out)?;
+    let text = synthetic_site_toml(racks);
+    let Some(path) = out else {
+        print!("{text}");
+        return Ok(EXIT_OK);
+    };
+    let name = path.display().to_string();
+    let site = Topology::from_toml_str(&text, &name)
+        .with_context(|| format!("the generated site of {racks} racks does not load"))?;
+    write_saying(
+        path,
+        &text,
+        &format!(
+            "synthetic 2N site \"{}\", {racks} rack{}: {}",
+            site.site_name,
+            if racks == 1 { "" } else { "s" },
+            topology_summary(&site)
+        ),
+    )?;
     Ok(EXIT_OK)
 }
 

@@ -117,8 +117,21 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         "  dashboard  {}",
         winter_river_web::dashboard_url(web_addr, &web_token)
     );
+    // The form that works for how this was started (`cargo run --release --`, a
+    // path, or `winter-river` on PATH); flags only where watch's defaults differ.
+    let mut watch = format!("{} watch", crate::invocation::self_command());
+    if url.to_string() != crate::live_args::DEFAULT_BROKER {
+        watch.push_str(&format!(" --broker {url}"));
+    }
+    if args.prefix != winter_river_protocol::DEFAULT_PREFIX {
+        watch.push_str(&format!(" --prefix {}", args.prefix));
+    }
+    let dashboard = crate::web_cmd::base_url(web_addr);
+    if dashboard != crate::recent_events::DEFAULT_DASHBOARD {
+        watch.push_str(&format!(" --dashboard {dashboard}"));
+    }
     println!(
-        "  watch      winter-river watch --broker {url}   or   mosquitto_sub -h {} -p {} -t '{}/#' -v",
+        "  watch      {watch}   or   mosquitto_sub -h {} -p {} -t '{}/#' -v",
         url.host, url.port, args.prefix
     );
     println!("Ctrl-C stops everything.");

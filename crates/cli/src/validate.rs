@@ -53,10 +53,18 @@ pub fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Writes a report to `out`, or prints it when there is none.
-pub fn write_or_print(text: &str, out: Option<&Path>) -> Result<()> {
+/// Writes a file and says so on standard error: `wrote PATH: WHAT`.
+pub fn write_saying(path: &Path, text: &str, what: &str) -> Result<()> {
+    write(path, text)?;
+    eprintln!("wrote {}: {what}", path.display());
+    Ok(())
+}
+
+/// Writes a report to `out` (saying so, with `what` it is), or prints it when there
+/// is none.
+pub fn write_or_print(text: &str, out: Option<&Path>, what: &str) -> Result<()> {
     match out {
-        Some(path) => write(path, text),
+        Some(path) => write_saying(path, text, what),
         None => {
             print!("{text}");
             Ok(())

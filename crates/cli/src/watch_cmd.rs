@@ -1,5 +1,7 @@
-//! `winter-river watch`: a live terminal table of nodes (status, V, A, kW, load %)
-//! and the system KPIs; `--json` prints one JSON line per message instead.
+//! `winter-river watch`: a live terminal table of nodes (status, V, A, kW, load %),
+//! the system KPIs and the latest events — starting with those from before it
+//! started, read from the dashboard (events are not retained on the broker);
+//! `--json` prints one JSON line per message instead.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,6 +16,13 @@ use winter_river_protocol::{
 
 use crate::EXIT_OK;
 use crate::live_args::{ClientArgs, connect, runtime, shutdown_signal};
+use crate::recent_events::{DEFAULT_DASHBOARD, Dashboard};
+
+/// Events the table shows.
+const EVENTS_SHOWN: usize = 8;
+
+/// How long the dashboard may take to hand over the earlier events.
+const RECENT_EVENTS_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, clap::Args)]
 pub struct WatchArgs {
@@ -25,6 +34,10 @@ pub struct WatchArgs {
     /// Exit after this many messages (with --json).
     #[arg(long)]
     pub count: Option<u64>,
+    /// The dashboard (`up` or `web`) to read the events from before watch started
+    /// (GET /api/events); `none` to skip. Not used with --json.
+    #[arg(long, env = "WR_DASHBOARD", default_value = DEFAULT_DASHBOARD, value_name = "URL")]
+    pub dashboard: String,
 }
 
 /// What the table shows.
@@ -34,11 +47,72 @@ struct View {
     online: BTreeMap<String, bool>,
     system: Option<SystemStatus>,
     events: Vec<Event>,
+    /// Where the events before watch started came from, or why there are none.
+    note: Option<String>,
+}
+
+impl View {
+    /// Adds an event, dropping the oldest past [`EVENTS_SHOWN`]; an event already
+    /// shown (heard live and read from the dashboard) is not shown twice.
+    fn push_event(&mut self, e: Event) {
+        if self.events.contains(&e) {
+            return;
+        }
+        self.events.push(e);
+        if self.events.len() > EVENTS_SHOWN {
+            self.events.remove(0);
+        }
+    }
+
+    /// Puts the events from before watch started ahead of any heard since.
+    fn add_earlier(&mut self, earlier: Vec<Event>) {
+        let live = std::mem::take(&mut self.events);
+        for e in earlier.into_iter().chain(live) {
+            self.push_event(e);
+        }
+    }
+}
+
+/// `--dashboard`: `None` for `none`.
+fn dashboard_arg(text: &str) -> Result<Option<Dashboard>> {
+    if text == "none" {
+        return Ok(None);
+    }
+    Dashboard::parse(text)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("--dashboard {e}"))
+}
+
+/// The events from before watch started, and the line that says where they came
+/// from — or, when the dashboard cannot be read, where to find them.
+fn earlier_events(dashboard: &Dashboard) -> (Vec<Event>, String) {
+    let url = dashboard.events_url();
+    match dashboard.recent_events(EVENTS_SHOWN, RECENT_EVENTS_TIMEOUT) {
+        Ok(events) => {
+            let note = match events.len() {
+                0 => format!("no events before watch started ({url})"),
+                n => format!("events before watch started: the last {n} from {url}"),
+            };
+            (events, note)
+        }
+        Err(e) => (
+            Vec::new(),
+            format!(
+                "events before watch started: not read from {url} ({e}); the dashboard's \
+                 event list has them (pass --dashboard URL if it is elsewhere)"
+            ),
+        ),
+    }
 }
 
 pub fn run(args: &WatchArgs) -> Result<u8> {
     args.client.check_prefix()?;
     let url = args.client.url()?;
+    let dashboard = if args.json {
+        None
+    } else {
+        dashboard_arg(&args.dashboard)?
+    };
     let prefix = args.client.prefix.clone();
     runtime()?.block_on(async {
         let mut link = connect(
@@ -59,6 +133,15 @@ pub fn run(args: &WatchArgs) -> Result<u8> {
         };
         subscribe(&link);
         let mut view = View::default();
+        // After subscribing, so no event falls between the two; one heard both ways
+        // is shown once.
+        if let Some(d) = dashboard {
+            let (earlier, note) = tokio::task::spawn_blocking(move || earlier_events(&d))
+                .await
+                .unwrap_or_else(|e| (Vec::new(), format!("events before watch started: {e}")));
+            view.add_earlier(earlier);
+            view.note = Some(note);
+        }
         let mut seen: u64 = 0;
         let mut redraw = tokio::time::interval(Duration::from_secs(1));
         let stop = shutdown_signal();
@@ -114,10 +197,7 @@ fn absorb(view: &mut View, prefix: &str, topic: &str, payload: &[u8]) {
         }
         Ok(Topic::SystemEvents) => {
             if let Ok(e) = decode_event(payload) {
-                view.events.push(e);
-                if view.events.len() > 8 {
-                    view.events.remove(0);
-                }
+                view.push_event(e);
             }
         }
         _ => {}
@@ -178,8 +258,11 @@ fn draw(view: &View) {
             num(st.load_pct, 1),
         );
     }
-    if !view.events.is_empty() {
+    if !view.events.is_empty() || view.note.is_some() {
         s.push_str("\nevents\n");
+        if let Some(note) = &view.note {
+            let _ = writeln!(s, "  ({note})");
+        }
         for e in &view.events {
             let _ = writeln!(
                 s,

@@ -58,6 +58,13 @@ impl HttpArgs {
     }
 }
 
+/// `http://host:port` of a dashboard listening on `addr` (loopback for a wildcard).
+pub fn base_url(addr: SocketAddr) -> String {
+    winter_river_web::dashboard_url(addr, "")
+        .trim_end_matches("/?token=")
+        .to_string()
+}
+
 /// Starts the web piece on the current runtime.
 pub fn spawn(
     listener: std::net::TcpListener,
@@ -97,12 +104,7 @@ pub fn run(args: &WebArgs) -> Result<u8> {
         "  dashboard  {}",
         winter_river_web::dashboard_url(addr, &token)
     );
-    println!(
-        "  metrics    http://{}/metrics",
-        winter_river_web::dashboard_url(addr, "")
-            .trim_start_matches("http://")
-            .trim_end_matches("/?token=")
-    );
+    println!("  metrics    {}/metrics", base_url(addr));
     runtime()?.block_on(async move {
         let handle = spawn(
             listener,

@@ -1,5 +1,6 @@
 //! The `winter-river` binary end to end: exit codes 0/1/2 of `scenario run` and
-//! `validate`, the `--json`, `--csv` and `--plot` files, `topology generate|show`.
+//! `validate`, the `--json`, `--csv` and `--plot` files, `topology generate|show`,
+//! every `--format` of `analyze` and `sweep`, the help, the commands it suggests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -163,6 +164,26 @@ fn scenario_run_writes_json_csv_and_plot() {
         path_str(&svg),
     ]);
     assert_exit(&o, 0);
+    // Each file written is named on stderr, with what it holds.
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "wrote {}: verdicts of 22 expectations, 16 events and the summary (JSON)",
+            json.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("wrote {}: 901 samples of ", csv.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "wrote {}: plot with event markers (SVG)",
+            svg.display()
+        )),
+        "{err}"
+    );
 
     let v: serde_json::Value =
         serde_json::from_str(&read(&json)).unwrap_or_else(|e| panic!("--json is not JSON: {e}"));
@@ -346,6 +367,18 @@ fn topology_generate_prints_a_valid_site() {
     assert_exit(&o, 0);
     let t = Topology::from_toml_str(&read(&out), "site.toml").unwrap_or_else(|e| panic!("{e}"));
     assert!(t.len() >= 25);
+    // It says what it wrote, with the node count `validate` gives.
+    assert_eq!(stdout(&o), "");
+    let said = stderr(&o);
+    assert!(
+        said.starts_with(&format!(
+            "wrote {}: synthetic 2N site \"{}\", 25 racks: {} nodes (",
+            out.display(),
+            t.site_name,
+            t.len()
+        )),
+        "{said}"
+    );
     let o = wr(&["validate", path_str(&out)]);
     assert_exit(&o, 0);
 
@@ -364,6 +397,172 @@ fn topology_show_prints_json() {
     let o = wr(&["topology", "show", "topologies/2n.toml"]);
     assert_exit(&o, 0);
     assert!(stdout(&o).contains("\"ups_b\""));
+}
+
+// ── analyze and sweep: every --format ───────────────────────────────────────────
+
+#[test]
+fn analyze_writes_each_format_it_offers_and_refuses_csv() {
+    let dir = scratch("analyze-formats");
+    let check = |format: &str, holds: &dyn Fn(&str) -> bool| {
+        let out = dir.join(format!("report.{format}"));
+        let o = wr(&["analyze", "--format", format, "--out", path_str(&out)]);
+        assert_exit(&o, 0);
+        let text = read(&out);
+        assert!(holds(&text), "--format {format}:\n{text}");
+        let said = stderr(&o);
+        assert!(
+            said.contains(&format!(
+                "wrote {}: reliability analysis of \"winter-river-a\" ({format})",
+                out.display()
+            )),
+            "{said}"
+        );
+    };
+    let spof = "Single points of failure (4): sw_a, dist_a, ups_a, pdu_a";
+    check("text", &|t| t.contains(spof) && !t.contains("<td>"));
+    check("markdown", &|t| {
+        t.starts_with("# Reliability analysis") && t.contains("| sw_a | SPOF |")
+    });
+    check("json", &|t| {
+        serde_json::from_str::<serde_json::Value>(t).is_ok_and(|v| {
+            v["contingencies"]["single_points_of_failure"]
+                == serde_json::json!(["sw_a", "dist_a", "ups_a", "pdu_a"])
+        })
+    });
+    check("html", &|t| {
+        t.starts_with("<!DOCTYPE html>") && t.contains(&format!("<p>{spof}</p>"))
+    });
+
+    // An analysis is several tables: no CSV, and no JSON in its place.
+    let out = dir.join("report.csv");
+    let o = wr(&["analyze", "--format", "csv", "--out", path_str(&out)]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("[possible values: text, markdown, json, html]"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "nothing written for a refused format");
+}
+
+#[test]
+fn sweep_writes_each_format_it_offers() {
+    let dir = scratch("sweep-formats");
+    let run = |format: &str| {
+        let out = dir.join(format!("sweep.{format}"));
+        let o = wr(&[
+            "sweep",
+            "scenarios/generator-fails-to-start.toml",
+            "--set",
+            "ups_a.battery_kwh=7,14",
+            "--columns",
+            "ride_through_s",
+            "--format",
+            format,
+            "--out",
+            path_str(&out),
+        ]);
+        assert_exit(&o, 0);
+        assert!(
+            stderr(&o).contains(&format!("wrote {}: sweep of ", out.display()))
+                && stderr(&o).contains(&format!(", 2 combinations ({format})")),
+            "{}",
+            stderr(&o)
+        );
+        read(&out)
+    };
+    // CSV: a table a spreadsheet opens, one row per value.
+    let csv = run("csv");
+    let rows: Vec<&str> = csv.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(rows[0], "ups_a.battery_kwh,ride_through_s,error", "{csv}");
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(
+        rows[1].starts_with("7,") && rows[2].starts_with("14,"),
+        "{csv}"
+    );
+    // Twice the battery, about twice the ride-through.
+    let ride = |row: &str| -> f64 {
+        row.split(',')
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let ratio = ride(rows[2]) / ride(rows[1]);
+    assert!(
+        (1.8..=2.2).contains(&ratio),
+        "ride-through ratio {ratio}: {csv}"
+    );
+
+    let json: serde_json::Value = serde_json::from_str(&run("json"))
+        .unwrap_or_else(|e| panic!("--format json is not JSON: {e}"));
+    assert_eq!(json["sweep"]["rows"].as_array().map(Vec::len), Some(2));
+    let text = run("text");
+    assert!(
+        text.starts_with("Sweep of ") && text.contains("ride_through_s"),
+        "{text}"
+    );
+    let md = run("markdown");
+    assert!(
+        md.contains("| ups_a.battery_kwh | ride_through_s | error |"),
+        "{md}"
+    );
+    let html = run("html");
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("<td>14</td>"),
+        "{html}"
+    );
+}
+
+// ── help and suggested commands ─────────────────────────────────────────────────
+
+#[test]
+fn help_names_what_up_starts() {
+    for args in [&["--help"][..], &["up", "--help"]] {
+        let o = wr(args);
+        assert_exit(&o, 0);
+        let out = stdout(&o);
+        assert!(
+            out.contains("engine, virtual boards and the web dashboard"),
+            "{out}"
+        );
+    }
+}
+
+/// The hint after a failed connection names a command that works as this one was
+/// started: by path here, `cargo run --` under cargo.
+#[test]
+fn hints_name_the_command_as_it_was_started() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_or(1, |a| a.port());
+    let broker = format!("mqtt://127.0.0.1:{port}");
+    let hint = |cargo: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_winter-river"));
+        cmd.args(["fault", "util_a", "on", "--broker", &broker]);
+        if cargo {
+            cmd.env("CARGO", "cargo")
+                .env("CARGO_MANIFEST_DIR", repo_root());
+        } else {
+            cmd.env_remove("CARGO");
+        }
+        let o = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run winter-river: {e}"));
+        assert_exit(&o, 2);
+        stderr(&o)
+    };
+    let bin = env!("CARGO_BIN_EXE_winter-river");
+    let by_path = hint(false);
+    assert!(
+        by_path.contains(&format!("start one with `{bin} up` or `{bin} broker`")),
+        "{by_path}"
+    );
+    let by_cargo = hint(true);
+    assert!(
+        by_cargo.contains("start one with `cargo run -- up` or `cargo run -- broker`"),
+        "{by_cargo}"
+    );
 }
 
 #[test]

@@ -532,6 +532,87 @@ async fn signal_stops_up(kind: BrokerKind, sig: &str) -> Result<()> {
     Ok(())
 }
 
+/// `watch` started after a fault shows the events from before it (MQTT events are
+/// not retained: they come from the dashboard's `GET /api/events`), and says where
+/// they came from. With no dashboard there it still runs, and says where to find
+/// them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_shows_the_events_from_before_it_started() -> Result<()> {
+    let mut live = Live::up(BrokerKind::Embedded, &[]).await?;
+    let banner = live.up_proc().stdout();
+    let dashboard = format!("http://127.0.0.1:{}", live.http_port);
+    ensure!(
+        banner.contains(&format!(
+            "watch --broker {} --dashboard {dashboard}",
+            live.url()
+        )),
+        "the banner's watch command names this broker and dashboard: {banner}"
+    );
+    // Every board up first: their `board connected` events would otherwise come
+    // after the fault's and push it out of the eight shown.
+    let statuses = live.client("statuses", &["winter-river/+/status"]).await?;
+    wait_all_boards(&statuses, 0).await?;
+    let events = live
+        .client("events", &["winter-river/system/events"])
+        .await?;
+    live.run_cli(&["fault", "util_a", "on"]).await?;
+    for message in ["util_a failed", "ups_a on battery"] {
+        events
+            .wait_for(message, WAIT, |m| {
+                m.str_field("message").as_deref() == Some(message)
+            })
+            .await?;
+    }
+    // The dashboard hears the same messages; give it a moment to file them.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let url = live.url();
+    live.spawn("watch", &["watch", "--dashboard", &dashboard])?;
+    let watch = live.procs.len() - 1;
+    let shown = live.procs[watch]
+        .wait_stdout("ups_a on battery", WAIT)
+        .await
+        .context("watch shows the UPS going on battery, which happened before it started")?;
+    ensure!(
+        shown.contains("critical  util_a     util_a failed"),
+        "watch shows the utility failure: {shown}"
+    );
+    // Two or more: the generator may have started by now.
+    ensure!(
+        shown.contains("events before watch started: the last ")
+            && shown.contains(&format!(" from {dashboard}/api/events)")),
+        "watch says where the earlier events came from: {shown}"
+    );
+
+    // Nothing listens on this port: watch runs on and says where the events are.
+    let nowhere = format!("http://127.0.0.1:{}", winter_river_testkit::free_port()?);
+    let mut blind = winter_river_testkit::Proc::spawn(
+        "watch-without-dashboard",
+        system::BIN,
+        &["watch", "--broker", &url, "--dashboard", &nowhere],
+    )?;
+    let shown = blind
+        .wait_stdout("the dashboard's event list has them", WAIT)
+        .await?;
+    ensure!(
+        shown.contains(&format!(
+            "events before watch started: not read from {nowhere}/api/events ("
+        )),
+        "watch says which dashboard it could not read: {shown}"
+    );
+    blind
+        .wait_stdout("sw_a", WAIT)
+        .await
+        .context("watch still shows the boards")?;
+    blind.check_running()?;
+    ensure!(
+        !blind.stdout().contains("util_a failed"),
+        "no earlier events without a dashboard"
+    );
+    live.check_running()?;
+    Ok(())
+}
+
 /// A site past what the embedded broker carries comfortably gets a warning naming the
 /// board count and Mosquitto; the site still runs (no boards here: `--nodes none`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,6 +36,8 @@ pub enum Broker {
 pub struct Live {
     pub mqtt_port: u16,
     pub ws_port: u16,
+    /// The dashboard's port (`up --http 127.0.0.1:PORT`); 0 without `up`.
+    pub http_port: u16,
     /// Processes of the system (`up`, or `engine` and `nodes`), killed on drop.
     pub procs: Vec<Proc>,
     // Dropped after the processes.
@@ -61,13 +63,15 @@ impl Live {
             }
         };
         // A loopback dashboard port of its own: parallel tests never share 8080.
-        args.extend(["--http".to_string(), format!("127.0.0.1:{}", free_port()?)]);
+        let http_port = free_port()?;
+        args.extend(["--http".to_string(), format!("127.0.0.1:{http_port}")]);
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut up = Proc::spawn("up", BIN, &args)?;
         up.wait_stdout("Ctrl-C stops everything.", WAIT).await?;
         Ok(Live {
             mqtt_port,
             ws_port,
+            http_port,
             procs: vec![up],
             broker,
         })
@@ -91,6 +95,7 @@ impl Live {
         Ok(Live {
             mqtt_port,
             ws_port,
+            http_port: 0,
             procs: Vec::new(),
             broker,
         })
