@@ -77,6 +77,12 @@ pub fn dashboard_url(addr: SocketAddr, token: &str) -> String {
     format!("http://{host}:{}/?token={token}", addr.port())
 }
 
+/// The `/metrics` text (OpenMetrics) of `store` alone, as a scrape of a standalone
+/// `winter-river web` with no browser connected gets it (for the benches).
+pub fn metrics_text(store: &Store) -> String {
+    metrics::render(store, None, 0, 0).unwrap_or_default()
+}
+
 /// A command the HTTP side asks the MQTT side to publish.
 #[derive(Debug)]
 pub(crate) struct PublishRequest {
