@@ -197,13 +197,13 @@ async fn phone_layout_stacks_and_stays_usable() {
     assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
 }
 
-/// Loads a topology file of the repository.
-fn repo_topology(name: &str) -> winter_river_sim::Topology {
+/// A live site on a topology file of the repository.
+async fn repo_site(name: &str) -> Stack {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../topologies")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap();
-    winter_river_sim::Topology::from_toml_str(&text, &path.display().to_string()).unwrap()
+    Stack::start_toml(&text, &path.display().to_string()).await
 }
 
 /// The README's picture: the hall, a minute of normal running, then utility A lost
@@ -213,7 +213,7 @@ fn repo_topology(name: &str) -> winter_river_sim::Topology {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "makes docs/screenshot.png by hand: about 90 s"]
 async fn docs_screenshot() {
-    let stack = Stack::start_with(repo_topology("hall.toml")).await;
+    let stack = repo_site("hall.toml").await;
     stack.wait_all_reporting(Duration::from_secs(20)).await;
     let mut b = Browser::launch(W, H).await;
     b.goto(&format!("{}/?token={TOKEN}", stack.base())).await;
@@ -252,10 +252,9 @@ async fn docs_screenshot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "1,043 virtual boards: run by hand"]
 async fn large_site_stays_responsive() {
-    let toml = winter_river_sim::topology::generate::synthetic_site_toml(900);
-    let topology = winter_river_sim::Topology::from_toml_str(&toml, "synthetic-900").unwrap();
-    let n = topology.len();
-    let stack = Stack::start_with(topology).await;
+    let toml = winter_river_testkit::site::synthetic_site_toml(900);
+    let stack = Stack::start_toml(&toml, "synthetic-900").await;
+    let n = stack.nodes();
     stack.wait_all_reporting(Duration::from_secs(60)).await;
     let mut b = Browser::launch(W, H).await;
     let start = std::time::Instant::now();

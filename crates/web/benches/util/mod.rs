@@ -24,7 +24,9 @@ const BLOCK: [&str; 10] = [
 /// A utility feeding blocks of a UPS, two PDUs and seven racks: `n` nodes in all.
 pub fn site(n: usize) -> Site {
     let mut nodes = vec![("util_a".to_string(), "utility")];
-    let mut json = String::from(r#"{"site":"bench","nodes":[{"id":"util_a","kind":"utility","feeds":[],"params":{"voltage":13800.0}}"#);
+    let mut json = String::from(
+        r#"{"site":"bench","nodes":[{"id":"util_a","kind":"utility","feeds":[],"params":{"voltage":13800.0}}"#,
+    );
     // The block's UPS and its two PDUs, once placed (a block places them first).
     let (mut ups, mut pdus) = (String::new(), [String::new(), String::new()]);
     for i in 1..n {
