@@ -52,6 +52,46 @@ fn telemetry_source(rx: watch::Receiver<Telemetry>) -> TelemetrySource {
     })
 }
 
+/// Boards played by a test: each status (a Status JSON) is published every 500 ms
+/// on its node's topic, with a retained `online` first, until the handle is
+/// dropped — as real boards repeat theirs, so a web that subscribes late still
+/// hears them.
+pub fn boards(mqtt: winter_river_testkit::Client, prefix: &str, statuses: &[&str]) -> Boards {
+    let statuses: Vec<(String, String)> = statuses
+        .iter()
+        .map(|s| {
+            let v: Value = serde_json::from_str(s).unwrap();
+            (v["node_id"].as_str().unwrap().to_string(), s.to_string())
+        })
+        .collect();
+    let prefix = prefix.to_string();
+    Boards(tokio::spawn(async move {
+        use winter_river_protocol::Qos;
+        for (id, _) in &statuses {
+            let topic = format!("{prefix}/{id}/availability");
+            mqtt.publish(&topic, "online", Qos::AtLeastOnce, true)
+                .unwrap();
+        }
+        loop {
+            for (id, status) in &statuses {
+                let topic = format!("{prefix}/{id}/status");
+                mqtt.publish(&topic, status.as_str(), Qos::AtMostOnce, false)
+                    .unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }))
+}
+
+/// Stops the boards of [`boards`] when dropped.
+pub struct Boards(tokio::task::JoinHandle<()>);
+
+impl Drop for Boards {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl Stack {
     /// The default topology with a virtual board for every node.
     pub async fn start() -> Stack {
