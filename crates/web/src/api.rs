@@ -146,18 +146,22 @@ async fn screen(
     Path(id): Path<String>,
     Query(q): Query<ScreenQuery>,
 ) -> Response {
-    let found = {
+    let (found, board_online) = {
         let store = app.store();
         if !store.has_node(&id) {
             return error(StatusCode::NOT_FOUND, format!("no node `{id}`"));
         }
-        store.screen_status(&id)
+        (store.screen_status(&id), store.board_online(&id))
     };
     let Some((status, link_up)) = found else {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("nothing heard from `{id}` yet"),
-        );
+        let why = if board_online == Some(true) {
+            format!(
+                "`{id}`'s board is connected but has sent no status yet, nor the engine an update"
+            )
+        } else {
+            format!("nothing heard from `{id}` yet")
+        };
+        return error(StatusCode::SERVICE_UNAVAILABLE, why);
     };
     let screen = Screen {
         link_up,

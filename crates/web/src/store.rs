@@ -618,6 +618,11 @@ impl Store {
         Some((s, e.online(self.now_ms) == Some(true)))
     }
 
+    /// Whether `id`'s board is connected; `None` when nothing was heard of it.
+    pub fn board_online(&self, id: &str) -> Option<bool> {
+        self.entry(id)?.online(self.now_ms)
+    }
+
     /// Nodes in topology order, as `/metrics` reads them.
     pub fn readings(&self) -> impl ExactSizeIterator<Item = NodeReading<'_>> {
         let labels = self.topology.as_ref().map_or(&[][..], |t| &t.labels[..]);
