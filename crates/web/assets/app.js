@@ -560,7 +560,7 @@ function updateNode(id) {
   const key = [st, sub, kw, pct, online].join("|");
   if (key === r.last) return;
   r.last = key;
-  r.g.setAttribute("class", "node tone-" + toneOf(st) + (online === false ? " offline" : "") + (S.selected === id ? " selected" : ""));
+  r.g.setAttribute("class", "node tone-" + toneOf(s.status) + (online === false ? " offline" : "") + (S.selected === id ? " selected" : ""));
   r.g.setAttribute("data-status", st);
   r.chipText.textContent = stateOf(st).label;
   r.sub.textContent = sub;
