@@ -26,6 +26,10 @@ pub enum TestkitError {
         "mosquitto not found on PATH (install it: apt-get install -y mosquitto mosquitto-clients; scripts/test does)"
     )]
     MosquittoMissing,
+    /// A live site (feature `site`) could not start: its broker, topology, engine
+    /// or boards.
+    #[error("{what}")]
+    Site { what: String },
     /// The MQTT link closed or refused a request.
     #[error("mqtt client {client}: {what}")]
     Mqtt { client: String, what: String },

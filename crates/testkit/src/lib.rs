@@ -2,7 +2,9 @@
 //! free loopback ports ([`free_port`]), a Mosquitto started in a temp dir
 //! ([`Mosquitto`]), `winter-river` subprocesses with captured output that die with the
 //! test ([`Proc`]), and an MQTT client that records what it hears and waits for
-//! predicates with timeouts ([`Client`]).
+//! predicates with timeouts ([`Client`]). With feature `site`: a whole live site in
+//! the test process ([`site::LiveSite`]: embedded broker, engine, virtual boards),
+//! for tests of clients that do not depend on the engine or the simulator.
 //!
 //! Everything stays on 127.0.0.1, and every wait is bounded.
 
@@ -11,6 +13,8 @@ mod error;
 mod mosquitto;
 mod ports;
 mod process;
+#[cfg(feature = "site")]
+pub mod site;
 mod tempdir;
 
 pub use client::{Client, Msg};

@@ -2,6 +2,11 @@
 // (/api/live, server-sent events, at most 10 pushes a second), a one-line diagram
 // laid out from the topology, the selected board's OLED frame as the node core
 // draws it (/api/nodes/{id}/screen), charts and the event timeline.
+//
+// The page knows no kind, field, status word or command of its own: labels, roles,
+// summary lines, panel rows, units and decimals, tones and controls all come from
+// the protocol's shared description, GET /api/schema (docs/api.md). A kind added to
+// the protocol shows here with no change to this file.
 "use strict";
 
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -16,7 +21,19 @@ const FOLD_ABOVE = 250;
 /// Sites this small need no folding controls.
 const FOLD_CONTROLS_ABOVE = 30;
 
+// The Status fields the diagram itself reads (docs/protocol.md: every kind reports
+// them): the two readings a box headlines, and the voltage that says a node hands
+// power downstream. Their units and decimals come from the schema.
+const F = { power: "power_kw", load: "load_pct", out: "voltage_out" };
+// Fields that are the panel's header, not rows: identity and status word; and the
+// board's message counter, which is not a reading.
+const NOT_ROWS = new Set(["node_id", "kind", "status", "seq"]);
+// Where a node's energy comes from when it is live with no live feed: its own store.
+const STORED = "battery";
+
 const S = {
+  schema: null,
+  clockOffset: 0,
   token: null,
   control: false,
   topoVersion: -1,
@@ -108,40 +125,77 @@ function toast(text, error) {
   toastTimer = setTimeout(() => t.classList.remove("show"), 2600);
 }
 
+// ── The shared description (GET /api/schema) ──────────────────────────────
+const D = { kinds: new Map(), states: new Map(), fields: new Map(), system: new Map(), commands: new Map(), kindOnly: new Set() };
+function useSchema(schema) {
+  S.schema = schema;
+  for (const k of schema.kinds) D.kinds.set(k.name, k);
+  for (const st of schema.states) D.states.set(st.word, st);
+  for (const f of schema.status_fields) D.fields.set(f.name, f);
+  for (const f of schema.system_fields) D.system.set(f.name, f);
+  for (const c of schema.commands) D.commands.set(c.name, c);
+  // A field some kind lists among its extras belongs to those kinds only; the
+  // others every kind reports.
+  for (const k of schema.kinds) for (const f of k.extra_fields) D.kindOnly.add(f);
+}
+const kindOf = (name) => D.kinds.get(name) || { name, label: name, role: "conversion", extra_fields: [], commands: [], summary: name };
+const kindLabel = (name) => kindOf(name).label;
+const isLoad = (name) => kindOf(name).role === "load";
+const stateOf = (word) => D.states.get(word) || { word, label: (word || "unknown").toUpperCase(), tone: "off" };
+const toneOf = (word) => (word ? stateOf(word).tone : "none");
+/// Whether nodes of `kind` report Status field `name`.
+const hasField = (kind, name) => !D.kindOnly.has(name) || kindOf(kind).extra_fields.includes(name);
+/// The field of a switch that names the feed in use (its extra of type node_id).
+function feedInUseField(kind) {
+  const k = kindOf(kind);
+  if (k.role !== "switch") return null;
+  return k.extra_fields.find((f) => (D.fields.get(f) || {}).type === "node_id") || null;
+}
+
 // ── Formatting ────────────────────────────────────────────────────────────
 const num = (v) => typeof v === "number" && isFinite(v);
+/// The protocol's one rounding rule for what a person reads (round_for_display):
+/// half away from zero at `decimals` places, as round(v · 10^d) / 10^d in double
+/// precision — the same steps as the Rust, so the panel, the diagram and a board's
+/// screen agree (a UPS at 99.96 % reads 100.0 everywhere).
+function roundForDisplay(v, decimals) {
+  const scale = 10 ** Math.min(decimals, 15);
+  const scaled = v * scale;
+  const truncated = Math.trunc(scaled);
+  const rounded = Math.abs(scaled - truncated) >= 0.5 ? truncated + Math.sign(scaled) : truncated;
+  // `+ 0` turns -0 into 0, as the Rust's integer round trip does.
+  return Math.abs(scaled) >= 9e15 ? v : rounded / scale + 0;
+}
 function fmt(v, digits) {
   if (!num(v)) return "—";
-  return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-function fmtKw(v) {
-  if (!num(v)) return "—";
-  const a = Math.abs(v);
-  return fmt(v, a >= 1000 ? 0 : a >= 100 ? 1 : 2 > a ? 2 : 1);
+  return roundForDisplay(v, digits).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 function fmtDuration(s) {
   if (!num(s)) return "—";
   if (s >= 359999) return "> 99 h";
-  s = Math.max(0, Math.round(s));
+  s = Math.max(0, roundForDisplay(s, 0));
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
   if (h > 0) return h + " h " + String(m).padStart(2, "0") + " m";
   return m + ":" + String(r).padStart(2, "0");
 }
-function fmtVolts(v) {
-  if (!num(v)) return "—";
-  return v >= 1000 ? fmt(v / 1000, 1) + " kV" : fmt(v, 0) + " V";
+/// A field's value as a person reads it: rounded at the field's decimals, with its
+/// unit; seconds as a duration. `withUnit` false leaves the unit out (a KPI shows
+/// it apart).
+function fmtValue(f, v, withUnit = true) {
+  if (v === undefined || v === null) return "—";
+  if (!f) return String(v);
+  if (f.type === "number" || f.type === "integer") {
+    if (!num(v)) return "—";
+    if (f.unit === "s") return fmtDuration(v);
+    const text = fmt(v, f.decimals);
+    return withUnit && f.unit ? text + " " + f.unit : text;
+  }
+  return String(v);
 }
-const STATUS_TEXT = {
-  ok: "OK", fault: "FAULT", unpowered: "UNPOWERED", tripped: "TRIPPED", overload: "OVERLOAD",
-  on_battery: "ON BATTERY", bypass: "BYPASS", standby: "STANDBY", starting: "STARTING",
-  cooldown: "COOLDOWN", out_of_fuel: "NO FUEL", offline: "OFFLINE",
-};
-const KIND_TEXT = {
-  utility: "Utility feed", generator: "Generator", transformer: "Transformer", switchgear: "Switchgear / ATS",
-  distribution: "Distribution board", ups: "UPS", pdu: "PDU", server: "Server rack", cooling: "Cooling", load: "Load",
-};
-const isLoad = (k) => k === "server" || k === "cooling" || k === "load";
-const statusOf = (id) => (S.nodes.get(id) || {}).status || "unknown";
+const fmtField = (name, s) => fmtValue(D.fields.get(name), s[name]);
+/// A kind's one-line summary: its template with each `{field}` formatted.
+const summaryOf = (kind, s) => kindOf(kind).summary.replace(/\{([a-z0-9_]+)\}/g, (_, name) => fmtField(name, s));
+const cap = (t) => t.charAt(0).toUpperCase() + t.slice(1);
 
 // ── Layout ────────────────────────────────────────────────────────────────
 // Infrastructure (everything but loads) in rows by depth below the sources, one
@@ -224,7 +278,7 @@ function layout(topo) {
     if (feedSides.size < 2) return maxLevel + 1;
     return Math.min(maxLevel + 1, Math.max(...feeds.map((f) => level.get(f))) + 1);
   };
-  const groupKey = (n) => (n.kind === "server" ? "server" : n.kind) + "|" + n.feeds.join(",");
+  const groupKey = (n) => n.kind + "|" + n.feeds.join(",");
   const midWidth = new Map();
   const seenGroup = new Set();
   for (const n of nodes) {
@@ -278,7 +332,7 @@ function layout(topo) {
       walk(id);
     }
     boxes.push({ type: "node", id, kind: n.kind, x: X(pos.get(id)), y: Y(level.get(id)), w: NODE_W, h: NODE_H,
-      foldable: (treeKids.get(id) || []).length > 0 && n.kind !== "utility", hiddenBelow });
+      foldable: (treeKids.get(id) || []).length > 0 && kindOf(n.kind).role !== "source", hiddenBelow });
   }
 
   // Loads: grouped by their (visible) feeds and kind; hidden when every feed is.
@@ -286,9 +340,8 @@ function layout(topo) {
   for (const n of nodes) {
     if (!isLoad(n.kind)) continue;
     const visibleFeeds = n.feeds.filter((f) => !hidden.has(f));
-    const cls = n.kind === "server" ? "server" : n.kind;
     const key = groupKey(n);
-    if (!groups.has(key)) groups.set(key, { key, kind: cls, feeds: n.feeds.slice(), members: [], visible: visibleFeeds.length > 0, level: loadLevel(n) });
+    if (!groups.has(key)) groups.set(key, { key, kind: n.kind, feeds: n.feeds.slice(), members: [], visible: visibleFeeds.length > 0, level: loadLevel(n) });
     groups.get(key).members.push(n.id);
   }
   const placed = [];
@@ -414,7 +467,7 @@ function buildNode(b, parent) {
   const loadfg = el("rect", { class: "loadfg", x: 14, y: b.h - 6, width: 0, height: 2.5, rx: 1 }, g);
   const title = el("title", {}, g);
   let fold = null;
-  if (b.foldable && (S.folded.has(b.id) || (S.topo.nodes.length > FOLD_CONTROLS_ABOVE && (b.kind === "ups" || b.kind === "distribution")))) {
+  if (b.foldable && (S.folded.has(b.id) || S.topo.nodes.length > FOLD_CONTROLS_ABOVE)) {
     const folded = S.folded.has(b.id);
     fold = el("g", { class: "foldbtn", transform: `translate(${b.w / 2 - 40},${b.h + 3})`, "data-fold": b.id }, g);
     el("rect", { class: "fold", width: 80, height: 16, rx: 8 }, fold);
@@ -432,8 +485,7 @@ function buildGroup(b, parent) {
   const head = el("g", { class: "ghead", "data-toggle": b.key }, g);
   el("rect", { width: b.w, height: 40, fill: "transparent" }, head);
   const title = el("text", { class: "gtitle", x: 10, y: 17 }, head);
-  const what = b.kind === "server" ? "racks" : b.kind === "cooling" ? "cooling" : "loads";
-  title.textContent = `${b.open ? "▾" : "▸"} ${b.members.length} ${what}`;
+  title.textContent = `${b.open ? "▾" : "▸"} ${b.members.length} × ${kindLabel(b.kind)}`;
   const sub = el("text", { class: "gsub", x: b.w - 10, y: 17, "text-anchor": "end" }, head);
   const feeds = el("text", { class: "gsub", x: 10, y: 33 }, head);
   feeds.textContent = b.feeds.length <= 2 ? b.feeds.join(" + ") : b.feeds.length + " feeds";
@@ -445,7 +497,7 @@ function buildGroup(b, parent) {
     b.members.forEach((id, i) => {
       const cx = 9 + (i % b.cols) * (TILE + TILE_GAP);
       const cy = 42 + Math.floor(i / b.cols) * (TILE + TILE_GAP);
-      const t = el("rect", { class: "tile st-unknown", x: cx, y: cy, width: TILE, height: TILE, "data-id": id }, g);
+      const t = el("rect", { class: "tile tone-none", x: cx, y: cy, width: TILE, height: TILE, "data-id": id }, g);
       const tt = el("title", {}, t);
       tt.textContent = id;
       R.tileEls.set(id, { t, tt, last: "" });
@@ -458,28 +510,30 @@ function buildGroup(b, parent) {
   R.groupEls.push(ge);
 }
 
-// What is live: a node that hands voltage downstream, and where its energy comes from.
-const LIVE_STATES = new Set(["ok", "on_battery", "bypass", "overload", "cooldown"]);
+// What is live: a node that hands voltage downstream in a state that is not bad,
+// and where its energy comes from — a source's kind (utility, generator), or, for
+// a node live with no live feed, its own store (a UPS on battery).
 function liveOut(id) {
   const s = S.nodes.get(id);
   if (!s) return false;
-  if (num(s.voltage_out)) return s.voltage_out > 0 && s.status !== "fault" && s.status !== "tripped";
-  return LIVE_STATES.has(s.status);
+  return num(s[F.out]) && s[F.out] > 0 && toneOf(s.status) !== "bad";
+}
+/// The feeds a node draws from now: a switch's feed in use, else all of them.
+function feedsInUse(n, s) {
+  const field = feedInUseField(n.kind);
+  return field && s && s[field] ? [s[field]] : n.feeds;
 }
 function originOf(id, memo, depth) {
   if (memo.has(id)) return memo.get(id);
   if (depth > 64) return null;
   memo.set(id, null);
   const n = S.layout.byId.get(id);
-  const s = S.nodes.get(id);
   let o = null;
   if (n && liveOut(id)) {
-    if (n.kind === "utility") o = "utility";
-    else if (n.kind === "generator") o = "generator";
-    else if (n.kind === "ups" && s && s.status === "on_battery") o = "battery";
+    if (kindOf(n.kind).role === "source") o = n.kind;
     else {
-      const feeds = n.kind === "switchgear" && s && s.source ? [s.source] : n.feeds;
-      for (const f of feeds) { const fo = originOf(f, memo, depth + 1); if (fo) { o = fo; break; } }
+      for (const f of feedsInUse(n, S.nodes.get(id))) { const fo = originOf(f, memo, depth + 1); if (fo) { o = fo; break; } }
+      if (!o) o = STORED;
     }
   }
   memo.set(id, o);
@@ -499,33 +553,24 @@ function updateNode(id) {
   const s = S.nodes.get(id) || {};
   const st = s.status || "unknown";
   const kind = r.b.kind;
-  let sub = "";
-  switch (kind) {
-    case "utility": sub = fmtVolts(s.voltage_out) + " feed"; break;
-    case "generator": sub = "fuel " + fmt(s.fuel_pct, 0) + " %"; break;
-    case "transformer": sub = fmtVolts(s.voltage_in) + " → " + fmtVolts(s.voltage_out); break;
-    case "switchgear": sub = "ATS on " + (s.source || "—"); break;
-    case "distribution": sub = "bus " + fmtVolts(s.voltage_out); break;
-    case "ups": sub = "batt " + fmt(s.battery_pct, 0) + " % · " + fmtDuration(s.runtime_s); break;
-    case "pdu": sub = fmtVolts(s.voltage_in) + " → " + fmtVolts(s.voltage_out); break;
-    default: sub = KIND_TEXT[kind] || kind;
-  }
-  const kw = fmtKw(s.power_kw) + " kW";
-  const pct = num(s.load_pct) ? fmt(s.load_pct, 0) + " %" : "";
+  const sub = summaryOf(kind, s);
+  const kw = fmtField(F.power, s);
+  const pct = num(s[F.load]) ? fmtField(F.load, s) : "";
   const online = s.online;
   const key = [st, sub, kw, pct, online].join("|");
   if (key === r.last) return;
   r.last = key;
-  r.g.setAttribute("class", "node st-" + st + (online === false ? " offline" : "") + (S.selected === id ? " selected" : ""));
+  r.g.setAttribute("class", "node tone-" + toneOf(s.status) + (online === false ? " offline" : "") + (S.selected === id ? " selected" : ""));
   r.g.setAttribute("data-status", st);
-  r.chipText.textContent = STATUS_TEXT[st] || st.toUpperCase();
+  r.chipText.textContent = stateOf(st).label;
   r.sub.textContent = sub;
   r.kw.textContent = kw;
   r.pct.textContent = pct;
-  const frac = num(s.load_pct) ? Math.max(0, Math.min(1, s.load_pct / 100)) : 0;
+  const load = s[F.load];
+  const frac = num(load) ? Math.max(0, Math.min(1, load / 100)) : 0;
   r.loadfg.setAttribute("width", ((r.b.w - 22) * frac).toFixed(1));
-  r.loadfg.style.fill = s.load_pct > 100 ? "var(--fault)" : s.load_pct > 80 ? "var(--warn)" : "";
-  r.title.textContent = `${id} (${KIND_TEXT[kind] || kind}): ${STATUS_TEXT[st] || st}` + (online === false ? ", board offline" : "");
+  r.loadfg.style.fill = load > 100 ? "var(--fault)" : load > 80 ? "var(--warn)" : "";
+  r.title.textContent = `${id} (${kindLabel(kind)}): ${stateOf(st).label}` + (online === false ? ", board offline" : "");
 }
 
 function updateTile(id) {
@@ -533,36 +578,38 @@ function updateTile(id) {
   if (!r) return;
   const s = S.nodes.get(id) || {};
   const st = s.status || "unknown";
-  const key = st + "|" + s.online + "|" + fmtKw(s.power_kw);
+  const kw = fmtField(F.power, s);
+  const key = st + "|" + s.online + "|" + kw;
   if (key === r.last) return;
   r.last = key;
-  r.t.setAttribute("class", "tile st-" + st + (s.online === false ? " offline" : "") + (S.selected === id ? " selected" : ""));
+  r.t.setAttribute("class", "tile tone-" + toneOf(s.status) + (s.online === false ? " offline" : "") + (S.selected === id ? " selected" : ""));
   r.t.setAttribute("data-status", st);
-  r.tt.textContent = `${id}: ${STATUS_TEXT[st] || st}, ${fmtKw(s.power_kw)} kW`;
+  r.tt.textContent = `${id}: ${stateOf(st).label}, ${kw}`;
 }
 
-const BAD = new Set(["fault", "tripped", "out_of_fuel"]);
+// Folded groups: one bar of tone proportions.
+const TONES = ["good", "warn", "bad", "off", "none"];
 function updateGroups() {
+  const powerField = D.fields.get(F.power);
   for (const ge of R.groupEls) {
-    let kw = 0, ok = 0, bad = 0, dead = 0, other = 0;
+    let kw = 0;
+    const byTone = new Map(TONES.map((t) => [t, 0]));
+    const byState = new Map();
     for (const m of ge.b.members) {
       const s = S.nodes.get(m) || {};
-      if (num(s.power_kw)) kw += s.power_kw;
-      if (s.status === "ok") ok++;
-      else if (BAD.has(s.status)) bad++;
-      else if (s.status === "unpowered" || !s.status) dead++;
-      else other++;
+      if (num(s[F.power])) kw += s[F.power];
+      const tone = toneOf(s.status);
+      byTone.set(tone, byTone.get(tone) + 1);
+      if (s.status && tone !== "good") byState.set(s.status, (byState.get(s.status) || 0) + 1);
     }
-    const parts = [];
-    if (bad) parts.push(bad + " failed");
-    if (dead) parts.push(dead + " dark");
-    parts.push(fmtKw(kw) + " kW");
+    const parts = [...byState].map(([word, n]) => n + " " + stateOf(word).label.toLowerCase());
+    parts.push(fmtValue(powerField, kw));
     ge.sub.textContent = parts.join(" · ");
-    ge.sub.style.fill = bad ? "#ff9b9b" : dead ? "#c9a86a" : "";
+    ge.sub.style.fill = byTone.get("bad") ? "#ff9b9b" : byTone.get("warn") ? "#c9a86a" : "";
     if (!ge.b.open) {
       const n = ge.b.members.length || 1;
       const w = ge.b.w - 20;
-      const seg = [[ok, "var(--ok)"], [other, "var(--warn)"], [bad, "var(--fault)"], [dead, "var(--dead)"]];
+      const seg = TONES.map((t) => [byTone.get(t), `var(--tone-${t})`]);
       let x = 10;
       const rects = ge.summary.children;
       seg.forEach(([c, color], i) => {
@@ -584,7 +631,8 @@ function updateEdges() {
     const toNode = S.layout.byId.get(e.to);
     const toStatus = S.nodes.get(e.to) || {};
     let on = liveOut(e.feed) && !!originOf(e.feed, memo, 0);
-    if (on && toNode && toNode.kind === "switchgear") on = toStatus.source === e.feed;
+    const inUse = toNode && feedInUseField(toNode.kind);
+    if (on && inUse) on = toStatus[inUse] === e.feed;
     // A folded stand-in: live when its own output is.
     if (e.from !== e.feed) on = liveOut(e.from) && !!originOf(e.from, memo, 0);
     const origin = on ? originOf(e.from !== e.feed ? e.from : e.feed, memo, 0) : null;
@@ -704,11 +752,23 @@ function onDiagramClick(ev) {
   if (n) select(n.getAttribute("data-id"));
 }
 
+/// Large sites start with the last row of infrastructure and the loads under it
+/// folded into the node above (PDUs and racks into their UPS): the parents of the
+/// infrastructure nodes that feed only loads.
 function foldDefault(force) {
   S.folded.clear();
   if (!S.topo) return;
   if (force || S.topo.nodes.length > FOLD_ABOVE) {
-    for (const n of S.topo.nodes) if (n.kind === "ups") S.folded.add(n.id);
+    const infra = new Set(S.topo.nodes.filter((n) => !isLoad(n.kind)).map((n) => n.id));
+    const treeKids = new Map([...infra].map((id) => [id, []]));
+    for (const n of S.topo.nodes) {
+      const f = infra.has(n.id) ? n.feeds.find((x) => infra.has(x)) : undefined;
+      if (f !== undefined) treeKids.get(f).push(n.id);
+    }
+    for (const n of S.topo.nodes) {
+      const kids = treeKids.get(n.id) || [];
+      if (kids.length && kindOf(n.kind).role !== "source" && kids.every((k) => treeKids.get(k).length === 0)) S.folded.add(n.id);
+    }
   }
 }
 
@@ -754,34 +814,89 @@ function select(id) {
     if (t) { t.last = ""; t.t.classList.toggle("selected", x === id); }
   }
   S.nodeHist = { id, t: [], kw: [] };
-  const n = S.layout.byId.get(id);
+  const unit = (D.fields.get(F.power) || {}).unit || "";
   $("ch-node-title").innerHTML = "";
-  $("ch-node-title").append(document.createTextNode(id + " "), Object.assign(document.createElement("small"), { textContent: "[kW]" }));
+  $("ch-node-title").append(document.createTextNode(id + " "), Object.assign(document.createElement("small"), { textContent: "[" + unit + "]" }));
   fetch("/api/history?node=" + encodeURIComponent(id)).then((r) => r.json()).then((h) => {
     if (S.selected !== id || !h.node) return;
-    S.nodeHist = { id, t: h.t_ms.slice(), kw: h.node.power_kw.slice() };
+    S.nodeHist = { id, t: h.t_ms.slice(), kw: h.node[F.power].slice() };
     drawCharts();
   }).catch(() => { /* the next sample fills it */ });
-  const s = S.nodes.get(id) || {};
-  $("load-kw").value = num(s.power_kw) && isLoad(n.kind) ? fmt(s.power_kw, 1).replace(/,/g, "") : "";
+  frameFailures = 0;
   renderDetail();
   fetchFrame(true);
   drawCharts();
 }
 
-const VALUE_ROWS = [
-  ["Input voltage", (s) => fmtVolts(s.voltage_in)],
-  ["Output voltage", (s) => fmtVolts(s.voltage_out)],
-  ["Current", (s) => (num(s.current) ? fmt(s.current, 1) + " A" : "—")],
-  ["Power", (s) => fmtKw(s.power_kw) + " kW"],
-  ["Load", (s) => (num(s.load_pct) ? fmt(s.load_pct, 1) + " %" : "—")],
-  ["Battery", (s) => fmt(s.battery_pct, 1) + " %", "ups"],
-  ["Runtime", (s) => fmtDuration(s.runtime_s), "ups"],
-  ["Fuel", (s) => fmt(s.fuel_pct, 1) + " %", "generator"],
-  ["Source", (s) => s.source || "—", "switchgear"],
-  ["Board", (s) => (s.online === true ? "connected" : s.online === false ? "offline" : "—") + (num(s.wifi_rssi) ? " · " + s.wifi_rssi + " dBm" : "")],
-  ["Uptime", (s) => fmtDuration(s.uptime)],
-];
+/// The web's wall clock as the server keeps it [ms] (each live push carries it).
+const serverNow = () => Date.now() + S.clockOffset;
+/// A field's value now: a board's seconds counter (uptime) moves on with the clock
+/// between pushes while the board is connected (a push comes only when it jumps).
+function valueNow(f, s) {
+  const v = s[f.name];
+  if (f.type === "integer" && f.unit === "s" && num(v) && s.online === true && num(s.heard_ms)) {
+    return v + Math.max(0, serverNow() - s.heard_ms) / 1000;
+  }
+  return v;
+}
+const boardRow = { label: "Board", value: (s) => (s.online === true ? "connected" : s.online === false ? "offline" : "—") };
+/// The panel's rows for a kind: its readings, then its board's link — every Status
+/// field of the schema that the kind reports.
+function rowsFor(kind) {
+  const fields = S.schema ? S.schema.status_fields.filter((f) => !NOT_ROWS.has(f.name) && hasField(kind, f.name)) : [];
+  const row = (f) => ({ label: f.label, field: f.name, value: (s) => fmtValue(f, valueNow(f, s)) });
+  const link = (f) => f.type === "integer";
+  return [...fields.filter((f) => !link(f)).map(row), boardRow, ...fields.filter(link).map(row)];
+}
+
+/// The controls of a kind: one per command of the kind in the schema. A command
+/// without parameters is a button; one with a bool parameter two (its label names
+/// both actions, "Fail / restore"); one with a number a field and a button.
+function buildControls(id, kind) {
+  const box = $("commands");
+  box.textContent = "";
+  box.dataset.node = id;
+  const button = (text, cls, onClick) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.id = "btn-" + text.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+    if (cls) b.className = cls;
+    b.addEventListener("click", onClick);
+    return b;
+  };
+  const buttons = document.createElement("div");
+  buttons.className = "row";
+  for (const name of kindOf(kind).commands) {
+    const c = D.commands.get(name);
+    if (!c) continue;
+    const p = c.params[0];
+    if (!p) {
+      buttons.append(button(c.label, "", () => sendCommand(id, c.name, {})));
+    } else if (c.params.length === 1 && p.type === "bool") {
+      const [on, off] = c.label.includes(" / ") ? c.label.split(" / ").map(cap) : [c.label + " on", c.label + " off"];
+      buttons.append(button(on, "danger", () => sendCommand(id, c.name, { [p.name]: true })));
+      buttons.append(button(off, "", () => sendCommand(id, c.name, { [p.name]: false })));
+    } else if (c.params.length === 1 && p.type === "number") {
+      const form = document.createElement("form");
+      form.className = "row";
+      form.dataset.command = c.name;
+      const label = Object.assign(document.createElement("label"), { textContent: p.label, htmlFor: "cmd-" + c.name });
+      const input = Object.assign(document.createElement("input"), { id: "cmd-" + c.name, type: "number", min: String(p.min), step: "any", inputMode: "decimal" });
+      const unit = Object.assign(document.createElement("span"), { className: "unit", textContent: p.unit });
+      const submit = Object.assign(document.createElement("button"), { type: "submit", textContent: c.label });
+      form.append(label, input, unit, submit);
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        const v = parseFloat(input.value);
+        if (!(v >= p.min)) { toast(`${p.label} must be a number ≥ ${p.min} ${p.unit}`, true); return; }
+        sendCommand(id, c.name, { [p.name]: v });
+      });
+      box.append(form);
+    }
+  }
+  box.prepend(buttons);
+}
 
 function renderDetail() {
   const id = S.selected;
@@ -791,51 +906,76 @@ function renderDetail() {
   const n = S.layout.byId.get(id);
   const s = S.nodes.get(id) || {};
   $("d-id").textContent = id;
-  $("d-kind").textContent = (KIND_TEXT[n.kind] || n.kind) + (n.feeds.length ? " · fed by " + n.feeds.join(", ") : "");
+  $("d-kind").textContent = kindLabel(n.kind) + (n.feeds.length ? " · fed by " + n.feeds.join(", ") : "");
   const st = s.status || "unknown";
   const chip = $("d-status");
-  chip.className = "chip st-" + st;
-  chip.textContent = STATUS_TEXT[st] || st;
-  const rows = VALUE_ROWS.filter((r) => !r[2] || r[2] === n.kind);
+  chip.className = "chip tone-" + toneOf(s.status);
+  chip.textContent = stateOf(st).label;
+  const rows = rowsFor(n.kind);
   const tbl = $("d-values");
-  if (tbl.rows.length !== rows.length || tbl.dataset.id !== id) {
+  if (tbl.rows.length !== rows.length || tbl.dataset.node !== id) {
     tbl.textContent = "";
-    tbl.dataset.id = id;
-    for (const r of rows) { const tr = tbl.insertRow(); tr.insertCell().textContent = r[0]; tr.insertCell(); }
+    tbl.dataset.node = id;
+    for (const r of rows) {
+      const tr = tbl.insertRow();
+      if (r.field) tr.dataset.field = r.field;
+      tr.insertCell().textContent = r.label;
+      tr.insertCell();
+    }
   }
-  rows.forEach((r, i) => { tbl.rows[i].cells[1].textContent = r[1](s); });
+  rows.forEach((r, i) => { tbl.rows[i].cells[1].textContent = r.value(s); });
+  if ($("commands").dataset.node !== id) buildControls(id, n.kind);
   const ctl = S.control;
-  const failed = st === "fault";
-  $("btn-fail").disabled = !ctl || failed;
-  $("btn-restore").disabled = !ctl || !failed;
-  $("btn-reset").disabled = !ctl;
-  $("load-form").hidden = !isLoad(n.kind);
-  $("btn-load").disabled = !ctl;
-  $("load-kw").disabled = !ctl;
+  for (const c of $("commands").querySelectorAll("button, input")) c.disabled = !ctl;
   $("control-hint").textContent = ctl ? "Commands go to " + id + "/command over MQTT, as from a board's button." : "Read-only: open the dashboard URL printed by `winter-river up` (it carries the operator token) to enable controls.";
 }
 
-let frameBusy = false, frameAt = 0;
+/// Once a second: the selected node's rows that move with the clock (uptime).
+function tickDetail() {
+  const id = S.selected;
+  if (!id || !S.layout) return;
+  const s = S.nodes.get(id) || {};
+  for (const tr of $("d-values").rows) {
+    const f = D.fields.get(tr.dataset.field);
+    if (f && f.type === "integer" && f.unit === "s") tr.cells[1].textContent = fmtValue(f, valueNow(f, s));
+  }
+}
+
+// The selected board's screen is fetched when its node changes, and again every
+// 2 s while the last try failed: a node that changes no more (a steady site) must
+// not keep a failed first try on screen. A node with no state yet has no screen
+// to ask for: its first status pushes it, and then it is fetched.
+let frameBusy = false, frameAt = 0, frameFailures = 0;
+const FRAME_RETRY_MS = 2000;
 function fetchFrame(now) {
   const id = S.selected;
   if (!id) return;
+  if (!(S.nodes.get(id) || {}).status) { drawFrame(null, id); return; }
   const t = performance.now();
   if (frameBusy || (!now && t - frameAt < 250)) { S.frameDue = true; return; }
   frameBusy = true;
   frameAt = t;
   S.frameDue = false;
-  fetch("/api/nodes/" + encodeURIComponent(id) + "/screen").then((r) => {
-    if (!r.ok) throw new Error(r.status);
+  fetch("/api/nodes/" + encodeURIComponent(id) + "/screen").then(async (r) => {
+    if (!r.ok) {
+      let why = "";
+      try { why = (await r.json()).error || ""; } catch (_) { /* not JSON */ }
+      throw new Error(why || "HTTP " + r.status);
+    }
     return r.arrayBuffer();
   }).then((buf) => {
-    if (S.selected === id) drawFrame(new Uint8Array(buf));
-  }).catch(() => {
-    if (S.selected === id) drawFrame(null);
+    if (S.selected !== id) return;
+    frameFailures = 0;
+    drawFrame(new Uint8Array(buf), id);
+  }).catch((e) => {
+    if (S.selected !== id) return;
+    frameFailures += 1;
+    drawFrame(null, id, e.message);
   }).finally(() => { frameBusy = false; });
 }
 
 // 128×64, row-major, 16 bytes a row, most significant bit leftmost: the node core's Frame.
-function drawFrame(bytes) {
+function drawFrame(bytes, id, why) {
   const c = $("oled");
   const ctx = c.getContext("2d");
   const img = ctx.createImageData(128, 64);
@@ -847,34 +987,65 @@ function drawFrame(bytes) {
     }
   }
   ctx.putImageData(img, 0, 0);
-  $("oled-caption").textContent = bytes ? "board screen · 128×64 SSD1306, drawn by the node core" : "no status from this board yet";
+  // The caption says what the panel says of the board's link.
+  const s = (id && S.nodes.get(id)) || {};
+  let caption;
+  if (bytes) caption = "board screen · 128×64 SSD1306, drawn by the node core" + (s.online === false ? " · board offline: its last screen" : "");
+  else if (!id) caption = "board screen";
+  else if (why) caption = "no screen: " + why;
+  else caption = s.online === true ? "board connected, no status from it yet" : "no status from this board yet";
+  $("oled-caption").textContent = caption;
 }
 
 // ── KPIs and header ───────────────────────────────────────────────────────
-function setKpi(id, text, cls) {
-  const k = $(id);
-  k.querySelector(".value span").textContent = text;
-  k.className = "kpi" + (cls ? " " + cls : "");
-}
+/// The header's figures: every element with `data-system` shows that SystemStatus
+/// field, formatted by the schema (a KPI's number and unit apart). Its tone comes
+/// from its own attributes: `data-lost` names a field that makes it bad above 0
+/// (good at 0); `data-warn-below` / `data-bad-below` are thresholds on its value;
+/// `data-when="field:value"` applies them (and a warning) only while that field has
+/// that value. A text value also gives the class `value-<text>`.
 function renderKpis() {
   const s = S.system;
   if (!s) return;
-  setKpi("kpi-it", fmtKw(s.it_kw), s.it_kw_lost > 0 ? "bad" : "good");
-  setKpi("kpi-facility", fmtKw(s.facility_kw), "");
-  setKpi("kpi-pue", num(s.pue) ? fmt(s.pue, 2) : "—", "");
-  const src = s.source || "none";
-  setKpi("kpi-source", src.charAt(0).toUpperCase() + src.slice(1), src === "utility" ? "good" : src === "generator" ? "gen" : "bad");
-  setKpi("kpi-runtime", fmtDuration(s.runtime_s), src === "battery" ? (s.runtime_s < 300 ? "bad" : "warn") : "");
-  setKpi("kpi-fuel", num(s.fuel_pct) ? fmt(s.fuel_pct, 0) : "—", !num(s.fuel_pct) ? "" : s.fuel_pct < 20 ? "bad" : s.fuel_pct < 50 ? "warn" : "");
-  setKpi("kpi-lost", fmtKw(s.it_kw_lost), s.it_kw_lost > 0 ? "bad" : "good");
-  $("simtime").textContent = fmtDuration(s.sim_time_s);
+  for (const e of document.querySelectorAll("[data-system]")) {
+    const f = D.system.get(e.dataset.system);
+    const v = s[e.dataset.system];
+    if (!e.classList.contains("kpi")) { e.textContent = fmtValue(f, v); continue; }
+    let text = fmtValue(f, v, false);
+    if (f && f.type === "text" && v) text = cap(String(v));
+    e.querySelector(".value span").textContent = text;
+    const small = e.querySelector(".value small");
+    if (small) small.textContent = f && f.unit !== "s" ? f.unit : "";
+    let tone = "";
+    const d = e.dataset;
+    if (d.lost) tone = s[d.lost] > 0 ? "bad" : "good";
+    const [whenField, whenValue] = (d.when || ":").split(":");
+    if (num(v) && (!d.when || String(s[whenField]) === whenValue)) {
+      if (d.badBelow && v < Number(d.badBelow)) tone = "bad";
+      else if (d.warnBelow && v < Number(d.warnBelow)) tone = "warn";
+      else if (d.when) tone = "warn";
+    }
+    e.className = "kpi" + (tone ? " " + tone : "") + (f && f.type === "text" && v ? " value-" + v : "");
+  }
+  // Nodes by status word, in the schema's order.
   const counts = [];
-  const add = (n, label) => { if (n > 0) counts.push(`<span><b>${n}</b> ${label}</span>`); };
-  add(s.nodes_ok, "ok"); add(s.nodes_on_battery, "on battery"); add(s.nodes_bypass, "bypass"); add(s.nodes_overload, "overload");
-  add(s.nodes_starting, "starting"); add(s.nodes_standby, "standby"); add(s.nodes_cooldown, "cooldown");
-  add(s.nodes_fault, "fault"); add(s.nodes_tripped, "tripped"); add(s.nodes_out_of_fuel, "no fuel");
-  add(s.nodes_unpowered, "unpowered"); add(s.nodes_offline, "offline");
+  for (const st of S.schema ? S.schema.states : []) {
+    const n = s["nodes_" + st.word];
+    if (n > 0) counts.push(`<span class="tone-${st.tone}"><b>${n}</b> ${st.label.toLowerCase()}</span>`);
+  }
   $("counts").innerHTML = counts.join("");
+}
+/// The legend's status swatches: every status word of the schema, by tone.
+function renderLegend() {
+  const box = $("legend-states");
+  box.textContent = "";
+  for (const tone of TONES) {
+    const words = S.schema.states.filter((st) => st.tone === tone).map((st) => st.label.toLowerCase());
+    if (!words.length) continue;
+    const span = document.createElement("span");
+    span.append(Object.assign(document.createElement("i"), { className: "sw tone-" + tone }), document.createTextNode(words.join(" / ")));
+    box.append(span);
+  }
 }
 function renderConn() {
   const c = $("conn");
@@ -1006,7 +1177,7 @@ function drawCharts() {
   }
   drawChart($("ch-battery"), batSeries, { tEnd, tFirst, min: 0, max: 100, empty: "no UPS" });
   const nh = S.nodeHist;
-  drawChart($("ch-node"), nh.id ? [{ name: nh.id, color: "#34c759", t: nh.t, v: nh.kw }] : [], { tEnd, tFirst, min: 0, empty: "select a component" });
+  drawChart($("ch-node"), nh.id ? [{ name: nh.id, color: "#34c759", t: nh.t, v: nh.kw }] : [], { tEnd, tFirst, min: 0, empty: nh.id ? "no data yet" : "select a component" });
 }
 
 function pushSample(sm) {
@@ -1045,10 +1216,12 @@ async function loadTopology(version) {
     foldDefault(false);
     relayout(true);
     if (S.selected && !S.layout.byId.has(S.selected)) S.selected = null;
-    // Start on the first UPS: the component whose screen tells the most.
-    if (!S.selected) {
-      const ups = topo.nodes.find((n) => n.kind === "ups");
-      if (ups) select(ups.id);
+    // Start on a node of the kind with the most fields of its own (a UPS): the
+    // component whose screen tells the most.
+    if (!S.selected && topo.nodes.length) {
+      const extras = (n) => kindOf(n.kind).extra_fields.length;
+      const first = topo.nodes.reduce((best, n) => (extras(n) > extras(best) ? n : best), topo.nodes[0]);
+      select(first.id);
     }
     renderDetail();
     loadHistory();
@@ -1058,6 +1231,7 @@ async function loadTopology(version) {
 }
 
 function onDelta(d) {
+  if (num(d.wall_ms)) S.clockOffset = d.wall_ms - Date.now();
   if (d.topology !== S.topoVersion) {
     S.topoVersion = d.topology;
     if (d.topology > 0) loadTopology(d.topology);
@@ -1109,18 +1283,21 @@ function connect() {
 }
 
 // ── Start ─────────────────────────────────────────────────────────────────
-function init() {
+async function loadSchema() {
+  for (let wait = 250; ; wait = Math.min(wait * 2, 4000)) {
+    try {
+      const r = await fetch("/api/schema");
+      if (r.ok) return useSchema(await r.json());
+    } catch (_) { /* the server is restarting */ }
+    await new Promise((ok) => setTimeout(ok, wait));
+  }
+}
+
+async function init() {
+  await loadSchema();
+  renderLegend();
   initToken();
   initZoom();
-  $("btn-fail").addEventListener("click", () => S.selected && sendCommand(S.selected, "set_fault", { state: true }));
-  $("btn-restore").addEventListener("click", () => S.selected && sendCommand(S.selected, "set_fault", { state: false }));
-  $("btn-reset").addEventListener("click", () => S.selected && sendCommand(S.selected, "reset", {}));
-  $("load-form").addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const kw = parseFloat($("load-kw").value);
-    if (!(kw >= 0)) { toast("Demand must be a number ≥ 0 kW", true); return; }
-    if (S.selected) sendCommand(S.selected, "set_load", { kw });
-  });
   $("timeline").addEventListener("click", (ev) => {
     const a = ev.target.closest("a[data-id]");
     if (a) { focusNode(a.dataset.id); select(a.dataset.id); }
@@ -1132,8 +1309,12 @@ function init() {
   renderConn();
   connect();
   setInterval(() => { if (S.frameDue) schedule(); }, 300);
+  setInterval(() => {
+    tickDetail();
+    if (frameFailures && performance.now() - frameAt >= FRAME_RETRY_MS) fetchFrame(false);
+  }, 1000);
 }
 
 // For tests and the curious: the dashboard's state.
-window.winterRiver = { state: S, select, sendCommand, focus: focusNode };
+window.winterRiver = { state: S, select, sendCommand, focus: focusNode, roundForDisplay };
 init();

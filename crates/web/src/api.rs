@@ -21,6 +21,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/app.js", get(assets::app_js))
         .route("/app.css", get(assets::app_css))
         .route("/favicon.svg", get(assets::favicon))
+        .route("/api/schema", get(schema))
         .route("/api/topology", get(topology))
         .route("/api/state", get(state))
         .route("/api/events", get(events))
@@ -44,6 +45,16 @@ fn json_bytes(body: Vec<u8>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The protocol's shared description (kinds, commands, status words, fields, event
+/// names, sources) as JSON, made once: the page builds its labels, panels and
+/// controls from it.
+async fn schema() -> Response {
+    static SCHEMA: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+        serde_json::to_vec(&winter_river_protocol::Schema::new()).unwrap_or_default()
+    });
+    json_bytes(SCHEMA.clone())
 }
 
 async fn topology(State(app): State<App>) -> Response {
@@ -135,18 +146,22 @@ async fn screen(
     Path(id): Path<String>,
     Query(q): Query<ScreenQuery>,
 ) -> Response {
-    let found = {
+    let (found, board_online) = {
         let store = app.store();
         if !store.has_node(&id) {
             return error(StatusCode::NOT_FOUND, format!("no node `{id}`"));
         }
-        store.screen_status(&id)
+        (store.screen_status(&id), store.board_online(&id))
     };
     let Some((status, link_up)) = found else {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("nothing heard from `{id}` yet"),
-        );
+        let why = if board_online == Some(true) {
+            format!(
+                "`{id}`'s board is connected but has sent no status yet, nor the engine an update"
+            )
+        } else {
+            format!("nothing heard from `{id}` yet")
+        };
+        return error(StatusCode::SERVICE_UNAVAILABLE, why);
     };
     let screen = Screen {
         link_up,
@@ -175,7 +190,7 @@ async fn screen(
         .into_response()
 }
 
-/// `POST /api/nodes/{id}/command`: a DESIGN §2 Command JSON, published to
+/// `POST /api/nodes/{id}/command`: a Command JSON (docs/protocol.md), published to
 /// `<p>/<id>/command` (QoS 1) once authorized and checked.
 async fn command(
     State(app): State<App>,

@@ -1,11 +1,15 @@
 //! Winter River's web dashboard: a live one-line diagram, each board's OLED screen,
 //! controls, 15 minutes of history, an HTTP API and Prometheus `/metrics`. It is fed
-//! by MQTT like any other client (DESIGN §2), so it runs inside `winter-river up` or
-//! alone against a remote broker. Every asset is embedded in the binary.
+//! by MQTT like any other client (docs/protocol.md), so it runs inside `winter-river
+//! up` or alone against a remote broker. Every asset is embedded in the binary. It
+//! depends on neither the engine nor the simulator (docs/architecture.md): what it
+//! knows of kinds, fields, status words and commands comes from the protocol's
+//! shared description, which the page reads from `GET /api/schema`.
 //!
 //! Pieces: [`store`] (sans-IO state built from MQTT), `feed` (the MQTT link that
 //! fills it and publishes commands), `api` (HTTP routes), `live` (the batched
-//! server-sent-events stream), `metrics` (Prometheus text), `assets` (the page).
+//! server-sent-events stream), `metrics` (Prometheus text), [`telemetry`] (what
+//! `/metrics` reads of an engine in the same process), `assets` (the page).
 
 mod api;
 mod assets;
@@ -13,6 +17,7 @@ mod feed;
 mod live;
 mod metrics;
 pub mod store;
+pub mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -22,10 +27,10 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
-use winter_river_engine::driver::Telemetry;
 use winter_river_mqtt::BrokerUrl;
 
 use crate::store::Store;
+pub use crate::telemetry::{EngineTelemetry, TelemetrySource};
 
 /// Fastest rate of pushes to one browser: at most 10 a second.
 pub const PUSH_PERIOD: Duration = Duration::from_millis(100);
@@ -77,6 +82,12 @@ pub fn dashboard_url(addr: SocketAddr, token: &str) -> String {
     format!("http://{host}:{}/?token={token}", addr.port())
 }
 
+/// The `/metrics` text (OpenMetrics) of `store` alone, as a scrape of a standalone
+/// `winter-river web` with no browser connected gets it (for the benches).
+pub fn metrics_text(store: &Store) -> String {
+    metrics::render(store, None, 0, 0).unwrap_or_default()
+}
+
 /// A command the HTTP side asks the MQTT side to publish.
 #[derive(Debug)]
 pub(crate) struct PublishRequest {
@@ -92,7 +103,7 @@ pub(crate) struct Shared {
     pub changes: watch::Sender<u64>,
     pub publish: mpsc::Sender<PublishRequest>,
     pub token: String,
-    pub telemetry: Option<watch::Receiver<Telemetry>>,
+    pub telemetry: Option<TelemetrySource>,
     pub stop: watch::Receiver<bool>,
     pub live_clients: AtomicUsize,
     pub pushes: AtomicU64,
@@ -114,12 +125,13 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Serves the dashboard on `listener`, fed by the broker at `url`, until `shutdown`
 /// completes. `telemetry` adds the engine's counters and tick histogram to
-/// `/metrics` when the engine runs in the same process.
+/// `/metrics` when the engine runs in the same process: the caller reads them out
+/// of the engine (see [`TelemetrySource`]).
 pub async fn serve(
     listener: TcpListener,
     url: BrokerUrl,
     config: WebConfig,
-    telemetry: Option<watch::Receiver<Telemetry>>,
+    telemetry: Option<TelemetrySource>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);

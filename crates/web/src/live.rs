@@ -57,8 +57,12 @@ pub(crate) async fn stream(
                 _ = c.stop.wait_for(|s| *s) => return None,
             }
         }
-        let (value, next) = c.app.store().delta(&c.cursor);
+        let (mut value, next) = c.app.store().delta(&c.cursor);
         c.cursor = next;
+        // The page's clock for what moves between pushes (a board's uptime).
+        if let Some(m) = value.as_object_mut() {
+            m.insert("wall_ms".into(), crate::feed::wall_ms().into());
+        }
         c.app.pushes.fetch_add(1, Ordering::Relaxed);
         let event = Event::default().event("delta").data(value.to_string());
         Some((Ok(event), c))

@@ -1,11 +1,18 @@
-//! `GET /metrics`: Prometheus text (OpenMetrics, prometheus-client), rebuilt from
-//! the store at every scrape so a node's status series is exactly its current
-//! status. Per node (labels `node_id`, `kind`): power, current, voltages, load,
-//! battery, runtime, fuel, a status gauge and whether its board is connected. Per
-//! site: IT and facility power, PUE, lost IT load, runtime, fuel, nodes by status.
+//! `GET /metrics`: Prometheus text (OpenMetrics), rebuilt from the store at every
+//! scrape so a node's status series is exactly its current status. Per node (labels
+//! `node_id`, `kind`): one gauge per measurement of the protocol's table
+//! ([`Measurements::FIELDS`]: power, current, voltages, load, battery, runtime,
+//! fuel, …), a status gauge and whether its board is connected. Per site: IT and
+//! facility power, PUE, lost IT load, runtime, fuel, the source, nodes by status.
 //! With the engine in the same process (`winter-river up`): its message counters by
 //! topic kind, rejected messages by reason, and the tick-duration histogram.
+//!
+//! The per-node families — the bulk of a large site's scrape — are written straight
+//! into the text with the label sets the store made once per topology; the few
+//! site, engine and web series go through prometheus-client.
 
+use std::fmt::Write as _;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::State;
@@ -17,14 +24,19 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use winter_river_engine::driver::{TICK_BUCKETS_S, Telemetry};
-use winter_river_protocol::{NodeState, Status};
+use winter_river_protocol::{FieldSpec, FieldType, Measurements, NodeState, Source};
 
 use crate::App;
+use crate::store::Store;
+use crate::telemetry::EngineTelemetry;
 
-type Labels = Vec<(String, String)>;
-type GaugeFamily = Family<Labels, Gauge<f64, AtomicU64>>;
-type CounterFamily = Family<Labels, Counter>;
+/// One label, `name="value"`, of static words: nothing allocated per series.
+type Label = [(&'static str, &'static str); 1];
+type GaugeFamily = Family<Label, Gauge<f64, AtomicU64>>;
+type CounterFamily = Family<Label, Counter>;
+
+/// Prefix of every metric name.
+const PREFIX: &str = "winter_river";
 
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -71,7 +83,7 @@ pub(crate) async fn scrape(State(app): State<App>, headers: HeaderMap) -> Respon
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/openmetrics-text"));
-    let telemetry = app.telemetry.as_ref().map(|rx| rx.borrow().clone());
+    let telemetry = app.telemetry.as_ref().map(|source| source.read());
     let text = {
         let store = app.store();
         render(
@@ -92,21 +104,14 @@ pub(crate) async fn scrape(State(app): State<App>, headers: HeaderMap) -> Respon
     }
 }
 
-fn labels(pairs: &[(&str, &str)]) -> Labels {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect()
-}
-
 /// A counter per entry of a count map, labelled `label` = its key.
 fn counter_family<'a>(
-    label: &str,
+    label: &'static str,
     counts: impl IntoIterator<Item = (&'a &'static str, &'a u64)>,
 ) -> CounterFamily {
     let f = CounterFamily::default();
     for (k, v) in counts {
-        f.get_or_create(&labels(&[(label, k)])).inc_by(*v);
+        f.get_or_create(&[(label, *k)]).inc_by(*v);
     }
     f
 }
@@ -115,6 +120,111 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, value: f64) {
     let g = Gauge::<f64, AtomicU64>::default();
     g.set(value);
     registry.register(name, help, g);
+}
+
+/// A per-node gauge: one measurement of the protocol's table.
+#[derive(Debug)]
+struct NodeGauge {
+    /// Position among the numeric fields ([`Measurements::numbers`]).
+    index: usize,
+    /// `winter_river_node_power_kw`, …
+    name: String,
+    help: String,
+}
+
+/// The per-node gauges, from [`Measurements::FIELDS`], made once.
+static NODE_GAUGES: LazyLock<Vec<NodeGauge>> = LazyLock::new(|| {
+    Measurements::FIELDS
+        .iter()
+        .filter(|f| f.ty == FieldType::Number)
+        .enumerate()
+        .map(|(index, f)| NodeGauge {
+            index,
+            name: format!("{PREFIX}_node_{}", metric_base(f)),
+            help: format!(
+                "{} [{}]: Status field `{}` (docs/protocol.md)",
+                f.label, f.unit, f.name
+            ),
+        })
+        .collect()
+});
+
+/// A measurement's metric name after `node_`: its field name with the unit
+/// spelled as Prometheus does (`current` [A] → `current_amperes`, `load_pct` →
+/// `load_percent`, `runtime_s` → `runtime_seconds`; `power_kw` stays).
+fn metric_base(f: &FieldSpec) -> String {
+    // (unit symbol, how a field name ends with it, Prometheus suffix)
+    const UNITS: [(&str, &str, &str); 5] = [
+        ("kW", "_kw", "_kw"),
+        ("A", "_a", "_amperes"),
+        ("V", "_v", "_volts"),
+        ("%", "_pct", "_percent"),
+        ("s", "_s", "_seconds"),
+    ];
+    match UNITS.iter().find(|(unit, _, _)| *unit == f.unit) {
+        Some((_, short, long)) => {
+            let stem = f.name.strip_suffix(short).unwrap_or(f.name);
+            format!("{stem}{long}")
+        }
+        None => f.name.to_string(),
+    }
+}
+
+/// The header of a gauge family, as prometheus-client writes one.
+fn family_header(out: &mut String, name: &str, help: &str) -> std::fmt::Result {
+    writeln!(out, "# HELP {name} {help}.")?;
+    writeln!(out, "# TYPE {name} gauge")
+}
+
+/// One sample: `name{labels} value`.
+fn sample(out: &mut String, name: &str, labels: &str, extra: &str, value: f64) {
+    out.push_str(name);
+    out.push('{');
+    out.push_str(labels);
+    out.push_str(extra);
+    out.push_str("} ");
+    // `{:?}` keeps a decimal point or exponent, as OpenMetrics floats are written.
+    let _ = write!(out, "{value:?}");
+    out.push('\n');
+}
+
+/// The per-node families, written straight into `out`.
+fn node_families(out: &mut String, store: &Store) -> std::fmt::Result {
+    for g in NODE_GAUGES.iter() {
+        family_header(out, &g.name, &g.help)?;
+        for node in store.readings() {
+            let value = node.measured.and_then(|m| m.numbers()[g.index]);
+            if let Some(v) = value.filter(|v| v.is_finite()) {
+                sample(out, &g.name, node.labels, "", v);
+            }
+        }
+    }
+    let status = format!("{PREFIX}_node_status");
+    family_header(
+        out,
+        &status,
+        "1 for the node's current status word (label status, docs/protocol.md)",
+    )?;
+    let mut extra = String::new();
+    for node in store.readings() {
+        if let Some(word) = node.word {
+            extra.clear();
+            let _ = write!(extra, ",status=\"{word}\"");
+            sample(out, &status, node.labels, &extra, 1.0);
+        }
+    }
+    let online = format!("{PREFIX}_node_board_online");
+    family_header(
+        out,
+        &online,
+        "1 when the node's board is connected to the broker, 0 when not",
+    )?;
+    for node in store.readings() {
+        if let Some(up) = node.online {
+            sample(out, &online, node.labels, "", if up { 1.0 } else { 0.0 });
+        }
+    }
+    Ok(())
 }
 
 /// The tick-duration histogram from the driver's precomputed buckets.
@@ -135,99 +245,18 @@ impl EncodeMetric for TickHistogram {
     }
 }
 
-/// The whole exposition as text.
+/// The whole exposition as OpenMetrics text.
 pub(crate) fn render(
-    store: &crate::store::Store,
-    telemetry: Option<&Telemetry>,
+    store: &Store,
+    telemetry: Option<&EngineTelemetry>,
     live_clients: usize,
     pushes: u64,
 ) -> Result<String, std::fmt::Error> {
-    let mut registry = Registry::with_prefix("winter_river");
+    // About 60 bytes a series, 10 series a node.
+    let mut out = String::with_capacity(4096 + 600 * store.readings().len());
+    node_families(&mut out, store)?;
 
-    // ── Per node ────────────────────────────────────────────────────────────────
-    let power = GaugeFamily::default();
-    let current = GaugeFamily::default();
-    let v_in = GaugeFamily::default();
-    let v_out = GaugeFamily::default();
-    let load = GaugeFamily::default();
-    let battery = GaugeFamily::default();
-    let runtime = GaugeFamily::default();
-    let fuel = GaugeFamily::default();
-    let status = GaugeFamily::default();
-    let online = GaugeFamily::default();
-    for (id, kind, st, up) in store.nodes() {
-        let l = labels(&[("node_id", id), ("kind", kind.as_str())]);
-        if let Some(up) = up {
-            online.get_or_create(&l).set(if up { 1.0 } else { 0.0 });
-        }
-        let Some(s) = st else { continue };
-        let set = |f: &GaugeFamily, v: Option<f64>| {
-            if let Some(v) = v.filter(|v| v.is_finite()) {
-                f.get_or_create(&l).set(v);
-            }
-        };
-        let Status {
-            power_kw,
-            current: amps,
-            voltage_in,
-            voltage_out,
-            load_pct,
-            battery_pct,
-            runtime_s,
-            fuel_pct,
-            ..
-        } = s;
-        set(&power, *power_kw);
-        set(&current, *amps);
-        set(&v_in, *voltage_in);
-        set(&v_out, *voltage_out);
-        set(&load, *load_pct);
-        set(&battery, *battery_pct);
-        set(&runtime, *runtime_s);
-        set(&fuel, *fuel_pct);
-        status
-            .get_or_create(&labels(&[
-                ("node_id", id),
-                ("kind", kind.as_str()),
-                ("status", s.status.as_str()),
-            ]))
-            .set(1.0);
-    }
-    registry.register(
-        "node_power_kw",
-        "Power at the node's input (sources: output; loads: demand served) [kW]",
-        power,
-    );
-    registry.register(
-        "node_current_amperes",
-        "Current at the node's input (sources: output) [A]",
-        current,
-    );
-    registry.register("node_voltage_in_volts", "Input voltage [V]", v_in);
-    registry.register(
-        "node_voltage_out_volts",
-        "Voltage handed downstream [V]",
-        v_out,
-    );
-    registry.register("node_load_percent", "Output against rating [%]", load);
-    registry.register("node_battery_percent", "UPS state of charge [%]", battery);
-    registry.register(
-        "node_runtime_seconds",
-        "UPS battery runtime at the present load [s]",
-        runtime,
-    );
-    registry.register("node_fuel_percent", "Generator fuel left [%]", fuel);
-    registry.register(
-        "node_status",
-        "1 for the node's current status word (label status, DESIGN §3)",
-        status,
-    );
-    registry.register(
-        "node_board_online",
-        "1 when the node's board is connected to the broker, 0 when not",
-        online,
-    );
-
+    let mut registry = Registry::with_prefix(PREFIX);
     // ── Site ────────────────────────────────────────────────────────────────────
     if let Some(s) = store.system() {
         gauge(
@@ -291,10 +320,10 @@ pub(crate) fn render(
             s.rejected_msgs as f64,
         );
         let source = GaugeFamily::default();
-        for name in ["utility", "generator", "battery", "none"] {
+        for word in Source::ALL {
             source
-                .get_or_create(&labels(&[("source", name)]))
-                .set(if s.source == name { 1.0 } else { 0.0 });
+                .get_or_create(&[("source", word.as_str())])
+                .set(if s.source == word { 1.0 } else { 0.0 });
         }
         registry.register(
             "site_source",
@@ -302,12 +331,10 @@ pub(crate) fn render(
             source,
         );
         let counts = GaugeFamily::default();
-        // The protocol's own state → field mapping (`count_mut` wants a `&mut`).
-        let mut tally = s.clone();
         for state in NodeState::ALL {
             counts
-                .get_or_create(&labels(&[("status", state.as_str())]))
-                .set(f64::from(*tally.count_mut(state)));
+                .get_or_create(&[("status", state.as_str())])
+                .set(f64::from(s.nodes.get(state)));
         }
         registry.register("nodes", "Nodes by status word", counts);
     }
@@ -325,40 +352,34 @@ pub(crate) fn render(
         registry.register(
             "engine_messages_in",
             "MQTT messages the engine received, by topic kind",
-            counter_family("topic_kind", &t.counters.messages_in),
+            counter_family("topic_kind", &t.messages_in),
         );
         registry.register(
             "engine_messages_out",
             "MQTT messages the engine published, by topic kind",
-            counter_family("topic_kind", &t.counters.messages_out),
+            counter_family("topic_kind", &t.messages_out),
         );
         let rejected = CounterFamily::default();
+        // Every reason from the start, so a rate over a new reason has a zero.
         for reason in winter_river_protocol::CodecError::REASONS
             .iter()
             .chain(["not_applicable"].iter())
         {
-            let _ = rejected.get_or_create(&labels(&[("reason", reason)]));
+            let _ = rejected.get_or_create(&[("reason", *reason)]);
         }
-        for (k, v) in &t.counters.rejected {
-            rejected.get_or_create(&labels(&[("reason", k)])).inc_by(*v);
+        for (k, v) in &t.rejected {
+            rejected.get_or_create(&[("reason", *k)]).inc_by(*v);
         }
         registry.register(
             "engine_rejected_messages",
             "Messages the engine dropped as bad input, by reason",
             rejected,
         );
-        let mut buckets: Vec<(f64, u64)> = TICK_BUCKETS_S
-            .iter()
-            .copied()
-            .chain([f64::INFINITY])
-            .zip(t.tick_buckets.iter().copied().chain(std::iter::repeat(0)))
-            .collect();
-        buckets.truncate(TICK_BUCKETS_S.len() + 1);
         registry.register(
             "engine_tick_duration_seconds",
             "Wall time of one engine tick: simulation steps and queued publishes [s]",
             TickHistogram {
-                buckets,
+                buckets: t.tick_buckets.clone(),
                 sum: t.tick_sum_s,
                 count: t.tick_count,
             },
@@ -396,7 +417,52 @@ pub(crate) fn render(
         pushes_counter,
     );
 
-    let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &registry)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_gauges_keep_their_metric_names() {
+        let names: Vec<&str> = NODE_GAUGES.iter().map(|g| g.name.as_str()).collect();
+        for name in [
+            "winter_river_node_voltage_in_volts",
+            "winter_river_node_voltage_out_volts",
+            "winter_river_node_current_amperes",
+            "winter_river_node_power_kw",
+            "winter_river_node_load_percent",
+            "winter_river_node_battery_percent",
+            "winter_river_node_runtime_seconds",
+            "winter_river_node_fuel_percent",
+        ] {
+            assert!(names.contains(&name), "{name} in {names:?}");
+        }
+    }
+
+    #[test]
+    fn every_measurement_of_a_node_is_a_series() {
+        let mut store = Store::new("wr");
+        let topo = br#"{"site":"s","nodes":[{"id":"ups_a","kind":"ups","feeds":[],"params":{}}]}"#;
+        store.handle_message(1, "wr/system/topology", topo);
+        store.handle_message(
+            2,
+            "wr/ups_a/status",
+            br#"{"node_id":"ups_a","status":"on_battery","power_kw":30.5,"battery_pct":99.5,"runtime_s":600.0}"#,
+        );
+        let text = render(&store, None, 0, 0).unwrap_or_default();
+        for line in [
+            "winter_river_node_power_kw{node_id=\"ups_a\",kind=\"ups\"} 30.5\n",
+            "winter_river_node_battery_percent{node_id=\"ups_a\",kind=\"ups\"} 99.5\n",
+            "winter_river_node_runtime_seconds{node_id=\"ups_a\",kind=\"ups\"} 600.0\n",
+            "winter_river_node_status{node_id=\"ups_a\",kind=\"ups\",status=\"on_battery\"} 1.0\n",
+            "winter_river_node_board_online{node_id=\"ups_a\",kind=\"ups\"} 1.0\n",
+            "# TYPE winter_river_node_fuel_percent gauge\n",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
 }

@@ -1,71 +1,151 @@
-//! What the dashboard knows, built from MQTT messages alone (DESIGN §2): the
-//! topology, each node's last state and availability, the system status, recent
+//! What the dashboard knows, built from MQTT messages alone (docs/protocol.md): the
+//! topology, each node's last state and board link, the system status, recent
 //! events and 15 minutes of history. Sans-IO: messages and wall time go in through
-//! `handle_*` / [`Store::sample`], JSON comes out; the MQTT feed, the HTTP handlers
-//! and the live stream share one `Store` behind a mutex.
+//! [`Store::handle_message`] / [`Store::sample`], JSON comes out; the MQTT feed, the
+//! HTTP handlers and the live stream share one `Store` behind a mutex.
+//!
+//! A node keeps two inputs as they came, and nothing merged: the board's last
+//! status (its OLED page, its link fields) and the engine's last `update` (the
+//! authority for electrical values and the status word). What a reader sees is
+//! chosen from the two when it asks ([`NodeEntry::engine_speaks`]).
 //!
 //! Every change bumps a version; a live client keeps a [`Cursor`] and gets, in one
 //! [`Store::delta`], everything newer than it — so a client that falls behind gets
 //! the latest state in one message, never a backlog.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use winter_river_protocol::{
-    Availability, Command, Event, NodeKind, NodeState, Status, SystemStatus, Topic, TopologyJson,
-    decode_availability, decode_command, decode_event, decode_status, decode_system_status,
-    decode_topology,
+    AppliesTo, Availability, BoardLink, Command, Event, MAX_PAYLOAD_BYTES, Measurements, NodeKind,
+    NodeState, Status, SystemStatus, Topic, TopologyJson, UpdateParams, decode_availability,
+    decode_event, decode_status, decode_system_status, decode_topology, validate_node_id,
 };
 
-/// A node's board counts as connected this long after its last status \[ms\] when it
-/// never published availability (DESIGN §2: plain MQTT clients).
-const TALKING_MS: u64 = 15_000;
 /// A board's own status stands in for the engine's values when no `update` for
-/// its node was seen this long \[ms\] (the web started between two refreshes).
+/// its node was seen this long before it \[ms\] (the web started between two
+/// refreshes, or no engine runs).
 const UPDATE_STALE_MS: u64 = 10_000;
+/// How far a board's uptime may stray from what its last push and the clock
+/// predict before the node is pushed again \[s\]: the page extrapolates uptime
+/// between pushes, so a restart (uptime back to 0) must reach it.
+const UPTIME_SLACK_S: f64 = 3.0;
 /// Events kept for late readers.
 pub const EVENTS_KEPT: usize = 1_000;
 /// History: one sample per second for 15 minutes.
 pub const HISTORY_SAMPLES: usize = 900;
 /// Most events sent in one live message.
 const EVENTS_PER_DELTA: usize = 200;
+/// Most nodes kept before a topology says which exist.
+const EARLY_NODES_MAX: usize = 200_000;
+
+/// The engine's last `update` of a node.
+#[derive(Debug, Clone)]
+struct EngineView {
+    /// Status word of the last update that carried one.
+    word: Option<NodeState>,
+    measured: Measurements,
+    /// When it came \[ms, wall\].
+    at_ms: u64,
+}
 
 /// One node as the dashboard knows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct NodeEntry {
-    /// Last known state: electrical values and status word from the engine's
-    /// `update`s (the authority, DESIGN §2), link fields (`wifi_rssi`, `uptime`,
-    /// `seq`) from the board; the board's own status until an update is seen.
-    status: Option<Status>,
-    /// The board's last status as it sent it: what its OLED shows.
-    board_status: Option<Status>,
-    /// When the board last sent a status [ms, wall].
-    board_ms: Option<u64>,
-    /// When the engine last sent this node an `update` [ms, wall].
-    update_ms: Option<u64>,
-    availability: Option<Availability>,
+    /// The board's last status as it sent it: what its OLED shows, its link fields
+    /// (`wifi_rssi`, `uptime`, `seq`), and the node's state while the engine is
+    /// silent.
+    board: Option<Status>,
+    /// When the board's last status came \[ms, wall\].
+    board_ms: u64,
+    engine: Option<EngineView>,
+    link: BoardLink,
+    /// Whether the board counted as connected, and its uptime and when \[s, ms\],
+    /// as of the last push of this node: the 1 Hz sample pushes a board whose
+    /// status went stale, a status pushes a board whose uptime jumped.
+    pushed_online: bool,
+    pushed_uptime: Option<(u64, u64)>,
     /// [`Store::version`] when this entry last changed.
     version: u64,
 }
 
 impl NodeEntry {
-    fn new() -> NodeEntry {
-        NodeEntry {
-            status: None,
-            board_status: None,
-            board_ms: None,
-            update_ms: None,
-            availability: None,
-            version: 0,
+    /// Whether the engine's values are the node's state: it sent an update, and
+    /// no board status came [`UPDATE_STALE_MS`] or more after it.
+    fn engine_speaks(&self) -> bool {
+        self.engine.as_ref().is_some_and(|e| {
+            self.board.is_none() || self.board_ms < e.at_ms.saturating_add(UPDATE_STALE_MS)
+        })
+    }
+
+    /// The measured values readers see.
+    fn measured(&self) -> Option<&Measurements> {
+        match (&self.engine, &self.board) {
+            (Some(e), _) if self.engine_speaks() => Some(&e.measured),
+            (_, Some(b)) => Some(&b.measured),
+            _ => None,
         }
     }
 
-    /// Whether the board is connected: its availability, else a recent status.
+    /// The status word readers see: the engine's, else the board's.
+    fn word(&self) -> Option<NodeState> {
+        let board = self.board.as_ref().map(|b| b.status);
+        match &self.engine {
+            Some(e) if self.engine_speaks() => Some(e.word.or(board).unwrap_or(NodeState::Ok)),
+            _ => board,
+        }
+    }
+
+    /// The node's state as one Status: the board's link fields with the engine's
+    /// values and word when it speaks. Borrowed when there is nothing to merge.
+    fn view(&self, id: &str) -> Option<Cow<'_, Status>> {
+        let engine = self.engine.as_ref().filter(|_| self.engine_speaks());
+        match (engine, &self.board) {
+            (None, Some(b)) => Some(Cow::Borrowed(b)),
+            (Some(e), board) => {
+                let mut s = match board {
+                    Some(b) => b.clone(),
+                    None => Status::new(id, NodeState::Ok),
+                };
+                s.status = e.word.unwrap_or(s.status);
+                s.measured.clone_from(&e.measured);
+                Some(Cow::Owned(s))
+            }
+            (None, None) => None,
+        }
+    }
+
+    /// Whether the board is connected (docs/protocol.md: its availability, else a
+    /// recent status); `None` when nothing was heard from it.
     fn online(&self, now_ms: u64) -> Option<bool> {
-        match self.availability {
-            Some(Availability::Online) => Some(true),
-            Some(Availability::Offline) => Some(false),
-            None => self.board_ms.map(|t| now_ms < t + TALKING_MS),
+        match self.link {
+            BoardLink::Unknown => None,
+            link => Some(link.is_online(now_ms)),
+        }
+    }
+
+    /// Marks the entry changed at version `v`, with what the page now has.
+    fn pushed(&mut self, v: u64, now_ms: u64) {
+        self.version = v;
+        self.pushed_online = self.online(now_ms) == Some(true);
+        self.pushed_uptime = self
+            .board
+            .as_ref()
+            .and_then(|b| b.uptime)
+            .map(|u| (u, self.board_ms));
+    }
+
+    /// Whether `uptime`, heard at `now_ms`, is not what the last push and the
+    /// clock predict.
+    fn uptime_jumped(&self, uptime: Option<u64>, now_ms: u64) -> bool {
+        match (self.pushed_uptime, uptime) {
+            (Some((u0, t0)), Some(u)) => {
+                let expected = u0 as f64 + now_ms.saturating_sub(t0) as f64 / 1000.0;
+                (u as f64 - expected).abs() > UPTIME_SLACK_S
+            }
+            (before, now) => before.is_some() != now.is_some(),
         }
     }
 }
@@ -78,6 +158,10 @@ struct TopologyInfo {
     ids: Vec<String>,
     kinds: Vec<NodeKind>,
     index: HashMap<String, usize>,
+    /// Each node's Prometheus labels, `node_id="…",kind="…"`, made once per
+    /// topology for `/metrics` (ids are `[a-z0-9_-]` and kinds are fixed words:
+    /// nothing to escape).
+    labels: Vec<String>,
 }
 
 /// A live client's position: what it has already been sent.
@@ -99,7 +183,7 @@ struct History {
     it_kw_lost: VecDeque<f64>,
     /// Per topology index: power \[kW\] (NaN unknown).
     node_kw: Vec<VecDeque<f32>>,
-    /// Per UPS (topology index): state of charge [%].
+    /// Per node whose kind reports a battery (topology index): state of charge \[%\].
     battery: Vec<(usize, VecDeque<f32>)>,
     seq: u64,
 }
@@ -121,13 +205,26 @@ pub enum CommandCheck {
     NotApplicable(String),
 }
 
+/// What `/metrics` reads of one node.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeReading<'a> {
+    /// `node_id="…",kind="…"`.
+    pub labels: &'a str,
+    pub measured: Option<&'a Measurements>,
+    pub word: Option<NodeState>,
+    pub online: Option<bool>,
+}
+
 /// The dashboard's state.
 #[derive(Debug)]
 pub struct Store {
     prefix: String,
     topology: Option<TopologyInfo>,
     topology_version: u64,
-    nodes: HashMap<String, NodeEntry>,
+    /// One entry per topology node, in topology order.
+    entries: Vec<NodeEntry>,
+    /// Nodes heard of before any topology (retained availability comes first).
+    early: HashMap<String, NodeEntry>,
     system: Option<SystemStatus>,
     system_version: u64,
     engine_online: Option<bool>,
@@ -149,7 +246,8 @@ impl Store {
             prefix: prefix.to_string(),
             topology: None,
             topology_version: 0,
-            nodes: HashMap::new(),
+            entries: Vec::new(),
+            early: HashMap::new(),
             system: None,
             system_version: 0,
             engine_online: None,
@@ -204,24 +302,16 @@ impl Store {
             }
             Topic::NodeCommand(id) => {
                 self.count_in("command");
-                if let Ok(Command::Update(u)) = decode_command(payload) {
+                // Operators' commands are the engine's business; the web shows
+                // the engine's `update`s.
+                if let Some(u) = decode_update(payload) {
                     self.node_update(now_ms, &id, u);
                 }
             }
             Topic::NodeAvailability(id) => {
                 self.count_in("availability");
                 match decode_availability(payload) {
-                    Ok(a) => {
-                        if self.accepts(&id) {
-                            let v = self.version + 1;
-                            let e = self.nodes.entry(id).or_insert_with(NodeEntry::new);
-                            if e.availability != Some(a) {
-                                e.availability = Some(a);
-                                e.version = v;
-                                self.version = v;
-                            }
-                        }
-                    }
+                    Ok(a) => self.node_availability(now_ms, &id, a),
                     Err(e) => self.reject(e.reason()),
                 }
             }
@@ -276,12 +366,27 @@ impl Store {
         *self.rejected.entry(reason).or_default() += 1;
     }
 
-    /// Whether to keep state for `id`: a node of the topology, or anything while
-    /// the topology is unknown (retained availability may arrive before it).
-    fn accepts(&self, id: &str) -> bool {
+    /// The entry of `id`, created if need be: a node of the topology, or anything
+    /// while the topology is unknown (retained availability may arrive before
+    /// it). `None` for a node the topology does not have.
+    fn entry_mut(&mut self, id: &str) -> Option<&mut NodeEntry> {
         match &self.topology {
-            Some(t) => t.index.contains_key(id),
-            None => self.nodes.len() < 200_000,
+            Some(t) => {
+                let i = *t.index.get(id)?;
+                self.entries.get_mut(i)
+            }
+            None if self.early.contains_key(id) => self.early.get_mut(id),
+            None if self.early.len() < EARLY_NODES_MAX => {
+                Some(self.early.entry(id.to_string()).or_default())
+            }
+            None => None,
+        }
+    }
+
+    fn entry(&self, id: &str) -> Option<&NodeEntry> {
+        match &self.topology {
+            Some(t) => self.entries.get(*t.index.get(id)?),
+            None => self.early.get(id),
         }
     }
 
@@ -290,19 +395,31 @@ impl Store {
             return;
         }
         let ids: Vec<String> = t.nodes.iter().map(|n| n.id.clone()).collect();
-        let kinds = t.nodes.iter().map(|n| n.kind).collect();
+        let kinds: Vec<NodeKind> = t.nodes.iter().map(|n| n.kind).collect();
         let index: HashMap<String, usize> = ids
             .iter()
             .enumerate()
             .map(|(i, id)| (id.clone(), i))
             .collect();
-        self.nodes.retain(|id, _| index.contains_key(id));
+        let labels = ids
+            .iter()
+            .zip(&kinds)
+            .map(|(id, kind)| format!("node_id=\"{id}\",kind=\"{kind}\""))
+            .collect();
+        // Nodes already known keep what was heard of them.
+        let mut old: HashMap<String, NodeEntry> = match self.topology.take() {
+            Some(old) => old.ids.into_iter().zip(self.entries.drain(..)).collect(),
+            None => std::mem::take(&mut self.early),
+        };
+        self.entries = ids
+            .iter()
+            .map(|id| old.remove(id).unwrap_or_default())
+            .collect();
         self.history = History {
-            battery: t
-                .nodes
+            battery: kinds
                 .iter()
                 .enumerate()
-                .filter(|(_, n)| n.kind == NodeKind::Ups)
+                .filter(|(_, k)| k.spec().extra_fields.contains(&"battery_pct"))
                 .map(|(i, _)| (i, VecDeque::new()))
                 .collect(),
             node_kw: vec![VecDeque::new(); ids.len()],
@@ -314,81 +431,69 @@ impl Store {
             ids,
             kinds,
             index,
+            labels,
         });
         self.topology_version = self.bump();
     }
 
     fn node_status(&mut self, now_ms: u64, status: Status) {
-        if !self.accepts(&status.node_id) {
-            return self.reject("unknown_node");
-        }
         let v = self.version + 1;
-        let e = self
-            .nodes
-            .entry(status.node_id.clone())
-            .or_insert_with(NodeEntry::new);
-        e.board_ms = Some(now_ms);
-        let engine_speaks = e.update_ms.is_some_and(|t| now_ms < t + UPDATE_STALE_MS);
-        let mut merged = match (&e.status, engine_speaks) {
-            (Some(old), true) => {
-                let mut m = old.clone();
-                m.wifi_rssi = status.wifi_rssi;
-                m.uptime = status.uptime;
-                m.seq = status.seq;
-                m.kind = m.kind.or(status.kind);
-                m
-            }
-            _ => status.clone(),
+        let Some(e) = self.entry_mut(&status.node_id) else {
+            return self.reject("unknown_node");
         };
-        merged.node_id.clone_from(&status.node_id);
-        let screen_changed = !e
-            .board_status
+        let speaks_before = e.engine_speaks();
+        // Uptime and sequence numbers alone do not push the node again: the page
+        // extrapolates uptime, unless it jumped.
+        let changed = !e
+            .board
             .as_ref()
-            .is_some_and(|old| same_state(old, &status));
-        let state_changed = !e
-            .status
-            .as_ref()
-            .is_some_and(|old| same_state(old, &merged));
-        e.board_status = Some(status);
-        e.status = Some(merged);
-        // Uptime and sequence numbers alone do not push the node again.
-        if state_changed || screen_changed {
-            e.version = v;
+            .is_some_and(|old| same_reading(old, &status))
+            || e.uptime_jumped(status.uptime, now_ms);
+        e.link = e.link.on_status(now_ms);
+        e.board = Some(status);
+        e.board_ms = now_ms;
+        if changed
+            || speaks_before != e.engine_speaks()
+            || e.pushed_online != (e.online(now_ms) == Some(true))
+        {
+            e.pushed(v, now_ms);
             self.version = v;
         }
     }
 
-    fn node_update(&mut self, now_ms: u64, id: &str, u: winter_river_protocol::UpdateParams) {
-        if !self.accepts(id) {
-            return;
-        }
-        let kind = self.kind_of(id);
+    fn node_update(&mut self, now_ms: u64, id: &str, u: UpdateParams) {
         let v = self.version + 1;
-        let e = self
-            .nodes
-            .entry(id.to_string())
-            .or_insert_with(NodeEntry::new);
-        e.update_ms = Some(now_ms);
-        let mut s = e
-            .status
-            .clone()
-            .unwrap_or_else(|| Status::new(id, NodeState::Ok));
-        s.kind = s.kind.or(kind);
-        s.voltage_in = u.voltage_in;
-        s.voltage_out = u.voltage_out;
-        s.current = u.current;
-        s.power_kw = u.power_kw;
-        s.load_pct = u.load_pct;
-        s.status = u.status.unwrap_or(s.status);
-        s.battery_pct = u.battery_pct;
-        s.runtime_s = u.runtime_s;
-        s.fuel_pct = u.fuel_pct;
-        s.source = u.source;
-        if !e.status.as_ref().is_some_and(|old| same_state(old, &s)) {
-            e.version = v;
+        let Some(e) = self.entry_mut(id) else {
+            return;
+        };
+        let speaks_before = e.engine_speaks();
+        let old = e.engine.take();
+        let word = u.status.or(old.as_ref().and_then(|o| o.word));
+        let changed = !old
+            .as_ref()
+            .is_some_and(|o| o.word == word && o.measured == u.measured);
+        e.engine = Some(EngineView {
+            word,
+            measured: u.measured,
+            at_ms: now_ms,
+        });
+        if changed || !speaks_before {
+            e.pushed(v, now_ms);
             self.version = v;
         }
-        e.status = Some(s);
+    }
+
+    fn node_availability(&mut self, now_ms: u64, id: &str, a: Availability) {
+        let v = self.version + 1;
+        let Some(e) = self.entry_mut(id) else {
+            return;
+        };
+        let link = BoardLink::on_availability(a == Availability::Online);
+        if e.link != link {
+            e.link = link;
+            e.pushed(v, now_ms);
+            self.version = v;
+        }
     }
 
     fn kind_of(&self, id: &str) -> Option<NodeKind> {
@@ -405,9 +510,19 @@ impl Store {
         self.bump();
     }
 
-    /// Takes one history sample (call once a second) [ms, wall].
+    /// Takes one history sample (call once a second) [ms, wall], and pushes the
+    /// nodes whose board stopped talking since.
     pub fn sample(&mut self, now_ms: u64) {
         self.now_ms = self.now_ms.max(now_ms);
+        let now_ms = self.now_ms;
+        let mut v = self.version;
+        for e in &mut self.entries {
+            if e.pushed_online && e.online(now_ms) != Some(true) {
+                v += 1;
+                e.pushed(v, now_ms);
+            }
+        }
+        self.version = v;
         if self.topology.is_none() && self.system.is_none() {
             return;
         }
@@ -418,37 +533,40 @@ impl Store {
         push_capped(&mut h.facility_kw, sys.map_or(f64::NAN, |s| s.facility_kw));
         push_capped(&mut h.pue, sys.and_then(|s| s.pue).unwrap_or(f64::NAN));
         push_capped(&mut h.it_kw_lost, sys.map_or(f64::NAN, |s| s.it_kw_lost));
-        if let Some(t) = &self.topology {
-            for (i, id) in t.ids.iter().enumerate() {
-                let st = self.nodes.get(id).and_then(|e| e.status.as_ref());
-                let kw = st.and_then(|s| s.power_kw).unwrap_or(f64::NAN) as f32;
-                if let Some(q) = h.node_kw.get_mut(i) {
-                    push_capped(q, kw);
-                }
-            }
-            for (i, q) in &mut h.battery {
-                let st = self.nodes.get(&t.ids[*i]).and_then(|e| e.status.as_ref());
-                push_capped(q, st.and_then(|s| s.battery_pct).unwrap_or(f64::NAN) as f32);
+        let reading = |e: &NodeEntry, f: fn(&Measurements) -> Option<f64>| {
+            e.measured().and_then(f).unwrap_or(f64::NAN) as f32
+        };
+        for (q, e) in h.node_kw.iter_mut().zip(&self.entries) {
+            push_capped(q, reading(e, |m| m.power_kw));
+        }
+        for (i, q) in &mut h.battery {
+            if let Some(e) = self.entries.get(*i) {
+                push_capped(q, reading(e, |m| m.battery_pct));
             }
         }
         h.seq += 1;
         self.bump();
     }
 
-    /// Checks a command from the API against the topology; `Ok` when it may be
-    /// published. `system` takes only `reset`.
+    /// Checks a command from the API against the topology and the protocol's
+    /// command table; `Ok` when it may be published. `system` takes the commands
+    /// that are accepted site-wide.
     pub fn check_command(&self, id: &str, cmd: &Command) -> Result<(), CommandCheck> {
-        if matches!(cmd, Command::Update(_)) {
-            return Err(CommandCheck::NotApplicable(
-                "`update` is sent by the engine only".into(),
-            ));
+        let spec = cmd.spec();
+        if spec.applies_to == AppliesTo::EngineOnly {
+            return Err(CommandCheck::NotApplicable(format!(
+                "`{}` is sent by the engine only",
+                spec.name
+            )));
         }
         if id == winter_river_protocol::SYSTEM_ID {
-            return match cmd {
-                Command::Reset => Ok(()),
-                _ => Err(CommandCheck::NotApplicable(
-                    "`system` takes only `reset`".into(),
-                )),
+            return if spec.site_wide {
+                Ok(())
+            } else {
+                Err(CommandCheck::NotApplicable(format!(
+                    "`{}` is not accepted site-wide on `system`",
+                    spec.name
+                )))
             };
         }
         let Some(t) = &self.topology else {
@@ -457,10 +575,13 @@ impl Store {
         let Some(&i) = t.index.get(id) else {
             return Err(CommandCheck::UnknownNode);
         };
-        if matches!(cmd, Command::SetLoad { .. }) && !t.kinds[i].is_load() {
+        let kind = t.kinds[i];
+        if !cmd.applies_to(kind) {
             return Err(CommandCheck::NotApplicable(format!(
-                "`set_load` applies to loads; `{id}` is a {}",
-                t.kinds[i]
+                "`{}` does not apply to `{id}`, a {} ({})",
+                spec.name,
+                kind,
+                kind.spec().label
             )));
         }
         Ok(())
@@ -483,34 +604,34 @@ impl Store {
             .is_some_and(|t| t.index.contains_key(id))
     }
 
-    /// The status a node's OLED page is drawn from, and whether its board is
-    /// connected. `None` for an unknown node or one not heard from yet.
+    /// The status a node's OLED page is drawn from — the board's own last status,
+    /// else (a board that never reported) the engine's view of the node — and
+    /// whether its board is connected. `None` for an unknown node or one not
+    /// heard of yet.
     pub fn screen_status(&self, id: &str) -> Option<(Status, bool)> {
-        let e = self.nodes.get(id)?;
-        let mut s = e.board_status.clone().or_else(|| e.status.clone())?;
+        let e = self.entry(id)?;
+        let mut s = match &e.board {
+            Some(b) => b.clone(),
+            None => e.view(id)?.into_owned(),
+        };
         s.kind = s.kind.or(self.kind_of(id));
-        Some((s, e.online(self.now_ms).unwrap_or(false)))
+        Some((s, e.online(self.now_ms) == Some(true)))
     }
 
-    /// Nodes in topology order with their kind, last state and whether the board is
-    /// connected (for `/metrics`).
-    pub fn nodes(&self) -> Vec<(&str, NodeKind, Option<&Status>, Option<bool>)> {
-        let Some(t) = &self.topology else {
-            return Vec::new();
-        };
-        t.ids
-            .iter()
-            .zip(&t.kinds)
-            .map(|(id, &k)| {
-                let e = self.nodes.get(id);
-                (
-                    id.as_str(),
-                    k,
-                    e.and_then(|e| e.status.as_ref()),
-                    e.and_then(|e| e.online(self.now_ms)),
-                )
-            })
-            .collect()
+    /// Whether `id`'s board is connected; `None` when nothing was heard of it.
+    pub fn board_online(&self, id: &str) -> Option<bool> {
+        self.entry(id)?.online(self.now_ms)
+    }
+
+    /// Nodes in topology order, as `/metrics` reads them.
+    pub fn readings(&self) -> impl ExactSizeIterator<Item = NodeReading<'_>> {
+        let labels = self.topology.as_ref().map_or(&[][..], |t| &t.labels[..]);
+        labels.iter().zip(&self.entries).map(|(l, e)| NodeReading {
+            labels: l,
+            measured: e.measured(),
+            word: e.word(),
+            online: e.online(self.now_ms),
+        })
     }
 
     pub fn system(&self) -> Option<&SystemStatus> {
@@ -521,27 +642,22 @@ impl Store {
         self.engine_online
     }
 
-    fn node_json(&self, id: &str, e: Option<&NodeEntry>) -> Value {
-        let mut m = match e.and_then(|e| e.status.as_ref()) {
-            Some(s) => match serde_json::to_value(s) {
-                Ok(Value::Object(m)) => m,
-                _ => Map::new(),
-            },
-            None => {
+    fn node_json(&self, id: &str, kind: NodeKind, e: &NodeEntry) -> Value {
+        let mut m = match e.view(id).map(|s| serde_json::to_value(&*s)) {
+            Some(Ok(Value::Object(m))) => m,
+            _ => {
                 let mut m = Map::new();
                 m.insert("node_id".into(), id.into());
                 m
             }
         };
-        if !m.contains_key("kind")
-            && let Some(k) = self.kind_of(id)
-        {
-            m.insert("kind".into(), k.as_str().into());
+        if !m.contains_key("kind") {
+            m.insert("kind".into(), kind.as_str().into());
         }
-        m.insert(
-            "online".into(),
-            e.and_then(|e| e.online(self.now_ms)).into(),
-        );
+        m.insert("online".into(), e.online(self.now_ms).into());
+        if e.board.is_some() {
+            m.insert("heard_ms".into(), e.board_ms.into());
+        }
         Value::Object(m)
     }
 
@@ -554,16 +670,23 @@ impl Store {
                "severity": e.severity.as_str(), "message": e.message})
     }
 
+    /// Every node of the topology with its entry and kind, in topology order.
+    fn topology_nodes(&self) -> impl Iterator<Item = (&str, NodeKind, &NodeEntry)> {
+        self.topology.iter().flat_map(move |t| {
+            t.ids
+                .iter()
+                .zip(&t.kinds)
+                .zip(&self.entries)
+                .map(|((id, &k), e)| (id.as_str(), k, e))
+        })
+    }
+
     /// `GET /api/state`: the site, every node, the system status and the links.
     pub fn state_json(&self) -> Value {
-        let nodes: Vec<Value> = match &self.topology {
-            Some(t) => t
-                .ids
-                .iter()
-                .map(|id| self.node_json(id, self.nodes.get(id)))
-                .collect(),
-            None => Vec::new(),
-        };
+        let nodes: Vec<Value> = self
+            .topology_nodes()
+            .map(|(id, k, e)| self.node_json(id, k, e))
+            .collect();
         json!({
             "site": self.topology.as_ref().map(|t| t.site.clone()),
             "system": self.system,
@@ -589,7 +712,7 @@ impl Store {
             .collect()
     }
 
-    /// `GET /api/history`: the system series, every UPS's battery, and `node`'s kW.
+    /// `GET /api/history`: the system series, every battery's charge, and `node`'s kW.
     pub fn history_json(&self, node: Option<&str>) -> Value {
         let h = &self.history;
         let num = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
@@ -626,14 +749,10 @@ impl Store {
         out.insert("topology".into(), self.topology_version.into());
         if let Some(t) = &self.topology {
             out.insert("site".into(), t.site.clone().into());
-            let nodes: Vec<Value> = t
-                .ids
-                .iter()
-                .filter_map(|id| {
-                    let e = self.nodes.get(id);
-                    let changed = e.is_some_and(|e| e.version > cursor.version);
-                    (full || changed).then(|| self.node_json(id, e))
-                })
+            let nodes: Vec<Value> = self
+                .topology_nodes()
+                .filter(|(_, _, e)| full || e.version > cursor.version)
+                .map(|(id, k, e)| self.node_json(id, k, e))
                 .collect();
             if !nodes.is_empty() {
                 out.insert("nodes".into(), nodes.into());
@@ -694,12 +813,50 @@ impl Store {
     }
 }
 
-/// Whether two statuses show the same thing (ignoring uptime and sequence number).
-fn same_state(a: &Status, b: &Status) -> bool {
-    let mut a = a.clone();
-    a.uptime = b.uptime;
-    a.seq = b.seq;
-    a == *b
+/// Whether two statuses of one board show the same thing: every field but
+/// `uptime` and `seq`, which move with every message. Spelled out so that a new
+/// Status field is a decision here, not a silent miss.
+fn same_reading(a: &Status, b: &Status) -> bool {
+    let Status {
+        node_id,
+        kind,
+        measured,
+        status,
+        wifi_rssi,
+        uptime: _,
+        seq: _,
+    } = a;
+    *node_id == b.node_id
+        && *kind == b.kind
+        && *measured == b.measured
+        && *status == b.status
+        && *wifi_rssi == b.wifi_rssi
+}
+
+/// An engine `update` on `<p>/<id>/command`, decoded in one pass; `None` for any
+/// other command (the web shows nothing of operators' commands) or a payload the
+/// protocol would refuse. Stands in for a protocol `decode_update`:
+/// `decode_command` reads `params` into a `serde_json::Value` and then decodes
+/// the update from it, which decodes every update twice.
+fn decode_update(payload: &[u8]) -> Option<UpdateParams> {
+    #[derive(Deserialize)]
+    struct Wire<'a> {
+        #[serde(borrow)]
+        command: Cow<'a, str>,
+        params: Option<UpdateParams>,
+    }
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return None;
+    }
+    let wire: Wire<'_> = serde_json::from_slice(payload).ok()?;
+    if wire.command != "update" {
+        return None;
+    }
+    let update = wire.params?;
+    match &update.measured.source {
+        Some(source) if validate_node_id(source).is_err() => None,
+        _ => Some(update),
+    }
 }
 
 #[cfg(test)]
@@ -728,7 +885,7 @@ mod tests {
             "wr/srv_a/status",
             br#"{"node_id":"srv_a","status":"ok","wifi_rssi":-60,"uptime":1}"#,
         );
-        assert_eq!(s.screen_status("srv_a").unwrap().0.power_kw, None);
+        assert_eq!(s.screen_status("srv_a").unwrap().0.measured.power_kw, None);
         // The engine's update sets the electrical state; the board keeps its screen.
         s.handle_message(
             20,
@@ -826,5 +983,114 @@ mod tests {
         assert_eq!(h["t_ms"].as_array().unwrap().len(), HISTORY_SAMPLES);
         assert_eq!(h["t_ms"][0], 10_000);
         assert_eq!(h["node"]["power_kw"][0], 5.0);
+    }
+
+    #[test]
+    fn uptime_alone_does_not_push_but_a_restart_does() {
+        let mut s = store_with_default_topology();
+        let status = |uptime: u64| {
+            format!(r#"{{"node_id":"srv_a","status":"ok","wifi_rssi":-60,"uptime":{uptime}}}"#)
+        };
+        s.handle_message(10_000, "wr/srv_a/status", status(10).as_bytes());
+        let (_, c) = s.delta(&Cursor::default());
+        // Every 2 s, uptime 2 s on: nothing to push, the page extrapolates.
+        for i in 1..=5 {
+            s.handle_message(
+                10_000 + 2_000 * i,
+                "wr/srv_a/status",
+                status(10 + 2 * i).as_bytes(),
+            );
+        }
+        let (d, c) = s.delta(&c);
+        assert!(d.get("nodes").is_none(), "{d}");
+        // The board restarted: its uptime is back near 0.
+        s.handle_message(22_000, "wr/srv_a/status", status(1).as_bytes());
+        let (d, _) = s.delta(&c);
+        assert_eq!(d["nodes"][0]["uptime"], 1);
+        assert_eq!(d["nodes"][0]["heard_ms"], 22_000);
+    }
+
+    #[test]
+    fn a_board_that_falls_silent_is_pushed_offline() {
+        let mut s = store_with_default_topology();
+        // A plain client: statuses, never availability (docs/protocol.md).
+        s.handle_message(
+            1_000,
+            "wr/srv_a/status",
+            br#"{"node_id":"srv_a","status":"ok"}"#,
+        );
+        let (d, c) = s.delta(&Cursor::default());
+        assert_eq!(d["nodes"][2]["online"], true);
+        let fresh_ms = winter_river_protocol::link::STATUS_FRESH_MS;
+        s.sample(1_000 + fresh_ms);
+        let (d, c) = s.delta(&c);
+        assert!(d.get("nodes").is_none(), "still fresh: {d}");
+        s.sample(1_000 + fresh_ms + 1_000);
+        let (d, _) = s.delta(&c);
+        assert_eq!(d["nodes"][0]["node_id"], "srv_a");
+        assert_eq!(d["nodes"][0]["online"], false);
+    }
+
+    #[test]
+    fn a_silent_engine_leaves_the_board_s_values() {
+        let mut s = store_with_default_topology();
+        s.handle_message(
+            1_000,
+            "wr/pdu_a/command",
+            br#"{"command":"update","params":{"power_kw":5.0,"status":"ok"}}"#,
+        );
+        let board = br#"{"node_id":"pdu_a","status":"fault","power_kw":1.0}"#;
+        s.handle_message(2_000, "wr/pdu_a/status", board);
+        assert_eq!(s.state_json()["nodes"][1]["power_kw"], 5.0);
+        // No update for 10 s: the board's own status is the state.
+        s.handle_message(11_000, "wr/pdu_a/status", board);
+        let state = s.state_json();
+        assert_eq!(state["nodes"][1]["power_kw"], 1.0);
+        assert_eq!(state["nodes"][1]["status"], "fault");
+    }
+
+    #[test]
+    fn updates_decode_as_the_protocol_decodes_them() {
+        for payload in [
+            &br#"{"command":"update","params":{"status":"on_battery","power_kw":5.0,"battery_pct":99.5,"source":"util_a"}}"#[..],
+            br#"{"params":{"voltage_out":208.0},"command":"update"}"#,
+        ] {
+            let Ok(Command::Update(expected)) = winter_river_protocol::decode_command(payload)
+            else {
+                panic!("an update");
+            };
+            assert_eq!(decode_update(payload), Some(expected));
+        }
+        for other in [
+            &br#"{"command":"set_fault","params":{"state":true}}"#[..],
+            br#"{"command":"update","params":{"source":"Not An Id"}}"#,
+            br#"{"command":"update","params":{"power_kw":"x"}}"#,
+            b"not json",
+        ] {
+            assert_eq!(decode_update(other), None);
+        }
+    }
+
+    #[test]
+    fn a_kind_new_to_the_web_is_stored_and_its_commands_checked() {
+        let mut s = Store::new(P);
+        let topo = r#"{"site":"s","nodes":[
+            {"id":"util_a","kind":"utility","feeds":[],"params":{}},
+            {"id":"util_b","kind":"utility","feeds":[],"params":{}},
+            {"id":"sts_a","kind":"sts","feeds":["util_a","util_b"],"params":{}}]}"#;
+        s.handle_message(1, "wr/system/topology", topo.as_bytes());
+        s.handle_message(
+            2,
+            "wr/sts_a/status",
+            br#"{"node_id":"sts_a","kind":"sts","status":"ok","source":"util_b","power_kw":3.0}"#,
+        );
+        let state = s.state_json();
+        assert_eq!(state["nodes"][2]["kind"], "sts");
+        assert_eq!(state["nodes"][2]["source"], "util_b");
+        assert_eq!(s.check_command("sts_a", &Command::Reset), Ok(()));
+        assert!(matches!(
+            s.check_command("sts_a", &Command::SetLoad { kw: 1.0 }),
+            Err(CommandCheck::NotApplicable(_))
+        ));
     }
 }

@@ -9,6 +9,7 @@ mod util;
 use std::time::Duration;
 
 use util::{Browser, DEFAULT_NODES, Stack, TOKEN};
+use winter_river_protocol::Qos;
 
 const W: u32 = 1600;
 const H: u32 = 1300;
@@ -197,13 +198,225 @@ async fn phone_layout_stacks_and_stays_usable() {
     assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
 }
 
-/// Loads a topology file of the repository.
-fn repo_topology(name: &str) -> winter_river_sim::Topology {
+/// A kind the page has never been told about — the static transfer switch, which
+/// the protocol's table describes but the simulator may not simulate yet — shows on
+/// the diagram, in the panel and with its controls, from /api/schema alone. The test
+/// plays the engine and the boards: a topology and statuses over MQTT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_known_only_to_the_protocol_shows_with_its_fields_and_controls() {
+    let stack = Stack::web_only().await;
+    let mqtt = stack.client("sts").await;
+    let p = &stack.prefix;
+    let topology = r#"{"site":"sts-site","nodes":[
+        {"id":"util_a","kind":"utility","feeds":[],"params":{}},
+        {"id":"util_b","kind":"utility","feeds":[],"params":{}},
+        {"id":"sts_a","kind":"sts","feeds":["util_a","util_b"],"params":{}},
+        {"id":"srv_a","kind":"server","feeds":["sts_a"],"params":{}}]}"#;
+    mqtt.publish(
+        &format!("{p}/system/topology"),
+        topology,
+        Qos::AtLeastOnce,
+        true,
+    )
+    .unwrap();
+    let statuses = [
+        r#"{"node_id":"util_a","kind":"utility","voltage_out":480.0,"power_kw":0.0,"status":"ok"}"#,
+        r#"{"node_id":"util_b","kind":"utility","voltage_out":480.0,"power_kw":12.5,"status":"ok"}"#,
+        r#"{"node_id":"sts_a","kind":"sts","voltage_in":480.0,"voltage_out":480.0,"current":15.04,"power_kw":12.5,"load_pct":25.0,"source":"util_b","status":"ok","wifi_rssi":-58,"uptime":42}"#,
+        r#"{"node_id":"srv_a","kind":"server","voltage_in":480.0,"power_kw":12.5,"status":"ok"}"#,
+    ];
+    let _boards = util::boards(mqtt, p, &statuses);
+    let mut b = Browser::launch(W, H).await;
+    b.goto(&format!("{}/?token={TOKEN}", stack.base())).await;
+    // The diagram: the box, its status and its summary line from the kind's template.
+    b.wait_for(
+        &format!(
+            "{} === 'ok' && document.querySelector('[data-id=\"sts_a\"] .sub').textContent === 'STS on util_b'",
+            shown_status("sts_a")
+        ),
+        Duration::from_secs(10),
+        "sts_a on the diagram with its summary line",
+    )
+    .await;
+    // The feed in use (its `source`) is the live one.
+    assert_eq!(
+        b.eval("document.querySelectorAll('#edges-live .edge').length")
+            .await,
+        2,
+        "util_b → sts_a → srv_a live"
+    );
+    b.click("[data-id=\"sts_a\"] .box").await;
+    b.wait_for(
+        "document.getElementById('d-id').textContent === 'sts_a'",
+        Duration::from_secs(5),
+        "sts_a selected",
+    )
+    .await;
+    // The panel, as a person reads it: the kind's label, its own `source` row among
+    // the common readings, and the controls of its commands.
+    let kind = b
+        .eval("document.getElementById('d-kind').textContent")
+        .await;
+    assert_eq!(kind, "Static transfer switch · fed by util_a, util_b");
+    let rows = b
+        .eval(
+            "Object.fromEntries([...document.getElementById('d-values').rows].map(r => [r.cells[0].textContent, r.cells[1].textContent]))",
+        )
+        .await;
+    assert_eq!(rows["Source"], "util_b", "{rows}");
+    assert_eq!(rows["Power"], "12.50 kW", "{rows}");
+    assert_eq!(rows["Current"], "15.0 A", "{rows}");
+    assert_eq!(rows["Board"], "connected", "{rows}");
+    assert!(
+        rows.get("Battery").is_none(),
+        "a UPS's row on an STS: {rows}"
+    );
+    assert_eq!(
+        b.eval("document.getElementById('d-status').textContent")
+            .await,
+        "OK"
+    );
+    for button in ["btn-fail", "btn-restore", "btn-reset"] {
+        assert_eq!(
+            b.eval(&format!("!document.getElementById('{button}').disabled"))
+                .await,
+            true,
+            "{button}"
+        );
+    }
+    assert_eq!(
+        b.eval("document.querySelector('#commands form') === null")
+            .await,
+        true,
+        "no demand field: set_load is for loads"
+    );
+    b.screenshot(&util::target_tmp().join("web-dashboard-sts.png"))
+        .await;
+    assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
+}
+
+/// `m:ss` or `h h mm m` as the page shows a duration, in seconds.
+fn shown_seconds(text: &str) -> u64 {
+    let parts: Vec<u64> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().unwrap())
+        .collect();
+    match parts[..] {
+        [m, s] if text.contains(':') => m * 60 + s,
+        [h, m] => h * 3600 + m * 60,
+        _ => panic!("not a duration: {text}"),
+    }
+}
+
+/// The panel's Uptime rises with the board's, between pushes too: a status whose
+/// only news is its uptime is not pushed, so the page moves it on with the clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_s_uptime_rises_as_the_api_s_does() {
+    let stack = Stack::start().await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let mut b = Browser::launch(W, H).await;
+    b.goto(&stack.base()).await;
+    let uptime_row = "[...document.getElementById('d-values').rows].find(r => r.cells[0].textContent === 'Uptime')";
+    b.wait_for(
+        &format!("(document.getElementById('d-id') || {{}}).textContent === 'ups_a' && ({uptime_row} || {{}}).cells?.[1].textContent !== '—'"),
+        Duration::from_secs(10),
+        "ups_a selected with its uptime",
+    )
+    .await;
+    let shown = format!("{uptime_row}.cells[1].textContent");
+    let first = shown_seconds(b.eval(&shown).await.as_str().unwrap());
+    tokio::time::sleep(Duration::from_millis(4_200)).await;
+    let later = shown_seconds(b.eval(&shown).await.as_str().unwrap());
+    assert!(
+        (3..=6).contains(&(later - first)),
+        "the panel's uptime went from {first} s to {later} s in 4.2 s"
+    );
+    let (_, body) = util::get(stack.http, "/api/state").await;
+    let state: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let api = state["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node_id"] == "ups_a")
+        .and_then(|n| n["uptime"].as_u64())
+        .unwrap();
+    assert!(
+        later.abs_diff(api) <= 3,
+        "panel {later} s, API {api} s (the API's is up to one status interval old)"
+    );
+    assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
+}
+
+/// One rounding rule: the page rounds as the protocol's `round_for_display` does,
+/// and the diagram and the panel show a UPS at 99.96 % alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_rounds_as_the_protocol_does() {
+    let stack = Stack::web_only().await;
+    let mqtt = stack.client("ups").await;
+    let p = &stack.prefix;
+    let topology =
+        r#"{"site":"round","nodes":[{"id":"ups_a","kind":"ups","feeds":[],"params":{}}]}"#;
+    mqtt.publish(
+        &format!("{p}/system/topology"),
+        topology,
+        Qos::AtLeastOnce,
+        true,
+    )
+    .unwrap();
+    let _board = util::boards(
+        mqtt,
+        p,
+        &[
+            r#"{"node_id":"ups_a","kind":"ups","voltage_out":480.0,"power_kw":33.055,"battery_pct":99.96,"runtime_s":1547.6,"status":"on_battery"}"#,
+        ],
+    );
+    let mut b = Browser::launch(W, H).await;
+    b.goto(&stack.base()).await;
+    b.wait_for(
+        "(document.getElementById('d-id') || {}).textContent === 'ups_a' && (document.querySelector('[data-id=\"ups_a\"] .sub') || {}).textContent === 'batt 100.0 % · 25:48'",
+        Duration::from_secs(10),
+        "ups_a shown and selected",
+    )
+    .await;
+    let rows = b
+        .eval(
+            "Object.fromEntries([...document.getElementById('d-values').rows].map(r => [r.cells[0].textContent, r.cells[1].textContent]))",
+        )
+        .await;
+    assert_eq!(rows["Battery"], "100.0 %", "{rows}");
+    assert_eq!(rows["Power"], "33.06 kW", "{rows}");
+    assert_eq!(rows["Runtime"], "25:48", "{rows}");
+    for (v, d) in [
+        (99.96, 1),
+        (99.94, 1),
+        (0.05, 1),
+        (0.25, 1),
+        (2.5, 0),
+        (1.005, 2),
+        (2.675, 2),
+        (33.055, 2),
+        (-0.04, 1),
+        (-2.5, 0),
+        (13_799.5, 0),
+        (1e17, 2),
+    ] {
+        let js = b
+            .eval(&format!("window.winterRiver.roundForDisplay({v:?}, {d})"))
+            .await;
+        let rust = winter_river_protocol::round_for_display(v, d);
+        assert_eq!(js.as_f64(), Some(rust), "{v} at {d} decimals");
+    }
+    assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
+}
+
+/// A live site on a topology file of the repository.
+async fn repo_site(name: &str) -> Stack {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../topologies")
         .join(name);
     let text = std::fs::read_to_string(&path).unwrap();
-    winter_river_sim::Topology::from_toml_str(&text, &path.display().to_string()).unwrap()
+    Stack::start_toml(&text, &path.display().to_string()).await
 }
 
 /// The README's picture: the hall, a minute of normal running, then utility A lost
@@ -213,7 +426,7 @@ fn repo_topology(name: &str) -> winter_river_sim::Topology {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "makes docs/screenshot.png by hand: about 90 s"]
 async fn docs_screenshot() {
-    let stack = Stack::start_with(repo_topology("hall.toml")).await;
+    let stack = repo_site("hall.toml").await;
     stack.wait_all_reporting(Duration::from_secs(20)).await;
     let mut b = Browser::launch(W, H).await;
     b.goto(&format!("{}/?token={TOKEN}", stack.base())).await;
@@ -252,10 +465,9 @@ async fn docs_screenshot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "1,043 virtual boards: run by hand"]
 async fn large_site_stays_responsive() {
-    let toml = winter_river_sim::topology::generate::synthetic_site_toml(900);
-    let topology = winter_river_sim::Topology::from_toml_str(&toml, "synthetic-900").unwrap();
-    let n = topology.len();
-    let stack = Stack::start_with(topology).await;
+    let toml = winter_river_testkit::site::synthetic_site_toml(900);
+    let stack = Stack::start_toml(&toml, "synthetic-900").await;
+    let n = stack.nodes();
     stack.wait_all_reporting(Duration::from_secs(60)).await;
     let mut b = Browser::launch(W, H).await;
     let start = std::time::Instant::now();

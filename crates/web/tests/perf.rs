@@ -47,11 +47,7 @@ async fn web_perf_1000_nodes() {
     // `winter-river topology generate --racks 860`: 999 nodes.
     let path = target_tmp().join("web-perf-synthetic-860.toml");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(
-        &path,
-        winter_river_sim::topology::generate::synthetic_site_toml(860),
-    )
-    .unwrap();
+    std::fs::write(&path, winter_river_testkit::site::synthetic_site_toml(860)).unwrap();
     measure("synthetic-860", &path).await;
 }
 

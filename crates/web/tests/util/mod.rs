@@ -1,7 +1,8 @@
-//! Helpers for the web tests: a whole live system in-process (embedded broker once
-//! per test binary, then per test an engine, a virtual fleet and the web under a
-//! prefix of its own, all on 127.0.0.1 with free ports), a tiny HTTP/1.1 client,
-//! and a headless Chromium driven over the DevTools protocol.
+//! Helpers for the web tests: a live site in-process (testkit's `LiveSite`: the
+//! embedded broker, an engine and a virtual board per node under a prefix of their
+//! own) with the web on a free 127.0.0.1 port beside it, a tiny HTTP/1.1 client,
+//! and a headless Chromium driven over the DevTools protocol. The web itself knows
+//! no engine: it is fed by MQTT, as in production.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -9,132 +10,139 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{oneshot, watch};
-use winter_river_broker::{BrokerConfig, RunningBroker};
-use winter_river_engine::{EngineConfig, EngineCore};
-use winter_river_fleet::{FleetConfig, NodesSpec, select_boards};
 use winter_river_mqtt::BrokerUrl;
-use winter_river_sim::Topology;
-use winter_river_web::WebConfig;
+use winter_river_testkit::site::{LiveSite, SiteTopology, TICK_BUCKETS_S, Telemetry};
+use winter_river_web::{EngineTelemetry, TelemetrySource, WebConfig};
 
 pub const TOKEN: &str = "test-operator-token";
 
-/// The eight nodes of the built-in default topology.
-pub const DEFAULT_NODES: [&str; 8] = [
-    "util_a", "trf_a", "gen_a", "sw_a", "dist_a", "ups_a", "pdu_a", "srv_a",
-];
+#[allow(unused_imports)] // not every test binary uses it
+pub use winter_river_testkit::DEFAULT_NODES;
 
-fn broker() -> &'static RunningBroker {
-    static BROKER: OnceLock<RunningBroker> = OnceLock::new();
-    BROKER.get_or_init(|| {
-        winter_river_broker::start(BrokerConfig {
-            ws_addr: None,
-            ..BrokerConfig::loopback()
-        })
-        .expect("the embedded broker starts on loopback")
-    })
-}
-
-/// A unique topic prefix per test, so tests share the broker without meeting.
-fn unique_prefix() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "wr-web-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Engine + fleet + web for one test; everything stops when dropped. One stack at
-/// a time per test binary: the engine's and the boards' MQTT client ids are made
-/// from the process id, and two clients with one id take turns kicking each other
-/// off the broker.
+/// A live site and the web on it, for one test; everything stops when dropped.
 pub struct Stack {
     pub http: SocketAddr,
     pub prefix: String,
     pub url: BrokerUrl,
-    stop: watch::Sender<bool>,
-    _one_at_a_time: tokio::sync::OwnedMutexGuard<()>,
+    site: LiveSite,
 }
 
-fn stack_lock() -> Arc<tokio::sync::Mutex<()>> {
-    static LOCK: OnceLock<Arc<tokio::sync::Mutex<()>>> = OnceLock::new();
-    LOCK.get_or_init(Arc::default).clone()
+/// What the web's `/metrics` reads of the engine beside it, as `winter-river up`
+/// hands it over.
+fn telemetry_source(rx: watch::Receiver<Telemetry>) -> TelemetrySource {
+    TelemetrySource::new(move || {
+        let t = rx.borrow();
+        let bounds = TICK_BUCKETS_S.iter().copied().chain([f64::INFINITY]);
+        let counts = t.tick_buckets.iter().copied().chain(std::iter::repeat(0));
+        EngineTelemetry {
+            messages_in: t.counters.messages_in.clone(),
+            messages_out: t.counters.messages_out.clone(),
+            rejected: t.counters.rejected.clone(),
+            tick_buckets: bounds.zip(counts).collect(),
+            tick_sum_s: t.tick_sum_s,
+            tick_count: t.tick_count,
+        }
+    })
+}
+
+/// Boards played by a test: each status (a Status JSON) is published every 500 ms
+/// on its node's topic, with a retained `online` first, until the handle is
+/// dropped — as real boards repeat theirs, so a web that subscribes late still
+/// hears them.
+pub fn boards(mqtt: winter_river_testkit::Client, prefix: &str, statuses: &[&str]) -> Boards {
+    let statuses: Vec<(String, String)> = statuses
+        .iter()
+        .map(|s| {
+            let v: Value = serde_json::from_str(s).unwrap();
+            (v["node_id"].as_str().unwrap().to_string(), s.to_string())
+        })
+        .collect();
+    let prefix = prefix.to_string();
+    Boards(tokio::spawn(async move {
+        use winter_river_protocol::Qos;
+        for (id, _) in &statuses {
+            let topic = format!("{prefix}/{id}/availability");
+            mqtt.publish(&topic, "online", Qos::AtLeastOnce, true)
+                .unwrap();
+        }
+        loop {
+            for (id, status) in &statuses {
+                let topic = format!("{prefix}/{id}/status");
+                mqtt.publish(&topic, status.as_str(), Qos::AtMostOnce, false)
+                    .unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }))
+}
+
+/// Stops the boards of [`boards`] when dropped.
+pub struct Boards(tokio::task::JoinHandle<()>);
+
+impl Drop for Boards {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Stack {
     /// The default topology with a virtual board for every node.
     pub async fn start() -> Stack {
-        Stack::start_with(Topology::builtin_default()).await
+        Stack::start_with(SiteTopology::Default).await
     }
 
-    pub async fn start_with(topology: Topology) -> Stack {
-        let one_at_a_time = stack_lock().lock_owned().await;
-        let url: BrokerUrl = broker().mqtt_url().parse().unwrap();
-        let prefix = unique_prefix();
-        let (stop, stop_rx) = watch::channel(false);
-        let stopped = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
-        let boards = select_boards(&topology, &NodesSpec::All).unwrap();
-        let config = EngineConfig {
-            prefix: prefix.clone(),
-            ..EngineConfig::default()
-        };
-        let core = EngineCore::new(topology, config).unwrap();
-        let (telemetry_tx, telemetry_rx) = watch::channel(Default::default());
-        {
-            let url = url.clone();
-            let stop = stopped(stop_rx.clone());
-            tokio::spawn(async move {
-                winter_river_engine::driver::run_with_telemetry(
-                    core,
-                    &url,
-                    stop,
-                    Some(telemetry_tx),
-                )
-                .await
-            });
-        }
-        {
-            let url = url.clone();
-            let stop = stopped(stop_rx.clone());
-            let fleet = FleetConfig {
-                prefix: prefix.clone(),
-                boards,
-                status_interval_ms: 2_000,
-                start_spread_ms: 200,
-            };
-            tokio::spawn(async move { winter_river_fleet::run(fleet, &url, stop).await });
-        }
+    /// A topology file's text, with a virtual board for every node.
+    pub async fn start_toml(text: &str, name: &str) -> Stack {
+        Stack::start_with(SiteTopology::Toml { text, name }).await
+    }
+
+    /// The broker and the web alone: the test publishes what an engine and boards
+    /// would (through [`Stack::client`]).
+    pub async fn web_only() -> Stack {
+        Stack::start_with(SiteTopology::BrokerOnly).await
+    }
+
+    async fn start_with(topology: SiteTopology<'_>) -> Stack {
+        let site = LiveSite::start(topology).await.unwrap();
         let listener = winter_river_web::bind(([127, 0, 0, 1], 0).into())
             .await
             .unwrap();
         let http = listener.local_addr().unwrap();
-        {
-            let url = url.clone();
-            let mut config = WebConfig::new(&prefix, TOKEN.to_string());
-            config.client_id = format!("{prefix}-web");
-            let stop = stopped(stop_rx);
-            tokio::spawn(async move {
-                winter_river_web::serve(listener, url, config, Some(telemetry_rx), stop)
-                    .await
-                    .unwrap()
-            });
-        }
+        let mut config = WebConfig::new(&site.prefix, TOKEN.to_string());
+        config.client_id = format!("{}-web", site.prefix);
+        let telemetry = site.telemetry().map(telemetry_source);
+        let (url, stop) = (site.url.clone(), site.stopped());
+        tokio::spawn(async move {
+            winter_river_web::serve(listener, url, config, telemetry, stop)
+                .await
+                .unwrap()
+        });
         Stack {
             http,
-            prefix,
-            url,
-            stop,
-            _one_at_a_time: one_at_a_time,
+            prefix: site.prefix.clone(),
+            url: site.url.clone(),
+            site,
         }
+    }
+
+    /// An MQTT client on the site's broker, for a test that plays the engine or a
+    /// board.
+    pub async fn client(&self, name: &str) -> winter_river_testkit::Client {
+        winter_river_testkit::Client::connect(&self.url, &format!("{}-{name}", self.prefix), &[])
+            .await
+            .unwrap()
+    }
+
+    /// Number of nodes with a virtual board.
+    pub fn nodes(&self) -> usize {
+        self.site.nodes
     }
 
     pub fn base(&self) -> String {
@@ -170,12 +178,6 @@ impl Stack {
             .iter()
             .find(|n| n["node_id"] == id)
             .and_then(|n| n["status"].as_str().map(str::to_string))
-    }
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
     }
 }
 
