@@ -22,7 +22,7 @@ use winter_river_sim::Topology;
 
 use crate::TestkitError;
 
-pub use winter_river_engine::driver::{TICK_BUCKETS_S, Telemetry};
+pub use winter_river_telemetry::{TICK_BUCKETS_S, Telemetry};
 pub use winter_river_sim::topology::generate::synthetic_site_toml;
 
 /// How often each virtual board sends its status \[ms\] (the boards' default).

@@ -48,8 +48,7 @@ pub(crate) async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut options = LinkOptions::new(client_id);
-    options.min_backoff_ms = 100;
-    options.max_backoff_ms = 2_000;
+    options.backoff_bounds(100, 2_000);
     options.request_capacity = 1_000;
     let mut link = Link::connect(&url, &options);
     let prefix = app.store().prefix().to_string();

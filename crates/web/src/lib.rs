@@ -17,9 +17,7 @@ mod feed;
 mod live;
 mod metrics;
 pub mod store;
-pub mod telemetry;
-
-use std::future::Future;
+pub use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,9 +26,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use winter_river_mqtt::BrokerUrl;
+use winter_river_telemetry::Telemetry;
 
 use crate::store::Store;
-pub use crate::telemetry::{EngineTelemetry, TelemetrySource};
 
 /// Fastest rate of pushes to one browser: at most 10 a second.
 pub const PUSH_PERIOD: Duration = Duration::from_millis(100);
@@ -103,7 +101,7 @@ pub(crate) struct Shared {
     pub changes: watch::Sender<u64>,
     pub publish: mpsc::Sender<PublishRequest>,
     pub token: String,
-    pub telemetry: Option<TelemetrySource>,
+    pub telemetry: Option<watch::Receiver<Telemetry>>,
     pub stop: watch::Receiver<bool>,
     pub live_clients: AtomicUsize,
     pub pushes: AtomicU64,
@@ -125,13 +123,14 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Serves the dashboard on `listener`, fed by the broker at `url`, until `shutdown`
 /// completes. `telemetry` adds the engine's counters and tick histogram to
-/// `/metrics` when the engine runs in the same process: the caller reads them out
-/// of the engine (see [`TelemetrySource`]).
+/// `/metrics` when the engine runs in the same process (`winter-river up`): the
+/// engine's driver publishes them on that channel (crates/telemetry, shared by both
+/// without the web depending on the engine).
 pub async fn serve(
     listener: TcpListener,
     url: BrokerUrl,
     config: WebConfig,
-    telemetry: Option<TelemetrySource>,
+    telemetry: Option<watch::Receiver<Telemetry>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);

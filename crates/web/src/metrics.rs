@@ -28,7 +28,7 @@ use winter_river_protocol::{FieldSpec, FieldType, Measurements, NodeState, Sourc
 
 use crate::App;
 use crate::store::Store;
-use crate::telemetry::EngineTelemetry;
+use winter_river_telemetry::{TICK_BUCKETS_S, Telemetry};
 
 /// One label, `name="value"`, of static words: nothing allocated per series.
 type Label = [(&'static str, &'static str); 1];
@@ -83,7 +83,7 @@ pub(crate) async fn scrape(State(app): State<App>, headers: HeaderMap) -> Respon
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/openmetrics-text"));
-    let telemetry = app.telemetry.as_ref().map(|source| source.read());
+    let telemetry = app.telemetry.as_ref().map(|rx| rx.borrow().clone());
     let text = {
         let store = app.store();
         render(
@@ -248,7 +248,7 @@ impl EncodeMetric for TickHistogram {
 /// The whole exposition as OpenMetrics text.
 pub(crate) fn render(
     store: &Store,
-    telemetry: Option<&EngineTelemetry>,
+    telemetry: Option<&Telemetry>,
     live_clients: usize,
     pushes: u64,
 ) -> Result<String, std::fmt::Error> {
@@ -352,12 +352,12 @@ pub(crate) fn render(
         registry.register(
             "engine_messages_in",
             "MQTT messages the engine received, by topic kind",
-            counter_family("topic_kind", &t.messages_in),
+            counter_family("topic_kind", &t.counters.messages_in),
         );
         registry.register(
             "engine_messages_out",
             "MQTT messages the engine published, by topic kind",
-            counter_family("topic_kind", &t.messages_out),
+            counter_family("topic_kind", &t.counters.messages_out),
         );
         let rejected = CounterFamily::default();
         // Every reason from the start, so a rate over a new reason has a zero.
@@ -367,7 +367,7 @@ pub(crate) fn render(
         {
             let _ = rejected.get_or_create(&[("reason", *reason)]);
         }
-        for (k, v) in &t.rejected {
+        for (k, v) in &t.counters.rejected {
             rejected.get_or_create(&[("reason", *k)]).inc_by(*v);
         }
         registry.register(
@@ -379,7 +379,12 @@ pub(crate) fn render(
             "engine_tick_duration_seconds",
             "Wall time of one engine tick: simulation steps and queued publishes [s]",
             TickHistogram {
-                buckets: t.tick_buckets.clone(),
+                buckets: TICK_BUCKETS_S
+                    .iter()
+                    .copied()
+                    .chain([f64::INFINITY])
+                    .zip(t.tick_buckets.iter().copied().chain(std::iter::repeat(0)))
+                    .collect(),
                 sum: t.tick_sum_s,
                 count: t.tick_count,
             },

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use winter_river_mqtt::BrokerUrl;
-use winter_river_testkit::site::{LiveSite, SiteTopology, TICK_BUCKETS_S, Telemetry};
-use winter_river_web::{EngineTelemetry, TelemetrySource, WebConfig};
+use winter_river_testkit::site::{LiveSite, SiteTopology};
+use winter_river_web::WebConfig;
 
 pub const TOKEN: &str = "test-operator-token";
 
@@ -32,24 +32,6 @@ pub struct Stack {
     pub prefix: String,
     pub url: BrokerUrl,
     site: LiveSite,
-}
-
-/// What the web's `/metrics` reads of the engine beside it, as `winter-river up`
-/// hands it over.
-fn telemetry_source(rx: watch::Receiver<Telemetry>) -> TelemetrySource {
-    TelemetrySource::new(move || {
-        let t = rx.borrow();
-        let bounds = TICK_BUCKETS_S.iter().copied().chain([f64::INFINITY]);
-        let counts = t.tick_buckets.iter().copied().chain(std::iter::repeat(0));
-        EngineTelemetry {
-            messages_in: t.counters.messages_in.clone(),
-            messages_out: t.counters.messages_out.clone(),
-            rejected: t.counters.rejected.clone(),
-            tick_buckets: bounds.zip(counts).collect(),
-            tick_sum_s: t.tick_sum_s,
-            tick_count: t.tick_count,
-        }
-    })
 }
 
 /// Boards played by a test: each status (a Status JSON) is published every 500 ms
@@ -117,7 +99,7 @@ impl Stack {
         let http = listener.local_addr().unwrap();
         let mut config = WebConfig::new(&site.prefix, TOKEN.to_string());
         config.client_id = format!("{}-web", site.prefix);
-        let telemetry = site.telemetry().map(telemetry_source);
+        let telemetry = site.telemetry();
         let (url, stop) = (site.url.clone(), site.stopped());
         tokio::spawn(async move {
             winter_river_web::serve(listener, url, config, telemetry, stop)
