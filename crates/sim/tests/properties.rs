@@ -188,7 +188,8 @@ fn run(topology: &Topology, actions: &[Action]) -> Result<String, TestCaseError>
                     sim.is_live(topology.node_index(&src).unwrap())
                 }
                 NodeKind::Ups => {
-                    node.feeds.iter().any(|&f| sim.is_live(f)) || status.measured.battery_pct.unwrap() > 0.0
+                    node.feeds.iter().any(|&f| sim.is_live(f))
+                        || status.measured.battery_pct.unwrap() > 0.0
                 }
                 _ => node.feeds.iter().any(|&f| sim.is_live(f)),
             };

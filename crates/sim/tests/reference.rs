@@ -1,5 +1,6 @@
-//! Reference tests: values worked out by hand from DESIGN §5. Each test names the
-//! physics it checks; a wrong formula or an off-by-one-step timer fails one of them.
+//! Reference tests: values worked out by hand from docs/physics.md. Each test names
+//! the physics it checks; a wrong formula or an off-by-one-step timer fails one of
+//! them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use winter_river_protocol::{Command, NodeState};
@@ -349,7 +350,10 @@ demand_kw = 6.0
 "#);
     s.step();
     let st = s.node_status(idx(&s, "dist"));
-    assert!((st.measured.current.unwrap() - 7.22).abs() < 0.005, "{st:?}");
+    assert!(
+        (st.measured.current.unwrap() - 7.22).abs() < 0.005,
+        "{st:?}"
+    );
     assert_eq!(st.measured.voltage_in, Some(480.0));
     assert_eq!(st.measured.power_kw, Some(6.0));
 }
@@ -433,7 +437,10 @@ demand_kw = 10.0
     assert_eq!(s.node_status(idx(&s, "pdu_b")).measured.power_kw, Some(5.0));
     fault(&mut s, "pdu_a", true);
     s.step();
-    assert_eq!(s.node_status(idx(&s, "pdu_b")).measured.power_kw, Some(10.0));
+    assert_eq!(
+        s.node_status(idx(&s, "pdu_b")).measured.power_kw,
+        Some(10.0)
+    );
     assert_eq!(s.it_kw(), 10.0);
     // Single-phase at the PDU's 208 V, PF 0.95: 10,000 / (208 · 0.95) A.
     let amps = s.node_status(idx(&s, "srv")).measured.current.unwrap();
@@ -474,7 +481,10 @@ fn ups_overload_goes_to_bypass() {
     s.command("load", &Command::SetLoad { kw: 1600.0 }).unwrap();
     s.step();
     assert_eq!(s.node_state(idx(&s, "ups")), NodeState::Bypass);
-    assert_eq!(s.node_status(idx(&s, "ups")).measured.power_kw, Some(1600.0));
+    assert_eq!(
+        s.node_status(idx(&s, "ups")).measured.power_kw,
+        Some(1600.0)
+    );
 }
 
 /// A UPS recharges at recharge_kw once its input is back.

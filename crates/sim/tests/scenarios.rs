@@ -1,6 +1,6 @@
-//! Scenario files (DESIGN §6): every shipped scenario in `scenarios/` holds; broken
-//! scenarios are refused with the file, line, key and reason; the runner's `at`,
-//! `eventually` and `always` semantics and its recorder.
+//! Scenario files (docs/scenarios.md): every shipped scenario in `scenarios/` holds;
+//! broken scenarios are refused with the file, line, key and reason; the runner's
+//! `at`, `eventually` and `always` semantics and its recorder.
 
 use std::path::{Path, PathBuf};
 
@@ -428,11 +428,9 @@ fn the_run_ends_at_the_duration_and_collects_the_timeline() {
     let r = run(&s, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.steps, 1201, "t = 0, 0.1, …, 120");
     assert!((r.end_time_s - 120.0).abs() < 1e-9);
-    assert!(
-        r.events
-            .iter()
-            .any(|e| e.node_id == "util_a" && e.event == winter_river_protocol::EventKind::Fault && (e.t - 60.0).abs() < 1e-9)
-    );
+    assert!(r.events.iter().any(|e| e.node_id == "util_a"
+        && e.event == winter_river_protocol::EventKind::Fault
+        && (e.t - 60.0).abs() < 1e-9));
     assert!(r.recording.is_none());
 }
 

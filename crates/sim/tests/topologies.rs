@@ -202,7 +202,7 @@ fn second_feed_on_a_transformer_is_refused() {
         &src,
         12,
         "feeds",
-        "only switchgear and loads take more than one",
+        "only switchgear, sts (one feed at a time) and server, cooling, load (sharing their demand) take more than one",
     );
 }
 
