@@ -525,7 +525,7 @@ fn event(
             node_v,
             "event.node",
             format!(
-                "`{name}` applies to {}; `{node}` is a {kind}",
+                "`{name}` applies to {}, not to `{node}` ({kind})",
                 applies_to_words(spec)
             ),
         ));
