@@ -123,11 +123,13 @@ impl Simulator {
     pub fn new(topology: Topology, step_ms: u32) -> Simulator {
         let n = topology.len();
         let step_ms = step_ms.max(1);
+        let step_s = f64::from(step_ms) / 1000.0;
         let models: Vec<Model> = (0..n)
             .map(|i| {
                 let setup = Setup {
                     topology: &topology,
                     node: i,
+                    step_s,
                 };
                 Model::new(&topology.node(i).params, &setup)
             })

@@ -16,6 +16,7 @@ mod distribution;
 mod generator;
 pub mod load;
 mod pdu;
+mod sts;
 mod switchgear;
 mod switching;
 mod transformer;
@@ -32,6 +33,7 @@ pub use distribution::Params as DistributionParams;
 pub use generator::Params as GeneratorParams;
 pub use load::{CoolingParams, LoadParams, ServerParams};
 pub use pdu::Params as PduParams;
+pub use sts::Params as StsParams;
 pub use switchgear::Params as SwitchgearParams;
 pub use transformer::Params as TransformerParams;
 pub use ups::Params as UpsParams;
@@ -74,12 +76,6 @@ macro_rules! registry {
                         <$model as Kind>::check(&p, r)?;
                         KindParams::$variant(p)
                     } )*
-                    #[allow(unreachable_patterns)]
-                    other => return Err(crate::topology::err_at(
-                        &r.loc_of("kind"),
-                        "kind",
-                        format!("the {other} kind is not simulated yet"),
-                    )),
                 })
             }
 
@@ -101,13 +97,6 @@ macro_rules! registry {
                     takes_start_signal: <$model as Kind>::TAKES_START_SIGNAL,
                     reliability: <$model as Kind>::RELIABILITY,
                 }, )*
-                #[allow(unreachable_patterns)]
-                _ => Traits {
-                    power_factor: 1.0,
-                    feeds_single_phase: false,
-                    takes_start_signal: false,
-                    reliability: Reliability::NEVER_FAILS,
-                },
             }
         }
 
@@ -228,6 +217,7 @@ registry! {
     Server: ServerParams, load::Server;
     Cooling: CoolingParams, load::Cooling;
     Load: LoadParams, load::Load;
+    Sts: StsParams, sts::Sts, boxed;
 }
 
 // ── What a kind implements ─────────────────────────────────────────────────────────
@@ -395,6 +385,8 @@ pub(crate) struct Setup<'a> {
     pub topology: &'a Topology,
     /// The node's index.
     pub node: usize,
+    /// Step length \[s\].
+    pub step_s: f64,
 }
 
 impl Setup<'_> {
