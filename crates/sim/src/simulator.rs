@@ -55,7 +55,7 @@ pub enum CommandError {
 pub fn applies_to_words(spec: &CommandSpec) -> String {
     match spec.applies_to {
         AppliesTo::Every => "every node".into(),
-        AppliesTo::EngineOnly => "no node: the engine sends it to boards".into(),
+        AppliesTo::EngineOnly => "no node (the engine sends it to boards)".into(),
         AppliesTo::Role(role) => {
             let kinds: Vec<&str> = KINDS
                 .iter()
@@ -502,8 +502,10 @@ impl Simulator {
             let l = models[i].energize(&mut cx);
             in_live[i] = l.input;
             live[i] = l.output;
-            for (target, signal) in signals.drain(..) {
-                models[target].signal(signal, t, faulted[target]);
+            if !signals.is_empty() {
+                for (target, signal) in signals.drain(..) {
+                    models[target].signal(signal, t, faulted[target]);
+                }
             }
         }
     }

@@ -5,16 +5,16 @@
 //! that apply to it do. What other crates need of a kind — its name, role, feed rule,
 //! Status fields and status words — is the protocol's kinds table.
 //!
-//! A new kind is a module here plus one row of [`registry!`] below (and its row of the
+//! A new kind is a module here plus one row of `registry!` below (and its row of the
 //! protocol's table). The registry generates [`KindParams`] (every kind's parameters)
-//! and `Model` (every kind's state), each dispatching to the kind's [`Kind`] impl, so
+//! and `Model` (every kind's state), each dispatching to the kind's `Kind` impl, so
 //! the simulator core, the topology parser and `KindParams::named` have no per-kind
 //! code. Dispatch is a `match` on an enum, inlined: the hot pass over a large site's
 //! racks costs what the hand-written loops did (docs/benchmarks.md).
 
 mod distribution;
 mod generator;
-pub mod load;
+mod load;
 mod pdu;
 mod sts;
 mod switchgear;
@@ -42,8 +42,9 @@ pub use utility::Params as UtilityParams;
 // ── The registry ────────────────────────────────────────────────────────────────────
 
 /// One row per kind: `Variant: its parameter table, its model`, then `boxed` for a
-/// model too large to keep inline in the per-node array (only the loads, most nodes
-/// of a site, are inline). `Variant` is the kind's [`NodeKind`] variant.
+/// model larger than 8 bytes, kept out of the per-node array so that it stays 16
+/// bytes a node (servers and plain loads, most nodes of a site, are inline).
+/// `Variant` is the kind's [`NodeKind`] variant.
 macro_rules! registry {
     ($( $variant:ident: $params:ty, $model:ty $(, $boxed:ident)?; )*) => {
         /// Kind-specific parameters of one node, as read from its `[[node]]` with the
@@ -215,10 +216,16 @@ registry! {
     Ups: UpsParams, ups::Ups, boxed;
     Pdu: PduParams, pdu::Pdu, boxed;
     Server: ServerParams, load::Server;
-    Cooling: CoolingParams, load::Cooling;
+    Cooling: CoolingParams, load::Cooling, boxed;
     Load: LoadParams, load::Load;
     Sts: StsParams, sts::Sts, boxed;
 }
+
+// Most nodes are racks: every pass walks this array (docs/benchmarks.md).
+const _: () = assert!(
+    std::mem::size_of::<Model>() <= 16,
+    "a kind's model larger than 8 bytes belongs in a box: add `boxed` to its row"
+);
 
 // ── What a kind implements ─────────────────────────────────────────────────────────
 

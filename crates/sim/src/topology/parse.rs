@@ -281,29 +281,24 @@ pub(crate) struct ParamReader {
 
 impl ParamReader {
     fn opt_num(&mut self, key: &str, rule: Rule) -> Result<Option<f64>, TopologyError> {
-        let Some(e) = self.entries.remove(key) else {
+        let Some((name, e)) = self.entries.remove_entry(key) else {
             return Ok(None);
         };
-        self.taken.push((key.to_string(), e.loc.clone()));
         let v = match e.value {
-            toml::Value::Float(f) => f,
-            toml::Value::Integer(i) => i as f64,
-            ref other => {
-                return Err(err_at(
-                    &e.loc,
-                    key,
-                    format!("must be a number, found {}", other.type_str()),
-                ));
-            }
-        };
-        if !v.is_finite() || !(rule.ok)(v) {
-            return Err(err_at(
-                &e.loc,
-                key,
-                format!("{v} is out of range: {}", rule.text),
-            ));
+            toml::Value::Float(f) => Ok(f),
+            toml::Value::Integer(i) => Ok(i as f64),
+            ref other => Err(format!("must be a number, found {}", other.type_str())),
         }
-        Ok(Some(v))
+        .and_then(|v| {
+            if v.is_finite() && (rule.ok)(v) {
+                Ok(v)
+            } else {
+                Err(format!("{v} is out of range: {}", rule.text))
+            }
+        })
+        .map_err(|reason| err_at(&e.loc, key, reason));
+        self.taken.push((name, e.loc));
+        v.map(Some)
     }
 
     /// Takes number `key`, `default` when absent; refuses a value outside `rule`.
