@@ -487,23 +487,27 @@ impl Simulator {
         } = self;
         totals.it_kw = 0.0;
         totals.it_demand_kw = 0.0;
+        // One context for the pass, moved from node to node (not rebuilt per node).
+        let mut cx = Energize {
+            topology,
+            i: 0,
+            t,
+            up: false,
+            feeds: &[],
+            live,
+            totals,
+            events,
+            signals,
+        };
         for &i in &layout.order {
-            let mut cx = Energize {
-                topology,
-                i,
-                t,
-                up: !faulted[i] && !tripped[i],
-                feeds: layout.feeds(i),
-                live,
-                totals,
-                events,
-                signals,
-            };
+            cx.i = i;
+            cx.up = !faulted[i] && !tripped[i];
+            cx.feeds = layout.feeds(i);
             let l = models[i].energize(&mut cx);
             in_live[i] = l.input;
-            live[i] = l.output;
-            if !signals.is_empty() {
-                for (target, signal) in signals.drain(..) {
+            cx.live[i] = l.output;
+            if !cx.signals.is_empty() {
+                for (target, signal) in cx.signals.drain(..) {
                     models[target].signal(signal, t, faulted[target]);
                 }
             }
@@ -527,17 +531,21 @@ impl Simulator {
         totals.facility_kw = 0.0;
         totals.generator_kw = 0.0;
         totals.battery_out_kw = 0.0;
+        let mut cx = Flow {
+            i: 0,
+            live: false,
+            in_live: false,
+            feeds: &[],
+            lives: live,
+            out_kw,
+            totals,
+            step_s,
+        };
         for &i in layout.order.iter().rev() {
-            let mut cx = Flow {
-                i,
-                live: live[i],
-                in_live: in_live[i],
-                feeds: layout.feeds(i),
-                lives: live,
-                out_kw,
-                totals,
-                step_s,
-            };
+            cx.i = i;
+            cx.live = cx.lives[i];
+            cx.in_live = in_live[i];
+            cx.feeds = layout.feeds(i);
             let kw = models[i].flow(&mut cx);
             in_kw[i] = kw;
             current_a[i] = kw * layout.amps_per_kw[i];

@@ -427,8 +427,9 @@ pub(crate) struct Energize<'a> {
     pub up: bool,
     /// Its feeds, in order of preference.
     pub feeds: &'a [u32],
-    /// Every node's output at this step (decided for every node before this one).
-    pub live: &'a [bool],
+    /// Every node's output at this step (decided for every node before this one;
+    /// the core writes this node's after its kind has decided).
+    pub live: &'a mut [bool],
     pub totals: &'a mut Totals,
     pub events: &'a mut Vec<Event>,
     /// Signals to other nodes, delivered by the core after this node.
