@@ -1,6 +1,7 @@
 //! Property tests over random valid topologies and fault sequences: the energy
 //! balance holds every step, no node is live without a live path from a source or
-//! a charged battery, and the same inputs give byte-identical outputs.
+//! a charged battery, every status word is one its kind lists (the protocol's
+//! kinds table), and the same inputs give byte-identical outputs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Write as _;
@@ -221,7 +222,16 @@ fn run(topology: &Topology, actions: &[Action]) -> Result<String, TestCaseError>
             );
         }
         for i in 0..topology.len() {
-            out.push_str(&serde_json::to_string(&sim.node_status(i)).unwrap());
+            let status = sim.node_status(i);
+            let spec = topology.node(i).kind().spec();
+            prop_assert!(
+                spec.states.contains(&status.status),
+                "{} shows {}, not a word of the {} kind",
+                status.node_id,
+                status.status,
+                spec.name
+            );
+            out.push_str(&serde_json::to_string(&status).unwrap());
         }
         out.push_str(&serde_json::to_string(&sim.system_status()).unwrap());
         for e in sim.events() {

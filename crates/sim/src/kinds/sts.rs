@@ -42,8 +42,8 @@ pub(crate) struct Sts {
 
 impl Kind for Sts {
     type Params = Params;
-    // Not in IEEE 493; of the order of the figures STS makers publish (10⁵–10⁶ h),
-    // taken at the low end: ≈ 0.018 failures/yr, 4 h (module swap).
+    // Not in IEEE 493: an assumption to be cited in docs/analysis.md — static
+    // switches are quoted at some 10⁵ h and more; ≈ 0.018 failures/yr, 4 h.
     const RELIABILITY: Reliability = Reliability {
         mtbf_h: 500_000.0,
         mttr_h: 4.0,
