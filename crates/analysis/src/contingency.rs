@@ -6,7 +6,7 @@
 //! start delays, ATS timers and breaker trips all count — not graph reachability.
 
 use serde::Serialize;
-use winter_river_protocol::NodeKind;
+use winter_river_protocol::{KINDS, NodeKind, Role};
 use winter_river_sim::Topology;
 
 use crate::outcome::{Outcome, RunConfig, secs, server_demand_kw, servers_of, simulate_failure};
@@ -188,7 +188,7 @@ fn generator_above(topology: &Topology, mut node: usize) -> Option<usize> {
         let n = topology.node(node);
         match n.kind() {
             NodeKind::Generator => return Some(node),
-            NodeKind::Switchgear => return None,
+            k if k.spec().role == Role::Switch => return None,
             _ if n.feeds.len() == 1 => node = n.feeds[0],
             _ => return None,
         }
@@ -248,6 +248,26 @@ fn cord_sides(topology: &Topology, servers: &[usize]) -> Vec<u32> {
     mask
 }
 
+/// The stages of the chain, in the order of the kinds table: the sources together
+/// (`sources (utility + generator)`), then each kind that is neither a source nor a
+/// load.
+fn stages_of_the_chain() -> Vec<(String, Vec<NodeKind>)> {
+    let sources: Vec<NodeKind> = KINDS
+        .iter()
+        .filter(|k| k.role == Role::Source)
+        .map(|k| k.kind)
+        .collect();
+    let names: Vec<&str> = sources.iter().map(|k| k.as_str()).collect();
+    let mut stages = vec![(format!("sources ({})", names.join(" + ")), sources)];
+    stages.extend(
+        KINDS
+            .iter()
+            .filter(|k| !matches!(k.role, Role::Source | Role::Load))
+            .map(|k| (k.name.to_string(), vec![k.kind])),
+    );
+    stages
+}
+
 /// Runs the N-1 analysis (and N-2 with `depth` 2).
 pub fn analyze(topology: &Topology, cfg: &ContingencyConfig) -> Contingencies {
     let servers = servers_of(topology);
@@ -294,18 +314,8 @@ pub fn analyze(topology: &Topology, cfg: &ContingencyConfig) -> Contingencies {
 
     // Stages.
     let sides = cord_sides(topology, &servers);
-    let stage_defs: [(&str, &[NodeKind]); 6] = [
-        (
-            "sources (utility + generator)",
-            &[NodeKind::Utility, NodeKind::Generator],
-        ),
-        ("transformer", &[NodeKind::Transformer]),
-        ("switchgear", &[NodeKind::Switchgear]),
-        ("distribution", &[NodeKind::Distribution]),
-        ("ups", &[NodeKind::Ups]),
-        ("pdu", &[NodeKind::Pdu]),
-    ];
-    let mut stage_units: Vec<(&str, Vec<usize>, Vec<u32>)> = Vec::new();
+    let stage_defs = stages_of_the_chain();
+    let mut stage_units: Vec<(String, Vec<usize>, Vec<u32>)> = Vec::new();
     let mut side_sets: Vec<Vec<usize>> = Vec::new();
     for (name, kinds) in stage_defs {
         let units: Vec<usize> = comps

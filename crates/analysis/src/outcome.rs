@@ -4,7 +4,7 @@
 //! or `max_after_s` has passed. What IT load was lost, which servers, when, and how
 //! the site covered the failure when it did.
 
-use winter_river_protocol::{Command, Event, NodeKind, NodeState};
+use winter_river_protocol::{Command, Event, EventKind, NodeKind, NodeState, Source};
 use winter_river_sim::{KindParams, Simulator, Topology};
 
 /// How a failure is simulated.
@@ -67,8 +67,8 @@ pub struct Outcome {
     pub ever_live: Vec<bool>,
     /// Simulator events after the failure, times relative to it.
     pub events: Vec<Event>,
-    /// What carried the IT load at the end (`utility` / `generator` / `battery` / `none`).
-    pub final_source: String,
+    /// What carried the IT load at the end.
+    pub final_source: Source,
     /// Dual-corded servers that lost a cord but stayed up.
     pub servers_on_one_cord: usize,
 }
@@ -88,8 +88,8 @@ pub fn servers_of(topology: &Topology) -> Vec<usize> {
 pub fn server_demand_kw(topology: &Topology, servers: &[usize]) -> Vec<f64> {
     servers
         .iter()
-        .map(|&i| match topology.node(i).params {
-            KindParams::Server { demand_kw } => demand_kw,
+        .map(|&i| match &topology.node(i).params {
+            KindParams::Server(p) => p.demand_kw,
             _ => 0.0,
         })
         .collect()
@@ -101,8 +101,8 @@ fn quiet_s(topology: &Topology, step_s: f64) -> f64 {
     let ats = topology
         .nodes
         .iter()
-        .filter_map(|n| match n.params {
-            KindParams::Switchgear { start_delay_s, .. } => Some(start_delay_s),
+        .filter_map(|n| match &n.params {
+            KindParams::Switchgear(p) => Some(p.start_delay_s),
             _ => None,
         })
         .fold(0.0, f64::max);
@@ -167,7 +167,7 @@ pub fn simulate_failure(topology: &Topology, failed: &[usize], cfg: &RunConfig) 
         if !sim.events().is_empty() {
             last_event_s = rel;
             for e in sim.events() {
-                if e.event == "start"
+                if e.event == EventKind::Start
                     && let Some(i) = topology.node_index(&e.node_id)
                     && !gens_started.contains(&i)
                 {
@@ -228,7 +228,7 @@ fn is_calm(sim: &Simulator, n: usize) -> bool {
         NodeState::OnBattery | NodeState::Starting => false,
         NodeState::Overload => {
             let pickup = sim.topology().node(i).breaker_a;
-            let current = sim.node_status(i).current.unwrap_or(0.0);
+            let current = sim.node_status(i).measured.current.unwrap_or(0.0);
             !pickup.is_some_and(|a| current > a)
         }
         _ => true,
@@ -264,31 +264,53 @@ impl Outcome {
             None => groups.push((what, vec![node.to_string()])),
         };
         let mut on_battery: Vec<(String, f64)> = Vec::new();
+        // Each switch's feed in use, by node id: its preferred feed until it moves.
+        let mut feed_in_use: Vec<(&str, &str)> = Vec::new();
         for e in &self.events {
-            let kind = topology
-                .node_index(&e.node_id)
-                .map(|i| topology.node(i).kind());
-            match e.event.as_str() {
-                "on_battery" => on_battery.push((e.node_id.clone(), e.t)),
-                "on_mains" => {
+            let Some(node) = topology.node_index(&e.node_id).map(|i| topology.node(i)) else {
+                continue;
+            };
+            let at = secs(e.t);
+            match e.event {
+                EventKind::OnBattery => on_battery.push((e.node_id.clone(), e.t)),
+                EventKind::OnMains => {
                     if let Some(p) = on_battery.iter().position(|(id, _)| *id == e.node_id) {
                         let (id, from) = on_battery.remove(p);
                         add(format!("bridged {} on battery", secs(e.t - from)), &id);
                     }
                 }
-                "battery_depleted" => {
-                    add(format!("battery depleted at +{}", secs(e.t)), &e.node_id)
+                EventKind::BatteryDepleted => add(format!("battery depleted at +{at}"), &e.node_id),
+                EventKind::Transfer | EventKind::Retransfer => {
+                    let Some(to) = e.to.as_deref() else {
+                        continue;
+                    };
+                    let slot = match feed_in_use.iter().position(|(id, _)| *id == e.node_id) {
+                        Some(k) => k,
+                        None => {
+                            let preferred =
+                                node.feeds.first().map_or("", |&f| &topology.node(f).id);
+                            feed_in_use.push((&e.node_id, preferred));
+                            feed_in_use.len() - 1
+                        }
+                    };
+                    let from = std::mem::replace(&mut feed_in_use[slot].1, to);
+                    if e.event == EventKind::Transfer {
+                        add(
+                            format!("transferred from {from} to {to} at +{at}"),
+                            &e.node_id,
+                        );
+                    }
                 }
-                "transfer" | "trip" | "out_of_fuel" => {
-                    let what = e
-                        .message
-                        .strip_prefix(e.node_id.as_str())
-                        .unwrap_or(&e.message)
-                        .trim();
-                    add(format!("{what} at +{}", secs(e.t)), &e.node_id);
+                EventKind::Trip => {
+                    let amps = node.breaker_a.unwrap_or(0.0);
+                    add(
+                        format!("breaker tripped ({amps:.0} A pickup) at +{at}"),
+                        &e.node_id,
+                    );
                 }
-                "bypass" if kind == Some(NodeKind::Ups) => {
-                    add(format!("on static bypass at +{}", secs(e.t)), &e.node_id);
+                EventKind::OutOfFuel => add(format!("out of fuel at +{at}"), &e.node_id),
+                EventKind::Bypass if node.kind() == NodeKind::Ups => {
+                    add(format!("on static bypass at +{at}"), &e.node_id);
                 }
                 _ => {}
             }
@@ -297,7 +319,7 @@ impl Outcome {
             if !self
                 .events
                 .iter()
-                .any(|e| e.node_id == id && e.event == "battery_depleted")
+                .any(|e| e.node_id == id && e.event == EventKind::BatteryDepleted)
             {
                 add("still on battery when the run ended".into(), &id);
             }
@@ -332,7 +354,7 @@ impl Outcome {
             });
         }
         let mut s = parts.join("; ");
-        if !self.drops_it() && self.final_source != "utility" {
+        if !self.drops_it() && self.final_source != Source::Utility {
             s.push_str(&format!("; IT carried by {}", self.final_source));
         }
         s

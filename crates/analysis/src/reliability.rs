@@ -9,7 +9,7 @@
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 use winter_river_protocol::NodeKind;
-use winter_river_sim::{Override, Topology, TopologyError};
+use winter_river_sim::{Override, Topology, TopologyError, kinds};
 
 /// Hours per year (365 days).
 pub const H_PER_YEAR: f64 = 8760.0;
@@ -70,32 +70,17 @@ impl Origin {
     }
 }
 
-/// Built-in figures per kind. Typical values of the order published in IEEE Std
+/// Built-in figures per kind: each kind's module in the simulator holds its own
+/// (`winter_river_sim::kinds`), typical values of the order published in IEEE Std
 /// 493-2007 (the "Gold Book") equipment tables and the data-center reliability papers
 /// that use them, rounded; docs/analysis.md cites each and says how to replace them.
 /// Loads (server, cooling, load) never fail: the analysis is about the power chain.
 pub fn default_for(kind: NodeKind) -> Reliability {
-    let (mtbf_h, mttr_h, fail_to_start) = match kind {
-        // Single-circuit utility supply: ≈ 1.956 failures/yr, 1.32 h (IEEE 493).
-        NodeKind::Utility => (4_478.0, 1.32, 0.0),
-        // Standby diesel generator: ≈ 0.125 failures/yr, 18 h; 1 % fail to start.
-        NodeKind::Generator => (70_000.0, 18.0, 0.01),
-        // Liquid-filled power transformer: ≈ 0.006 failures/yr, ≈ 300 h (replacement).
-        NodeKind::Transformer => (1_500_000.0, 300.0, 0.0),
-        // Switchgear with ATS (bus, breakers, transfer switch): ≈ 0.03 failures/yr, 8 h.
-        NodeKind::Switchgear => (300_000.0, 8.0, 0.0),
-        // Distribution board / switchboard: ≈ 0.009 failures/yr, 8 h.
-        NodeKind::Distribution => (1_000_000.0, 8.0, 0.0),
-        // Static UPS module: ≈ 0.035 failures/yr (250,000 h), 8 h.
-        NodeKind::Ups => (250_000.0, 8.0, 0.0),
-        // PDU (transformer + panel): ≈ 0.018 failures/yr, 4 h.
-        NodeKind::Pdu => (500_000.0, 4.0, 0.0),
-        NodeKind::Server | NodeKind::Cooling | NodeKind::Load => (f64::INFINITY, 0.0, 0.0),
-    };
+    let r = kinds::traits(kind).reliability;
     Reliability {
-        mtbf_h,
-        mttr_h,
-        fail_to_start,
+        mtbf_h: r.mtbf_h,
+        mttr_h: r.mttr_h,
+        fail_to_start: r.fail_to_start.unwrap_or(0.0),
     }
 }
 

@@ -4,7 +4,7 @@
 //! `[overrides.<id>]` are (after them, so a sweep value wins).
 
 use serde::Serialize;
-use winter_river_protocol::{Command, NodeKind};
+use winter_river_protocol::{Command, EventKind, NodeKind, Source};
 use winter_river_sim::scenario::{self, RunOptions, Scenario};
 use winter_river_sim::{Loc, Override, Topology};
 
@@ -100,7 +100,7 @@ pub struct Row {
     pub peak_it_kw_lost: Option<f64>,
     /// IT load lost at the end \[kW\].
     pub final_it_kw_lost: Option<f64>,
-    pub final_source: Option<String>,
+    pub final_source: Option<Source>,
     /// Why the combination could not run (bad value for the key, say).
     pub error: Option<String>,
 }
@@ -120,7 +120,7 @@ impl Row {
             "ride_through_s" => num(self.ride_through_s),
             "peak_it_kw_lost" => num(self.peak_it_kw_lost),
             "final_it_kw_lost" => num(self.final_it_kw_lost),
-            "final_source" => self.final_source.clone().unwrap_or_default(),
+            "final_source" => self.final_source.map(|s| s.to_string()).unwrap_or_default(),
             _ => String::new(),
         }
     }
@@ -269,11 +269,13 @@ fn run_one(
         .events
         .iter()
         .find(|e| {
-            matches!(e.event.as_str(), "unpowered" | "fault" | "trip")
-                && sc
-                    .topology
-                    .node_index(&e.node_id)
-                    .is_some_and(|i| sc.topology.node(i).kind() == NodeKind::Server)
+            matches!(
+                e.event,
+                EventKind::Unpowered | EventKind::Fault | EventKind::Trip
+            ) && sc
+                .topology
+                .node_index(&e.node_id)
+                .is_some_and(|i| sc.topology.node(i).kind() == NodeKind::Server)
         })
         .map(|e| e.t);
     Row {
@@ -289,7 +291,7 @@ fn run_one(
         },
         peak_it_kw_lost: Some(report.peak_it_kw_lost),
         final_it_kw_lost: Some(report.final_system.it_kw_lost),
-        final_source: Some(report.final_system.source.clone()),
+        final_source: Some(report.final_system.source),
         error: None,
     }
 }

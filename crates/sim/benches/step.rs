@@ -17,7 +17,7 @@ use winter_river_sim::topology::generate::{
 };
 use winter_river_sim::{Simulator, Topology};
 
-/// Step length of every run here \[ms\] (the default of DESIGN §5).
+/// Step length of every run here \[ms\] (the default of docs/physics.md).
 const STEP_MS: u32 = 100;
 
 /// Node counts of the synthetic sites stepped (the smallest site has 16 nodes).

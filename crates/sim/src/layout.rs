@@ -1,9 +1,7 @@
 //! The topology flattened for stepping: what every step reads about every node, in
-//! small arrays (a kind byte, feeds in one list, amps per kW, breaker pickup) rather
+//! small arrays (feeds in one list, amps per kW, breaker pickup) rather
 //! than the 200-byte `NodeSpec` with its own feed allocation. Large sites are bound
 //! by memory traffic, not arithmetic (docs/benchmarks.md).
-
-use winter_river_protocol::NodeKind;
 
 use crate::physics::current_a;
 use crate::topology::Topology;
@@ -12,7 +10,6 @@ use crate::topology::Topology;
 pub(crate) struct Layout {
     /// Node indices with every node after all of its feeds (the topology's order).
     pub order: Vec<usize>,
-    pub kind: Vec<NodeKind>,
     /// Node `i`'s feeds are `feed_list[feed_start[i]..feed_start[i + 1]]`.
     feed_start: Vec<u32>,
     feed_list: Vec<u32>,
@@ -29,14 +26,12 @@ impl Layout {
         let n = topology.len();
         let mut feed_start = Vec::with_capacity(n + 1);
         let mut feed_list = Vec::new();
-        let mut kind = Vec::with_capacity(n);
         let mut amps_per_kw = Vec::with_capacity(n);
         let mut breaker_a = Vec::with_capacity(n);
         let mut breaker_nodes = Vec::new();
         for (i, node) in topology.nodes.iter().enumerate() {
             feed_start.push(feed_list.len() as u32);
             feed_list.extend(node.feeds.iter().map(|&f| f as u32));
-            kind.push(node.kind());
             let voltage_v = if node.kind().is_source() {
                 nominal_out_v[i]
             } else {
@@ -51,7 +46,6 @@ impl Layout {
         feed_start.push(feed_list.len() as u32);
         Layout {
             order: topology.order.clone(),
-            kind,
             feed_start,
             feed_list,
             amps_per_kw,
@@ -64,11 +58,5 @@ impl Layout {
     #[inline]
     pub fn feeds(&self, i: usize) -> &[u32] {
         &self.feed_list[self.feed_start[i] as usize..self.feed_start[i + 1] as usize]
-    }
-
-    /// Node `i`'s first (preferred) feed.
-    #[inline]
-    pub fn feed0(&self, i: usize) -> usize {
-        self.feed_list[self.feed_start[i] as usize] as usize
     }
 }

@@ -1,8 +1,11 @@
 //! The Winter River power-chain simulator. Pure: no I/O, no clock, no async, no
-//! randomness without a seed. Topology files in (DESIGN §4), commands in (DESIGN §2),
-//! per-step node statuses, the system status and events out (DESIGN §5).
+//! randomness without a seed. Topology files in (docs/topology.md), commands in
+//! (docs/protocol.md), per-step node statuses, the system status and events out
+//! (docs/physics.md). Each component kind is one module of [`kinds`]
+//! (docs/architecture.md).
 
 pub mod field;
+pub mod kinds;
 mod layout;
 pub mod physics;
 pub mod scenario;
@@ -10,6 +13,7 @@ pub mod simulator;
 pub mod topology;
 
 pub use field::{FieldValue, Target};
+pub use kinds::KindParams;
 pub use scenario::{Scenario, ScenarioError};
 pub use simulator::{CommandError, Simulator};
-pub use topology::{KindParams, Loc, NodeSpec, Override, Topology, TopologyError};
+pub use topology::{Loc, NodeSpec, Override, Topology, TopologyError};

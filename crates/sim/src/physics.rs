@@ -1,4 +1,4 @@
-//! Pure formulas of DESIGN §5, each with its units. The simulator composes these;
+//! Pure formulas of docs/physics.md, each with its units. The simulator composes these;
 //! the reference tests check them against hand-worked values.
 
 /// √3, for three-phase power.

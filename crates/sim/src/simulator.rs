@@ -1,30 +1,33 @@
-//! The simulator: a topology, its dynamic state and the solver, stepped in fixed
-//! steps (DESIGN §5). Commands in, statuses, the system status and events out.
+//! The simulator core: a topology, the state every node has, and the order of the
+//! passes of a step (docs/physics.md). Commands in, statuses, the system status and
+//! events out. What a node of each kind does in each pass is its kind's module
+//! (`crate::kinds`); the core keeps what every node shares — live or not, power in
+//! and out, current, fault, breaker — the breaker model, the site totals and the
+//! event list.
 //!
 //! Each step at time `t`:
-//! 1. integrate the previous step's flows over the step just ended (battery state of
-//!    charge, fuel, breaker heat, unserved energy) — so a timer of T s fires on the
-//!    first step at or after T;
+//! 1. integrate the previous step's flows over the step just ended (breaker heat,
+//!    unserved energy, each kind's state: battery charge, fuel) — so a timer of T s
+//!    fires on the first step at or after T;
 //! 2. apply queued commands;
-//! 3. advance generator timers;
-//! 4. energize top-down (the ATS decides its feed as it is reached);
+//! 3. advance the kinds' timers (generators);
+//! 4. energize top-down, each node after its feeds (a switch decides its feed as it
+//!    is reached);
 //! 5. flow bottom-up (loads → conversions → sources);
 //! 6. derive each node's status word and raise events for the changes.
 
 use std::sync::Arc;
 
 use winter_river_protocol::{
-    Command, Event, EventKind, Measurements, NodeKind, NodeState, Severity, Source, Status,
-    SystemStatus, UpdateParams,
+    AppliesTo, Command, CommandSpec, Event, EventKind, KINDS, Measurements, NodeState, Role,
+    Severity, Source, Status, SystemStatus, UpdateParams,
 };
 
 use crate::field::{FieldValue, Target, node_field, system_field};
+use crate::kinds::{Energize, Flow, Integrate, Model, Setup, Signal, StatusIn, Totals, View};
 use crate::layout::Layout;
-use crate::physics::{
-    S_PER_H, battery_draw_kw, battery_runtime_s, conversion_input_kw, generator_fuel_l_per_h,
-    iec_standard_inverse_s, peukert_soc_rate_per_h,
-};
-use crate::topology::{KindParams, Topology};
+use crate::physics::{S_PER_H, iec_standard_inverse_s};
+use crate::topology::Topology;
 
 /// Slack when comparing simulated times \[s\]: step times are multiples of
 /// `step_ms`, but times written in files and sums of steps are not exact in floating
@@ -41,71 +44,34 @@ pub enum CommandError {
         command: &'static str,
         node: String,
         kind: &'static str,
-        reason: &'static str,
+        /// Which nodes it applies to.
+        reason: String,
     },
     #[error("set_load: {0} kW is not a valid demand (must be finite and >= 0)")]
     BadLoad(f64),
 }
 
-/// Generator engine state.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum GenPhase {
-    Standby,
-    Starting { ready_at_s: f64 },
-    Running,
-    Cooldown { until_s: f64 },
-    OutOfFuel,
-}
-
-#[derive(Debug, Clone)]
-struct GenState {
-    node: usize,
-    phase: GenPhase,
-    fuel_l: f64,
-    /// Number of ATSs asking this generator to run.
-    run_requests: u32,
-}
-
-#[derive(Debug, Clone)]
-struct AtsState {
-    /// Index into the switchgear's feeds: 0 = preferred.
-    selected: usize,
-    /// When the preferred feed was first seen dead (while on preferred) \[s\].
-    preferred_dead_since_s: Option<f64>,
-    /// When the preferred feed was first seen live (while on an alternate) \[s\].
-    preferred_live_since_s: Option<f64>,
-    start_sent: bool,
-    /// Generator slots behind the alternate feeds.
-    generators: Vec<usize>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum UpsMode {
-    Off,
-    Normal,
-    OnBattery,
-    Bypass,
-}
-
-#[derive(Debug, Clone)]
-struct UpsState {
-    node: usize,
-    /// State of charge, 0..=1.
-    soc: f64,
-    mode: UpsMode,
-    /// Battery discharge \[kW\].
-    draw_kw: f64,
-    /// Battery charging \[kW\].
-    charge_kw: f64,
-}
-
-/// Where a node's kind-specific state lives.
-#[derive(Debug, Clone, Copy)]
-enum Slot {
-    None,
-    Gen(usize),
-    Ats(usize),
-    Ups(usize),
+/// Which nodes `spec` applies to, in words: `loads (server, cooling, load)`.
+pub fn applies_to_words(spec: &CommandSpec) -> String {
+    match spec.applies_to {
+        AppliesTo::Every => "every node".into(),
+        AppliesTo::EngineOnly => "no node (the engine sends it to boards)".into(),
+        AppliesTo::Role(role) => {
+            let kinds: Vec<&str> = KINDS
+                .iter()
+                .filter(|k| k.role == role)
+                .map(|k| k.name)
+                .collect();
+            let role = match role {
+                Role::Source => "sources",
+                Role::Conversion => "conversions",
+                Role::Switch => "switches",
+                Role::PassThrough => "pass-through nodes",
+                Role::Load => "loads",
+            };
+            format!("{role} ({})", kinds.join(", "))
+        }
+    }
 }
 
 /// The whole simulated site.
@@ -119,17 +85,18 @@ pub struct Simulator {
     started: bool,
     pending: Vec<(usize, Command)>,
     events: Vec<Event>,
+    /// Signals raised while energizing one node, delivered before the next.
+    signals: Vec<(usize, Signal)>,
 
     // Per node, by topology index.
-    slot: Vec<Slot>,
+    /// Kind-specific state and behaviour.
+    models: Vec<Model>,
     nominal_in_v: Vec<f64>,
     nominal_out_v: Vec<f64>,
     faulted: Vec<bool>,
     tripped: Vec<bool>,
     /// ∫ dt / t(M) of the breaker; trips at 1.
     breaker_heat: Vec<f64>,
-    /// Demand of loads \[kW\] (set_load).
-    demand_kw: Vec<f64>,
     in_live: Vec<bool>,
     live: Vec<bool>,
     /// Power at the input (sources: output) \[kW\].
@@ -139,16 +106,14 @@ pub struct Simulator {
     current_a: Vec<f64>,
     status: Vec<NodeState>,
 
-    gens: Vec<GenState>,
-    ats: Vec<AtsState>,
-    ups: Vec<UpsState>,
+    /// Nodes whose kind integrates state or moves timers.
+    dynamic: Vec<usize>,
+    /// Nodes that report a `runtime_s` / `fuel_pct` (the site shows the least).
+    runtime_nodes: Vec<usize>,
+    fuel_nodes: Vec<usize>,
 
     // Site aggregates at the latest step.
-    it_kw: f64,
-    it_demand_kw: f64,
-    facility_kw: f64,
-    generator_kw: f64,
-    battery_out_kw: f64,
+    totals: Totals,
     it_kwh_unserved: f64,
 }
 
@@ -157,83 +122,51 @@ impl Simulator {
     /// `step_ms` must be > 0 (a zero step is taken as 1 ms).
     pub fn new(topology: Topology, step_ms: u32) -> Simulator {
         let n = topology.len();
-        let mut slot = vec![Slot::None; n];
-        let mut gens = Vec::new();
-        let mut ups = Vec::new();
-        let mut demand_kw = vec![0.0; n];
-        for (i, node) in topology.nodes.iter().enumerate() {
-            match node.params {
-                KindParams::Generator { fuel_l, .. } => {
-                    slot[i] = Slot::Gen(gens.len());
-                    gens.push(GenState {
-                        node: i,
-                        phase: GenPhase::Standby,
-                        fuel_l,
-                        run_requests: 0,
-                    });
-                }
-                KindParams::Ups { .. } => {
-                    slot[i] = Slot::Ups(ups.len());
-                    ups.push(UpsState {
-                        node: i,
-                        soc: 1.0,
-                        mode: UpsMode::Off,
-                        draw_kw: 0.0,
-                        charge_kw: 0.0,
-                    });
-                }
-                KindParams::Server { demand_kw: d }
-                | KindParams::Load { demand_kw: d }
-                | KindParams::Cooling { demand_kw: d, .. } => demand_kw[i] = d,
-                _ => {}
-            }
-        }
-        let mut ats = Vec::new();
-        for (i, node) in topology.nodes.iter().enumerate() {
-            if node.kind() == NodeKind::Switchgear {
-                let mut generators = Vec::new();
-                for &alt in node.feeds.iter().skip(1) {
-                    collect_generators(&topology, &slot, alt, &mut generators);
-                }
-                slot[i] = Slot::Ats(ats.len());
-                ats.push(AtsState {
-                    selected: 0,
-                    preferred_dead_since_s: None,
-                    preferred_live_since_s: None,
-                    start_sent: false,
-                    generators,
-                });
-            }
-        }
+        let step_ms = step_ms.max(1);
+        let step_s = f64::from(step_ms) / 1000.0;
+        let models: Vec<Model> = (0..n)
+            .map(|i| {
+                let setup = Setup {
+                    topology: &topology,
+                    node: i,
+                    step_s,
+                };
+                Model::new(&topology.node(i).params, &setup)
+            })
+            .collect();
+        let dynamic = (0..n).filter(|&i| models[i].dynamic()).collect();
+        let reporting = |field: &str| -> Vec<usize> {
+            (0..n)
+                .filter(|&i| topology.node(i).kind().spec().extra_fields.contains(&field))
+                .collect()
+        };
+        let runtime_nodes = reporting("runtime_s");
+        let fuel_nodes = reporting("fuel_pct");
         let (nominal_in_v, nominal_out_v) = nominal_voltages(&topology);
         let layout = Layout::new(&topology, &nominal_in_v, &nominal_out_v);
         let mut sim = Simulator {
-            step_ms: step_ms.max(1),
+            step_ms,
             step_index: 0,
             started: false,
             pending: Vec::new(),
             events: Vec::new(),
-            slot,
+            signals: Vec::new(),
+            models,
             nominal_in_v,
             nominal_out_v,
             faulted: vec![false; n],
             tripped: vec![false; n],
             breaker_heat: vec![0.0; n],
-            demand_kw,
             in_live: vec![false; n],
             live: vec![false; n],
             in_kw: vec![0.0; n],
             out_kw: vec![0.0; n],
             current_a: vec![0.0; n],
             status: vec![NodeState::Ok; n],
-            gens,
-            ats,
-            ups,
-            it_kw: 0.0,
-            it_demand_kw: 0.0,
-            facility_kw: 0.0,
-            generator_kw: 0.0,
-            battery_out_kw: 0.0,
+            dynamic,
+            runtime_nodes,
+            fuel_nodes,
+            totals: Totals::default(),
             it_kwh_unserved: 0.0,
             topology: Arc::new(topology),
             layout,
@@ -253,6 +186,10 @@ impl Simulator {
         self.step_ms
     }
 
+    fn step_s(&self) -> f64 {
+        f64::from(self.step_ms) / 1000.0
+    }
+
     /// Time of the latest computed step \[s\] (0 before the first).
     pub fn time_s(&self) -> f64 {
         self.step_index as f64 * f64::from(self.step_ms) / 1000.0
@@ -267,36 +204,27 @@ impl Simulator {
         }
     }
 
-    /// Queues a command for a node by id; it takes effect at the next step.
+    /// Queues a command for a node by id; it takes effect at the next step. A
+    /// command that does not apply to the node's kind is refused.
     pub fn command(&mut self, node_id: &str, cmd: &Command) -> Result<(), CommandError> {
         let idx = self
             .topology
             .node_index(node_id)
             .ok_or_else(|| CommandError::UnknownNode(node_id.to_string()))?;
         let kind = self.topology.node(idx).kind();
-        match cmd {
-            Command::SetFault { .. } | Command::Reset => {}
-            Command::SetLoad { kw } => {
-                if !kind.is_load() {
-                    return Err(CommandError::NotApplicable {
-                        command: "set_load",
-                        node: node_id.to_string(),
-                        kind: kind.as_str(),
-                        reason: "only server, cooling and load nodes have a demand",
-                    });
-                }
-                if !kw.is_finite() || *kw < 0.0 {
-                    return Err(CommandError::BadLoad(*kw));
-                }
-            }
-            Command::Update(_) => {
-                return Err(CommandError::NotApplicable {
-                    command: "update",
-                    node: node_id.to_string(),
-                    kind: kind.as_str(),
-                    reason: "update is sent by the engine to boards, not to the model",
-                });
-            }
+        if !cmd.applies_to(kind) {
+            let spec = cmd.spec();
+            return Err(CommandError::NotApplicable {
+                command: spec.name,
+                node: node_id.to_string(),
+                kind: kind.as_str(),
+                reason: format!("it applies to {}", applies_to_words(spec)),
+            });
+        }
+        if let Command::SetLoad { kw } = cmd
+            && (!kw.is_finite() || *kw < 0.0)
+        {
+            return Err(CommandError::BadLoad(*kw));
         }
         self.pending.push((idx, cmd.clone()));
         Ok(())
@@ -307,15 +235,15 @@ impl Simulator {
     pub fn step(&mut self) {
         self.events.clear();
         if self.started {
-            self.integrate(f64::from(self.step_ms) / 1000.0);
+            self.integrate(self.step_s());
             self.step_index += 1;
         } else {
             self.started = true;
         }
         let t = self.time_s();
         self.apply_commands();
-        for g in 0..self.gens.len() {
-            self.advance_generator(g, t);
+        for &i in &self.dynamic {
+            self.models[i].advance(t, self.faulted[i]);
         }
         self.solve(t);
         self.update_statuses(t, true);
@@ -341,61 +269,76 @@ impl Simulator {
         s
     }
 
+    fn view(&self, i: usize) -> View<'_> {
+        View {
+            topology: &self.topology,
+            i,
+            live: self.live[i],
+            in_live: self.in_live[i],
+            faulted: self.faulted[i],
+            tripped: self.tripped[i],
+            out_kw: self.out_kw[i],
+            nominal_in_v: self.nominal_in_v[i],
+            it_kw: self.totals.it_kw,
+        }
+    }
+
     /// Node `idx`'s measured values and state at the latest step, as the engine
-    /// sends them to its board in an `update` (DESIGN §2): [`Simulator::node_status`]
-    /// without the identity, and without allocating but for a switchgear's source.
+    /// sends them to its board in an `update` (docs/protocol.md):
+    /// [`Simulator::node_status`] without the identity, and without allocating but
+    /// for a switch's source.
     pub fn node_update(&self, idx: usize) -> UpdateParams {
-        let node = self.topology.node(idx);
-        let source = node.kind().is_source();
+        let v = self.view(idx);
+        let model = &self.models[idx];
+        let load_pct =
+            model
+                .load_pct(&v)
+                .unwrap_or_else(|| match self.topology.node(idx).breaker_a {
+                    Some(a) => self.current_a[idx] / a * 100.0,
+                    None => 0.0,
+                });
         let mut m = Measurements {
-            voltage_in: Some(match node.params {
-                KindParams::Utility { voltage_v } if !self.faulted[idx] => voltage_v,
-                _ if !source && self.in_live[idx] => self.nominal_in_v[idx],
-                _ => 0.0,
-            }),
-            voltage_out: Some(if self.live[idx] {
-                self.nominal_out_v[idx]
-            } else {
-                0.0
-            }),
+            voltage_in: Some(model.voltage_in_v(&v)),
+            voltage_out: Some(if v.live { self.nominal_out_v[idx] } else { 0.0 }),
             current: Some(self.current_a[idx]),
             power_kw: Some(self.in_kw[idx]),
-            load_pct: Some(self.load_pct(idx)),
+            load_pct: Some(load_pct),
             ..Measurements::default()
         };
-        match self.slot[idx] {
-            Slot::Ups(ups) => {
-                let st = &self.ups[ups];
-                m.battery_pct = Some(st.soc * 100.0);
-                m.runtime_s = self.ups_runtime_s(idx, ups);
-            }
-            Slot::Gen(g) => m.fuel_pct = Some(self.fuel_pct(g)),
-            Slot::Ats(a) => {
-                let feed = node.feeds[self.ats[a].selected];
-                m.source = Some(self.topology.node(feed).id.clone());
-            }
-            Slot::None => {}
-        }
+        model.measure(&v, &mut m);
         UpdateParams {
             status: Some(self.status[idx]),
             measured: m,
         }
     }
 
+    /// The kind-specific Status fields of node `i`.
+    fn extras(&self, i: usize) -> Measurements {
+        let mut m = Measurements::default();
+        self.models[i].measure(&self.view(i), &mut m);
+        m
+    }
+
     /// The site's status at the latest step.
     pub fn system_status(&self) -> SystemStatus {
-        let pue =
-            (self.it_kw > 0.0 && self.facility_kw > 0.0).then(|| self.facility_kw / self.it_kw);
-        let runtime_s = (0..self.ups.len())
-            .filter_map(|u| self.ups_runtime_s(self.ups_node(u), u))
+        let Totals {
+            it_kw, facility_kw, ..
+        } = self.totals;
+        let pue = (it_kw > 0.0 && facility_kw > 0.0).then(|| facility_kw / it_kw);
+        let runtime_s = self
+            .runtime_nodes
+            .iter()
+            .filter_map(|&i| self.extras(i).runtime_s)
             .reduce(f64::min);
-        let fuel_pct = (0..self.gens.len())
-            .map(|g| self.fuel_pct(g))
+        let fuel_pct = self
+            .fuel_nodes
+            .iter()
+            .filter_map(|&i| self.extras(i).fuel_pct)
             .reduce(f64::min);
         let mut system = SystemStatus {
             node_id: winter_river_protocol::SYSTEM_ID.to_string(),
-            it_kw: self.it_kw,
-            facility_kw: self.facility_kw,
+            it_kw,
+            facility_kw,
             pue,
             it_kw_lost: self.it_kw_lost(),
             it_kwh_unserved: self.it_kwh_unserved,
@@ -421,12 +364,12 @@ impl Simulator {
 
     /// IT (server) load served at the latest step \[kW\].
     pub fn it_kw(&self) -> f64 {
-        self.it_kw
+        self.totals.it_kw
     }
 
     /// IT demand not served at the latest step \[kW\].
     pub fn it_kw_lost(&self) -> f64 {
-        (self.it_demand_kw - self.it_kw).max(0.0)
+        (self.totals.it_demand_kw - self.totals.it_kw).max(0.0)
     }
 
     /// Cumulative IT energy not served \[kWh\].
@@ -445,20 +388,16 @@ impl Simulator {
         let mut supply = 0.0;
         let mut demand = 0.0;
         for (i, node) in self.topology.nodes.iter().enumerate() {
-            let kind = node.kind();
-            if kind.is_source() {
-                supply += self.out_kw[i];
-            } else if kind.is_load() {
-                demand += self.in_kw[i];
-            } else {
-                // Conversion or pass-through: losses = input − output (− charging).
-                let (draw, charge) = match self.slot[i] {
-                    Slot::Ups(u) => (self.ups[u].draw_kw, self.ups[u].charge_kw),
-                    _ => (0.0, 0.0),
-                };
-                supply += draw;
-                let loss = self.in_kw[i] + draw - self.out_kw[i] - charge;
-                demand += loss + charge;
+            match node.kind().spec().role {
+                Role::Source => supply += self.out_kw[i],
+                Role::Load => demand += self.in_kw[i],
+                _ => {
+                    // Losses = input − output (− charging).
+                    let (draw, charge) = self.models[i].battery_kw();
+                    supply += draw;
+                    let loss = self.in_kw[i] + draw - self.out_kw[i] - charge;
+                    demand += loss + charge;
+                }
             }
         }
         (supply, demand)
@@ -466,88 +405,15 @@ impl Simulator {
 
     /// What carries the IT load.
     fn source(&self) -> Source {
-        if self.it_kw <= 0.0 {
+        let t = &self.totals;
+        if t.it_kw <= 0.0 {
             Source::None
-        } else if self.battery_out_kw > 0.0 {
+        } else if t.battery_out_kw > 0.0 {
             Source::Battery
-        } else if self.generator_kw > 0.0 {
+        } else if t.generator_kw > 0.0 {
             Source::Generator
         } else {
             Source::Utility
-        }
-    }
-
-    /// Fuel left in generator slot `g`, as a share of its tank \[%\] (0 with no tank).
-    fn fuel_pct(&self, g: usize) -> f64 {
-        match self.topology.node(self.gens[g].node).params {
-            KindParams::Generator { fuel_l, .. } if fuel_l > 0.0 => {
-                self.gens[g].fuel_l / fuel_l * 100.0
-            }
-            _ => 0.0,
-        }
-    }
-
-    fn ups_node(&self, u: usize) -> usize {
-        self.ups[u].node
-    }
-
-    /// Battery runtime of a UPS at its present output \[s\]: how long the battery
-    /// would last (on battery: will last) at this load. `None` with no load.
-    fn ups_runtime_s(&self, idx: usize, u: usize) -> Option<f64> {
-        let KindParams::Ups {
-            efficiency,
-            battery_kwh,
-            discharge_efficiency,
-            peukert_k,
-            battery_rated_h,
-            ..
-        } = self.topology.node(idx).params
-        else {
-            return None;
-        };
-        if self.faulted[idx] || self.tripped[idx] {
-            return Some(0.0);
-        }
-        let draw = battery_draw_kw(self.out_kw[idx], efficiency, discharge_efficiency);
-        battery_runtime_s(
-            self.ups[u].soc,
-            draw,
-            battery_kwh,
-            battery_rated_h,
-            peukert_k,
-        )
-    }
-
-    fn load_pct(&self, idx: usize) -> f64 {
-        let node = self.topology.node(idx);
-        let out = self.out_kw[idx];
-        match node.params {
-            KindParams::Transformer { rating_kva, .. } | KindParams::Pdu { rating_kva, .. } => {
-                out / node.power_factor / rating_kva * 100.0
-            }
-            KindParams::Generator { rating_kw, .. } | KindParams::Ups { rating_kw, .. } => {
-                out / rating_kw * 100.0
-            }
-            KindParams::Server { .. } | KindParams::Load { .. } | KindParams::Cooling { .. } => {
-                let demand = self.load_demand_kw(idx);
-                if demand > 0.0 {
-                    out / demand * 100.0
-                } else {
-                    0.0
-                }
-            }
-            _ => match node.breaker_a {
-                Some(a) => self.current_a[idx] / a * 100.0,
-                None => 0.0,
-            },
-        }
-    }
-
-    /// Demand of a load at the latest step \[kW\] (cooling follows the IT load).
-    fn load_demand_kw(&self, idx: usize) -> f64 {
-        match self.topology.node(idx).params {
-            KindParams::Cooling { per_it_kw, .. } => self.demand_kw[idx] + per_it_kw * self.it_kw,
-            _ => self.demand_kw[idx],
         }
     }
 
@@ -555,22 +421,13 @@ impl Simulator {
         for (idx, cmd) in std::mem::take(&mut self.pending) {
             match cmd {
                 Command::SetFault { state } => self.faulted[idx] = state,
-                Command::SetLoad { kw } => self.demand_kw[idx] = kw,
                 Command::Reset => {
                     self.tripped[idx] = false;
                     self.breaker_heat[idx] = 0.0;
-                    if let Slot::Gen(g) = self.slot[idx]
-                        && let KindParams::Generator { fuel_l, .. } = self.topology.node(idx).params
-                    {
-                        // A reset generator has been refuelled and its alarm cleared.
-                        self.gens[g].fuel_l = fuel_l;
-                        if self.gens[g].phase == GenPhase::OutOfFuel {
-                            self.gens[g].phase = GenPhase::Standby;
-                        }
-                    }
                 }
-                Command::Update(_) => {}
+                _ => {}
             }
+            self.models[idx].command(&cmd);
         }
     }
 
@@ -594,117 +451,17 @@ impl Simulator {
             }
         }
 
-        for u in 0..self.ups.len() {
-            let idx = self.ups_node(u);
-            let KindParams::Ups {
-                battery_kwh,
-                peukert_k,
-                battery_rated_h,
-                ..
-            } = self.topology.nodes[idx].params
-            else {
-                continue;
+        for &i in &self.dynamic {
+            let mut cx = Integrate {
+                topology: &self.topology,
+                i,
+                dt_s,
+                t_end,
+                out_kw: self.out_kw[i],
+                faulted: self.faulted[i],
+                events: &mut self.events,
             };
-            let st = &mut self.ups[u];
-            match st.mode {
-                UpsMode::OnBattery => {
-                    let rate =
-                        peukert_soc_rate_per_h(st.draw_kw, battery_kwh, battery_rated_h, peukert_k);
-                    st.soc -= rate * dt_h;
-                    if st.soc <= 1e-12 {
-                        st.soc = 0.0;
-                        let id = self.topology.nodes[idx].id.clone();
-                        self.events.push(Event {
-                            t: t_end,
-                            message: format!("{id} battery depleted"),
-                            node_id: id,
-                            event: EventKind::BatteryDepleted,
-                            severity: Severity::Critical,
-                            to: None,
-                        });
-                    }
-                }
-                UpsMode::Normal if battery_kwh > 0.0 => {
-                    st.soc = (st.soc + st.charge_kw * dt_h / battery_kwh).min(1.0);
-                }
-                _ => {}
-            }
-        }
-
-        for g in 0..self.gens.len() {
-            let idx = self.gens[g].node;
-            let KindParams::Generator {
-                rating_kw,
-                fuel_l_per_h_idle,
-                fuel_l_per_h_full,
-                ..
-            } = self.topology.nodes[idx].params
-            else {
-                continue;
-            };
-            let gen_state = &mut self.gens[g];
-            let burning = matches!(
-                gen_state.phase,
-                GenPhase::Running | GenPhase::Cooldown { .. }
-            ) && !self.faulted[idx];
-            if burning {
-                let rate = generator_fuel_l_per_h(
-                    self.out_kw[idx],
-                    rating_kw,
-                    fuel_l_per_h_idle,
-                    fuel_l_per_h_full,
-                );
-                gen_state.fuel_l -= rate * dt_h;
-                if gen_state.fuel_l <= 1e-12 {
-                    gen_state.fuel_l = 0.0;
-                    gen_state.phase = GenPhase::OutOfFuel;
-                }
-            }
-        }
-    }
-
-    /// Moves a generator through standby → starting → running → cooldown as its
-    /// run requests, timers, fault and fuel say.
-    fn advance_generator(&mut self, g: usize, t: f64) {
-        let idx = self.gens[g].node;
-        let KindParams::Generator {
-            start_delay_s,
-            cooldown_s,
-            ..
-        } = self.topology.nodes[idx].params
-        else {
-            return;
-        };
-        let faulted = self.faulted[idx];
-        // A zero delay may pass through several phases in one step.
-        for _ in 0..4 {
-            let st = &self.gens[g];
-            let requested = st.run_requests > 0;
-            let next = match st.phase {
-                GenPhase::OutOfFuel => GenPhase::OutOfFuel,
-                _ if faulted => GenPhase::Standby,
-                _ if st.fuel_l <= 0.0 => GenPhase::OutOfFuel,
-                GenPhase::Standby if requested => GenPhase::Starting {
-                    ready_at_s: t + start_delay_s,
-                },
-                GenPhase::Standby => GenPhase::Standby,
-                GenPhase::Starting { .. } if !requested => GenPhase::Standby,
-                GenPhase::Starting { ready_at_s } if t + TIME_EPS_S >= ready_at_s => {
-                    GenPhase::Running
-                }
-                p @ GenPhase::Starting { .. } => p,
-                GenPhase::Running if !requested => GenPhase::Cooldown {
-                    until_s: t + cooldown_s,
-                },
-                GenPhase::Running => GenPhase::Running,
-                GenPhase::Cooldown { .. } if requested => GenPhase::Running,
-                GenPhase::Cooldown { until_s } if t + TIME_EPS_S >= until_s => GenPhase::Standby,
-                p @ GenPhase::Cooldown { .. } => p,
-            };
-            if next == self.gens[g].phase {
-                break;
-            }
-            self.gens[g].phase = next;
+            self.models[i].integrate(&mut cx);
         }
     }
 
@@ -715,297 +472,90 @@ impl Simulator {
     }
 
     fn energize(&mut self, t: f64) {
-        // Moved out for the loop (run_ats needs `&mut self`); no copy, no refcount.
-        let layout = std::mem::take(&mut self.layout);
-        let mut it_served = 0.0;
-        let mut it_demand = 0.0;
-        for &i in &layout.order {
-            let up = !self.faulted[i] && !self.tripped[i];
-            let kind = layout.kind[i];
-            let (in_live, live) = match kind {
-                NodeKind::Server | NodeKind::Cooling | NodeKind::Load => {
-                    let in_live = layout.feeds(i).iter().any(|&f| self.live[f as usize]);
-                    (in_live, up && in_live)
-                }
-                NodeKind::Transformer | NodeKind::Distribution | NodeKind::Pdu | NodeKind::Sts => {
-                    let in_live = self.live[layout.feed0(i)];
-                    (in_live, up && in_live)
-                }
-                NodeKind::Utility => (up, up),
-                NodeKind::Generator => {
-                    let Slot::Gen(g) = self.slot[i] else {
-                        unreachable!("generator has a slot")
-                    };
-                    let running = matches!(
-                        self.gens[g].phase,
-                        GenPhase::Running | GenPhase::Cooldown { .. }
-                    );
-                    (false, up && running)
-                }
-                NodeKind::Switchgear => {
-                    let Slot::Ats(a) = self.slot[i] else {
-                        unreachable!("switchgear has a slot")
-                    };
-                    let feed = self.run_ats(i, a, t);
-                    let in_live = self.live[feed];
-                    (in_live, up && in_live)
-                }
-                NodeKind::Ups => {
-                    let Slot::Ups(u) = self.slot[i] else {
-                        unreachable!("ups has a slot")
-                    };
-                    let in_live = self.live[layout.feed0(i)];
-                    (in_live, up && (in_live || self.ups[u].soc > 0.0))
-                }
-            };
-            self.in_live[i] = in_live;
-            self.live[i] = live;
-            if kind == NodeKind::Server {
-                it_demand += self.demand_kw[i];
-                if live {
-                    it_served += self.demand_kw[i];
-                }
-            }
-        }
-        self.layout = layout;
-        self.it_kw = it_served;
-        self.it_demand_kw = it_demand;
-    }
-
-    /// The automatic transfer switch of switchgear node `i` (slot `a`) at time `t`:
-    /// decides which feed it uses and signals its generators. Returns the feed node.
-    fn run_ats(&mut self, i: usize, a: usize, t: f64) -> usize {
-        let node = &self.topology.nodes[i];
-        let feeds = &node.feeds;
-        let KindParams::Switchgear {
-            start_delay_s,
-            retransfer_delay_s,
-        } = node.params
-        else {
-            return feeds[0];
+        let Simulator {
+            topology,
+            layout,
+            models,
+            faulted,
+            tripped,
+            live,
+            in_live,
+            events,
+            signals,
+            totals,
+            ..
+        } = self;
+        totals.it_kw = 0.0;
+        totals.it_demand_kw = 0.0;
+        // One context for the pass, moved from node to node (not rebuilt per node).
+        let mut cx = Energize {
+            topology,
+            i: 0,
+            t,
+            up: false,
+            feeds: &[],
+            live,
+            totals,
+            events,
+            signals,
         };
-        if feeds.len() < 2 {
-            return feeds[0];
-        }
-        let preferred_live = self.live[feeds[0]];
-        let first_live_alternate = (1..feeds.len()).find(|&k| self.live[feeds[k]]);
-        let st = &mut self.ats[a];
-        let mut transfer_to: Option<usize> = None;
-        let mut signal: Option<bool> = None; // Some(true) = start, Some(false) = stop
-        if st.selected == 0 {
-            if preferred_live {
-                st.preferred_dead_since_s = None;
-                if st.start_sent {
-                    // Preferred came back before any transfer: call the generators off.
-                    st.start_sent = false;
-                    signal = Some(false);
-                }
-            } else {
-                let since = *st.preferred_dead_since_s.get_or_insert(t);
-                if t + TIME_EPS_S >= since + start_delay_s {
-                    if !st.start_sent {
-                        st.start_sent = true;
-                        signal = Some(true);
-                    }
-                    if let Some(k) = first_live_alternate {
-                        transfer_to = Some(k);
-                    }
-                }
-            }
-        } else {
-            let alternate_live = self.live[feeds[st.selected]];
-            if preferred_live {
-                let since = *st.preferred_live_since_s.get_or_insert(t);
-                if !alternate_live || t + TIME_EPS_S >= since + retransfer_delay_s {
-                    transfer_to = Some(0);
-                }
-            } else {
-                st.preferred_live_since_s = None;
-                if !alternate_live && let Some(k) = first_live_alternate {
-                    transfer_to = Some(k);
+        for &i in &layout.order {
+            cx.i = i;
+            cx.up = !faulted[i] && !tripped[i];
+            cx.feeds = layout.feeds(i);
+            let l = models[i].energize(&mut cx);
+            in_live[i] = l.input;
+            cx.live[i] = l.output;
+            if !cx.signals.is_empty() {
+                for (target, signal) in cx.signals.drain(..) {
+                    models[target].signal(signal, t, faulted[target]);
                 }
             }
         }
-        if let Some(k) = transfer_to {
-            let from = st.selected;
-            st.selected = k;
-            st.preferred_dead_since_s = None;
-            st.preferred_live_since_s = None;
-            if k == 0 && st.start_sent {
-                st.start_sent = false;
-                signal = Some(false);
-            }
-            let id = &node.id;
-            let to_id = &self.topology.nodes[feeds[k]].id;
-            let from_id = &self.topology.nodes[feeds[from]].id;
-            let (event, severity, message) = if k == 0 {
-                (
-                    EventKind::Retransfer,
-                    Severity::Info,
-                    format!("{id} retransferred from {from_id} to {to_id}"),
-                )
-            } else {
-                (
-                    EventKind::Transfer,
-                    Severity::Warning,
-                    format!("{id} transferred from {from_id} to {to_id}"),
-                )
-            };
-            self.events.push(Event {
-                t,
-                node_id: id.clone(),
-                event,
-                severity,
-                message,
-                to: Some(to_id.clone()),
-            });
-        }
-        let selected_feed = feeds[self.ats[a].selected];
-        if let Some(start) = signal {
-            for gi in 0..self.ats[a].generators.len() {
-                let g = self.ats[a].generators[gi];
-                if start {
-                    self.gens[g].run_requests += 1;
-                } else {
-                    self.gens[g].run_requests = self.gens[g].run_requests.saturating_sub(1);
-                }
-                self.advance_generator(g, t);
-            }
-        }
-        selected_feed
     }
 
     fn flow(&mut self) {
-        self.out_kw.fill(0.0);
-        let mut facility_kw = 0.0;
-        let mut generator_kw = 0.0;
-        let mut battery_out_kw = 0.0;
-        let layout = std::mem::take(&mut self.layout);
+        let step_s = self.step_s();
+        let Simulator {
+            layout,
+            models,
+            live,
+            in_live,
+            in_kw,
+            out_kw,
+            current_a,
+            totals,
+            ..
+        } = self;
+        out_kw.fill(0.0);
+        totals.facility_kw = 0.0;
+        totals.generator_kw = 0.0;
+        totals.battery_out_kw = 0.0;
+        let mut cx = Flow {
+            i: 0,
+            live: false,
+            in_live: false,
+            feeds: &[],
+            lives: live,
+            out_kw,
+            totals,
+            step_s,
+        };
         for &i in layout.order.iter().rev() {
-            let live = self.live[i];
-            let mut in_kw = 0.0;
-            let kind = layout.kind[i];
-            if kind.is_load() {
-                // The hot path: most nodes of a large site are racks.
-                if live {
-                    in_kw = if kind == NodeKind::Cooling {
-                        self.load_demand_kw(i)
-                    } else {
-                        self.demand_kw[i]
-                    };
-                    let feeds = layout.feeds(i);
-                    let cords = feeds.iter().filter(|&&f| self.live[f as usize]).count();
-                    let share = in_kw / cords as f64;
-                    for &f in feeds {
-                        if self.live[f as usize] {
-                            self.out_kw[f as usize] += share;
-                        }
-                    }
-                }
-                self.out_kw[i] = in_kw;
-                self.in_kw[i] = in_kw;
-                self.current_a[i] = in_kw * layout.amps_per_kw[i];
-                continue;
-            }
-            let node = &self.topology.nodes[i];
-            match node.params {
-                KindParams::Server { .. }
-                | KindParams::Load { .. }
-                | KindParams::Cooling { .. } => {
-                    unreachable!("loads take the path above")
-                }
-                KindParams::Transformer {
-                    efficiency,
-                    no_load_loss_kw,
-                    ..
-                }
-                | KindParams::Pdu {
-                    efficiency,
-                    no_load_loss_kw,
-                    ..
-                } => {
-                    if live {
-                        in_kw = conversion_input_kw(self.out_kw[i], efficiency, no_load_loss_kw);
-                        self.out_kw[layout.feed0(i)] += in_kw;
-                    }
-                }
-                KindParams::Distribution => {
-                    if live {
-                        in_kw = self.out_kw[i];
-                        self.out_kw[layout.feed0(i)] += in_kw;
-                    }
-                }
-                KindParams::Switchgear { .. } => {
-                    if live {
-                        in_kw = self.out_kw[i];
-                        let Slot::Ats(a) = self.slot[i] else {
-                            unreachable!("switchgear has a slot")
-                        };
-                        self.out_kw[layout.feeds(i)[self.ats[a].selected] as usize] += in_kw;
-                    }
-                }
-                KindParams::Ups {
-                    rating_kw,
-                    efficiency,
-                    no_load_loss_kw,
-                    battery_kwh,
-                    discharge_efficiency,
-                    recharge_kw,
-                    ..
-                } => {
-                    let Slot::Ups(u) = self.slot[i] else {
-                        unreachable!("ups has a slot")
-                    };
-                    let out = self.out_kw[i];
-                    let in_live = self.in_live[i];
-                    let step_h = f64::from(self.step_ms) / 1000.0 / S_PER_H;
-                    let st = &mut self.ups[u];
-                    st.draw_kw = 0.0;
-                    st.charge_kw = 0.0;
-                    st.mode = if !live {
-                        UpsMode::Off
-                    } else if in_live && out > rating_kw {
-                        in_kw = out;
-                        UpsMode::Bypass
-                    } else if in_live {
-                        // Recharge, but not past full within this step.
-                        let room_kwh = (1.0 - st.soc) * battery_kwh;
-                        st.charge_kw = recharge_kw.min(room_kwh / step_h).max(0.0);
-                        in_kw =
-                            conversion_input_kw(out, efficiency, no_load_loss_kw) + st.charge_kw;
-                        UpsMode::Normal
-                    } else {
-                        st.draw_kw = battery_draw_kw(out, efficiency, discharge_efficiency);
-                        battery_out_kw += out;
-                        UpsMode::OnBattery
-                    };
-                    if in_kw > 0.0 {
-                        self.out_kw[layout.feed0(i)] += in_kw;
-                    }
-                }
-                KindParams::Utility { .. } => {
-                    in_kw = self.out_kw[i];
-                    facility_kw += in_kw;
-                }
-                KindParams::Generator { .. } => {
-                    in_kw = self.out_kw[i];
-                    facility_kw += in_kw;
-                    generator_kw += in_kw;
-                }
-            }
-            self.in_kw[i] = in_kw;
-            self.current_a[i] = in_kw * layout.amps_per_kw[i];
+            cx.i = i;
+            cx.live = cx.lives[i];
+            cx.in_live = in_live[i];
+            cx.feeds = layout.feeds(i);
+            let kw = models[i].flow(&mut cx);
+            in_kw[i] = kw;
+            current_a[i] = kw * layout.amps_per_kw[i];
         }
-        self.layout = layout;
-        self.facility_kw = facility_kw;
-        self.generator_kw = generator_kw;
-        self.battery_out_kw = battery_out_kw;
     }
 
     /// Derives every node's status word; with `emit`, raises events for changes.
     fn update_statuses(&mut self, t: f64, emit: bool) {
-        for oi in 0..self.topology.order.len() {
-            let i = self.topology.order[oi];
+        for oi in 0..self.layout.order.len() {
+            let i = self.layout.order[oi];
             let new = self.derive_status(i);
             let old = self.status[i];
             if new != old {
@@ -1017,6 +567,7 @@ impl Simulator {
         }
     }
 
+    #[inline]
     fn derive_status(&self, i: usize) -> NodeState {
         if self.faulted[i] {
             return NodeState::Fault;
@@ -1025,52 +576,27 @@ impl Simulator {
             return NodeState::Tripped;
         }
         let pickup_a = self.layout.breaker_a[i];
-        let breaker_over = pickup_a > 0.0 && self.current_a[i] > pickup_a;
-        if self.layout.kind[i].is_load() {
-            // The hot path: a load is live, dead or over its breaker.
-            return if !self.live[i] {
-                NodeState::Unpowered
-            } else if breaker_over {
-                NodeState::Overload
-            } else {
-                NodeState::Ok
-            };
-        }
-        let node = &self.topology.nodes[i];
-        let out = self.out_kw[i];
-        match (&node.params, self.slot[i]) {
-            (KindParams::Generator { rating_kw, .. }, Slot::Gen(g)) => match self.gens[g].phase {
-                GenPhase::OutOfFuel => NodeState::OutOfFuel,
-                GenPhase::Standby => NodeState::Standby,
-                GenPhase::Starting { .. } => NodeState::Starting,
-                GenPhase::Cooldown { .. } => NodeState::Cooldown,
-                GenPhase::Running if out > *rating_kw || breaker_over => NodeState::Overload,
-                GenPhase::Running => NodeState::Ok,
-            },
-            _ if !self.live[i] => NodeState::Unpowered,
-            (KindParams::Ups { .. }, Slot::Ups(u)) => match self.ups[u].mode {
-                UpsMode::OnBattery => NodeState::OnBattery,
-                UpsMode::Bypass => NodeState::Bypass,
-                _ if breaker_over => NodeState::Overload,
-                _ => NodeState::Ok,
-            },
-            (
-                KindParams::Transformer { rating_kva, .. } | KindParams::Pdu { rating_kva, .. },
-                _,
-            ) if out / node.power_factor > *rating_kva => NodeState::Overload,
-            _ if breaker_over => NodeState::Overload,
-            _ => NodeState::Ok,
-        }
+        self.models[i].status(&StatusIn {
+            live: self.live[i],
+            out_kw: self.out_kw[i],
+            breaker_over: pickup_a > 0.0 && self.current_a[i] > pickup_a,
+        })
     }
 
+    /// The event for node `i`'s status word going from `old` to `new`: the words
+    /// every node has first, then its kind's own, then overload.
     fn transition_event(&self, i: usize, old: NodeState, new: NodeState, t: f64) -> Option<Event> {
         use NodeState as S;
         let node = &self.topology.nodes[i];
         let id = &node.id;
-        let is_it = node.kind() == NodeKind::Server;
+        let model = &self.models[i];
         let (event, severity, message) = match (old, new) {
             (_, S::Fault) => (EventKind::Fault, Severity::Critical, format!("{id} failed")),
-            (S::Fault, _) => (EventKind::Restored, Severity::Info, format!("{id} restored ({new})")),
+            (S::Fault, _) => (
+                EventKind::Restored,
+                Severity::Info,
+                format!("{id} restored ({new})"),
+            ),
             (_, S::Tripped) => {
                 let amps = node.breaker_a.unwrap_or(0.0);
                 (
@@ -1086,7 +612,7 @@ impl Simulator {
             ),
             (_, S::Unpowered) => (
                 EventKind::Unpowered,
-                if is_it {
+                if model.is_it() {
                     Severity::Critical
                 } else {
                     Severity::Warning
@@ -1098,27 +624,22 @@ impl Simulator {
                 Severity::Info,
                 format!("{id} power restored ({new})"),
             ),
-            (_, S::OnBattery) => (EventKind::OnBattery, Severity::Warning, format!("{id} on battery")),
-            (_, S::Bypass) => (
-                EventKind::Bypass,
-                Severity::Warning,
-                format!("{id} on static bypass"),
-            ),
-            (_, S::Overload) => (EventKind::Overload, Severity::Warning, format!("{id} overloaded")),
-            (_, S::Starting) => (EventKind::Start, Severity::Info, format!("{id} starting")),
-            (S::Starting, S::Ok) => (EventKind::Running, Severity::Info, format!("{id} running")),
-            (_, S::Cooldown) => (EventKind::Cooldown, Severity::Info, format!("{id} cooling down")),
-            (_, S::Standby) => (EventKind::Standby, Severity::Info, format!("{id} in standby")),
-            (_, S::OutOfFuel) => (
-                EventKind::OutOfFuel,
-                Severity::Critical,
-                format!("{id} out of fuel"),
-            ),
-            (S::OnBattery, S::Ok) => (EventKind::OnMains, Severity::Info, format!("{id} back on mains")),
-            (S::Bypass | S::Overload, S::Ok) => {
-                (EventKind::Normal, Severity::Info, format!("{id} back to normal"))
-            }
-            _ => return None,
+            _ => match model.transition(old, new, id) {
+                Some(said) => said,
+                None => match (old, new) {
+                    (_, S::Overload) => (
+                        EventKind::Overload,
+                        Severity::Warning,
+                        format!("{id} overloaded"),
+                    ),
+                    (S::Overload, S::Ok) => (
+                        EventKind::Normal,
+                        Severity::Info,
+                        format!("{id} back to normal"),
+                    ),
+                    _ => return None,
+                },
+            },
         };
         Some(Event {
             t,
@@ -1131,24 +652,6 @@ impl Simulator {
     }
 }
 
-/// Generator slots reached by walking up from `node` through single-feed nodes.
-fn collect_generators(topology: &Topology, slot: &[Slot], node: usize, out: &mut Vec<usize>) {
-    let mut at = node;
-    loop {
-        if let Slot::Gen(g) = slot[at] {
-            if !out.contains(&g) {
-                out.push(g);
-            }
-            return;
-        }
-        let n = topology.node(at);
-        if n.feeds.len() != 1 || n.kind() == NodeKind::Switchgear {
-            return;
-        }
-        at = n.feeds[0];
-    }
-}
-
 /// Nominal input and output voltages of every node \[V\], from the sources down.
 fn nominal_voltages(topology: &Topology) -> (Vec<f64>, Vec<f64>) {
     let n = topology.len();
@@ -1158,14 +661,7 @@ fn nominal_voltages(topology: &Topology) -> (Vec<f64>, Vec<f64>) {
         let node = topology.node(i);
         let feed_v = node.feeds.first().map_or(0.0, |&f| v_out[f]);
         v_in[i] = feed_v;
-        v_out[i] = match node.params {
-            KindParams::Utility { voltage_v } | KindParams::Generator { voltage_v, .. } => {
-                voltage_v
-            }
-            KindParams::Transformer { voltage_out_v, .. }
-            | KindParams::Pdu { voltage_out_v, .. } => voltage_out_v,
-            _ => feed_v,
-        };
+        v_out[i] = node.params.voltage_out_v().unwrap_or(feed_v);
     }
     (v_in, v_out)
 }

@@ -1,6 +1,7 @@
 //! Property tests over random valid topologies and fault sequences: the energy
 //! balance holds every step, no node is live without a live path from a source or
-//! a charged battery, and the same inputs give byte-identical outputs.
+//! a charged battery, every status word is one its kind lists (the protocol's
+//! kinds table), and the same inputs give byte-identical outputs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Write as _;
@@ -10,7 +11,8 @@ use winter_river_protocol::{Command, NodeKind};
 use winter_river_sim::{Simulator, Topology};
 
 /// A random site: utilities and generators, switchgear choosing among them,
-/// distribution → UPS → PDUs per switchgear, dual- or single-corded loads.
+/// distribution → UPS → PDUs per switchgear, an STS over the first and last PDU,
+/// dual- or single-corded loads (on PDUs or the STS).
 #[derive(Debug, Clone)]
 struct Site {
     utilities: usize,
@@ -19,8 +21,11 @@ struct Site {
     switchgear: Vec<(usize, Vec<usize>)>,
     /// Per switchgear: UPS battery \[kWh\] and rating \[kW\].
     ups: Vec<(f64, f64)>,
-    /// Per load: kind (0 server, 1 cooling, 2 load), feeds (PDU indices), demand \[kW\].
+    /// Per load: kind (0 server, 1 cooling, 2 load), feeds (PDU indices; one past
+    /// the last PDU = the STS), demand \[kW\].
     loads: Vec<(u8, Vec<usize>, f64)>,
+    /// The STS's transfer time \[ms\]: below, at and above one 100 ms step.
+    sts_transfer_ms: f64,
     /// Breaker on distribution boards \[A\] (none if 0).
     breaker_a: Vec<f64>,
 }
@@ -36,21 +41,25 @@ fn site() -> impl Strategy<Value = Site> {
             prop::collection::vec(
                 (
                     0u8..3,
-                    prop::collection::vec(0..nsw * 2, 1..3),
+                    prop::collection::vec(0..=nsw * 2, 1..3),
                     0.0f64..40.0,
                 ),
                 1..8,
             ),
             prop::collection::vec(prop_oneof![Just(0.0), 50.0f64..400.0], nsw),
+            prop_oneof![Just(4.0), Just(100.0), Just(250.0)],
         )
             .prop_map(
-                |(utilities, generators, switchgear, ups, loads, breaker_a)| Site {
-                    utilities,
-                    generators,
-                    switchgear,
-                    ups,
-                    loads,
-                    breaker_a,
+                |(utilities, generators, switchgear, ups, loads, breaker_a, sts_transfer_ms)| {
+                    Site {
+                        utilities,
+                        generators,
+                        switchgear,
+                        ups,
+                        loads,
+                        breaker_a,
+                        sts_transfer_ms,
+                    }
                 },
             )
     })
@@ -120,11 +129,23 @@ fn to_toml(site: &Site) -> String {
             .unwrap();
         }
     }
+    let pdus = site.switchgear.len() * 2;
+    writeln!(
+        t,
+        "[[node]]\nid = \"sts\"\nkind = \"sts\"\nfeeds = [\"p0\", \"p{}\"]\ntransfer_ms = {}\nretransfer_delay_s = 2.0\n",
+        pdus - 1,
+        site.sts_transfer_ms
+    )
+    .unwrap();
     for (l, (kind, feeds, demand)) in site.loads.iter().enumerate() {
         let kind = ["server", "cooling", "load"][*kind as usize];
         let mut ids: Vec<String> = Vec::new();
-        for f in feeds {
-            let id = format!("\"p{f}\"");
+        for &f in feeds {
+            let id = if f == pdus {
+                "\"sts\"".to_string()
+            } else {
+                format!("\"p{f}\"")
+            };
             if !ids.contains(&id) {
                 ids.push(id);
             }
@@ -183,12 +204,13 @@ fn run(topology: &Topology, actions: &[Action]) -> Result<String, TestCaseError>
             let status = sim.node_status(i);
             let fed = match node.kind() {
                 NodeKind::Utility | NodeKind::Generator => true,
-                NodeKind::Switchgear => {
+                NodeKind::Switchgear | NodeKind::Sts => {
                     let src = status.measured.source.clone().unwrap();
                     sim.is_live(topology.node_index(&src).unwrap())
                 }
                 NodeKind::Ups => {
-                    node.feeds.iter().any(|&f| sim.is_live(f)) || status.measured.battery_pct.unwrap() > 0.0
+                    node.feeds.iter().any(|&f| sim.is_live(f))
+                        || status.measured.battery_pct.unwrap() > 0.0
                 }
                 _ => node.feeds.iter().any(|&f| sim.is_live(f)),
             };
@@ -200,7 +222,16 @@ fn run(topology: &Topology, actions: &[Action]) -> Result<String, TestCaseError>
             );
         }
         for i in 0..topology.len() {
-            out.push_str(&serde_json::to_string(&sim.node_status(i)).unwrap());
+            let status = sim.node_status(i);
+            let spec = topology.node(i).kind().spec();
+            prop_assert!(
+                spec.states.contains(&status.status),
+                "{} shows {}, not a word of the {} kind",
+                status.node_id,
+                status.status,
+                spec.name
+            );
+            out.push_str(&serde_json::to_string(&status).unwrap());
         }
         out.push_str(&serde_json::to_string(&sim.system_status()).unwrap());
         for e in sim.events() {

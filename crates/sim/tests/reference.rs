@@ -1,8 +1,9 @@
-//! Reference tests: values worked out by hand from DESIGN §5. Each test names the
-//! physics it checks; a wrong formula or an off-by-one-step timer fails one of them.
+//! Reference tests: values worked out by hand from docs/physics.md. Each test names
+//! the physics it checks; a wrong formula or an off-by-one-step timer fails one of
+//! them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use winter_river_protocol::{Command, NodeState};
+use winter_river_protocol::{Command, EventKind, NodeState, Severity};
 use winter_river_sim::physics::{
     S_PER_H, battery_draw_kw, current_a, iec_standard_inverse_s, peukert_soc_rate_per_h,
 };
@@ -349,7 +350,10 @@ demand_kw = 6.0
 "#);
     s.step();
     let st = s.node_status(idx(&s, "dist"));
-    assert!((st.measured.current.unwrap() - 7.22).abs() < 0.005, "{st:?}");
+    assert!(
+        (st.measured.current.unwrap() - 7.22).abs() < 0.005,
+        "{st:?}"
+    );
     assert_eq!(st.measured.voltage_in, Some(480.0));
     assert_eq!(st.measured.power_kw, Some(6.0));
 }
@@ -433,7 +437,10 @@ demand_kw = 10.0
     assert_eq!(s.node_status(idx(&s, "pdu_b")).measured.power_kw, Some(5.0));
     fault(&mut s, "pdu_a", true);
     s.step();
-    assert_eq!(s.node_status(idx(&s, "pdu_b")).measured.power_kw, Some(10.0));
+    assert_eq!(
+        s.node_status(idx(&s, "pdu_b")).measured.power_kw,
+        Some(10.0)
+    );
     assert_eq!(s.it_kw(), 10.0);
     // Single-phase at the PDU's 208 V, PF 0.95: 10,000 / (208 · 0.95) A.
     let amps = s.node_status(idx(&s, "srv")).measured.current.unwrap();
@@ -474,7 +481,10 @@ fn ups_overload_goes_to_bypass() {
     s.command("load", &Command::SetLoad { kw: 1600.0 }).unwrap();
     s.step();
     assert_eq!(s.node_state(idx(&s, "ups")), NodeState::Bypass);
-    assert_eq!(s.node_status(idx(&s, "ups")).measured.power_kw, Some(1600.0));
+    assert_eq!(
+        s.node_status(idx(&s, "ups")).measured.power_kw,
+        Some(1600.0)
+    );
 }
 
 /// A UPS recharges at recharge_kw once its input is back.
@@ -538,4 +548,235 @@ demand_kw = 50.0
         empty_at - on_gen_at
     );
     assert_eq!(s.node_state(idx(&s, "aux")), NodeState::Unpowered);
+}
+
+// ── Static transfer switch ─────────────────────────────────────────────────────────
+
+/// Two utilities → an STS (`extra` added to its `[[node]]`) → one single-corded
+/// 10 kW server, with no UPS: whatever the STS does, the server sees.
+fn sts_site(extra: &str) -> Simulator {
+    sim(&format!(
+        r#"
+[[node]]
+id = "util_a"
+kind = "utility"
+voltage = 480.0
+
+[[node]]
+id = "util_b"
+kind = "utility"
+voltage = 480.0
+
+[[node]]
+id = "sts"
+kind = "sts"
+feeds = ["util_a", "util_b"]
+{extra}
+
+[[node]]
+id = "srv"
+kind = "server"
+feeds = ["sts"]
+demand_kw = 10.0
+"#
+    ))
+}
+
+/// Steps to `t_s` (inclusive), collecting the events and asserting at every step
+/// that the server is powered and no IT load is lost.
+fn run_powered_to(s: &mut Simulator, t_s: f64, events: &mut Vec<winter_river_protocol::Event>) {
+    while s.next_time_s() <= t_s + 1e-9 {
+        s.step();
+        events.extend(s.events().iter().cloned());
+        assert_eq!(
+            s.node_state(idx(s, "srv")),
+            NodeState::Ok,
+            "at {}",
+            s.time_s()
+        );
+        assert_eq!(s.it_kw_lost(), 0.0, "at {}", s.time_s());
+    }
+}
+
+/// 4 ms (the default) is below one 100 ms step: util_a lost at 10.0 s, the STS is
+/// on util_b at that same step and the server never loses power.
+#[test]
+fn sts_transfer_of_4_ms_at_100_ms_steps_is_not_seen_by_the_load() {
+    let mut s = sts_site("");
+    let mut events = Vec::new();
+    run_powered_to(&mut s, 9.9, &mut events);
+    assert_eq!(source_of(&s, "sts"), "util_a");
+    fault(&mut s, "util_a", true);
+    run_powered_to(&mut s, 10.0, &mut events);
+    assert_eq!(source_of(&s, "sts"), "util_b");
+    run_powered_to(&mut s, 30.0, &mut events);
+    assert_eq!(s.it_kwh_unserved(), 0.0);
+    let transfer = events
+        .iter()
+        .find(|e| e.node_id == "sts" && e.event == EventKind::Transfer)
+        .expect("a transfer event");
+    assert_eq!(transfer.t, 10.0);
+    assert_eq!(transfer.to.as_deref(), Some("util_b"));
+    assert_eq!(transfer.severity, Severity::Warning);
+    assert!(
+        !events.iter().any(|e| e.event == EventKind::Unpowered),
+        "{events:?}"
+    );
+}
+
+/// Preferred back at 20.0 s → retransfer on the first step at or after 20 + 5 s.
+#[test]
+fn sts_retransfers_exactly_5_s_after_the_preferred_returns() {
+    let mut s = sts_site("");
+    let mut events = Vec::new();
+    run_powered_to(&mut s, 9.9, &mut events);
+    fault(&mut s, "util_a", true);
+    run_powered_to(&mut s, 19.9, &mut events);
+    fault(&mut s, "util_a", false); // live again at 20.0
+    run_powered_to(&mut s, 24.9, &mut events);
+    assert_eq!(source_of(&s, "sts"), "util_b");
+    assert!(!events.iter().any(|e| e.event == EventKind::Retransfer));
+    run_powered_to(&mut s, 25.0, &mut events);
+    assert_eq!(source_of(&s, "sts"), "util_a");
+    let back = s
+        .events()
+        .iter()
+        .find(|e| e.event == EventKind::Retransfer)
+        .expect("a retransfer at 25.0 s");
+    assert_eq!((back.t, back.to.as_deref()), (25.0, Some("util_a")));
+    assert_eq!(back.severity, Severity::Info);
+}
+
+/// Back at 20, failing again at 22 (the STS stays on util_b), back at 23: the wait
+/// restarts, so the retransfer is at 28.0 s, not 25.0 s.
+#[test]
+fn sts_preferred_failing_during_the_wait_restarts_it() {
+    let mut s = sts_site("");
+    let mut events = Vec::new();
+    run_powered_to(&mut s, 9.9, &mut events);
+    fault(&mut s, "util_a", true);
+    run_powered_to(&mut s, 19.9, &mut events);
+    fault(&mut s, "util_a", false); // 20.0
+    run_powered_to(&mut s, 21.9, &mut events);
+    fault(&mut s, "util_a", true); // 22.0
+    run_powered_to(&mut s, 22.9, &mut events);
+    fault(&mut s, "util_a", false); // 23.0: retransfer at 28.0
+    run_powered_to(&mut s, 27.9, &mut events);
+    assert_eq!(source_of(&s, "sts"), "util_b");
+    run_powered_to(&mut s, 28.0, &mut events);
+    assert_eq!(source_of(&s, "sts"), "util_a");
+    let moves: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e.event, EventKind::Transfer | EventKind::Retransfer))
+        .map(|e| (e.t, e.event))
+        .collect();
+    assert_eq!(
+        moves,
+        [(10.0, EventKind::Transfer), (28.0, EventKind::Retransfer)]
+    );
+}
+
+/// On util_b with util_a live again (waiting to retransfer), util_b fails at 21.0:
+/// back to util_a at that step, without waiting and without an interruption.
+#[test]
+fn sts_alternate_dying_while_preferred_is_live_retransfers_at_once() {
+    let mut s = sts_site("");
+    let mut events = Vec::new();
+    run_powered_to(&mut s, 9.9, &mut events);
+    fault(&mut s, "util_a", true);
+    run_powered_to(&mut s, 19.9, &mut events);
+    fault(&mut s, "util_a", false);
+    run_powered_to(&mut s, 20.9, &mut events);
+    fault(&mut s, "util_b", true);
+    run_powered_to(&mut s, 21.0, &mut events);
+    assert_eq!(source_of(&s, "sts"), "util_a");
+}
+
+/// An STS whose alternate is a generator: the generator stays in standby (no start
+/// signal, unlike an ATS), so with util dead the STS has no live feed and the
+/// server is unpowered.
+#[test]
+fn sts_sends_no_generator_start_signal() {
+    let mut s = sim(r#"
+[[node]]
+id = "util"
+kind = "utility"
+voltage = 480.0
+
+[[node]]
+id = "gen"
+kind = "generator"
+start_delay_s = 0.0
+
+[[node]]
+id = "sts"
+kind = "sts"
+feeds = ["util", "gen"]
+
+[[node]]
+id = "srv"
+kind = "server"
+feeds = ["sts"]
+demand_kw = 10.0
+"#);
+    run_to(&mut s, 9.9);
+    fault(&mut s, "util", true);
+    let mut events = Vec::new();
+    while s.time_s() < 120.0 {
+        s.step();
+        events.extend(s.events().iter().cloned());
+        assert_eq!(s.node_state(idx(&s, "gen")), NodeState::Standby);
+    }
+    assert!(!events.iter().any(|e| e.node_id == "gen"), "{events:?}");
+    assert!(!events.iter().any(|e| e.event == EventKind::Transfer));
+    assert_eq!(source_of(&s, "sts"), "util");
+    assert_eq!(s.node_state(idx(&s, "srv")), NodeState::Unpowered);
+    assert_eq!(s.it_kw_lost(), 10.0);
+}
+
+/// A break of at least one step is seen: the server is unpowered from the step of
+/// the move for ceil(transfer_ms / 100 ms) steps. 100 ms → 1 step, 150 ms → 2;
+/// the retransfer breaks the same way. Each lost step is 10 kW · 0.1 s = 1/3600 kWh.
+#[test]
+fn sts_transfer_longer_than_a_step_interrupts_the_load_for_ceil_steps() {
+    for (transfer_ms, steps) in [(100.0, 1), (150.0, 2), (99.0, 0)] {
+        let mut s = sts_site(&format!("transfer_ms = {transfer_ms}"));
+        let srv = idx(&s, "srv");
+        run_to(&mut s, 9.9);
+        fault(&mut s, "util_a", true);
+        let mut dead = Vec::new();
+        while s.time_s() < 19.85 {
+            s.step();
+            if s.node_state(srv) == NodeState::Unpowered {
+                dead.push(s.time_s());
+            }
+        }
+        let expected: Vec<f64> = (0..steps).map(|k| 10.0 + 0.1 * f64::from(k)).collect();
+        assert_eq!(dead.len(), expected.len(), "{transfer_ms} ms: {dead:?}");
+        for (d, e) in dead.iter().zip(&expected) {
+            assert!((d - e).abs() < 1e-9, "{transfer_ms} ms: {dead:?}");
+        }
+        assert_eq!(source_of(&s, "sts"), "util_b");
+        let kwh = f64::from(steps) * 10.0 * 0.1 / S_PER_H;
+        assert!(
+            (s.it_kwh_unserved() - kwh).abs() < 1e-12,
+            "{transfer_ms} ms: {} kWh",
+            s.it_kwh_unserved()
+        );
+
+        // util_a back at 20.0 → retransfer at 25.0, with the same break.
+        fault(&mut s, "util_a", false);
+        let mut dead = Vec::new();
+        while s.time_s() < 30.0 {
+            s.step();
+            if s.node_state(srv) == NodeState::Unpowered {
+                dead.push(s.time_s());
+            }
+        }
+        assert_eq!(dead.len(), steps as usize, "{transfer_ms} ms: {dead:?}");
+        if let Some(first) = dead.first() {
+            assert!((first - 25.0).abs() < 1e-9, "{dead:?}");
+        }
+        assert_eq!(source_of(&s, "sts"), "util_a");
+    }
 }

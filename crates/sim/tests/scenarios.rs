@@ -1,6 +1,6 @@
-//! Scenario files (DESIGN §6): every shipped scenario in `scenarios/` holds; broken
-//! scenarios are refused with the file, line, key and reason; the runner's `at`,
-//! `eventually` and `always` semantics and its recorder.
+//! Scenario files (docs/scenarios.md): every shipped scenario in `scenarios/` holds;
+//! broken scenarios are refused with the file, line, key and reason; the runner's
+//! `at`, `eventually` and `always` semantics and its recorder.
 
 use std::path::{Path, PathBuf};
 
@@ -102,6 +102,7 @@ fn shipped_scenarios_cover_the_required_cases() {
         "breaker-trip",
         "2n-side-loss",
         "fuel-exhaustion",
+        "sts-transfer",
     ] {
         let path = repo_root().join(format!("scenarios/{name}.toml"));
         assert!(path.exists(), "missing {}", path.display());
@@ -217,6 +218,24 @@ fn refuses_missing_and_unknown_params() {
 fn refuses_set_load_on_a_node_that_is_not_a_load() {
     let src = "duration_s = 100\n[[event]]\nat_s = 1.0\nnode = \"ups_a\"\ncommand = \"set_load\"\nparams = { kw = 3 }\n";
     assert_refused(src, 4, "event.node", "applies to loads");
+}
+
+/// Which kinds a command applies to is the protocol's command table: a command sent
+/// to a node of another kind is refused at the `[[event]]`'s node, with the reason.
+#[test]
+fn refuses_a_command_that_does_not_apply_to_the_node_kind() {
+    let src = "topology = \"../topologies/sts.toml\"\nduration_s = 100\n\n[[event]]\nat_s = 1.0\nnode = \"sts_1\"\ncommand = \"set_load\"\nparams = { kw = 3 }\n";
+    assert_refused(
+        src,
+        6,
+        "event.node",
+        "`set_load` applies to loads (server, cooling, load), not to `sts_1` (sts)",
+    );
+    let e = parse(src).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(e.ends_with("scenarios/test.toml:6: `event.node`: `set_load` applies to loads (server, cooling, load), not to `sts_1` (sts)"), "{e}");
+    // The same command on a load is accepted.
+    let ok = src.replace("\"sts_1\"", "\"srv_s1\"");
+    assert_eq!(parse_ok(&ok).events.len(), 1);
 }
 
 #[test]
@@ -428,11 +447,9 @@ fn the_run_ends_at_the_duration_and_collects_the_timeline() {
     let r = run(&s, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.steps, 1201, "t = 0, 0.1, …, 120");
     assert!((r.end_time_s - 120.0).abs() < 1e-9);
-    assert!(
-        r.events
-            .iter()
-            .any(|e| e.node_id == "util_a" && e.event == winter_river_protocol::EventKind::Fault && (e.t - 60.0).abs() < 1e-9)
-    );
+    assert!(r.events.iter().any(|e| e.node_id == "util_a"
+        && e.event == winter_river_protocol::EventKind::Fault
+        && (e.t - 60.0).abs() < 1e-9));
     assert!(r.recording.is_none());
 }
 

@@ -202,7 +202,43 @@ fn second_feed_on_a_transformer_is_refused() {
         &src,
         12,
         "feeds",
-        "only switchgear and loads take more than one",
+        "only switchgear, sts (one feed at a time) and server, cooling, load (sharing their demand) take more than one",
+    );
+}
+
+/// An STS takes several feeds, like switchgear; its `transfer_ms` is a duration.
+#[test]
+fn sts_takes_several_feeds_and_refuses_a_bad_transfer_ms() {
+    let sts = |extra: &str| {
+        format!(
+            "{UTIL}\n[[node]]\nid = \"u2\"\nkind = \"utility\"\n\
+             \n[[node]]\nid = \"s\"\nkind = \"sts\"\nfeeds = [\"u\", \"u2\"]\n{extra}"
+        )
+    };
+    let ok = Topology::from_toml_str(&sts("transfer_ms = 8\n"), "ok.toml").expect("valid");
+    let named = ok.node(2).params.named();
+    assert_eq!(
+        named,
+        [("transfer_ms", 8.0), ("retransfer_delay_s", 5.0)],
+        "defaults and the file's value, named as in the file"
+    );
+    assert_refused(
+        &sts("transfer_ms = -1.0\n"),
+        13,
+        "transfer_ms",
+        "-1 is out of range: must be >= 0",
+    );
+    assert_refused(
+        &sts("transfer_ms = \"fast\"\n"),
+        13,
+        "transfer_ms",
+        "must be a number, found string",
+    );
+    assert_refused(
+        &sts("retransfer_delay_s = -5\n"),
+        13,
+        "retransfer_delay_s",
+        "must be >= 0",
     );
 }
 
@@ -325,6 +361,35 @@ fn two_n_runs_healthy() {
 #[test]
 fn hall_runs_healthy() {
     runs_healthy_for_60_s(shipped("hall.toml"), "hall", true);
+}
+
+#[test]
+fn sts_runs_healthy() {
+    runs_healthy_for_60_s(shipped("sts.toml"), "sts", true);
+}
+
+/// Single-corded racks behind an STS over the A and B UPSes, beside dual-corded ones.
+#[test]
+fn sts_has_single_corded_racks_behind_an_sts_over_both_upses() {
+    let topo = shipped("sts.toml");
+    assert_eq!(count(&topo, NodeKind::Sts), 1);
+    let sts = topo.node_index("sts_1").expect("sts_1");
+    let feeds: Vec<&str> = topo
+        .node(sts)
+        .feeds
+        .iter()
+        .map(|&f| topo.node(f).id.as_str())
+        .collect();
+    assert_eq!(feeds, ["ups_a", "ups_b"]);
+    let pdu_s = topo.node_index("pdu_s").expect("pdu_s");
+    for id in ["srv_s1", "srv_s2"] {
+        let i = topo.node_index(id).expect("rack");
+        assert_eq!(
+            topo.node(i).feeds,
+            [pdu_s],
+            "{id} is single-corded on pdu_s"
+        );
+    }
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Scenario files (DESIGN §6): the model, the parser (`parse`) and the runner (`run`).
+//! Scenario files (docs/scenarios.md): the model, the parser (`parse`) and the runner (`run`).
 //!
 //! A scenario names a topology, a duration, timed commands (`[[event]]`) and
 //! expectations on Status / SystemStatus fields (`[[expect]]`). Parsing is pure: the
@@ -20,7 +20,7 @@ pub use run::{
     SeriesValues, Verdict, run, run_on,
 };
 
-/// Default step \[ms\] (DESIGN §5).
+/// Default step \[ms\] (docs/physics.md).
 pub const DEFAULT_STEP_MS: u32 = 100;
 /// Default absolute tolerance for number comparisons.
 pub const DEFAULT_TOLERANCE: f64 = 1e-6;

@@ -1,17 +1,25 @@
-//! Scenario files (TOML, DESIGN §6) → [`Scenario`]. Every refusal names the file, the
-//! line, the key and the reason. No I/O: the topology text comes from the caller.
+//! Scenario files (TOML, docs/scenarios.md) → [`Scenario`]. Every refusal names the
+//! file, the line, the key and the reason. No I/O: the topology text comes from the
+//! caller. Commands, their parameters and the kinds they apply to come from the
+//! protocol's command table; field types, status words and sources from its field
+//! tables.
 
 use std::path::{Path, PathBuf};
 
+use serde_json::{Map, Value};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
-use winter_river_protocol::{Command, NodeState, SYSTEM_ID};
+use winter_river_protocol::{
+    AppliesTo, COMMANDS, CommandSpec, FieldType, NodeCounts, NodeKind, NodeState, ParamType,
+    SYSTEM_ID, Source, Status, SystemStatus, decode_command,
+};
 
 use super::{
     Check, DEFAULT_STEP_MS, DEFAULT_TOLERANCE, Expect, Expected, Scenario, ScenarioError,
     ScenarioEvent, TIME_EPS_S, Window,
 };
 use crate::field::{Target, is_known_field, known_fields};
+use crate::simulator::applies_to_words;
 use crate::topology::{DEFAULT_TOPOLOGY_TOML, Lines, Loc, Override, Topology};
 
 /// Name of the built-in topology in messages.
@@ -37,11 +45,34 @@ const EXPECT_KEYS: &[&str] = &[
     "between",
     "tolerance",
 ];
-/// Commands a scenario may send (`update` is engine → node only).
-const COMMANDS: &[&str] = &["set_fault", "set_load", "reset"];
-/// Fields whose values are words, not numbers.
-const TEXT_FIELDS: &[&str] = &["node_id", "kind", "status", "source"];
-const SYSTEM_SOURCES: &[&str] = &["utility", "generator", "battery", "none"];
+
+/// Commands a scenario may send: every command but the engine's own (`update`).
+fn scenario_commands() -> impl Iterator<Item = &'static CommandSpec> {
+    COMMANDS
+        .iter()
+        .filter(|c| c.applies_to != AppliesTo::EngineOnly)
+}
+
+/// `a, b or c`.
+fn or_list(words: &[&str]) -> String {
+    match words.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The type of field `name` of the target's payload (counts are integers).
+fn field_type(target: Target, name: &str) -> Option<FieldType> {
+    match target {
+        Target::System => SystemStatus::FIELDS
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.ty)
+            .or_else(|| NodeCounts::state_of(name).map(|_| FieldType::Integer)),
+        Target::Node(_) => Status::fields().find(|f| f.name == name).map(|f| f.ty),
+    }
+}
 
 /// The file being parsed, for locations.
 struct Ctx<'a> {
@@ -412,34 +443,38 @@ fn event(
             }
         },
     };
-    let param_keys: &[&str] = match name.as_str() {
-        "set_fault" => &["state"],
-        "set_load" => &["kw"],
-        "reset" => &[],
-        "update" => {
+    let spec = match CommandSpec::find(&name) {
+        Some(spec) if spec.applies_to == AppliesTo::EngineOnly => {
+            let usable: Vec<&str> = scenario_commands().map(|c| c.name).collect();
             return Err(ctx.err(
                 cmd_v,
                 "event.command",
-                "`update` is sent by the engine, not by a scenario (use set_fault, set_load or reset)",
+                format!(
+                    "`{name}` is sent by the engine, not by a scenario (use {})",
+                    or_list(&usable)
+                ),
             ));
         }
-        _ => {
+        Some(spec) => spec,
+        None => {
+            let known: Vec<&str> = scenario_commands().map(|c| c.name).collect();
             return Err(ctx.err(
                 cmd_v,
                 "event.command",
-                format!("unknown command `{name}` (known: {})", COMMANDS.join(", ")),
+                format!("unknown command `{name}` (known: {})", known.join(", ")),
             ));
         }
     };
     if let Some((_, pt)) = params
         && let Some((k, _)) = pt
             .iter()
-            .find(|(k, _)| !param_keys.contains(&k.get_ref().as_ref()))
+            .find(|(k, _)| !spec.params.iter().any(|p| p.name == k.get_ref().as_ref()))
     {
-        let known = if param_keys.is_empty() {
+        let known = if spec.params.is_empty() {
             "none".to_string()
         } else {
-            param_keys.join(", ")
+            let names: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
+            names.join(", ")
         };
         return Err(ctx.err(
             k,
@@ -447,52 +482,57 @@ fn event(
             format!("unknown parameter for `{name}` (known: {known})"),
         ));
     }
-    let param = |key: &str| -> Result<&Item<'_>, ScenarioError> {
-        params.and_then(|(_, pt)| pt.get(key)).ok_or_else(|| {
+    let mut wire = Map::new();
+    for param in spec.params {
+        let key = param.name;
+        let Some(v) = params.and_then(|(_, pt)| pt.get(key)) else {
             let where_ = params.map_or(at, |(p, _)| p);
-            ctx.err(
+            return Err(ctx.err(
                 where_,
                 "event.params",
                 format!("`{name}` needs params.{key} (write `params = {{ {key} = … }}`)"),
-            )
-        })
-    };
-    let command = match name.as_str() {
-        "set_fault" => {
-            let v = param("state")?;
-            let state = v.get_ref().as_bool().ok_or_else(|| {
+            ));
+        };
+        let at_key = format!("event.params.{key}");
+        let value = match param.ty {
+            ParamType::Bool => Value::Bool(v.get_ref().as_bool().ok_or_else(|| {
                 ctx.err(
                     v,
-                    "event.params.state",
+                    &at_key,
                     format!("must be true or false, found {}", v.get_ref().type_str()),
                 )
-            })?;
-            Command::SetFault { state }
-        }
-        "set_load" => {
-            let v = param("kw")?;
-            let kw = number(ctx, v, "event.params.kw")?;
-            if kw < 0.0 {
-                return Err(ctx.err(
-                    v,
-                    "event.params.kw",
-                    format!("{kw} kW: a demand must be >= 0"),
-                ));
+            })?),
+            ParamType::Number { unit, min } => {
+                let x = number(ctx, v, &at_key)?;
+                if x < min {
+                    return Err(ctx.err(
+                        v,
+                        &at_key,
+                        format!(
+                            "{x} {unit}: {} must be >= {min}",
+                            param.label.to_lowercase()
+                        ),
+                    ));
+                }
+                serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
             }
-            let kind = topology.node(idx).kind();
-            if !kind.is_load() {
-                return Err(ctx.err(
-                    node_v,
-                    "event.node",
-                    format!(
-                        "`set_load` applies to loads (server, cooling, load); `{node}` is a {kind}"
-                    ),
-                ));
-            }
-            Command::SetLoad { kw }
-        }
-        _ => Command::Reset,
-    };
+        };
+        wire.insert(key.to_string(), value);
+    }
+    let kind = topology.node(idx).kind();
+    if !spec.applies_to(kind) {
+        return Err(ctx.err(
+            node_v,
+            "event.node",
+            format!(
+                "`{name}` applies to {}, not to `{node}` ({kind})",
+                applies_to_words(spec)
+            ),
+        ));
+    }
+    let payload = serde_json::json!({ "command": name, "params": wire });
+    let command = decode_command(payload.to_string().as_bytes())
+        .map_err(|e| ctx.err(cmd_v, "event.command", e.to_string()))?;
     Ok(ScenarioEvent {
         at_s,
         node,
@@ -593,7 +633,8 @@ fn expect(
             ),
         ));
     }
-    let is_text = TEXT_FIELDS.contains(&field.as_str());
+    let ty = field_type(target, &field).unwrap_or(FieldType::Number);
+    let is_text = !matches!(ty, FieldType::Number | FieldType::Integer);
 
     let check = match (t.get("equals"), t.get("between")) {
         (Some(_), Some(b)) => {
@@ -624,7 +665,7 @@ fn expect(
                     }
                 },
             };
-            check_equals(ctx, v, &field, target, is_text, &expected, topology)?;
+            check_equals(ctx, v, &field, target, ty, &expected, topology)?;
             Check::Equals(expected)
         }
         (None, Some(b)) => {
@@ -678,18 +719,26 @@ fn expect(
     })
 }
 
-/// Catches typos in `equals`: a word for a number field, an unknown status word, a
-/// switchgear source that is not a node.
+/// Catches typos in `equals`: a word for a number field, an unknown status word,
+/// kind or system source, a node id that is not a node.
 fn check_equals(
     ctx: &Ctx<'_>,
     v: &Item<'_>,
     field: &str,
     target: Target,
-    is_text: bool,
+    ty: FieldType,
     expected: &Expected,
     topology: &Topology,
 ) -> Result<(), ScenarioError> {
     const KEY: &str = "expect.equals";
+    let is_text = !matches!(ty, FieldType::Number | FieldType::Integer);
+    let unknown = |what: &str, s: &str, known: Vec<&str>| {
+        Err(ctx.err(
+            v,
+            KEY,
+            format!("unknown {what} \"{s}\" (known: {})", known.join(", ")),
+        ))
+    };
     match expected {
         Expected::Num(_) if is_text => {
             Err(ctx.err(v, KEY, format!("`{field}` is a word, not a number")))
@@ -699,39 +748,31 @@ fn check_equals(
             KEY,
             format!("`{field}` is a number, not a word (found \"{s}\")"),
         )),
-        Expected::Text(s) if field == "status" && NodeState::parse(s).is_none() => {
-            let known: Vec<_> = NodeState::ALL.iter().map(|s| s.as_str()).collect();
-            Err(ctx.err(
+        Expected::Text(s) => match ty {
+            FieldType::State if NodeState::parse(s).is_none() => unknown(
+                "status",
+                s,
+                NodeState::ALL.iter().map(|s| s.as_str()).collect(),
+            ),
+            FieldType::Kind if NodeKind::parse(s).is_none() => unknown(
+                "kind",
+                s,
+                NodeKind::ALL.iter().map(|k| k.as_str()).collect(),
+            ),
+            FieldType::NodeId if topology.node_index(s).is_none() => Err(ctx.err(
                 v,
                 KEY,
-                format!("unknown status \"{s}\" (known: {})", known.join(", ")),
-            ))
-        }
-        Expected::Text(s)
-            if field == "source"
-                && target == Target::System
-                && !SYSTEM_SOURCES.contains(&s.as_str()) =>
-        {
-            Err(ctx.err(
-                v,
-                KEY,
-                format!(
-                    "unknown system source \"{s}\" (known: {})",
-                    SYSTEM_SOURCES.join(", ")
-                ),
-            ))
-        }
-        Expected::Text(s)
-            if field == "source"
-                && target != Target::System
-                && topology.node_index(s).is_none() =>
-        {
-            Err(ctx.err(
-                v,
-                KEY,
-                format!("source \"{s}\" is not a node of the topology"),
-            ))
-        }
+                format!("{field} \"{s}\" is not a node of the topology"),
+            )),
+            _ if target == Target::System && field == "source" && Source::parse(s).is_none() => {
+                unknown(
+                    "system source",
+                    s,
+                    Source::ALL.iter().map(|s| s.as_str()).collect(),
+                )
+            }
+            _ => Ok(()),
+        },
         _ => Ok(()),
     }
 }

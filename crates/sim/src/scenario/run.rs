@@ -9,7 +9,7 @@
 //! Per step it only builds statuses for the expectations whose window holds the
 //! current time and for samples, so a long scenario costs little more than stepping.
 
-use winter_river_protocol::{Command, Event, NodeKind, SystemStatus};
+use winter_river_protocol::{Command, Event, SystemStatus};
 
 use super::{Expect, Scenario, ScenarioError, TIME_EPS_S, Window};
 use crate::field::{FieldValue, system_field};
@@ -167,9 +167,9 @@ impl Pending {
 struct NodeColumns {
     idx: usize,
     /// Index into `Recording::series` of `<id>.power_kw`, then `.status`, then
-    /// `.battery_pct` for a UPS.
+    /// `.battery_pct` for a node that reports one (a UPS).
     first: usize,
-    is_ups: bool,
+    has_battery: bool,
 }
 
 /// System series the recorder keeps (and a plot may show).
@@ -201,11 +201,11 @@ impl Recorder {
             .collect();
         let mut nodes = Vec::new();
         for (idx, n) in sim.topology().nodes.iter().enumerate() {
-            let is_ups = n.kind() == NodeKind::Ups;
+            let has_battery = n.kind().spec().extra_fields.contains(&"battery_pct");
             nodes.push(NodeColumns {
                 idx,
                 first: series.len(),
-                is_ups,
+                has_battery,
             });
             series.push(Series {
                 name: format!("{}.power_kw", n.id),
@@ -215,7 +215,7 @@ impl Recorder {
                 name: format!("{}.status", n.id),
                 values: SeriesValues::Text(Vec::new()),
             });
-            if is_ups {
+            if has_battery {
                 series.push(Series {
                     name: format!("{}.battery_pct", n.id),
                     values: SeriesValues::Num(Vec::new()),
@@ -256,7 +256,7 @@ impl Recorder {
             if let SeriesValues::Text(v) = &mut self.rec.series[n.first + 1].values {
                 v.push(sim.node_state(n.idx).as_str());
             }
-            if n.is_ups {
+            if n.has_battery {
                 push_num(&mut self.rec.series[n.first + 2], u.measured.battery_pct);
             }
         }

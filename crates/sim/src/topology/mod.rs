@@ -1,5 +1,6 @@
-//! A site's power chain: nodes, their kinds and parameters (DESIGN §4), checked and
-//! indexed for the solver.
+//! A site's power chain: nodes, their kinds and parameters (docs/topology.md),
+//! checked and indexed for the solver. Each kind's parameter table is its module's
+//! (`crate::kinds`); [`KindParams`] holds one node's.
 
 pub mod generate;
 mod parse;
@@ -9,8 +10,9 @@ use std::fmt;
 
 use winter_river_protocol::{NodeKind, TopologyJson, TopologyNodeJson};
 
-pub(crate) use parse::Lines;
+pub use crate::kinds::KindParams;
 pub use parse::{DEFAULT_TOPOLOGY_TOML, Override};
+pub(crate) use parse::{Lines, ParamReader, err_at};
 
 /// Where something came from: a file and a 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,156 +37,6 @@ pub struct TopologyError {
     /// The key (or node id) the error is about.
     pub key: Option<String>,
     pub reason: String,
-}
-
-/// Kind-specific parameters, with units in their names (DESIGN §4).
-#[derive(Debug, Clone, PartialEq)]
-pub enum KindParams {
-    Utility {
-        /// Line-to-line voltage \[V\].
-        voltage_v: f64,
-    },
-    Generator {
-        /// Output voltage \[V\].
-        voltage_v: f64,
-        rating_kw: f64,
-        start_delay_s: f64,
-        cooldown_s: f64,
-        fuel_l: f64,
-        fuel_l_per_h_idle: f64,
-        fuel_l_per_h_full: f64,
-    },
-    Transformer {
-        voltage_out_v: f64,
-        rating_kva: f64,
-        efficiency: f64,
-        no_load_loss_kw: f64,
-    },
-    Switchgear {
-        start_delay_s: f64,
-        retransfer_delay_s: f64,
-    },
-    Distribution,
-    Ups {
-        rating_kw: f64,
-        efficiency: f64,
-        no_load_loss_kw: f64,
-        battery_kwh: f64,
-        discharge_efficiency: f64,
-        peukert_k: f64,
-        battery_rated_h: f64,
-        recharge_kw: f64,
-    },
-    Pdu {
-        voltage_out_v: f64,
-        rating_kva: f64,
-        efficiency: f64,
-        no_load_loss_kw: f64,
-    },
-    Server {
-        demand_kw: f64,
-    },
-    Cooling {
-        /// Base demand \[kW\].
-        demand_kw: f64,
-        /// kW per kW of site IT load served.
-        per_it_kw: f64,
-    },
-    Load {
-        demand_kw: f64,
-    },
-}
-
-impl KindParams {
-    pub fn kind(&self) -> NodeKind {
-        match self {
-            KindParams::Utility { .. } => NodeKind::Utility,
-            KindParams::Generator { .. } => NodeKind::Generator,
-            KindParams::Transformer { .. } => NodeKind::Transformer,
-            KindParams::Switchgear { .. } => NodeKind::Switchgear,
-            KindParams::Distribution => NodeKind::Distribution,
-            KindParams::Ups { .. } => NodeKind::Ups,
-            KindParams::Pdu { .. } => NodeKind::Pdu,
-            KindParams::Server { .. } => NodeKind::Server,
-            KindParams::Cooling { .. } => NodeKind::Cooling,
-            KindParams::Load { .. } => NodeKind::Load,
-        }
-    }
-
-    /// The parameters named as in the topology file, for the JSON form.
-    pub fn named(&self) -> Vec<(&'static str, f64)> {
-        match *self {
-            KindParams::Utility { voltage_v } => vec![("voltage", voltage_v)],
-            KindParams::Generator {
-                voltage_v,
-                rating_kw,
-                start_delay_s,
-                cooldown_s,
-                fuel_l,
-                fuel_l_per_h_idle,
-                fuel_l_per_h_full,
-            } => vec![
-                ("voltage", voltage_v),
-                ("rating_kw", rating_kw),
-                ("start_delay_s", start_delay_s),
-                ("cooldown_s", cooldown_s),
-                ("fuel_l", fuel_l),
-                ("fuel_l_per_h_idle", fuel_l_per_h_idle),
-                ("fuel_l_per_h_full", fuel_l_per_h_full),
-            ],
-            KindParams::Transformer {
-                voltage_out_v,
-                rating_kva,
-                efficiency,
-                no_load_loss_kw,
-            }
-            | KindParams::Pdu {
-                voltage_out_v,
-                rating_kva,
-                efficiency,
-                no_load_loss_kw,
-            } => vec![
-                ("voltage_out", voltage_out_v),
-                ("rating_kva", rating_kva),
-                ("efficiency", efficiency),
-                ("no_load_loss_kw", no_load_loss_kw),
-            ],
-            KindParams::Switchgear {
-                start_delay_s,
-                retransfer_delay_s,
-            } => vec![
-                ("start_delay_s", start_delay_s),
-                ("retransfer_delay_s", retransfer_delay_s),
-            ],
-            KindParams::Distribution => vec![],
-            KindParams::Ups {
-                rating_kw,
-                efficiency,
-                no_load_loss_kw,
-                battery_kwh,
-                discharge_efficiency,
-                peukert_k,
-                battery_rated_h,
-                recharge_kw,
-            } => vec![
-                ("rating_kw", rating_kw),
-                ("efficiency", efficiency),
-                ("no_load_loss_kw", no_load_loss_kw),
-                ("battery_kwh", battery_kwh),
-                ("discharge_efficiency", discharge_efficiency),
-                ("peukert_k", peukert_k),
-                ("battery_rated_h", battery_rated_h),
-                ("recharge_kw", recharge_kw),
-            ],
-            KindParams::Server { demand_kw } | KindParams::Load { demand_kw } => {
-                vec![("demand_kw", demand_kw)]
-            }
-            KindParams::Cooling {
-                demand_kw,
-                per_it_kw,
-            } => vec![("demand_kw", demand_kw), ("per_it_kw", per_it_kw)],
-        }
-    }
 }
 
 /// One node, checked, with its feeds resolved to indices.

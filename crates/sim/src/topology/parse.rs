@@ -1,13 +1,16 @@
-//! Topology files (TOML, DESIGN §4) → [`Topology`]. Every refusal names the file, the
-//! line, the key and the reason.
+//! Topology files (TOML, docs/topology.md) → [`Topology`]. Every refusal names the
+//! file, the line, the key and the reason. Kind names, roles and feed rules come
+//! from the protocol's kinds table; each kind's parameters from its module's table
+//! (`crate::kinds`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 use toml::Spanned;
-use winter_river_protocol::{NodeKind, validate_node_id};
+use winter_river_protocol::{Feeds, KINDS, NodeKind, validate_node_id};
 
 use super::{KindParams, Loc, NodeSpec, Topology, TopologyError};
+use crate::kinds::{FRACTION, POSITIVE, Rule, traits};
 
 /// The built-in default topology (the seed's chain).
 pub const DEFAULT_TOPOLOGY_TOML: &str = include_str!("../../../../topologies/default.toml");
@@ -196,29 +199,27 @@ impl Topology {
             let id = required_str(&entries, "id", &loc)?;
             entries.remove("id");
             entries.remove("kind");
-            let mut p = Params {
+            let mut p = ParamReader {
                 entries,
+                taken: Vec::new(),
                 node_loc: loc.clone(),
             };
             let feeds = p.feeds(&index)?;
-            check_feed_count(kind, &feeds, &p, &loc)?;
-            let fed_by_pdu = feeds.iter().any(|&f| kinds[f] == NodeKind::Pdu);
-            let default_phases = if kind.is_load() && fed_by_pdu {
-                1.0
-            } else {
-                3.0
-            };
+            check_feed_count(kind, &feeds, &p)?;
+            let single_phase =
+                kind.is_load() && feeds.iter().any(|&f| traits(kinds[f]).feeds_single_phase);
             let phases = p.num(
                 "phases",
-                default_phases,
-                |v| v == 1.0 || v == 3.0,
-                "must be 1 or 3",
+                if single_phase { 1.0 } else { 3.0 },
+                Rule {
+                    ok: |v| v == 1.0 || v == 3.0,
+                    text: "must be 1 or 3",
+                },
             )?;
-            let default_pf = if kind == NodeKind::Server { 0.95 } else { 1.0 };
-            let power_factor = p.num("power_factor", default_pf, in_unit, "must be in (0, 1]")?;
-            let breaker_a = p.opt_num("breaker_a", positive, "must be > 0 A")?;
-            let breaker_tms = p.num("breaker_tms", 1.0, positive, "must be > 0")?;
-            let params = kind_params(kind, &mut p)?;
+            let power_factor = p.num("power_factor", traits(kind).power_factor, FRACTION)?;
+            let breaker_a = p.opt_num("breaker_a", POSITIVE_AMPS)?;
+            let breaker_tms = p.num("breaker_tms", 1.0, POSITIVE)?;
+            let params = KindParams::read(kind, &mut p)?;
             reliability_keys(kind, &mut p)?;
             p.refuse_unknown(kind)?;
             nodes.push(NodeSpec {
@@ -237,7 +238,7 @@ impl Topology {
     }
 }
 
-fn err_at(loc: &Loc, key: &str, reason: String) -> TopologyError {
+pub(crate) fn err_at(loc: &Loc, key: &str, reason: String) -> TopologyError {
     TopologyError {
         file: loc.file.clone(),
         line: Some(loc.line),
@@ -263,57 +264,51 @@ fn required_str(
     }
 }
 
-fn positive(v: f64) -> bool {
-    v > 0.0
-}
-fn non_negative(v: f64) -> bool {
-    v >= 0.0
-}
-fn in_unit(v: f64) -> bool {
-    v > 0.0 && v <= 1.0
-}
+/// A breaker pickup current.
+const POSITIVE_AMPS: Rule = Rule {
+    ok: |v| v > 0.0,
+    text: "must be > 0 A",
+};
 
-/// A node's remaining entries, taken one by one; what is left at the end is unknown.
-struct Params {
+/// A node's remaining entries, taken one by one by the parser and its kind's
+/// parameter table; what is left at the end is unknown.
+pub(crate) struct ParamReader {
     entries: BTreeMap<String, Entry>,
+    /// Keys already taken, with where they were written.
+    taken: Vec<(String, Loc)>,
     node_loc: Loc,
 }
 
-impl Params {
-    fn opt_num(
-        &mut self,
-        key: &str,
-        ok: fn(f64) -> bool,
-        rule: &str,
-    ) -> Result<Option<f64>, TopologyError> {
-        let Some(e) = self.entries.remove(key) else {
+impl ParamReader {
+    fn opt_num(&mut self, key: &str, rule: Rule) -> Result<Option<f64>, TopologyError> {
+        let Some((name, e)) = self.entries.remove_entry(key) else {
             return Ok(None);
         };
         let v = match e.value {
-            toml::Value::Float(f) => f,
-            toml::Value::Integer(i) => i as f64,
-            ref other => {
-                return Err(err_at(
-                    &e.loc,
-                    key,
-                    format!("must be a number, found {}", other.type_str()),
-                ));
-            }
-        };
-        if !v.is_finite() || !ok(v) {
-            return Err(err_at(&e.loc, key, format!("{v} is out of range: {rule}")));
+            toml::Value::Float(f) => Ok(f),
+            toml::Value::Integer(i) => Ok(i as f64),
+            ref other => Err(format!("must be a number, found {}", other.type_str())),
         }
-        Ok(Some(v))
+        .and_then(|v| {
+            if v.is_finite() && (rule.ok)(v) {
+                Ok(v)
+            } else {
+                Err(format!("{v} is out of range: {}", rule.text))
+            }
+        })
+        .map_err(|reason| err_at(&e.loc, key, reason));
+        self.taken.push((name, e.loc));
+        v.map(Some)
     }
 
-    fn num(
+    /// Takes number `key`, `default` when absent; refuses a value outside `rule`.
+    pub(crate) fn num(
         &mut self,
         key: &str,
         default: f64,
-        ok: fn(f64) -> bool,
-        rule: &str,
+        rule: Rule,
     ) -> Result<f64, TopologyError> {
-        Ok(self.opt_num(key, ok, rule)?.unwrap_or(default))
+        Ok(self.opt_num(key, rule)?.unwrap_or(default))
     }
 
     fn feeds(&mut self, index: &HashMap<String, usize>) -> Result<Vec<usize>, TopologyError> {
@@ -373,10 +368,14 @@ impl Params {
         }
     }
 
-    fn loc_of(&self, key: &str) -> Loc {
+    /// Where `key` is written (taken or not); the node's `[[node]]` if nowhere.
+    pub(crate) fn loc_of(&self, key: &str) -> Loc {
         self.entries
             .get(key)
-            .map_or_else(|| self.node_loc.clone(), |e| e.loc.clone())
+            .map(|e| &e.loc)
+            .or_else(|| self.taken.iter().find(|(k, _)| k == key).map(|(_, l)| l))
+            .unwrap_or(&self.node_loc)
+            .clone()
     }
 
     fn refuse_unknown(mut self, kind: NodeKind) -> Result<(), TopologyError> {
@@ -392,135 +391,47 @@ impl Params {
     }
 }
 
-fn check_feed_count(
-    kind: NodeKind,
-    feeds: &[usize],
-    p: &Params,
-    node_loc: &Loc,
-) -> Result<(), TopologyError> {
+/// Kinds whose feed rule is `feeds`, by name.
+fn kinds_taking(feeds: Feeds) -> Vec<&'static str> {
+    KINDS
+        .iter()
+        .filter(|k| k.feeds == feeds)
+        .map(|k| k.name)
+        .collect()
+}
+
+/// The kind's feed rule (the protocol's [`Feeds`]).
+fn check_feed_count(kind: NodeKind, feeds: &[usize], p: &ParamReader) -> Result<(), TopologyError> {
     let loc = p.loc_of("feeds");
-    let _ = node_loc;
-    match (kind.is_source(), feeds.len()) {
-        (true, 0) => Ok(()),
-        (true, _) => Err(err_at(
+    let n = feeds.len();
+    match (kind.spec().feeds, n) {
+        (Feeds::None, 0) => Ok(()),
+        (Feeds::None, _) => Err(err_at(
             &loc,
             "feeds",
             format!("a {kind} is a source and takes no feeds"),
         )),
-        (false, 0) => Err(err_at(
+        (_, 0) => Err(err_at(
             &loc,
             "feeds",
             format!("a {kind} needs at least one feed"),
         )),
-        (false, 1) => Ok(()),
-        (false, n) if kind == NodeKind::Switchgear || kind.is_load() => {
-            let _ = n;
-            Ok(())
-        }
-        (false, n) => Err(err_at(
+        (Feeds::One, 1) | (Feeds::Select | Feeds::Share, _) => Ok(()),
+        (Feeds::One, _) => Err(err_at(
             &loc,
             "feeds",
             format!(
-                "a {kind} takes one feed, found {n}: only switchgear and loads take more than one"
+                "a {kind} takes one feed, found {n}: only {} (one feed at a time) and {} (sharing their demand) take more than one",
+                kinds_taking(Feeds::Select).join(", "),
+                kinds_taking(Feeds::Share).join(", "),
             ),
         )),
     }
 }
 
-fn kind_params(kind: NodeKind, p: &mut Params) -> Result<KindParams, TopologyError> {
-    const POS: &str = "must be > 0";
-    const NON_NEG: &str = "must be >= 0";
-    const UNIT: &str = "must be in (0, 1]";
-    Ok(match kind {
-        NodeKind::Utility => KindParams::Utility {
-            voltage_v: p.num("voltage", 13_800.0, positive, POS)?,
-        },
-        NodeKind::Generator => {
-            let voltage_v = p.num("voltage", 480.0, positive, POS)?;
-            let rating_kw = p.num("rating_kw", 1000.0, positive, POS)?;
-            let start_delay_s = p.num("start_delay_s", 7.0, non_negative, NON_NEG)?;
-            let cooldown_s = p.num("cooldown_s", 60.0, non_negative, NON_NEG)?;
-            let fuel_l = p.num("fuel_l", 2000.0, non_negative, NON_NEG)?;
-            let fuel_l_per_h_idle = p.num("fuel_l_per_h_idle", 10.0, non_negative, NON_NEG)?;
-            let full_loc = p.loc_of("fuel_l_per_h_full");
-            let fuel_l_per_h_full = p.num("fuel_l_per_h_full", 100.0, non_negative, NON_NEG)?;
-            if fuel_l_per_h_full < fuel_l_per_h_idle {
-                return Err(err_at(
-                    &full_loc,
-                    "fuel_l_per_h_full",
-                    format!(
-                        "{fuel_l_per_h_full} L/h is below fuel_l_per_h_idle ({fuel_l_per_h_idle} L/h)"
-                    ),
-                ));
-            }
-            KindParams::Generator {
-                voltage_v,
-                rating_kw,
-                start_delay_s,
-                cooldown_s,
-                fuel_l,
-                fuel_l_per_h_idle,
-                fuel_l_per_h_full,
-            }
-        }
-        NodeKind::Transformer => KindParams::Transformer {
-            voltage_out_v: p.num("voltage_out", 480.0, positive, POS)?,
-            rating_kva: p.num("rating_kva", 1500.0, positive, POS)?,
-            efficiency: p.num("efficiency", 0.985, in_unit, UNIT)?,
-            no_load_loss_kw: p.num("no_load_loss_kw", 0.0, non_negative, NON_NEG)?,
-        },
-        NodeKind::Switchgear => KindParams::Switchgear {
-            start_delay_s: p.num("start_delay_s", 3.0, non_negative, NON_NEG)?,
-            retransfer_delay_s: p.num("retransfer_delay_s", 300.0, non_negative, NON_NEG)?,
-        },
-        NodeKind::Distribution => KindParams::Distribution,
-        NodeKind::Ups => {
-            let rating_kw = p.num("rating_kw", 500.0, positive, POS)?;
-            KindParams::Ups {
-                rating_kw,
-                efficiency: p.num("efficiency", 0.95, in_unit, UNIT)?,
-                no_load_loss_kw: p.num("no_load_loss_kw", 0.0, non_negative, NON_NEG)?,
-                battery_kwh: p.num("battery_kwh", 50.0, non_negative, NON_NEG)?,
-                discharge_efficiency: p.num("discharge_efficiency", 1.0, in_unit, UNIT)?,
-                peukert_k: p.num(
-                    "peukert_k",
-                    1.0,
-                    |v| (1.0..=2.0).contains(&v),
-                    "must be in [1, 2]",
-                )?,
-                battery_rated_h: p.num("battery_rated_h", 1.0, positive, POS)?,
-                recharge_kw: p.num("recharge_kw", 0.1 * rating_kw, non_negative, NON_NEG)?,
-            }
-        }
-        NodeKind::Pdu => KindParams::Pdu {
-            voltage_out_v: p.num("voltage_out", 208.0, positive, POS)?,
-            rating_kva: p.num("rating_kva", 50.0, positive, POS)?,
-            efficiency: p.num("efficiency", 0.97, in_unit, UNIT)?,
-            no_load_loss_kw: p.num("no_load_loss_kw", 0.0, non_negative, NON_NEG)?,
-        },
-        NodeKind::Server => KindParams::Server {
-            demand_kw: p.num("demand_kw", 5.0, non_negative, NON_NEG)?,
-        },
-        NodeKind::Cooling => KindParams::Cooling {
-            demand_kw: p.num("demand_kw", 0.0, non_negative, NON_NEG)?,
-            per_it_kw: p.num("per_it_kw", 0.35, non_negative, NON_NEG)?,
-        },
-        NodeKind::Load => KindParams::Load {
-            demand_kw: p.num("demand_kw", 1.0, non_negative, NON_NEG)?,
-        },
-        NodeKind::Sts => {
-            return Err(err_at(
-                &p.node_loc,
-                "kind",
-                "the sts kind is not simulated yet".into(),
-            ));
-        }
-    })
-}
-
 /// Per-node reliability keys (used by `winter-river analyze`, docs/analysis.md):
 /// checked here so a file that has them stays valid everywhere.
-fn reliability_keys(kind: NodeKind, p: &mut Params) -> Result<(), TopologyError> {
+fn reliability_keys(kind: NodeKind, p: &mut ParamReader) -> Result<(), TopologyError> {
     p.check_key(
         "mtbf_h",
         |v| v > 0.0,
@@ -531,13 +442,21 @@ fn reliability_keys(kind: NodeKind, p: &mut Params) -> Result<(), TopologyError>
         |v| v.is_finite() && v >= 0.0,
         "must be a finite number of hours >= 0",
     )?;
-    if kind != NodeKind::Generator
+    if traits(kind).reliability.fail_to_start.is_none()
         && let Some(e) = p.entries.get("fail_to_start")
     {
+        let starting: Vec<&str> = NodeKind::ALL
+            .iter()
+            .filter(|k| traits(**k).reliability.fail_to_start.is_some())
+            .map(|k| k.as_str())
+            .collect();
         return Err(err_at(
             &e.loc,
             "fail_to_start",
-            format!("only a generator can fail to start, not a {kind}"),
+            format!(
+                "only a {} can fail to start, not a {kind}",
+                starting.join(" or a ")
+            ),
         ));
     }
     p.check_key(
