@@ -110,7 +110,7 @@ pub async fn shutdown_signal() {
 /// Connects and waits for the ConnAck, failing with the broker named.
 pub async fn connect(url: &BrokerUrl, client_id: String, timeout: Duration) -> Result<Link> {
     let mut options = LinkOptions::new(client_id);
-    options.min_backoff_ms = 100;
+    options.backoff_bounds(100, winter_river_mqtt::LOCAL_BACKOFF_CAP_MS);
     let mut link = Link::connect(url, &options);
     let mut last_error = String::from("no answer");
     let deadline = tokio::time::Instant::now() + timeout;

@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 use winter_river_mqtt::LinkEvent;
+use winter_river_protocol::kinds::COMMON_FIELDS;
 use winter_river_protocol::{
-    Event, Qos, Status, SystemStatus, Topic, decode_event, decode_status, decode_system_status,
+    Event, FieldSpec, FieldValue, Measurements, Qos, Status, SystemStatus, Topic, decode_event,
+    decode_status, decode_system_status, round_for_display,
 };
 
 use crate::EXIT_OK;
@@ -208,6 +210,18 @@ fn num(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.decimals$}"))
 }
 
+/// A Status field as a person reads it: the protocol's rounding at its decimals.
+fn field_text(st: &Status, f: &FieldSpec) -> String {
+    match st.field(f.name) {
+        Some(FieldValue::Num(v)) => {
+            let decimals = usize::from(f.decimals);
+            format!("{:.decimals$}", round_for_display(v, f.decimals))
+        }
+        Some(FieldValue::Text(t)) => t,
+        _ => "-".into(),
+    }
+}
+
 fn draw(view: &View) {
     let mut s = String::from("\x1b[2J\x1b[H");
     if let Some(sys) = &view.system {
@@ -228,35 +242,49 @@ fn draw(view: &View) {
     } else {
         s.push_str("waiting for system/status…\n");
     }
-    let _ = writeln!(
-        s,
-        "\n{:<16} {:<13} {:<12} {:>9} {:>9} {:>9} {:>9} {:>7}  extra",
-        "node", "kind", "status", "V in", "V out", "A", "kW", "load %"
-    );
+    // The common measurements as columns, each kind's extra fields after them
+    // (the protocol's field table: labels, units, decimals).
+    let columns: Vec<&FieldSpec> = COMMON_FIELDS
+        .iter()
+        .filter_map(|name| Measurements::FIELDS.iter().find(|f| f.name == *name))
+        .collect();
+    let _ = write!(s, "\n{:<16} {:<13} {:<12}", "node", "kind", "status");
+    for f in &columns {
+        let _ = write!(s, " {:>12}", format!("{} {}", f.label, f.unit));
+    }
+    s.push_str("  extra\n");
     for (id, st) in &view.nodes {
         let link = if view.online.get(id) == Some(&false) {
             " (offline)"
         } else {
             ""
         };
-        let extra = match (st.battery_pct, st.fuel_pct, &st.source) {
-            (Some(b), _, _) => format!("battery {b:.0} %"),
-            (_, Some(f), _) => format!("fuel {f:.0} %"),
-            (_, _, Some(src)) => format!("source {src}"),
-            _ => String::new(),
-        };
-        let _ = writeln!(
+        let _ = write!(
             s,
-            "{:<16} {:<13} {:<12} {:>9} {:>9} {:>9} {:>9} {:>7}  {extra}{link}",
+            "{:<16} {:<13} {:<12}",
             id,
             st.kind.map_or("-", |k| k.as_str()),
             st.status.as_str(),
-            num(st.voltage_in, 0),
-            num(st.voltage_out, 0),
-            num(st.current, 1),
-            num(st.power_kw, 2),
-            num(st.load_pct, 1),
         );
+        for f in &columns {
+            let _ = write!(s, " {:>12}", field_text(st, f));
+        }
+        let extra: Vec<String> = st
+            .kind
+            .map(|k| k.spec().extra_fields)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|name| Measurements::FIELDS.iter().find(|f| f.name == *name))
+            .map(|f| {
+                format!(
+                    "{} {} {}",
+                    f.label.to_lowercase(),
+                    field_text(st, f),
+                    f.unit
+                )
+            })
+            .collect();
+        let _ = writeln!(s, "  {}{link}", extra.join(", ").trim_end());
     }
     if !view.events.is_empty() || view.note.is_some() {
         s.push_str("\nevents\n");

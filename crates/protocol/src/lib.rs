@@ -14,7 +14,7 @@ pub mod field;
 mod finite;
 pub mod id;
 pub mod kind;
-mod kinds;
+pub mod kinds;
 pub mod link;
 pub mod measurements;
 pub mod schema;
