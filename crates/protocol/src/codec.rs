@@ -9,12 +9,12 @@
 //! ids → values. serde_json refuses NaN / Infinity and numbers that overflow f64
 //! (`1e999`); those are reported as [`CodecError::NonFinite`], not as not-JSON.
 
+use alloc::borrow::Cow;
 use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -199,6 +199,21 @@ pub fn encode_status(status: &Status) -> Result<Vec<u8>, CodecError> {
 
 // ---------------------------------------------------------------- Command
 
+/// A command's name alone, read first (the rest is skipped, not built).
+#[derive(Deserialize)]
+struct WireCommandName<'a> {
+    #[serde(borrow)]
+    command: Cow<'a, str>,
+}
+
+/// Wire form of an `update`: its params decoded straight into [`UpdateParams`],
+/// the hot path of every board and of the dashboard.
+#[derive(Deserialize)]
+struct WireUpdateIn {
+    #[serde(default)]
+    params: Option<UpdateParams>,
+}
+
 /// Wire form of a command as received; `params` is checked per command.
 #[derive(Deserialize)]
 struct WireCommandIn {
@@ -221,6 +236,16 @@ struct WireCommandOut<'a, P: Serialize> {
 /// parameters; `update` needs an object of [`UpdateParams`] fields (a `source`
 /// must be a valid id).
 pub fn decode_command(payload: &[u8]) -> Result<Command, CodecError> {
+    let name: WireCommandName<'_> = parse_object(payload, MAX_PAYLOAD_BYTES)?;
+    if name.command == "update" {
+        let wire: WireUpdateIn = parse_object(payload, MAX_PAYLOAD_BYTES)?;
+        let update = wire.params.ok_or(CodecError::MissingParam {
+            command: "update",
+            param: "params",
+        })?;
+        check_update(&update)?;
+        return Ok(Command::Update(update));
+    }
     let wire: WireCommandIn = parse_object(payload, MAX_PAYLOAD_BYTES)?;
     let spec = CommandSpec::find(&wire.command)
         .ok_or_else(|| CodecError::UnknownCommand(echo(&wire.command)))?;
@@ -465,7 +490,7 @@ pub fn encode_availability(availability: Availability) -> &'static [u8] {
 
 /// Size → UTF-8 → JSON → shape. The payload must be a JSON object (serde would
 /// also accept an array for a struct).
-fn parse_object<T: DeserializeOwned>(payload: &[u8], max: usize) -> Result<T, CodecError> {
+fn parse_object<'a, T: Deserialize<'a>>(payload: &'a [u8], max: usize) -> Result<T, CodecError> {
     if payload.len() > max {
         return Err(CodecError::TooLarge {
             len: payload.len(),
@@ -473,7 +498,7 @@ fn parse_object<T: DeserializeOwned>(payload: &[u8], max: usize) -> Result<T, Co
         });
     }
     let text = core::str::from_utf8(payload).map_err(|_| CodecError::NotUtf8)?;
-    match serde_json::from_str::<T>(text) {
+    match serde_json::from_str::<'a, T>(text) {
         Ok(value) => {
             if text.trim_start().starts_with('{') {
                 Ok(value)

@@ -16,12 +16,11 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use winter_river_protocol::{
-    AppliesTo, Availability, BoardLink, Command, Event, MAX_PAYLOAD_BYTES, Measurements, NodeKind,
-    NodeState, Status, SystemStatus, Topic, TopologyJson, UpdateParams, decode_availability,
-    decode_event, decode_status, decode_system_status, decode_topology, validate_node_id,
+    AppliesTo, Availability, BoardLink, Command, Event, Measurements, NodeKind, NodeState, Status,
+    SystemStatus, Topic, TopologyJson, UpdateParams, decode_availability, decode_command,
+    decode_event, decode_status, decode_system_status, decode_topology,
 };
 
 /// A board's own status stands in for the engine's values when no `update` for
@@ -833,29 +832,13 @@ fn same_reading(a: &Status, b: &Status) -> bool {
         && *wifi_rssi == b.wifi_rssi
 }
 
-/// An engine `update` on `<p>/<id>/command`, decoded in one pass; `None` for any
-/// other command (the web shows nothing of operators' commands) or a payload the
-/// protocol would refuse. Stands in for a protocol `decode_update`:
-/// `decode_command` reads `params` into a `serde_json::Value` and then decodes
-/// the update from it, which decodes every update twice.
+/// An engine `update` on `<p>/<id>/command`; `None` for any other command (the web
+/// shows nothing of operators' commands) or a payload the protocol refuses. The
+/// protocol decodes an update straight into its params, in one pass.
 fn decode_update(payload: &[u8]) -> Option<UpdateParams> {
-    #[derive(Deserialize)]
-    struct Wire<'a> {
-        #[serde(borrow)]
-        command: Cow<'a, str>,
-        params: Option<UpdateParams>,
-    }
-    if payload.len() > MAX_PAYLOAD_BYTES {
-        return None;
-    }
-    let wire: Wire<'_> = serde_json::from_slice(payload).ok()?;
-    if wire.command != "update" {
-        return None;
-    }
-    let update = wire.params?;
-    match &update.measured.source {
-        Some(source) if validate_node_id(source).is_err() => None,
-        _ => Some(update),
+    match decode_command(payload) {
+        Ok(Command::Update(update)) => Some(update),
+        _ => None,
     }
 }
 
