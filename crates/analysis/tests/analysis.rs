@@ -320,7 +320,7 @@ fn battery_sweep_reproduces_the_reference_ride_through_times() {
         .iter()
         .map(|row| row.ride_through_s.unwrap())
         .collect();
-    // 50 kWh / (1000 kW / (0.95 · 0.90)) = 153.9 s; 100 kWh: 307.8 s (DESIGN §5).
+    // 50 kWh / (1000 kW / (0.95 · 0.90)) = 153.9 s; 100 kWh: 307.8 s (docs/physics.md).
     assert!((ride[0] - 153.9).abs() <= 0.1 + 1e-9, "{ride:?}");
     assert!((ride[1] - 307.8).abs() <= 0.1 + 1e-9, "{ride:?}");
     assert!(ride[2] <= 0.1 + 1e-9, "{ride:?}");

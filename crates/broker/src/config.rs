@@ -25,7 +25,7 @@ pub struct BrokerConfig {
 
 impl Default for BrokerConfig {
     /// TCP `0.0.0.0:1883`, WebSocket `0.0.0.0:9001`, anonymous, 10,000 connections
-    /// (DESIGN.md §1).
+    /// (docs/architecture.md).
     fn default() -> Self {
         BrokerConfig {
             mqtt_addr: ([0, 0, 0, 0], 1883).into(),
@@ -91,7 +91,7 @@ impl std::fmt::Debug for BrokerConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sizing {
     /// Largest accepted PUBLISH payload \[B\]. Well above the 16 KiB contract limit so that
-    /// oversized payloads reach the engine, which counts and drops them (DESIGN.md §2),
+    /// oversized payloads reach the engine, which counts and drops them (docs/protocol.md),
     /// and large enough for a big site's retained `system/topology`.
     pub max_payload_bytes: usize,
     /// Messages handed to a QoS 0 subscription per read, which is also the most retained

@@ -16,7 +16,7 @@ use crate::validate::topology_text;
 
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
-    /// Topology file (DESIGN §4, with optional reliability keys: docs/analysis.md); the
+    /// Topology file (docs/topology.md, with optional reliability keys: docs/analysis.md); the
     /// built-in default when omitted.
     #[arg(long, value_name = "F")]
     pub topology: Option<PathBuf>,

@@ -1,5 +1,5 @@
 //! Operator commands over MQTT: `send NODE COMMAND [JSON]`, `fault NODE on|off`,
-//! `load NODE KW`, `reset NODE`. Each publishes one Command (DESIGN §2) at QoS 1 on
+//! `load NODE KW`, `reset NODE`. Each publishes one Command (docs/protocol.md) at QoS 1 on
 //! `<p>/<node>/command` (or `<p>/system/command` for `system`) and exits.
 
 use std::time::Duration;

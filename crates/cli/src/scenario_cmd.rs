@@ -15,7 +15,7 @@ use crate::{EXIT_FAILED, EXIT_OK, plot};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The scenario file (TOML, DESIGN §6).
+    /// The scenario file (TOML, docs/scenarios.md).
     pub file: PathBuf,
     /// Write the verdicts, events and summary as JSON to this file.
     #[arg(long, value_name = "F")]

@@ -13,7 +13,7 @@ use crate::validate::{load_scenario, topology_text};
 
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
-    /// The scenario file (TOML, DESIGN §6).
+    /// The scenario file (TOML, docs/scenarios.md).
     pub scenario: PathBuf,
     /// A parameter and its values, e.g. `ups_a.battery_kwh=0,50,100`; repeat for a grid
     /// (the first --set varies slowest).

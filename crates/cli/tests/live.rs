@@ -374,7 +374,7 @@ async fn broker_restart_recovers_without_help(kind: BrokerKind) -> Result<()> {
     Ok(())
 }
 
-/// Each bad-input class of DESIGN §2 is dropped and counted in `rejected_msgs`; the
+/// Each bad-input class of docs/protocol.md is dropped and counted in `rejected_msgs`; the
 /// engine keeps running and still takes a normal fault command.
 async fn every_bad_input_class_is_counted(kind: BrokerKind) -> Result<()> {
     let mut live = Live::up(kind, &[]).await?;

@@ -733,7 +733,7 @@ fn status_colour_mappings_cover_exactly_the_status_words() {
             let keys: BTreeSet<&str> = m.keys().map(String::as_str).collect();
             assert_eq!(
                 keys, words,
-                "{name}: a value mapping that is not the status vocabulary of DESIGN §3"
+                "{name}: a value mapping that is not the status vocabulary of docs/protocol.md#status-words"
             );
             found += 1;
         }

@@ -170,7 +170,7 @@ async fn mosquitto_from_the_setup_script_passes_statuses_between_tcp_and_websock
     let payload = String::from_utf8(encode_status(&status).expect("encodes")).expect("UTF-8");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let received = 'outer: loop {
-        // QoS 0 and no retain (DESIGN §2): publish until the subscription is in place.
+        // QoS 0 and no retain (docs/protocol.md): publish until the subscription is in place.
         let (b, p, t, m) = (
             pub_bin.clone(),
             port_s.clone(),

@@ -143,12 +143,12 @@ pub fn system_keys() -> Keys {
     keys_of(serde_json::to_value(full_system_status()).expect("SystemStatus serializes"))
 }
 
-/// The status words of DESIGN §3.
+/// The status words of docs/protocol.md#status-words.
 pub fn status_words() -> Vec<&'static str> {
     NodeState::ALL.iter().map(|s| s.as_str()).collect()
 }
 
-/// The component kinds of DESIGN §4.
+/// The component kinds of docs/topology.md.
 pub fn kind_words() -> Vec<&'static str> {
     NodeKind::ALL.iter().map(|k| k.as_str()).collect()
 }
