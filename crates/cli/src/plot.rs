@@ -6,8 +6,9 @@
 use anyhow::{Result, anyhow, bail};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use winter_river_protocol::{Event, NodeKind, Severity};
+use winter_river_protocol::{Event, Severity};
 use winter_river_sim::scenario::{Recording, RunReport, SYSTEM_SERIES, Scenario, SeriesValues};
+use winter_river_sim::topology::NodeSpec;
 
 /// Points per line beyond which a series is thinned (keeping each bucket's extremes).
 const MAX_POINTS: usize = 4000;
@@ -18,13 +19,19 @@ const LABEL_ROWS: usize = 4;
 const WIDTH_PX: u32 = 1200;
 const PANEL_HEIGHT_PX: u32 = 320;
 
+/// Whether nodes of this kind report `field` beyond the common measurements (the
+/// recorder keeps a `<node>.battery_pct` series where a kind reports it).
+fn reports(n: &NodeSpec, field: &str) -> bool {
+    n.kind().spec().extra_fields.contains(&field)
+}
+
 /// Series names plottable for this scenario: system fields, `<node>.power_kw`,
 /// `<ups>.battery_pct`.
 fn plottable(scenario: &Scenario) -> Vec<String> {
     let mut names: Vec<String> = SYSTEM_SERIES.iter().map(|s| (*s).to_string()).collect();
     for n in &scenario.topology.nodes {
         names.push(format!("{}.power_kw", n.id));
-        if n.kind() == NodeKind::Ups {
+        if reports(n, "battery_pct") {
             names.push(format!("{}.battery_pct", n.id));
         }
     }
@@ -37,7 +44,7 @@ fn default_series(scenario: &Scenario) -> Vec<String> {
         .map(String::from)
         .into();
     for n in &scenario.topology.nodes {
-        if n.kind() == NodeKind::Ups {
+        if reports(n, "battery_pct") {
             names.push(format!("{}.battery_pct", n.id));
         }
     }
@@ -45,7 +52,7 @@ fn default_series(scenario: &Scenario) -> Vec<String> {
         .topology
         .nodes
         .iter()
-        .any(|n| n.kind() == NodeKind::Generator)
+        .any(|n| reports(n, "fuel_pct"))
     {
         names.push("fuel_pct".into());
     }
