@@ -2,8 +2,8 @@
 //! to a node on `<p>/<id>/command` or to the engine on `<p>/system/command`.
 //!
 //! A command is one variant of [`Command`] plus one row of [`COMMANDS`] (its name,
-//! parameters and where it applies) and its arms in [`Command::from_params`] and
-//! [`Command::params`]: the codec, the engine's policy, the CLI and the dashboard
+//! parameters and where it applies) and its arms in `Command::from_params` and
+//! `Command::params`: the codec, the engine's policy, the CLI and the dashboard
 //! (through `/api/schema`) read the row.
 
 use alloc::string::{String, ToString};

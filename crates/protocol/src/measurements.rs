@@ -1,7 +1,7 @@
 //! The measurement set — the values the engine computes for a node, which the node
 //! shows and reports back — defined once (docs/protocol.md, "Status").
 //!
-//! One table row per field: the [`measurements!`] invocation below generates the
+//! One table row per field: the `measurements!` invocation below generates the
 //! [`Measurements`] struct (flattened into both [`Status`](crate::Status) and
 //! [`UpdateParams`](crate::UpdateParams)), its field table [`Measurements::FIELDS`]
 //! (name, unit, label, decimals: used by the deadband, scenario field access,

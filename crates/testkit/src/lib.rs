@@ -3,7 +3,7 @@
 //! ([`Mosquitto`]), `winter-river` subprocesses with captured output that die with the
 //! test ([`Proc`]), and an MQTT client that records what it hears and waits for
 //! predicates with timeouts ([`Client`]). With feature `site`: a whole live site in
-//! the test process ([`site::LiveSite`]: embedded broker, engine, virtual boards),
+//! the test process (`site::LiveSite`, feature `site`: embedded broker, engine, virtual boards),
 //! for tests of clients that do not depend on the engine or the simulator.
 //!
 //! Everything stays on 127.0.0.1, and every wait is bounded.

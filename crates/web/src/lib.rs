@@ -8,8 +8,8 @@
 //!
 //! Pieces: [`store`] (sans-IO state built from MQTT), `feed` (the MQTT link that
 //! fills it and publishes commands), `api` (HTTP routes), `live` (the batched
-//! server-sent-events stream), `metrics` (Prometheus text), [`telemetry`] (what
-//! `/metrics` reads of an engine in the same process), `assets` (the page).
+//! server-sent-events stream), `metrics` (Prometheus text, with the engine's
+//! telemetry when it runs in the same process), `assets` (the page).
 
 mod api;
 mod assets;

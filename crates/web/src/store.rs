@@ -7,7 +7,7 @@
 //! A node keeps two inputs as they came, and nothing merged: the board's last
 //! status (its OLED page, its link fields) and the engine's last `update` (the
 //! authority for electrical values and the status word). What a reader sees is
-//! chosen from the two when it asks ([`NodeEntry::engine_speaks`]).
+//! chosen from the two when it asks (`NodeEntry::engine_speaks`).
 //!
 //! Every change bumps a version; a live client keeps a [`Cursor`] and gets, in one
 //! [`Store::delta`], everything newer than it — so a client that falls behind gets
