@@ -50,7 +50,7 @@ impl Backoff {
     /// and returns when to try again \[ms\].
     pub fn on_failure(&mut self, now_ms: u64) -> u64 {
         let ceiling = self.ceiling_ms();
-        let delay_ms = self.next_random() % (ceiling + 1);
+        let delay_ms = self.next_random() % ceiling.saturating_add(1);
         self.failures = self.failures.saturating_add(1);
         let at = now_ms.saturating_add(delay_ms);
         self.retry_at_ms = Some(at);

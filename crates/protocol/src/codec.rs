@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::availability::Availability;
-use crate::command::{AppliesTo, Command, CommandSpec, ParamSpec, ParamType, UpdateParams};
+use crate::command::{Command, CommandSpec, ParamSpec, ParamType, UpdateParams};
 use crate::event::Event;
 use crate::id::{IdError, validate_node_id};
 use crate::status::Status;
@@ -249,7 +249,7 @@ pub fn decode_command(payload: &[u8]) -> Result<Command, CodecError> {
     let wire: WireCommandIn = parse_object(payload, MAX_PAYLOAD_BYTES)?;
     let spec = CommandSpec::find(&wire.command)
         .ok_or_else(|| CodecError::UnknownCommand(echo(&wire.command)))?;
-    let needs_object = !spec.params.is_empty() || spec.applies_to == AppliesTo::EngineOnly;
+    let needs_object = !spec.params.is_empty();
     let params = match wire.params {
         None | Some(Value::Null) if needs_object => {
             return Err(CodecError::MissingParam {
@@ -269,11 +269,7 @@ pub fn decode_command(payload: &[u8]) -> Result<Command, CodecError> {
     for param in spec.params {
         check_param(spec, param, params.get(param.name))?;
     }
-    let command = Command::from_params(spec, params)?;
-    if let Command::Update(update) = &command {
-        check_update(update)?;
-    }
-    Ok(command)
+    Command::from_params(spec, params)
 }
 
 /// One declared parameter against its type.

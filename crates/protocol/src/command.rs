@@ -170,8 +170,8 @@ impl Command {
         self.spec().applies_to(kind)
     }
 
-    /// Builds the command from its row and its `params` object, whose declared
-    /// parameters the codec has already checked against the row.
+    /// Builds an operator command from its row and its `params` object, whose
+    /// declared parameters the codec has already checked against the row.
     pub(crate) fn from_params(
         spec: &'static CommandSpec,
         params: Map<String, Value>,
@@ -186,11 +186,7 @@ impl Command {
                 kw: num_param("kw"),
             },
             "reset" => Command::Reset,
-            "update" => {
-                let update: UpdateParams = serde_json::from_value(Value::Object(params))
-                    .map_err(|e| CodecError::WrongShape(e.to_string()))?;
-                Command::Update(update)
-            }
+            // `update` is decoded straight into its params by the codec.
             other => return Err(CodecError::UnknownCommand(other.into())),
         })
     }

@@ -38,72 +38,61 @@ impl core::fmt::Display for NodeKind {
     }
 }
 
-/// A node's status word (docs/protocol.md, "Status words").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NodeState {
-    Ok,
+/// Defines [`NodeState`], [`NodeState::ALL`] and each word's [`StateSpec`] from one
+/// row per status word, so a word is named once (and `ALL` cannot miss one).
+macro_rules! states {
+    ($( $(#[$doc:meta])* $variant:ident = $word:literal, $label:literal, $tone:ident; )*) => {
+        /// A node's status word (docs/protocol.md, "Status words").
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum NodeState {
+            $( $(#[$doc])* #[serde(rename = $word)] $variant, )*
+        }
+
+        impl NodeState {
+            /// Every status word, in the order of docs/protocol.md.
+            pub const ALL: [NodeState; [$( NodeState::$variant ),*].len()] =
+                [$( NodeState::$variant ),*];
+
+            /// The word, what a person reads, and how bad it is.
+            pub fn spec(self) -> StateSpec {
+                match self {
+                    $( NodeState::$variant => StateSpec {
+                        word: $word,
+                        label: $label,
+                        tone: Tone::$tone,
+                    }, )*
+                }
+            }
+        }
+    };
+}
+
+states! {
+    Ok = "ok", "OK", Good;
     /// Failed or injected fault.
-    Fault,
+    Fault = "fault", "FAULT", Bad;
     /// No upstream power.
-    Unpowered,
+    Unpowered = "unpowered", "UNPOWERED", Bad;
     /// Breaker open, latched until `reset`.
-    Tripped,
+    Tripped = "tripped", "TRIPPED", Bad;
     /// Above rating, not yet tripped.
-    Overload,
-    OnBattery,
+    Overload = "overload", "OVERLOAD", Warn;
+    OnBattery = "on_battery", "ON BATTERY", Warn;
     /// UPS static bypass.
-    Bypass,
+    Bypass = "bypass", "BYPASS", Warn;
     /// Generator ready, not running.
-    Standby,
-    Starting,
-    Cooldown,
-    OutOfFuel,
+    Standby = "standby", "STANDBY", Off;
+    Starting = "starting", "STARTING", Warn;
+    Cooldown = "cooldown", "COOLDOWN", Off;
+    OutOfFuel = "out_of_fuel", "NO FUEL", Bad;
     /// Board not connected (engine-side only).
-    Offline,
+    Offline = "offline", "OFFLINE", Off;
 }
 
 impl NodeState {
-    /// Every status word, in the order of docs/protocol.md.
-    pub const ALL: [NodeState; 12] = [
-        NodeState::Ok,
-        NodeState::Fault,
-        NodeState::Unpowered,
-        NodeState::Tripped,
-        NodeState::Overload,
-        NodeState::OnBattery,
-        NodeState::Bypass,
-        NodeState::Standby,
-        NodeState::Starting,
-        NodeState::Cooldown,
-        NodeState::OutOfFuel,
-        NodeState::Offline,
-    ];
-
     /// The word used on the wire.
     pub fn as_str(self) -> &'static str {
         self.spec().word
-    }
-
-    /// The word, what a person reads, and how bad it is.
-    pub fn spec(self) -> StateSpec {
-        use NodeState as S;
-        use Tone::{Bad, Good, Off, Warn};
-        let (word, label, tone) = match self {
-            S::Ok => ("ok", "OK", Good),
-            S::Fault => ("fault", "FAULT", Bad),
-            S::Unpowered => ("unpowered", "UNPOWERED", Bad),
-            S::Tripped => ("tripped", "TRIPPED", Bad),
-            S::Overload => ("overload", "OVERLOAD", Warn),
-            S::OnBattery => ("on_battery", "ON BATTERY", Warn),
-            S::Bypass => ("bypass", "BYPASS", Warn),
-            S::Standby => ("standby", "STANDBY", Off),
-            S::Starting => ("starting", "STARTING", Warn),
-            S::Cooldown => ("cooldown", "COOLDOWN", Off),
-            S::OutOfFuel => ("out_of_fuel", "NO FUEL", Bad),
-            S::Offline => ("offline", "OFFLINE", Off),
-        };
-        StateSpec { word, label, tone }
     }
 
     /// Parses a status word; `None` for an unknown one.

@@ -6,9 +6,7 @@
 //! engine, node core, `/metrics`, the dashboard (through `/api/schema`) — reads
 //! this table. A new kind is one row here and one module there.
 
-use serde::Serialize;
-
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::kind::NodeState;
 
@@ -125,8 +123,8 @@ macro_rules! kinds {
 
 use NodeState as S;
 
-const CONVERSION_STATES: &[NodeState] = &[S::Ok, S::Fault, S::Unpowered, S::Tripped, S::Overload];
-const LOAD_STATES: &[NodeState] = &[S::Ok, S::Fault, S::Unpowered, S::Tripped, S::Overload];
+/// The words of a node that is only powered or not, overloaded or not.
+const POWERED_STATES: &[NodeState] = &[S::Ok, S::Fault, S::Unpowered, S::Tripped, S::Overload];
 
 kinds! {
     Utility {
@@ -162,7 +160,7 @@ kinds! {
         role: Role::Conversion,
         feeds: Feeds::One,
         extra_fields: &[],
-        states: CONVERSION_STATES,
+        states: POWERED_STATES,
         summary: "{voltage_in} → {voltage_out}",
     }
     Switchgear {
@@ -171,7 +169,7 @@ kinds! {
         role: Role::Switch,
         feeds: Feeds::Select,
         extra_fields: &["source"],
-        states: CONVERSION_STATES,
+        states: POWERED_STATES,
         summary: "ATS on {source}",
     }
     Distribution {
@@ -180,7 +178,7 @@ kinds! {
         role: Role::PassThrough,
         feeds: Feeds::One,
         extra_fields: &[],
-        states: CONVERSION_STATES,
+        states: POWERED_STATES,
         summary: "bus {voltage_out}",
     }
     Ups {
@@ -206,7 +204,7 @@ kinds! {
         role: Role::Conversion,
         feeds: Feeds::One,
         extra_fields: &[],
-        states: CONVERSION_STATES,
+        states: POWERED_STATES,
         summary: "{voltage_in} → {voltage_out}",
     }
     Server {
@@ -215,7 +213,7 @@ kinds! {
         role: Role::Load,
         feeds: Feeds::Share,
         extra_fields: &[],
-        states: LOAD_STATES,
+        states: POWERED_STATES,
         summary: "Server rack",
     }
     Cooling {
@@ -224,7 +222,7 @@ kinds! {
         role: Role::Load,
         feeds: Feeds::Share,
         extra_fields: &[],
-        states: LOAD_STATES,
+        states: POWERED_STATES,
         summary: "Cooling",
     }
     Load {
@@ -233,7 +231,7 @@ kinds! {
         role: Role::Load,
         feeds: Feeds::Share,
         extra_fields: &[],
-        states: LOAD_STATES,
+        states: POWERED_STATES,
         summary: "Load",
     }
     /// Static transfer switch.
@@ -243,7 +241,7 @@ kinds! {
         role: Role::Switch,
         feeds: Feeds::Select,
         extra_fields: &["source"],
-        states: CONVERSION_STATES,
+        states: POWERED_STATES,
         summary: "STS on {source}",
     }
 }

@@ -145,11 +145,6 @@ impl NodeCounts {
         &mut self.0[state as usize]
     }
 
-    /// Every count, in the order of [`NodeState::ALL`].
-    pub fn all(&self) -> &[u32] {
-        &self.0
-    }
-
     /// The state counted by field `nodes_<word>`.
     pub fn state_of(field: &str) -> Option<NodeState> {
         field.strip_prefix("nodes_").and_then(NodeState::parse)

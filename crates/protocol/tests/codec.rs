@@ -1086,6 +1086,34 @@ fn one_rounding_rule() {
 #[test]
 fn the_schema_lists_everything_once() {
     let schema = serde_json::to_value(winter_river_protocol::Schema::new()).unwrap();
+    // No name twice in any list a reader looks things up in.
+    for (list, key) in [
+        ("kinds", "name"),
+        ("commands", "name"),
+        ("states", "word"),
+        ("status_fields", "name"),
+        ("system_fields", "name"),
+    ] {
+        let names: Vec<&str> = schema[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[key].as_str().unwrap())
+            .collect();
+        let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), names.len(), "{list}: {names:?}");
+    }
+    // Every state's count is a SystemStatus field that no other field shadows.
+    for state in NodeState::ALL {
+        let count = format!("nodes_{state}");
+        assert!(
+            !schema["system_fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["name"] == count.as_str())
+        );
+    }
     let kinds = schema["kinds"].as_array().unwrap();
     assert_eq!(kinds.len(), NodeKind::ALL.len());
     let ups = kinds.iter().find(|k| k["name"] == "ups").unwrap();
