@@ -206,13 +206,23 @@ fn absorb(view: &mut View, prefix: &str, topic: &str, payload: &[u8]) {
     }
 }
 
-fn num(v: Option<f64>, decimals: usize) -> String {
-    v.map_or_else(|| "-".into(), |v| format!("{v:.decimals$}"))
-}
-
 /// A Status field as a person reads it: the protocol's rounding at its decimals.
 fn field_text(st: &Status, f: &FieldSpec) -> String {
-    match st.field(f.name) {
+    value_text(st.field(f.name), f)
+}
+
+/// ` [unit]` after a label, nothing for a field without one.
+fn unit_suffix(f: &FieldSpec) -> String {
+    if f.unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", f.unit)
+    }
+}
+
+/// A field's value as a person reads it: the protocol's rounding at its decimals.
+fn value_text(value: Option<FieldValue>, f: &FieldSpec) -> String {
+    match value {
         Some(FieldValue::Num(v)) => {
             let decimals = usize::from(f.decimals);
             format!("{:.decimals$}", round_for_display(v, f.decimals))
@@ -225,20 +235,25 @@ fn field_text(st: &Status, f: &FieldSpec) -> String {
 fn draw(view: &View) {
     let mut s = String::from("\x1b[2J\x1b[H");
     if let Some(sys) = &view.system {
-        let _ = writeln!(
-            s,
-            "IT {:.1} kW   facility {:.1} kW   PUE {}   source {}   UPS runtime {}   fuel {}   IT lost {:.1} kW   t {:.0} s",
-            sys.it_kw,
-            sys.facility_kw,
-            num(sys.pue, 2),
-            sys.source,
-            sys.runtime_s
-                .map_or_else(|| "-".into(), |r| format!("{:.0} s", r)),
-            sys.fuel_pct
-                .map_or_else(|| "-".into(), |f| format!("{f:.0} %")),
-            sys.it_kw_lost,
-            sys.sim_time_s
-        );
+        // The site line from the SystemStatus field table: label, value, unit.
+        let parts: Vec<String> = [
+            "it_kw",
+            "facility_kw",
+            "pue",
+            "source",
+            "runtime_s",
+            "fuel_pct",
+            "it_kw_lost",
+            "sim_time_s",
+        ]
+        .iter()
+        .filter_map(|name| SystemStatus::FIELDS.iter().find(|f| f.name == *name))
+        .map(|f| {
+            let value = value_text(sys.field(f.name), f);
+            format!("{} {value}{}", f.label, unit_suffix(f))
+        })
+        .collect();
+        let _ = writeln!(s, "{}", parts.join("   "));
     } else {
         s.push_str("waiting for system/status…\n");
     }
@@ -248,9 +263,13 @@ fn draw(view: &View) {
         .iter()
         .filter_map(|name| Measurements::FIELDS.iter().find(|f| f.name == *name))
         .collect();
+    let headers: Vec<String> = columns
+        .iter()
+        .map(|f| format!("{}{}", f.label, unit_suffix(f)))
+        .collect();
     let _ = write!(s, "\n{:<16} {:<13} {:<12}", "node", "kind", "status");
-    for f in &columns {
-        let _ = write!(s, " {:>12}", format!("{} {}", f.label, f.unit));
+    for h in &headers {
+        let _ = write!(s, " {h:>12}");
     }
     s.push_str("  extra\n");
     for (id, st) in &view.nodes {
@@ -266,8 +285,9 @@ fn draw(view: &View) {
             st.kind.map_or("-", |k| k.as_str()),
             st.status.as_str(),
         );
-        for f in &columns {
-            let _ = write!(s, " {:>12}", field_text(st, f));
+        for (f, h) in columns.iter().zip(&headers) {
+            let width = h.chars().count().max(12);
+            let _ = write!(s, " {:>width$}", field_text(st, f));
         }
         let extra: Vec<String> = st
             .kind

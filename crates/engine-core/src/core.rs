@@ -363,11 +363,6 @@ impl EngineCore {
         s
     }
 
-    /// The `update` the engine would send node `idx` now.
-    pub fn update_for(&self, idx: usize) -> UpdateParams {
-        self.sim.node_update(idx)
-    }
-
     /// Queues node updates (changed or due for refresh) and the system status
     /// (changed or due).
     ///

@@ -72,7 +72,7 @@ states! {
     /// Failed or injected fault.
     Fault = "fault", "FAULT", Bad;
     /// No upstream power.
-    Unpowered = "unpowered", "UNPOWERED", Bad;
+    Unpowered = "unpowered", "UNPOWERED", Off;
     /// Breaker open, latched until `reset`.
     Tripped = "tripped", "TRIPPED", Bad;
     /// Above rating, not yet tripped.

@@ -23,7 +23,7 @@ use winter_river_sim::Topology;
 use crate::TestkitError;
 
 pub use winter_river_sim::topology::generate::synthetic_site_toml;
-pub use winter_river_telemetry::{TICK_BUCKETS_S, Telemetry};
+use winter_river_telemetry::Telemetry;
 
 /// How often each virtual board sends its status \[ms\] (the boards' default).
 const STATUS_INTERVAL_MS: u64 = 2_000;

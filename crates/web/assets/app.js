@@ -533,7 +533,9 @@ function originOf(id, memo, depth) {
     if (kindOf(n.kind).role === "source") o = n.kind;
     else {
       for (const f of feedsInUse(n, S.nodes.get(id))) { const fo = originOf(f, memo, depth + 1); if (fo) { o = fo; break; } }
-      if (!o) o = STORED;
+      // Live with no live feed: only a kind that stores energy (it reports a
+      // battery) can be the origin; anything else is waiting for its update.
+      if (!o && kindOf(n.kind).extra_fields.includes("battery_pct")) o = STORED;
     }
   }
   memo.set(id, o);
@@ -884,6 +886,10 @@ function buildControls(id, kind) {
       const label = Object.assign(document.createElement("label"), { textContent: p.label, htmlFor: "cmd-" + c.name });
       const input = Object.assign(document.createElement("input"), { id: "cmd-" + c.name, type: "number", min: String(p.min), step: "any", inputMode: "decimal" });
       const unit = Object.assign(document.createElement("span"), { className: "unit", textContent: p.unit });
+      // Start from what the node now draws in the same unit (a load's served kW).
+      const now = S.schema.status_fields.find((f) => f.type === "number" && f.unit === p.unit);
+      const v = now ? (S.nodes.get(id) || {})[now.name] : undefined;
+      if (num(v)) input.value = String(roundForDisplay(v, now.decimals));
       const submit = Object.assign(document.createElement("button"), { type: "submit", textContent: c.label });
       form.append(label, input, unit, submit);
       form.addEventListener("submit", (ev) => {

@@ -17,7 +17,7 @@ mod feed;
 mod live;
 mod metrics;
 pub mod store;
-pub use std::future::Future;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};

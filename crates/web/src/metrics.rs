@@ -363,7 +363,7 @@ pub(crate) fn render(
         // Every reason from the start, so a rate over a new reason has a zero.
         for reason in winter_river_protocol::CodecError::REASONS
             .iter()
-            .chain(["not_applicable"].iter())
+            .chain([winter_river_telemetry::NOT_APPLICABLE].iter())
         {
             let _ = rejected.get_or_create(&[("reason", *reason)]);
         }

@@ -834,7 +834,8 @@ fn same_reading(a: &Status, b: &Status) -> bool {
 
 /// An engine `update` on `<p>/<id>/command`; `None` for any other command (the web
 /// shows nothing of operators' commands) or a payload the protocol refuses. The
-/// protocol decodes an update straight into its params, in one pass.
+/// protocol reads an update's name, then decodes its params straight into
+/// `UpdateParams` (no `serde_json::Value`).
 fn decode_update(payload: &[u8]) -> Option<UpdateParams> {
     match decode_command(payload) {
         Ok(Command::Update(update)) => Some(update),
@@ -1033,17 +1034,18 @@ mod tests {
     }
 
     #[test]
-    fn updates_decode_as_the_protocol_decodes_them() {
-        for payload in [
-            &br#"{"command":"update","params":{"status":"on_battery","power_kw":5.0,"battery_pct":99.5,"source":"util_a"}}"#[..],
-            br#"{"params":{"voltage_out":208.0},"command":"update"}"#,
-        ] {
-            let Ok(Command::Update(expected)) = winter_river_protocol::decode_command(payload)
-            else {
-                panic!("an update");
-            };
-            assert_eq!(decode_update(payload), Some(expected));
-        }
+    fn updates_decode_to_their_values() {
+        let u = decode_update(
+            br#"{"command":"update","params":{"status":"on_battery","power_kw":5.0,"battery_pct":99.5,"source":"util_a"}}"#,
+        )
+        .unwrap();
+        assert_eq!(u.status, Some(NodeState::OnBattery));
+        assert_eq!(u.measured.power_kw, Some(5.0));
+        assert_eq!(u.measured.battery_pct, Some(99.5));
+        assert_eq!(u.measured.source.as_deref(), Some("util_a"));
+        let u = decode_update(br#"{"params":{"voltage_out":208.0},"command":"update"}"#).unwrap();
+        assert_eq!(u.measured.voltage_out, Some(208.0));
+        assert_eq!(u.status, None);
         for other in [
             &br#"{"command":"set_fault","params":{"state":true}}"#[..],
             br#"{"command":"update","params":{"source":"Not An Id"}}"#,

@@ -130,6 +130,54 @@ async fn topology_state_events_history_and_screen() {
         .collect();
     assert_eq!(ids, util::DEFAULT_NODES);
 
+    // The shared description the page builds itself from: every kind with its
+    // label, fields and commands; the status words with their tone; field units.
+    let (s, body) = get(stack.http, "/api/schema").await;
+    assert_eq!(s, 200);
+    let schema: Value = serde_json::from_slice(&body).unwrap();
+    let kind = |name: &str| {
+        schema["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no kind {name} in /api/schema"))
+    };
+    assert_eq!(kind("sts")["label"], "Static transfer switch");
+    assert_eq!(kind("sts")["extra_fields"], serde_json::json!(["source"]));
+    assert_eq!(kind("ups")["summary"], "batt {battery_pct} · {runtime_s}");
+    assert_eq!(
+        kind("server")["commands"],
+        serde_json::json!(["set_fault", "set_load", "reset"])
+    );
+    assert_eq!(
+        kind("pdu")["commands"],
+        serde_json::json!(["set_fault", "reset"])
+    );
+    let state = |word: &str| {
+        schema["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["word"] == word)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(state("fault")["tone"], "bad");
+    assert_eq!(state("on_battery")["label"], "ON BATTERY");
+    let field = |name: &str| {
+        schema["status_fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(field("power_kw")["unit"], "kW");
+    assert_eq!(field("battery_pct")["decimals"], 1);
+
     let (s, body) = get(stack.http, "/api/topology").await;
     assert_eq!(s, 200);
     let topo: Value = serde_json::from_slice(&body).unwrap();

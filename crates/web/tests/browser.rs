@@ -198,8 +198,8 @@ async fn phone_layout_stacks_and_stays_usable() {
     assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
 }
 
-/// A kind the page has never been told about — the static transfer switch, which
-/// the protocol's table describes but the simulator may not simulate yet — shows on
+/// A kind app.js has never been told about — the static transfer switch, added to
+/// the protocol's table and the simulator with no change to the page — shows on
 /// the diagram, in the panel and with its controls, from /api/schema alone. The test
 /// plays the engine and the boards: a topology and statuses over MQTT.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,7 +42,7 @@ pub(crate) struct Sts {
 
 impl Kind for Sts {
     type Params = Params;
-    // Not in IEEE 493: an assumption to be cited in docs/analysis.md — static
+    // Not in IEEE 493: an assumption, stated as such in docs/analysis.md — static
     // switches are quoted at some 10⁵ h and more; ≈ 0.018 failures/yr, 4 h.
     const RELIABILITY: Reliability = Reliability {
         mtbf_h: 500_000.0,
