@@ -65,7 +65,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         wall_s,
     };
 
-    print!("{}", report::text(&outcome, !args.quiet));
+    crate::validate::print_text(&report::text(&outcome, !args.quiet))?;
 
     if let Some(path) = &args.json {
         let json = report::json(&outcome);

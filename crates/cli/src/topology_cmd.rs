@@ -15,7 +15,7 @@ use crate::validate::{topology_summary, write_saying};
 pub fn generate(racks: usize, out: Option<&Path>) -> Result<u8> {
     let text = synthetic_site_toml(racks);
     let Some(path) = out else {
-        print!("{text}");
+        crate::validate::print_text(&text)?;
         return Ok(EXIT_OK);
     };
     let name = path.display().to_string();
@@ -39,6 +39,6 @@ pub fn show(file: Option<&Path>) -> Result<u8> {
     let topology = load_topology(file)?;
     let json = serde_json::to_string_pretty(&topology.to_json())
         .context("cannot encode the topology as JSON")?;
-    println!("{json}");
+    crate::validate::print_text(&format!("{json}\n"))?;
     Ok(EXIT_OK)
 }

@@ -60,15 +60,25 @@ pub fn write_saying(path: &Path, text: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Prints `text` on stdout. A reader that went away (`… | head`) is not an error:
+/// the rest is simply not wanted (Rust ignores SIGPIPE, so `print!` would panic).
+pub fn print_text(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write to stdout"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Writes a report to `out` (saying so, with `what` it is), or prints it when there
 /// is none.
 pub fn write_or_print(text: &str, out: Option<&Path>, what: &str) -> Result<()> {
     match out {
         Some(path) => write_saying(path, text, what),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
+        None => print_text(text),
     }
 }
 

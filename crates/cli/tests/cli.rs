@@ -577,3 +577,30 @@ fn help_shows_units_in_plain_brackets() {
     assert!(out.contains("Simulation step [ms]"), "{out}");
     assert!(!out.contains('\\'), "{out}");
 }
+
+/// `winter-river topology show … | head`: the reader goes away after a few bytes;
+/// the command ends quietly with 0, as Unix tools do, instead of panicking.
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    for args in [
+        &["topology", "show", "topologies/hall.toml"][..],
+        &["topology", "generate", "--racks", "3000"][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_winter-river"))
+            .args(args)
+            .current_dir(repo_root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 16];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // The pipe's read end is closed here, with most of the output unread.
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
