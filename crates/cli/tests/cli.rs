@@ -581,6 +581,7 @@ fn help_shows_units_in_plain_brackets() {
 /// `winter-river topology show … | head`: the reader goes away after a few bytes;
 /// the command ends quietly with 0, as Unix tools do, instead of panicking.
 #[test]
+#[allow(clippy::unwrap_used)]
 fn a_reader_that_stops_early_is_not_an_error() {
     use std::io::Read as _;
     use std::process::Stdio;
