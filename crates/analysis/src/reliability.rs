@@ -295,7 +295,7 @@ fn read_key(
             p.mttr_h = Some(num);
         }
         "fail_to_start" => {
-            if kind != NodeKind::Generator {
+            if !kinds::traits(kind).starts_on_demand() {
                 return Err(err(
                     at,
                     &key,

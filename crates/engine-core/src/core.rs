@@ -452,15 +452,14 @@ impl EngineCore {
     }
 
     /// Publishes event `k` of the latest step.
+    /// Publishes the simulator's event `k` of this step (encoded in place).
     fn publish_event(&mut self, k: usize) {
-        match encode_event(&self.sim.events()[k]) {
-            Ok(payload) => self.push("events", &Topic::SystemEvents, payload),
-            Err(e) => tracing::error!("cannot encode event: {e}"),
-        }
+        let encoded = encode_event(&self.sim.events()[k]);
+        self.push_event(encoded);
     }
 
-    fn publish_own_event(&mut self, event: &Event) {
-        match encode_event(event) {
+    fn push_event(&mut self, encoded: Result<Vec<u8>, CodecError>) {
+        match encoded {
             Ok(payload) => self.push("events", &Topic::SystemEvents, payload),
             Err(e) => tracing::error!("cannot encode event: {e}"),
         }
@@ -481,14 +480,8 @@ impl EngineCore {
                 format!("{id} board disconnected"),
             )
         };
-        self.publish_own_event(&Event {
-            t: self.sim.time_s(),
-            node_id: id,
-            event,
-            severity,
-            message,
-            to: None,
-        });
+        let event = Event::new(self.sim.time_s(), id, event, severity, message);
+        self.push_event(encode_event(&event));
     }
 
     fn push(&mut self, kind: &'static str, topic: &Topic, payload: Vec<u8>) {

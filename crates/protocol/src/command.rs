@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 
 use crate::codec::CodecError;
 use crate::kind::{NodeKind, NodeState, Role};
+use crate::kinds::KINDS;
 use crate::measurements::Measurements;
+use alloc::vec::Vec;
 
 /// A command, decoded. The wire form is `{"command": NAME, "params": {...}}`.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,6 +136,23 @@ impl CommandSpec {
         COMMANDS.iter().find(|c| c.name == name)
     }
 
+    /// Where it applies, in words for an error message: "loads (server, cooling,
+    /// load)".
+    pub fn applies_to_words(&self) -> String {
+        match self.applies_to {
+            AppliesTo::Every => "every node".into(),
+            AppliesTo::EngineOnly => "no node (the engine sends it to boards)".into(),
+            AppliesTo::Role(role) => {
+                let kinds: Vec<&str> = KINDS
+                    .iter()
+                    .filter(|k| k.role == role)
+                    .map(|k| k.name)
+                    .collect();
+                alloc::format!("{} ({})", role.plural(), kinds.join(", "))
+            }
+        }
+    }
+
     /// Whether an operator may send this command to a node of `kind`.
     pub fn applies_to(&self, kind: NodeKind) -> bool {
         match self.applies_to {
@@ -157,12 +176,8 @@ impl Command {
 
     /// This command's row of [`COMMANDS`].
     pub fn spec(&self) -> &'static CommandSpec {
-        let name = self.name();
         // Every variant has a row (tested).
-        COMMANDS
-            .iter()
-            .find(|c| c.name == name)
-            .unwrap_or(&COMMANDS[0])
+        CommandSpec::find(self.name()).unwrap_or(&COMMANDS[0])
     }
 
     /// Whether an operator may send this command to a node of `kind`.

@@ -88,6 +88,26 @@ event_kinds! {
     Offline = "offline",
 }
 
+impl Event {
+    /// An event about `node_id` at `t` \[s\], without a `to`.
+    pub fn new(
+        t: f64,
+        node_id: impl Into<String>,
+        event: EventKind,
+        severity: Severity,
+        message: String,
+    ) -> Event {
+        Event {
+            t,
+            node_id: node_id.into(),
+            event,
+            severity,
+            message,
+            to: None,
+        }
+    }
+}
+
 impl EventKind {
     /// Parses an event name; `None` for an unknown one.
     pub fn parse(name: &str) -> Option<EventKind> {

@@ -26,6 +26,19 @@ pub enum Role {
     Load,
 }
 
+impl Role {
+    /// The kinds of this role, in words ("loads").
+    pub fn plural(self) -> &'static str {
+        match self {
+            Role::Source => "sources",
+            Role::Conversion => "conversions",
+            Role::Switch => "switches",
+            Role::PassThrough => "pass-through nodes",
+            Role::Load => "loads",
+        }
+    }
+}
+
 /// How many feeds a kind takes, and what it does with several.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -19,8 +19,8 @@
 use std::sync::Arc;
 
 use winter_river_protocol::{
-    AppliesTo, Command, CommandSpec, Event, EventKind, KINDS, Measurements, NodeState, Role,
-    Severity, Source, Status, SystemStatus, UpdateParams,
+    Command, Event, EventKind, Measurements, NodeState, Role, Severity, Source, Status,
+    SystemStatus, UpdateParams,
 };
 
 use crate::field::{FieldValue, Target, node_field, system_field};
@@ -49,29 +49,6 @@ pub enum CommandError {
     },
     #[error("set_load: {0} kW is not a valid demand (must be finite and >= 0)")]
     BadLoad(f64),
-}
-
-/// Which nodes `spec` applies to, in words: `loads (server, cooling, load)`.
-pub fn applies_to_words(spec: &CommandSpec) -> String {
-    match spec.applies_to {
-        AppliesTo::Every => "every node".into(),
-        AppliesTo::EngineOnly => "no node (the engine sends it to boards)".into(),
-        AppliesTo::Role(role) => {
-            let kinds: Vec<&str> = KINDS
-                .iter()
-                .filter(|k| k.role == role)
-                .map(|k| k.name)
-                .collect();
-            let role = match role {
-                Role::Source => "sources",
-                Role::Conversion => "conversions",
-                Role::Switch => "switches",
-                Role::PassThrough => "pass-through nodes",
-                Role::Load => "loads",
-            };
-            format!("{role} ({})", kinds.join(", "))
-        }
-    }
 }
 
 /// The whole simulated site.
@@ -218,7 +195,7 @@ impl Simulator {
                 command: spec.name,
                 node: node_id.to_string(),
                 kind: kind.as_str(),
-                reason: format!("it applies to {}", applies_to_words(spec)),
+                reason: format!("it applies to {}", spec.applies_to_words()),
             });
         }
         if let Command::SetLoad { kw } = cmd
@@ -641,14 +618,7 @@ impl Simulator {
                 },
             },
         };
-        Some(Event {
-            t,
-            node_id: id.clone(),
-            event,
-            severity,
-            message,
-            to: None,
-        })
+        Some(Event::new(t, id, event, severity, message))
     }
 }
 

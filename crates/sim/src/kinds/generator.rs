@@ -62,7 +62,6 @@ impl Generator {
 
 impl Kind for Generator {
     type Params = Params;
-    const TAKES_START_SIGNAL: bool = true;
     const DYNAMIC: bool = true;
     // Standby diesel generator: ≈ 0.125 failures/yr, 18 h; 1 % fail to start.
     const RELIABILITY: Reliability = Reliability {

@@ -95,7 +95,6 @@ macro_rules! registry {
                 $( NodeKind::$variant => Traits {
                     power_factor: <$model as Kind>::POWER_FACTOR,
                     feeds_single_phase: <$model as Kind>::FEEDS_SINGLE_PHASE,
-                    takes_start_signal: <$model as Kind>::TAKES_START_SIGNAL,
                     reliability: <$model as Kind>::RELIABILITY,
                 }, )*
             }
@@ -240,8 +239,6 @@ pub(crate) trait Kind: Sized + std::fmt::Debug {
     /// Loads it feeds are single-phase at its output voltage unless set (a PDU's
     /// branch circuits).
     const FEEDS_SINGLE_PHASE: bool = false;
-    /// It starts when an ATS asks (a standby generator).
-    const TAKES_START_SIGNAL: bool = false;
     /// Its served demand is IT load.
     const IT_LOAD: bool = false;
     /// It has state that [`Kind::integrate`] or timers that [`Kind::advance`] move.
@@ -380,9 +377,15 @@ pub struct Traits {
     pub power_factor: f64,
     /// Loads it feeds are single-phase unless set.
     pub feeds_single_phase: bool,
-    /// An ATS's start signal reaches it.
-    pub takes_start_signal: bool,
     pub reliability: Reliability,
+}
+
+impl Traits {
+    /// It is started on demand (an ATS's start signal reaches it), and so can fail
+    /// to start: a kind with a `fail_to_start` figure (a standby generator).
+    pub fn starts_on_demand(&self) -> bool {
+        self.reliability.fail_to_start.is_some()
+    }
 }
 
 // ── What a kind sees in each pass ──────────────────────────────────────────────────
@@ -461,14 +464,10 @@ impl Energize<'_> {
     /// Raises an event for this node at this step.
     pub fn event(&mut self, said: Said, to: Option<String>) {
         let (event, severity, message) = said;
-        let node_id = self.topology.node(self.i).id.clone();
+        let node_id = &self.topology.node(self.i).id;
         self.events.push(Event {
-            t: self.t,
-            node_id,
-            event,
-            severity,
-            message,
             to,
+            ..Event::new(self.t, node_id, event, severity, message)
         });
     }
 }
@@ -537,15 +536,9 @@ impl Integrate<'_> {
     /// Raises an event for this node at the end of the step.
     pub fn event(&mut self, said: Said) {
         let (event, severity, message) = said;
-        let node_id = self.topology.node(self.i).id.clone();
-        self.events.push(Event {
-            t: self.t_end,
-            node_id,
-            event,
-            severity,
-            message,
-            to: None,
-        });
+        let node_id = &self.topology.node(self.i).id;
+        self.events
+            .push(Event::new(self.t_end, node_id, event, severity, message));
     }
 }
 

@@ -127,7 +127,7 @@ fn collect_generators(topology: &Topology, node: usize, out: &mut Vec<usize>) {
     let mut at = node;
     loop {
         let n = topology.node(at);
-        if traits(n.kind()).takes_start_signal {
+        if traits(n.kind()).starts_on_demand() {
             if !out.contains(&at) {
                 out.push(at);
             }

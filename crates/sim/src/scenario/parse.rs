@@ -19,7 +19,6 @@ use super::{
     ScenarioEvent, TIME_EPS_S, Window,
 };
 use crate::field::{Target, is_known_field, known_fields};
-use crate::simulator::applies_to_words;
 use crate::topology::{DEFAULT_TOPOLOGY_TOML, Lines, Loc, Override, Topology};
 
 /// Name of the built-in topology in messages.
@@ -526,7 +525,7 @@ fn event(
             "event.node",
             format!(
                 "`{name}` applies to {}, not to `{node}` ({kind})",
-                applies_to_words(spec)
+                spec.applies_to_words()
             ),
         ));
     }

@@ -442,12 +442,12 @@ fn reliability_keys(kind: NodeKind, p: &mut ParamReader) -> Result<(), TopologyE
         |v| v.is_finite() && v >= 0.0,
         "must be a finite number of hours >= 0",
     )?;
-    if traits(kind).reliability.fail_to_start.is_none()
+    if !traits(kind).starts_on_demand()
         && let Some(e) = p.entries.get("fail_to_start")
     {
         let starting: Vec<&str> = NodeKind::ALL
             .iter()
-            .filter(|k| traits(**k).reliability.fail_to_start.is_some())
+            .filter(|k| traits(**k).starts_on_demand())
             .map(|k| k.as_str())
             .collect();
         return Err(err_at(
