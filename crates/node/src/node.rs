@@ -180,6 +180,17 @@ impl NodeCore {
                 self.status_due = true;
             }
             Command::Reset => self.status_due = true,
+            // Switching and modes are the engine's model: the board shows their
+            // result (`mode`, `breaker`) when the engine's next update arrives.
+            Command::Open
+            | Command::Close
+            | Command::Lockout { .. }
+            | Command::UpsMode { .. }
+            | Command::AtsMode { .. }
+            | Command::Transfer { .. }
+            | Command::AtsTest { .. }
+            | Command::GenMode { .. }
+            | Command::Epo => {}
         }
         Ok(())
     }

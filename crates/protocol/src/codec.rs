@@ -22,6 +22,7 @@ use crate::availability::Availability;
 use crate::command::{Command, CommandSpec, ParamSpec, ParamType, UpdateParams};
 use crate::event::Event;
 use crate::id::{IdError, validate_node_id};
+use crate::mode::Mode;
 use crate::status::Status;
 use crate::system::SystemStatus;
 use crate::topic::TopicError;
@@ -315,6 +316,22 @@ fn check_param(
                 .ok_or(CodecError::NonFinite { field: Some(name) })?;
             check_number(name, v, min)
         }
+        ParamType::Choice { choices } => match value.as_str().and_then(Mode::parse) {
+            Some(mode) if choices.contains(&mode) => Ok(()),
+            _ => {
+                let words: alloc::vec::Vec<&str> = choices.iter().map(|m| m.as_str()).collect();
+                Err(CodecError::WrongShape(alloc::format!(
+                    "`{name}` of {command} must be one of {}",
+                    words.join(", ")
+                )))
+            }
+        },
+        ParamType::NodeId => match value.as_str() {
+            Some(id) if crate::id::validate_node_id(id).is_ok() => Ok(()),
+            _ => Err(CodecError::WrongShape(alloc::format!(
+                "`{name}` of {command} must be a node id"
+            ))),
+        },
     }
 }
 

@@ -14,6 +14,7 @@ use crate::codec::CodecError;
 use crate::kind::{NodeKind, NodeState, Role};
 use crate::kinds::KINDS;
 use crate::measurements::Measurements;
+use crate::mode::{ATS_MODES, GENERATOR_MODES, Mode, UPS_MODES};
 use alloc::vec::Vec;
 
 /// A command, decoded. The wire form is `{"command": NAME, "params": {...}}`.
@@ -27,6 +28,24 @@ pub enum Command {
     Reset,
     /// Engine → node: the node's computed electrical state.
     Update(UpdateParams),
+    /// Open the node's own isolating device.
+    Open,
+    /// Close it again.
+    Close,
+    /// Lock out and tag (`true`, only when open) or release (`false`).
+    Lockout { state: bool },
+    /// A UPS's mode: one of [`UPS_MODES`].
+    UpsMode { mode: Mode },
+    /// A switchgear's ATS mode: one of [`ATS_MODES`].
+    AtsMode { mode: Mode },
+    /// A manual transfer to feed `to` (ATS in manual only).
+    Transfer { to: String },
+    /// A transfer test under load (ATS in auto only): on while `state`.
+    AtsTest { state: bool },
+    /// A generator's mode: one of [`GENERATOR_MODES`].
+    GenMode { mode: Mode },
+    /// Emergency power off: every UPS and STS opens (site-wide only).
+    Epo,
 }
 
 /// Parameters of `update`: the status word and measured values the engine
@@ -49,6 +68,12 @@ pub enum ParamType {
         unit: &'static str,
         min: f64,
     },
+    /// One of these mode words.
+    Choice {
+        choices: &'static [Mode],
+    },
+    /// A node id (for `transfer`: one of the switch's feeds).
+    NodeId,
 }
 
 /// One parameter of a command.
@@ -69,6 +94,10 @@ pub enum AppliesTo {
     Every,
     /// The kinds of one role (e.g. loads).
     Role(Role),
+    /// One kind.
+    Kind(NodeKind),
+    /// No node: the site as a whole, on `<p>/system/command` only (`epo`).
+    Site,
     /// No node: the engine sends it (`update`).
     EngineOnly,
 }
@@ -128,6 +157,95 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::EngineOnly,
         site_wide: false,
     },
+    CommandSpec {
+        name: "open",
+        label: "Open",
+        params: &[],
+        applies_to: AppliesTo::Every,
+        site_wide: false,
+    },
+    CommandSpec {
+        name: "close",
+        label: "Close",
+        params: &[],
+        applies_to: AppliesTo::Every,
+        site_wide: false,
+    },
+    CommandSpec {
+        name: "lockout",
+        label: "Lock out / release",
+        params: &[ParamSpec {
+            name: "state",
+            ty: ParamType::Bool,
+            label: "Locked out",
+        }],
+        applies_to: AppliesTo::Every,
+        site_wide: false,
+    },
+    CommandSpec {
+        name: "ups_mode",
+        label: "UPS mode",
+        params: &[ParamSpec {
+            name: "mode",
+            ty: ParamType::Choice { choices: UPS_MODES },
+            label: "Mode",
+        }],
+        applies_to: AppliesTo::Kind(NodeKind::Ups),
+        site_wide: false,
+    },
+    CommandSpec {
+        name: "ats_mode",
+        label: "ATS mode",
+        params: &[ParamSpec {
+            name: "mode",
+            ty: ParamType::Choice { choices: ATS_MODES },
+            label: "Mode",
+        }],
+        applies_to: AppliesTo::Kind(NodeKind::Switchgear),
+        site_wide: false,
+    },
+    CommandSpec {
+        name: "transfer",
+        label: "Transfer",
+        params: &[ParamSpec {
+            name: "to",
+            ty: ParamType::NodeId,
+            label: "To feed",
+        }],
+        applies_to: AppliesTo::Kind(NodeKind::Switchgear),
+        site_wide: false,
+    },
+    CommandSpec {
+        name: "ats_test",
+        label: "Transfer test",
+        params: &[ParamSpec {
+            name: "state",
+            ty: ParamType::Bool,
+            label: "Testing",
+        }],
+        applies_to: AppliesTo::Kind(NodeKind::Switchgear),
+        site_wide: false,
+    },
+    CommandSpec {
+        name: "gen_mode",
+        label: "Generator mode",
+        params: &[ParamSpec {
+            name: "mode",
+            ty: ParamType::Choice {
+                choices: GENERATOR_MODES,
+            },
+            label: "Mode",
+        }],
+        applies_to: AppliesTo::Kind(NodeKind::Generator),
+        site_wide: false,
+    },
+    CommandSpec {
+        name: "epo",
+        label: "Emergency power off",
+        params: &[],
+        applies_to: AppliesTo::Site,
+        site_wide: true,
+    },
 ];
 
 impl CommandSpec {
@@ -141,6 +259,8 @@ impl CommandSpec {
     pub fn applies_to_words(&self) -> String {
         match self.applies_to {
             AppliesTo::Every => "every node".into(),
+            AppliesTo::Kind(kind) => alloc::format!("{} nodes only", kind.as_str()),
+            AppliesTo::Site => "the site as a whole (send it to `system`)".into(),
             AppliesTo::EngineOnly => "no node (the engine sends it to boards)".into(),
             AppliesTo::Role(role) => {
                 let kinds: Vec<&str> = KINDS
@@ -158,7 +278,8 @@ impl CommandSpec {
         match self.applies_to {
             AppliesTo::Every => true,
             AppliesTo::Role(role) => kind.spec().role == role,
-            AppliesTo::EngineOnly => false,
+            AppliesTo::Kind(k) => k == kind,
+            AppliesTo::Site | AppliesTo::EngineOnly => false,
         }
     }
 }
@@ -171,6 +292,15 @@ impl Command {
             Command::SetLoad { .. } => "set_load",
             Command::Reset => "reset",
             Command::Update(_) => "update",
+            Command::Open => "open",
+            Command::Close => "close",
+            Command::Lockout { .. } => "lockout",
+            Command::UpsMode { .. } => "ups_mode",
+            Command::AtsMode { .. } => "ats_mode",
+            Command::Transfer { .. } => "transfer",
+            Command::AtsTest { .. } => "ats_test",
+            Command::GenMode { .. } => "gen_mode",
+            Command::Epo => "epo",
         }
     }
 
@@ -193,6 +323,9 @@ impl Command {
     ) -> Result<Command, CodecError> {
         let bool_param = |name| params.get(name).and_then(Value::as_bool).unwrap_or(false);
         let num_param = |name| params.get(name).and_then(Value::as_f64).unwrap_or(0.0);
+        let text_param = |name| params.get(name).and_then(Value::as_str).unwrap_or("");
+        // Checked against the row's choices by the codec.
+        let mode_param = || Mode::parse(text_param("mode")).unwrap_or(Mode::Normal);
         Ok(match spec.name {
             "set_fault" => Command::SetFault {
                 state: bool_param("state"),
@@ -201,6 +334,21 @@ impl Command {
                 kw: num_param("kw"),
             },
             "reset" => Command::Reset,
+            "open" => Command::Open,
+            "close" => Command::Close,
+            "lockout" => Command::Lockout {
+                state: bool_param("state"),
+            },
+            "ups_mode" => Command::UpsMode { mode: mode_param() },
+            "ats_mode" => Command::AtsMode { mode: mode_param() },
+            "transfer" => Command::Transfer {
+                to: text_param("to").into(),
+            },
+            "ats_test" => Command::AtsTest {
+                state: bool_param("state"),
+            },
+            "gen_mode" => Command::GenMode { mode: mode_param() },
+            "epo" => Command::Epo,
             // `update` is decoded straight into its params by the codec.
             other => return Err(CodecError::UnknownCommand(other.into())),
         })
@@ -210,15 +358,23 @@ impl Command {
     pub(crate) fn params(&self) -> Result<Value, CodecError> {
         let mut map = Map::new();
         match self {
-            Command::SetFault { state } => {
+            Command::SetFault { state }
+            | Command::Lockout { state }
+            | Command::AtsTest { state } => {
                 map.insert("state".into(), Value::Bool(*state));
+            }
+            Command::UpsMode { mode } | Command::AtsMode { mode } | Command::GenMode { mode } => {
+                map.insert("mode".into(), Value::String(mode.as_str().into()));
+            }
+            Command::Transfer { to } => {
+                map.insert("to".into(), Value::String(to.clone()));
             }
             Command::SetLoad { kw } => {
                 let n = serde_json::Number::from_f64(*kw)
                     .ok_or(CodecError::NonFinite { field: Some("kw") })?;
                 map.insert("kw".into(), Value::Number(n));
             }
-            Command::Reset => {}
+            Command::Reset | Command::Open | Command::Close | Command::Epo => {}
             Command::Update(update) => {
                 return serde_json::to_value(update)
                     .map_err(|e| CodecError::EncodeFailed(e.to_string()));

@@ -86,6 +86,17 @@ event_kinds! {
     Online = "online",
     /// A board disconnected.
     Offline = "offline",
+    /// An interlock refused an operator's command (`command`, `reason`).
+    Refused = "refused",
+    /// A UPS's, switchgear's or generator's mode changed (or an ATS transfer test
+    /// started or ended); a warning when it leaves the normal position.
+    Mode = "mode",
+    /// A node's breaker was opened (by an operator or by `epo`).
+    Open = "open",
+    /// A node's breaker was closed.
+    Close = "close",
+    /// A node was locked out and tagged, or released.
+    Lockout = "lockout",
 }
 
 impl Event {
@@ -104,6 +115,16 @@ impl Event {
             severity,
             message,
             to: None,
+            command: None,
+            reason: None,
+        }
+    }
+
+    /// The same event, saying which operator command caused it.
+    pub fn caused_by(self, command: &str) -> Event {
+        Event {
+            command: Some(command.into()),
+            ..self
         }
     }
 }
@@ -133,4 +154,10 @@ pub struct Event {
     /// For `transfer` / `retransfer`: the feed now in use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// The operator command this event answers (`refused`, `open`, `mode`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// For `refused`: why, in words a trainee can act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }

@@ -23,6 +23,10 @@ pub enum FieldType {
     Kind,
     /// A status word (`ok`, `on_battery`, …).
     State,
+    /// A mode word (`normal`, `auto`, `maintenance_bypass`, …).
+    Mode,
+    /// A breaker position (`closed`, `open`, `tripped`, `locked_out`).
+    Breaker,
 }
 
 /// One field of a payload.

@@ -87,6 +87,12 @@ states! {
     OutOfFuel = "out_of_fuel", "NO FUEL", Bad;
     /// Board not connected (engine-side only).
     Offline = "offline", "OFFLINE", Off;
+    /// Isolated by an operator (`open`, `epo`), or locked out.
+    Open = "open", "OPEN", Warn;
+    /// UPS module isolated, its load on the wrap-around bypass.
+    MaintenanceBypass = "maintenance_bypass", "MAINT BYPASS", Warn;
+    /// Generator control switch in OFF: it will not start.
+    Off = "off", "OFF", Bad;
 }
 
 impl NodeState {

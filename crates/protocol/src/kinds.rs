@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::kind::NodeState;
+use crate::mode::{ATS_MODES, GENERATOR_MODES, Mode, UPS_MODES};
 
 /// A kind's place in the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,6 +70,9 @@ pub struct KindSpec {
     pub extra_fields: &'static [&'static str],
     /// Status words this kind can show, besides `offline` (engine-side, any kind).
     pub states: &'static [NodeState],
+    /// The positions of its mode selector (Status field `mode`); empty when it
+    /// has none.
+    pub modes: &'static [Mode],
     /// The one-line diagram's line for a node of this kind: `{field}` is replaced
     /// by the field's value, formatted by its unit and decimals.
     pub summary: &'static str,
@@ -93,6 +97,7 @@ pub const COMMON_FIELDS: &[&str] = &[
     "current",
     "power_kw",
     "load_pct",
+    "breaker",
 ];
 
 /// Defines [`NodeKind`], [`NodeKind::ALL`] and [`KINDS`] from one row per kind, so
@@ -105,6 +110,7 @@ macro_rules! kinds {
         feeds: $feeds:expr,
         extra_fields: $extra:expr,
         states: $states:expr,
+        $( modes: $modes:expr, )?
         summary: $summary:literal,
     } )*) => {
         /// What a node stands for in the power chain.
@@ -128,16 +134,26 @@ macro_rules! kinds {
                 feeds: $feeds,
                 extra_fields: $extra,
                 states: $states,
+                modes: kinds!(@modes $($modes)?),
                 summary: $summary,
             },
         )*];
     };
+    (@modes) => { &[] };
+    (@modes $modes:expr) => { $modes };
 }
 
 use NodeState as S;
 
 /// The words of a node that is only powered or not, overloaded or not.
-const POWERED_STATES: &[NodeState] = &[S::Ok, S::Fault, S::Unpowered, S::Tripped, S::Overload];
+const POWERED_STATES: &[NodeState] = &[
+    S::Ok,
+    S::Fault,
+    S::Unpowered,
+    S::Tripped,
+    S::Overload,
+    S::Open,
+];
 
 kinds! {
     Utility {
@@ -146,7 +162,7 @@ kinds! {
         role: Role::Source,
         feeds: Feeds::None,
         extra_fields: &[],
-        states: &[S::Ok, S::Fault, S::Tripped, S::Overload],
+        states: &[S::Ok, S::Fault, S::Tripped, S::Overload, S::Open],
         summary: "{voltage_out} feed",
     }
     Generator {
@@ -154,7 +170,7 @@ kinds! {
         label: "Generator",
         role: Role::Source,
         feeds: Feeds::None,
-        extra_fields: &["fuel_pct"],
+        extra_fields: &["mode", "fuel_pct"],
         states: &[
             S::Ok,
             S::Fault,
@@ -164,7 +180,10 @@ kinds! {
             S::Starting,
             S::Cooldown,
             S::OutOfFuel,
+            S::Open,
+            S::Off,
         ],
+        modes: GENERATOR_MODES,
         summary: "fuel {fuel_pct}",
     }
     Transformer {
@@ -181,8 +200,9 @@ kinds! {
         label: "Switchgear / ATS",
         role: Role::Switch,
         feeds: Feeds::Select,
-        extra_fields: &["source"],
+        extra_fields: &["mode", "source"],
         states: POWERED_STATES,
+        modes: ATS_MODES,
         summary: "ATS on {source}",
     }
     Distribution {
@@ -199,7 +219,7 @@ kinds! {
         label: "UPS",
         role: Role::Conversion,
         feeds: Feeds::One,
-        extra_fields: &["battery_pct", "runtime_s"],
+        extra_fields: &["mode", "battery_pct", "runtime_s"],
         states: &[
             S::Ok,
             S::Fault,
@@ -208,7 +228,10 @@ kinds! {
             S::Overload,
             S::OnBattery,
             S::Bypass,
+            S::Open,
+            S::MaintenanceBypass,
         ],
+        modes: UPS_MODES,
         summary: "batt {battery_pct} · {runtime_s}",
     }
     Pdu {

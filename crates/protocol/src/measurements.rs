@@ -13,6 +13,7 @@ use alloc::string::String;
 use serde::{Deserialize, Serialize};
 
 use crate::field::{FieldSpec, FieldType, FieldValue};
+use crate::mode::{Breaker, Mode};
 
 macro_rules! measurements {
     ($( $(#[$doc:meta])* $name:ident: $unit:literal, $label:literal, $decimals:literal; )*) => {
@@ -28,13 +29,21 @@ macro_rules! measurements {
             /// Switchgear or STS: id of the feed in use.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub source: Option<String>,
+            /// UPS, switchgear, generator: the position of its mode selector.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub mode: Option<Mode>,
+            /// Every node: its own isolating device.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub breaker: Option<Breaker>,
         }
 
         impl Measurements {
-            /// The numeric fields, in wire order, then `source`.
+            /// The numeric fields, in wire order, then `source`, `mode`, `breaker`.
             pub const FIELDS: &'static [FieldSpec] = &[
                 $( FieldSpec::number(stringify!($name), $unit, $label, $decimals), )*
                 FieldSpec::new("source", FieldType::NodeId, "", "Source", 0),
+                FieldSpec::new("mode", FieldType::Mode, "", "Mode", 0),
+                FieldSpec::new("breaker", FieldType::Breaker, "", "Breaker", 0),
             ];
 
             /// The numeric fields' values, in the order of [`Measurements::FIELDS`].
@@ -75,18 +84,23 @@ measurements! {
 }
 
 impl Measurements {
-    /// A field by wire name (numbers and `source`); `None` if it is not one of them.
+    /// A field by wire name (numbers, `source`, `mode`, `breaker`); `None` if it is
+    /// not one of them.
     pub fn field(&self, name: &str) -> Option<FieldValue> {
-        if name == "source" {
-            return Some(FieldValue::text(self.source.as_deref()));
+        match name {
+            "source" => Some(FieldValue::text(self.source.as_deref())),
+            "mode" => Some(FieldValue::text(self.mode.map(Mode::as_str))),
+            "breaker" => Some(FieldValue::text(self.breaker.map(Breaker::as_str))),
+            _ => self.number(name).map(FieldValue::num),
         }
-        self.number(name).map(FieldValue::num)
     }
 
     /// Whether `new` differs from `self` beyond the [deadband](crate::deadband):
-    /// `source` changed, or a number moved beyond it.
+    /// `source`, `mode` or `breaker` changed, or a number moved beyond it.
     pub fn moved(&self, new: &Measurements) -> bool {
         self.source != new.source
+            || self.mode != new.mode
+            || self.breaker != new.breaker
             || self
                 .numbers()
                 .iter()

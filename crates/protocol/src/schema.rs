@@ -12,6 +12,7 @@ use crate::field::FieldSpec;
 use crate::kind::{KindSpec, NodeKind, NodeState, StateSpec};
 use crate::kinds::KINDS;
 use crate::measurements::Measurements;
+use crate::mode::{Breaker, BreakerSpec, Mode, ModeSpec};
 use crate::status::IDENTITY_AND_LINK_FIELDS;
 use crate::system::{Source, SystemStatus};
 
@@ -27,6 +28,10 @@ pub struct Schema {
     pub system_fields: &'static [FieldSpec],
     pub events: Vec<&'static str>,
     pub sources: Vec<&'static str>,
+    /// Every mode word: label, whether it is its kind's normal position, the risk.
+    pub modes: Vec<ModeSpec>,
+    /// Every breaker position.
+    pub breakers: Vec<BreakerSpec>,
 }
 
 /// One kind with the commands that apply to it.
@@ -58,6 +63,8 @@ impl Schema {
             system_fields: SystemStatus::FIELDS,
             events: EventKind::ALL.iter().map(|e| e.as_str()).collect(),
             sources: Source::ALL.iter().map(|s| s.as_str()).collect(),
+            modes: Mode::ALL.iter().map(|m| m.spec()).collect(),
+            breakers: Breaker::ALL.iter().map(|b| b.spec()).collect(),
         }
     }
 }

@@ -17,6 +17,9 @@ pub enum Source {
     Utility,
     Generator,
     Battery,
+    /// More than one of utility, generator and battery carries load (a 2N site
+    /// with one side on its generator).
+    Mixed,
     /// No IT load is served.
     #[default]
     None,
@@ -24,10 +27,11 @@ pub enum Source {
 
 impl Source {
     /// Every source, in the order of docs/protocol.md.
-    pub const ALL: [Source; 4] = [
+    pub const ALL: [Source; 5] = [
         Source::Utility,
         Source::Generator,
         Source::Battery,
+        Source::Mixed,
         Source::None,
     ];
 
@@ -37,6 +41,7 @@ impl Source {
             Source::Utility => "utility",
             Source::Generator => "generator",
             Source::Battery => "battery",
+            Source::Mixed => "mixed",
             Source::None => "none",
         }
     }
@@ -61,8 +66,18 @@ pub struct SystemStatus {
     pub node_id: String,
     /// IT (server) load served \[kW\].
     pub it_kw: f64,
-    /// Sum of source outputs: utility + generators \[kW\].
+    /// All power used in the facility: source outputs + net battery discharge
+    /// (= loads served + losses, so `pue` ≥ 1 on battery too) \[kW\].
     pub facility_kw: f64,
+    /// Drawn from utility services \[kW\].
+    #[serde(default)]
+    pub utility_kw: f64,
+    /// Produced by generators \[kW\].
+    #[serde(default)]
+    pub generator_kw: f64,
+    /// Net UPS battery discharge (negative while the batteries charge) \[kW\].
+    #[serde(default)]
+    pub battery_kw: f64,
     /// `facility_kw / it_kw`; absent when either is 0.
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub pue: Option<f64>,
@@ -113,6 +128,9 @@ system_fields! {
     node_id: Text, "", "Node", 0 => FieldValue::Text(s.node_id.clone());
     it_kw: Number, "kW", "IT load", 1 => FieldValue::Num(s.it_kw);
     facility_kw: Number, "kW", "Facility", 1 => FieldValue::Num(s.facility_kw);
+    utility_kw: Number, "kW", "Utility", 1 => FieldValue::Num(s.utility_kw);
+    generator_kw: Number, "kW", "Generator", 1 => FieldValue::Num(s.generator_kw);
+    battery_kw: Number, "kW", "Battery", 1 => FieldValue::Num(s.battery_kw);
     pue: Number, "", "PUE", 2 => FieldValue::num(s.pue);
     it_kw_lost: Number, "kW", "IT lost", 1 => FieldValue::Num(s.it_kw_lost);
     it_kwh_unserved: Number, "kWh", "IT energy unserved", 2 => FieldValue::Num(s.it_kwh_unserved);

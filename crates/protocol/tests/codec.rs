@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use winter_river_protocol::{
-    Availability, CodecError, Command, Event, EventKind, IdError, Measurements, NodeCounts,
-    NodeKind, NodeState, Qos, Severity, Source, Status, SystemStatus, Topic, TopicError,
-    TopologyJson, TopologyNodeJson, UpdateParams, availability_filter, command_filter,
+    Availability, Breaker, CodecError, Command, Event, EventKind, IdError, Measurements, Mode,
+    NodeCounts, NodeKind, NodeState, Qos, Severity, Source, Status, SystemStatus, Topic,
+    TopicError, TopologyJson, TopologyNodeJson, UpdateParams, availability_filter, command_filter,
     decode_availability, decode_command, decode_event, decode_status, decode_system_status,
     decode_topology, encode_availability, encode_command, encode_event, encode_status,
     encode_system_status, encode_topology, status_filter, validate_prefix,
@@ -52,6 +52,8 @@ fn full_status() -> Status {
             runtime_s: Some(307.8),
             fuel_pct: Some(88.0),
             source: Some("trf_a".into()),
+            mode: Some(Mode::MaintenanceBypass),
+            breaker: Some(Breaker::LockedOut),
         },
         status: NodeState::OnBattery,
         wifi_rssi: Some(-71),
@@ -65,6 +67,9 @@ fn system_status() -> SystemStatus {
         node_id: "system".into(),
         it_kw: 1000.0,
         facility_kw: 1500.0,
+        utility_kw: 0.0,
+        generator_kw: 1450.0,
+        battery_kw: 50.0,
         pue: Some(1.5),
         it_kw_lost: 0.0,
         it_kwh_unserved: 81.17,
@@ -170,6 +175,8 @@ fn design_event_example_decodes_exactly() {
             severity: Severity::Critical,
             message: "util_a failed".into(),
             to: None,
+            command: None,
+            reason: None,
         }
     );
 }
@@ -272,6 +279,8 @@ fn every_command_round_trips() {
             runtime_s: Some(1800.0),
             fuel_pct: Some(50.0),
             source: Some("gen_a".into()),
+            mode: Some(Mode::Manual),
+            breaker: Some(Breaker::Closed),
         },
     };
     for c in [
@@ -282,6 +291,17 @@ fn every_command_round_trips() {
         Command::Reset,
         Command::Update(update),
         Command::Update(UpdateParams::default()),
+        Command::Open,
+        Command::Close,
+        Command::Lockout { state: true },
+        Command::UpsMode {
+            mode: Mode::MaintenanceBypass,
+        },
+        Command::AtsMode { mode: Mode::Manual },
+        Command::Transfer { to: "gen_a".into() },
+        Command::AtsTest { state: false },
+        Command::GenMode { mode: Mode::Off },
+        Command::Epo,
     ] {
         let bytes = encode_command(&c).unwrap();
         assert_eq!(decode_command(&bytes).unwrap(), c, "{}", text(&bytes));
@@ -329,6 +349,8 @@ fn event_round_trips() {
             severity,
             message: "ups_a on battery: \"utility lost\"".into(),
             to: None,
+            command: Some("ups_mode".into()),
+            reason: Some("a reason".into()),
         };
         let bytes = encode_event(&e).unwrap();
         assert_eq!(decode_event(&bytes).unwrap(), e);
@@ -428,6 +450,8 @@ fn encoders_refuse_what_decoders_refuse() {
         severity: Severity::Info,
         message: String::new(),
         to: None,
+        command: None,
+        reason: None,
     };
     assert_eq!(encode_event(&e).unwrap_err().reason(), "non_finite");
     e.t = 1.0;
@@ -1068,6 +1092,33 @@ fn commands_apply_by_their_rows() {
     );
     assert_eq!(command_reason(r#"{"command":"update"}"#), "missing_param");
     assert!(encode_command(&Command::SetLoad { kw: -1.0 }).is_err());
+    // A mode is one of its command's choices: a generator has no `manual`.
+    assert_eq!(
+        decode_command(br#"{"command":"gen_mode","params":{"mode":"manual"}}"#)
+            .unwrap_err()
+            .to_string(),
+        "payload has the wrong shape: `mode` of gen_mode must be one of auto, off, run"
+    );
+    assert_eq!(
+        command_reason(r#"{"command":"ups_mode","params":{"mode":7}}"#),
+        "wrong_shape"
+    );
+    assert_eq!(
+        command_reason(r#"{"command":"transfer","params":{"to":"Gen A"}}"#),
+        "wrong_shape"
+    );
+    assert_eq!(command_reason(r#"{"command":"transfer"}"#), "missing_param");
+    // Where the operator commands apply.
+    assert!(Command::Open.applies_to(NodeKind::Utility));
+    assert!(Command::Lockout { state: true }.applies_to(NodeKind::Server));
+    let ups = Command::UpsMode { mode: Mode::Normal };
+    assert!(ups.applies_to(NodeKind::Ups) && !ups.applies_to(NodeKind::Sts));
+    let ats = Command::AtsTest { state: true };
+    assert!(ats.applies_to(NodeKind::Switchgear) && !ats.applies_to(NodeKind::Sts));
+    assert!(Command::GenMode { mode: Mode::Run }.applies_to(NodeKind::Generator));
+    // `epo` is the site's: no node takes it, `system/command` does.
+    assert!(NodeKind::ALL.iter().all(|&k| !Command::Epo.applies_to(k)));
+    assert!(Command::Epo.spec().site_wide);
 }
 
 #[test]
@@ -1119,13 +1170,38 @@ fn the_schema_lists_everything_once() {
     assert_eq!(ups["label"], "UPS");
     assert_eq!(
         ups["extra_fields"],
-        serde_json::json!(["battery_pct", "runtime_s"])
+        serde_json::json!(["mode", "battery_pct", "runtime_s"])
     );
-    assert_eq!(ups["commands"], serde_json::json!(["set_fault", "reset"]));
+    assert_eq!(
+        ups["modes"],
+        serde_json::json!(["normal", "static_bypass", "maintenance_bypass"])
+    );
+    assert_eq!(
+        ups["commands"],
+        serde_json::json!(["set_fault", "reset", "open", "close", "lockout", "ups_mode"])
+    );
+    let ats_mode = schema["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ats_mode")
+        .unwrap();
+    assert_eq!(
+        ats_mode["params"][0],
+        serde_json::json!({"name": "mode", "type": "choice", "choices": ["auto", "manual", "bypass"], "label": "Mode"})
+    );
+    let maintenance = schema["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["word"] == "maintenance_bypass")
+        .unwrap();
+    assert_eq!(maintenance["normal"], false);
+    assert!(maintenance["risk"].as_str().unwrap().contains("input loss"));
     let server = kinds.iter().find(|k| k["name"] == "server").unwrap();
     assert_eq!(
         server["commands"],
-        serde_json::json!(["set_fault", "set_load", "reset"])
+        serde_json::json!(["set_fault", "set_load", "reset", "open", "close", "lockout"])
     );
     let states = schema["states"].as_array().unwrap();
     assert_eq!(states.len(), NodeState::ALL.len());
@@ -1143,7 +1219,7 @@ fn the_schema_lists_everything_once() {
     assert_eq!(battery["decimals"], 1);
     assert_eq!(
         schema["sources"],
-        serde_json::json!(["utility", "generator", "battery", "none"])
+        serde_json::json!(["utility", "generator", "battery", "mixed", "none"])
     );
     let set_load = schema["commands"]
         .as_array()

@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use winter_river_protocol::{
-    Command, Event, EventKind, Measurements, NodeState, Role, Severity, Source, Status,
+    Command, Event, EventKind, Measurements, NodeKind, NodeState, Role, Severity, Source, Status,
     SystemStatus, UpdateParams,
 };
 
@@ -204,6 +204,35 @@ impl Simulator {
             return Err(CommandError::BadLoad(*kw));
         }
         self.pending.push((idx, cmd.clone()));
+        Ok(())
+    }
+
+    /// Queues a command for the whole site, as sent to `<p>/system/command`: a
+    /// `site_wide` command of the protocol's table. `reset` goes to every node;
+    /// `epo` opens every UPS and STS. It takes effect at the next step.
+    pub fn site_command(&mut self, cmd: &Command) -> Result<(), CommandError> {
+        let spec = cmd.spec();
+        if !spec.site_wide {
+            return Err(CommandError::NotApplicable {
+                command: spec.name,
+                node: winter_river_protocol::SYSTEM_ID.to_string(),
+                kind: winter_river_protocol::SYSTEM_ID,
+                reason: format!(
+                    "it is not a site-wide command: it applies to {}",
+                    spec.applies_to_words()
+                ),
+            });
+        }
+        for (i, node) in self.topology.nodes.iter().enumerate() {
+            let kind = node.kind();
+            let takes = match cmd {
+                Command::Epo => matches!(kind, NodeKind::Ups | NodeKind::Sts),
+                _ => cmd.applies_to(kind),
+            };
+            if takes {
+                self.pending.push((i, cmd.clone()));
+            }
+        }
         Ok(())
     }
 

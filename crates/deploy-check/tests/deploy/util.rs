@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use winter_river_protocol::{
-    Measurements, NodeCounts, NodeKind, NodeState, Source, Status, SystemStatus,
+    Breaker, Measurements, Mode, NodeCounts, NodeKind, NodeState, Source, Status, SystemStatus,
 };
 
 /// The workspace root.
@@ -100,6 +100,8 @@ pub fn full_status() -> Status {
             runtime_s: Some(1500.0),
             fuel_pct: Some(90.0),
             source: Some("util_a".into()),
+            mode: Some(Mode::MaintenanceBypass),
+            breaker: Some(Breaker::Open),
         },
         status: NodeState::OnBattery,
         wifi_rssi: Some(-62),
@@ -114,6 +116,9 @@ pub fn full_system_status() -> SystemStatus {
         node_id: "system".into(),
         it_kw: 5.0,
         facility_kw: 7.5,
+        utility_kw: 0.0,
+        generator_kw: 2.5,
+        battery_kw: 5.0,
         pue: Some(1.5),
         it_kw_lost: 0.0,
         it_kwh_unserved: 0.0,

@@ -515,6 +515,36 @@ fn event(
                 }
                 serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
             }
+            ParamType::Choice { choices } => {
+                let words: Vec<&str> = choices.iter().map(|m| m.as_str()).collect();
+                match v.get_ref().as_str() {
+                    Some(w) if words.contains(&w) => Value::String(w.to_string()),
+                    _ => {
+                        return Err(ctx.err(
+                            v,
+                            &at_key,
+                            format!("must be one of {}", or_list(&words)),
+                        ));
+                    }
+                }
+            }
+            ParamType::NodeId => match v.get_ref().as_str() {
+                Some(id) if topology.node_index(id).is_some() => Value::String(id.to_string()),
+                Some(id) => {
+                    return Err(ctx.err(
+                        v,
+                        &at_key,
+                        format!("unknown node `{id}`: no node of the topology has this id"),
+                    ));
+                }
+                None => {
+                    return Err(ctx.err(
+                        v,
+                        &at_key,
+                        format!("must be a node id, found {}", v.get_ref().type_str()),
+                    ));
+                }
+            },
         };
         wire.insert(key.to_string(), value);
     }
