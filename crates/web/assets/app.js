@@ -722,6 +722,11 @@ function updateNode(id) {
     r.badgeBox.setAttribute("width", (r.badgeText.getComputedTextLength() + 8).toFixed(1));
   } else r.g.removeAttribute("data-mode");
   r.chipText.textContent = stateOf(st).label;
+  // The chip grows with a long status label (MAINT BYPASS).
+  const chipW = Math.max(64, r.chipText.getComputedTextLength() + 10);
+  r.chip.setAttribute("width", chipW.toFixed(1));
+  r.chip.setAttribute("x", (r.b.w - 6 - chipW).toFixed(1));
+  r.chipText.setAttribute("x", (r.b.w - 6 - chipW / 2).toFixed(1));
   r.sub.textContent = sub;
   r.kw.textContent = kw;
   r.pct.textContent = pct;
