@@ -1308,10 +1308,11 @@ function renderRisk() {
   list.textContent = "";
   for (const [id, m] of items) {
     const li = document.createElement("li");
-    li.dataset.id = id;
+    // data-node, not data-id: [data-id] is the diagram's element of a node.
+    li.dataset.node = id;
     li.dataset.mode = m.word;
     const a = Object.assign(document.createElement("a"), { textContent: id });
-    a.dataset.id = id;
+    a.dataset.node = id;
     li.append(a, document.createTextNode(" " + m.risk));
     list.append(li);
   }
@@ -1566,8 +1567,8 @@ async function init() {
     if (c) sendCommand("system", c.name, {});
   });
   $("risk-list").addEventListener("click", (ev) => {
-    const a = ev.target.closest("a[data-id]");
-    if (a) { focusNode(a.dataset.id); select(a.dataset.id); }
+    const a = ev.target.closest("a[data-node]");
+    if (a) { focusNode(a.dataset.node); select(a.dataset.node); }
   });
   initToken();
   initZoom();

@@ -534,7 +534,7 @@ fn shown_attr(id: &str, attr: &str) -> String {
 /// JavaScript: the text of the first element matching `selector`, or null.
 fn text_of(selector: &str) -> String {
     format!(
-        "(document.querySelector({}) || {{}}).textContent ?? null",
+        "((document.querySelector({}) || {{}}).textContent ?? null)",
         serde_json::to_string(selector).unwrap()
     )
 }
@@ -692,7 +692,7 @@ async fn ups_maintenance_bypass_from_the_selector_with_badge_risk_banner_and_ref
         &format!(
             "{} && {} === 'ups_a ' + {:?}",
             visible("#risk"),
-            text_of("#risk li[data-id=\"ups_a\"]"),
+            text_of("#risk li[data-node=\"ups_a\"]"),
             static_risk
         ),
         Duration::from_secs(5),
@@ -719,7 +719,7 @@ async fn ups_maintenance_bypass_from_the_selector_with_badge_risk_banner_and_ref
             "{} === 'maintenance_bypass' && {} === 'MAINTENANCE BYPASS' && {} === 'ups_a ' + {:?}",
             shown_status("ups_a"),
             text_of("[data-id=\"ups_a\"] .mode-badge text"),
-            text_of("#risk li[data-id=\"ups_a\"]"),
+            text_of("#risk li[data-node=\"ups_a\"]"),
             maint_risk
         ),
         Duration::from_secs(5),
@@ -1000,7 +1000,7 @@ async fn ats_in_manual_and_generator_in_off_raise_badges_and_the_risk_window() {
             "{} === 'manual' && {} === 'MANUAL' && {} === 'sw_a ' + {:?}",
             shown_attr("sw_a", "data-mode"),
             text_of("[data-id=\"sw_a\"] .mode-badge text"),
-            text_of("#risk li[data-id=\"sw_a\"]"),
+            text_of("#risk li[data-node=\"sw_a\"]"),
             manual_risk
         ),
         Duration::from_secs(5),
@@ -1018,7 +1018,7 @@ async fn ats_in_manual_and_generator_in_off_raise_badges_and_the_risk_window() {
             "{} === 'off' && {} === 'OFF' && {} === 'gen_a ' + {:?} && document.querySelectorAll('#risk li').length === 2",
             shown_status("gen_a"),
             text_of("[data-id=\"gen_a\"] .mode-badge text"),
-            text_of("#risk li[data-id=\"gen_a\"]"),
+            text_of("#risk li[data-node=\"gen_a\"]"),
             off_risk
         ),
         Duration::from_secs(5),
@@ -1040,7 +1040,7 @@ async fn ats_in_manual_and_generator_in_off_raise_badges_and_the_risk_window() {
     )
     .await;
     // The banner's link selects the node it names.
-    b.click("#risk li[data-id=\"sw_a\"] a").await;
+    b.click("#risk li[data-node=\"sw_a\"] a").await;
     b.wait_for(
         "document.getElementById('d-id').textContent === 'sw_a'",
         Duration::from_secs(5),
@@ -1128,7 +1128,7 @@ async fn a_refusal_is_shown_to_the_operator_who_asked_only() {
         // Every viewer sees the risk window.
         assert_eq!(b.eval(&visible("#risk")).await, true);
         assert_eq!(
-            b.eval(&text_of("#risk li[data-id=\"ups_a\"]")).await,
+            b.eval(&text_of("#risk li[data-node=\"ups_a\"]")).await,
             format!("ups_a {}", risk_of(&stack, "maintenance_bypass").await)
         );
         assert_eq!(
