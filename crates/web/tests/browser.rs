@@ -198,6 +198,21 @@ async fn phone_layout_stacks_and_stays_usable() {
             .await,
         true
     );
+    // The switchgear has the most controls (three selectors, seven buttons): they
+    // wrap within the panel.
+    b.eval("window.winterRiver.select('sw_a')").await;
+    b.wait_for(
+        "document.getElementById('commands').dataset.node === 'sw_a' && !!document.querySelector('[data-command=\"transfer\"]')",
+        Duration::from_secs(5),
+        "sw_a's controls on a phone",
+    )
+    .await;
+    assert_eq!(
+        b.eval("document.documentElement.scrollWidth <= window.innerWidth + 1")
+            .await,
+        true,
+        "sw_a's controls make the page wider than the phone"
+    );
     b.screenshot(&util::target_tmp().join("web-dashboard-phone.png"))
         .await;
     assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
@@ -1185,7 +1200,7 @@ async fn a_refusal_is_shown_to_the_operator_who_asked_only() {
             .await,
         true
     );
-    // A refusal of the same command for another node answers nothing here.
+    // The answer came: the asker waits for nothing more (no "no answer" later).
     assert_eq!(
         asker.eval("window.winterRiver.state.pending.length").await,
         0
