@@ -240,15 +240,9 @@ impl EngineCore {
                 match decode_command(payload) {
                     Err(e) => self.reject(e.reason(), topic, &e.to_string()),
                     Ok(cmd) if cmd.spec().site_wide => {
-                        // For every node at once (`reset`: every breaker and latched
-                        // alarm); a node it does not apply to is skipped.
-                        for i in 0..self.sim.topology().len() {
-                            let node = self.sim.topology().node(i);
-                            if cmd.applies_to(node.kind()) {
-                                let id = node.id.clone();
-                                let _ = self.sim.command(&id, &cmd);
-                            }
-                        }
+                        // For the site as a whole (`reset`: every breaker and latched
+                        // alarm; `epo`: every UPS and STS opens).
+                        let _ = self.sim.site_command(&cmd);
                     }
                     Ok(cmd) => {
                         let detail = format!("`{}` is not a site-wide command", cmd.name());

@@ -3,7 +3,7 @@
 //! is a tick, so a scenario exercises the path live commands take (decoding,
 //! validation, counting) and the engine's own publishing, not only the simulator.
 
-use winter_river_protocol::{Command, Topic, encode_command};
+use winter_river_protocol::{Command, SYSTEM_ID, Topic, encode_command};
 use winter_river_sim::Simulator;
 use winter_river_sim::scenario::{self, Plant, RunOptions, RunReport, Scenario, ScenarioError};
 
@@ -58,7 +58,12 @@ impl Plant for EnginePlant {
     fn command(&mut self, node_id: &str, command: &Command) -> Result<(), String> {
         let payload =
             encode_command(command).map_err(|e| format!("cannot encode the command: {e}"))?;
-        let topic = Topic::NodeCommand(node_id.to_string()).to_topic(&self.core.config().prefix);
+        let topic = if node_id == SYSTEM_ID {
+            Topic::SystemCommand
+        } else {
+            Topic::NodeCommand(node_id.to_string())
+        };
+        let topic = topic.to_topic(&self.core.config().prefix);
         let rejected_before = self.core.counters().rejected_total();
         self.core.handle_message(self.now_ms, &topic, &payload);
         if self.core.counters().rejected_total() > rejected_before {

@@ -16,8 +16,9 @@ pub struct ModeSpec {
     pub label: &'static str,
     /// The normal, automatic position of its kind (`normal`, `auto`).
     pub normal: bool,
-    /// While in this mode, what protection the load has lost (the risk window);
-    /// `None` when it loses none.
+    /// While in this mode, what protection the load has lost (the risk window), as
+    /// a phrase to follow the mode's name ("Maintenance bypass: an input loss drops
+    /// the load at once"); `None` when it loses none.
     pub risk: Option<&'static str>,
 }
 
@@ -52,20 +53,20 @@ modes! {
     Normal = "normal", "Normal", true, None;
     /// UPS: load fed from the input through the static switch.
     StaticBypass = "static_bypass", "Static bypass", false,
-        Some("on static bypass: no battery behind the load");
+        Some("no battery behind the load");
     /// UPS: module isolated, load wired around it to its input.
     MaintenanceBypass = "maintenance_bypass", "Maintenance bypass", false,
-        Some("on maintenance bypass: an input loss drops the load at once");
+        Some("an input loss drops the load at once");
     /// Switchgear, generator: automatic.
     Auto = "auto", "Auto", true, None;
     /// Switchgear: transfers only by hand.
     Manual = "manual", "Manual", false,
-        Some("ATS in manual: it will not transfer on a utility loss");
+        Some("no automatic transfer on a utility loss");
     /// Switchgear: load held on the feed in use by the bypass switch.
     Bypass = "bypass", "Bypass", false,
-        Some("ATS in bypass: no transfer on a loss of the feed in use");
+        Some("no transfer on a loss of the feed in use");
     /// Generator: control switch in OFF.
-    Off = "off", "Off", false, Some("generator in OFF: it will not start");
+    Off = "off", "Off", false, Some("it will not start");
     /// Generator: running by hand.
     Run = "run", "Run", false, None;
 }

@@ -479,7 +479,7 @@ fn an_ats_not_in_auto_warns_and_does_not_transfer_in_manual() {
     let e = accepted(&mut sim, "sw_a", Command::AtsMode { mode: Mode::Manual });
     assert_eq!(e.event, EventKind::Mode);
     assert_eq!(e.severity, Severity::Warning);
-    assert!(e.message.contains("will not transfer"), "{}", e.message);
+    assert!(e.message.contains("no automatic transfer"), "{}", e.message);
     assert_eq!(mode(&sim, "sw_a"), Mode::Manual);
     sim.command("util_a", &Command::SetFault { state: true })
         .unwrap();

@@ -103,6 +103,11 @@ fn shipped_scenarios_cover_the_required_cases() {
         "2n-side-loss",
         "fuel-exhaustion",
         "sts-transfer",
+        "ups-maintenance-bypass",
+        "generator-left-in-off",
+        "ats-monthly-test",
+        "epo-and-recovery",
+        "lockout-tagout",
     ] {
         let path = repo_root().join(format!("scenarios/{name}.toml"));
         assert!(path.exists(), "missing {}", path.display());
@@ -513,4 +518,126 @@ fn the_report_carries_the_peak_it_load_lost_and_when() {
     let report = run(&quiet, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.peak_it_kw_lost, 0.0);
     assert_eq!(report.peak_it_kw_lost_t_s, None);
+}
+
+// ── Operator commands and expectations on events ───────────────────────────────
+
+#[test]
+fn operator_commands_are_checked_against_their_rows() {
+    // A mode must be one of its command's choices.
+    let src = "duration_s = 100\n[[event]]\nat_s = 1.0\nnode = \"gen_a\"\ncommand = \"gen_mode\"\nparams = { mode = \"manual\" }\n";
+    assert_refused(
+        src,
+        6,
+        "event.params.mode",
+        "must be one of auto, off or run",
+    );
+    // A transfer names a node of the topology (whether it is a feed is the
+    // interlock's, at run time).
+    let src = "duration_s = 100\n[[event]]\nat_s = 1.0\nnode = \"sw_a\"\ncommand = \"transfer\"\nparams = { to = \"gen_z\" }\n";
+    assert_refused(src, 6, "event.params.to", "unknown node `gen_z`");
+    // `ups_mode` is the UPS's.
+    let src = "duration_s = 100\n[[event]]\nat_s = 1.0\nnode = \"sw_a\"\ncommand = \"ups_mode\"\nparams = { mode = \"normal\" }\n";
+    assert_refused(src, 4, "event.node", "`ups_mode` applies to ups nodes only");
+}
+
+#[test]
+fn site_wide_commands_go_to_system_and_only_they_do() {
+    let ok =
+        parse_ok("duration_s = 100\n[[event]]\nat_s = 1.0\nnode = \"system\"\ncommand = \"epo\"\n");
+    assert_eq!(ok.events[0].node, "system");
+    let src = "duration_s = 100\n[[event]]\nat_s = 1.0\nnode = \"system\"\ncommand = \"open\"\n";
+    assert_refused(
+        src,
+        4,
+        "event.node",
+        "`open` is not a site-wide command: name a node (`system` takes reset or epo)",
+    );
+    let src = "duration_s = 100\n[[event]]\nat_s = 1.0\nnode = \"ups_a\"\ncommand = \"epo\"\n";
+    assert_refused(
+        src,
+        4,
+        "event.node",
+        "`epo` applies to the site as a whole (send it to `system`)",
+    );
+}
+
+#[test]
+fn an_expectation_on_an_event_holds_when_it_happens_in_its_window() {
+    // A refused command: close of a closed breaker.
+    let src = |window: &str| {
+        format!(
+            "duration_s = 100\n[[event]]\nat_s = 10.0\nnode = \"pdu_a\"\ncommand = \"close\"\n[[expect]]\n{window}\nevent = \"refused\"\n"
+        )
+    };
+    let verdict = |window: &str| {
+        let scenario = parse_ok(&src(window));
+        let report = run(&scenario, &RunOptions::default()).unwrap();
+        report.verdicts[0].passed
+    };
+    assert!(verdict("at_s = 5.0\nuntil_s = 20.0\nnode = \"pdu_a\""));
+    assert!(verdict("at_s = 10.0"), "any node, at the step it happens");
+    assert!(
+        !verdict("at_s = 11.0\nuntil_s = 20.0\nnode = \"pdu_a\""),
+        "after it"
+    );
+    assert!(
+        !verdict("at_s = 5.0\nuntil_s = 20.0\nnode = \"ups_a\""),
+        "another node"
+    );
+    let scenario = parse_ok(&src("at_s = 5.0\nuntil_s = 20.0\nnode = \"pdu_a\""));
+    assert_eq!(
+        scenario.expects[0].describe(),
+        "event refused on pdu_a at some t in [5, 20] s"
+    );
+    // The refusal is reported in the timeline and does not by itself fail the run.
+    let report = run(&scenario, &RunOptions::default()).unwrap();
+    let refusal = report.events.iter().find(|e| e.node_id == "pdu_a").unwrap();
+    assert_eq!(refusal.reason.as_deref(), Some("pdu_a is already closed"));
+}
+
+#[test]
+fn refuses_malformed_expectations_on_events() {
+    let base = "duration_s = 100\n[[expect]]\nat_s = 1.0\n";
+    assert_refused(
+        &format!("{base}event = \"exploded\"\n"),
+        4,
+        "expect.event",
+        "unknown event `exploded`",
+    );
+    assert_refused(
+        &format!("{base}until_s = 5.0\nalways = true\nevent = \"refused\"\n"),
+        5,
+        "expect.always",
+        "drop `always`",
+    );
+    assert_refused(
+        &format!("{base}event = \"refused\"\nfield = \"status\"\n"),
+        5,
+        "expect.field",
+        "takes no field",
+    );
+    assert_refused(
+        &format!("{base}event = \"refused\"\nnode = \"ups_z\"\n"),
+        5,
+        "expect.node",
+        "unknown node `ups_z`",
+    );
+}
+
+#[test]
+fn refuses_an_unknown_mode_or_breaker_word_in_equals() {
+    let base = "duration_s = 100\n[[expect]]\nat_s = 1.0\nnode = \"ups_a\"\n";
+    assert_refused(
+        &format!("{base}field = \"mode\"\nequals = \"maintenance\"\n"),
+        6,
+        "expect.equals",
+        "unknown mode \"maintenance\"",
+    );
+    assert_refused(
+        &format!("{base}field = \"breaker\"\nequals = \"locked\"\n"),
+        6,
+        "expect.equals",
+        "unknown breaker position \"locked\"",
+    );
 }

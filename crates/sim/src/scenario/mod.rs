@@ -9,7 +9,7 @@ mod run;
 
 use std::fmt;
 
-use winter_river_protocol::Command;
+use winter_river_protocol::{Command, Event, EventKind};
 
 use crate::field::{FieldValue, Target};
 use crate::topology::{Loc, Override, Topology, TopologyError};
@@ -142,6 +142,10 @@ pub struct Expect {
     pub node: String,
     pub target: Target,
     pub field: String,
+    /// An expectation on an event (`event = "refused"`) instead of a field: it holds
+    /// when such an event (for `node`, or any node when `node` is empty) happens in
+    /// its window; `field` is then `event` and `check` its name.
+    pub event: Option<EventKind>,
     pub check: Check,
     /// Absolute tolerance for numbers.
     pub tolerance: f64,
@@ -195,7 +199,25 @@ impl Expect {
             Window::Eventually { until_s } => format!("at some t in [{}, {until_s}] s", self.at_s),
             Window::Always { until_s } => format!("always for t in [{}, {until_s}] s", self.at_s),
         };
-        format!("{}.{} {check}{tol} {when}", self.node, self.field)
+        match self.event {
+            Some(kind) if self.node.is_empty() => format!("event {kind} on any node {when}"),
+            Some(kind) => format!("event {kind} on {} {when}", self.node),
+            None => format!("{}.{} {check}{tol} {when}", self.node, self.field),
+        }
+    }
+
+    /// What this expectation sees in a step's events: the event's name if one it
+    /// waits for is among them, else absent. Only for an expectation on an event.
+    pub fn event_seen(&self, events: &[Event]) -> FieldValue {
+        let happened = self.event.is_some_and(|kind| {
+            events
+                .iter()
+                .any(|e| e.event == kind && (self.node.is_empty() || e.node_id == self.node))
+        });
+        match self.event {
+            Some(kind) if happened => FieldValue::Text(kind.as_str().into()),
+            _ => FieldValue::Missing,
+        }
     }
 
     fn is_numeric(&self) -> bool {

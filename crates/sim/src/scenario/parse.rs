@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 use winter_river_protocol::{
-    AppliesTo, COMMANDS, CommandSpec, FieldType, NodeCounts, NodeKind, NodeState, ParamType,
-    SYSTEM_ID, Source, Status, SystemStatus, decode_command,
+    AppliesTo, Breaker, COMMANDS, CommandSpec, EventKind, FieldType, Mode, NodeCounts, NodeKind,
+    NodeState, ParamType, SYSTEM_ID, Source, Status, SystemStatus, decode_command,
 };
 
 use super::{
@@ -40,6 +40,7 @@ const EXPECT_KEYS: &[&str] = &[
     "always",
     "node",
     "field",
+    "event",
     "equals",
     "between",
     "tolerance",
@@ -419,14 +420,11 @@ fn event(
     let at_s = time(ctx, at_v, "event.at_s", duration_s)?;
     let node_v = required(ctx, (at, t), "event", "node")?;
     let node = string(ctx, node_v, "event.node")?;
-    let Some(idx) = topology.node_index(&node) else {
-        let why = if node == SYSTEM_ID {
-            "`system` takes no commands in a scenario: name a node".to_string()
-        } else {
-            format!("unknown node `{node}`: no node of the topology has this id")
-        };
+    let idx = topology.node_index(&node);
+    if idx.is_none() && node != SYSTEM_ID {
+        let why = format!("unknown node `{node}`: no node of the topology has this id");
         return Err(ctx.err(node_v, "event.node", why));
-    };
+    }
     let cmd_v = required(ctx, (at, t), "event", "command")?;
     let name = string(ctx, cmd_v, "event.command")?;
     let params = match t.get("params") {
@@ -548,16 +546,36 @@ fn event(
         };
         wire.insert(key.to_string(), value);
     }
-    let kind = topology.node(idx).kind();
-    if !spec.applies_to(kind) {
-        return Err(ctx.err(
-            node_v,
-            "event.node",
-            format!(
-                "`{name}` applies to {}, not to `{node}` ({kind})",
-                spec.applies_to_words()
-            ),
-        ));
+    match idx {
+        // The site as a whole, as on `<p>/system/command`.
+        None if !spec.site_wide => {
+            let site: Vec<&str> = scenario_commands()
+                .filter(|c| c.site_wide)
+                .map(|c| c.name)
+                .collect();
+            return Err(ctx.err(
+                node_v,
+                "event.node",
+                format!(
+                    "`{name}` is not a site-wide command: name a node (`system` takes {})",
+                    or_list(&site)
+                ),
+            ));
+        }
+        None => {}
+        Some(idx) => {
+            let kind = topology.node(idx).kind();
+            if !spec.applies_to(kind) {
+                return Err(ctx.err(
+                    node_v,
+                    "event.node",
+                    format!(
+                        "`{name}` applies to {}, not to `{node}` ({kind})",
+                        spec.applies_to_words()
+                    ),
+                ));
+            }
+        }
     }
     let payload = serde_json::json!({ "command": name, "params": wire });
     let command = decode_command(payload.to_string().as_bytes())
@@ -629,6 +647,9 @@ fn expect(
         }
     };
 
+    if let Some(ev) = t.get("event") {
+        return event_expect(ctx, (at, t), ev, (at_v, at_s), window, topology);
+    }
     let node_v = required(ctx, (at, t), "expect", "node")?;
     let node = string(ctx, node_v, "expect.node")?;
     let target = if node == SYSTEM_ID {
@@ -742,8 +763,71 @@ fn expect(
         node,
         target,
         field,
+        event: None,
         check,
         tolerance,
+        loc: ctx.loc(at_v),
+    })
+}
+
+/// An `[[expect]]` on an event: `event = "refused"` (optionally with `node`) holds
+/// when such an event happened in its window (docs/scenarios.md).
+fn event_expect(
+    ctx: &Ctx<'_>,
+    (at, t): (&Item<'_>, &DeTable<'_>),
+    ev: &Item<'_>,
+    (at_v, at_s): (&Item<'_>, f64),
+    window: Window,
+    topology: &Topology,
+) -> Result<Expect, ScenarioError> {
+    for key in ["field", "equals", "between", "tolerance"] {
+        if let Some(v) = t.get(key) {
+            return Err(ctx.err(
+                v,
+                &format!("expect.{key}"),
+                "an [[expect]] on an `event` takes no field, value or tolerance".to_string(),
+            ));
+        }
+    }
+    if let Window::Always { .. } = window {
+        return Err(ctx.err(
+            t.get("always").unwrap_or(at),
+            "expect.always",
+            "an [[expect]] on an `event` holds when it happens in the window: drop `always`",
+        ));
+    }
+    let name = string(ctx, ev, "expect.event")?;
+    let Some(kind) = EventKind::parse(&name) else {
+        let known: Vec<&str> = EventKind::ALL.iter().map(|e| e.as_str()).collect();
+        return Err(ctx.err(
+            ev,
+            "expect.event",
+            format!("unknown event `{name}` (known: {})", known.join(", ")),
+        ));
+    };
+    let (node, target) = match t.get("node") {
+        None => (String::new(), Target::System),
+        Some(node_v) => {
+            let node = string(ctx, node_v, "expect.node")?;
+            let Some(i) = topology.node_index(&node) else {
+                return Err(ctx.err(
+                    node_v,
+                    "expect.node",
+                    format!("unknown node `{node}`: no node of the topology has this id"),
+                ));
+            };
+            (node, Target::Node(i))
+        }
+    };
+    Ok(Expect {
+        at_s,
+        window,
+        node,
+        target,
+        field: "event".into(),
+        event: Some(kind),
+        check: Check::Equals(Expected::Text(name)),
+        tolerance: DEFAULT_TOLERANCE,
         loc: ctx.loc(at_v),
     })
 }
@@ -787,6 +871,14 @@ fn check_equals(
                 "kind",
                 s,
                 NodeKind::ALL.iter().map(|k| k.as_str()).collect(),
+            ),
+            FieldType::Mode if Mode::parse(s).is_none() => {
+                unknown("mode", s, Mode::ALL.iter().map(|m| m.as_str()).collect())
+            }
+            FieldType::Breaker if Breaker::parse(s).is_none() => unknown(
+                "breaker position",
+                s,
+                Breaker::ALL.iter().map(|b| b.as_str()).collect(),
             ),
             FieldType::NodeId if topology.node_index(s).is_none() => Err(ctx.err(
                 v,

@@ -9,7 +9,7 @@
 //! Per step it only builds statuses for the expectations whose window holds the
 //! current time and for samples, so a long scenario costs little more than stepping.
 
-use winter_river_protocol::{Command, Event, SystemStatus};
+use winter_river_protocol::{Command, Event, SYSTEM_ID, SystemStatus};
 
 use super::{Expect, Scenario, ScenarioError, TIME_EPS_S, Window};
 use crate::field::{FieldValue, system_field};
@@ -274,8 +274,8 @@ fn push_num(s: &mut Series, v: Option<f64>) {
 pub trait Plant {
     /// The model: expectations and recordings read it after each step.
     fn simulator(&self) -> &Simulator;
-    /// Applies `command` to node `node_id` at the next step; the error says why it
-    /// was refused.
+    /// Applies `command` to node `node_id` (`system`: the site as a whole) at the
+    /// next step; the error says why it was refused.
     fn command(&mut self, node_id: &str, command: &Command) -> Result<(), String>;
     /// Computes exactly one step (the first computes t = 0).
     fn step(&mut self);
@@ -287,7 +287,12 @@ impl Plant for Simulator {
     }
 
     fn command(&mut self, node_id: &str, command: &Command) -> Result<(), String> {
-        Simulator::command(self, node_id, command).map_err(|e| e.to_string())
+        let done = if node_id == SYSTEM_ID {
+            Simulator::site_command(self, command)
+        } else {
+            Simulator::command(self, node_id, command)
+        };
+        done.map_err(|e| e.to_string())
     }
 
     fn step(&mut self) {
@@ -371,7 +376,11 @@ pub fn run_on<P: Plant>(
                     p.done = true;
                     return false;
                 }
-                p.observe(e, sim.field(e.target, &e.field), t);
+                let value = match e.event {
+                    Some(_) => e.event_seen(sim.events()),
+                    None => sim.field(e.target, &e.field),
+                };
+                p.observe(e, value, t);
                 if e.window != Window::At && t + TIME_EPS_S >= e.end_s() {
                     p.done = true;
                 }
