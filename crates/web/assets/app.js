@@ -1313,7 +1313,8 @@ function renderRisk() {
     li.dataset.mode = m.word;
     const a = Object.assign(document.createElement("a"), { textContent: id });
     a.dataset.node = id;
-    li.append(a, document.createTextNode(" " + m.risk));
+    // The risk is a phrase to follow the mode's name.
+    li.append(a, document.createTextNode(" — " + m.label + ": " + m.risk));
     list.append(li);
   }
   $("risk").hidden = items.length === 0;

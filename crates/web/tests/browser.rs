@@ -629,7 +629,7 @@ async fn shown_refusal(b: &mut Browser, node: &str, command: &str) -> String {
         .to_string()
 }
 
-/// A mode's risk text from /api/schema.
+/// What the risk banner says of a mode, from /api/schema: its label and its risk.
 async fn risk_of(stack: &Stack, mode: &str) -> String {
     let (_, body) = util::get(stack.http, "/api/schema").await;
     let schema: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -638,9 +638,8 @@ async fn risk_of(stack: &Stack, mode: &str) -> String {
         .unwrap()
         .iter()
         .find(|m| m["word"] == mode)
-        .and_then(|m| m["risk"].as_str())
+        .and_then(|m| Some(format!("{}: {}", m["label"].as_str()?, m["risk"].as_str()?)))
         .unwrap_or_else(|| panic!("mode {mode} has no risk in /api/schema"))
-        .to_string()
 }
 
 /// UPS maintenance from the mode selector: the interlock refuses maintenance
@@ -705,7 +704,7 @@ async fn ups_maintenance_bypass_from_the_selector_with_badge_risk_banner_and_ref
     let static_risk = risk_of(&stack, "static_bypass").await;
     b.wait_for(
         &format!(
-            "{} && {} === 'ups_a ' + {:?}",
+            "{} && {} === 'ups_a — ' + {:?}",
             visible("#risk"),
             text_of("#risk li[data-node=\"ups_a\"]"),
             static_risk
@@ -731,7 +730,7 @@ async fn ups_maintenance_bypass_from_the_selector_with_badge_risk_banner_and_ref
     let maint_risk = risk_of(&stack, "maintenance_bypass").await;
     b.wait_for(
         &format!(
-            "{} === 'maintenance_bypass' && {} === 'MAINTENANCE BYPASS' && {} === 'ups_a ' + {:?}",
+            "{} === 'maintenance_bypass' && {} === 'MAINTENANCE BYPASS' && {} === 'ups_a — ' + {:?}",
             shown_status("ups_a"),
             text_of("[data-id=\"ups_a\"] .mode-badge text"),
             text_of("#risk li[data-node=\"ups_a\"]"),
@@ -1012,7 +1011,7 @@ async fn ats_in_manual_and_generator_in_off_raise_badges_and_the_risk_window() {
     let manual_risk = risk_of(&stack, "manual").await;
     b.wait_for(
         &format!(
-            "{} === 'manual' && {} === 'MANUAL' && {} === 'sw_a ' + {:?}",
+            "{} === 'manual' && {} === 'MANUAL' && {} === 'sw_a — ' + {:?}",
             shown_attr("sw_a", "data-mode"),
             text_of("[data-id=\"sw_a\"] .mode-badge text"),
             text_of("#risk li[data-node=\"sw_a\"]"),
@@ -1030,7 +1029,7 @@ async fn ats_in_manual_and_generator_in_off_raise_badges_and_the_risk_window() {
     let off_risk = risk_of(&stack, "off").await;
     b.wait_for(
         &format!(
-            "{} === 'off' && {} === 'OFF' && {} === 'gen_a ' + {:?} && document.querySelectorAll('#risk li').length === 2",
+            "{} === 'off' && {} === 'OFF' && {} === 'gen_a — ' + {:?} && document.querySelectorAll('#risk li').length === 2",
             shown_status("gen_a"),
             text_of("[data-id=\"gen_a\"] .mode-badge text"),
             text_of("#risk li[data-node=\"gen_a\"]"),
@@ -1144,7 +1143,7 @@ async fn a_refusal_is_shown_to_the_operator_who_asked_only() {
         assert_eq!(b.eval(&visible("#risk")).await, true);
         assert_eq!(
             b.eval(&text_of("#risk li[data-node=\"ups_a\"]")).await,
-            format!("ups_a {}", risk_of(&stack, "maintenance_bypass").await)
+            format!("ups_a — {}", risk_of(&stack, "maintenance_bypass").await)
         );
         assert_eq!(
             b.eval(&text_of("[data-id=\"ups_a\"] .mode-badge text"))
