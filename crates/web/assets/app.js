@@ -43,6 +43,8 @@ const S = {
   link: { broker: false, engine: null },
   streamUp: false,
   events: [],
+  /// Commands this browser sent, waiting for their answer event.
+  pending: [],
   hist: { t: [], it: [], fac: [], pue: [], bat: new Map() },
   nodeHist: { id: null, t: [], kw: [] },
   selected: null,
@@ -90,29 +92,129 @@ async function checkSession() {
   m.textContent = control ? "Operator" : "Read-only";
   m.classList.toggle("operator", control);
   m.title = control ? "Controls enabled (click to change the token)" : "Controls need the operator token: click to enter it";
+  for (const b of $("site-commands").querySelectorAll("button")) b.disabled = !control;
   renderDetail();
 }
+
+/// How long this browser waits for the engine's answer to a command it sent [ms]:
+/// the event for that node naming the command (a refusal, or what it did).
+const ANSWER_MS = 5000;
 
 async function sendCommand(id, command, params) {
   const headers = { "Content-Type": "application/json" };
   if (S.token) headers.Authorization = "Bearer " + S.token;
+  // Registered before the request: the answer may come on the live stream before
+  // the response does.
+  const pending = { id, command, sinceSeq: lastEventSeq(), at: performance.now(), answers: 0 };
+  S.pending.push(pending);
+  const drop = () => { S.pending = S.pending.filter((p) => p !== pending); clearPendingMarks(); };
   let r;
   try {
     r = await fetch("/api/nodes/" + encodeURIComponent(id) + "/command", {
       method: "POST", headers, body: JSON.stringify({ command, params }),
     });
   } catch (e) {
+    drop();
     toast("Not sent: the dashboard is unreachable", true);
     return false;
   }
   if (r.ok) {
-    toast(command + " sent to " + id);
+    toast(commandLabel(command) + " sent to " + id);
     return true;
   }
+  drop();
   let why = r.statusText;
   try { why = (await r.json()).error || why; } catch (_) { /* not JSON */ }
   toast("Refused (" + r.status + "): " + why, true);
   return false;
+}
+const commandLabel = (name) => (D.commands.get(name) || { label: name }).label;
+const lastEventSeq = () => (S.events.length ? S.events[S.events.length - 1].seq : 0);
+/// A site-wide command goes to `system` and is answered by the nodes it acts on.
+const isSite = (id) => id === "system";
+
+/// An event that answers a command this browser sent: the same command, for that
+/// node (for a site-wide command, any node), heard after it was sent. A refusal
+/// shows its reason next to the controls; anything else what was done. Other
+/// viewers see the event in the timeline only.
+function matchAnswers(list) {
+  for (const e of list) {
+    if (!e.command) continue;
+    const p = S.pending.find((q) => e.seq > q.sinceSeq && e.command === q.command && (isSite(q.id) || e.node_id === q.id));
+    if (!p) continue;
+    p.answers += 1;
+    if (!isSite(p.id)) S.pending = S.pending.filter((q) => q !== p);
+    showAnswer(e, p);
+  }
+}
+function showAnswer(e, p) {
+  const box = $("answer");
+  const refused = e.event === "refused";
+  // A site-wide command has several answers: they add up until the next command.
+  const keep = isSite(p.id) && p.answers > 1;
+  if (!keep) box.textContent = "";
+  box.hidden = false;
+  box.className = "answer " + (refused ? "refused" : "done");
+  box.dataset.node = e.node_id;
+  box.dataset.command = e.command;
+  const line = document.createElement("div");
+  line.className = refused ? "refused" : "done";
+  line.dataset.node = e.node_id;
+  const head = Object.assign(document.createElement("b"), { textContent: e.node_id + " · " + commandLabel(e.command) + (refused ? " refused" : "") });
+  const reason = Object.assign(document.createElement("span"), { className: "reason", textContent: refused ? (e.reason || e.message) : e.message });
+  line.append(head, document.createTextNode(": "), reason);
+  box.append(line);
+  clearPendingMarks();
+  if (S.selected) renderDetail();
+}
+/// Commands unanswered after ANSWER_MS: said so, once.
+function expireAnswers() {
+  const now = performance.now();
+  for (const p of S.pending.filter((q) => now - q.at > ANSWER_MS)) {
+    S.pending = S.pending.filter((q) => q !== p);
+    if (p.answers) continue;
+    const box = $("answer");
+    box.hidden = false;
+    box.className = "answer none";
+    box.textContent = p.id + " · " + commandLabel(p.command) + ": no answer from the engine within " + ANSWER_MS / 1000 + " s";
+    clearPendingMarks();
+  }
+}
+function clearPendingMarks() {
+  const waiting = new Set(S.pending.map((p) => p.id + "|" + p.command));
+  const id = $("commands").dataset.node;
+  for (const row of $("commands").querySelectorAll(".selector")) {
+    if (waiting.has(id + "|" + row.dataset.command)) continue;
+    for (const b of row.querySelectorAll(".pending")) b.classList.remove("pending");
+  }
+}
+
+// ── Site-wide commands (EPO) ─────────────────────────────────────────────
+/// A button for each command that applies to the site as a whole, sent to
+/// `system` as the API takes site-wide commands; each asks for a confirming click.
+function buildSiteControls() {
+  const box = $("site-commands");
+  box.textContent = "";
+  for (const c of S.schema.commands) {
+    if (c.applies_to !== "site" || c.params.length) continue;
+    const b = Object.assign(document.createElement("button"), { type: "button", className: "site danger", textContent: c.label, id: "site-" + c.name, disabled: !S.control });
+    b.addEventListener("click", () => askConfirm(c));
+    box.append(b);
+  }
+  $("confirm-no").addEventListener("click", closeConfirm);
+  $("confirm").addEventListener("keydown", (ev) => { if (ev.key === "Escape") closeConfirm(); });
+}
+let confirming = null;
+function askConfirm(c) {
+  confirming = c;
+  $("confirm-text").textContent = "Send “" + c.label + "” to the whole site?";
+  $("confirm-yes").textContent = "Yes: " + c.label;
+  $("confirm").hidden = false;
+  $("confirm-no").focus();
+}
+function closeConfirm() {
+  confirming = null;
+  $("confirm").hidden = true;
 }
 
 let toastTimer = 0;
@@ -126,7 +228,7 @@ function toast(text, error) {
 }
 
 // ── The shared description (GET /api/schema) ──────────────────────────────
-const D = { kinds: new Map(), states: new Map(), fields: new Map(), system: new Map(), commands: new Map(), kindOnly: new Set() };
+const D = { kinds: new Map(), states: new Map(), fields: new Map(), system: new Map(), commands: new Map(), kindOnly: new Set(), modes: new Map(), breakers: new Map() };
 function useSchema(schema) {
   S.schema = schema;
   for (const k of schema.kinds) D.kinds.set(k.name, k);
@@ -134,17 +236,33 @@ function useSchema(schema) {
   for (const f of schema.status_fields) D.fields.set(f.name, f);
   for (const f of schema.system_fields) D.system.set(f.name, f);
   for (const c of schema.commands) D.commands.set(c.name, c);
+  for (const m of schema.modes || []) D.modes.set(m.word, m);
+  for (const b of schema.breakers || []) D.breakers.set(b.word, b);
   // A field some kind lists among its extras belongs to those kinds only; the
   // others every kind reports.
   for (const k of schema.kinds) for (const f of k.extra_fields) D.kindOnly.add(f);
 }
-const kindOf = (name) => D.kinds.get(name) || { name, label: name, role: "conversion", extra_fields: [], commands: [], summary: name };
+const kindOf = (name) => D.kinds.get(name) || { name, label: name, role: "conversion", extra_fields: [], commands: [], modes: [], summary: name };
 const kindLabel = (name) => kindOf(name).label;
 const isLoad = (name) => kindOf(name).role === "load";
 const stateOf = (word) => D.states.get(word) || { word, label: (word || "unknown").toUpperCase(), tone: "off" };
 const toneOf = (word) => (word ? stateOf(word).tone : "none");
 /// Whether nodes of `kind` report Status field `name`.
 const hasField = (kind, name) => !D.kindOnly.has(name) || kindOf(kind).extra_fields.includes(name);
+/// The Status field of a type (`mode`, `breaker`): the one every kind that has
+/// such a thing reports.
+const fieldOfType = (type) => (S.schema ? S.schema.status_fields.find((f) => f.type === type) : null);
+const fieldValue = (type, s) => { const f = fieldOfType(type); return f ? s[f.name] : undefined; };
+/// The node's mode when it is not its kind's normal position (a UPS on bypass, an
+/// ATS in manual, a generator in OFF): the mode's description, else null.
+function offNormal(s) {
+  const m = D.modes.get(fieldValue("mode", s));
+  return m && !m.normal ? m : null;
+}
+/// The normal position of a kind's selector (`auto`, `normal`), for "not in auto".
+const normalModeOf = (kind) => (kindOf(kind).modes || []).map((w) => D.modes.get(w)).find((m) => m && m.normal) || null;
+/// What a person reads for a node that is not in its normal position.
+const notNormalText = (kind, m) => { const n = normalModeOf(kind); return "not in " + (n ? n.label.toLowerCase() : "normal") + ": " + m.label; };
 /// The field of a switch that names the feed in use (its extra of type node_id).
 function feedInUseField(kind) {
   const k = kindOf(kind);
@@ -190,6 +308,8 @@ function fmtValue(f, v, withUnit = true) {
     const text = fmt(v, f.decimals);
     return withUnit && f.unit ? text + " " + f.unit : text;
   }
+  if (f.type === "mode") return (D.modes.get(v) || { label: String(v) }).label;
+  if (f.type === "breaker") return (D.breakers.get(v) || { label: String(v) }).label;
   return String(v);
 }
 const fmtField = (name, s) => fmtValue(D.fields.get(name), s[name]);
@@ -431,6 +551,8 @@ function buildDiagram() {
     let x2 = Math.max(b.x + 14, Math.min(b.x + b.w - 14, x1));
     if (e.count > 1 && Math.abs(x2 - (b.x + b.w / 2)) < 8) x2 = b.x + (b.w * (e.index + 1)) / (e.count + 1);
     const y2 = b.y;
+    // Where its first feed comes in: the node's own breaker is drawn there.
+    if (e.index === 0 && b.type === "node") b.entry = x2 - b.x;
     let d;
     if (a.y + a.h < b.y - 4) {
       const ym = b.y - 20 - e.index * 7;
@@ -466,6 +588,29 @@ function buildNode(b, parent) {
   el("rect", { class: "loadbg", x: 14, y: b.h - 6, width: b.w - 22, height: 2.5, rx: 1 }, g);
   const loadfg = el("rect", { class: "loadfg", x: 14, y: b.h - 6, width: 0, height: 2.5, rx: 1 }, g);
   const title = el("title", {}, g);
+  // The node's own isolating device, drawn only when it is not closed (CSS, by the
+  // node's data-breaker): a gap in the line with the blade swung open, and a
+  // padlock and tag when locked out. Where the feed comes in; a source's at its
+  // output.
+  const source = kindOf(b.kind).role === "source";
+  const bx = source ? b.w / 2 : b.entry !== undefined ? b.entry : b.w / 2;
+  const by = source ? b.h + 11 : -11;
+  const brk = el("g", { class: "breaker", transform: `translate(${bx},${by})` }, g);
+  el("rect", { class: "gap", x: -6, y: -8, width: 12, height: 16 }, brk);
+  el("circle", { class: "pin", cx: 0, cy: 7, r: 1.8 }, brk);
+  el("circle", { class: "pin", cx: 0, cy: -7, r: 1.8 }, brk);
+  el("line", { class: "blade", x1: 0, y1: 7, x2: -7, y2: -5 }, brk);
+  const lock = el("g", { class: "lock", transform: "translate(9,-8)" }, brk);
+  el("path", { class: "shackle", d: "M2,6 V3.5 a3,3 0 0 1 6,0 V6" }, lock);
+  el("rect", { class: "body", x: 0, y: 6, width: 10, height: 8, rx: 1.5 }, lock);
+  el("path", { class: "tag", d: "M12,8 h7 l3,3 l-3,3 h-7 z" }, lock);
+  const brkTitle = el("title", {}, brk);
+  // The "not in auto" badge: the mode a UPS, ATS or generator is in when that is
+  // not its normal position.
+  const badge = el("g", { class: "mode-badge", transform: "translate(8,-6)" }, g);
+  const badgeBox = el("rect", { class: "badgebox", x: 0, y: 0, width: 40, height: 12, rx: 3 }, badge);
+  const badgeText = el("text", { class: "badgetext", x: 4, y: 9 }, badge);
+  const badgeTitle = el("title", {}, badge);
   let fold = null;
   if (b.foldable && (S.folded.has(b.id) || S.topo.nodes.length > FOLD_CONTROLS_ABOVE)) {
     const folded = S.folded.has(b.id);
@@ -475,7 +620,7 @@ function buildNode(b, parent) {
     const n = b.hiddenBelow.length + (b.hiddenLoads || 0);
     t.textContent = folded ? `▸ ${n} more` : "▾ fold";
   }
-  R.nodeEls.set(b.id, { g, chip, chipText, sub, kw, pct, loadfg, title, b, last: "" });
+  R.nodeEls.set(b.id, { g, chip, chipText, sub, kw, pct, loadfg, title, b, brkTitle, badgeBox, badgeText, badgeTitle, last: "" });
   if (S.selected === b.id) g.classList.add("selected");
 }
 
@@ -559,12 +704,29 @@ function updateNode(id) {
   const kw = fmtField(F.power, s);
   const pct = num(s[F.load]) ? fmtField(F.load, s) : "";
   const online = s.online;
-  const key = [st, sub, kw, pct, online].join("|");
+  const breaker = fieldValue("breaker", s) || "";
+  const off = offNormal(s);
+  const key = [st, sub, kw, pct, online, breaker, off ? off.word : ""].join("|");
   if (key === r.last) return;
   r.last = key;
-  r.g.setAttribute("class", "node tone-" + toneOf(s.status) + (online === false ? " offline" : "") + (S.selected === id ? " selected" : ""));
+  const b = D.breakers.get(breaker);
+  r.g.setAttribute("class", "node tone-" + toneOf(s.status) + (online === false ? " offline" : "") + (S.selected === id ? " selected" : "") +
+    (b ? " btone-" + b.tone : "") + (off ? " not-normal" : ""));
   r.g.setAttribute("data-status", st);
+  r.g.setAttribute("data-breaker", breaker);
+  r.brkTitle.textContent = b ? "Breaker: " + b.label : "";
+  if (off) {
+    r.g.setAttribute("data-mode", off.word);
+    r.badgeText.textContent = off.label.toUpperCase();
+    r.badgeTitle.textContent = id + " " + notNormalText(kind, off);
+    r.badgeBox.setAttribute("width", (r.badgeText.getComputedTextLength() + 8).toFixed(1));
+  } else r.g.removeAttribute("data-mode");
   r.chipText.textContent = stateOf(st).label;
+  // The chip grows with a long status label (MAINT BYPASS).
+  const chipW = Math.max(64, r.chipText.getComputedTextLength() + 10);
+  r.chip.setAttribute("width", chipW.toFixed(1));
+  r.chip.setAttribute("x", (r.b.w - 6 - chipW).toFixed(1));
+  r.chipText.setAttribute("x", (r.b.w - 6 - chipW / 2).toFixed(1));
   r.sub.textContent = sub;
   r.kw.textContent = kw;
   r.pct.textContent = pct;
@@ -581,11 +743,15 @@ function updateTile(id) {
   const s = S.nodes.get(id) || {};
   const st = s.status || "unknown";
   const kw = fmtField(F.power, s);
-  const key = st + "|" + s.online + "|" + kw;
+  const breaker = fieldValue("breaker", s) || "";
+  const key = st + "|" + s.online + "|" + kw + "|" + breaker;
   if (key === r.last) return;
   r.last = key;
-  r.t.setAttribute("class", "tile tone-" + toneOf(s.status) + (s.online === false ? " offline" : "") + (S.selected === id ? " selected" : ""));
+  // A breaker that is not passing power is not good (open, tripped, locked out).
+  const open = D.breakers.has(breaker) && D.breakers.get(breaker).tone !== "good";
+  r.t.setAttribute("class", "tile tone-" + toneOf(s.status) + (s.online === false ? " offline" : "") + (S.selected === id ? " selected" : "") + (open ? " breaker-open" : ""));
   r.t.setAttribute("data-status", st);
+  r.t.setAttribute("data-breaker", breaker);
   r.tt.textContent = `${id}: ${stateOf(st).label}, ${kw}`;
 }
 
@@ -853,7 +1019,10 @@ function rowsFor(kind) {
 
 /// The controls of a kind: one per command of the kind in the schema. A command
 /// without parameters is a button; one with a bool parameter two (its label names
-/// both actions, "Fail / restore"); one with a number a field and a button.
+/// both actions, "Fail / restore", "Lock out / release"); one with a number a field
+/// and a button; one with a choice (a mode) a selector of its positions, the
+/// node's current one marked; one with a node id (a manual transfer) a selector of
+/// the node's feeds, the feed in use marked.
 function buildControls(id, kind) {
   const box = $("commands");
   box.textContent = "";
@@ -868,7 +1037,34 @@ function buildControls(id, kind) {
     return b;
   };
   const buttons = document.createElement("div");
-  buttons.className = "row";
+  buttons.className = "row buttons";
+  const selector = (c, p, choices, field) => {
+    const row = document.createElement("div");
+    row.className = "row selector";
+    row.dataset.command = c.name;
+    row.dataset.field = field ? field.name : "";
+    row.setAttribute("role", "radiogroup");
+    row.setAttribute("aria-label", c.label);
+    const label = Object.assign(document.createElement("span"), { className: "label", textContent: c.label });
+    const seg = document.createElement("div");
+    seg.className = "seg";
+    for (const [value, text] of choices) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = text;
+      b.dataset.choice = value;
+      b.setAttribute("role", "radio");
+      b.setAttribute("aria-checked", "false");
+      b.addEventListener("click", () => {
+        for (const o of seg.children) o.classList.toggle("pending", o === b);
+        sendCommand(id, c.name, { [p.name]: value });
+      });
+      seg.append(b);
+    }
+    row.append(label, seg);
+    box.append(row);
+  };
+  const node = S.layout.byId.get(id);
   for (const name of kindOf(kind).commands) {
     const c = D.commands.get(name);
     if (!c) continue;
@@ -879,6 +1075,13 @@ function buildControls(id, kind) {
       const [on, off] = c.label.includes(" / ") ? c.label.split(" / ").map(cap) : [c.label + " on", c.label + " off"];
       buttons.append(button(on, "danger", () => sendCommand(id, c.name, { [p.name]: true })));
       buttons.append(button(off, "", () => sendCommand(id, c.name, { [p.name]: false })));
+    } else if (c.params.length === 1 && p.type === "choice") {
+      // The positions are mode words: the Status field of type `mode` says where it is.
+      selector(c, p, p.choices.map((w) => [w, (D.modes.get(w) || { label: w }).label]), fieldOfType("mode"));
+    } else if (c.params.length === 1 && p.type === "node_id") {
+      // One of the node's own feeds; the feed in use is its switch field.
+      const field = D.fields.get(feedInUseField(kind));
+      selector(c, p, (node ? node.feeds : []).map((f) => [f, f]), field);
     } else if (c.params.length === 1 && p.type === "number") {
       const form = document.createElement("form");
       form.className = "row";
@@ -902,6 +1105,20 @@ function buildControls(id, kind) {
     }
   }
   box.prepend(buttons);
+}
+
+/// Marks each selector's current position from the node's state; a position just
+/// asked for stays marked pending until the node gets there or the answer comes.
+function syncSelectors(s) {
+  for (const row of $("commands").querySelectorAll(".selector")) {
+    const now = row.dataset.field ? s[row.dataset.field] : undefined;
+    for (const b of row.querySelectorAll("button")) {
+      const on = b.dataset.choice === now;
+      b.setAttribute("aria-checked", on ? "true" : "false");
+      b.classList.toggle("current", on);
+      if (on) b.classList.remove("pending");
+    }
+  }
 }
 
 function renderDetail() {
@@ -930,9 +1147,15 @@ function renderDetail() {
     }
   }
   rows.forEach((r, i) => { tbl.rows[i].cells[1].textContent = r.value(s); });
+  const off = offNormal(s);
+  const badge = $("d-mode");
+  badge.hidden = !off;
+  badge.textContent = off ? notNormalText(n.kind, off) : "";
   if ($("commands").dataset.node !== id) buildControls(id, n.kind);
+  syncSelectors(s);
   const ctl = S.control;
   for (const c of $("commands").querySelectorAll("button, input")) c.disabled = !ctl;
+  for (const c of $("site-commands").querySelectorAll("button")) c.disabled = !ctl;
   $("control-hint").textContent = ctl ? "Commands go to " + id + "/command over MQTT, as from a board's button." : "Read-only: open the dashboard URL printed by `winter-river up` (it carries the operator token) to enable controls.";
 }
 
@@ -1065,6 +1288,38 @@ function renderConn() {
   $("conn-text").textContent = text;
 }
 
+// ── Risk window ───────────────────────────────────────────────────────────
+/// The banner while any load is less protected than normal: every node in a mode
+/// the schema gives a risk (a UPS on bypass, an ATS in manual or bypass, a
+/// generator in OFF), with that risk; hidden when none is.
+let riskKey = "";
+function renderRisk() {
+  if (!S.topo) return;
+  const items = [];
+  for (const n of S.topo.nodes) {
+    const s = S.nodes.get(n.id);
+    const m = s && D.modes.get(fieldValue("mode", s));
+    if (m && m.risk) items.push([n.id, m]);
+  }
+  const key = items.map(([id, m]) => id + ":" + m.word).join(",");
+  if (key === riskKey) return;
+  riskKey = key;
+  const list = $("risk-list");
+  list.textContent = "";
+  for (const [id, m] of items) {
+    const li = document.createElement("li");
+    // data-node, not data-id: [data-id] is the diagram's element of a node.
+    li.dataset.node = id;
+    li.dataset.mode = m.word;
+    const a = Object.assign(document.createElement("a"), { textContent: id });
+    a.dataset.node = id;
+    // The risk is a phrase to follow the mode's name.
+    li.append(a, document.createTextNode(" — " + m.label + ": " + m.risk));
+    list.append(li);
+  }
+  $("risk").hidden = items.length === 0;
+}
+
 // ── Events ────────────────────────────────────────────────────────────────
 function addEvents(list) {
   const ol = $("timeline");
@@ -1089,6 +1344,7 @@ function addEvents(list) {
   while (ol.children.length > 300) ol.removeChild(ol.lastChild);
   if (S.events.length > 1000) S.events.splice(0, S.events.length - 1000);
   $("event-count").textContent = S.events.length + " since load";
+  if (S.pending.length) matchAnswers(list);
 }
 
 // ── Charts ────────────────────────────────────────────────────────────────
@@ -1222,6 +1478,8 @@ async function loadTopology(version) {
     foldDefault(false);
     relayout(true);
     if (S.selected && !S.layout.byId.has(S.selected)) S.selected = null;
+    riskKey = null;
+    renderRisk();
     // Start on a node of the kind with the most fields of its own (a UPS): the
     // component whose screen tells the most.
     if (!S.selected && topo.nodes.length) {
@@ -1270,6 +1528,7 @@ function schedule() {
       updateEdges();
       if (S.selected && S.dirty.has(S.selected)) { renderDetail(); fetchFrame(false); }
       S.dirty.clear();
+      renderRisk();
     }
     if (S.frameDue) fetchFrame(false);
     renderKpis();
@@ -1302,6 +1561,16 @@ async function loadSchema() {
 async function init() {
   await loadSchema();
   renderLegend();
+  buildSiteControls();
+  $("confirm-yes").addEventListener("click", () => {
+    const c = confirming;
+    closeConfirm();
+    if (c) sendCommand("system", c.name, {});
+  });
+  $("risk-list").addEventListener("click", (ev) => {
+    const a = ev.target.closest("a[data-node]");
+    if (a) { focusNode(a.dataset.node); select(a.dataset.node); }
+  });
   initToken();
   initZoom();
   $("timeline").addEventListener("click", (ev) => {
@@ -1317,6 +1586,7 @@ async function init() {
   setInterval(() => { if (S.frameDue) schedule(); }, 300);
   setInterval(() => {
     tickDetail();
+    expireAnswers();
     if (frameFailures && performance.now() - frameAt >= FRAME_RETRY_MS) fetchFrame(false);
   }, 1000);
 }

@@ -664,9 +664,22 @@ impl Store {
         json!({"broker": self.broker_connected, "engine": self.engine_online})
     }
 
+    /// An event as the API and the live stream carry it: the Event's fields (with
+    /// `to`, `command` and `reason` when it has them), its `seq` and when the web
+    /// heard it.
     fn event_json(seq: u64, wall_ms: u64, e: &Event) -> Value {
-        json!({"seq": seq, "wall_ms": wall_ms, "t": e.t, "node_id": e.node_id, "event": e.event,
-               "severity": e.severity.as_str(), "message": e.message})
+        let mut v = json!({"seq": seq, "wall_ms": wall_ms, "t": e.t, "node_id": e.node_id, "event": e.event,
+               "severity": e.severity.as_str(), "message": e.message});
+        for (key, value) in [
+            ("to", &e.to),
+            ("command", &e.command),
+            ("reason", &e.reason),
+        ] {
+            if let (Some(text), Some(m)) = (value, v.as_object_mut()) {
+                m.insert(key.into(), text.clone().into());
+            }
+        }
+        v
     }
 
     /// Every node of the topology with its entry and kind, in topology order.
@@ -916,6 +929,30 @@ mod tests {
         assert_eq!(nodes.len(), 1);
         assert_eq!(nodes[0]["power_kw"], 50.0);
         assert_eq!(d["full"], false);
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_command_and_reason() {
+        let mut s = store_with_default_topology();
+        s.handle_message(
+            5,
+            "wr/system/events",
+            br#"{"t":3.0,"node_id":"pdu_a","event":"refused","severity":"warning","message":"pdu_a refused close: pdu_a is locked out","command":"close","reason":"pdu_a is locked out"}"#,
+        );
+        s.handle_message(
+            6,
+            "wr/system/events",
+            br#"{"t":3.1,"node_id":"util_a","event":"fault","severity":"critical","message":"util_a failed"}"#,
+        );
+        let events = s.events_json(0, 10);
+        let refused = &events["events"][0];
+        assert_eq!(refused["event"], "refused");
+        assert_eq!(refused["command"], "close");
+        assert_eq!(refused["reason"], "pdu_a is locked out");
+        let fault = events["events"][1].as_object().unwrap();
+        assert!(!fault.contains_key("command") && !fault.contains_key("reason"));
+        let (d, _) = s.delta(&Cursor::default());
+        assert_eq!(d["events"][0]["reason"], "pdu_a is locked out");
     }
 
     #[test]

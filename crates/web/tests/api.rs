@@ -62,6 +62,24 @@ async fn command_api_answers_each_case_with_its_status_code() {
     )
     .await;
     assert_eq!(s, 422, "set_load on a PDU: {v}");
+    // EPO is for the site as a whole: refused on a node (it is sent to `system`).
+    let (s, v) = post_command(
+        &stack,
+        "ups_a",
+        Some(TOKEN),
+        r#"{"command": "epo", "params": {}}"#,
+    )
+    .await;
+    assert_eq!(s, 422, "epo on a node: {v}");
+    // A mode that is not one of the command's choices.
+    let (s, v) = post_command(
+        &stack,
+        "ups_a",
+        Some(TOKEN),
+        r#"{"command": "ups_mode", "params": {"mode": "auto"}}"#,
+    )
+    .await;
+    assert_eq!(s, 422, "ups_mode auto: {v}");
     let (s, _) = post_command(&stack, "no_such_node", Some(TOKEN), fail).await;
     assert_eq!(s, 404);
     // Nothing of the above reached the model.
@@ -149,11 +167,75 @@ async fn topology_state_events_history_and_screen() {
     assert_eq!(kind("ups")["summary"], "batt {battery_pct} · {runtime_s}");
     assert_eq!(
         kind("server")["commands"],
-        serde_json::json!(["set_fault", "set_load", "reset"])
+        serde_json::json!(["set_fault", "set_load", "reset", "open", "close", "lockout"])
     );
     assert_eq!(
         kind("pdu")["commands"],
-        serde_json::json!(["set_fault", "reset"])
+        serde_json::json!(["set_fault", "reset", "open", "close", "lockout"])
+    );
+    // What the page builds its switching controls, badges and risk banner from: a
+    // kind's selector positions, a command's choices and node-id parameter, each
+    // mode's normal position and risk, each breaker position's tone.
+    assert_eq!(
+        kind("switchgear")["commands"],
+        serde_json::json!([
+            "set_fault",
+            "reset",
+            "open",
+            "close",
+            "lockout",
+            "ats_mode",
+            "transfer",
+            "ats_test"
+        ])
+    );
+    assert_eq!(
+        kind("ups")["modes"],
+        serde_json::json!(["normal", "static_bypass", "maintenance_bypass"])
+    );
+    let command = |name: &str| {
+        schema["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(command("ups_mode")["params"][0]["type"], "choice");
+    assert_eq!(
+        command("gen_mode")["params"][0]["choices"],
+        serde_json::json!(["auto", "off", "run"])
+    );
+    assert_eq!(command("transfer")["params"][0]["type"], "node_id");
+    assert_eq!(command("epo")["applies_to"], "site");
+    assert_eq!(command("epo")["site_wide"], true);
+    let mode = |word: &str| {
+        schema["modes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["word"] == word)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(mode("auto")["normal"], true);
+    assert_eq!(mode("auto")["risk"], Value::Null);
+    assert_eq!(mode("manual")["normal"], false);
+    assert!(mode("maintenance_bypass")["risk"].is_string());
+    assert_eq!(
+        schema["breakers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["word"].as_str().unwrap(), b["tone"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [
+            ("closed", "good"),
+            ("open", "warn"),
+            ("tripped", "bad"),
+            ("locked_out", "warn")
+        ]
     );
     let state = |word: &str| {
         schema["states"]

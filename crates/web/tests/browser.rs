@@ -149,6 +149,11 @@ async fn without_the_token_the_page_is_read_only_and_control_is_refused() {
             .await,
         true
     );
+    assert_eq!(
+        b.eval("document.getElementById('site-epo').disabled").await,
+        true,
+        "EPO needs the token too"
+    );
     // Clicking the disabled button does nothing; the API itself refuses the page.
     b.click("#btn-fail").await;
     let refused = b
@@ -192,6 +197,21 @@ async fn phone_layout_stacks_and_stays_usable() {
         b.eval("document.documentElement.scrollWidth <= window.innerWidth + 1")
             .await,
         true
+    );
+    // The switchgear has the most controls (three selectors, seven buttons): they
+    // wrap within the panel.
+    b.eval("window.winterRiver.select('sw_a')").await;
+    b.wait_for(
+        "document.getElementById('commands').dataset.node === 'sw_a' && !!document.querySelector('[data-command=\"transfer\"]')",
+        Duration::from_secs(5),
+        "sw_a's controls on a phone",
+    )
+    .await;
+    assert_eq!(
+        b.eval("document.documentElement.scrollWidth <= window.innerWidth + 1")
+            .await,
+        true,
+        "sw_a's controls make the page wider than the phone"
     );
     b.screenshot(&util::target_tmp().join("web-dashboard-phone.png"))
         .await;
@@ -506,5 +526,692 @@ async fn large_site_stays_responsive() {
     assert!(
         frames > 100,
         "the page kept drawing: {frames} frames in 10 s"
+    );
+}
+
+// ── Operator switching (issue 12) ────────────────────────────────────────────
+
+/// JavaScript: whether the first element matching `selector` is rendered (it and
+/// every ancestor displayed; `checkVisibility` says true of an SVG element that is
+/// `display: none`).
+fn visible(selector: &str) -> String {
+    format!(
+        "((e) => {{ if (!e) return false; for (let x = e; x; x = x.parentElement) if (getComputedStyle(x).display === 'none') return false; return true; }})(document.querySelector({}))",
+        serde_json::to_string(selector).unwrap()
+    )
+}
+
+/// JavaScript: a diagram element's attribute for `id` (`data-breaker`, `data-mode`).
+fn shown_attr(id: &str, attr: &str) -> String {
+    format!("(document.querySelector('[data-id=\"{id}\"]') || {{}}).getAttribute?.('{attr}')")
+}
+
+/// JavaScript: the text of the first element matching `selector`, or null.
+fn text_of(selector: &str) -> String {
+    format!(
+        "((document.querySelector({}) || {{}}).textContent ?? null)",
+        serde_json::to_string(selector).unwrap()
+    )
+}
+
+/// The page as an operator sees it on the default site, every node shown.
+async fn operator_page(stack: &Stack) -> Browser {
+    let mut b = Browser::launch(W, H).await;
+    b.goto(&format!("{}/?token={TOKEN}", stack.base())).await;
+    b.wait_for(
+        &format!(
+            "{} === 'ok' && document.getElementById('mode').textContent === 'Operator'",
+            shown_status("srv_a")
+        ),
+        Duration::from_secs(10),
+        "the site shown in operator mode",
+    )
+    .await;
+    b
+}
+
+/// Clicks `id` on the diagram and waits for its panel.
+async fn select(b: &mut Browser, id: &str) {
+    b.click(&format!("[data-id=\"{id}\"] .box")).await;
+    b.wait_for(
+        &format!(
+            "document.getElementById('d-id').textContent === '{id}' && document.getElementById('commands').dataset.node === '{id}'"
+        ),
+        Duration::from_secs(5),
+        &format!("{id} selected"),
+    )
+    .await;
+}
+
+/// The reason of the engine's latest `refused` event for `node` and `command`, as
+/// `/api/events` has it.
+async fn refusal_reason(stack: &Stack, node: &str, command: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, body) = util::get(stack.http, "/api/events?limit=1000").await;
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let found = v["events"].as_array().and_then(|events| {
+            events
+                .iter()
+                .rev()
+                .find(|e| {
+                    e["event"] == "refused" && e["node_id"] == node && e["command"] == command
+                })
+                .and_then(|e| e["reason"].as_str().map(str::to_string))
+        });
+        if let Some(reason) = found {
+            return reason;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no refused event for {node} {command} in /api/events"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the answer box next to the controls shows a refusal of `command`
+/// for `node`, and returns the reason it shows.
+async fn shown_refusal(b: &mut Browser, node: &str, command: &str) -> String {
+    b.wait_for(
+        &format!(
+            "(() => {{ const a = document.getElementById('answer'); return !a.hidden && a.classList.contains('refused') && \
+             a.dataset.node === '{node}' && a.dataset.command === '{command}'; }})()"
+        ),
+        Duration::from_secs(5),
+        &format!("{node}'s refusal of {command} shown"),
+    )
+    .await;
+    b.eval(&text_of("#answer .refused .reason"))
+        .await
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// What the risk banner says of a mode, from /api/schema: its label and its risk.
+async fn risk_of(stack: &Stack, mode: &str) -> String {
+    let (_, body) = util::get(stack.http, "/api/schema").await;
+    let schema: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    schema["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["word"] == mode)
+        .and_then(|m| Some(format!("{}: {}", m["label"].as_str()?, m["risk"].as_str()?)))
+        .unwrap_or_else(|| panic!("mode {mode} has no risk in /api/schema"))
+}
+
+/// UPS maintenance from the mode selector: the interlock refuses maintenance
+/// bypass straight from normal (the reason shown to this operator), static bypass
+/// then maintenance bypass put the "not normal" badge on ups_a and the risk banner
+/// up naming it, normal straight from maintenance bypass is refused, and the way
+/// back through static bypass takes both down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ups_maintenance_bypass_from_the_selector_with_badge_risk_banner_and_refusals() {
+    let stack = Stack::start().await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let mut b = operator_page(&stack).await;
+    select(&mut b, "ups_a").await;
+    let choice = |mode: &str| format!("[data-command=\"ups_mode\"] [data-choice=\"{mode}\"]");
+    // The selector offers the UPS's positions, normal marked.
+    assert_eq!(
+        b.eval("[...document.querySelectorAll('[data-command=\"ups_mode\"] [data-choice]')].map(e => e.textContent)")
+            .await,
+        serde_json::json!(["Normal", "Static bypass", "Maintenance bypass"])
+    );
+    b.wait_for(
+        &format!(
+            "document.querySelector({:?}).getAttribute('aria-checked') === 'true'",
+            choice("normal")
+        ),
+        Duration::from_secs(5),
+        "normal marked",
+    )
+    .await;
+    assert_eq!(
+        b.eval(&visible("#risk")).await,
+        false,
+        "no risk at the start"
+    );
+
+    // Maintenance bypass straight from normal: refused, the reason shown here.
+    b.click(&choice("maintenance_bypass")).await;
+    let shown = shown_refusal(&mut b, "ups_a", "ups_mode").await;
+    assert_eq!(shown, refusal_reason(&stack, "ups_a", "ups_mode").await);
+    assert!(!shown.is_empty());
+    assert_eq!(b.eval(&shown_status("ups_a")).await, "ok");
+    assert_eq!(b.eval(&visible("#risk")).await, false);
+
+    // Static bypass: the badge on the diagram, the banner names ups_a.
+    b.click(&choice("static_bypass")).await;
+    b.wait_for(
+        &format!(
+            "{} === 'bypass' && {} === 'static_bypass' && {}",
+            shown_status("ups_a"),
+            shown_attr("ups_a", "data-mode"),
+            visible("[data-id=\"ups_a\"] .mode-badge")
+        ),
+        Duration::from_secs(5),
+        "ups_a on static bypass with its badge",
+    )
+    .await;
+    assert_eq!(
+        b.eval(&text_of("[data-id=\"ups_a\"] .mode-badge text"))
+            .await,
+        "STATIC BYPASS"
+    );
+    let static_risk = risk_of(&stack, "static_bypass").await;
+    b.wait_for(
+        &format!(
+            "{} && {} === 'ups_a — ' + {:?}",
+            visible("#risk"),
+            text_of("#risk li[data-node=\"ups_a\"]"),
+            static_risk
+        ),
+        Duration::from_secs(5),
+        "the risk banner names ups_a on static bypass",
+    )
+    .await;
+    assert_eq!(
+        b.eval(&text_of("#d-mode")).await,
+        "not in normal: Static bypass"
+    );
+    // The answer to this operator: what was done.
+    b.wait_for(
+        "document.getElementById('answer').classList.contains('done')",
+        Duration::from_secs(5),
+        "the accepted mode change answered",
+    )
+    .await;
+
+    // Maintenance bypass from static bypass: accepted.
+    b.click(&choice("maintenance_bypass")).await;
+    let maint_risk = risk_of(&stack, "maintenance_bypass").await;
+    b.wait_for(
+        &format!(
+            "{} === 'maintenance_bypass' && {} === 'MAINTENANCE BYPASS' && {} === 'ups_a — ' + {:?}",
+            shown_status("ups_a"),
+            text_of("[data-id=\"ups_a\"] .mode-badge text"),
+            text_of("#risk li[data-node=\"ups_a\"]"),
+            maint_risk
+        ),
+        Duration::from_secs(5),
+        "ups_a on maintenance bypass, badge and banner",
+    )
+    .await;
+    assert_eq!(
+        b.eval(&format!(
+            "document.querySelector({:?}).getAttribute('aria-checked')",
+            choice("maintenance_bypass")
+        ))
+        .await,
+        "true"
+    );
+    // The load is still served (wired around the UPS).
+    assert_eq!(b.eval(&shown_status("srv_a")).await, "ok");
+    b.screenshot(&util::target_tmp().join("web-ups-maintenance-bypass.png"))
+        .await;
+
+    // Normal straight from maintenance bypass: refused, the reason shown here.
+    b.click(&choice("normal")).await;
+    let shown = shown_refusal(&mut b, "ups_a", "ups_mode").await;
+    assert_eq!(shown, refusal_reason(&stack, "ups_a", "ups_mode").await);
+    assert_eq!(b.eval(&shown_status("ups_a")).await, "maintenance_bypass");
+    assert_eq!(b.eval(&visible("#risk")).await, true);
+    // The selector still says where the UPS is, not what was asked.
+    assert_eq!(
+        b.eval(&format!(
+            "document.querySelector({:?}).getAttribute('aria-checked')",
+            choice("maintenance_bypass")
+        ))
+        .await,
+        "true"
+    );
+
+    // Back the right way: static bypass, then normal. Badge and banner go.
+    b.click(&choice("static_bypass")).await;
+    b.wait_for(
+        &format!("{} === 'bypass'", shown_status("ups_a")),
+        Duration::from_secs(5),
+        "ups_a back on static bypass",
+    )
+    .await;
+    b.click(&choice("normal")).await;
+    b.wait_for(
+        &format!(
+            "{} === 'ok' && !{} && !{} && document.getElementById('d-mode').hidden",
+            shown_status("ups_a"),
+            visible("#risk"),
+            visible("[data-id=\"ups_a\"] .mode-badge")
+        ),
+        Duration::from_secs(5),
+        "ups_a normal, no badge, no banner",
+    )
+    .await;
+    assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
+}
+
+/// Lock-out/tag-out from the page: Open draws pdu_a's breaker open and srv_a goes
+/// unpowered; Lock out adds the padlock; Close is refused with the reason; Release
+/// then Close restore the rack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_and_locking_out_pdu_a_is_drawn_and_close_is_refused() {
+    let stack = Stack::start().await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let mut b = operator_page(&stack).await;
+    select(&mut b, "pdu_a").await;
+    assert_eq!(
+        b.eval(&visible("[data-id=\"pdu_a\"] .breaker")).await,
+        false,
+        "a closed breaker is not drawn"
+    );
+    b.click("#btn-open").await;
+    b.wait_for(
+        &format!(
+            "{} === 'open' && {} === 'open' && {} === 'unpowered'",
+            shown_attr("pdu_a", "data-breaker"),
+            shown_status("pdu_a"),
+            shown_status("srv_a")
+        ),
+        Duration::from_secs(5),
+        "pdu_a open, srv_a unpowered",
+    )
+    .await;
+    assert_eq!(
+        b.eval(&visible("[data-id=\"pdu_a\"] .breaker .blade"))
+            .await,
+        true,
+        "the open blade is drawn"
+    );
+    assert_eq!(
+        b.eval(&visible("[data-id=\"pdu_a\"] .breaker .lock")).await,
+        false,
+        "no padlock while only open"
+    );
+    let rows = "Object.fromEntries([...document.getElementById('d-values').rows].map(r => [r.cells[0].textContent, r.cells[1].textContent]))";
+    assert_eq!(b.eval(rows).await["Breaker"], "Open");
+    // Nothing in the chain below it is live: no live line into srv_a's PDU output.
+    assert_eq!(
+        stack.node_status("srv_a").await.as_deref(),
+        Some("unpowered")
+    );
+
+    b.click("#btn-lock-out").await;
+    b.wait_for(
+        &format!(
+            "{} === 'locked_out' && {}",
+            shown_attr("pdu_a", "data-breaker"),
+            visible("[data-id=\"pdu_a\"] .breaker .lock")
+        ),
+        Duration::from_secs(5),
+        "pdu_a locked out with its padlock and tag",
+    )
+    .await;
+    assert_eq!(b.eval(rows).await["Breaker"], "Locked out");
+
+    b.click("#btn-close").await;
+    let shown = shown_refusal(&mut b, "pdu_a", "close").await;
+    assert_eq!(shown, refusal_reason(&stack, "pdu_a", "close").await);
+    assert!(shown.contains("locked out"), "{shown}");
+    assert_eq!(
+        b.eval(&shown_attr("pdu_a", "data-breaker")).await,
+        "locked_out"
+    );
+    b.screenshot(&util::target_tmp().join("web-pdu-locked-out.png"))
+        .await;
+
+    b.click("#btn-release").await;
+    b.wait_for(
+        &format!("{} === 'open'", shown_attr("pdu_a", "data-breaker")),
+        Duration::from_secs(5),
+        "pdu_a released",
+    )
+    .await;
+    b.click("#btn-close").await;
+    b.wait_for(
+        &format!(
+            "{} === 'closed' && {} === 'ok' && !{}",
+            shown_attr("pdu_a", "data-breaker"),
+            shown_status("srv_a"),
+            visible("[data-id=\"pdu_a\"] .breaker")
+        ),
+        Duration::from_secs(5),
+        "pdu_a closed, srv_a powered",
+    )
+    .await;
+    assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
+}
+
+/// EPO asks for a confirming click: Cancel sends nothing; confirmed, every UPS
+/// opens (ups_a drawn open, srv_a unpowered) and this operator sees the answer;
+/// closing ups_a from its panel brings the load back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn epo_needs_a_confirming_click_and_opens_the_ups() {
+    let stack = Stack::start().await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let mut b = operator_page(&stack).await;
+    assert_eq!(b.eval(&visible("#confirm")).await, false);
+    assert_eq!(b.eval(&text_of("#site-epo")).await, "Emergency power off");
+    b.click("#site-epo").await;
+    b.wait_for(
+        &visible("#confirm"),
+        Duration::from_secs(2),
+        "the confirmation",
+    )
+    .await;
+    assert_eq!(
+        b.eval(&text_of("#confirm-text")).await,
+        "Send “Emergency power off” to the whole site?"
+    );
+    // Asking is not sending.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(stack.node_status("ups_a").await.as_deref(), Some("ok"));
+    b.click("#confirm-no").await;
+    b.wait_for(
+        &format!("!{}", visible("#confirm")),
+        Duration::from_secs(2),
+        "cancelled",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stack.node_status("ups_a").await.as_deref(), Some("ok"));
+    assert_eq!(b.eval(&shown_attr("ups_a", "data-breaker")).await, "closed");
+
+    b.click("#site-epo").await;
+    b.wait_for(
+        &visible("#confirm"),
+        Duration::from_secs(2),
+        "the confirmation again",
+    )
+    .await;
+    b.click("#confirm-yes").await;
+    b.wait_for(
+        &format!(
+            "{} === 'open' && {} === 'open' && {} === 'unpowered' && {}",
+            shown_attr("ups_a", "data-breaker"),
+            shown_status("ups_a"),
+            shown_status("srv_a"),
+            visible("[data-id=\"ups_a\"] .breaker")
+        ),
+        Duration::from_secs(5),
+        "EPO: ups_a open, srv_a unpowered",
+    )
+    .await;
+    b.wait_for(
+        "(() => { const a = document.getElementById('answer'); return !a.hidden && a.dataset.command === 'epo' && !!a.querySelector('.done[data-node=\"ups_a\"]'); })()",
+        Duration::from_secs(5),
+        "the EPO's answer shown",
+    )
+    .await;
+    assert_eq!(
+        stack.node_status("srv_a").await.as_deref(),
+        Some("unpowered")
+    );
+    b.screenshot(&util::target_tmp().join("web-epo.png")).await;
+
+    select(&mut b, "ups_a").await;
+    b.click("#btn-close").await;
+    b.wait_for(
+        &format!(
+            "{} === 'closed' && {} === 'ok'",
+            shown_attr("ups_a", "data-breaker"),
+            shown_status("srv_a")
+        ),
+        Duration::from_secs(5),
+        "ups_a closed again, srv_a powered",
+    )
+    .await;
+    assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
+}
+
+/// The switchgear's controls: its feeds offered for a manual transfer (the feed in
+/// use marked), a transfer refused in auto, "not in auto" badges and the risk
+/// banner for the ATS in manual and the generator in OFF, gone when both are back
+/// in auto; the transfer test answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ats_in_manual_and_generator_in_off_raise_badges_and_the_risk_window() {
+    let stack = Stack::start().await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let mut b = operator_page(&stack).await;
+    select(&mut b, "sw_a").await;
+    let (_, body) = util::get(stack.http, "/api/topology").await;
+    let topo: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let feeds = topo["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "sw_a")
+        .unwrap()["feeds"]
+        .clone();
+    assert_eq!(
+        b.eval("[...document.querySelectorAll('[data-command=\"transfer\"] [data-choice]')].map(e => e.dataset.choice)")
+            .await,
+        feeds,
+        "Transfer offers sw_a's own feeds"
+    );
+    let preferred = feeds[0].as_str().unwrap().to_string();
+    b.wait_for(
+        &format!(
+            "document.querySelector('[data-command=\"transfer\"] [data-choice=\"{preferred}\"]').getAttribute('aria-checked') === 'true' && \
+             document.querySelector('[data-command=\"ats_mode\"] [data-choice=\"auto\"]').getAttribute('aria-checked') === 'true'"
+        ),
+        Duration::from_secs(5),
+        "the feed in use and auto marked",
+    )
+    .await;
+    // A manual transfer in auto: refused, the reason shown.
+    b.click("[data-command=\"transfer\"] [data-choice=\"gen_a\"]")
+        .await;
+    let shown = shown_refusal(&mut b, "sw_a", "transfer").await;
+    assert_eq!(shown, refusal_reason(&stack, "sw_a", "transfer").await);
+
+    b.click("[data-command=\"ats_mode\"] [data-choice=\"manual\"]")
+        .await;
+    let manual_risk = risk_of(&stack, "manual").await;
+    b.wait_for(
+        &format!(
+            "{} === 'manual' && {} === 'MANUAL' && {} === 'sw_a — ' + {:?}",
+            shown_attr("sw_a", "data-mode"),
+            text_of("[data-id=\"sw_a\"] .mode-badge text"),
+            text_of("#risk li[data-node=\"sw_a\"]"),
+            manual_risk
+        ),
+        Duration::from_secs(5),
+        "sw_a in manual: badge and banner",
+    )
+    .await;
+    assert_eq!(b.eval(&text_of("#d-mode")).await, "not in auto: Manual");
+
+    select(&mut b, "gen_a").await;
+    b.click("[data-command=\"gen_mode\"] [data-choice=\"off\"]")
+        .await;
+    let off_risk = risk_of(&stack, "off").await;
+    b.wait_for(
+        &format!(
+            "{} === 'off' && {} === 'OFF' && {} === 'gen_a — ' + {:?} && document.querySelectorAll('#risk li').length === 2",
+            shown_status("gen_a"),
+            text_of("[data-id=\"gen_a\"] .mode-badge text"),
+            text_of("#risk li[data-node=\"gen_a\"]"),
+            off_risk
+        ),
+        Duration::from_secs(5),
+        "gen_a in OFF: badge, and the banner lists both",
+    )
+    .await;
+    b.screenshot(&util::target_tmp().join("web-risk-window.png"))
+        .await;
+
+    b.click("[data-command=\"gen_mode\"] [data-choice=\"auto\"]")
+        .await;
+    b.wait_for(
+        &format!(
+            "{} === null && document.querySelectorAll('#risk li').length === 1",
+            shown_attr("gen_a", "data-mode")
+        ),
+        Duration::from_secs(5),
+        "gen_a back in auto",
+    )
+    .await;
+    // The banner's link selects the node it names.
+    b.click("#risk li[data-node=\"sw_a\"] a").await;
+    b.wait_for(
+        "document.getElementById('d-id').textContent === 'sw_a'",
+        Duration::from_secs(5),
+        "sw_a selected from the banner",
+    )
+    .await;
+    b.click("[data-command=\"ats_mode\"] [data-choice=\"auto\"]")
+        .await;
+    b.wait_for(
+        &format!(
+            "!{} && !{}",
+            visible("#risk"),
+            visible("[data-id=\"sw_a\"] .mode-badge")
+        ),
+        Duration::from_secs(5),
+        "all back in auto: no banner, no badge",
+    )
+    .await;
+    // The monthly transfer test, in auto: accepted and answered.
+    b.click("#btn-transfer-test-on").await;
+    b.wait_for(
+        "(() => { const a = document.getElementById('answer'); return !a.hidden && a.classList.contains('done') && a.dataset.command === 'ats_test'; })()",
+        Duration::from_secs(5),
+        "the transfer test answered",
+    )
+    .await;
+    assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
+}
+
+/// A refusal is shown to the operator who asked, not to every viewer: two
+/// operators watch pdu_a; one clicks Close; the test plays the engine and refuses
+/// it. Both see the event in the timeline and the padlock on the diagram, and both
+/// see the risk banner for a UPS on maintenance bypass; only the one who asked sees
+/// the reason next to the controls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_is_shown_to_the_operator_who_asked_only() {
+    let stack = Stack::web_only().await;
+    let p = stack.prefix.clone();
+    let engine = stack.client("engine").await;
+    engine.subscribe(&format!("{p}/pdu_a/command")).unwrap();
+    let topology = r#"{"site":"lockout","nodes":[
+        {"id":"util_a","kind":"utility","feeds":[],"params":{}},
+        {"id":"ups_a","kind":"ups","feeds":["util_a"],"params":{}},
+        {"id":"pdu_a","kind":"pdu","feeds":["ups_a"],"params":{}},
+        {"id":"srv_a","kind":"server","feeds":["pdu_a"],"params":{}}]}"#;
+    engine
+        .publish(
+            &format!("{p}/system/topology"),
+            topology,
+            Qos::AtLeastOnce,
+            true,
+        )
+        .unwrap();
+    let _boards = util::boards(
+        stack.client("boards").await,
+        &p,
+        &[
+            r#"{"node_id":"util_a","kind":"utility","voltage_out":480.0,"power_kw":5.3,"status":"ok","breaker":"closed"}"#,
+            r#"{"node_id":"ups_a","kind":"ups","voltage_in":480.0,"voltage_out":480.0,"power_kw":5.3,"status":"maintenance_bypass","mode":"maintenance_bypass","breaker":"closed","battery_pct":100.0}"#,
+            r#"{"node_id":"pdu_a","kind":"pdu","voltage_in":480.0,"voltage_out":0.0,"power_kw":0.0,"status":"open","breaker":"locked_out"}"#,
+            r#"{"node_id":"srv_a","kind":"server","power_kw":0.0,"status":"unpowered","breaker":"closed"}"#,
+        ],
+    );
+    let mut asker = Browser::launch(W, H).await;
+    let mut viewer = Browser::launch(W, H).await;
+    for b in [&mut asker, &mut viewer] {
+        b.goto(&format!("{}/?token={TOKEN}", stack.base())).await;
+        b.wait_for(
+            &format!(
+                "{} === 'locked_out' && document.getElementById('mode').textContent === 'Operator'",
+                shown_attr("pdu_a", "data-breaker")
+            ),
+            Duration::from_secs(10),
+            "pdu_a shown locked out",
+        )
+        .await;
+        assert_eq!(
+            b.eval(&visible("[data-id=\"pdu_a\"] .breaker .lock")).await,
+            true
+        );
+        assert_eq!(
+            b.eval(&visible("[data-id=\"srv_a\"] .breaker")).await,
+            false
+        );
+        // Every viewer sees the risk window.
+        assert_eq!(b.eval(&visible("#risk")).await, true);
+        assert_eq!(
+            b.eval(&text_of("#risk li[data-node=\"ups_a\"]")).await,
+            format!("ups_a — {}", risk_of(&stack, "maintenance_bypass").await)
+        );
+        assert_eq!(
+            b.eval(&text_of("[data-id=\"ups_a\"] .mode-badge text"))
+                .await,
+            "MAINTENANCE BYPASS"
+        );
+        select(b, "pdu_a").await;
+    }
+    let mark = engine.mark();
+    asker.click("#btn-close").await;
+    engine
+        .wait_json_from(
+            "the page's close",
+            Duration::from_secs(5),
+            mark,
+            &format!("{p}/pdu_a/command"),
+            |v| v["command"] == "close",
+        )
+        .await
+        .unwrap();
+    let reason = "pdu_a is locked out: release the lock-out first";
+    let event = serde_json::json!({"t": 12.0, "node_id": "pdu_a", "event": "refused", "severity": "warning",
+        "message": format!("pdu_a refused close: {reason}"), "command": "close", "reason": reason});
+    engine
+        .publish(
+            &format!("{p}/system/events"),
+            event.to_string(),
+            Qos::AtLeastOnce,
+            false,
+        )
+        .unwrap();
+    assert_eq!(shown_refusal(&mut asker, "pdu_a", "close").await, reason);
+    // The banner stays in view above the scrolled page.
+    assert_eq!(
+        asker
+            .eval("document.getElementById('risk').getBoundingClientRect().bottom < 200")
+            .await,
+        true
+    );
+    asker
+        .screenshot(&util::target_tmp().join("web-refusal.png"))
+        .await;
+    viewer
+        .wait_for(
+            &format!("[...document.querySelectorAll('#timeline li')].some(li => li.textContent.includes({:?}))", reason),
+            Duration::from_secs(5),
+            "the refusal in the other viewer's timeline",
+        )
+        .await;
+    assert_eq!(
+        viewer
+            .eval("document.getElementById('answer').hidden")
+            .await,
+        true
+    );
+    // The answer came: the asker waits for nothing more (no "no answer" later).
+    assert_eq!(
+        asker.eval("window.winterRiver.state.pending.length").await,
+        0
+    );
+    assert_eq!(
+        asker.errors(),
+        Vec::<String>::new(),
+        "the asker's page logged errors"
+    );
+    assert_eq!(
+        viewer.errors(),
+        Vec::<String>::new(),
+        "the viewer's page logged errors"
     );
 }
