@@ -594,6 +594,43 @@ fn ats_test_transfers_to_the_generator_and_retransfers_on_the_normal_timers() {
     assert_eq!(state(&sim, "gen_a"), NodeState::Cooldown);
 }
 
+#[test]
+fn ats_test_aborts_and_retransfers_at_once_when_the_generator_fails_under_test() {
+    let mut sim = seed();
+    accepted(&mut sim, "sw_a", Command::AtsTest { state: true });
+    run_for(&mut sim, 10.5);
+    assert_eq!(
+        sim.node_status(idx(&sim, "sw_a"))
+            .measured
+            .source
+            .as_deref(),
+        Some("gen_a")
+    );
+    sim.command("gen_a", &Command::SetFault { state: true })
+        .unwrap();
+    sim.step();
+    let aborted = sim
+        .events()
+        .iter()
+        .find(|e| e.node_id == "sw_a" && e.event == EventKind::Mode)
+        .expect("an abort event");
+    assert!(
+        aborted.message.contains("transfer test aborted"),
+        "{}",
+        aborted.message
+    );
+    assert_eq!(
+        sim.node_status(idx(&sim, "sw_a"))
+            .measured
+            .source
+            .as_deref(),
+        Some("trf_a")
+    );
+    assert_eq!(it_lost(&sim), 0.0);
+    let why = refused(&mut sim, "sw_a", Command::AtsTest { state: false });
+    assert_eq!(why, "sw_a is not running a transfer test");
+}
+
 // ── Generator modes ─────────────────────────────────────────────────────────────
 
 #[test]

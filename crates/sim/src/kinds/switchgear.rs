@@ -229,6 +229,26 @@ impl Switchgear {
         let t = cx.t;
         let mut transfer_to = None;
         let mut signal = None;
+        if self.testing
+            && self.choice.selected != 0
+            && !cx.feed_live(self.choice.selected)
+            && cx.feed_live(0)
+        {
+            // The alternate failed under test: the controller aborts the test and
+            // goes back to the live preferred feed at once.
+            self.testing = false;
+            let said = (
+                EventKind::Mode,
+                Severity::Warning,
+                format!(
+                    "{} transfer test aborted: {} lost, back to {}",
+                    cx.id(),
+                    cx.feed_id(self.choice.selected),
+                    cx.feed_id(0)
+                ),
+            );
+            cx.event(said, None);
+        }
         // A transfer test acts as if the preferred feed were dead.
         let preferred_live = cx.feed_live(0) && !self.testing;
         if self.choice.selected == 0 {
