@@ -19,12 +19,14 @@
 use std::sync::Arc;
 
 use winter_river_protocol::{
-    Command, Event, EventKind, Measurements, NodeKind, NodeState, Role, Severity, Source, Status,
-    SystemStatus, UpdateParams,
+    Breaker, Command, Event, EventKind, Measurements, NodeKind, NodeState, Role, Severity, Source,
+    Status, SystemStatus, UpdateParams,
 };
 
 use crate::field::{FieldValue, Target, node_field, system_field};
-use crate::kinds::{Energize, Flow, Integrate, Model, Setup, Signal, StatusIn, Totals, View};
+use crate::kinds::{
+    CommandCx, Energize, Flow, Integrate, Model, Said, Setup, Signal, StatusIn, Totals, View,
+};
 use crate::layout::Layout;
 use crate::physics::{S_PER_H, iec_standard_inverse_s};
 use crate::topology::Topology;
@@ -71,7 +73,9 @@ pub struct Simulator {
     nominal_in_v: Vec<f64>,
     nominal_out_v: Vec<f64>,
     faulted: Vec<bool>,
-    tripped: Vec<bool>,
+    /// Its own isolating device: closed, opened by an operator, tripped by its
+    /// protection, locked out.
+    breaker: Vec<Breaker>,
     /// ∫ dt / t(M) of the breaker; trips at 1.
     breaker_heat: Vec<f64>,
     in_live: Vec<bool>,
@@ -81,6 +85,8 @@ pub struct Simulator {
     /// Power delivered downstream \[kW\].
     out_kw: Vec<f64>,
     current_a: Vec<f64>,
+    /// Its output reaches a load that draws power (see `Flow::carrying`).
+    carrying: Vec<bool>,
     status: Vec<NodeState>,
 
     /// Nodes whose kind integrates state or moves timers.
@@ -132,13 +138,14 @@ impl Simulator {
             nominal_in_v,
             nominal_out_v,
             faulted: vec![false; n],
-            tripped: vec![false; n],
+            breaker: vec![Breaker::Closed; n],
             breaker_heat: vec![0.0; n],
             in_live: vec![false; n],
             live: vec![false; n],
             in_kw: vec![0.0; n],
             out_kw: vec![0.0; n],
             current_a: vec![0.0; n],
+            carrying: vec![false; n],
             status: vec![NodeState::Ok; n],
             dynamic,
             runtime_nodes,
@@ -247,7 +254,7 @@ impl Simulator {
             self.started = true;
         }
         let t = self.time_s();
-        self.apply_commands();
+        self.apply_commands(t);
         for &i in &self.dynamic {
             self.models[i].advance(t, self.faulted[i]);
         }
@@ -282,7 +289,7 @@ impl Simulator {
             live: self.live[i],
             in_live: self.in_live[i],
             faulted: self.faulted[i],
-            tripped: self.tripped[i],
+            breaker: self.breaker[i],
             out_kw: self.out_kw[i],
             nominal_in_v: self.nominal_in_v[i],
             it_kw: self.totals.it_kw,
@@ -309,6 +316,7 @@ impl Simulator {
             current: Some(self.current_a[idx]),
             power_kw: Some(self.in_kw[idx]),
             load_pct: Some(load_pct),
+            breaker: Some(self.breaker[idx]),
             ..Measurements::default()
         };
         model.measure(&v, &mut m);
@@ -328,8 +336,15 @@ impl Simulator {
     /// The site's status at the latest step.
     pub fn system_status(&self) -> SystemStatus {
         let Totals {
-            it_kw, facility_kw, ..
+            it_kw,
+            utility_kw,
+            generator_kw,
+            battery_net_kw,
+            ..
         } = self.totals;
+        // All power used in the facility: what the sources give and the batteries
+        // give net (= loads served + losses), so PUE ≥ 1 on battery too.
+        let facility_kw = utility_kw + generator_kw + battery_net_kw;
         let pue = (it_kw > 0.0 && facility_kw > 0.0).then(|| facility_kw / it_kw);
         let runtime_s = self
             .runtime_nodes
@@ -345,6 +360,9 @@ impl Simulator {
             node_id: winter_river_protocol::SYSTEM_ID.to_string(),
             it_kw,
             facility_kw,
+            utility_kw,
+            generator_kw,
+            battery_kw: battery_net_kw,
             pue,
             it_kw_lost: self.it_kw_lost(),
             it_kwh_unserved: self.it_kwh_unserved,
@@ -409,32 +427,153 @@ impl Simulator {
         (supply, demand)
     }
 
-    /// What carries the IT load.
+    /// What carries the load: utility, generators or batteries whose output reaches
+    /// a load that draws power (a utility keeping only an idle transformer energized
+    /// carries none), `mixed` when more than one of them does, `none` without IT
+    /// load served.
     fn source(&self) -> Source {
         let t = &self.totals;
         if t.it_kw <= 0.0 {
-            Source::None
-        } else if t.battery_out_kw > 0.0 {
-            Source::Battery
-        } else if t.generator_kw > 0.0 {
-            Source::Generator
-        } else {
-            Source::Utility
+            return Source::None;
+        }
+        let carrying = [
+            (t.utility_carries, Source::Utility),
+            (t.generator_carries, Source::Generator),
+            (t.battery_out_kw > 0.0, Source::Battery),
+        ];
+        let mut on = carrying.iter().filter(|(on, _)| *on).map(|(_, s)| *s);
+        match (on.next(), on.next()) {
+            (Some(one), None) => one,
+            (Some(_), Some(_)) => Source::Mixed,
+            (None, _) => Source::Utility,
         }
     }
 
-    fn apply_commands(&mut self) {
+    /// Applies the queued commands at time `t`, each checked against the latest
+    /// step's state: an operator command is answered by an event (`open`, `mode`, …)
+    /// or refused by an interlock with `refused` and its reason, changing nothing.
+    fn apply_commands(&mut self, t: f64) {
+        let step_s = self.step_s();
         for (idx, cmd) in std::mem::take(&mut self.pending) {
-            match cmd {
-                Command::SetFault { state } => self.faulted[idx] = state,
-                Command::Reset => {
-                    self.tripped[idx] = false;
-                    self.breaker_heat[idx] = 0.0;
+            let answer = match self.breaker_command(idx, &cmd) {
+                Some(answer) => answer.map(|said| said.map(|s| (s, None))),
+                None => {
+                    if let Command::SetFault { state } = cmd {
+                        self.faulted[idx] = state;
+                    }
+                    if let Command::Reset = cmd {
+                        if self.breaker[idx] == Breaker::Tripped {
+                            self.breaker[idx] = Breaker::Closed;
+                        }
+                        self.breaker_heat[idx] = 0.0;
+                    }
+                    let cx = CommandCx {
+                        topology: &self.topology,
+                        i: idx,
+                        t,
+                        step_s,
+                        live: &self.live,
+                        in_live: self.in_live[idx],
+                        faulted: self.faulted[idx],
+                        breaker: self.breaker[idx],
+                    };
+                    self.models[idx].command(&cmd, &cx)
                 }
-                _ => {}
+            };
+            let id = &self.topology.node(idx).id;
+            let name = cmd.name();
+            match answer {
+                Ok(None) => {}
+                Ok(Some(((event, severity, message), to))) => {
+                    let e = Event::new(t, id, event, severity, message).caused_by(name);
+                    self.events.push(Event { to, ..e });
+                }
+                Err(reason) => {
+                    let message = format!("{id} refused {name}: {reason}");
+                    self.events.push(Event {
+                        reason: Some(reason),
+                        ..Event::new(t, id, EventKind::Refused, Severity::Warning, message)
+                            .caused_by(name)
+                    });
+                }
             }
-            self.models[idx].command(&cmd);
         }
+    }
+
+    /// The commands that operate a node's own breaker (every node): `open`,
+    /// `close`, `lockout`, and `epo` for the nodes it opens. `None` for any other
+    /// command.
+    fn breaker_command(&mut self, i: usize, cmd: &Command) -> Option<Result<Option<Said>, String>> {
+        use Breaker as B;
+        let id = &self.topology.node(i).id;
+        let now = self.breaker[i];
+        let (next, said) = match (cmd, now) {
+            (Command::Open, B::Closed) => (
+                B::Open,
+                (EventKind::Open, Severity::Warning, format!("{id} opened")),
+            ),
+            (Command::Open, B::Open | B::LockedOut | B::Tripped) => {
+                return Some(Err(format!(
+                    "{id} is already open ({})",
+                    now.spec().label.to_lowercase()
+                )));
+            }
+            (Command::Epo, B::Closed) => (
+                B::Open,
+                (
+                    EventKind::Open,
+                    Severity::Critical,
+                    format!("{id} opened by the emergency power off"),
+                ),
+            ),
+            (Command::Epo, _) => return Some(Ok(None)),
+            (Command::Close, B::Open) => (
+                B::Closed,
+                (EventKind::Close, Severity::Info, format!("{id} closed")),
+            ),
+            (Command::Close, B::Closed) => return Some(Err(format!("{id} is already closed"))),
+            (Command::Close, B::LockedOut) => {
+                return Some(Err(format!(
+                    "{id} is locked out: release the lock-out (lockout off) before closing it"
+                )));
+            }
+            (Command::Close, B::Tripped) => {
+                return Some(Err(format!(
+                    "{id}'s breaker has tripped: find the cause, then reset it (reset clears the trip and re-closes it)"
+                )));
+            }
+            (Command::Lockout { state: true }, B::Open | B::Tripped) => (
+                B::LockedOut,
+                (
+                    EventKind::Lockout,
+                    Severity::Info,
+                    format!("{id} locked out and tagged"),
+                ),
+            ),
+            (Command::Lockout { state: true }, B::LockedOut) => {
+                return Some(Err(format!("{id} is already locked out")));
+            }
+            (Command::Lockout { state: true }, B::Closed) => {
+                return Some(Err(format!(
+                    "{id} is closed: open it before locking it out"
+                )));
+            }
+            (Command::Lockout { state: false }, B::LockedOut) => (
+                B::Open,
+                (
+                    EventKind::Lockout,
+                    Severity::Info,
+                    format!("{id} lock-out released (still open)"),
+                ),
+            ),
+            (Command::Lockout { state: false }, _) => {
+                return Some(Err(format!("{id} is not locked out")));
+            }
+            _ => return None,
+        };
+        self.breaker[i] = next;
+        self.breaker_heat[i] = 0.0;
+        Some(Ok(Some(said)))
     }
 
     /// Integrates the latest step's flows over `dt_s`.
@@ -449,8 +588,8 @@ impl Simulator {
             match iec_standard_inverse_s(self.current_a[i] / pickup_a, tms) {
                 Some(operate_s) => {
                     self.breaker_heat[i] += dt_s / operate_s;
-                    if self.breaker_heat[i] >= 1.0 && !self.tripped[i] {
-                        self.tripped[i] = true;
+                    if self.breaker_heat[i] >= 1.0 && self.breaker[i] == Breaker::Closed {
+                        self.breaker[i] = Breaker::Tripped;
                     }
                 }
                 None => self.breaker_heat[i] = 0.0,
@@ -483,7 +622,7 @@ impl Simulator {
             layout,
             models,
             faulted,
-            tripped,
+            breaker,
             live,
             in_live,
             events,
@@ -499,6 +638,8 @@ impl Simulator {
             i: 0,
             t,
             up: false,
+            faulted: false,
+            closed: false,
             feeds: &[],
             live,
             totals,
@@ -507,7 +648,9 @@ impl Simulator {
         };
         for &i in &layout.order {
             cx.i = i;
-            cx.up = !faulted[i] && !tripped[i];
+            cx.faulted = faulted[i];
+            cx.closed = breaker[i].is_closed();
+            cx.up = !cx.faulted && cx.closed;
             cx.feeds = layout.feeds(i);
             let l = models[i].energize(&mut cx);
             in_live[i] = l.input;
@@ -530,13 +673,18 @@ impl Simulator {
             in_kw,
             out_kw,
             current_a,
+            carrying,
             totals,
             ..
         } = self;
         out_kw.fill(0.0);
-        totals.facility_kw = 0.0;
+        carrying.fill(false);
+        totals.utility_carries = false;
+        totals.generator_carries = false;
+        totals.utility_kw = 0.0;
         totals.generator_kw = 0.0;
         totals.battery_out_kw = 0.0;
+        totals.battery_net_kw = 0.0;
         let mut cx = Flow {
             i: 0,
             live: false,
@@ -544,6 +692,7 @@ impl Simulator {
             feeds: &[],
             lives: live,
             out_kw,
+            carrying,
             totals,
             step_s,
         };
@@ -578,8 +727,10 @@ impl Simulator {
         if self.faulted[i] {
             return NodeState::Fault;
         }
-        if self.tripped[i] {
-            return NodeState::Tripped;
+        match self.breaker[i] {
+            Breaker::Closed => {}
+            Breaker::Tripped => return NodeState::Tripped,
+            Breaker::Open | Breaker::LockedOut => return NodeState::Open,
         }
         let pickup_a = self.layout.breaker_a[i];
         self.models[i].status(&StatusIn {
@@ -611,6 +762,8 @@ impl Simulator {
                     format!("{id} breaker tripped ({amps:.0} A pickup)"),
                 )
             }
+            // Locked out where it tripped: the `lockout` event says so.
+            (S::Tripped, S::Open) => return None,
             (S::Tripped, _) => (
                 EventKind::Reset,
                 Severity::Info,

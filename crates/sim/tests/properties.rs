@@ -1,13 +1,15 @@
 //! Property tests over random valid topologies and fault sequences: the energy
 //! balance holds every step, no node is live without a live path from a source or
 //! a charged battery, every status word is one its kind lists (the protocol's
-//! kinds table), and the same inputs give byte-identical outputs.
+//! kinds table), PUE is at least 1 at every step (on battery too), and the same
+//! inputs give byte-identical outputs — with faults, loads and every operator
+//! command (switching, modes, lock-out, EPO) thrown at random nodes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Write as _;
 
 use proptest::prelude::*;
-use winter_river_protocol::{Command, NodeKind};
+use winter_river_protocol::{ATS_MODES, Command, GENERATOR_MODES, NodeKind, UPS_MODES};
 use winter_river_sim::{Simulator, Topology};
 
 /// A random site: utilities and generators, switchgear choosing among them,
@@ -172,6 +174,17 @@ fn actions(max_nodes: usize) -> impl Strategy<Value = Vec<Action>> {
                 any::<bool>().prop_map(|state| Command::SetFault { state }),
                 (0.0f64..300.0).prop_map(|kw| Command::SetLoad { kw }),
                 Just(Command::Reset),
+                // Operator switching: refused ones are part of the contract too.
+                Just(Command::Open),
+                Just(Command::Close),
+                any::<bool>().prop_map(|state| Command::Lockout { state }),
+                prop::sample::select(UPS_MODES).prop_map(|mode| Command::UpsMode { mode }),
+                prop::sample::select(ATS_MODES).prop_map(|mode| Command::AtsMode { mode }),
+                prop::sample::select(GENERATOR_MODES).prop_map(|mode| Command::GenMode { mode }),
+                any::<bool>().prop_map(|state| Command::AtsTest { state }),
+                // `to` is a node index, resolved against the topology in `run`.
+                (0usize..40).prop_map(|k| Command::Transfer { to: k.to_string() }),
+                Just(Command::Epo),
             ],
         ),
         0..25,
@@ -186,7 +199,15 @@ fn run(topology: &Topology, actions: &[Action]) -> Result<String, TestCaseError>
         for (at, node, cmd) in actions {
             if *at == step && *node < topology.len() {
                 // set_load on a non-load is refused; that is part of the contract.
-                let _ = sim.command(&topology.node(*node).id, cmd);
+                let _ = match cmd {
+                    Command::Epo => sim.site_command(cmd),
+                    Command::Transfer { to } => {
+                        let k = to.parse::<usize>().unwrap() % topology.len();
+                        let to = topology.node(k).id.clone();
+                        sim.command(&topology.node(*node).id, &Command::Transfer { to })
+                    }
+                    _ => sim.command(&topology.node(*node).id, cmd),
+                };
             }
         }
         sim.step();
@@ -195,6 +216,23 @@ fn run(topology: &Topology, actions: &[Action]) -> Result<String, TestCaseError>
             (supply - demand).abs() <= 1e-9 * supply.abs().max(1.0),
             "energy balance at {} s: supply {supply} kW, demand {demand} kW",
             sim.time_s()
+        );
+        // PUE ≥ 1 at every step, on battery too: facility power is source output plus
+        // net battery discharge, which is loads served plus losses.
+        let system = sim.system_status();
+        if let Some(pue) = system.pue {
+            prop_assert!(
+                pue >= 1.0 - 1e-12,
+                "pue {pue} < 1 at {} s (facility {} kW, IT {} kW)",
+                sim.time_s(),
+                system.facility_kw,
+                system.it_kw
+            );
+        }
+        prop_assert!(
+            (system.facility_kw - (system.utility_kw + system.generator_kw + system.battery_kw))
+                .abs()
+                <= 1e-9 * system.facility_kw.abs().max(1.0)
         );
         for i in 0..topology.len() {
             if !sim.is_live(i) {

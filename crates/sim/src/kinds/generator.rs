@@ -3,12 +3,19 @@
 //! load between idle and full; out of fuel it stops; when no ATS needs it any more it
 //! runs `cooldown_s` unloaded, then stands by. `reset` refuels it and clears the
 //! out-of-fuel alarm.
+//!
+//! Its control switch (`gen_mode`, docs/operations.md): `auto` answers the ATS's
+//! start and stop signals, including one already standing when it is switched back
+//! (it starts at once); `off` stops it at once and ignores start signals — the
+//! generator "left in OFF after maintenance"; `run` starts it by hand and keeps it
+//! running, unloaded until a switch transfers to it, burning idle fuel. A faulted or
+//! empty generator cannot be started.
 
-use winter_river_protocol::{Command, EventKind, Measurements, NodeState, Severity};
+use winter_river_protocol::{Command, EventKind, Measurements, Mode, NodeState, Severity};
 
 use super::{
-    Energize, Flow, Integrate, Kind, Live, NON_NEGATIVE, POSITIVE, Reliability, Said, Setup,
-    Signal, StatusIn, View, params,
+    Answer, CommandCx, Energize, Flow, Integrate, Kind, Live, NON_NEGATIVE, POSITIVE, Reliability,
+    Said, Setup, Signal, StatusIn, View, params,
 };
 use crate::physics::{S_PER_H, generator_fuel_l_per_h};
 use crate::simulator::TIME_EPS_S;
@@ -50,8 +57,10 @@ pub(crate) struct Generator {
     phase: Phase,
     /// Fuel left \[L\].
     fuel_l: f64,
-    /// Number of ATSs asking it to run.
+    /// Number of ATSs asking it to run (counted in every mode).
     run_requests: u32,
+    /// Its control switch: auto, off or run.
+    mode: Mode,
 }
 
 impl Generator {
@@ -94,6 +103,7 @@ impl Kind for Generator {
             phase: Phase::Standby,
             fuel_l: p.fuel_l,
             run_requests: 0,
+            mode: Mode::Auto,
         }
     }
 
@@ -106,8 +116,8 @@ impl Kind for Generator {
 
     fn flow(&mut self, cx: &mut Flow<'_>) -> f64 {
         let kw = cx.out_kw();
-        cx.totals.facility_kw += kw;
         cx.totals.generator_kw += kw;
+        cx.totals.generator_carries |= cx.carries();
         kw
     }
 
@@ -115,6 +125,7 @@ impl Kind for Generator {
     fn status(&self, s: &StatusIn) -> NodeState {
         match self.phase {
             Phase::OutOfFuel => NodeState::OutOfFuel,
+            _ if self.mode == Mode::Off => NodeState::Off,
             Phase::Standby => NodeState::Standby,
             Phase::Starting { .. } => NodeState::Starting,
             Phase::Cooldown { .. } => NodeState::Cooldown,
@@ -169,10 +180,15 @@ impl Kind for Generator {
     fn advance(&mut self, t: f64, faulted: bool) {
         // A zero delay may pass through several phases in one step.
         for _ in 0..4 {
-            let requested = self.run_requests > 0;
+            let requested = match self.mode {
+                Mode::Run => true,
+                Mode::Off => false,
+                _ => self.run_requests > 0,
+            };
             let next = match self.phase {
                 Phase::OutOfFuel => Phase::OutOfFuel,
-                _ if faulted => Phase::Standby,
+                // Off stops the engine at once (no cool-down run).
+                _ if faulted || self.mode == Mode::Off => Phase::Standby,
                 _ if self.fuel_l <= 0.0 => Phase::OutOfFuel,
                 Phase::Standby if requested => Phase::Starting {
                     ready_at_s: t + self.p.start_delay_s,
@@ -204,22 +220,71 @@ impl Kind for Generator {
         self.advance(t, faulted);
     }
 
-    fn command(&mut self, cmd: &Command) {
-        if let Command::Reset = cmd {
-            // A reset generator has been refuelled and its alarm cleared.
-            self.fuel_l = self.p.fuel_l;
+    fn command(&mut self, cmd: &Command, cx: &CommandCx<'_>) -> Answer {
+        let mode = match *cmd {
+            Command::Reset => {
+                // A reset generator has been refuelled and its alarm cleared.
+                self.fuel_l = self.p.fuel_l;
+                if self.phase == Phase::OutOfFuel {
+                    self.phase = Phase::Standby;
+                }
+                return Ok(None);
+            }
+            Command::GenMode { mode } => mode,
+            _ => return Ok(None),
+        };
+        let id = cx.id();
+        let word = mode.spec().label.to_lowercase();
+        if mode == self.mode {
+            return Err(format!("{id} is already in {word}"));
+        }
+        if mode == Mode::Run {
+            if cx.faulted {
+                return Err(format!(
+                    "{id} has a fault: a faulted generator cannot be started; restore it first"
+                ));
+            }
             if self.phase == Phase::OutOfFuel {
-                self.phase = Phase::Standby;
+                return Err(format!("{id} is out of fuel: refuel it (reset) first"));
             }
         }
+        self.mode = mode;
+        let said = match mode {
+            Mode::Off => (
+                EventKind::Mode,
+                Severity::Warning,
+                if self.running() {
+                    format!("{id} switched to OFF: stopped, and it will not start")
+                } else {
+                    format!("{id} switched to OFF: it will not start")
+                },
+            ),
+            Mode::Run => (
+                EventKind::Mode,
+                Severity::Warning,
+                format!("{id} switched to RUN: starting by hand"),
+            ),
+            _ if self.run_requests > 0 && !self.running() => (
+                EventKind::Mode,
+                Severity::Info,
+                format!("{id} back in auto: starting on the standing start signal"),
+            ),
+            _ => (
+                EventKind::Mode,
+                Severity::Info,
+                format!("{id} back in auto"),
+            ),
+        };
+        Ok(Some((said, None)))
     }
 
     fn load_pct(&self, v: &View<'_>) -> Option<f64> {
         Some(v.out_kw / self.p.rating_kw * 100.0)
     }
 
-    /// Fuel left as a share of its tank \[%\] (0 with no tank).
+    /// Its mode, and fuel left as a share of its tank \[%\] (0 with no tank).
     fn measure(&self, _v: &View<'_>, m: &mut Measurements) {
+        m.mode = Some(self.mode);
         m.fuel_pct = Some(if self.p.fuel_l > 0.0 {
             self.fuel_l / self.p.fuel_l * 100.0
         } else {

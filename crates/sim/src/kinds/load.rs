@@ -8,7 +8,9 @@
 
 use winter_river_protocol::Command;
 
-use super::{Energize, Flow, Kind, Live, NON_NEGATIVE, Reliability, Setup, View, params};
+use super::{
+    Answer, CommandCx, Energize, Flow, Kind, Live, NON_NEGATIVE, Reliability, Setup, View, params,
+};
 
 params! {
     /// Parameters of a `server` node (an IT rack).
@@ -54,9 +56,11 @@ fn flow(demand_kw: f64, cx: &mut Flow<'_>) -> f64 {
         kw = demand_kw;
         let cords = cx.feeds.iter().filter(|&&f| cx.lives[f as usize]).count();
         let share = kw / cords as f64;
+        let draws = kw > 0.0;
         for &f in cx.feeds {
             if cx.lives[f as usize] {
                 cx.out_kw[f as usize] += share;
+                cx.carrying[f as usize] |= draws;
             }
         }
     }
@@ -118,8 +122,9 @@ impl Kind for Server {
         load_pct(self.demand_kw, v)
     }
 
-    fn command(&mut self, cmd: &Command) {
+    fn command(&mut self, cmd: &Command, _cx: &CommandCx<'_>) -> Answer {
         set_load(&mut self.demand_kw, cmd);
+        Ok(None)
     }
 }
 
@@ -163,8 +168,9 @@ impl Kind for Cooling {
         load_pct(self.demand_kw(v.it_kw), v)
     }
 
-    fn command(&mut self, cmd: &Command) {
+    fn command(&mut self, cmd: &Command, _cx: &CommandCx<'_>) -> Answer {
         set_load(&mut self.demand_kw, cmd);
+        Ok(None)
     }
 }
 
@@ -199,7 +205,8 @@ impl Kind for Load {
         load_pct(self.demand_kw, v)
     }
 
-    fn command(&mut self, cmd: &Command) {
+    fn command(&mut self, cmd: &Command, _cx: &CommandCx<'_>) -> Answer {
         set_load(&mut self.demand_kw, cmd);
+        Ok(None)
     }
 }

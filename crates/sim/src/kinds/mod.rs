@@ -24,7 +24,7 @@ mod ups;
 mod utility;
 
 use winter_river_protocol::{
-    Command, Event, EventKind, Measurements, NodeKind, NodeState, Severity,
+    Breaker, Command, Event, EventKind, Measurements, NodeKind, NodeState, Severity,
 };
 
 use crate::topology::{ParamReader, Topology, TopologyError};
@@ -171,9 +171,9 @@ macro_rules! registry {
                 }
             }
 
-            pub(crate) fn command(&mut self, cmd: &Command) {
+            pub(crate) fn command(&mut self, cmd: &Command, cx: &CommandCx<'_>) -> Answer {
                 match self {
-                    $( Model::$variant(m) => m.command(cmd), )*
+                    $( Model::$variant(m) => m.command(cmd, cx), )*
                 }
             }
 
@@ -280,7 +280,7 @@ pub(crate) trait Kind: Sized + std::fmt::Debug {
         kw
     }
 
-    /// Its status word when neither faulted nor tripped.
+    /// Its status word when neither faulted nor with its breaker open.
     #[inline]
     fn status(&self, s: &StatusIn) -> NodeState {
         if !s.live {
@@ -307,9 +307,14 @@ pub(crate) trait Kind: Sized + std::fmt::Debug {
     /// Another node's signal (an ATS asking a generator to start or stop).
     fn signal(&mut self, _signal: Signal, _t: f64, _faulted: bool) {}
 
-    /// What a queued command does to its own state (`set_fault` and the breaker part
-    /// of `reset` are the core's).
-    fn command(&mut self, _cmd: &Command) {}
+    /// What a queued command does to its own state, at the step it applies, with
+    /// its interlocks checked against the latest step (docs/physics.md, "Switching,
+    /// modes and interlocks"): the event that answers it, or the reason it is
+    /// refused. `set_fault`, the breaker commands and the breaker part of `reset`
+    /// are the core's; a kind sees every command that applies to it.
+    fn command(&mut self, _cmd: &Command, _cx: &CommandCx<'_>) -> Answer {
+        Ok(None)
+    }
 
     /// Its input voltage \[V\].
     fn voltage_in_v(&self, v: &View<'_>) -> f64 {
@@ -348,6 +353,58 @@ pub(crate) enum Signal {
 
 /// An event's name, severity and message, before the core dates it.
 pub(crate) type Said = (EventKind, Severity, String);
+
+/// A kind's answer to an operator's command: the event that says what it did
+/// (with the feed now in use, for a transfer), nothing, or why it is refused — a
+/// sentence a trainee can act on.
+pub(crate) type Answer = Result<Option<(Said, Option<String>)>, String>;
+
+/// A command's interlocks see the node and the site at the latest step.
+pub(crate) struct CommandCx<'a> {
+    pub topology: &'a Topology,
+    pub i: usize,
+    /// Time of the step it applies at \[s\].
+    pub t: f64,
+    /// Step length \[s\].
+    pub step_s: f64,
+    /// Every node's output at the latest step.
+    pub live: &'a [bool],
+    /// This node's input at the latest step.
+    pub in_live: bool,
+    pub faulted: bool,
+    pub breaker: Breaker,
+}
+
+impl CommandCx<'_> {
+    pub fn id(&self) -> &str {
+        &self.topology.node(self.i).id
+    }
+
+    /// The node's feeds, in order of preference.
+    pub fn feeds(&self) -> &[usize] {
+        &self.topology.node(self.i).feeds
+    }
+
+    pub fn node_id(&self, i: usize) -> &str {
+        &self.topology.node(i).id
+    }
+
+    /// Why a node whose module must be healthy is not, if it is not: faulted, or its
+    /// breaker not closed.
+    pub fn unhealthy(&self) -> Option<String> {
+        let id = self.id();
+        if self.faulted {
+            Some(format!("{id} has a fault: restore it first"))
+        } else if !self.breaker.is_closed() {
+            Some(format!(
+                "{id} is {}: close it first",
+                self.breaker.spec().label.to_lowercase()
+            ))
+        } else {
+            None
+        }
+    }
+}
 
 /// Default failure and repair figures of a kind (docs/analysis.md).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -412,12 +469,18 @@ pub(crate) struct Totals {
     pub it_kw: f64,
     /// IT demand \[kW\] (energize).
     pub it_demand_kw: f64,
-    /// Source outputs \[kW\] (flow).
-    pub facility_kw: f64,
+    /// Utility outputs \[kW\] (flow).
+    pub utility_kw: f64,
     /// Generator outputs \[kW\] (flow).
     pub generator_kw: f64,
     /// Output carried by UPS batteries \[kW\] (flow).
     pub battery_out_kw: f64,
+    /// Battery discharge − charging, all UPSs \[kW\] (flow).
+    pub battery_net_kw: f64,
+    /// A utility's output reaches a load (not only idle conversion losses) (flow).
+    pub utility_carries: bool,
+    /// A generator's output reaches a load (flow).
+    pub generator_carries: bool,
 }
 
 /// The top-down pass at node `i`.
@@ -426,8 +489,12 @@ pub(crate) struct Energize<'a> {
     pub i: usize,
     /// Time of the step \[s\].
     pub t: f64,
-    /// Neither faulted nor tripped.
+    /// Neither faulted nor open: `!faulted && closed`.
     pub up: bool,
+    /// Failed (or a fault injected).
+    pub faulted: bool,
+    /// Its breaker is closed (not open, tripped or locked out).
+    pub closed: bool,
     /// Its feeds, in order of preference.
     pub feeds: &'a [u32],
     /// Every node's output at this step (decided for every node before this one;
@@ -485,6 +552,11 @@ pub(crate) struct Flow<'a> {
     /// Power delivered downstream by every node \[kW\]: complete for this node, being
     /// added to for its feeds.
     pub out_kw: &'a mut [f64],
+    /// Whether a node's output reaches a load that draws power (not only the idle
+    /// losses of the conversions below it): complete for this node, being set for
+    /// its feeds. `source` reads it: a utility feeding only an idle transformer
+    /// carries no load.
+    pub carrying: &'a mut [bool],
     pub totals: &'a mut Totals,
     /// Step length \[s\].
     pub step_s: f64,
@@ -500,7 +572,15 @@ impl Flow<'_> {
     /// Draws `kw` from feed `k`.
     #[inline]
     pub fn draw(&mut self, k: usize, kw: f64) {
-        self.out_kw[self.feeds[k] as usize] += kw;
+        let f = self.feeds[k] as usize;
+        self.out_kw[f] += kw;
+        self.carrying[f] |= self.carrying[self.i];
+    }
+
+    /// Its output reaches a load that draws power.
+    #[inline]
+    pub fn carries(&self) -> bool {
+        self.carrying[self.i]
     }
 }
 
@@ -549,7 +629,7 @@ pub(crate) struct View<'a> {
     pub live: bool,
     pub in_live: bool,
     pub faulted: bool,
-    pub tripped: bool,
+    pub breaker: Breaker,
     /// Output \[kW\].
     pub out_kw: f64,
     /// Nominal input voltage \[V\].
@@ -598,14 +678,21 @@ pub(crate) trait ParamTable: Sized + Clone + PartialEq + std::fmt::Debug {
 /// Declares a kind's parameter table: one row per parameter,
 /// `rust_name: "file_name" = default, RULE;`. A default may use the parameters
 /// above it (`recharge_kw: "recharge_kw" = 0.1 * rating_kw, NON_NEGATIVE;`).
+///
+/// Flags (true/false in the file) follow the struct in a `flags { … }` block,
+/// `rust_name: "file_name" = default;`; the topology JSON, whose parameters are
+/// numbers, carries a flag as 1 or 0.
 macro_rules! params {
     ($(#[$meta:meta])* pub struct $name:ident {
         $( $(#[$doc:meta])* $field:ident: $key:literal = $default:expr, $rule:expr; )*
-    }) => {
+    }
+    $( flags { $( $(#[$fdoc:meta])* $flag:ident: $fkey:literal = $fdefault:expr; )* } )?
+    ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq)]
         pub struct $name {
             $( $(#[$doc])* pub $field: f64, )*
+            $( $( $(#[$fdoc])* pub $flag: bool, )* )?
         }
 
         impl $crate::kinds::ParamTable for $name {
@@ -614,11 +701,15 @@ macro_rules! params {
                 r: &mut $crate::topology::ParamReader,
             ) -> Result<Self, $crate::topology::TopologyError> {
                 $( let $field = r.num($key, $default, $rule)?; )*
-                Ok($name { $( $field ),* })
+                $( $( let $flag = r.flag($fkey, $fdefault)?; )* )?
+                Ok($name { $( $field, )* $( $( $flag, )* )? })
             }
 
             fn named(&self) -> Vec<(&'static str, f64)> {
-                vec![$( ($key, self.$field) ),*]
+                vec![
+                    $( ($key, self.$field), )*
+                    $( $( ($fkey, if self.$flag { 1.0 } else { 0.0 }), )* )?
+                ]
             }
         }
     };

@@ -68,7 +68,9 @@ impl Kind for Sts {
         let t = cx.t;
         if cx.feeds.len() >= 2 {
             let move_to = if self.choice.selected != 0 {
-                self.choice.while_on_alternate(cx, self.retransfer_delay_s)
+                let preferred_live = cx.feed_live(0);
+                self.choice
+                    .while_on_alternate(cx, preferred_live, self.retransfer_delay_s)
             } else if !cx.feed_live(0) {
                 FeedChoice::first_live_alternate(cx)
             } else {

@@ -4,12 +4,21 @@
 //! transfer when an alternate is live; preferred live again for
 //! `retransfer_delay_s` → retransfer, then stop signal. A preferred feed back before
 //! any transfer calls the generators off.
+//!
+//! Its mode (`ats_mode`, docs/operations.md): `auto` as above; `manual`: no
+//! automatic transfer, retransfer or start signal — `transfer {to}` moves it by hand
+//! to a live feed of its own, an open transition (its loads see one step without
+//! power); `bypass`: the load is held on the feed in use by the bypass switch, no
+//! transfer happens, and a fault of the switchgear no longer drops the load.
+//! `ats_test` (auto only) makes it act as if its preferred feed were dead — start
+//! signal, transfer — until the test ends; then it retransfers on its normal timers.
 
-use winter_river_protocol::{Measurements, Role};
+use winter_river_protocol::{Command, EventKind, Measurements, Mode, Role, Severity};
 
 use super::switching::FeedChoice;
 use super::{
-    Energize, Flow, Kind, Live, NON_NEGATIVE, Reliability, Setup, Signal, View, params, traits,
+    Answer, CommandCx, Energize, Flow, Kind, Live, NON_NEGATIVE, Reliability, Setup, Signal, View,
+    params, traits,
 };
 use crate::simulator::TIME_EPS_S;
 use crate::topology::Topology;
@@ -33,6 +42,12 @@ pub(crate) struct Switchgear {
     start_sent: bool,
     /// Nodes its start signal reaches: the generators behind its alternates.
     generators: Vec<usize>,
+    /// Its ATS mode: auto, manual or bypass.
+    mode: Mode,
+    /// A transfer test is running (auto only).
+    testing: bool,
+    /// After a transfer by hand, the output is open until this time \[s\].
+    open_until_s: Option<f64>,
 }
 
 impl Kind for Switchgear {
@@ -55,19 +70,143 @@ impl Kind for Switchgear {
             preferred_dead_since_s: None,
             start_sent: false,
             generators,
+            mode: Mode::Auto,
+            testing: false,
+            open_until_s: None,
         }
     }
 
-    /// Decides which feed it uses and signals its generators.
+    /// Decides which feed it uses and signals its generators (in auto).
     fn energize(&mut self, cx: &mut Energize<'_>) -> Live {
-        if cx.feeds.len() >= 2 {
+        if cx.feeds.len() >= 2 && self.mode == Mode::Auto {
             self.run_ats(cx);
         }
+        if self
+            .open_until_s
+            .is_some_and(|until| cx.t + TIME_EPS_S >= until)
+        {
+            self.open_until_s = None;
+        }
         let input = self.choice.selected_live(cx);
+        // On bypass the bypass switch carries the load, whatever the ATS's state.
+        let ready = if self.mode == Mode::Bypass {
+            cx.closed
+        } else {
+            cx.up
+        };
         Live {
             input,
-            output: cx.up && input,
+            output: ready && input && self.open_until_s.is_none(),
         }
+    }
+
+    fn command(&mut self, cmd: &Command, cx: &CommandCx<'_>) -> Answer {
+        let id = cx.id();
+        let feeds = cx.feeds();
+        let feed_list = || -> String {
+            let ids: Vec<&str> = feeds.iter().map(|&f| cx.node_id(f)).collect();
+            ids.join(", ")
+        };
+        let said = match cmd {
+            Command::AtsMode { mode } => {
+                let mode = *mode;
+                if mode == self.mode {
+                    return Err(format!("{id} is already in {}", label(mode)));
+                }
+                if self.mode == Mode::Bypass && cx.faulted {
+                    return Err(format!(
+                        "{id} has a fault: the bypass switch must keep the load until it is restored"
+                    ));
+                }
+                let ended = std::mem::take(&mut self.testing);
+                self.mode = mode;
+                let test = if ended { " (transfer test ended)" } else { "" };
+                match mode.spec().risk {
+                    Some(risk) => (
+                        EventKind::Mode,
+                        Severity::Warning,
+                        format!("{id} to {}{test}: {risk}", label(mode)),
+                    ),
+                    None => (
+                        EventKind::Mode,
+                        Severity::Info,
+                        format!("{id} back in {}", label(mode)),
+                    ),
+                }
+            }
+            Command::Transfer { to } => {
+                if self.mode != Mode::Manual {
+                    return Err(format!(
+                        "{id} is in {}: a transfer by hand needs manual (ats_mode manual)",
+                        label(self.mode)
+                    ));
+                }
+                let Some(k) = feeds.iter().position(|&f| cx.node_id(f) == to) else {
+                    return Err(format!("{to} is not one of {id}'s feeds ({})", feed_list()));
+                };
+                if k == self.choice.selected {
+                    return Err(format!("{id} is already on {to}"));
+                }
+                if !cx.live[feeds[k]] {
+                    return Err(format!(
+                        "{to} is dead: {id} can only transfer to a live feed"
+                    ));
+                }
+                let from = cx.node_id(feeds[self.choice.selected]).to_string();
+                self.choice.move_to(k);
+                // An open transition: the loads see one step without power.
+                self.open_until_s = Some(cx.t + cx.step_s);
+                let said = (
+                    EventKind::Transfer,
+                    Severity::Warning,
+                    format!("{id} transferred by hand from {from} to {to} (open transition)"),
+                );
+                return Ok(Some((said, Some(to.clone()))));
+            }
+            Command::AtsTest { state: true } => {
+                if self.testing {
+                    return Err(format!("{id} is already running a transfer test"));
+                }
+                if self.mode != Mode::Auto {
+                    return Err(format!(
+                        "{id} is in {}: the transfer test runs in auto (ats_mode auto)",
+                        label(self.mode)
+                    ));
+                }
+                if feeds.len() < 2 {
+                    return Err(format!("{id} has no alternate feed to transfer to"));
+                }
+                let preferred = cx.node_id(feeds[0]);
+                if self.choice.selected != 0 || !cx.live[feeds[0]] {
+                    return Err(format!(
+                        "{id} is not on a live {preferred}: a transfer test starts from the preferred feed"
+                    ));
+                }
+                self.testing = true;
+                (
+                    EventKind::Mode,
+                    Severity::Warning,
+                    format!("{id} transfer test started: acting as if {preferred} were dead"),
+                )
+            }
+            Command::AtsTest { state: false } => {
+                if !self.testing {
+                    return Err(format!("{id} is not running a transfer test"));
+                }
+                self.testing = false;
+                (
+                    EventKind::Mode,
+                    Severity::Info,
+                    format!(
+                        "{id} transfer test ended: back to {} after {} s",
+                        cx.node_id(feeds[0]),
+                        self.p.retransfer_delay_s
+                    ),
+                )
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some((said, None)))
     }
 
     fn flow(&mut self, cx: &mut Flow<'_>) -> f64 {
@@ -76,7 +215,13 @@ impl Kind for Switchgear {
 
     fn measure(&self, v: &View<'_>, m: &mut Measurements) {
         self.choice.measure(v, m);
+        m.mode = Some(self.mode);
     }
+}
+
+/// A mode as a person reads it, in a sentence ("manual").
+fn label(mode: Mode) -> String {
+    mode.spec().label.to_lowercase()
 }
 
 impl Switchgear {
@@ -84,8 +229,10 @@ impl Switchgear {
         let t = cx.t;
         let mut transfer_to = None;
         let mut signal = None;
+        // A transfer test acts as if the preferred feed were dead.
+        let preferred_live = cx.feed_live(0) && !self.testing;
         if self.choice.selected == 0 {
-            if cx.feed_live(0) {
+            if preferred_live {
                 self.preferred_dead_since_s = None;
                 if self.start_sent {
                     // Preferred came back before any transfer: call the generators off.
@@ -103,9 +250,9 @@ impl Switchgear {
                 }
             }
         } else {
-            transfer_to = self
-                .choice
-                .while_on_alternate(cx, self.p.retransfer_delay_s);
+            transfer_to =
+                self.choice
+                    .while_on_alternate(cx, preferred_live, self.p.retransfer_delay_s);
         }
         if let Some(k) = transfer_to {
             self.choice.switch_to(k, cx);

@@ -23,16 +23,18 @@ impl FeedChoice {
     }
 
     /// On an alternate: the feed to move to, if any. Back to the preferred once it
-    /// has been live for `retransfer_delay_s` (a failure during the wait restarts
-    /// it), or at once if the alternate dies while the preferred is live; to another
-    /// live alternate if both the preferred and this one are dead.
+    /// has been live (`preferred_live`) for `retransfer_delay_s` (a failure during
+    /// the wait restarts it), or at once if the alternate dies while the preferred
+    /// is live; to another live alternate if both the preferred and this one are
+    /// dead.
     pub fn while_on_alternate(
         &mut self,
         cx: &Energize<'_>,
+        preferred_live: bool,
         retransfer_delay_s: f64,
     ) -> Option<usize> {
         let alternate_live = cx.feed_live(self.selected);
-        if cx.feed_live(0) {
+        if preferred_live {
             let since = *self.preferred_live_since_s.get_or_insert(cx.t);
             (!alternate_live || cx.t + TIME_EPS_S >= since + retransfer_delay_s).then_some(0)
         } else {
@@ -45,12 +47,18 @@ impl FeedChoice {
         }
     }
 
+    /// Moves to feed `k` without an event (an operator's transfer, whose command
+    /// raises its own).
+    pub fn move_to(&mut self, k: usize) {
+        self.selected = k;
+        self.preferred_live_since_s = None;
+    }
+
     /// Moves to feed `k` and raises `transfer` (to an alternate) or `retransfer`
     /// (back to the preferred), with the feed now in use.
     pub fn switch_to(&mut self, k: usize, cx: &mut Energize<'_>) {
         let from = self.selected;
-        self.selected = k;
-        self.preferred_live_since_s = None;
+        self.move_to(k);
         let (id, from_id, to_id) = (cx.id(), cx.feed_id(from), cx.feed_id(k));
         let said = if k == 0 {
             (

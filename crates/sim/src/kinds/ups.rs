@@ -2,12 +2,23 @@
 //! converts with a loss and recharges at `recharge_kw`; beyond its rating it goes to
 //! static bypass (no conversion, no battery); input dead: it carries its load from
 //! the battery, state of charge falling by Peukert's law, until the battery is empty.
+//!
+//! Its mode selector (`ups_mode`, docs/operations.md): `normal`; `static_bypass`,
+//! the load fed from the input through the static switch (no loss, no battery; it
+//! goes back to inverter and battery at once if the input dies); and
+//! `maintenance_bypass`, the load wired around the UPS to its input, so the module
+//! can be faulted, opened or repaired without touching the load — and an input loss
+//! drops the load at once. Interlocks: into maintenance bypass only from static
+//! bypass with a live input; back to normal only from static bypass with the module
+//! healthy; out of maintenance bypass to static bypass only with the module healthy.
+//! With `bypass_on_fault`, an internal fault moves the load to static bypass instead
+//! of dropping it.
 
-use winter_river_protocol::{EventKind, Measurements, NodeState, Severity};
+use winter_river_protocol::{Command, EventKind, Measurements, Mode, NodeState, Severity};
 
 use super::{
-    Energize, FRACTION, Flow, Integrate, Kind, Live, NON_NEGATIVE, POSITIVE, Reliability, Rule,
-    Said, Setup, StatusIn, View, params,
+    Answer, CommandCx, Energize, FRACTION, Flow, Integrate, Kind, Live, NON_NEGATIVE, POSITIVE,
+    Reliability, Rule, Said, Setup, StatusIn, View, params,
 };
 use crate::physics::{
     S_PER_H, battery_draw_kw, battery_runtime_s, conversion_input_kw, peukert_soc_rate_per_h,
@@ -39,15 +50,28 @@ params! {
         /// Battery charging \[kW\] (default 10 % of the rating).
         recharge_kw: "recharge_kw" = 0.1 * rating_kw, NON_NEGATIVE;
     }
+    flags {
+        /// An internal fault transfers the load to static bypass (input live)
+        /// instead of dropping it.
+        bypass_on_fault: "bypass_on_fault" = false;
+    }
 }
 
+/// Where its output's power comes from at the latest step.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Mode {
+enum Path {
     /// Output dead.
     Off,
-    Normal,
-    OnBattery,
-    Bypass,
+    /// Rectifier and inverter: converted from the input.
+    Inverter,
+    /// From the battery.
+    Battery,
+    /// Static bypass because the load is above its rating.
+    OverloadBypass,
+    /// Static bypass by its mode selector.
+    StaticBypass,
+    /// Wired around it.
+    MaintenanceBypass,
 }
 
 #[derive(Debug)]
@@ -55,7 +79,9 @@ pub(crate) struct Ups {
     p: Params,
     /// State of charge, 0..=1.
     soc: f64,
+    /// Its mode selector: normal, static bypass or maintenance bypass.
     mode: Mode,
+    path: Path,
     /// Battery discharge \[kW\].
     draw_kw: f64,
     /// Battery charging \[kW\].
@@ -76,19 +102,46 @@ impl Kind for Ups {
         Ups {
             p: *p,
             soc: 1.0,
-            mode: Mode::Off,
+            mode: Mode::Normal,
+            path: Path::Off,
             draw_kw: 0.0,
             charge_kw: 0.0,
         }
     }
 
-    /// Live from its input, or from a battery with charge left.
+    /// Live from its input, or from a battery with charge left; on a bypass, from
+    /// its input alone.
     fn energize(&mut self, cx: &mut Energize<'_>) -> Live {
         let input = cx.feed_live(0);
-        Live {
-            input,
-            output: cx.up && (input || self.soc > 0.0),
+        if self.mode == Mode::StaticBypass && !input {
+            // The static switch opens and the inverter takes the load from the battery.
+            self.mode = Mode::Normal;
+            let id = cx.id();
+            let said = (
+                EventKind::Mode,
+                Severity::Warning,
+                format!("{id} lost its input on static bypass: back to normal, on battery"),
+            );
+            cx.event(said, None);
         }
+        if self.mode == Mode::Normal && cx.faulted && self.p.bypass_on_fault && input && cx.closed {
+            self.mode = Mode::StaticBypass;
+            let id = cx.id();
+            let said = (
+                EventKind::Mode,
+                Severity::Warning,
+                format!("{id} internal fault: load transferred to static bypass"),
+            );
+            cx.event(said, None);
+        }
+        let output = match self.mode {
+            // Wired around the module: its fault, breaker or battery do not matter.
+            Mode::MaintenanceBypass => input,
+            // The static switch, not the rectifier or inverter, carries the load.
+            Mode::StaticBypass => input && cx.closed,
+            _ => cx.up && (input || self.soc > 0.0),
+        };
+        Live { input, output }
     }
 
     fn flow(&mut self, cx: &mut Flow<'_>) -> f64 {
@@ -96,11 +149,17 @@ impl Kind for Ups {
         let mut in_kw = 0.0;
         self.draw_kw = 0.0;
         self.charge_kw = 0.0;
-        self.mode = if !cx.live {
-            Mode::Off
+        self.path = if !cx.live {
+            Path::Off
+        } else if self.mode == Mode::MaintenanceBypass {
+            in_kw = out;
+            Path::MaintenanceBypass
+        } else if self.mode == Mode::StaticBypass {
+            in_kw = out;
+            Path::StaticBypass
         } else if cx.in_live && out > self.p.rating_kw {
             in_kw = out;
-            Mode::Bypass
+            Path::OverloadBypass
         } else if cx.in_live {
             // Recharge, but not past full within this step.
             let step_h = cx.step_s / S_PER_H;
@@ -108,12 +167,15 @@ impl Kind for Ups {
             self.charge_kw = self.p.recharge_kw.min(room_kwh / step_h).max(0.0);
             in_kw = conversion_input_kw(out, self.p.efficiency, self.p.no_load_loss_kw)
                 + self.charge_kw;
-            Mode::Normal
+            Path::Inverter
         } else {
             self.draw_kw = battery_draw_kw(out, self.p.efficiency, self.p.discharge_efficiency);
-            cx.totals.battery_out_kw += out;
-            Mode::OnBattery
+            if cx.carries() {
+                cx.totals.battery_out_kw += out;
+            }
+            Path::Battery
         };
+        cx.totals.battery_net_kw += self.draw_kw - self.charge_kw;
         if in_kw > 0.0 {
             cx.draw(0, in_kw);
         }
@@ -121,13 +183,64 @@ impl Kind for Ups {
     }
 
     fn status(&self, s: &StatusIn) -> NodeState {
-        match self.mode {
+        match self.path {
             _ if !s.live => NodeState::Unpowered,
-            Mode::OnBattery => NodeState::OnBattery,
-            Mode::Bypass => NodeState::Bypass,
+            Path::Battery => NodeState::OnBattery,
+            Path::OverloadBypass | Path::StaticBypass => NodeState::Bypass,
+            Path::MaintenanceBypass => NodeState::MaintenanceBypass,
             _ if s.breaker_over => NodeState::Overload,
             _ => NodeState::Ok,
         }
+    }
+
+    fn command(&mut self, cmd: &Command, cx: &CommandCx<'_>) -> Answer {
+        let Command::UpsMode { mode } = *cmd else {
+            return Ok(None);
+        };
+        let id = cx.id();
+        let input_dead = !cx.in_live;
+        match (self.mode, mode) {
+            (now, to) if now == to => return Err(format!("{id} is already in {}", label(to))),
+            (_, Mode::StaticBypass | Mode::MaintenanceBypass) if input_dead => {
+                return Err(format!(
+                    "{id} is on battery: the {} needs a live input",
+                    label(mode)
+                ));
+            }
+            (Mode::Normal, Mode::MaintenanceBypass) => {
+                return Err(format!(
+                    "{id} is in normal: transfer it to static bypass first (ups_mode static_bypass)"
+                ));
+            }
+            (Mode::MaintenanceBypass, Mode::Normal) => {
+                return Err(format!(
+                    "{id} is on maintenance bypass: go to static bypass first (ups_mode static_bypass), then to normal"
+                ));
+            }
+            (Mode::StaticBypass, Mode::Normal) | (Mode::MaintenanceBypass, Mode::StaticBypass) => {
+                if let Some(why) = cx.unhealthy() {
+                    return Err(format!(
+                        "{why}: the module must be healthy to take the load"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        self.mode = mode;
+        let spec = mode.spec();
+        let said = match spec.risk {
+            Some(risk) => (
+                EventKind::Mode,
+                Severity::Warning,
+                format!("{id} to {}: {risk}", label(mode)),
+            ),
+            None => (
+                EventKind::Mode,
+                Severity::Info,
+                format!("{id} back to {}", label(mode)),
+            ),
+        };
+        Ok(Some((said, None)))
     }
 
     fn transition(&self, old: NodeState, new: NodeState, id: &str) -> Option<Said> {
@@ -159,8 +272,8 @@ impl Kind for Ups {
 
     fn integrate(&mut self, cx: &mut Integrate<'_>) {
         let dt_h = cx.dt_s / S_PER_H;
-        match self.mode {
-            Mode::OnBattery => {
+        match self.path {
+            Path::Battery => {
                 let rate = peukert_soc_rate_per_h(
                     self.draw_kw,
                     self.p.battery_kwh,
@@ -174,7 +287,7 @@ impl Kind for Ups {
                     cx.event((EventKind::BatteryDepleted, Severity::Critical, message));
                 }
             }
-            Mode::Normal if self.p.battery_kwh > 0.0 => {
+            Path::Inverter if self.p.battery_kwh > 0.0 => {
                 self.soc = (self.soc + self.charge_kw * dt_h / self.p.battery_kwh).min(1.0);
             }
             _ => {}
@@ -185,11 +298,13 @@ impl Kind for Ups {
         Some(v.out_kw / self.p.rating_kw * 100.0)
     }
 
-    /// State of charge, and how long the battery would last (on battery: will last)
-    /// at the present load; 0 when faulted or tripped, absent with no load.
+    /// Its mode, state of charge, and how long the battery would last (on battery:
+    /// will last) at the present load; 0 when faulted, open or on a bypass (no
+    /// battery behind the load), absent with no load.
     fn measure(&self, v: &View<'_>, m: &mut Measurements) {
+        m.mode = Some(self.mode);
         m.battery_pct = Some(self.soc * 100.0);
-        m.runtime_s = if v.faulted || v.tripped {
+        m.runtime_s = if v.faulted || !v.breaker.is_closed() || self.mode != Mode::Normal {
             Some(0.0)
         } else {
             let draw = battery_draw_kw(v.out_kw, self.p.efficiency, self.p.discharge_efficiency);
@@ -206,4 +321,9 @@ impl Kind for Ups {
     fn battery_kw(&self) -> (f64, f64) {
         (self.draw_kw, self.charge_kw)
     }
+}
+
+/// A mode as a person reads it, in a sentence ("static bypass").
+fn label(mode: Mode) -> String {
+    mode.spec().label.to_lowercase()
 }

@@ -1,5 +1,6 @@
 //! `utility`: a utility service, the site's normal source (docs/topology.md). Live
-//! unless faulted or tripped; what the site draws from it is facility power.
+//! unless faulted or its output breaker is open; what the site draws from it is
+//! utility power.
 
 use super::{Energize, Flow, Kind, Live, POSITIVE, Reliability, Setup, View, params};
 
@@ -44,7 +45,8 @@ impl Kind for Utility {
 
     fn flow(&mut self, cx: &mut Flow<'_>) -> f64 {
         let kw = cx.out_kw();
-        cx.totals.facility_kw += kw;
+        cx.totals.utility_kw += kw;
+        cx.totals.utility_carries |= cx.carries();
         kw
     }
 

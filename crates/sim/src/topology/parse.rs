@@ -311,6 +311,23 @@ impl ParamReader {
         Ok(self.opt_num(key, rule)?.unwrap_or(default))
     }
 
+    /// Takes flag `key` (true or false), `default` when absent.
+    pub(crate) fn flag(&mut self, key: &str, default: bool) -> Result<bool, TopologyError> {
+        let Some((name, e)) = self.entries.remove_entry(key) else {
+            return Ok(default);
+        };
+        let v = match e.value {
+            toml::Value::Boolean(b) => Ok(b),
+            ref other => Err(err_at(
+                &e.loc,
+                key,
+                format!("must be true or false, found {}", other.type_str()),
+            )),
+        };
+        self.taken.push((name, e.loc));
+        v
+    }
+
     fn feeds(&mut self, index: &HashMap<String, usize>) -> Result<Vec<usize>, TopologyError> {
         let Some(e) = self.entries.remove("feeds") else {
             return Ok(Vec::new());
