@@ -539,10 +539,13 @@ fn a_refused_command_is_a_refused_event_and_not_bad_input() {
     );
     assert_eq!(core.counters().rejected_total(), 0);
     assert_eq!(core.counters().commands_refused, 1);
-    // It changed nothing: the UPS is still in normal on its inverter.
-    let last = updates_for(&out, "ups_a").pop().unwrap();
-    assert_eq!(last.status, Some(NodeState::Ok));
-    assert_eq!(last.measured.mode, Some(Mode::Normal));
+    // It changed nothing: no update went to the UPS, which is still in normal on
+    // its inverter.
+    assert!(updates_for(&out, "ups_a").is_empty());
+    let ups = core.sim().topology().node_index("ups_a").unwrap();
+    let now = core.sim().node_update(ups);
+    assert_eq!(now.status, Some(NodeState::Ok));
+    assert_eq!(now.measured.mode, Some(Mode::Normal));
     // And system/status says nothing was dropped.
     let status = out
         .iter()
