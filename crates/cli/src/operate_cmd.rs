@@ -503,6 +503,7 @@ fn report(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a test fails loudly")]
 mod tests {
     use super::*;
     use winter_river_protocol::TopologyNodeJson;

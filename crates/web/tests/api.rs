@@ -149,11 +149,15 @@ async fn topology_state_events_history_and_screen() {
     assert_eq!(kind("ups")["summary"], "batt {battery_pct} · {runtime_s}");
     assert_eq!(
         kind("server")["commands"],
-        serde_json::json!(["set_fault", "set_load", "reset"])
+        serde_json::json!(["set_fault", "set_load", "reset", "open", "close", "lockout"])
     );
     assert_eq!(
         kind("pdu")["commands"],
-        serde_json::json!(["set_fault", "reset"])
+        serde_json::json!(["set_fault", "reset", "open", "close", "lockout"])
+    );
+    assert_eq!(
+        kind("ups")["commands"],
+        serde_json::json!(["set_fault", "reset", "open", "close", "lockout", "ups_mode"])
     );
     let state = |word: &str| {
         schema["states"]
