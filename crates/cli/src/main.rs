@@ -160,7 +160,7 @@ enum Cmd {
         #[arg(value_enum)]
         state: client_cmd::OnOff,
     },
-    /// Emergency power off: every UPS and STS opens (on <prefix>/system/command).
+    /// Emergency power off: every UPS and STS opens (sent on system/command).
     #[command(after_help = OPERATE_EXIT_CODES)]
     Epo {
         #[command(flatten)]
