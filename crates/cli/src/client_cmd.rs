@@ -21,6 +21,16 @@ pub enum OnOff {
     Off,
 }
 
+impl OnOff {
+    /// The word as typed, which a boolean parameter takes.
+    pub fn word(self) -> &'static str {
+        match self {
+            OnOff::On => "on",
+            OnOff::Off => "off",
+        }
+    }
+}
+
 /// Builds a command from its name and optional JSON params, checked by the same
 /// decoder the engine and the boards use.
 pub fn build(command: &str, params_json: Option<&str>) -> Result<Command> {

@@ -2,8 +2,9 @@
 //! operator commands, `watch`), scenarios, validation of topology and scenario
 //! files, synthetic topologies. Glue only: the work is done by the library crates.
 //!
-//! Exit codes: 0 success (every expectation held), 1 an expectation failed, 2 the
-//! input is invalid or cannot be read or written.
+//! Exit codes: 0 success (every expectation held), 1 an expectation failed (the
+//! switching commands: an interlock refused it), 2 the input is invalid or cannot
+//! be read or written, 3 (switching commands) no answer from the engine in time.
 #![allow(
     rustdoc::broken_intra_doc_links,
     reason = "clap turns doc comments into --help text, so units stay written [kW], not \\[kW\\]"
@@ -13,6 +14,7 @@ mod analyze_cmd;
 mod client_cmd;
 mod invocation;
 mod live_args;
+mod operate_cmd;
 mod pieces_cmd;
 mod plot;
 mod recent_events;
@@ -29,6 +31,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use operate_cmd::{Target, Words};
 
 /// Exit code: every expectation held / the command succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -36,6 +39,13 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code: the file is invalid (or cannot be read / written).
 pub const EXIT_INVALID: u8 = 2;
+
+/// The exit codes of the switching commands, shown under their --help.
+const OPERATE_EXIT_CODES: &str = "\
+Waits for the engine's answer on <prefix>/system/events (--wait-s, default 3 s).
+Exit codes: 0 done (the engine's message is printed), 1 refused by an interlock
+(`refused: <reason>` is printed), 2 invalid input or no broker, 3 no answer from
+the engine in time (is it running?).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,7 +69,8 @@ enum Cmd {
     Engine(pieces_cmd::EngineArgs),
     /// The virtual boards alone, against a broker.
     Nodes(pieces_cmd::NodesArgs),
-    /// Publish a command to a node (or `system`): COMMAND is set_fault, set_load or reset.
+    /// Publish any command of the protocol to a node (or `system`) and exit, without
+    /// waiting for an answer.
     Send {
         #[command(flatten)]
         client: live_args::ClientArgs,
@@ -90,6 +101,70 @@ enum Cmd {
         #[command(flatten)]
         client: live_args::ClientArgs,
         node: String,
+    },
+    /// Open a node's own breaker (a source's output breaker): everything fed only
+    /// through it loses power.
+    #[command(after_help = OPERATE_EXIT_CODES)]
+    Open {
+        #[command(flatten)]
+        op: operate_cmd::OperateArgs,
+        /// Node id, as in the topology.
+        node: String,
+    },
+    /// Close a node's breaker again (refused while locked out or tripped: `reset` a trip).
+    #[command(after_help = OPERATE_EXIT_CODES)]
+    Close {
+        #[command(flatten)]
+        op: operate_cmd::OperateArgs,
+        /// Node id, as in the topology.
+        node: String,
+    },
+    /// Lock out and tag an open breaker (on), or release it (off).
+    #[command(after_help = OPERATE_EXIT_CODES)]
+    Lockout {
+        #[command(flatten)]
+        op: operate_cmd::OperateArgs,
+        /// Node id, as in the topology.
+        node: String,
+        #[arg(value_enum)]
+        state: client_cmd::OnOff,
+    },
+    /// Set a node's mode: its kind's mode command (a UPS's ups_mode, a switchgear's
+    /// ats_mode, a generator's gen_mode), e.g. `mode ups_a static_bypass`.
+    #[command(after_help = OPERATE_EXIT_CODES)]
+    Mode {
+        #[command(flatten)]
+        op: operate_cmd::OperateArgs,
+        /// Node id, as in the topology.
+        node: String,
+        #[arg(help = operate_cmd::mode_help())]
+        mode: String,
+    },
+    /// Transfer a switchgear in manual mode to one of its feeds.
+    #[command(after_help = OPERATE_EXIT_CODES)]
+    Transfer {
+        #[command(flatten)]
+        op: operate_cmd::OperateArgs,
+        /// Node id, as in the topology.
+        node: String,
+        /// The feed to transfer to.
+        to: String,
+    },
+    /// Start (on) or end (off) a transfer test under load on a switchgear in auto.
+    #[command(after_help = OPERATE_EXIT_CODES)]
+    AtsTest {
+        #[command(flatten)]
+        op: operate_cmd::OperateArgs,
+        /// Node id, as in the topology.
+        node: String,
+        #[arg(value_enum)]
+        state: client_cmd::OnOff,
+    },
+    /// Emergency power off: every UPS and STS opens (sent on system/command).
+    #[command(after_help = OPERATE_EXIT_CODES)]
+    Epo {
+        #[command(flatten)]
+        op: operate_cmd::OperateArgs,
     },
     /// Live table of the boards, the site and the latest events (with those from before
     /// it started, read from the dashboard); --json for one line per message.
@@ -138,6 +213,16 @@ enum TopologyCmd {
     },
 }
 
+/// A switching command of the protocol's table to one node.
+fn operate(
+    op: &operate_cmd::OperateArgs,
+    node: &str,
+    command: &'static str,
+    words: &[&str],
+) -> anyhow::Result<u8> {
+    operate_cmd::run(op, Target::Node(node), Words::Of(command, words))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -159,6 +244,15 @@ fn main() -> ExitCode {
         } => client_cmd::fault(&client, &node, state),
         Cmd::Load { client, node, kw } => client_cmd::load(&client, &node, kw),
         Cmd::Reset { client, node } => client_cmd::reset(&client, &node),
+        Cmd::Open { op, node } => operate(&op, &node, "open", &[]),
+        Cmd::Close { op, node } => operate(&op, &node, "close", &[]),
+        Cmd::Lockout { op, node, state } => operate(&op, &node, "lockout", &[state.word()]),
+        Cmd::Mode { op, node, mode } => {
+            operate_cmd::run(&op, Target::Node(&node), Words::Mode(&mode))
+        }
+        Cmd::Transfer { op, node, to } => operate(&op, &node, "transfer", &[&to]),
+        Cmd::AtsTest { op, node, state } => operate(&op, &node, "ats_test", &[state.word()]),
+        Cmd::Epo { op } => operate_cmd::run(&op, Target::Site, Words::Of("epo", &[])),
         Cmd::Watch(args) => watch_cmd::run(&args),
         Cmd::Web(args) => web_cmd::run(&args),
         Cmd::Scenario(ScenarioCmd::Run(args)) => scenario_cmd::run(&args),

@@ -38,6 +38,8 @@ both_brokers! {
     websocket_client_receives_statuses => embedded_websocket_client_receives_statuses, mosquitto_websocket_client_receives_statuses;
     sigint_stops_up_and_boards_go_offline => embedded_sigint_stops_up_and_boards_go_offline, mosquitto_sigint_stops_up_and_boards_go_offline;
     sigterm_stops_up_and_boards_go_offline => embedded_sigterm_stops_up_and_boards_go_offline, mosquitto_sigterm_stops_up_and_boards_go_offline;
+    switching_from_the_cli_is_answered => embedded_switching_from_the_cli_is_answered, mosquitto_switching_from_the_cli_is_answered;
+    switching_without_an_engine_says_so => embedded_switching_without_an_engine_says_so, mosquitto_switching_without_an_engine_says_so;
 }
 
 /// Runs a scenario and reports its wall time (shown with `--nocapture`).
@@ -455,6 +457,146 @@ async fn every_bad_input_class_is_counted(kind: BrokerKind) -> Result<()> {
     })
     .await?;
     live.check_running()?;
+    Ok(())
+}
+
+/// The switching commands end to end (docs/live.md): `open pdu_a` is answered with
+/// the engine's event and heard on MQTT as pdu_a's breaker `open` and srv_a
+/// `unpowered`; with pdu_a locked out, `close pdu_a` exits 1 printing the
+/// interlock's reason (and is not counted as bad input); `epo` on system/command
+/// opens ups_a.
+async fn switching_from_the_cli_is_answered(kind: BrokerKind) -> Result<()> {
+    let mut live = Live::up(kind, &[]).await?;
+    let c = live
+        .client(
+            "watch",
+            &[
+                "winter-river/+/status",
+                "winter-river/system/events",
+                SYSTEM_STATUS,
+            ],
+        )
+        .await?;
+    wait_all_boards(&c, 0).await?;
+
+    let mark = c.mark();
+    let sent = tokio::time::Instant::now();
+    let (code, out, err) = live.run_cli_status(&["open", "pdu_a"]).await?;
+    let answered = sent.elapsed();
+    ensure!(code == Some(0), "open pdu_a exited {code:?}: {out}{err}");
+    let event = c
+        .wait_for_from("the open event for pdu_a", WAIT, mark, |m| {
+            m.topic == "winter-river/system/events"
+                && m.str_field("node_id").as_deref() == Some("pdu_a")
+                && m.str_field("command").as_deref() == Some("open")
+        })
+        .await?;
+    let message = event.str_field("message").unwrap_or_default();
+    ensure!(
+        !message.is_empty() && out.trim() == message,
+        "open prints the engine's message `{message}`: {out}"
+    );
+    c.wait_for_from("pdu_a status with breaker open", WAIT, mark, |m| {
+        m.topic == topic("pdu_a", "status") && m.str_field("breaker").as_deref() == Some("open")
+    })
+    .await?;
+    c.wait_for_from("srv_a unpowered", WAIT, mark, |m| {
+        is_status(m, "srv_a", "unpowered")
+    })
+    .await?;
+    eprintln!("open pdu_a answered in {:.2} s", answered.as_secs_f64());
+
+    let (code, out, err) = live.run_cli_status(&["lockout", "pdu_a", "on"]).await?;
+    ensure!(
+        code == Some(0),
+        "lockout pdu_a on exited {code:?}: {out}{err}"
+    );
+    let mark = c.mark();
+    let (code, out, err) = live.run_cli_status(&["close", "pdu_a"]).await?;
+    ensure!(
+        code == Some(1),
+        "close pdu_a while locked out exited {code:?}: {out}{err}"
+    );
+    let refused = c
+        .wait_for_from("the refused event for pdu_a", WAIT, mark, |m| {
+            m.topic == "winter-river/system/events"
+                && m.str_field("event").as_deref() == Some("refused")
+                && m.str_field("node_id").as_deref() == Some("pdu_a")
+        })
+        .await?;
+    let reason = refused
+        .str_field("reason")
+        .context("a refusal has a reason")?;
+    ensure!(
+        out.trim() == format!("refused: {reason}") && reason.contains("locked out"),
+        "close prints the interlock's reason `{reason}`: {out}"
+    );
+    // Still open, and the refusal is no bad input.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let last = c
+        .messages()
+        .into_iter()
+        .rev()
+        .find(|m| m.topic == topic("pdu_a", "status"))
+        .context("a pdu_a status")?;
+    ensure!(
+        last.str_field("breaker").as_deref() == Some("locked_out"),
+        "pdu_a after the refused close: {}",
+        last.text()
+    );
+    let sys = c.last_on(SYSTEM_STATUS).context("no system/status")?;
+    ensure!(
+        sys.u64_field("rejected_msgs") == Some(0),
+        "a refusal is not bad input: {}",
+        sys.text()
+    );
+
+    let mark = c.mark();
+    let (code, out, err) = live.run_cli_status(&["epo"]).await?;
+    ensure!(code == Some(0), "epo exited {code:?}: {out}{err}");
+    c.wait_for_from("the epo's open event for ups_a", WAIT, mark, |m| {
+        m.topic == "winter-river/system/events"
+            && m.str_field("node_id").as_deref() == Some("ups_a")
+            && m.str_field("event").as_deref() == Some("open")
+            && m.str_field("command").as_deref() == Some("epo")
+    })
+    .await?;
+    c.wait_for_from("ups_a open after the epo", WAIT, mark, |m| {
+        is_status(m, "ups_a", "open")
+    })
+    .await?;
+    ensure!(out.contains("ups_a"), "epo prints what it opened: {out}");
+    live.check_running()?;
+    Ok(())
+}
+
+/// With a broker and no engine, a switching command waits `--wait-s`, says that no
+/// engine answered, and exits 3; one that names a mode no kind has exits 2.
+async fn switching_without_an_engine_says_so(kind: BrokerKind) -> Result<()> {
+    let live = Live::broker_only(kind).await?;
+    let sent = tokio::time::Instant::now();
+    let (code, out, err) = live
+        .run_cli_status(&["open", "pdu_a", "--wait-s", "0.5"])
+        .await?;
+    ensure!(
+        code == Some(3),
+        "open with no engine exited {code:?}: {out}{err}"
+    );
+    ensure!(
+        err.contains("no answer to open") && err.contains("is it running?"),
+        "says why: {err}"
+    );
+    ensure!(
+        sent.elapsed() < Duration::from_secs(5),
+        "waited {:?}",
+        sent.elapsed()
+    );
+    let (code, _, err) = live.run_cli_status(&["mode", "ups_a", "sideways"]).await?;
+    ensure!(code == Some(2), "an unknown mode exited {code:?}: {err}");
+    ensure!(
+        err.contains("`sideways` is not a mode word"),
+        "names the word: {err}"
+    );
     Ok(())
 }
 

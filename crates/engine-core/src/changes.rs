@@ -17,13 +17,17 @@ pub(crate) fn update_changed(old: &UpdateParams, new: &UpdateParams) -> bool {
 }
 
 /// Whether the system status changed enough to publish before its period: the
-/// source, whether PUE is known, IT, facility or lost power beyond the deadband,
-/// any node count, or the rejected-message count.
+/// source, whether PUE is known, IT, facility (or any of its sources: utility,
+/// generator, battery) or lost power beyond the deadband, any node count, or the
+/// rejected-message count.
 pub(crate) fn system_changed(old: &SystemStatus, new: &SystemStatus) -> bool {
     old.source != new.source
         || old.pue.is_some() != new.pue.is_some()
         || moved_by(old.it_kw, new.it_kw)
         || moved_by(old.facility_kw, new.facility_kw)
+        || moved_by(old.utility_kw, new.utility_kw)
+        || moved_by(old.generator_kw, new.generator_kw)
+        || moved_by(old.battery_kw, new.battery_kw)
         || moved_by(old.it_kw_lost, new.it_kw_lost)
         || old.nodes != new.nodes
         || old.rejected_msgs != new.rejected_msgs

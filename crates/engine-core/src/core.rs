@@ -239,15 +239,12 @@ impl EngineCore {
                 self.counters.count_in("command");
                 match decode_command(payload) {
                     Err(e) => self.reject(e.reason(), topic, &e.to_string()),
-                    Ok(cmd) if cmd.spec().site_wide => {
-                        // For the site as a whole (`reset`: every breaker and latched
-                        // alarm; `epo`: every UPS and STS opens).
-                        let _ = self.sim.site_command(&cmd);
-                    }
-                    Ok(cmd) => {
-                        let detail = format!("`{}` is not a site-wide command", cmd.name());
-                        self.reject(NOT_APPLICABLE, topic, &detail)
-                    }
+                    // `reset` for every node, `epo` for every UPS and STS: the
+                    // simulator knows which nodes a site-wide command reaches.
+                    Ok(cmd) => match self.sim.site_command(&cmd) {
+                        Ok(()) => {}
+                        Err(e) => self.command_rejected(topic, e),
+                    },
                 }
             }
             // The engine's own publishes, heard back through its filters.
@@ -284,16 +281,24 @@ impl EngineCore {
             let detail = format!("`{}` does not apply to `{id}` ({kind:?})", cmd.name());
             return self.reject(NOT_APPLICABLE, topic, &detail);
         }
-        match self.sim.command(id, cmd) {
-            Ok(()) => {}
-            Err(CommandError::UnknownNode(_)) => {
+        if let Err(e) = self.sim.command(id, cmd) {
+            self.command_rejected(topic, e);
+        }
+    }
+
+    /// A command the simulator would not queue, counted by its reason. (A command
+    /// an interlock refuses is queued: the simulator answers it with a `refused`
+    /// event at the next step, which is not bad input.)
+    fn command_rejected(&mut self, topic: &str, e: CommandError) {
+        match e {
+            CommandError::UnknownNode(_) => {
                 self.reject(unknown_node(), topic, "no such node in the topology")
             }
-            Err(e @ CommandError::BadLoad(_)) => {
+            e @ CommandError::BadLoad(_) => {
                 let reason = CodecError::OutOfRange { field: "kw" }.reason();
                 self.reject(reason, topic, &e.to_string())
             }
-            Err(e @ CommandError::NotApplicable { .. }) => {
+            e @ CommandError::NotApplicable { .. } => {
                 self.reject(NOT_APPLICABLE, topic, &e.to_string())
             }
         }
@@ -308,6 +313,9 @@ impl EngineCore {
             self.sim.step();
             steps += 1;
             for k in 0..self.sim.events().len() {
+                if self.sim.events()[k].event == EventKind::Refused {
+                    self.counters.count_refused();
+                }
                 self.publish_event(k);
             }
         }
@@ -445,7 +453,6 @@ impl EngineCore {
         i as u64 * self.config.update_refresh_ms / n
     }
 
-    /// Publishes event `k` of the latest step.
     /// Publishes the simulator's event `k` of this step (encoded in place).
     fn publish_event(&mut self, k: usize) {
         let encoded = encode_event(&self.sim.events()[k]);

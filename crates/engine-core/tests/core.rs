@@ -374,26 +374,34 @@ fn updates_are_paced_so_a_large_site_does_not_burst() {
     assert_eq!(seen.len(), n);
 }
 
+/// A command of `spec` with plausible params, built from the row (so a new
+/// command of the table is checked without an edit here).
+fn sample_command(spec: &winter_river_protocol::CommandSpec) -> Option<Command> {
+    use winter_river_protocol::ParamType;
+    let mut params = serde_json::Map::new();
+    for p in spec.params {
+        let value = match p.ty {
+            ParamType::Bool => serde_json::json!(false),
+            ParamType::Number { min, .. } => serde_json::json!(min + 1.0),
+            ParamType::Choice { choices } => serde_json::json!(choices[0].as_str()),
+            ParamType::NodeId => serde_json::json!("util_a"),
+        };
+        params.insert(p.name.into(), value);
+    }
+    let wire = serde_json::json!({ "command": spec.name, "params": params });
+    decode_command(wire.to_string().as_bytes()).ok()
+}
+
 #[test]
 fn command_policy_is_the_protocol_table() {
-    use winter_river_protocol::{COMMANDS, NodeKind};
+    use winter_river_protocol::{AppliesTo, COMMANDS, NodeKind};
     let topology = Topology::builtin_default();
+    let mut checked = 0;
     for spec in COMMANDS {
-        if spec
-            .params
-            .iter()
-            .any(|p| p.name != "state" && p.name != "kw")
-        {
-            continue; // no such command yet: the loop below builds each known one
+        if spec.applies_to == AppliesTo::EngineOnly {
+            continue; // `update`: checked below
         }
-        let cmd = match spec.name {
-            "set_fault" => Command::SetFault { state: false },
-            "set_load" => Command::SetLoad { kw: 1.0 },
-            "reset" => Command::Reset,
-            // `update` is the engine's own (checked below); a new command gets
-            // its arm here.
-            _ => continue,
-        };
+        let cmd = sample_command(spec).unwrap_or_else(|| panic!("{} decodes", spec.name));
         for node in &topology.nodes {
             let mut core = engine();
             send(&mut core, 10, &node.id, &cmd);
@@ -406,8 +414,15 @@ fn command_policy_is_the_protocol_table() {
                 spec.name,
                 node.id
             );
+            // Nothing else is bad input: an interlock's no is an event.
+            assert_eq!(
+                core.counters().rejected_total(),
+                u64::from(refused.is_some())
+            );
+            checked += 1;
         }
     }
+    assert!(checked >= 12 * topology.nodes.len());
     // The engine's own `update`s heard back on `<p>/<id>/command` are not refused.
     let mut core = engine();
     send(
@@ -428,12 +443,119 @@ fn the_system_topic_takes_site_wide_commands_only() {
         &encode_command(&Command::SetFault { state: true }).unwrap(),
     );
     assert_eq!(core.counters().rejected.get(NOT_APPLICABLE), Some(&1));
+    let (_, detail) = core.last_rejection().unwrap();
+    assert!(detail.contains("set_fault"), "{detail}");
     core.handle_message(
         300,
         &topic("system/command"),
         &encode_command(&Command::Reset).unwrap(),
     );
+    core.handle_message(
+        300,
+        &topic("system/command"),
+        &encode_command(&Command::Epo).unwrap(),
+    );
     assert_eq!(core.counters().rejected_total(), 1);
+    // `epo` is the site's: sent to one node it does not apply.
+    send(&mut core, 300, "ups_a", &Command::Epo);
+    assert_eq!(core.counters().rejected.get(NOT_APPLICABLE), Some(&2));
+}
+
+/// The events published in `out`.
+fn events(out: &[Outgoing]) -> Vec<winter_river_protocol::Event> {
+    out.iter()
+        .filter(|o| o.topic == topic("system/events"))
+        .map(|o| decode_event(&o.payload).unwrap())
+        .collect()
+}
+
+#[test]
+fn epo_on_the_system_topic_opens_ups_a() {
+    let mut core = engine();
+    core.handle_connected(0);
+    drain(&mut core);
+    core.handle_message(
+        50,
+        &topic("system/command"),
+        &encode_command(&Command::Epo).unwrap(),
+    );
+    let out = run(&mut core, 100, 1_000);
+    let opened: Vec<_> = events(&out)
+        .into_iter()
+        .filter(|e| e.event == EventKind::Open)
+        .collect();
+    assert!(
+        opened
+            .iter()
+            .any(|e| e.node_id == "ups_a" && e.command.as_deref() == Some("epo")),
+        "events: {opened:?}"
+    );
+    // Every `open` event says it was the EPO; only the UPS opened on this site.
+    assert!(opened.iter().all(|e| e.command.as_deref() == Some("epo")));
+    let ups = updates_for(&out, "ups_a");
+    let last = ups.last().unwrap();
+    assert_eq!(last.status, Some(NodeState::Open));
+    assert_eq!(
+        last.measured.breaker,
+        Some(winter_river_protocol::Breaker::Open)
+    );
+    // IT load is lost until the UPS is closed again.
+    let status = out
+        .iter()
+        .rev()
+        .find(|o| o.topic == topic("system/status"))
+        .unwrap();
+    let sys = decode_system_status(&status.payload).unwrap();
+    assert_eq!(sys.it_kw, 0.0);
+    assert_eq!(sys.it_kw_lost, 30.0);
+    assert_eq!(core.counters().rejected_total(), 0);
+    assert_eq!(core.counters().commands_refused, 0);
+}
+
+#[test]
+fn a_refused_command_is_a_refused_event_and_not_bad_input() {
+    use winter_river_protocol::Mode;
+    let mut core = engine();
+    core.handle_connected(0);
+    drain(&mut core);
+    // Straight from normal to maintenance bypass: the interlock wants static
+    // bypass first.
+    let cmd = Command::UpsMode {
+        mode: Mode::MaintenanceBypass,
+    };
+    send(&mut core, 50, "ups_a", &cmd);
+    let out = run(&mut core, 100, 1_000);
+    let refused: Vec<_> = events(&out)
+        .into_iter()
+        .filter(|e| e.event == EventKind::Refused)
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let e = &refused[0];
+    assert_eq!(e.node_id, "ups_a");
+    assert_eq!(e.command.as_deref(), Some("ups_mode"));
+    assert!(
+        e.reason.as_deref().is_some_and(|r| !r.is_empty()),
+        "a reason: {e:?}"
+    );
+    assert_eq!(core.counters().rejected_total(), 0);
+    assert_eq!(core.counters().commands_refused, 1);
+    // It changed nothing: no update went to the UPS, which is still in normal on
+    // its inverter.
+    assert!(updates_for(&out, "ups_a").is_empty());
+    let ups = core.sim().topology().node_index("ups_a").unwrap();
+    let now = core.sim().node_update(ups);
+    assert_eq!(now.status, Some(NodeState::Ok));
+    assert_eq!(now.measured.mode, Some(Mode::Normal));
+    // And system/status says nothing was dropped.
+    let status = out
+        .iter()
+        .rev()
+        .find(|o| o.topic == topic("system/status"))
+        .unwrap();
+    assert_eq!(
+        decode_system_status(&status.payload).unwrap().rejected_msgs,
+        0
+    );
 }
 
 #[test]

@@ -6,16 +6,19 @@
 //!
 //! Layout (rows of 10 px, top y in px):
 //! ```text
-//!  0  pdu_a                 ▂▄▆█   id, signal bars when the link is up
-//! 10  PDU              -62dBm      kind, link (NO LINK inverted when down)
-//! 21  [      ON BATTERY      ]     status word, inverted when not ok
+//!  0  ups_a                 ▂▄▆█   id; signal bars, or NO LINK inverted when down
+//! 10  UPS         [MAINT BYPASS]   kind; its mode (inverted when not the normal
+//!                                  position), or the signal in dBm for a kind with none
+//! 21  [ OPEN BRK LOCKED OUT  ]     status word, then the breaker when it is not
+//!                                  closed; inverted when either is not well
 //! 33  In 480 V      Out 208 V      voltages
 //! 43  7.5 A           6.20 kW      current, power
 //! 53  Batt 87.3%       12m05s      the kind's own fields, then load %
 //! ```
 //! Nothing here is per kind: the kind row, the status word and the last row come
 //! from the protocol's kind description ([`NodeKind::spec`]: its name, its extra
-//! fields) and field table ([`Measurements::FIELDS`]: units, decimals). Every
+//! fields), field table ([`Measurements::FIELDS`]: units, decimals) and mode and
+//! breaker tables ([`Mode::spec`], [`Breaker::spec`]). Every
 //! number is rounded with [`round_for_display`] at its field's decimals, the rule
 //! the dashboard uses, so a board and the dashboard read the same. Before the
 //! engine's first update the value rows read "awaiting engine".
@@ -32,7 +35,8 @@ use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
 use embedded_graphics::text::{Baseline, Text};
 use winter_river_protocol::{
-    Command, Feeds, FieldSpec, FieldValue, Measurements, NodeKind, Status, Tone, round_for_display,
+    Breaker, Command, Feeds, FieldSpec, FieldType, FieldValue, Measurements, Mode, NodeKind,
+    Status, Tone, round_for_display,
 };
 
 use crate::frame::{Frame, WIDTH_PX};
@@ -61,6 +65,9 @@ const LAST_ROW_FILL: &str = "load_pct";
 
 /// Longest id shown \[chars\]; the signal bars take the rest of the top row.
 const ID_COLUMNS: usize = 17;
+/// Longest id shown beside NO LINK \[chars\].
+const ID_COLUMNS_NO_LINK: usize = COLUMNS - NO_LINK.len() - 1;
+const NO_LINK: &str = "NO LINK";
 
 /// Decimals of the demand a load's knob or `set_load` set \[kW\]: the knob's
 /// resolution (it sends a change of 0.1 kW or more).
@@ -101,30 +108,49 @@ impl<'a> Screen<'a> {
         target.clear(BinaryColor::Off)?;
         let s = self.status;
 
+        let id_columns = if self.link_up {
+            ID_COLUMNS
+        } else {
+            ID_COLUMNS_NO_LINK
+        };
         put(
             target,
-            &clip(&s.node_id, ID_COLUMNS),
+            &clip(&s.node_id, id_columns),
             0,
             ROW_ID_Y,
             BinaryColor::On,
         )?;
-        self.draw_bars(target)?;
+        if self.link_up {
+            self.draw_bars(target)?;
+        } else {
+            put_inverted_right(target, NO_LINK, ROW_ID_Y)?;
+        }
 
         // The kind's name, not its label: "Static transfer switch" does not fit
-        // beside the link on 21 columns, "STS" does.
+        // beside a mode on 21 columns, "STS" does.
         let kind = s
             .kind
             .map(|k| k.as_str().to_ascii_uppercase())
             .unwrap_or_else(|| String::from("?"));
         put(target, &kind, 0, ROW_KIND_Y, BinaryColor::On)?;
-        if self.link_up {
-            let link = match s.wifi_rssi {
-                Some(dbm) => format!("{dbm}dBm"),
-                None => String::from("link ok"),
-            };
-            put_right(target, &link, ROW_KIND_Y, BinaryColor::On)?;
-        } else {
-            put_inverted_right(target, "NO LINK", ROW_KIND_Y)?;
+        let room = COLUMNS.saturating_sub(kind.chars().count() + 1);
+        match s.measured.mode {
+            Some(mode) => {
+                let text = clip(&page_mode(mode), room);
+                if mode.spec().normal {
+                    put_right(target, &text, ROW_KIND_Y, BinaryColor::On)?;
+                } else {
+                    put_inverted_right(target, &text, ROW_KIND_Y)?;
+                }
+            }
+            None if self.link_up => {
+                let link = match s.wifi_rssi {
+                    Some(dbm) => format!("{dbm}dBm"),
+                    None => String::from("link ok"),
+                };
+                put_right(target, &clip(&link, room), ROW_KIND_Y, BinaryColor::On)?;
+            }
+            None => {}
         }
 
         self.draw_status_word(target)?;
@@ -149,7 +175,8 @@ impl<'a> Screen<'a> {
     }
 
     /// Outlined box with the word when all is well; filled box, word in black,
-    /// otherwise.
+    /// otherwise. A breaker that is not closed follows the word (`OPEN BRK
+    /// LOCKED OUT`) unless the word already says it (`TRIPPED`).
     fn draw_status_word<D>(&self, target: &mut D) -> Result<(), D::Error>
     where
         D: DrawTarget<Color = BinaryColor>,
@@ -159,8 +186,9 @@ impl<'a> Screen<'a> {
             Point::new(0, STATUS_BOX_Y),
             Size::new(WIDTH_PX, STATUS_BOX_H),
         );
-        let text = clip(word.label, COLUMNS);
-        if word.tone == Tone::Good {
+        let breaker = self.status.measured.breaker.filter(|b| !b.is_closed());
+        let text = status_text(word.label, breaker);
+        if word.tone == Tone::Good && breaker.is_none() {
             area.into_styled(PrimitiveStyle::with_stroke(BinaryColor::On, 1))
                 .draw(target)?;
             put_centered(target, &text, STATUS_BOX_Y + 1, BinaryColor::On)
@@ -171,12 +199,12 @@ impl<'a> Screen<'a> {
         }
     }
 
-    /// Signal bars by RSSI, when the link is up and the RSSI known.
+    /// Signal bars by RSSI, when it is known.
     fn draw_bars<D>(&self, target: &mut D) -> Result<(), D::Error>
     where
         D: DrawTarget<Color = BinaryColor>,
     {
-        let (true, Some(dbm)) = (self.link_up, self.status.wifi_rssi) else {
+        let Some(dbm) = self.status.wifi_rssi else {
             return Ok(());
         };
         let lit = BAR_THRESHOLDS_DBM.iter().filter(|&&t| dbm >= t).count();
@@ -193,14 +221,16 @@ impl<'a> Screen<'a> {
     }
 
     /// The last row: the kind's own measurements (its description's extra
-    /// fields, in order), then load %; on a kind that takes `set_load`, the demand
-    /// set takes the right-hand place once known.
+    /// fields, in order, but for its mode: the kind row shows that), then load %;
+    /// on a kind that takes `set_load`, the demand set takes the right-hand place
+    /// once known.
     fn kind_line(&self) -> [Option<Slot>; 2] {
         let extras = self.status.kind.map_or(&[][..], |k| k.spec().extra_fields);
         let mut slots = extras
             .iter()
             .copied()
             .chain([LAST_ROW_FILL])
+            .filter(|name| !shown_above(name))
             .filter_map(|name| self.field_slot(name));
         let left = slots.next();
         let right = self.demand_slot().or_else(|| slots.next());
@@ -273,6 +303,47 @@ impl Slot {
         }
         text
     }
+}
+
+/// Whether field `name` has its own place above the value rows: the mode on the
+/// kind row, the breaker in the status box.
+fn shown_above(name: &str) -> bool {
+    Measurements::FIELDS
+        .iter()
+        .find(|f| f.name == name)
+        .is_some_and(|f| matches!(f.ty, FieldType::Mode | FieldType::Breaker))
+}
+
+/// A mode as the kind row prints it: its label in capitals, the longest one
+/// shortened as its status word is (`MAINT BYPASS`: "UPS" and 18 letters do not
+/// fit 21 columns).
+fn page_mode(mode: Mode) -> String {
+    match mode {
+        Mode::MaintenanceBypass => String::from("MAINT BYPASS"),
+        _ => mode.spec().label.to_ascii_uppercase(),
+    }
+}
+
+/// The status box's text: the status word's label, then `BRK` and the breaker's
+/// position when it is not closed and the word does not already say it; when
+/// that does not fit, a locked-out breaker reads `LOTO` (lock-out/tag-out).
+fn status_text(label: &str, breaker: Option<Breaker>) -> String {
+    let Some(b) = breaker else {
+        return clip(label, COLUMNS);
+    };
+    let position = b.spec().label.to_ascii_uppercase();
+    if position == label {
+        return clip(label, COLUMNS);
+    }
+    let full = format!("{label} BRK {position}");
+    if full.chars().count() <= COLUMNS {
+        return full;
+    }
+    let short = match b {
+        Breaker::LockedOut => "LOTO",
+        _ => position.as_str(),
+    };
+    clip(&format!("{label} BRK {short}"), COLUMNS)
 }
 
 /// What the page prints before a field's value. The field table's labels are

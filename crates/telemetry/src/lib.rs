@@ -1,6 +1,6 @@
 //! What the engine counts, shared with a `/metrics` endpoint in the same process
-//! (`winter-river up`): message counters by topic kind and reason, and a histogram
-//! of tick durations. A crate of its own so the web can read the engine's numbers
+//! (`winter-river up`): message counters by topic kind and reason, commands refused
+//! by an interlock, and a histogram of tick durations. A crate of its own so the web can read the engine's numbers
 //! without depending on the engine or the simulator (docs/architecture.md). Not
 //! part of the wire format: it crosses a channel, never MQTT.
 
@@ -26,6 +26,9 @@ pub struct Counters {
     pub messages_out: BTreeMap<&'static str, u64>,
     /// Messages dropped as bad input, by reason (`not_json`, `unknown_node`, …).
     pub rejected: BTreeMap<&'static str, u64>,
+    /// Operator commands an interlock refused (each answered by a `refused`
+    /// event): well-formed input the model said no to, so not in `rejected`.
+    pub commands_refused: u64,
 }
 
 impl Counters {
@@ -39,6 +42,11 @@ impl Counters {
 
     pub fn count_rejected(&mut self, reason: &'static str) {
         *self.rejected.entry(reason).or_default() += 1;
+    }
+
+    /// One operator command refused by an interlock.
+    pub fn count_refused(&mut self) {
+        self.commands_refused += 1;
     }
 
     /// All rejected messages, every reason.
@@ -101,7 +109,9 @@ mod tests {
         c.count_rejected("not_json");
         c.count_rejected("unknown_node");
         c.count_in("status");
-        assert_eq!(c.rejected_total(), 3);
+        c.count_refused();
+        assert_eq!(c.rejected_total(), 3, "a refused command is not bad input");
+        assert_eq!(c.commands_refused, 1);
         assert_eq!(c.rejected.get("not_json"), Some(&2));
     }
 }

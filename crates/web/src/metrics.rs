@@ -3,9 +3,11 @@
 //! `node_id`, `kind`): one gauge per measurement of the protocol's table
 //! ([`Measurements::FIELDS`]: power, current, voltages, load, battery, runtime,
 //! fuel, …), a status gauge and whether its board is connected. Per site: IT and
-//! facility power, PUE, lost IT load, runtime, fuel, the source, nodes by status.
+//! facility power and what it comes from (utility, generator, battery), PUE, lost
+//! IT load, runtime, fuel, the source, nodes by status.
 //! With the engine in the same process (`winter-river up`): its message counters by
-//! topic kind, rejected messages by reason, and the tick-duration histogram.
+//! topic kind, rejected messages by reason, operator commands refused by an
+//! interlock, and the tick-duration histogram.
 //!
 //! The per-node families — the bulk of a large site's scrape — are written straight
 //! into the text with the label sets the store made once per topology; the few
@@ -268,8 +270,26 @@ pub(crate) fn render(
         gauge(
             &mut registry,
             "facility_power_kw",
-            "Sum of source outputs: utility + generators [kW]",
+            "All power used in the facility: source outputs + net battery discharge [kW]",
             s.facility_kw,
+        );
+        gauge(
+            &mut registry,
+            "utility_power_kw",
+            "Power drawn from the utility feeds [kW]",
+            s.utility_kw,
+        );
+        gauge(
+            &mut registry,
+            "generator_power_kw",
+            "Power delivered by the generators [kW]",
+            s.generator_kw,
+        );
+        gauge(
+            &mut registry,
+            "battery_power_kw",
+            "Net UPS battery discharge (negative while charging) [kW]",
+            s.battery_kw,
         );
         if let Some(pue) = s.pue {
             gauge(
@@ -374,6 +394,13 @@ pub(crate) fn render(
             "engine_rejected_messages",
             "Messages the engine dropped as bad input, by reason",
             rejected,
+        );
+        let refused = Counter::<u64>::default();
+        refused.inc_by(t.counters.commands_refused);
+        registry.register(
+            "engine_commands_refused",
+            "Operator commands an interlock refused (each a `refused` event; not bad input)",
+            refused,
         );
         registry.register(
             "engine_tick_duration_seconds",

@@ -160,6 +160,18 @@ impl Live {
         self.procs.iter_mut().try_for_each(Proc::check_running)
     }
 
+    /// Runs `winter-river ARGS… --broker URL` to its end: its exit code (`None`
+    /// when a signal ended it), standard output and standard error.
+    pub async fn run_cli_status(
+        &self,
+        args: &[&str],
+    ) -> Result<(Option<i32>, String, String), TestkitError> {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend(["--broker".to_string(), self.url()]);
+        let (status, out, err) = Proc::run(args[0], BIN, &all, Duration::from_secs(10)).await?;
+        Ok((status.code(), out, err))
+    }
+
     /// Runs `winter-river ARGS… --broker URL` to its end; fails unless it exits 0.
     pub async fn run_cli(&self, args: &[&str]) -> Result<String, TestkitError> {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use regex::Regex;
 use serde_json::Value;
 use winter_river_protocol::{
-    DEFAULT_PREFIX, Topic, encode_status, encode_system_status, status_filter, validate_node_id,
+    DEFAULT_PREFIX, FieldType, Measurements, SystemStatus, Topic, encode_status,
+    encode_system_status, status_filter, validate_node_id,
 };
 
 use crate::util::{
@@ -747,20 +748,15 @@ fn status_colour_mappings_cover_exactly_the_status_words() {
 #[test]
 fn electrical_values_are_json_floats_even_when_whole() {
     // Why Telegraf never meets a field type conflict: 480 V goes out as 480.0.
+    // Every number of the protocol's field tables, so a new one is checked too.
     let mut s = full_status();
     s.measured.voltage_in = Some(480.0);
     s.measured.power_kw = Some(0.0);
     let v: Value = serde_json::from_slice(&encode_status(&s).expect("encodes")).expect("JSON");
-    for k in [
-        "voltage_in",
-        "voltage_out",
-        "current",
-        "power_kw",
-        "load_pct",
-        "battery_pct",
-        "runtime_s",
-        "fuel_pct",
-    ] {
+    let numbers = Measurements::FIELDS
+        .iter()
+        .filter(|f| f.ty == FieldType::Number);
+    for k in numbers.map(|f| f.name) {
         assert!(
             v[k].is_f64(),
             "Status `{k}` is sent as {} (not a float)",
@@ -770,22 +766,75 @@ fn electrical_values_are_json_floats_even_when_whole() {
     let mut sys = full_system_status();
     sys.it_kw = 5.0;
     sys.it_kw_lost = 0.0;
+    sys.utility_kw = 0.0;
     let v: Value =
         serde_json::from_slice(&encode_system_status(&sys).expect("encodes")).expect("JSON");
-    for k in [
-        "it_kw",
-        "facility_kw",
-        "pue",
-        "it_kw_lost",
-        "it_kwh_unserved",
-        "runtime_s",
-        "fuel_pct",
-        "sim_time_s",
-    ] {
+    let numbers: Vec<&str> = SystemStatus::FIELDS
+        .iter()
+        .filter(|f| f.ty == FieldType::Number)
+        .map(|f| f.name)
+        .collect();
+    for k in ["utility_kw", "generator_kw", "battery_kw", "facility_kw"] {
+        assert!(numbers.contains(&k), "SystemStatus has a number `{k}`");
+    }
+    for k in numbers {
         assert!(
             v[k].is_f64(),
             "SystemStatus `{k}` is sent as {} (not a float)",
             v[k]
         );
     }
+}
+
+/// The power fields of `system/status` [kW] (IT, facility, each source, lost).
+fn system_power_fields() -> Vec<&'static str> {
+    SystemStatus::FIELDS
+        .iter()
+        .filter(|f| f.ty == FieldType::Number && f.unit == "kW")
+        .map(|f| f.name)
+        .collect()
+}
+
+#[test]
+fn site_power_charts_show_every_power_field_of_the_system_status() {
+    // Where facility power is charted, what it is made of (utility, generator,
+    // battery discharge) is charted beside it.
+    let wanted = system_power_fields();
+    assert!(wanted.contains(&"battery_kw") && wanted.contains(&"facility_kw"));
+    let mut charts = 0;
+    let mut errors = Vec::new();
+    for (name, dash) in dashboards() {
+        for p in panels(&dash) {
+            if p["type"] != "timeseries" {
+                continue;
+            }
+            let queries: Vec<&str> = p["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["query"].as_str())
+                .collect();
+            let names = panel_field_names(p);
+            let charts_field = |f: &str| {
+                names.iter().any(|n| n == f)
+                    || queries
+                        .iter()
+                        .any(|q| q.contains(&format!("r._field == \"{f}\"")))
+            };
+            if !charts_field("facility_kw") {
+                continue;
+            }
+            charts += 1;
+            for f in &wanted {
+                if !charts_field(f) {
+                    errors.push(format!(
+                        "{name}: panel {:?} charts facility_kw but not `{f}`",
+                        p["title"]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    assert!(charts >= 2, "facility power charted live and from InfluxDB");
 }

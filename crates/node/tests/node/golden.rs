@@ -9,7 +9,7 @@ use embedded_graphics::prelude::*;
 use winter_river_node::frame::{FRAME_BYTES, HEIGHT_PX, WIDTH_PX};
 use winter_river_node::{Frame, NodeCore, Screen};
 use winter_river_protocol::{
-    Command, Measurements, NodeKind, NodeState, Status, UpdateParams, decode_status,
+    Breaker, Command, Measurements, Mode, NodeKind, NodeState, Status, UpdateParams, decode_status,
     round_for_display,
 };
 
@@ -104,6 +104,97 @@ fn a_board_without_link_matches_its_golden_frame() {
     send_update(&mut ups, 200, on_battery);
     ups.handle_link(300, false);
     check_golden("ups_on_battery_no_link", &ups.render(1_000));
+}
+
+#[test]
+fn a_ups_in_maintenance_bypass_matches_its_golden_frame() {
+    // The module isolated for service: the load on the wrap-around bypass, the
+    // UPS's own breaker open and locked out.
+    let mut ups = ok_board(NodeKind::Ups);
+    let mut update = plausible_update(NodeKind::Ups);
+    update.status = Some(NodeState::MaintenanceBypass);
+    update.measured.mode = Some(Mode::MaintenanceBypass);
+    update.measured.breaker = Some(Breaker::LockedOut);
+    send_update(&mut ups, 200, update);
+    let frame = ups.render(1_000);
+    check_golden("ups_maintenance_bypass", &frame);
+    // The mode is inverted on the kind row (not the normal position), beside
+    // what the board showed in normal.
+    let normal = ok_board(NodeKind::Ups).render(1_000);
+    assert!(frame.pixel(127, 15) && !normal.pixel(127, 15));
+}
+
+#[test]
+fn a_pdu_locked_out_matches_its_golden_frame() {
+    let mut pdu = ok_board(NodeKind::Pdu);
+    let locked = UpdateParams {
+        status: Some(NodeState::Open),
+        measured: Measurements {
+            voltage_in: Some(480.0),
+            voltage_out: Some(0.0),
+            current: Some(0.0),
+            power_kw: Some(0.0),
+            load_pct: Some(0.0),
+            breaker: Some(Breaker::LockedOut),
+            ..Measurements::default()
+        },
+    };
+    send_update(&mut pdu, 200, locked);
+    check_golden("pdu_locked_out", &pdu.render(1_000));
+}
+
+/// The page of `status` on a UPS with the plausible values.
+fn ups_screen(status: NodeState, mode: Option<Mode>, breaker: Option<Breaker>) -> Frame {
+    let mut s = Status::new("ups_a", status);
+    s.kind = Some(NodeKind::Ups);
+    s.measured = plausible_update(NodeKind::Ups).measured;
+    s.measured.mode = mode;
+    s.measured.breaker = breaker;
+    Screen::from_status(&s).render()
+}
+
+#[test]
+fn every_mode_and_breaker_position_draws_differently() {
+    // Each mode word and each breaker position changes the page: none is
+    // clipped into another or left out.
+    let mut frames = Vec::new();
+    for mode in Mode::ALL {
+        frames.push(ups_screen(NodeState::Ok, Some(mode), Some(Breaker::Closed)));
+    }
+    // (Closed: the first frame of the modes.)
+    for breaker in Breaker::ALL.into_iter().filter(|b| !b.is_closed()) {
+        frames.push(ups_screen(NodeState::Ok, Some(Mode::Normal), Some(breaker)));
+    }
+    for (i, a) in frames.iter().enumerate() {
+        for b in &frames[i + 1..] {
+            assert_ne!(a, b, "two modes or breaker positions draw the same");
+        }
+    }
+    // A closed breaker draws as no breaker field at all; so does one the status
+    // word already names (TRIPPED).
+    assert_eq!(
+        ups_screen(NodeState::Ok, Some(Mode::Normal), Some(Breaker::Closed)),
+        ups_screen(NodeState::Ok, Some(Mode::Normal), None)
+    );
+    assert_eq!(
+        ups_screen(NodeState::Tripped, None, Some(Breaker::Tripped)),
+        ups_screen(NodeState::Tripped, None, None)
+    );
+}
+
+#[test]
+fn the_mode_is_not_repeated_on_the_last_row() {
+    // The UPS's last row keeps its battery and runtime (the mode is on the kind
+    // row): the same with and without a mode.
+    let with = ups_screen(NodeState::Ok, Some(Mode::Normal), None);
+    let without = ups_screen(NodeState::Ok, None, None);
+    let last_row = |f: &Frame| {
+        (0..128)
+            .flat_map(|x| (53..63).map(move |y| (x, y)))
+            .map(|(x, y)| f.pixel(x, y))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(last_row(&with), last_row(&without));
 }
 
 #[test]

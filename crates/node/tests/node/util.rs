@@ -3,7 +3,7 @@
 
 use winter_river_node::{NodeConfig, NodeCore, Transmit};
 use winter_river_protocol::{
-    Command, NodeKind, NodeState, Status, UpdateParams, decode_command, decode_status,
+    Breaker, Command, NodeKind, NodeState, Status, UpdateParams, decode_command, decode_status,
     encode_command,
 };
 
@@ -106,6 +106,10 @@ pub fn plausible_update(kind: NodeKind) -> UpdateParams {
     u.measured.current = Some(current);
     u.measured.power_kw = Some(power_kw);
     u.measured.load_pct = load_pct;
+    // As the engine sends them: every breaker closed, a selector in its normal
+    // position.
+    u.measured.breaker = Some(Breaker::Closed);
+    u.measured.mode = kind.spec().modes.iter().copied().find(|m| m.spec().normal);
     match kind {
         NodeKind::Ups => {
             u.measured.battery_pct = Some(100.0);
