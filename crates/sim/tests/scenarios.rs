@@ -572,7 +572,7 @@ fn an_expectation_on_an_event_holds_when_it_happens_in_its_window() {
     };
     let verdict = |window: &str| {
         let scenario = parse_ok(&src(window));
-        let report = run(&scenario, &RunOptions::default()).unwrap();
+        let report = run(&scenario, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         report.verdicts[0].passed
     };
     assert!(verdict("at_s = 5.0\nuntil_s = 20.0\nnode = \"pdu_a\""));
@@ -591,8 +591,12 @@ fn an_expectation_on_an_event_holds_when_it_happens_in_its_window() {
         "event refused on pdu_a at some t in [5, 20] s"
     );
     // The refusal is reported in the timeline and does not by itself fail the run.
-    let report = run(&scenario, &RunOptions::default()).unwrap();
-    let refusal = report.events.iter().find(|e| e.node_id == "pdu_a").unwrap();
+    let report = run(&scenario, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let refusal = report
+        .events
+        .iter()
+        .find(|e| e.node_id == "pdu_a")
+        .unwrap_or_else(|| panic!("no event for pdu_a"));
     assert_eq!(refusal.reason.as_deref(), Some("pdu_a is already closed"));
 }
 
