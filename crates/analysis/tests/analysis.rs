@@ -509,3 +509,4 @@ fn failure_runs_settle_quickly_and_record_the_generator_start() {
     assert_eq!(o.gens_started, [gen_a]);
     assert!(!o.drops_it());
 }
+
