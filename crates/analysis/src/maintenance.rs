@@ -78,9 +78,9 @@ impl MaintenancePosition {
 pub fn mode_command(kind: NodeKind, mode: Mode) -> Option<Command> {
     let spec = COMMANDS.iter().find(|c| {
         c.applies_to(kind)
-            && c.params.iter().any(
-                |p| matches!(p.ty, ParamType::Choice { choices } if choices.contains(&mode)),
-            )
+            && c.params
+                .iter()
+                .any(|p| matches!(p.ty, ParamType::Choice { choices } if choices.contains(&mode)))
     })?;
     let param = spec
         .params

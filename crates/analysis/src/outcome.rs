@@ -196,7 +196,9 @@ pub fn simulate_failure_after(
         sim.step();
         max_lost_kw = max_lost_kw.max(sim.it_kw_lost());
         if let Some(e) = sim.events().iter().find(|e| {
-            e.event == EventKind::Refused && e.node_id == node && e.command.as_deref() == Some(command)
+            e.event == EventKind::Refused
+                && e.node_id == node
+                && e.command.as_deref() == Some(command)
         }) {
             return Err(SetupError::Refused {
                 node,

@@ -537,7 +537,7 @@ fn maintainability_section(rows: &[Maintainability], d: &mut dyn Doc) {
             hows.join(", ")
         }
     );
-    if not.is_empty() {
+    if !not.is_empty() {
         para.push_str(&format!("; not: {}", not.join(", ")));
     }
     para.push_str(
@@ -585,7 +585,10 @@ fn maintainability_section(rows: &[Maintainability], d: &mut dyn Doc) {
             ]);
         }
     }
-    d.table(&["component", "maintainable", "how", "while it is out"], &table);
+    d.table(
+        &["component", "maintainable", "how", "while it is out"],
+        &table,
+    );
 }
 
 fn analyze_doc(r: &AnalyzeReport, d: &mut dyn Doc) -> String {
