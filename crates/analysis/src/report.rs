@@ -511,6 +511,15 @@ fn case_bars(cases: &[Case]) -> Vec<Bar> {
 
 const CASE_HEADER: [&str; 6] = ["component", "verdict", "IT lost", "when", "servers", "how"];
 
+/// `a`, `a or b`, `a, b or c`.
+fn or_list(items: &[&str]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 /// One line per component, and under it the single failures that drop IT load while
 /// it is out, grouped when they do the same.
 fn maintainability_section(rows: &[Maintainability], d: &mut dyn Doc) {
@@ -580,7 +589,7 @@ fn maintainability_section(rows: &[Maintainability], d: &mut dyn Doc) {
                 String::new(),
                 format!(
                     "- a loss of {} drops {lost} {when} ({normally})",
-                    failures.join(" or ")
+                    or_list(&failures)
                 ),
             ]);
         }
