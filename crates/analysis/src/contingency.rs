@@ -437,9 +437,17 @@ pub fn analyze(topology: &Topology, cfg: &ContingencyConfig) -> Contingencies {
     }
 
     // Concurrent maintainability: each component taken out (as is or through its
-    // maintenance position) and every other one failed from that state.
-    let (maintainability, maintenance_runs) =
-        crate::maintenance::analyze(topology, &comps, &n1, &n1_out, &cfg.run, threads);
+    // maintenance position) and every other one failed from that state (for `as is`
+    // only at depth 2: a run per pair).
+    let (maintainability, maintenance_runs) = crate::maintenance::analyze(
+        topology,
+        &comps,
+        &n1,
+        &n1_out,
+        &cfg.run,
+        threads,
+        cfg.depth >= 2,
+    );
     runs += maintenance_runs;
 
     Contingencies {

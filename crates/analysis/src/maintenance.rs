@@ -3,8 +3,10 @@
 //! out (its exposure)? A component whose loss drops nothing is taken out as is; one
 //! whose kind has a maintenance position (a UPS's maintenance bypass, an ATS's
 //! bypass switch, DESIGN §5.1) is taken out through it, by the operator commands of
-//! [`MAINTENANCE_POSITIONS`]. Either way each other component then fails in turn,
-//! from that state, by simulation (docs/analysis.md, "Concurrent maintainability").
+//! [`MAINTENANCE_POSITIONS`]. Then each other component fails in turn, from that
+//! state, by simulation: always through a maintenance position (few components),
+//! for `as is` with `--depth 2` only (a run per pair, like N-2; docs/analysis.md,
+//! "Concurrent maintainability").
 
 use serde::Serialize;
 use winter_river_protocol::{COMMANDS, Command, Mode, NodeKind, ParamType, decode_command};
@@ -126,8 +128,11 @@ pub struct Maintainability {
     /// empty for `as is` and when not maintainable.
     pub steps: Vec<String>,
     /// While it is out: each other component whose failure (alone, from that state)
-    /// drops IT load, in topology order. Empty when not maintainable.
+    /// drops IT load, in topology order. Empty when not maintainable or not simulated.
     pub exposure: Vec<Exposure>,
+    /// Whether the exposure was simulated: always through a maintenance position;
+    /// for `as is` only with `--depth 2` (it is a run per pair of components).
+    pub exposure_simulated: bool,
     /// How the site carries on while it is out, or why it cannot be taken out.
     pub remark: String,
 }
@@ -153,8 +158,9 @@ struct Plan {
 }
 
 /// Runs the maintainability analysis: `comps` are the components, `n1` their N-1
-/// cases (same order) and `n1_out` the outcomes. Returns one row per component and
-/// the simulator runs made.
+/// cases (same order) and `n1_out` the outcomes; `as_is_exposure` also simulates the
+/// exposure of the components taken out as is (a run per pair: `--depth 2`).
+/// Returns one row per component and the simulator runs made.
 pub(crate) fn analyze(
     topology: &Topology,
     comps: &[usize],
@@ -162,6 +168,7 @@ pub(crate) fn analyze(
     n1_out: &[Outcome],
     run: &RunConfig,
     threads: usize,
+    as_is_exposure: bool,
 ) -> (Vec<Maintainability>, usize) {
     let mut runs = 0;
     // Components whose loss drops IT but whose kind has a maintenance position: check
@@ -212,6 +219,9 @@ pub(crate) fn analyze(
     // change anything by failing: skipped, as N-2 skips such pairs.
     let mut jobs: Vec<(usize, usize)> = Vec::new();
     for (p, plan) in plans.iter().enumerate() {
+        if plan.how == AS_IS && !as_is_exposure {
+            continue;
+        }
         for &x in comps {
             if x == plan.component || (plan.how == AS_IS && !n1_out[plan.k].ever_live[x]) {
                 continue;
@@ -272,6 +282,7 @@ pub(crate) fn analyze(
                 how: Some(plan.how),
                 steps,
                 exposure,
+                exposure_simulated: plan.how != AS_IS || as_is_exposure,
                 remark,
             });
         } else {
@@ -285,6 +296,7 @@ pub(crate) fn analyze(
                 how: None,
                 steps: Vec::new(),
                 exposure: Vec::new(),
+                exposure_simulated: false,
                 remark,
             });
         }

@@ -550,13 +550,19 @@ fn maintainability_section(rows: &[Maintainability], d: &mut dyn Doc) {
         para.push_str(&format!("; not: {}", not.join(", ")));
     }
     para.push_str(
-        ". Under each: every other component failed in turn from that state (simulated), and those whose loss drops IT load — its exposure while it is out.",
+        ". Under each: every other component failed in turn from that state (simulated), and those whose loss drops IT load — its exposure while it is out",
     );
+    if rows.iter().any(|m| m.maintainable && !m.exposure_simulated) {
+        para.push_str(" (for components taken out as is, with --depth 2: a run per pair)");
+    }
+    para.push('.');
     d.para(&para);
     let mut table: Vec<Vec<String>> = Vec::new();
     for m in rows {
         let mut remark = m.remark.clone();
-        if m.maintainable && m.exposure.is_empty() {
+        if m.maintainable && !m.exposure_simulated {
+            remark.push_str("; exposure: --depth 2");
+        } else if m.maintainable && m.exposure.is_empty() {
             remark.push_str("; no single failure drops IT load while it is out");
         }
         table.push(vec![

@@ -687,11 +687,18 @@ fn seed_switchgear_on_ats_bypass_is_exposed_to_a_utility_loss_after_the_ride_thr
         );
     }
     assert_eq!(maintainability(&c, "pdu_a").remark, "IT lost at once",);
-    // Taken out as is, the utility leaves the site on its generator: then the
-    // generator's loss is exposure, after the ride-through.
+    // Taken out as is, a component's exposure is a run per pair: only with --depth 2.
     let m = maintainability(&c, "util_a");
     assert_eq!(m.how, Some("as is"));
     assert!(m.steps.is_empty());
+    assert!(!m.exposure_simulated && m.exposure.is_empty());
+    assert!(maintainability(&c, "ups_a").exposure_simulated);
+    // Then the utility out leaves the site on its generator, whose loss is exposure,
+    // after the ride-through.
+    let c = n1(&site(DEFAULT_TOPOLOGY_TOML), 2);
+    let m = maintainability(&c, "util_a");
+    assert!(m.exposure_simulated);
+    assert_eq!(failures(m), ["gen_a", "sw_a", "dist_a", "ups_a", "pdu_a"]);
     let e = exposed(m, "gen_a");
     assert!((e.first_loss_after_s - DEFAULT_RIDE_THROUGH_S).abs() <= 1.0 + 1e-9);
     assert_eq!(e.normally, "none");
@@ -699,10 +706,11 @@ fn seed_switchgear_on_ats_bypass_is_exposed_to_a_utility_loss_after_the_ride_thr
 
 #[test]
 fn two_n_ups_is_maintainable_as_is_and_the_b_side_is_then_exposed() {
-    let c = n1(&site(&topology_file("2n.toml")), 1);
+    let c = n1(&site(&topology_file("2n.toml")), 2);
     assert!(c.maintainability.iter().all(|m| m.how == Some("as is")));
     let m = maintainability(&c, "ups_a");
-    assert!(m.steps.is_empty());
+    assert!(m.steps.is_empty() && m.exposure_simulated);
+    assert_eq!(m.remark, "12 dual-corded servers carried on the other cord");
     // While ups_a is out, side B carries all 96 kW of racks alone: its UPS and PDU
     // drop them at once, its switchgear and distribution board after ups_b's battery.
     assert_eq!(failures(m), ["sw_b", "dist_b", "ups_b", "pdu_b"]);
