@@ -549,13 +549,13 @@ fn maintainability_section(rows: &[Maintainability], d: &mut dyn Doc) {
     if !not.is_empty() {
         para.push_str(&format!("; not: {}", not.join(", ")));
     }
-    para.push_str(
-        ". Under each: every other component failed in turn from that state (simulated), and those whose loss drops IT load — its exposure while it is out",
-    );
-    if rows.iter().any(|m| m.maintainable && !m.exposure_simulated) {
-        para.push_str(" (for components taken out as is, with --depth 2: a run per pair)");
-    }
     para.push('.');
+    if rows.iter().any(|m| m.exposure_simulated) {
+        para.push_str(" Under each, its exposure while it is out: every other component failed in turn from that state (simulated), and those whose loss drops IT load.");
+    }
+    if rows.iter().any(|m| m.maintainable && !m.exposure_simulated) {
+        para.push_str(" The exposure of a component taken out as is needs --depth 2 (a run per pair of components).");
+    }
     d.para(&para);
     let mut table: Vec<Vec<String>> = Vec::new();
     for m in rows {
