@@ -71,6 +71,9 @@ pub struct Outcome {
     pub events: Vec<Event>,
     /// What carried the IT load at the end.
     pub final_source: Source,
+    /// Which of utility, generator and battery delivered power at the end (more than
+    /// one when `final_source` is `mixed`).
+    pub final_sources: Vec<Source>,
     /// Dual-corded servers that lost a cord but stayed up.
     pub servers_on_one_cord: usize,
 }
@@ -324,6 +327,7 @@ fn run_failure(
         })
         .count();
     gens_started.sort_unstable();
+    let system = sim.system_status();
     let mut failed = failed.to_vec();
     failed.sort_unstable();
     Outcome {
@@ -340,7 +344,16 @@ fn run_failure(
         gens_started,
         ever_live,
         events,
-        final_source: sim.system_status().source,
+        final_source: system.source,
+        final_sources: [
+            (system.utility_kw, Source::Utility),
+            (system.generator_kw, Source::Generator),
+            (system.battery_kw, Source::Battery),
+        ]
+        .into_iter()
+        .filter(|(kw, _)| *kw > 0.0)
+        .map(|(_, s)| s)
+        .collect(),
         servers_on_one_cord,
     }
 }
@@ -479,8 +492,14 @@ impl Outcome {
             });
         }
         let mut s = parts.join("; ");
-        if !self.drops_it() && self.final_source != Source::Utility {
-            s.push_str(&format!("; IT carried by {}", self.final_source));
+        match self.final_source {
+            _ if self.drops_it() => {}
+            Source::Utility => {}
+            Source::Mixed => {
+                let names: Vec<&str> = self.final_sources.iter().map(|s| s.as_str()).collect();
+                s.push_str(&format!("; IT carried by {}", names.join(" and ")));
+            }
+            other => s.push_str(&format!("; IT carried by {other}")),
         }
         s
     }

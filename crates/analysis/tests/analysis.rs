@@ -730,8 +730,14 @@ fn two_n_ups_is_maintainable_as_is_and_the_b_side_is_then_exposed() {
         );
     }
     // With a utility out the other side and the generator still cover any single
-    // failure.
-    assert!(maintainability(&c, "util_a").exposure.is_empty());
+    // failure; side A is then on its generator, side B on its utility.
+    let m = maintainability(&c, "util_a");
+    assert!(m.exposure_simulated && m.exposure.is_empty());
+    assert!(
+        m.remark.ends_with("IT carried by utility and generator"),
+        "{}",
+        m.remark
+    );
 }
 
 #[test]
