@@ -9,7 +9,8 @@ use serde::Serialize;
 use winter_river_protocol::{KINDS, NodeKind, Role};
 use winter_river_sim::Topology;
 
-use crate::outcome::{Outcome, RunConfig, secs, server_demand_kw, servers_of, simulate_failure};
+pub use crate::maintenance::{Exposure, Maintainability};
+use crate::outcome::{Outcome, RunConfig, server_demand_kw, servers_of, simulate_failure};
 use crate::par_map;
 
 /// What to analyse.
@@ -81,14 +82,6 @@ pub struct Stage {
     pub reason: String,
 }
 
-/// Whether a component can be taken out (for maintenance) without IT loss.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Maintainability {
-    pub component: String,
-    pub maintainable: bool,
-    pub remark: String,
-}
-
 /// The pruned N-2.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pairs {
@@ -115,6 +108,7 @@ pub struct Contingencies {
     /// Components whose loss alone drops IT load.
     pub single_points_of_failure: Vec<String>,
     pub stages: Vec<Stage>,
+    /// One per component, in N-1 order (docs/analysis.md, "Concurrent maintainability").
     pub maintainability: Vec<Maintainability>,
     pub n2: Option<Pairs>,
     /// Simulator runs made.
@@ -135,20 +129,7 @@ fn case(
     kind: &'static str,
     o: &Outcome,
 ) -> Case {
-    let when = match (o.first_loss_after_s, o.restored_after_s) {
-        (None, _) => "none".to_string(),
-        (Some(t), r) => {
-            let at = if t < 1e-9 {
-                "at once".to_string()
-            } else {
-                format!("after {} (ride-through)", secs(t))
-            };
-            match r {
-                Some(r) => format!("{at}, back after {}", secs(r)),
-                None => at,
-            }
-        }
-    };
+    let when = crate::maintenance::when(o);
     Case {
         label,
         kind,
@@ -455,38 +436,19 @@ pub fn analyze(topology: &Topology, cfg: &ContingencyConfig) -> Contingencies {
         runs += p.simulated;
     }
 
-    let maintainability = n1
-        .iter()
-        .map(|c| {
-            let remark = if c.drops_it {
-                format!("IT lost {}", c.when)
-            } else {
-                let exposed: Vec<String> = n2
-                    .as_ref()
-                    .map(|p| {
-                        p.dropping
-                            .iter()
-                            .filter(|d| d.failed.contains(&c.label))
-                            .flat_map(|d| d.failed.iter().filter(|f| **f != c.label).cloned())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let mut r = c.explanation.clone();
-                if !exposed.is_empty() {
-                    r.push_str(&format!(
-                        "; while out, also a single point: {}",
-                        exposed.join(", ")
-                    ));
-                }
-                r
-            };
-            Maintainability {
-                component: c.label.clone(),
-                maintainable: !c.drops_it,
-                remark,
-            }
-        })
-        .collect();
+    // Concurrent maintainability: each component taken out (as is or through its
+    // maintenance position) and every other one failed from that state (for `as is`
+    // only at depth 2: a run per pair).
+    let (maintainability, maintenance_runs) = crate::maintenance::analyze(
+        topology,
+        &comps,
+        &n1,
+        &n1_out,
+        &cfg.run,
+        threads,
+        cfg.depth >= 2,
+    );
+    runs += maintenance_runs;
 
     Contingencies {
         it_demand_kw,

@@ -6,7 +6,9 @@
 //!   from the topology file next to the simulator's parameters.
 //! - [`outcome`]: one failure simulated on a healthy site (the building block).
 //! - [`contingency`]: N-1, generators failing to start, pruned N-2, redundancy per
-//!   stage, concurrent maintainability.
+//!   stage.
+//! - [`maintenance`]: concurrent maintainability — each component taken out as is or
+//!   through its maintenance position, and what single failure drops IT load then.
 //! - [`availability`]: event-driven Monte Carlo with the simulator as the oracle.
 //! - [`sweep`]: a scenario run over combinations of parameter values.
 //! - [`report`]: text, Markdown, JSON and self-contained HTML, each with the SHA-256 of
@@ -17,6 +19,7 @@
 
 pub mod availability;
 pub mod contingency;
+pub mod maintenance;
 pub mod outcome;
 pub mod reliability;
 pub mod report;
@@ -25,7 +28,7 @@ pub mod sweep;
 
 pub use availability::{AvailabilityConfig, AvailabilityResult, Estimate};
 pub use contingency::{Case, Contingencies, ContingencyConfig};
-pub use outcome::{Outcome, RunConfig, simulate_failure};
+pub use outcome::{Outcome, RunConfig, SetupError, simulate_failure, simulate_failure_after};
 pub use reliability::{AnalysisError, Reliability, Site, default_for, load_site};
 
 use std::sync::Mutex;

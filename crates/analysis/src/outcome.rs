@@ -2,7 +2,9 @@
 //! components fail together at `prelude_s`, and the run goes on until the site has
 //! settled (timers played out, no UPS on battery, no generator starting, no overload)
 //! or `max_after_s` has passed. What IT load was lost, which servers, when, and how
-//! the site covered the failure when it did.
+//! the site covered the failure when it did. [`simulate_failure_after`] starts the
+//! same run from a state operator commands put the site in (a UPS on maintenance
+//! bypass, a component out for work).
 
 use winter_river_protocol::{Command, Event, EventKind, NodeKind, NodeState, Source};
 use winter_river_sim::{KindParams, Simulator, Topology};
@@ -69,6 +71,9 @@ pub struct Outcome {
     pub events: Vec<Event>,
     /// What carried the IT load at the end.
     pub final_source: Source,
+    /// Which of utility, generator and battery delivered power at the end (more than
+    /// one when `final_source` is `mixed`).
+    pub final_sources: Vec<Source>,
     /// Dual-corded servers that lost a cord but stayed up.
     pub servers_on_one_cord: usize,
 }
@@ -111,13 +116,136 @@ fn quiet_s(topology: &Topology, step_s: f64) -> f64 {
 
 /// Simulates the failure of `failed` (node indices) on a healthy site.
 pub fn simulate_failure(topology: &Topology, failed: &[usize], cfg: &RunConfig) -> Outcome {
-    let servers = servers_of(topology);
     let mut sim = Simulator::new(topology.clone(), cfg.step_ms);
-    let step_s = f64::from(sim.step_ms()) / 1000.0;
     let eps = 1e-9;
     while sim.next_time_s() + eps < cfg.prelude_s {
         sim.step();
     }
+    run_failure(topology, sim, failed, cfg)
+}
+
+/// Why a site could not be put in the state a run was to start from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetupError {
+    /// An interlock refused an operator command (the simulator's `refused` event).
+    Refused {
+        node: String,
+        command: &'static str,
+        reason: String,
+    },
+    /// The command does not apply to the node at all.
+    NotApplicable {
+        node: String,
+        command: &'static str,
+        reason: String,
+    },
+    /// The state itself drops IT load, before any failure.
+    DropsIt {
+        /// Largest IT load lost while the commands were applied and the site settled
+        /// \[kW\].
+        max_lost_kw: f64,
+    },
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetupError::Refused {
+                node,
+                command,
+                reason,
+            } => write!(f, "{node} refused {command}: {reason}"),
+            SetupError::NotApplicable {
+                node,
+                command,
+                reason,
+            } => write!(f, "{command} does not apply to {node}: {reason}"),
+            SetupError::DropsIt { max_lost_kw } => {
+                write!(f, "it drops {max_lost_kw} kW of IT load by itself")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+/// Simulates the failure of `failed` from a state an operator put the site in: a
+/// healthy site takes `setup` (node index, command) one command a step, each checked
+/// against its answer (a refusal is an error), then settles — `prelude_s` at least,
+/// and until nothing is left to play out — with no IT load lost; then `failed` fail
+/// together, as in [`simulate_failure`]. With `failed` empty the run only checks the
+/// state.
+pub fn simulate_failure_after(
+    topology: &Topology,
+    setup: &[(usize, Command)],
+    failed: &[usize],
+    cfg: &RunConfig,
+) -> Result<Outcome, SetupError> {
+    let mut sim = Simulator::new(topology.clone(), cfg.step_ms);
+    let step_s = f64::from(sim.step_ms()) / 1000.0;
+    let eps = 1e-9;
+    let n = topology.len();
+    sim.step();
+    let mut max_lost_kw = sim.it_kw_lost();
+    for (i, cmd) in setup {
+        let node = topology.node(*i).id.clone();
+        let command = cmd.name();
+        sim.command(&node, cmd)
+            .map_err(|e| SetupError::NotApplicable {
+                node: node.clone(),
+                command,
+                reason: e.to_string(),
+            })?;
+        sim.step();
+        max_lost_kw = max_lost_kw.max(sim.it_kw_lost());
+        if let Some(e) = sim.events().iter().find(|e| {
+            e.event == EventKind::Refused
+                && e.node_id == node
+                && e.command.as_deref() == Some(command)
+        }) {
+            return Err(SetupError::Refused {
+                node,
+                command,
+                reason: e.reason.clone().unwrap_or_default(),
+            });
+        }
+    }
+    // Settle: the prelude's length at least, then until calm and quiet (a UPS left
+    // on battery by the state runs down first), as long as a run may last.
+    let quiet = quiet_s(topology, step_s);
+    let mut last_event_s = sim.time_s();
+    let limit = cfg.prelude_s + cfg.max_after_s;
+    loop {
+        let t = sim.next_time_s();
+        if t + eps >= cfg.prelude_s && t - last_event_s >= quiet && is_calm(&sim, n) {
+            break;
+        }
+        if t >= limit {
+            break;
+        }
+        sim.step();
+        max_lost_kw = max_lost_kw.max(sim.it_kw_lost());
+        if !sim.events().is_empty() {
+            last_event_s = sim.time_s();
+        }
+    }
+    if max_lost_kw > 0.0 {
+        return Err(SetupError::DropsIt { max_lost_kw });
+    }
+    Ok(run_failure(topology, sim, failed, cfg))
+}
+
+/// Fails `failed` at the simulator's next step and runs until the site settles (or
+/// `max_after_s`).
+fn run_failure(
+    topology: &Topology,
+    mut sim: Simulator,
+    failed: &[usize],
+    cfg: &RunConfig,
+) -> Outcome {
+    let servers = servers_of(topology);
+    let step_s = f64::from(sim.step_ms()) / 1000.0;
+    let eps = 1e-9;
     let t0 = sim.next_time_s();
     for &i in failed {
         let id = topology.node(i).id.clone();
@@ -199,6 +327,7 @@ pub fn simulate_failure(topology: &Topology, failed: &[usize], cfg: &RunConfig) 
         })
         .count();
     gens_started.sort_unstable();
+    let system = sim.system_status();
     let mut failed = failed.to_vec();
     failed.sort_unstable();
     Outcome {
@@ -215,7 +344,16 @@ pub fn simulate_failure(topology: &Topology, failed: &[usize], cfg: &RunConfig) 
         gens_started,
         ever_live,
         events,
-        final_source: sim.system_status().source,
+        final_source: system.source,
+        final_sources: [
+            (system.utility_kw, Source::Utility),
+            (system.generator_kw, Source::Generator),
+            (system.battery_kw, Source::Battery),
+        ]
+        .into_iter()
+        .filter(|(kw, _)| *kw > 0.0)
+        .map(|(_, s)| s)
+        .collect(),
         servers_on_one_cord,
     }
 }
@@ -354,8 +492,14 @@ impl Outcome {
             });
         }
         let mut s = parts.join("; ");
-        if !self.drops_it() && self.final_source != Source::Utility {
-            s.push_str(&format!("; IT carried by {}", self.final_source));
+        match self.final_source {
+            _ if self.drops_it() => {}
+            Source::Utility => {}
+            Source::Mixed => {
+                let names: Vec<&str> = self.final_sources.iter().map(|s| s.as_str()).collect();
+                s.push_str(&format!("; IT carried by {}", names.join(" and ")));
+            }
+            other => s.push_str(&format!("; IT carried by {other}")),
         }
         s
     }

@@ -15,6 +15,7 @@ use winter_river_sim::scenario::Scenario;
 use crate::VERSION;
 use crate::availability::{AvailabilityResult, Estimate};
 use crate::contingency::{Case, Contingencies};
+use crate::maintenance::Maintainability;
 use crate::reliability::Site;
 use crate::svg::{self, Bar, esc};
 use crate::sweep::{COLUMNS, SweepResult};
@@ -510,6 +511,101 @@ fn case_bars(cases: &[Case]) -> Vec<Bar> {
 
 const CASE_HEADER: [&str; 6] = ["component", "verdict", "IT lost", "when", "servers", "how"];
 
+/// `a`, `a or b`, `a, b or c`.
+fn or_list(items: &[&str]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// One line per component, and under it the single failures that drop IT load while
+/// it is out, grouped when they do the same.
+fn maintainability_section(rows: &[Maintainability], d: &mut dyn Doc) {
+    let not: Vec<&str> = rows
+        .iter()
+        .filter(|m| !m.maintainable)
+        .map(|m| m.component.as_str())
+        .collect();
+    let mut hows: Vec<(&str, usize)> = Vec::new();
+    for how in rows.iter().filter_map(|m| m.how) {
+        match hows.iter_mut().find(|(h, _)| *h == how) {
+            Some((_, n)) => *n += 1,
+            None => hows.push((how, 1)),
+        }
+    }
+    let hows: Vec<String> = hows.iter().map(|(h, n)| format!("{n} {h}")).collect();
+    let mut para = format!(
+        "{} of {} components can be taken out for maintenance without IT loss ({})",
+        rows.len() - not.len(),
+        rows.len(),
+        if hows.is_empty() {
+            "none".to_string()
+        } else {
+            hows.join(", ")
+        }
+    );
+    if !not.is_empty() {
+        para.push_str(&format!("; not: {}", not.join(", ")));
+    }
+    para.push('.');
+    if rows.iter().any(|m| m.exposure_simulated) {
+        para.push_str(" Under each, its exposure while it is out: every other component failed in turn from that state (simulated), and those whose loss drops IT load.");
+    }
+    if rows.iter().any(|m| m.maintainable && !m.exposure_simulated) {
+        para.push_str(" The exposure of a component taken out as is needs --depth 2 (a run per pair of components).");
+    }
+    d.para(&para);
+    let mut table: Vec<Vec<String>> = Vec::new();
+    for m in rows {
+        let mut remark = m.remark.clone();
+        if m.maintainable && !m.exposure_simulated {
+            remark.push_str("; exposure: --depth 2");
+        } else if m.maintainable && m.exposure.is_empty() {
+            remark.push_str("; no single failure drops IT load while it is out");
+        }
+        table.push(vec![
+            m.component.clone(),
+            if m.maintainable { "yes" } else { "no" }.into(),
+            m.how.unwrap_or("-").into(),
+            remark,
+        ]);
+        // (lost kW, when, normally) → failures.
+        let mut groups: Vec<(String, &str, &str, Vec<&str>)> = Vec::new();
+        for e in &m.exposure {
+            let lost = kw(e.lost_kw);
+            match groups
+                .iter_mut()
+                .find(|(l, w, n, _)| *l == lost && *w == e.when && *n == e.normally)
+            {
+                Some((_, _, _, f)) => f.push(&e.failure),
+                None => groups.push((lost, &e.when, &e.normally, vec![&e.failure])),
+            }
+        }
+        for (lost, when, normally, failures) in groups {
+            let normally = if normally == when {
+                "also on the healthy site".to_string()
+            } else {
+                format!("normally: {normally}")
+            };
+            table.push(vec![
+                String::new(),
+                String::new(),
+                String::new(),
+                format!(
+                    "- a loss of {} drops {lost} {when} ({normally})",
+                    or_list(&failures)
+                ),
+            ]);
+        }
+    }
+    d.table(
+        &["component", "maintainable", "how", "while it is out"],
+        &table,
+    );
+}
+
 fn analyze_doc(r: &AnalyzeReport, d: &mut dyn Doc) -> String {
     d.title(&format!(
         "Reliability analysis of \"{}\" ({})",
@@ -573,38 +669,7 @@ fn analyze_doc(r: &AnalyzeReport, d: &mut dyn Doc) -> String {
             .collect();
         d.table(&["stage", "units", "sides", "redundancy", "why"], &rows);
         d.heading("Concurrent maintainability");
-        let not: Vec<&str> = c
-            .maintainability
-            .iter()
-            .filter(|m| !m.maintainable)
-            .map(|m| m.component.as_str())
-            .collect();
-        d.para(&if not.is_empty() {
-            "Every component can be taken out (for maintenance) without IT loss.".to_string()
-        } else {
-            format!(
-                "{} of {} components cannot be taken out without IT loss: {}",
-                not.len(),
-                c.maintainability.len(),
-                not.join(", ")
-            )
-        });
-        let rows: Vec<Vec<String>> = c
-            .maintainability
-            .iter()
-            .map(|m| {
-                vec![
-                    m.component.clone(),
-                    if m.maintainable {
-                        "yes".into()
-                    } else {
-                        "no".into()
-                    },
-                    m.remark.clone(),
-                ]
-            })
-            .collect();
-        d.table(&["component", "maintainable", "while it is out"], &rows);
+        maintainability_section(&c.maintainability, d);
         if let Some(p) = &c.n2 {
             d.heading("N-2: pairs of components");
             d.para(&format!(

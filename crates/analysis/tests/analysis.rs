@@ -4,10 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use winter_river_analysis::availability::{self, parallel, series};
-use winter_river_analysis::contingency::{self, ContingencyConfig};
+use winter_river_analysis::contingency::{self, ContingencyConfig, Exposure, Maintainability};
+use winter_river_analysis::maintenance::{MAINTENANCE_POSITIONS, MaintenancePosition};
 use winter_river_analysis::report::{AnalyzeParams, AnalyzeReport, Format, SweepReport};
 use winter_river_analysis::sweep::{self, parse_set};
-use winter_river_analysis::{AvailabilityConfig, RunConfig, Site, load_site};
+use winter_river_analysis::{AvailabilityConfig, RunConfig, SetupError, Site, load_site};
+use winter_river_protocol::{Command, Mode, NodeKind};
 use winter_river_sim::Scenario;
 use winter_river_sim::topology::DEFAULT_TOPOLOGY_TOML;
 
@@ -85,13 +87,23 @@ fn default_chain_n1_names_exactly_the_components_that_drop_srv_a() {
     assert_eq!(fts.label, "gen_a fails to start (util_a lost)");
     let t = fts.first_loss_after_s.unwrap();
     assert!((t - DEFAULT_RIDE_THROUGH_S).abs() <= 1.0 + 1e-9, "{t}");
-    let maintainable: Vec<&str> = c
+    let maintainable: Vec<(&str, Option<&str>)> = c
         .maintainability
         .iter()
-        .filter(|m| m.maintainable)
-        .map(|m| m.component.as_str())
+        .map(|m| (m.component.as_str(), m.how))
         .collect();
-    assert_eq!(maintainable, ["util_a", "trf_a", "gen_a"]);
+    assert_eq!(
+        maintainable,
+        [
+            ("util_a", Some("as is")),
+            ("trf_a", Some("as is")),
+            ("gen_a", Some("as is")),
+            ("sw_a", Some("via ATS bypass")),
+            ("dist_a", None),
+            ("ups_a", Some("via maintenance bypass")),
+            ("pdu_a", None),
+        ]
+    );
 }
 
 #[test]
@@ -453,12 +465,42 @@ fn reports_carry_version_and_a_hash_of_canonical_inputs() {
         "{text}"
     );
     assert!(text.contains(&report.inputs_sha256) && text.contains(winter_river_analysis::VERSION));
+    // Concurrent maintainability: one line per component, its exposure under it.
+    assert!(
+        text.contains("5 of 7 components can be taken out for maintenance without IT loss (3 as is, 1 via ATS bypass, 1 via maintenance bypass); not: dist_a, pdu_a."),
+        "{text}"
+    );
+    let ups_line = text
+        .lines()
+        .position(|l| l.starts_with("  ups_a ") && l.contains("via maintenance bypass"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[ups_line + 1].trim_start().starts_with(
+            "- a loss of util_a or trf_a drops 30 kW at once, back after 10 s (normally: none)"
+        ),
+        "{text}"
+    );
     let md = report.render(Format::Markdown).unwrap();
     assert!(md.contains("| sw_a | SPOF |"), "{md}");
+    assert!(
+        md.contains("| ups_a | yes | via maintenance bypass | taken out by ups_mode static_bypass → ups_mode maintenance_bypass → set_fault on → open |"),
+        "{md}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&report.render(Format::Json).unwrap()).unwrap();
     assert_eq!(json["inputs_sha256"], report.inputs_sha256.as_str());
     assert_eq!(json["contingencies"]["single_points_of_failure"][0], "sw_a");
+    let ups = &json["contingencies"]["maintainability"][5];
+    assert_eq!(ups["component"], "ups_a");
+    assert_eq!(ups["how"], "via maintenance bypass");
+    assert_eq!(ups["exposure"][0]["failure"], "util_a");
+    assert_eq!(ups["exposure"][0]["lost_kw"], 30.0);
+    assert_eq!(ups["exposure"][0]["when"], "at once, back after 10 s");
+    assert_eq!(
+        json["contingencies"]["maintainability"][4]["how"],
+        serde_json::Value::Null
+    );
 
     // The HTML is one file to mail or archive: a whole document, the same findings
     // as the text, and nothing fetched from elsewhere when it is opened.
@@ -508,4 +550,236 @@ fn failure_runs_settle_quickly_and_record_the_generator_start() {
     assert!(o.run_s < 60.0, "{}", o.run_s);
     assert_eq!(o.gens_started, [gen_a]);
     assert!(!o.drops_it());
+}
+
+// ── Concurrent maintainability ──────────────────────────────────────────────────
+
+/// 2N with one side's UPS out: 30 kWh behind 96 kW / 0.97 / 0.95 = 0.288 h = 1036.7 s;
+/// the racks are found dead on the step after: 1037 s.
+const TWO_N_ONE_SIDE_RIDE_THROUGH_S: f64 = 30.0 / (96.0 / 0.97 / 0.95) * 3600.0;
+
+fn maintainability<'a>(c: &'a contingency::Contingencies, id: &str) -> &'a Maintainability {
+    c.maintainability
+        .iter()
+        .find(|m| m.component == id)
+        .unwrap_or_else(|| panic!("no row for {id}"))
+}
+
+fn exposed<'a>(m: &'a Maintainability, failure: &str) -> &'a Exposure {
+    m.exposure
+        .iter()
+        .find(|e| e.failure == failure)
+        .unwrap_or_else(|| {
+            panic!(
+                "{failure} not in {}'s exposure: {:?}",
+                m.component, m.exposure
+            )
+        })
+}
+
+fn failures(m: &Maintainability) -> Vec<&str> {
+    m.exposure.iter().map(|e| e.failure.as_str()).collect()
+}
+
+#[test]
+fn maintenance_positions_are_their_kinds_modes_reached_through_the_protocols_commands() {
+    for p in MAINTENANCE_POSITIONS {
+        for m in p.modes {
+            assert!(p.kind.spec().modes.contains(m), "{:?} has no {m}", p.kind);
+        }
+    }
+    let ups = MaintenancePosition::of(NodeKind::Ups).unwrap();
+    assert_eq!(
+        ups.commands(),
+        [
+            Command::UpsMode {
+                mode: Mode::StaticBypass
+            },
+            Command::UpsMode {
+                mode: Mode::MaintenanceBypass
+            },
+            Command::SetFault { state: true },
+            Command::Open,
+        ]
+    );
+    let sw = MaintenancePosition::of(NodeKind::Switchgear).unwrap();
+    assert_eq!(
+        sw.commands(),
+        [
+            Command::AtsMode { mode: Mode::Bypass },
+            Command::SetFault { state: true },
+        ]
+    );
+    assert!(MaintenancePosition::of(NodeKind::Pdu).is_none());
+}
+
+#[test]
+fn seed_ups_on_maintenance_bypass_is_exposed_to_every_upstream_failure_at_once() {
+    let c = n1(&site(DEFAULT_TOPOLOGY_TOML), 1);
+    let m = maintainability(&c, "ups_a");
+    assert!(m.maintainable);
+    assert_eq!(m.how, Some("via maintenance bypass"));
+    assert_eq!(
+        m.steps,
+        [
+            "ups_mode static_bypass",
+            "ups_mode maintenance_bypass",
+            "set_fault on",
+            "open"
+        ]
+    );
+    // No battery behind the load: everything upstream drops the 30 kW at once; the
+    // generator is not exposure (the utility carries).
+    assert_eq!(failures(m), ["util_a", "trf_a", "sw_a", "dist_a", "pdu_a"]);
+    for e in &m.exposure {
+        assert_eq!(e.lost_kw, 30.0, "{e:?}");
+        assert_eq!(e.first_loss_after_s, 0.0, "{e:?}");
+    }
+    // A utility or transformer loss: the ATS starts the generator (3 s) and it comes
+    // on line (7 s); the load is back 10 s later. On the healthy site it costs nothing.
+    for id in ["util_a", "trf_a"] {
+        let e = exposed(m, id);
+        assert_eq!(e.when, "at once, back after 10 s");
+        assert_eq!(e.restored_after_s, Some(10.0));
+        assert_eq!(e.normally, "none");
+    }
+    // The switchgear or the distribution board: at once and for good, where the UPS
+    // battery normally gives 25.8 minutes.
+    for id in ["sw_a", "dist_a"] {
+        let e = exposed(m, id);
+        assert_eq!(e.when, "at once");
+        assert_eq!(e.restored_after_s, None);
+        assert_eq!(e.normally, "after 1549 s (25.8 min) (ride-through)");
+    }
+    assert_eq!(exposed(m, "pdu_a").normally, "at once");
+}
+
+#[test]
+fn seed_switchgear_on_ats_bypass_is_exposed_to_a_utility_loss_after_the_ride_through() {
+    let c = n1(&site(DEFAULT_TOPOLOGY_TOML), 1);
+    let m = maintainability(&c, "sw_a");
+    assert!(m.maintainable);
+    assert_eq!(m.how, Some("via ATS bypass"));
+    assert_eq!(m.steps, ["ats_mode bypass", "set_fault on"]);
+    assert_eq!(failures(m), ["util_a", "trf_a", "dist_a", "ups_a", "pdu_a"]);
+    // On bypass the ATS cannot transfer: a utility loss leaves the UPS on battery
+    // until it is empty, the generator never started.
+    for id in ["util_a", "trf_a", "dist_a"] {
+        let e = exposed(m, id);
+        assert_eq!(e.lost_kw, 30.0);
+        assert!(
+            (e.first_loss_after_s - DEFAULT_RIDE_THROUGH_S).abs() <= 1.0 + 1e-9,
+            "{e:?}"
+        );
+        assert_eq!(e.restored_after_s, None);
+    }
+    assert_eq!(exposed(m, "util_a").normally, "none");
+    for id in ["ups_a", "pdu_a"] {
+        let e = exposed(m, id);
+        assert_eq!((e.lost_kw, e.first_loss_after_s), (30.0, 0.0));
+    }
+    // Without a maintenance position, today's rule: not maintainable, no exposure.
+    for id in ["dist_a", "pdu_a"] {
+        let m = maintainability(&c, id);
+        assert!(
+            !m.maintainable && m.how.is_none() && m.exposure.is_empty(),
+            "{m:?}"
+        );
+    }
+    assert_eq!(maintainability(&c, "pdu_a").remark, "IT lost at once",);
+    // Taken out as is, a component's exposure is a run per pair: only with --depth 2.
+    let m = maintainability(&c, "util_a");
+    assert_eq!(m.how, Some("as is"));
+    assert!(m.steps.is_empty());
+    assert!(!m.exposure_simulated && m.exposure.is_empty());
+    assert!(maintainability(&c, "ups_a").exposure_simulated);
+    // Then the utility out leaves the site on its generator, whose loss is exposure,
+    // after the ride-through.
+    let c = n1(&site(DEFAULT_TOPOLOGY_TOML), 2);
+    let m = maintainability(&c, "util_a");
+    assert!(m.exposure_simulated);
+    assert_eq!(failures(m), ["gen_a", "sw_a", "dist_a", "ups_a", "pdu_a"]);
+    let e = exposed(m, "gen_a");
+    assert!((e.first_loss_after_s - DEFAULT_RIDE_THROUGH_S).abs() <= 1.0 + 1e-9);
+    assert_eq!(e.normally, "none");
+}
+
+#[test]
+fn two_n_ups_is_maintainable_as_is_and_the_b_side_is_then_exposed() {
+    let c = n1(&site(&topology_file("2n.toml")), 2);
+    assert!(c.maintainability.iter().all(|m| m.how == Some("as is")));
+    let m = maintainability(&c, "ups_a");
+    assert!(m.steps.is_empty() && m.exposure_simulated);
+    assert_eq!(m.remark, "12 dual-corded servers carried on the other cord");
+    // While ups_a is out, side B carries all 96 kW of racks alone: its UPS and PDU
+    // drop them at once, its switchgear and distribution board after ups_b's battery.
+    assert_eq!(failures(m), ["sw_b", "dist_b", "ups_b", "pdu_b"]);
+    for e in &m.exposure {
+        assert_eq!(e.lost_kw, 96.0, "{e:?}");
+        assert_eq!(e.normally, "none", "{e:?}");
+        assert_eq!(e.restored_after_s, None, "{e:?}");
+    }
+    for id in ["ups_b", "pdu_b"] {
+        assert_eq!(exposed(m, id).when, "at once");
+    }
+    for id in ["sw_b", "dist_b"] {
+        let t = exposed(m, id).first_loss_after_s;
+        assert!(
+            (t - TWO_N_ONE_SIDE_RIDE_THROUGH_S).abs() <= 1.0 + 1e-9,
+            "{id}: {t}"
+        );
+    }
+    // With a utility out the other side and the generator still cover any single
+    // failure; side A is then on its generator, side B on its utility.
+    let m = maintainability(&c, "util_a");
+    assert!(m.exposure_simulated && m.exposure.is_empty());
+    assert!(
+        m.remark.ends_with("IT carried by utility and generator"),
+        "{}",
+        m.remark
+    );
+}
+
+#[test]
+fn a_setup_that_is_refused_or_drops_it_load_is_an_error() {
+    let s = site(DEFAULT_TOPOLOGY_TOML);
+    let t = &s.topology;
+    let ups = t.node_index("ups_a").unwrap();
+    let pdu = t.node_index("pdu_a").unwrap();
+    let util = t.node_index("util_a").unwrap();
+    let cfg = RunConfig::default();
+    // Straight from normal to maintenance bypass: the interlock refuses it.
+    let e = winter_river_analysis::simulate_failure_after(
+        t,
+        &[(
+            ups,
+            Command::UpsMode {
+                mode: Mode::MaintenanceBypass,
+            },
+        )],
+        &[util],
+        &cfg,
+    )
+    .unwrap_err();
+    match &e {
+        SetupError::Refused {
+            node,
+            command,
+            reason,
+        } => {
+            assert_eq!((node.as_str(), *command), ("ups_a", "ups_mode"));
+            assert!(reason.contains("static bypass first"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Opening the PDU is not a maintenance state: it drops the rack.
+    let e =
+        winter_river_analysis::simulate_failure_after(t, &[(pdu, Command::Open)], &[util], &cfg)
+            .unwrap_err();
+    assert_eq!(e, SetupError::DropsIt { max_lost_kw: 30.0 });
+    // With no commands it is the healthy site's run.
+    let healthy = winter_river_analysis::simulate_failure(t, &[util], &cfg);
+    let after = winter_river_analysis::simulate_failure_after(t, &[], &[util], &cfg).unwrap();
+    assert_eq!(after.drops_it(), healthy.drops_it());
+    assert_eq!(after.gens_started, healthy.gens_started);
 }
