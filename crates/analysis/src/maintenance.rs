@@ -2,14 +2,14 @@
 //! dropping IT load, and what single failure would drop it while the component is
 //! out (its exposure)? A component whose loss drops nothing is taken out as is; one
 //! whose kind has a maintenance position (a UPS's maintenance bypass, an ATS's
-//! bypass switch, DESIGN §5.1) is taken out through it, by the operator commands of
+//! bypass switch, docs/operations.md) is taken out through it, by the operator commands of
 //! [`MAINTENANCE_POSITIONS`]. Then each other component fails in turn, from that
 //! state, by simulation: always through a maintenance position (few components),
 //! for `as is` with `--depth 2` only (a run per pair, like N-2; docs/analysis.md,
 //! "Concurrent maintainability").
 
 use serde::Serialize;
-use winter_river_protocol::{COMMANDS, Command, Mode, NodeKind, ParamType, decode_command};
+use winter_river_protocol::{Command, Mode, NodeKind};
 use winter_river_sim::Topology;
 
 use crate::contingency::Case;
@@ -65,7 +65,7 @@ impl MaintenancePosition {
         let mut out: Vec<Command> = self
             .modes
             .iter()
-            .filter_map(|&m| mode_command(self.kind, m))
+            .filter_map(|&m| Command::set_mode(self.kind, m))
             .collect();
         out.push(Command::SetFault { state: true });
         if self.open {
@@ -73,28 +73,6 @@ impl MaintenancePosition {
         }
         out
     }
-}
-
-/// The command that puts a node of `kind` in `mode`: the row of the protocol's
-/// command table that applies to the kind and offers the mode as a choice.
-pub fn mode_command(kind: NodeKind, mode: Mode) -> Option<Command> {
-    let spec = COMMANDS.iter().find(|c| {
-        c.applies_to(kind)
-            && c.params
-                .iter()
-                .any(|p| matches!(p.ty, ParamType::Choice { choices } if choices.contains(&mode)))
-    })?;
-    let param = spec
-        .params
-        .iter()
-        .find(|p| matches!(p.ty, ParamType::Choice { .. }))?;
-    let json = format!(
-        r#"{{"command":"{}","params":{{"{}":"{}"}}}}"#,
-        spec.name,
-        param.name,
-        mode.as_str()
-    );
-    decode_command(json.as_bytes()).ok()
 }
 
 /// One single failure that drops IT load while a component is out.

@@ -4,7 +4,7 @@
 //! `<p>/system/events` first, publishes its command at QoS 1, and waits briefly
 //! for the engine's answer: the event for that node whose `command` is the
 //! command's name. The command's name, its parameters and the kinds it applies to
-//! are the protocol's command table ([`COMMANDS`]); the node's kind comes from the
+//! are the protocol's command table ([`COMMANDS`](winter_river_protocol::COMMANDS)); the node's kind comes from the
 //! retained `<p>/system/topology`.
 //!
 //! Exit codes: 0 the engine accepted it (its event's message is printed), 1 an
@@ -18,7 +18,7 @@ use anyhow::{Result, anyhow, bail};
 use tokio::time::Instant;
 use winter_river_mqtt::{Link, LinkEvent};
 use winter_river_protocol::{
-    COMMANDS, Command, CommandSpec, Event, EventKind, NodeKind, ParamType, Qos, SYSTEM_ID, Topic,
+    Command, CommandSpec, Event, EventKind, NodeKind, ParamType, Qos, SYSTEM_ID, Topic,
     TopologyJson, decode_event, decode_topology, encode_command, validate_node_id,
 };
 
@@ -228,21 +228,9 @@ fn kind_of(topology: &TopologyJson, node: &str) -> Result<NodeKind> {
     }
 }
 
-/// The commands that set a mode: those whose parameter is a choice of modes.
-fn mode_commands()
--> impl Iterator<Item = (&'static CommandSpec, &'static [winter_river_protocol::Mode])> {
-    COMMANDS.iter().filter_map(|c| match c.params {
-        [p] => match p.ty {
-            ParamType::Choice { choices } => Some((c, choices)),
-            _ => None,
-        },
-        _ => None,
-    })
-}
-
 /// `mode`'s help for its word: each mode command's kinds and modes.
 pub fn mode_help() -> String {
-    let each: Vec<String> = mode_commands()
+    let each: Vec<String> = CommandSpec::mode_selectors()
         .map(|(c, choices)| {
             let kinds = match c.applies_to {
                 winter_river_protocol::AppliesTo::Kind(k) => k.as_str().to_string(),
@@ -273,8 +261,8 @@ fn mode_command(
         bail!("`mode` needs a node");
     };
     if let Some(kind) = kind {
-        let Some((spec, choices)) = mode_commands().find(|(c, _)| c.applies_to(kind)) else {
-            let with: Vec<String> = mode_commands()
+        let Some((spec, choices)) = CommandSpec::mode_selector(kind) else {
+            let with: Vec<String> = CommandSpec::mode_selectors()
                 .map(|(c, _)| format!("{} ({})", c.applies_to_words(), c.name))
                 .collect();
             bail!(
@@ -292,14 +280,14 @@ fn mode_command(
         }
         return Ok(spec);
     }
-    let having: Vec<&'static CommandSpec> = mode_commands()
+    let having: Vec<&'static CommandSpec> = CommandSpec::mode_selectors()
         .filter(|(_, choices)| choices.iter().any(|m| m.as_str() == word))
         .map(|(c, _)| c)
         .collect();
     match having.as_slice() {
         [one] => Ok(one),
         [] => {
-            let all: Vec<String> = mode_commands()
+            let all: Vec<String> = CommandSpec::mode_selectors()
                 .map(|(c, choices)| format!("{}: {}", c.applies_to_words(), words_of(choices)))
                 .collect();
             bail!("`{word}` is not a mode word ({})", all.join("; "))
@@ -551,7 +539,7 @@ mod tests {
             assert_eq!(names, *params, "{name}");
         }
         // `mode` covers every command that sets a mode.
-        let modes: Vec<&str> = mode_commands().map(|(c, _)| c.name).collect();
+        let modes: Vec<&str> = CommandSpec::mode_selectors().map(|(c, _)| c.name).collect();
         assert_eq!(modes, ["ups_mode", "ats_mode", "gen_mode"]);
     }
 

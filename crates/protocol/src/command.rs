@@ -273,6 +273,26 @@ impl CommandSpec {
         }
     }
 
+    /// The commands that set a mode selector (`ups_mode`, `ats_mode`, `gen_mode`),
+    /// each with its choices: the rows whose one parameter is a choice of modes.
+    pub fn mode_selectors() -> impl Iterator<Item = (&'static CommandSpec, &'static [Mode])> {
+        COMMANDS.iter().filter_map(|c| match c.params {
+            [
+                ParamSpec {
+                    ty: ParamType::Choice { choices },
+                    ..
+                },
+            ] => Some((c, *choices)),
+            _ => None,
+        })
+    }
+
+    /// The command that sets the mode selector of a node of `kind`, with its
+    /// choices; `None` for a kind without one.
+    pub fn mode_selector(kind: NodeKind) -> Option<(&'static CommandSpec, &'static [Mode])> {
+        CommandSpec::mode_selectors().find(|(c, _)| c.applies_to(kind))
+    }
+
     /// Whether an operator may send this command to a node of `kind`.
     pub fn applies_to(&self, kind: NodeKind) -> bool {
         match self.applies_to {
@@ -313,6 +333,21 @@ impl Command {
     /// Whether an operator may send this command to a node of `kind`.
     pub fn applies_to(&self, kind: NodeKind) -> bool {
         self.spec().applies_to(kind)
+    }
+
+    /// The command that puts a node of `kind` in `mode` (`ups_mode` for a UPS, …);
+    /// `None` when `mode` is not one of its kind's selector positions.
+    pub fn set_mode(kind: NodeKind, mode: Mode) -> Option<Command> {
+        let (spec, choices) = CommandSpec::mode_selector(kind)?;
+        if !choices.contains(&mode) {
+            return None;
+        }
+        let mut params = Map::new();
+        params.insert(
+            spec.params[0].name.into(),
+            Value::String(mode.as_str().into()),
+        );
+        Command::from_params(spec, params).ok()
     }
 
     /// Builds an operator command from its row and its `params` object, whose

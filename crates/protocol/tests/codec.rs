@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use winter_river_protocol::{
-    Availability, Breaker, CodecError, Command, Event, EventKind, IdError, Measurements, Mode,
-    NodeCounts, NodeKind, NodeState, Qos, Severity, Source, Status, SystemStatus, Topic,
-    TopicError, TopologyJson, TopologyNodeJson, UpdateParams, availability_filter, command_filter,
-    decode_availability, decode_command, decode_event, decode_status, decode_system_status,
-    decode_topology, encode_availability, encode_command, encode_event, encode_status,
-    encode_system_status, encode_topology, status_filter, validate_prefix,
+    Availability, Breaker, CodecError, Command, CommandSpec, Event, EventKind, IdError,
+    Measurements, Mode, NodeCounts, NodeKind, NodeState, Qos, Severity, Source, Status,
+    SystemStatus, Topic, TopicError, TopologyJson, TopologyNodeJson, UpdateParams,
+    availability_filter, command_filter, decode_availability, decode_command, decode_event,
+    decode_status, decode_system_status, decode_topology, encode_availability, encode_command,
+    encode_event, encode_status, encode_system_status, encode_topology, status_filter,
+    validate_prefix,
 };
 
 // ------------------------------------------------------------------ helpers
@@ -1119,6 +1120,27 @@ fn commands_apply_by_their_rows() {
     // `epo` is the site's: no node takes it, `system/command` does.
     assert!(NodeKind::ALL.iter().all(|&k| !Command::Epo.applies_to(k)));
     assert!(Command::Epo.spec().site_wide);
+    // The command that sets a kind's selector, from the rows.
+    assert_eq!(
+        Command::set_mode(NodeKind::Ups, Mode::MaintenanceBypass),
+        Some(Command::UpsMode {
+            mode: Mode::MaintenanceBypass
+        })
+    );
+    assert_eq!(
+        Command::set_mode(NodeKind::Switchgear, Mode::Bypass),
+        Some(Command::AtsMode { mode: Mode::Bypass })
+    );
+    assert_eq!(Command::set_mode(NodeKind::Generator, Mode::Manual), None);
+    assert_eq!(Command::set_mode(NodeKind::Pdu, Mode::Auto), None);
+    let selectors: Vec<&str> = CommandSpec::mode_selectors().map(|(c, _)| c.name).collect();
+    assert_eq!(selectors, ["ups_mode", "ats_mode", "gen_mode"]);
+    // Each kind's selector positions are its selector command's choices.
+    for kind in NodeKind::ALL {
+        let choices = CommandSpec::mode_selector(kind).map_or(&[][..], |(_, c)| c);
+        assert_eq!(kind.spec().modes, choices, "{kind}");
+        assert_eq!(kind.spec().has_field("mode"), !choices.is_empty(), "{kind}");
+    }
 }
 
 #[test]
