@@ -459,13 +459,8 @@ fn report(
                 )
             }
         };
-        let epo_note = if target == Target::Site && heard.engine_online == Some(true) {
-            format!(" ({name} has no answer when everything it opens is already open)")
-        } else {
-            String::new()
-        };
         eprintln!(
-            "no answer to {name} (sent on {topic_name}) within {} s: {engine}{epo_note}",
+            "no answer to {name} (sent on {topic_name}) within {} s: {engine}",
             args.wait_s
         );
         return EXIT_NO_ANSWER;

@@ -114,6 +114,10 @@ pub struct CommandSpec {
     pub applies_to: AppliesTo,
     /// Also accepted on `<p>/system/command`, for every node at once.
     pub site_wide: bool,
+    /// The engine answers it with an event that names it (`command`): the
+    /// operator commands, accepted or refused. `set_fault`, `set_load` and `reset`
+    /// show in status words and their own events instead.
+    pub answered: bool,
 }
 
 /// Every command, in the order of docs/protocol.md.
@@ -128,6 +132,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         }],
         applies_to: AppliesTo::Every,
         site_wide: false,
+        answered: false,
     },
     CommandSpec {
         name: "set_load",
@@ -142,6 +147,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         }],
         applies_to: AppliesTo::Role(Role::Load),
         site_wide: false,
+        answered: false,
     },
     CommandSpec {
         name: "reset",
@@ -149,6 +155,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         params: &[],
         applies_to: AppliesTo::Every,
         site_wide: true,
+        answered: false,
     },
     CommandSpec {
         name: "update",
@@ -156,6 +163,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         params: &[],
         applies_to: AppliesTo::EngineOnly,
         site_wide: false,
+        answered: false,
     },
     CommandSpec {
         name: "open",
@@ -163,6 +171,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         params: &[],
         applies_to: AppliesTo::Every,
         site_wide: false,
+        answered: true,
     },
     CommandSpec {
         name: "close",
@@ -170,6 +179,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         params: &[],
         applies_to: AppliesTo::Every,
         site_wide: false,
+        answered: true,
     },
     CommandSpec {
         name: "lockout",
@@ -181,6 +191,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         }],
         applies_to: AppliesTo::Every,
         site_wide: false,
+        answered: true,
     },
     CommandSpec {
         name: "ups_mode",
@@ -192,6 +203,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         }],
         applies_to: AppliesTo::Kind(NodeKind::Ups),
         site_wide: false,
+        answered: true,
     },
     CommandSpec {
         name: "ats_mode",
@@ -203,6 +215,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         }],
         applies_to: AppliesTo::Kind(NodeKind::Switchgear),
         site_wide: false,
+        answered: true,
     },
     CommandSpec {
         name: "transfer",
@@ -214,6 +227,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         }],
         applies_to: AppliesTo::Kind(NodeKind::Switchgear),
         site_wide: false,
+        answered: true,
     },
     CommandSpec {
         name: "ats_test",
@@ -225,6 +239,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         }],
         applies_to: AppliesTo::Kind(NodeKind::Switchgear),
         site_wide: false,
+        answered: true,
     },
     CommandSpec {
         name: "gen_mode",
@@ -238,6 +253,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         }],
         applies_to: AppliesTo::Kind(NodeKind::Generator),
         site_wide: false,
+        answered: true,
     },
     CommandSpec {
         name: "epo",
@@ -245,6 +261,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         params: &[],
         applies_to: AppliesTo::Site,
         site_wide: true,
+        answered: true,
     },
 ];
 

@@ -76,6 +76,8 @@ pub struct Simulator {
     /// Its own isolating device: closed, opened by an operator, tripped by its
     /// protection, locked out.
     breaker: Vec<Breaker>,
+    /// Locked out where it tripped: released, it is tripped again (reset to close).
+    locked_tripped: Vec<bool>,
     /// ∫ dt / t(M) of the breaker; trips at 1.
     breaker_heat: Vec<f64>,
     in_live: Vec<bool>,
@@ -139,6 +141,7 @@ impl Simulator {
             nominal_out_v,
             faulted: vec![false; n],
             breaker: vec![Breaker::Closed; n],
+            locked_tripped: vec![false; n],
             breaker_heat: vec![0.0; n],
             in_live: vec![false; n],
             live: vec![false; n],
@@ -454,9 +457,26 @@ impl Simulator {
     /// or refused by an interlock with `refused` and its reason, changing nothing.
     fn apply_commands(&mut self, t: f64) {
         let step_s = self.step_s();
+        let mut opened_by_epo = false;
+        let mut epo_sent = false;
         for (idx, cmd) in std::mem::take(&mut self.pending) {
-            let answer = match self.breaker_command(idx, &cmd) {
-                Some(answer) => answer.map(|said| said.map(|s| (s, None))),
+            let intercepted = {
+                let Simulator { models, .. } = self;
+                let cx = Simulator::command_cx_of(
+                    &self.topology,
+                    &self.live,
+                    &self.in_live,
+                    &self.faulted,
+                    &self.breaker,
+                    (idx, t, step_s),
+                );
+                models[idx].intercept(&cmd, &cx)
+            };
+            let answer = match intercepted.or_else(|| {
+                self.breaker_command(idx, &cmd)
+                    .map(|answer| answer.map(|said| said.map(|s| (s, None))))
+            }) {
+                Some(answer) => answer,
                 None => {
                     if let Command::SetFault { state } = cmd {
                         self.faulted[idx] = state;
@@ -467,37 +487,79 @@ impl Simulator {
                         }
                         self.breaker_heat[idx] = 0.0;
                     }
-                    let cx = CommandCx {
-                        topology: &self.topology,
-                        i: idx,
-                        t,
-                        step_s,
-                        live: &self.live,
-                        in_live: self.in_live[idx],
-                        faulted: self.faulted[idx],
-                        breaker: self.breaker[idx],
-                    };
-                    self.models[idx].command(&cmd, &cx)
+                    let Simulator { models, .. } = self;
+                    let cx = Simulator::command_cx_of(
+                        &self.topology,
+                        &self.live,
+                        &self.in_live,
+                        &self.faulted,
+                        &self.breaker,
+                        (idx, t, step_s),
+                    );
+                    models[idx].command(&cmd, &cx)
                 }
             };
             let id = &self.topology.node(idx).id;
             let name = cmd.name();
+            if let Command::Epo = cmd {
+                epo_sent = true;
+                opened_by_epo |= matches!(answer, Ok(Some(_)));
+            }
             match answer {
                 Ok(None) => {}
                 Ok(Some(((event, severity, message), to))) => {
                     let e = Event::new(t, id, event, severity, message).caused_by(name);
                     self.events.push(Event { to, ..e });
                 }
-                Err(reason) => {
-                    let message = format!("{id} refused {name}: {reason}");
-                    self.events.push(Event {
-                        reason: Some(reason),
-                        ..Event::new(t, id, EventKind::Refused, Severity::Warning, message)
-                            .caused_by(name)
-                    });
-                }
+                Err(reason) => self.refuse(t, idx, name, reason),
             }
         }
+        if epo_sent && !opened_by_epo {
+            // Every operator command gets an answer: this one on the site's id.
+            let reason =
+                "every UPS and STS is already open: the EPO has nothing to open".to_string();
+            self.refuse_site(t, "epo", reason);
+        }
+    }
+
+    /// What a command's interlocks see of node `i` at time `t`.
+    fn command_cx_of<'a>(
+        topology: &'a Topology,
+        live: &'a [bool],
+        in_live: &[bool],
+        faulted: &[bool],
+        breaker: &[Breaker],
+        (i, t, step_s): (usize, f64, f64),
+    ) -> CommandCx<'a> {
+        CommandCx {
+            topology,
+            i,
+            t,
+            step_s,
+            live,
+            in_live: in_live[i],
+            faulted: faulted[i],
+            breaker: breaker[i],
+        }
+    }
+
+    /// Raises `refused` for node `i`'s command `name`, with why.
+    fn refuse(&mut self, t: f64, i: usize, name: &str, reason: String) {
+        let id = self.topology.node(i).id.clone();
+        self.push_refusal(t, &id, name, reason);
+    }
+
+    /// Raises `refused` for a site-wide command, on node `system`.
+    fn refuse_site(&mut self, t: f64, name: &str, reason: String) {
+        self.push_refusal(t, winter_river_protocol::SYSTEM_ID, name, reason);
+    }
+
+    fn push_refusal(&mut self, t: f64, id: &str, name: &str, reason: String) {
+        let message = format!("{id} refused {name}: {reason}");
+        self.events.push(Event {
+            reason: Some(reason),
+            ..Event::new(t, id, EventKind::Refused, Severity::Warning, message).caused_by(name)
+        });
     }
 
     /// The commands that operate a node's own breaker (every node): `open`,
@@ -512,7 +574,8 @@ impl Simulator {
                 B::Open,
                 (EventKind::Open, Severity::Warning, format!("{id} opened")),
             ),
-            (Command::Open, B::Open | B::LockedOut | B::Tripped) => {
+            (Command::Open, B::Open) => return Some(Err(format!("{id} is already open"))),
+            (Command::Open, B::LockedOut | B::Tripped) => {
                 return Some(Err(format!(
                     "{id} is already open ({})",
                     now.spec().label.to_lowercase()
@@ -558,6 +621,14 @@ impl Simulator {
                     "{id} is closed: open it before locking it out"
                 )));
             }
+            (Command::Lockout { state: false }, B::LockedOut) if self.locked_tripped[i] => (
+                B::Tripped,
+                (
+                    EventKind::Lockout,
+                    Severity::Info,
+                    format!("{id} lock-out released (still tripped: reset it to close it)"),
+                ),
+            ),
             (Command::Lockout { state: false }, B::LockedOut) => (
                 B::Open,
                 (
@@ -571,6 +642,7 @@ impl Simulator {
             }
             _ => return None,
         };
+        self.locked_tripped[i] = next == B::LockedOut && now == B::Tripped;
         self.breaker[i] = next;
         self.breaker_heat[i] = 0.0;
         Some(Ok(Some(said)))
@@ -748,6 +820,10 @@ impl Simulator {
         let id = &node.id;
         let model = &self.models[i];
         let (event, severity, message) = match (old, new) {
+            // Locked out where it tripped, or released: the `lockout` event says so.
+            (S::Tripped, S::Open) | (S::Open, S::Tripped) => return None,
+            // Opening or closing a dead breaker changes no power.
+            (S::Unpowered, S::Open) | (S::Open, S::Unpowered) => return None,
             (_, S::Fault) => (EventKind::Fault, Severity::Critical, format!("{id} failed")),
             (S::Fault, _) => (
                 EventKind::Restored,
@@ -762,8 +838,6 @@ impl Simulator {
                     format!("{id} breaker tripped ({amps:.0} A pickup)"),
                 )
             }
-            // Locked out where it tripped: the `lockout` event says so.
-            (S::Tripped, S::Open) => return None,
             (S::Tripped, _) => (
                 EventKind::Reset,
                 Severity::Info,

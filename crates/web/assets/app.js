@@ -104,9 +104,10 @@ async function sendCommand(id, command, params) {
   const headers = { "Content-Type": "application/json" };
   if (S.token) headers.Authorization = "Bearer " + S.token;
   // Registered before the request: the answer may come on the live stream before
-  // the response does.
+  // the response does. Only a command the engine answers (the schema says which)
+  // waits for one.
   const pending = { id, command, sinceSeq: lastEventSeq(), at: performance.now(), answers: 0 };
-  S.pending.push(pending);
+  if ((D.commands.get(command) || {}).answered) S.pending.push(pending);
   const drop = () => { S.pending = S.pending.filter((p) => p !== pending); clearPendingMarks(); };
   let r;
   try {
@@ -1306,7 +1307,9 @@ function renderRisk() {
   riskKey = key;
   const list = $("risk-list");
   list.textContent = "";
-  for (const [id, m] of items) {
+  // The banner stays in view: on a large site it names the first few and counts
+  // the rest, so it never covers the page.
+  for (const [id, m] of items.slice(0, RISK_SHOWN)) {
     const li = document.createElement("li");
     // data-node, not data-id: [data-id] is the diagram's element of a node.
     li.dataset.node = id;
@@ -1317,8 +1320,15 @@ function renderRisk() {
     li.append(a, document.createTextNode(" — " + m.label + ": " + m.risk));
     list.append(li);
   }
+  if (items.length > RISK_SHOWN) {
+    const more = Object.assign(document.createElement("li"), { className: "more" });
+    more.textContent = "and " + (items.length - RISK_SHOWN) + " more";
+    list.append(more);
+  }
   $("risk").hidden = items.length === 0;
 }
+/// Nodes the risk banner names before it counts the rest.
+const RISK_SHOWN = 5;
 
 // ── Events ────────────────────────────────────────────────────────────────
 function addEvents(list) {

@@ -114,6 +114,15 @@ async fn failing_util_a_from_the_page_puts_ups_a_on_battery_within_2_s() {
     );
     let path = util::target_tmp().join("web-dashboard-utility-failed.png");
     b.screenshot(&path).await;
+    // Fail is not an answered command (the schema says so): no "no answer from the
+    // engine" once the wait for operator commands has passed.
+    tokio::time::sleep(Duration::from_millis(5_600)).await;
+    assert_eq!(
+        b.eval("document.getElementById('answer').textContent.includes('no answer')")
+            .await,
+        false,
+        "a false 'no answer' after Fail"
+    );
     assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
 }
 
@@ -1177,11 +1186,15 @@ async fn a_refusal_is_shown_to_the_operator_who_asked_only() {
         .unwrap();
     assert_eq!(shown_refusal(&mut asker, "pdu_a", "close").await, reason);
     // The banner stays in view above the scrolled page.
+    asker
+        .eval("window.scrollTo(0, document.body.scrollHeight); window.scrollY > 100")
+        .await;
     assert_eq!(
         asker
-            .eval("document.getElementById('risk').getBoundingClientRect().bottom < 200")
+            .eval("(() => { const r = document.getElementById('risk').getBoundingClientRect(); return window.scrollY > 100 && r.top >= 0 && r.bottom < 200; })()")
             .await,
-        true
+        true,
+        "the risk banner pinned in view after scrolling"
     );
     asker
         .screenshot(&util::target_tmp().join("web-refusal.png"))

@@ -177,6 +177,12 @@ macro_rules! registry {
                 }
             }
 
+            pub(crate) fn intercept(&mut self, cmd: &Command, cx: &CommandCx<'_>) -> Option<Answer> {
+                match self {
+                    $( Model::$variant(m) => m.intercept(cmd, cx), )*
+                }
+            }
+
             pub(crate) fn voltage_in_v(&self, v: &View<'_>) -> f64 {
                 match self {
                     $( Model::$variant(m) => m.voltage_in_v(v), )*
@@ -308,12 +314,21 @@ pub(crate) trait Kind: Sized + std::fmt::Debug {
     fn signal(&mut self, _signal: Signal, _t: f64, _faulted: bool) {}
 
     /// What a queued command does to its own state, at the step it applies, with
-    /// its interlocks checked against the latest step (docs/physics.md, "Switching,
-    /// modes and interlocks"): the event that answers it, or the reason it is
+    /// its interlocks checked against the latest step's power (`live`, `in_live`)
+    /// and the node's fault and breaker as the commands before it in the same step
+    /// left them (docs/physics.md, "Switching, modes and interlocks"): the event that answers it, or the reason it is
     /// refused. `set_fault`, the breaker commands and the breaker part of `reset`
     /// are the core's; a kind sees every command that applies to it.
     fn command(&mut self, _cmd: &Command, _cx: &CommandCx<'_>) -> Answer {
         Ok(None)
+    }
+
+    /// A command the kind answers before the core's breaker commands (`open`,
+    /// `close`, `lockout`, `epo`) see it: `Some` is the answer and the core does
+    /// nothing more (a UPS's maintenance bypass, which an EPO opens and `close`
+    /// closes again, is not the module's breaker).
+    fn intercept(&mut self, _cmd: &Command, _cx: &CommandCx<'_>) -> Option<Answer> {
+        None
     }
 
     /// Its input voltage \[V\].
@@ -473,7 +488,7 @@ pub(crate) struct Totals {
     pub utility_kw: f64,
     /// Generator outputs \[kW\] (flow).
     pub generator_kw: f64,
-    /// Output carried by UPS batteries \[kW\] (flow).
+    /// Output carried by UPS batteries to loads that draw power \[kW\] (flow).
     pub battery_out_kw: f64,
     /// Battery discharge − charging, all UPSs \[kW\] (flow).
     pub battery_net_kw: f64,

@@ -120,6 +120,8 @@ impl Kind for Switchgear {
                 }
                 let ended = std::mem::take(&mut self.testing);
                 self.mode = mode;
+                // Its timers start afresh from what it sees in the new mode.
+                self.preferred_dead_since_s = None;
                 let test = if ended { " (transfer test ended)" } else { "" };
                 match mode.spec().risk {
                     Some(risk) => (
@@ -194,14 +196,16 @@ impl Kind for Switchgear {
                     return Err(format!("{id} is not running a transfer test"));
                 }
                 self.testing = false;
+                let preferred = cx.node_id(feeds[0]);
+                let then = if self.choice.selected != 0 {
+                    format!("back to {preferred} after {} s", self.p.retransfer_delay_s)
+                } else {
+                    format!("it had not transferred: still on {preferred}")
+                };
                 (
                     EventKind::Mode,
                     Severity::Info,
-                    format!(
-                        "{id} transfer test ended: back to {} after {} s",
-                        cx.node_id(feeds[0]),
-                        self.p.retransfer_delay_s
-                    ),
+                    format!("{id} transfer test ended: {then}"),
                 )
             }
             _ => return Ok(None),

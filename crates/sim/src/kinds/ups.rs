@@ -82,6 +82,10 @@ pub(crate) struct Ups {
     /// Its mode selector: normal, static bypass or maintenance bypass.
     mode: Mode,
     path: Path,
+    /// The path at the step before (which bypass it left).
+    prev_path: Path,
+    /// An EPO opened the maintenance bypass: its load is dead until `close`.
+    epo_open: bool,
     /// Battery discharge \[kW\].
     draw_kw: f64,
     /// Battery charging \[kW\].
@@ -104,6 +108,8 @@ impl Kind for Ups {
             soc: 1.0,
             mode: Mode::Normal,
             path: Path::Off,
+            prev_path: Path::Off,
+            epo_open: false,
             draw_kw: 0.0,
             charge_kw: 0.0,
         }
@@ -117,10 +123,15 @@ impl Kind for Ups {
             // The static switch opens and the inverter takes the load from the battery.
             self.mode = Mode::Normal;
             let id = cx.id();
+            let then = if cx.up && self.soc > 0.0 {
+                "back to normal, on battery"
+            } else {
+                "back to normal, but the module cannot carry the load: load lost"
+            };
             let said = (
                 EventKind::Mode,
                 Severity::Warning,
-                format!("{id} lost its input on static bypass: back to normal, on battery"),
+                format!("{id} lost its input on static bypass: {then}"),
             );
             cx.event(said, None);
         }
@@ -135,8 +146,9 @@ impl Kind for Ups {
             cx.event(said, None);
         }
         let output = match self.mode {
-            // Wired around the module: its fault, breaker or battery do not matter.
-            Mode::MaintenanceBypass => input,
+            // Wired around the module: its fault, breaker or battery do not matter
+            // (an EPO opens the bypass itself).
+            Mode::MaintenanceBypass => input && !self.epo_open,
             // The static switch, not the rectifier or inverter, carries the load.
             Mode::StaticBypass => input && cx.closed,
             _ => cx.up && (input || self.soc > 0.0),
@@ -149,6 +161,7 @@ impl Kind for Ups {
         let mut in_kw = 0.0;
         self.draw_kw = 0.0;
         self.charge_kw = 0.0;
+        self.prev_path = self.path;
         self.path = if !cx.live {
             Path::Off
         } else if self.mode == Mode::MaintenanceBypass {
@@ -193,6 +206,33 @@ impl Kind for Ups {
         }
     }
 
+    /// On maintenance bypass the EPO opens the bypass itself (the module is already
+    /// out of the path), and `close` closes it again.
+    fn intercept(&mut self, cmd: &Command, cx: &CommandCx<'_>) -> Option<Answer> {
+        let id = cx.id();
+        match cmd {
+            Command::Epo if self.mode == Mode::MaintenanceBypass && !self.epo_open => {
+                self.epo_open = true;
+                let said = (
+                    EventKind::Open,
+                    Severity::Critical,
+                    format!("{id} maintenance bypass opened by the emergency power off"),
+                );
+                Some(Ok(Some((said, None))))
+            }
+            Command::Close if self.epo_open => {
+                self.epo_open = false;
+                let said = (
+                    EventKind::Close,
+                    Severity::Info,
+                    format!("{id} maintenance bypass closed after the emergency power off"),
+                );
+                Some(Ok(Some((said, None))))
+            }
+            _ => None,
+        }
+    }
+
     fn command(&mut self, cmd: &Command, cx: &CommandCx<'_>) -> Answer {
         let Command::UpsMode { mode } = *cmd else {
             return Ok(None);
@@ -202,10 +242,12 @@ impl Kind for Ups {
         match (self.mode, mode) {
             (now, to) if now == to => return Err(format!("{id} is already in {}", label(to))),
             (_, Mode::StaticBypass | Mode::MaintenanceBypass) if input_dead => {
-                return Err(format!(
-                    "{id} is on battery: the {} needs a live input",
-                    label(mode)
-                ));
+                let now = if self.path == Path::Battery {
+                    format!("{id} is on battery")
+                } else {
+                    format!("{id}'s input is dead")
+                };
+                return Err(format!("{now}: the {} needs a live input", label(mode)));
             }
             (Mode::Normal, Mode::MaintenanceBypass) => {
                 return Err(format!(
@@ -227,6 +269,8 @@ impl Kind for Ups {
             _ => {}
         }
         self.mode = mode;
+        // Whatever the EPO opened of the maintenance bypass is out of the path now.
+        self.epo_open = false;
         let spec = mode.spec();
         let said = match spec.risk {
             Some(risk) => (
@@ -251,17 +295,19 @@ impl Kind for Ups {
                 Severity::Warning,
                 format!("{id} on battery"),
             ),
-            (_, S::Bypass) => (
+            // An operator's bypass is answered by its `mode` event; this is the
+            // UPS's own move, on overload.
+            (_, S::Bypass) if self.path == Path::OverloadBypass => (
                 EventKind::Bypass,
                 Severity::Warning,
-                format!("{id} on static bypass"),
+                format!("{id} on static bypass (overload)"),
             ),
             (S::OnBattery, S::Ok) => (
                 EventKind::OnMains,
                 Severity::Info,
                 format!("{id} back on mains"),
             ),
-            (S::Bypass, S::Ok) => (
+            (S::Bypass, S::Ok) if self.prev_path == Path::OverloadBypass => (
                 EventKind::Normal,
                 Severity::Info,
                 format!("{id} back to normal"),
