@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use winter_river_sim::scenario::Scenario;
+use winter_river_sim::words::or_list;
 
 use crate::VERSION;
 use crate::availability::{AvailabilityResult, Estimate};
@@ -510,15 +511,6 @@ fn case_bars(cases: &[Case]) -> Vec<Bar> {
 }
 
 const CASE_HEADER: [&str; 6] = ["component", "verdict", "IT lost", "when", "servers", "how"];
-
-/// `a`, `a or b`, `a, b or c`.
-fn or_list(items: &[&str]) -> String {
-    match items.split_last() {
-        None => String::new(),
-        Some((last, [])) => (*last).to_string(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-    }
-}
 
 /// One line per component, and under it the single failures that drop IT load while
 /// it is out, grouped when they do the same.

@@ -414,7 +414,9 @@ fn command_policy_is_the_protocol_table() {
                 spec.name,
                 node.id
             );
-            // Nothing else is bad input: an interlock's no is an event.
+            // Nothing else is bad input: an interlock's no, at the step the command
+            // applies, is an event.
+            core.handle_tick(1_000);
             assert_eq!(
                 core.counters().rejected_total(),
                 u64::from(refused.is_some())

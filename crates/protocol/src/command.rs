@@ -120,6 +120,9 @@ pub struct CommandSpec {
     pub answered: bool,
 }
 
+/// The kinds an `epo` opens (docs/protocol.md): every UPS and static transfer switch.
+pub const EPO_OPENS: &[NodeKind] = &[NodeKind::Ups, NodeKind::Sts];
+
 /// Every command, in the order of docs/protocol.md.
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {

@@ -31,7 +31,9 @@ pub use codec::{
     decode_status, decode_system_status, decode_topology, encode_availability, encode_command,
     encode_event, encode_status, encode_system_status, encode_topology,
 };
-pub use command::{AppliesTo, COMMANDS, Command, CommandSpec, ParamSpec, ParamType, UpdateParams};
+pub use command::{
+    AppliesTo, COMMANDS, Command, CommandSpec, EPO_OPENS, ParamSpec, ParamType, UpdateParams,
+};
 pub use event::{Event, EventKind, Severity};
 pub use field::{FieldSpec, FieldType, FieldValue, round_for_display};
 pub use id::{IdError, validate_node_id};

@@ -11,6 +11,7 @@ pub mod physics;
 pub mod scenario;
 pub mod simulator;
 pub mod topology;
+pub mod words;
 
 pub use field::{FieldValue, Target};
 pub use kinds::KindParams;

@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use winter_river_protocol::{
-    Breaker, Command, Event, EventKind, Measurements, NodeKind, NodeState, Role, Severity, Source,
+    Breaker, Command, EPO_OPENS, Event, EventKind, Measurements, NodeState, Role, Severity, Source,
     Status, SystemStatus, UpdateParams,
 };
 
@@ -236,7 +236,7 @@ impl Simulator {
         for (i, node) in self.topology.nodes.iter().enumerate() {
             let kind = node.kind();
             let takes = match cmd {
-                Command::Epo => matches!(kind, NodeKind::Ups | NodeKind::Sts),
+                Command::Epo => EPO_OPENS.contains(&kind),
                 _ => cmd.applies_to(kind),
             };
             if takes {
@@ -460,18 +460,21 @@ impl Simulator {
         let mut opened_by_epo = false;
         let mut epo_sent = false;
         for (idx, cmd) in std::mem::take(&mut self.pending) {
-            let intercepted = {
-                let Simulator { models, .. } = self;
-                let cx = Simulator::command_cx_of(
-                    &self.topology,
-                    &self.live,
-                    &self.in_live,
-                    &self.faulted,
-                    &self.breaker,
-                    (idx, t, step_s),
-                );
-                models[idx].intercept(&cmd, &cx)
-            };
+            // What the command's interlocks see, as the commands before it left the
+            // node (the models are borrowed apart from the rest).
+            macro_rules! cx {
+                () => {
+                    Simulator::command_cx_of(
+                        &self.topology,
+                        &self.live,
+                        &self.in_live,
+                        &self.faulted,
+                        &self.breaker,
+                        (idx, t, step_s),
+                    )
+                };
+            }
+            let intercepted = self.models[idx].intercept(&cmd, &cx!());
             let answer = match intercepted.or_else(|| {
                 self.breaker_command(idx, &cmd)
                     .map(|answer| answer.map(|said| said.map(|s| (s, None))))
@@ -487,16 +490,7 @@ impl Simulator {
                         }
                         self.breaker_heat[idx] = 0.0;
                     }
-                    let Simulator { models, .. } = self;
-                    let cx = Simulator::command_cx_of(
-                        &self.topology,
-                        &self.live,
-                        &self.in_live,
-                        &self.faulted,
-                        &self.breaker,
-                        (idx, t, step_s),
-                    );
-                    models[idx].command(&cmd, &cx)
+                    self.models[idx].command(&cmd, &cx!())
                 }
             };
             let id = &self.topology.node(idx).id;

@@ -15,7 +15,7 @@ use winter_river_protocol::{Command, EventKind, Measurements, Mode, NodeState, S
 
 use super::{
     Answer, CommandCx, Energize, Flow, Integrate, Kind, Live, NON_NEGATIVE, POSITIVE, Reliability,
-    Said, Setup, Signal, StatusIn, View, params,
+    Said, Setup, Signal, StatusIn, View, already_in, params,
 };
 use crate::physics::{S_PER_H, generator_fuel_l_per_h};
 use crate::simulator::TIME_EPS_S;
@@ -234,9 +234,8 @@ impl Kind for Generator {
             _ => return Ok(None),
         };
         let id = cx.id();
-        let word = mode.spec().label.to_lowercase();
         if mode == self.mode {
-            return Err(format!("{id} is already in {word}"));
+            return Err(already_in(id, mode));
         }
         if mode == Mode::Run {
             if cx.faulted {

@@ -24,7 +24,7 @@ mod ups;
 mod utility;
 
 use winter_river_protocol::{
-    Breaker, Command, Event, EventKind, Measurements, NodeKind, NodeState, Severity,
+    Breaker, Command, Event, EventKind, Measurements, Mode, NodeKind, NodeState, Severity,
 };
 
 use crate::topology::{ParamReader, Topology, TopologyError};
@@ -368,6 +368,35 @@ pub(crate) enum Signal {
 
 /// An event's name, severity and message, before the core dates it.
 pub(crate) type Said = (EventKind, Severity, String);
+
+/// A mode as a person reads it in a sentence ("static bypass").
+pub(crate) fn mode_words(mode: Mode) -> String {
+    mode.spec().label.to_lowercase()
+}
+
+/// The refusal of a mode command that would change nothing.
+pub(crate) fn already_in(id: &str, mode: Mode) -> String {
+    format!("{id} is already in {}", mode_words(mode))
+}
+
+/// The `mode` event of a selector moved to `mode`: a warning with the risk it
+/// carries ("ups_a to maintenance bypass: an input loss drops the load at once"),
+/// or `info` back in a position without one (`back`: "back to", "back in").
+/// `note` follows the mode's name (" (transfer test ended)").
+pub(crate) fn mode_changed(id: &str, mode: Mode, back: &str, note: &str) -> Said {
+    match mode.spec().risk {
+        Some(risk) => (
+            EventKind::Mode,
+            Severity::Warning,
+            format!("{id} to {}{note}: {risk}", mode_words(mode)),
+        ),
+        None => (
+            EventKind::Mode,
+            Severity::Info,
+            format!("{id} {back} {}{note}", mode_words(mode)),
+        ),
+    }
+}
 
 /// A kind's answer to an operator's command: the event that says what it did
 /// (with the feed now in use, for a transfer), nothing, or why it is refused — a

@@ -18,7 +18,7 @@ use winter_river_protocol::{Command, EventKind, Measurements, Mode, Role, Severi
 use super::switching::FeedChoice;
 use super::{
     Answer, CommandCx, Energize, Flow, Kind, Live, NON_NEGATIVE, Reliability, Setup, Signal, View,
-    params, traits,
+    already_in, mode_changed, mode_words, params, traits,
 };
 use crate::simulator::TIME_EPS_S;
 use crate::topology::Topology;
@@ -111,7 +111,7 @@ impl Kind for Switchgear {
             Command::AtsMode { mode } => {
                 let mode = *mode;
                 if mode == self.mode {
-                    return Err(format!("{id} is already in {}", label(mode)));
+                    return Err(already_in(id, mode));
                 }
                 if self.mode == Mode::Bypass && cx.faulted {
                     return Err(format!(
@@ -123,24 +123,13 @@ impl Kind for Switchgear {
                 // Its timers start afresh from what it sees in the new mode.
                 self.preferred_dead_since_s = None;
                 let test = if ended { " (transfer test ended)" } else { "" };
-                match mode.spec().risk {
-                    Some(risk) => (
-                        EventKind::Mode,
-                        Severity::Warning,
-                        format!("{id} to {}{test}: {risk}", label(mode)),
-                    ),
-                    None => (
-                        EventKind::Mode,
-                        Severity::Info,
-                        format!("{id} back in {}", label(mode)),
-                    ),
-                }
+                mode_changed(id, mode, "back in", test)
             }
             Command::Transfer { to } => {
                 if self.mode != Mode::Manual {
                     return Err(format!(
                         "{id} is in {}: a transfer by hand needs manual (ats_mode manual)",
-                        label(self.mode)
+                        mode_words(self.mode)
                     ));
                 }
                 let Some(k) = feeds.iter().position(|&f| cx.node_id(f) == to) else {
@@ -172,7 +161,7 @@ impl Kind for Switchgear {
                 if self.mode != Mode::Auto {
                     return Err(format!(
                         "{id} is in {}: the transfer test runs in auto (ats_mode auto)",
-                        label(self.mode)
+                        mode_words(self.mode)
                     ));
                 }
                 if feeds.len() < 2 {
@@ -221,11 +210,6 @@ impl Kind for Switchgear {
         self.choice.measure(v, m);
         m.mode = Some(self.mode);
     }
-}
-
-/// A mode as a person reads it, in a sentence ("manual").
-fn label(mode: Mode) -> String {
-    mode.spec().label.to_lowercase()
 }
 
 impl Switchgear {

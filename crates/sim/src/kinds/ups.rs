@@ -18,7 +18,7 @@ use winter_river_protocol::{Command, EventKind, Measurements, Mode, NodeState, S
 
 use super::{
     Answer, CommandCx, Energize, FRACTION, Flow, Integrate, Kind, Live, NON_NEGATIVE, POSITIVE,
-    Reliability, Rule, Said, Setup, StatusIn, View, params,
+    Reliability, Rule, Said, Setup, StatusIn, View, already_in, mode_changed, mode_words, params,
 };
 use crate::physics::{
     S_PER_H, battery_draw_kw, battery_runtime_s, conversion_input_kw, peukert_soc_rate_per_h,
@@ -240,14 +240,17 @@ impl Kind for Ups {
         let id = cx.id();
         let input_dead = !cx.in_live;
         match (self.mode, mode) {
-            (now, to) if now == to => return Err(format!("{id} is already in {}", label(to))),
+            (now, to) if now == to => return Err(already_in(id, to)),
             (_, Mode::StaticBypass | Mode::MaintenanceBypass) if input_dead => {
                 let now = if self.path == Path::Battery {
                     format!("{id} is on battery")
                 } else {
                     format!("{id}'s input is dead")
                 };
-                return Err(format!("{now}: the {} needs a live input", label(mode)));
+                return Err(format!(
+                    "{now}: the {} needs a live input",
+                    mode_words(mode)
+                ));
             }
             (Mode::Normal, Mode::MaintenanceBypass) => {
                 return Err(format!(
@@ -271,20 +274,7 @@ impl Kind for Ups {
         self.mode = mode;
         // Whatever the EPO opened of the maintenance bypass is out of the path now.
         self.epo_open = false;
-        let spec = mode.spec();
-        let said = match spec.risk {
-            Some(risk) => (
-                EventKind::Mode,
-                Severity::Warning,
-                format!("{id} to {}: {risk}", label(mode)),
-            ),
-            None => (
-                EventKind::Mode,
-                Severity::Info,
-                format!("{id} back to {}", label(mode)),
-            ),
-        };
-        Ok(Some((said, None)))
+        Ok(Some((mode_changed(id, mode, "back to", ""), None)))
     }
 
     fn transition(&self, old: NodeState, new: NodeState, id: &str) -> Option<Said> {
@@ -367,9 +357,4 @@ impl Kind for Ups {
     fn battery_kw(&self) -> (f64, f64) {
         (self.draw_kw, self.charge_kw)
     }
-}
-
-/// A mode as a person reads it, in a sentence ("static bypass").
-fn label(mode: Mode) -> String {
-    mode.spec().label.to_lowercase()
 }

@@ -14,6 +14,8 @@ use winter_river_protocol::{
     NodeState, ParamType, SYSTEM_ID, Source, Status, SystemStatus, decode_command,
 };
 
+use crate::words::or_list;
+
 use super::{
     Check, DEFAULT_STEP_MS, DEFAULT_TOLERANCE, Expect, Expected, Scenario, ScenarioError,
     ScenarioEvent, TIME_EPS_S, Window,
@@ -51,15 +53,6 @@ fn scenario_commands() -> impl Iterator<Item = &'static CommandSpec> {
     COMMANDS
         .iter()
         .filter(|c| c.applies_to != AppliesTo::EngineOnly)
-}
-
-/// `a, b or c`.
-fn or_list(words: &[&str]) -> String {
-    match words.split_last() {
-        None => String::new(),
-        Some((last, [])) => (*last).to_string(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-    }
 }
 
 /// The type of field `name` of the target's payload (counts are integers).
