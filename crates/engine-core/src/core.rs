@@ -251,7 +251,10 @@ impl EngineCore {
             Topic::SystemStatus
             | Topic::SystemTopology
             | Topic::SystemEvents
-            | Topic::SystemAvailability => {}
+            | Topic::SystemAvailability
+            | Topic::SystemDrill => {}
+            // Drills are not run yet (docs/drills.md).
+            Topic::SystemDrillCommand => {}
         }
     }
 

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::availability::Availability;
 use crate::command::{Command, CommandSpec, ParamSpec, ParamType, UpdateParams};
+use crate::drill::{Channel, DrillCommand, DrillStatus};
 use crate::event::Event;
 use crate::id::{IdError, validate_node_id};
 use crate::mode::Mode;
@@ -223,6 +224,9 @@ struct WireCommandIn {
     command: String,
     #[serde(default)]
     params: Option<Value>,
+    /// Who sent it (docs/protocol.md, "Drills"); any word, unknown ones read as `mqtt`.
+    #[serde(default)]
+    channel: Option<String>,
 }
 
 /// Wire form of a command as sent.
@@ -230,6 +234,8 @@ struct WireCommandIn {
 struct WireCommandOut<'a, P: Serialize> {
     command: &'a str,
     params: P,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channel: Option<&'static str>,
 }
 
 /// Decodes a Command (`{"command": NAME, "params": {...}}`) from a node's or the
@@ -239,6 +245,11 @@ struct WireCommandOut<'a, P: Serialize> {
 /// parameters; `update` needs an object of [`UpdateParams`] fields (a `source`
 /// must be a valid id).
 pub fn decode_command(payload: &[u8]) -> Result<Command, CodecError> {
+    decode_command_via(payload).map(|(command, _)| command)
+}
+
+/// [`decode_command`], with the channel the sender named (`mqtt` when it named none).
+pub fn decode_command_via(payload: &[u8]) -> Result<(Command, Channel), CodecError> {
     // An update in one pass; anything else (or a payload that is no update) is
     // told apart by its name and decoded by its row below.
     match parse_object::<WireUpdateIn<'_>>(payload, MAX_PAYLOAD_BYTES) {
@@ -248,7 +259,7 @@ pub fn decode_command(payload: &[u8]) -> Result<Command, CodecError> {
                 param: "params",
             })?;
             check_update(&update)?;
-            return Ok(Command::Update(update));
+            return Ok((Command::Update(update), Channel::Mqtt));
         }
         Ok(_) => {}
         Err(e) => {
@@ -281,7 +292,11 @@ pub fn decode_command(payload: &[u8]) -> Result<Command, CodecError> {
     for param in spec.params {
         check_param(spec, param, params.get(param.name))?;
     }
-    Command::from_params(spec, params)
+    let channel = wire
+        .channel
+        .as_deref()
+        .map_or(Channel::Mqtt, Channel::parse);
+    Ok((Command::from_params(spec, params)?, channel))
 }
 
 /// One declared parameter against its type.
@@ -351,6 +366,15 @@ fn check_number(field: &'static str, v: f64, min: f64) -> Result<(), CodecError>
 /// (a non-finite or negative `set_load` `kw`, …); non-finite `update` values are
 /// omitted.
 pub fn encode_command(command: &Command) -> Result<Vec<u8>, CodecError> {
+    encode(command, None)
+}
+
+/// [`encode_command`] with the sender's channel (`"channel": "cli"`).
+pub fn encode_command_via(command: &Command, channel: Channel) -> Result<Vec<u8>, CodecError> {
+    encode(command, Some(channel.as_str()))
+}
+
+fn encode(command: &Command, channel: Option<&'static str>) -> Result<Vec<u8>, CodecError> {
     let name = command.name();
     if let Command::Update(update) = command {
         // The hot path: serialized directly, not through a `Value`.
@@ -359,6 +383,7 @@ pub fn encode_command(command: &Command) -> Result<Vec<u8>, CodecError> {
             &WireCommandOut {
                 command: name,
                 params: update,
+                channel,
             },
             MAX_PAYLOAD_BYTES,
         );
@@ -372,6 +397,7 @@ pub fn encode_command(command: &Command) -> Result<Vec<u8>, CodecError> {
         &WireCommandOut {
             command: name,
             params,
+            channel,
         },
         MAX_PAYLOAD_BYTES,
     )
@@ -382,6 +408,57 @@ fn check_update(update: &UpdateParams) -> Result<(), CodecError> {
         validate_node_id(source)?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- Drills
+
+/// Largest `system/drill` payload \[bytes\]: the engine's own, with a checklist and
+/// the latest timeline entries.
+pub const MAX_DRILL_STATUS_BYTES: usize = 256 * 1024;
+
+/// Decodes an instructor's command from `<p>/system/drill/command`:
+/// `{"command": "start"}`, `{"command": "inject", "params": {"event": 2}}`, … (`params`
+/// may be absent for `start` and `stop`).
+pub fn decode_drill_command(payload: &[u8]) -> Result<DrillCommand, CodecError> {
+    let mut wire: Map<String, Value> = parse_object(payload, MAX_PAYLOAD_BYTES)?;
+    let name = match wire.get("command") {
+        Some(Value::String(s)) => s.clone(),
+        _ => {
+            return Err(CodecError::WrongShape(
+                "a drill command needs `command` (start, stop, inject, load)".to_string(),
+            ));
+        }
+    };
+    if !matches!(wire.get("params"), Some(Value::Object(_))) {
+        wire.insert("params".to_string(), Value::Object(Map::new()));
+    }
+    wire.retain(|k, _| k == "command" || k == "params");
+    serde_json::from_value(Value::Object(wire)).map_err(|e| match name.as_str() {
+        "start" | "stop" | "inject" | "load" => {
+            CodecError::WrongShape(alloc::format!("drill command `{}`: {e}", echo(&name)))
+        }
+        _ => CodecError::UnknownCommand(echo(&name)),
+    })
+}
+
+pub fn encode_drill_command(command: &DrillCommand) -> Result<Vec<u8>, CodecError> {
+    to_json(command, MAX_PAYLOAD_BYTES)
+}
+
+/// Decodes the engine's retained `<p>/system/drill`.
+pub fn decode_drill_status(payload: &[u8]) -> Result<DrillStatus, CodecError> {
+    parse_object(payload, MAX_DRILL_STATUS_BYTES)
+}
+
+/// Encodes the drill's progress; non-finite clock values are refused (serde_json
+/// writes them as `null`).
+pub fn encode_drill_status(status: &DrillStatus) -> Result<Vec<u8>, CodecError> {
+    if !status.clock_s.is_finite() || !status.duration_s.is_finite() {
+        return Err(CodecError::NonFinite {
+            field: Some("clock_s"),
+        });
+    }
+    to_json(status, MAX_DRILL_STATUS_BYTES)
 }
 
 // ---------------------------------------------------------------- SystemStatus

@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod codec;
 pub mod command;
 pub mod deadband;
+pub mod drill;
 pub mod event;
 pub mod field;
 mod finite;
@@ -27,12 +28,18 @@ pub mod topology;
 pub use availability::Availability;
 pub use backoff::Backoff;
 pub use codec::{
-    CodecError, MAX_TOPOLOGY_BYTES, decode_availability, decode_command, decode_event,
-    decode_status, decode_system_status, decode_topology, encode_availability, encode_command,
-    encode_event, encode_status, encode_system_status, encode_topology,
+    CodecError, MAX_DRILL_STATUS_BYTES, MAX_TOPOLOGY_BYTES, decode_availability, decode_command,
+    decode_command_via, decode_drill_command, decode_drill_status, decode_event, decode_status,
+    decode_system_status, decode_topology, encode_availability, encode_command, encode_command_via,
+    encode_drill_command, encode_drill_status, encode_event, encode_status, encode_system_status,
+    encode_topology,
 };
 pub use command::{
     AppliesTo, COMMANDS, Command, CommandSpec, EPO_OPENS, ParamSpec, ParamType, UpdateParams,
+};
+pub use drill::{
+    Channel, DRILL_TIMELINE_KEPT, DrillCommand, DrillEntry, DrillExpect, DrillInject, DrillState,
+    DrillStatus, DrillStep, ExpectVerdict, StepState,
 };
 pub use event::{Event, EventKind, Severity};
 pub use field::{FieldSpec, FieldType, FieldValue, round_for_display};

@@ -27,6 +27,10 @@ pub enum Topic {
     SystemCommand,
     /// `<p>/system/availability`: engine and its Last Will, `online` / `offline`.
     SystemAvailability,
+    /// `<p>/system/drill`: engine, the loaded drill and its progress (retained).
+    SystemDrill,
+    /// `<p>/system/drill/command`: instructor → engine, a drill command.
+    SystemDrillCommand,
 }
 
 /// MQTT quality of service level.
@@ -60,7 +64,8 @@ pub enum TopicError {
     /// A concrete topic holds `+` or `#` (those belong in subscription filters only).
     #[error("topic holds an MQTT wildcard (`+` or `#`)")]
     Wildcard,
-    /// Not exactly two levels (`<id>/<suffix>`) after the prefix.
+    /// Not exactly two levels (`<id>/<suffix>`) after the prefix (but
+    /// `system/drill/command`).
     #[error("topic must be `<prefix>/<id>/<suffix>`")]
     WrongLevels,
     /// The last level is not one of `status`, `command`, `availability`,
@@ -107,12 +112,16 @@ impl Topic {
             .and_then(|r| r.strip_prefix('/'))
             .ok_or(TopicError::WrongPrefix)?;
         let (id, suffix) = rest.split_once('/').ok_or(TopicError::WrongLevels)?;
+        if id == SYSTEM_ID && suffix == "drill/command" {
+            return Ok(Topic::SystemDrillCommand);
+        }
         if suffix.contains('/') {
             return Err(TopicError::WrongLevels);
         }
         if id == SYSTEM_ID {
             return match suffix {
                 "status" => Ok(Topic::SystemStatus),
+                "drill" => Ok(Topic::SystemDrill),
                 "topology" => Ok(Topic::SystemTopology),
                 "events" => Ok(Topic::SystemEvents),
                 "command" => Ok(Topic::SystemCommand),
@@ -150,7 +159,9 @@ impl Topic {
             | Topic::SystemTopology
             | Topic::SystemEvents
             | Topic::SystemCommand
-            | Topic::SystemAvailability => Qos::AtLeastOnce,
+            | Topic::SystemAvailability
+            | Topic::SystemDrill
+            | Topic::SystemDrillCommand => Qos::AtLeastOnce,
         }
     }
 
@@ -161,11 +172,13 @@ impl Topic {
             Topic::NodeAvailability(_)
             | Topic::SystemStatus
             | Topic::SystemTopology
-            | Topic::SystemAvailability => true,
+            | Topic::SystemAvailability
+            | Topic::SystemDrill => true,
             Topic::NodeStatus(_)
             | Topic::NodeCommand(_)
             | Topic::SystemEvents
-            | Topic::SystemCommand => false,
+            | Topic::SystemCommand
+            | Topic::SystemDrillCommand => false,
         }
     }
 
@@ -180,6 +193,8 @@ impl Topic {
             Topic::SystemEvents => (SYSTEM_ID, "events"),
             Topic::SystemCommand => (SYSTEM_ID, "command"),
             Topic::SystemAvailability => (SYSTEM_ID, "availability"),
+            Topic::SystemDrill => (SYSTEM_ID, "drill"),
+            Topic::SystemDrillCommand => (SYSTEM_ID, "drill/command"),
         }
     }
 }

@@ -798,6 +798,8 @@ fn all_topics(id: &str) -> Vec<Topic> {
         Topic::SystemEvents,
         Topic::SystemCommand,
         Topic::SystemAvailability,
+        Topic::SystemDrill,
+        Topic::SystemDrillCommand,
     ]
 }
 
@@ -827,6 +829,8 @@ fn topics_have_the_design_strings() {
             "winter-river/system/events",
             "winter-river/system/command",
             "winter-river/system/availability",
+            "winter-river/system/drill",
+            "winter-river/system/drill/command",
         ]
     );
     assert_eq!(
@@ -898,6 +902,8 @@ fn qos_and_retain_follow_the_design_table() {
             (1, false), // system events
             (1, false), // system command: never retained
             (1, true),  // system availability
+            (1, true),  // drill (retained progress)
+            (1, false), // drill command
         ]
     );
     assert_eq!(Topic::SystemStatus.qos(), Qos::AtMostOnce);
@@ -1270,4 +1276,120 @@ fn one_deadband() {
     assert!(!a.moved(&b));
     b.source = Some("gen_a".into());
     assert!(a.moved(&b));
+}
+
+#[test]
+fn drill_topics_are_three_levels_only_for_the_command() {
+    assert_eq!(
+        Topic::SystemDrillCommand.to_topic(P),
+        format!("{P}/system/drill/command")
+    );
+    assert_eq!(
+        Topic::parse(P, &format!("{P}/system/drill")),
+        Ok(Topic::SystemDrill)
+    );
+    assert!(Topic::SystemDrill.retain());
+    assert!(!Topic::SystemDrillCommand.retain());
+    // Only the engine's drill has a third level.
+    assert_eq!(
+        Topic::parse(P, &format!("{P}/pdu_a/drill/command")),
+        Err(TopicError::WrongLevels)
+    );
+    assert_eq!(
+        Topic::parse(P, &format!("{P}/system/events/command")),
+        Err(TopicError::WrongLevels)
+    );
+}
+
+#[test]
+fn a_command_names_its_channel_and_old_readers_ignore_it() {
+    use winter_river_protocol::{Channel, decode_command_via, encode_command_via};
+    let open = Command::Open;
+    let bytes = encode_command_via(&open, Channel::Cli).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(text.contains(r#""channel":"cli""#), "{text}");
+    assert_eq!(
+        decode_command_via(&bytes).unwrap(),
+        (Command::Open, Channel::Cli)
+    );
+    assert_eq!(decode_command(&bytes).unwrap(), Command::Open);
+    // No channel, or a word from a newer sender: plain MQTT.
+    let plain = br#"{"command":"open","params":{}}"#;
+    assert_eq!(decode_command_via(plain).unwrap().1, Channel::Mqtt);
+    let newer = br#"{"command":"open","params":{},"channel":"voice"}"#;
+    assert_eq!(decode_command_via(newer).unwrap().1, Channel::Mqtt);
+    // encode_command writes no channel at all.
+    let seed = String::from_utf8(encode_command(&open).unwrap()).unwrap();
+    assert!(!seed.contains("channel"), "{seed}");
+}
+
+#[test]
+fn drill_commands_decode_with_or_without_params() {
+    use winter_river_protocol::{DrillCommand, decode_drill_command, encode_drill_command};
+    assert_eq!(
+        decode_drill_command(br#"{"command":"start"}"#).unwrap(),
+        DrillCommand::Start {}
+    );
+    assert_eq!(
+        decode_drill_command(br#"{"command":"stop","params":null,"by":"x"}"#).unwrap(),
+        DrillCommand::Stop {}
+    );
+    assert_eq!(
+        decode_drill_command(br#"{"command":"inject","params":{"event":2}}"#).unwrap(),
+        DrillCommand::Inject { event: 2 }
+    );
+    for cmd in [
+        DrillCommand::Start {},
+        DrillCommand::Inject { event: 0 },
+        DrillCommand::Load {
+            file: "utility-loss.toml".into(),
+        },
+    ] {
+        let bytes = encode_drill_command(&cmd).unwrap();
+        assert_eq!(decode_drill_command(&bytes).unwrap(), cmd);
+    }
+    assert!(matches!(
+        decode_drill_command(br#"{"command":"inject","params":{}}"#),
+        Err(CodecError::WrongShape(_))
+    ));
+    assert!(matches!(
+        decode_drill_command(br#"{"command":"pause"}"#),
+        Err(CodecError::UnknownCommand(_))
+    ));
+    assert!(matches!(
+        decode_drill_command(br#"{"command":"inject","params":{"event":-1}}"#),
+        Err(CodecError::WrongShape(_))
+    ));
+    assert!(decode_drill_command(b"[1]").is_err());
+}
+
+#[test]
+fn drill_status_round_trips() {
+    use winter_river_protocol::{
+        DrillState, DrillStatus, DrillStep, StepState, decode_drill_status, encode_drill_status,
+    };
+    let status = DrillStatus {
+        state: DrillState::Running,
+        name: "UPS maintenance".into(),
+        clock_s: 12.5,
+        duration_s: 600.0,
+        steps: vec![DrillStep {
+            number: 1,
+            note: "Transfer UPS A to static bypass".into(),
+            node: "ups_a".into(),
+            command: "ups_mode mode=static_bypass".into(),
+            state: StepState::OutOfOrder,
+            ..DrillStep::default()
+        }],
+        ..DrillStatus::default()
+    };
+    let bytes = encode_drill_status(&status).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(text.contains(r#""state":"out_of_order""#), "{text}");
+    assert_eq!(decode_drill_status(&bytes).unwrap(), status);
+    let bad = DrillStatus {
+        clock_s: f64::NAN,
+        ..status
+    };
+    assert!(encode_drill_status(&bad).is_err());
 }

@@ -6,7 +6,7 @@
 use crate::physics::current_a;
 use crate::topology::Topology;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Layout {
     /// Node indices with every node after all of its feeds (the topology's order).
     pub order: Vec<usize>,

@@ -53,8 +53,9 @@ pub enum CommandError {
     BadLoad(f64),
 }
 
-/// The whole simulated site.
-#[derive(Debug)]
+/// The whole simulated site. A clone carries on from the same state (what-if runs:
+/// a procedure's exposure).
+#[derive(Debug, Clone)]
 pub struct Simulator {
     topology: Arc<Topology>,
     layout: Layout,

@@ -180,7 +180,12 @@ fn refuses_a_toml_syntax_error_with_its_line() {
 
 #[test]
 fn refuses_an_unknown_top_level_key() {
-    assert_refused("duration_s = 10\nstep = 100\n", 2, "step", "unknown key");
+    assert_refused(
+        "duration_s = 10\nsteps_ms = 100\n",
+        2,
+        "steps_ms",
+        "unknown key",
+    );
 }
 
 #[test]

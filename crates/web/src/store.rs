@@ -354,6 +354,8 @@ impl Store {
                 }
             }
             Topic::SystemCommand => self.count_in("command"),
+            // Drills are not shown yet (docs/drills.md).
+            Topic::SystemDrill | Topic::SystemDrillCommand => self.count_in("drill"),
         }
     }
 

@@ -8,7 +8,7 @@ params! {
     pub struct Params {}
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Distribution;
 
 impl Kind for Distribution {

@@ -51,7 +51,7 @@ enum Phase {
     OutOfFuel,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Generator {
     p: Params,
     phase: Phase,

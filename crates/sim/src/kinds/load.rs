@@ -85,7 +85,7 @@ fn set_load(demand_kw: &mut f64, cmd: &Command) {
 }
 
 /// An IT rack.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Server {
     /// \[kW\]
     demand_kw: f64,
@@ -129,7 +129,7 @@ impl Kind for Server {
 }
 
 /// A cooling unit: its base demand plus `per_it_kw` per kW of IT load served.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Cooling {
     /// Base demand \[kW\].
     demand_kw: f64,
@@ -175,7 +175,7 @@ impl Kind for Cooling {
 }
 
 /// Any other load.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Load {
     /// \[kW\]
     demand_kw: f64,

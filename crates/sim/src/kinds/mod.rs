@@ -101,7 +101,7 @@ macro_rules! registry {
         }
 
         /// One node's kind-specific state and behaviour.
-        #[derive(Debug)]
+        #[derive(Debug, Clone)]
         pub(crate) enum Model {
             $( $variant(registry!(@store $model $(, $boxed)?)), )*
         }

@@ -24,7 +24,7 @@ params! {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Pdu(Converter);
 
 impl Kind for Pdu {

@@ -33,7 +33,7 @@ params! {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Switchgear {
     p: Params,
     choice: FeedChoice,

@@ -74,7 +74,7 @@ enum Path {
     MaintenanceBypass,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Ups {
     p: Params,
     /// State of charge, 0..=1.

@@ -12,7 +12,7 @@ params! {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Utility {
     voltage_v: f64,
 }

@@ -4,6 +4,7 @@
 //! expectations on Status / SystemStatus fields (`[[expect]]`). Parsing is pure: the
 //! caller hands in the scenario text and a function that returns the topology text.
 
+mod expectations;
 mod parse;
 mod run;
 
@@ -15,9 +16,10 @@ use crate::field::{FieldValue, Target};
 use crate::topology::{Loc, Override, Topology, TopologyError};
 
 pub use crate::simulator::TIME_EPS_S;
+pub use expectations::{Expectations, Verdict};
 pub use run::{
     DEFAULT_SAMPLE_EVERY_S, Plant, Recording, RunOptions, RunReport, SYSTEM_SERIES, Series,
-    SeriesValues, Verdict, run, run_on,
+    SeriesValues, run, run_on,
 };
 
 /// Default step \[ms\] (docs/physics.md).
@@ -79,6 +81,40 @@ pub struct Scenario {
     pub events: Vec<ScenarioEvent>,
     /// `[[expect]]` in file order.
     pub expects: Vec<Expect>,
+    /// When the procedure starts: its first step is sent at the first step at or
+    /// after this time \[s\] (0 by default).
+    pub procedure_at_s: f64,
+    /// `[[step]]` in file order: an operator's procedure (docs/scenarios.md,
+    /// "Procedures").
+    pub steps: Vec<ProcedureStep>,
+}
+
+/// One step of a procedure: an instruction, the command that carries it out, and
+/// what it waits for before the next step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcedureStep {
+    /// The instruction as a trainee reads it (may be empty).
+    pub note: String,
+    /// Node id, or `system` for a site-wide command.
+    pub node: String,
+    pub command: Command,
+    /// Earliest: this long after the previous step finished \[s\].
+    pub after_s: f64,
+    /// Live drills: done later than this after it became due, the step is late \[s\]
+    /// (`None`: never late).
+    pub late_after_s: Option<f64>,
+    pub wait_for: Option<WaitFor>,
+    /// Where `[[step]]` is written.
+    pub loc: Loc,
+}
+
+/// What a step waits for once sent: a condition (an [`Expect`] whose own window is
+/// unused) that must hold within `within_s`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitFor {
+    pub condition: Expect,
+    /// \[s\] after the step was sent.
+    pub within_s: f64,
 }
 
 /// A command sent to a node at a simulated time.
@@ -217,6 +253,15 @@ impl Expect {
         match self.event {
             Some(kind) if happened => FieldValue::Text(kind.as_str().into()),
             _ => FieldValue::Missing,
+        }
+    }
+
+    /// What this expectation sees in the simulator's latest step: its field's value,
+    /// or for one on an event, whether the step raised it.
+    pub fn value_in(&self, sim: &crate::simulator::Simulator) -> FieldValue {
+        match self.event {
+            Some(_) => self.event_seen(sim.events()),
+            None => sim.field(self.target, &self.field),
         }
     }
 

@@ -10,15 +10,15 @@ use serde_json::{Map, Value};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 use winter_river_protocol::{
-    AppliesTo, Breaker, COMMANDS, CommandSpec, EventKind, FieldType, Mode, NodeCounts, NodeKind,
-    NodeState, ParamType, SYSTEM_ID, Source, Status, SystemStatus, decode_command,
+    AppliesTo, Breaker, COMMANDS, Command, CommandSpec, EventKind, FieldType, Mode, NodeCounts,
+    NodeKind, NodeState, ParamType, SYSTEM_ID, Source, Status, SystemStatus, decode_command,
 };
 
 use crate::words::or_list;
 
 use super::{
-    Check, DEFAULT_STEP_MS, DEFAULT_TOLERANCE, Expect, Expected, Scenario, ScenarioError,
-    ScenarioEvent, TIME_EPS_S, Window,
+    Check, DEFAULT_STEP_MS, DEFAULT_TOLERANCE, Expect, Expected, ProcedureStep, Scenario,
+    ScenarioError, ScenarioEvent, TIME_EPS_S, WaitFor, Window,
 };
 use crate::field::{Target, is_known_field, known_fields};
 use crate::topology::{DEFAULT_TOPOLOGY_TOML, Lines, Loc, Override, Topology};
@@ -34,8 +34,28 @@ const TOP_KEYS: &[&str] = &[
     "overrides",
     "event",
     "expect",
+    "procedure_at_s",
+    "step",
 ];
 const EVENT_KEYS: &[&str] = &["at_s", "node", "command", "params"];
+const STEP_KEYS: &[&str] = &[
+    "note",
+    "node",
+    "command",
+    "params",
+    "after_s",
+    "wait_for",
+    "late_after_s",
+];
+const WAIT_FOR_KEYS: &[&str] = &[
+    "node",
+    "field",
+    "event",
+    "equals",
+    "between",
+    "tolerance",
+    "within_s",
+];
 const EXPECT_KEYS: &[&str] = &[
     "at_s",
     "until_s",
@@ -198,6 +218,18 @@ impl Scenario {
                 .collect::<Result<_, _>>()?,
         };
 
+        let procedure_at_s = match doc.get("procedure_at_s") {
+            None => 0.0,
+            Some(v) => time(&ctx, v, "procedure_at_s", duration_s)?,
+        };
+        let steps = match doc.get("step") {
+            None => Vec::new(),
+            Some(v) => tables(&ctx, v, "step")?
+                .into_iter()
+                .map(|t| step(&ctx, t, duration_s, step_s, &topology))
+                .collect::<Result<_, _>>()?,
+        };
+
         Ok(Scenario {
             name,
             file: file.to_string(),
@@ -208,6 +240,8 @@ impl Scenario {
             overrides,
             events,
             expects,
+            procedure_at_s,
+            steps,
         })
     }
 }
@@ -411,15 +445,105 @@ fn event(
     refuse_unknown(ctx, t, "event", EVENT_KEYS)?;
     let at_v = required(ctx, (at, t), "event", "at_s")?;
     let at_s = time(ctx, at_v, "event.at_s", duration_s)?;
-    let node_v = required(ctx, (at, t), "event", "node")?;
-    let node = string(ctx, node_v, "event.node")?;
+    let (node, command) = node_command(ctx, (at, t), "event", topology)?;
+    Ok(ScenarioEvent {
+        at_s,
+        node,
+        command,
+        loc: ctx.loc(at_v),
+    })
+}
+
+/// One `[[step]]` of a procedure (docs/scenarios.md, "Procedures").
+fn step(
+    ctx: &Ctx<'_>,
+    (at, t): (&Item<'_>, &DeTable<'_>),
+    duration_s: f64,
+    step_s: f64,
+    topology: &Topology,
+) -> Result<ProcedureStep, ScenarioError> {
+    refuse_unknown(ctx, t, "step", STEP_KEYS)?;
+    let note = match t.get("note") {
+        Some(v) => string(ctx, v, "step.note")?,
+        None => String::new(),
+    };
+    let (node, command) = node_command(ctx, (at, t), "step", topology)?;
+    let after_s = match t.get("after_s") {
+        None => 0.0,
+        Some(v) => time(ctx, v, "step.after_s", duration_s)?,
+    };
+    let late_after_s = match t.get("late_after_s") {
+        None => None,
+        Some(v) => Some(time(ctx, v, "step.late_after_s", duration_s)?),
+    };
+    let wait_for = match t.get("wait_for") {
+        None => None,
+        Some(v) => {
+            let DeValue::Table(wt) = v.get_ref() else {
+                return Err(ctx.err(
+                    v,
+                    "step.wait_for",
+                    format!(
+                        "must be a table such as {{ node = \"ups_a\", field = \"status\", equals = \"bypass\", within_s = 30.0 }}, found {}",
+                        v.get_ref().type_str()
+                    ),
+                ));
+            };
+            refuse_unknown(ctx, wt, "step.wait_for", WAIT_FOR_KEYS)?;
+            let within_v = wt.get("within_s").ok_or_else(|| {
+                ctx.err(
+                    v,
+                    "step.wait_for.within_s",
+                    "`wait_for` needs `within_s`: how long the step may wait for it [s]",
+                )
+            })?;
+            let within_s = time(ctx, within_v, "step.wait_for.within_s", duration_s)?;
+            if within_s < step_s - TIME_EPS_S {
+                return Err(ctx.err(
+                    within_v,
+                    "step.wait_for.within_s",
+                    format!(
+                        "{within_s} s is shorter than one step ({} ms): the condition could never be seen",
+                        step_s * 1000.0
+                    ),
+                ));
+            }
+            let condition = condition(ctx, (v, wt), "step.wait_for", topology)?;
+            Some(WaitFor {
+                condition,
+                within_s,
+            })
+        }
+    };
+    Ok(ProcedureStep {
+        note,
+        node,
+        command,
+        after_s,
+        late_after_s,
+        wait_for,
+        loc: ctx.loc(at),
+    })
+}
+
+/// The `node`, `command` and `params` of an `[[event]]` or a `[[step]]`, checked
+/// against the command table and the topology, as the Command a board would get.
+fn node_command(
+    ctx: &Ctx<'_>,
+    (at, t): (&Item<'_>, &DeTable<'_>),
+    section: &str,
+    topology: &Topology,
+) -> Result<(String, Command), ScenarioError> {
+    let key = |k: &str| format!("{section}.{k}");
+    let node_v = required(ctx, (at, t), section, "node")?;
+    let node = string(ctx, node_v, &key("node"))?;
     let idx = topology.node_index(&node);
     if idx.is_none() && node != SYSTEM_ID {
         let why = format!("unknown node `{node}`: no node of the topology has this id");
-        return Err(ctx.err(node_v, "event.node", why));
+        return Err(ctx.err(node_v, &key("node"), why));
     }
-    let cmd_v = required(ctx, (at, t), "event", "command")?;
-    let name = string(ctx, cmd_v, "event.command")?;
+    let cmd_v = required(ctx, (at, t), section, "command")?;
+    let name = string(ctx, cmd_v, &key("command"))?;
     let params = match t.get("params") {
         None => None,
         Some(p) => match p.get_ref() {
@@ -427,7 +551,7 @@ fn event(
             other => {
                 return Err(ctx.err(
                     p,
-                    "event.params",
+                    &key("params"),
                     format!("must be a table, found {}", other.type_str()),
                 ));
             }
@@ -438,7 +562,7 @@ fn event(
             let usable: Vec<&str> = scenario_commands().map(|c| c.name).collect();
             return Err(ctx.err(
                 cmd_v,
-                "event.command",
+                &key("command"),
                 format!(
                     "`{name}` is sent by the engine, not by a scenario (use {})",
                     or_list(&usable)
@@ -450,7 +574,7 @@ fn event(
             let known: Vec<&str> = scenario_commands().map(|c| c.name).collect();
             return Err(ctx.err(
                 cmd_v,
-                "event.command",
+                &key("command"),
                 format!("unknown command `{name}` (known: {})", known.join(", ")),
             ));
         }
@@ -468,22 +592,22 @@ fn event(
         };
         return Err(ctx.err(
             k,
-            &format!("event.params.{}", k.get_ref()),
+            &format!("{section}.params.{}", k.get_ref()),
             format!("unknown parameter for `{name}` (known: {known})"),
         ));
     }
     let mut wire = Map::new();
     for param in spec.params {
-        let key = param.name;
-        let Some(v) = params.and_then(|(_, pt)| pt.get(key)) else {
+        let pname = param.name;
+        let Some(v) = params.and_then(|(_, pt)| pt.get(pname)) else {
             let where_ = params.map_or(at, |(p, _)| p);
             return Err(ctx.err(
                 where_,
-                "event.params",
-                format!("`{name}` needs params.{key} (write `params = {{ {key} = … }}`)"),
+                &key("params"),
+                format!("`{name}` needs params.{pname} (write `params = {{ {pname} = … }}`)"),
             ));
         };
-        let at_key = format!("event.params.{key}");
+        let at_key = format!("{section}.params.{pname}");
         let value = match param.ty {
             ParamType::Bool => Value::Bool(v.get_ref().as_bool().ok_or_else(|| {
                 ctx.err(
@@ -537,7 +661,7 @@ fn event(
                 }
             },
         };
-        wire.insert(key.to_string(), value);
+        wire.insert(pname.to_string(), value);
     }
     match idx {
         // The site as a whole, as on `<p>/system/command`.
@@ -548,7 +672,7 @@ fn event(
                 .collect();
             return Err(ctx.err(
                 node_v,
-                "event.node",
+                &key("node"),
                 format!(
                     "`{name}` is not a site-wide command: name a node (`system` takes {})",
                     or_list(&site)
@@ -561,7 +685,7 @@ fn event(
             if !spec.applies_to(kind) {
                 return Err(ctx.err(
                     node_v,
-                    "event.node",
+                    &key("node"),
                     format!(
                         "`{name}` applies to {}, not to `{node}` ({kind})",
                         spec.applies_to_words()
@@ -572,13 +696,8 @@ fn event(
     }
     let payload = serde_json::json!({ "command": name, "params": wire });
     let command = decode_command(payload.to_string().as_bytes())
-        .map_err(|e| ctx.err(cmd_v, "event.command", e.to_string()))?;
-    Ok(ScenarioEvent {
-        at_s,
-        node,
-        command,
-        loc: ctx.loc(at_v),
-    })
+        .map_err(|e| ctx.err(cmd_v, &key("command"), e.to_string()))?;
+    Ok((node, command))
 }
 
 fn expect(
@@ -640,11 +759,39 @@ fn expect(
         }
     };
 
-    if let Some(ev) = t.get("event") {
-        return event_expect(ctx, (at, t), ev, (at_v, at_s), window, topology);
+    if t.get("event").is_some()
+        && let Window::Always { .. } = window
+    {
+        return Err(ctx.err(
+            t.get("always").unwrap_or(at),
+            "expect.always",
+            "an [[expect]] on an `event` holds when it happens in the window: drop `always`",
+        ));
     }
-    let node_v = required(ctx, (at, t), "expect", "node")?;
-    let node = string(ctx, node_v, "expect.node")?;
+    let condition = condition(ctx, (at, t), "expect", topology)?;
+    Ok(Expect {
+        at_s,
+        window,
+        loc: ctx.loc(at_v),
+        ..condition
+    })
+}
+
+/// What an `[[expect]]` or a step's `wait_for` looks at and what it must be: a field
+/// of a node or of the site, or an event (`event = "refused"`). The window is the
+/// caller's (this returns it as `At` 0 s).
+fn condition(
+    ctx: &Ctx<'_>,
+    (at, t): (&Item<'_>, &DeTable<'_>),
+    section: &str,
+    topology: &Topology,
+) -> Result<Expect, ScenarioError> {
+    let key = |k: &str| format!("{section}.{k}");
+    if let Some(ev) = t.get("event") {
+        return event_condition(ctx, (at, t), ev, section, topology);
+    }
+    let node_v = required(ctx, (at, t), section, "node")?;
+    let node = string(ctx, node_v, &key("node"))?;
     let target = if node == SYSTEM_ID {
         Target::System
     } else {
@@ -653,14 +800,14 @@ fn expect(
             None => {
                 return Err(ctx.err(
                     node_v,
-                    "expect.node",
+                    &key("node"),
                     format!("unknown node `{node}`: no node of the topology has this id (or use \"system\")"),
                 ));
             }
         }
     };
-    let field_v = required(ctx, (at, t), "expect", "field")?;
-    let field = string(ctx, field_v, "expect.field")?;
+    let field_v = required(ctx, (at, t), section, "field")?;
+    let field = string(ctx, field_v, &key("field"))?;
     if !is_known_field(target, &field) {
         let what = match target {
             Target::System => "SystemStatus",
@@ -669,7 +816,7 @@ fn expect(
         let known = known_fields(target);
         return Err(ctx.err(
             field_v,
-            "expect.field",
+            &key("field"),
             format!(
                 "unknown field `{field}` for {what} (known: {})",
                 known.join(", ")
@@ -683,12 +830,16 @@ fn expect(
         (Some(_), Some(b)) => {
             return Err(ctx.err(
                 b,
-                "expect.between",
+                &key("between"),
                 "give either `equals` or `between`, not both",
             ));
         }
         (None, None) => {
-            return Err(ctx.err(at, "expect", "[[expect]] needs `equals` or `between`"));
+            return Err(ctx.err(
+                at,
+                section,
+                format!("{section} needs `equals` or `between`"),
+            ));
         }
         (Some(v), None) => {
             let expected = match v.get_ref() {
@@ -699,7 +850,7 @@ fn expect(
                     _ => {
                         return Err(ctx.err(
                             v,
-                            "expect.equals",
+                            &key("equals"),
                             format!(
                                 "must be a string, a number or a boolean, found {}",
                                 other.type_str()
@@ -708,32 +859,41 @@ fn expect(
                     }
                 },
             };
-            check_equals(ctx, v, &field, target, ty, &expected, topology)?;
+            check_equals(
+                ctx,
+                v,
+                &key("equals"),
+                &field,
+                target,
+                ty,
+                &expected,
+                topology,
+            )?;
             Check::Equals(expected)
         }
         (None, Some(b)) => {
             let pair = match b.get_ref() {
                 DeValue::Array(a) if a.len() == 2 => {
-                    let lo = number(ctx, &a[0], "expect.between")?;
-                    let hi = number(ctx, &a[1], "expect.between")?;
+                    let lo = number(ctx, &a[0], &key("between"))?;
+                    let hi = number(ctx, &a[1], &key("between"))?;
                     Some((lo, hi))
                 }
                 _ => None,
             };
             let Some((lo, hi)) = pair else {
-                return Err(ctx.err(b, "expect.between", "must be a pair of numbers `[lo, hi]`"));
+                return Err(ctx.err(b, &key("between"), "must be a pair of numbers `[lo, hi]`"));
             };
             if lo > hi {
                 return Err(ctx.err(
                     b,
-                    "expect.between",
+                    &key("between"),
                     format!("[{lo}, {hi}]: lo must be <= hi"),
                 ));
             }
             if is_text {
                 return Err(ctx.err(
                     b,
-                    "expect.between",
+                    &key("between"),
                     format!("`{field}` is a word, not a number: use `equals`"),
                 ));
             }
@@ -743,69 +903,62 @@ fn expect(
     let tolerance = match t.get("tolerance") {
         None => DEFAULT_TOLERANCE,
         Some(v) => {
-            let tol = number(ctx, v, "expect.tolerance")?;
+            let tol = number(ctx, v, &key("tolerance"))?;
             if tol < 0.0 {
-                return Err(ctx.err(v, "expect.tolerance", format!("{tol}: must be >= 0")));
+                return Err(ctx.err(v, &key("tolerance"), format!("{tol}: must be >= 0")));
             }
             tol
         }
     };
     Ok(Expect {
-        at_s,
-        window,
+        at_s: 0.0,
+        window: Window::At,
         node,
         target,
         field,
         event: None,
         check,
         tolerance,
-        loc: ctx.loc(at_v),
+        loc: ctx.loc(at),
     })
 }
 
-/// An `[[expect]]` on an event: `event = "refused"` (optionally with `node`) holds
-/// when such an event happened in its window (docs/scenarios.md).
-fn event_expect(
+/// A condition on an event: `event = "refused"` (optionally with `node`) holds when
+/// such an event happens (docs/scenarios.md).
+fn event_condition(
     ctx: &Ctx<'_>,
     (at, t): (&Item<'_>, &DeTable<'_>),
     ev: &Item<'_>,
-    (at_v, at_s): (&Item<'_>, f64),
-    window: Window,
+    section: &str,
     topology: &Topology,
 ) -> Result<Expect, ScenarioError> {
-    for key in ["field", "equals", "between", "tolerance"] {
-        if let Some(v) = t.get(key) {
+    let key = |k: &str| format!("{section}.{k}");
+    for k in ["field", "equals", "between", "tolerance"] {
+        if let Some(v) = t.get(k) {
             return Err(ctx.err(
                 v,
-                &format!("expect.{key}"),
-                "an [[expect]] on an `event` takes no field, value or tolerance".to_string(),
+                &key(k),
+                format!("a `{section}` on an `event` takes no field, value or tolerance"),
             ));
         }
     }
-    if let Window::Always { .. } = window {
-        return Err(ctx.err(
-            t.get("always").unwrap_or(at),
-            "expect.always",
-            "an [[expect]] on an `event` holds when it happens in the window: drop `always`",
-        ));
-    }
-    let name = string(ctx, ev, "expect.event")?;
+    let name = string(ctx, ev, &key("event"))?;
     let Some(kind) = EventKind::parse(&name) else {
         let known: Vec<&str> = EventKind::ALL.iter().map(|e| e.as_str()).collect();
         return Err(ctx.err(
             ev,
-            "expect.event",
+            &key("event"),
             format!("unknown event `{name}` (known: {})", known.join(", ")),
         ));
     };
     let (node, target) = match t.get("node") {
         None => (String::new(), Target::System),
         Some(node_v) => {
-            let node = string(ctx, node_v, "expect.node")?;
+            let node = string(ctx, node_v, &key("node"))?;
             let Some(i) = topology.node_index(&node) else {
                 return Err(ctx.err(
                     node_v,
-                    "expect.node",
+                    &key("node"),
                     format!("unknown node `{node}`: no node of the topology has this id"),
                 ));
             };
@@ -813,45 +966,46 @@ fn event_expect(
         }
     };
     Ok(Expect {
-        at_s,
-        window,
+        at_s: 0.0,
+        window: Window::At,
         node,
         target,
         field: "event".into(),
         event: Some(kind),
         check: Check::Equals(Expected::Text(name)),
         tolerance: DEFAULT_TOLERANCE,
-        loc: ctx.loc(at_v),
+        loc: ctx.loc(at),
     })
 }
 
 /// Catches typos in `equals`: a word for a number field, an unknown status word,
 /// kind or system source, a node id that is not a node.
+#[allow(clippy::too_many_arguments)]
 fn check_equals(
     ctx: &Ctx<'_>,
     v: &Item<'_>,
+    key: &str,
     field: &str,
     target: Target,
     ty: FieldType,
     expected: &Expected,
     topology: &Topology,
 ) -> Result<(), ScenarioError> {
-    const KEY: &str = "expect.equals";
     let is_text = !matches!(ty, FieldType::Number | FieldType::Integer);
     let unknown = |what: &str, s: &str, known: Vec<&str>| {
         Err(ctx.err(
             v,
-            KEY,
+            key,
             format!("unknown {what} \"{s}\" (known: {})", known.join(", ")),
         ))
     };
     match expected {
         Expected::Num(_) if is_text => {
-            Err(ctx.err(v, KEY, format!("`{field}` is a word, not a number")))
+            Err(ctx.err(v, key, format!("`{field}` is a word, not a number")))
         }
         Expected::Text(s) if !is_text => Err(ctx.err(
             v,
-            KEY,
+            key,
             format!("`{field}` is a number, not a word (found \"{s}\")"),
         )),
         Expected::Text(s) => match ty {
@@ -875,7 +1029,7 @@ fn check_equals(
             ),
             FieldType::NodeId if topology.node_index(s).is_none() => Err(ctx.err(
                 v,
-                KEY,
+                key,
                 format!("{field} \"{s}\" is not a node of the topology"),
             )),
             _ if target == Target::System && field == "source" && Source::parse(s).is_none() => {

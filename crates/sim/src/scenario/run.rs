@@ -11,7 +11,8 @@
 
 use winter_river_protocol::{Command, Event, SYSTEM_ID, SystemStatus};
 
-use super::{Expect, Scenario, ScenarioError, TIME_EPS_S, Window};
+use super::expectations::{Expectations, Verdict};
+use super::{Scenario, ScenarioError, TIME_EPS_S};
 use crate::field::{FieldValue, system_field};
 use crate::simulator::Simulator;
 
@@ -23,20 +24,6 @@ pub const DEFAULT_SAMPLE_EVERY_S: f64 = 1.0;
 pub struct RunOptions {
     /// Record series every this many simulated seconds; `None` = no recording.
     pub sample_every_s: Option<f64>,
-}
-
-/// One expectation's outcome.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
-    /// Index into [`Scenario::expects`].
-    pub index: usize,
-    pub passed: bool,
-    /// The value that decided: at `at`, the value then; for `eventually`, the
-    /// matching value or else the closest (numbers) / last (words) seen; for
-    /// `always`, the first violating value or else the last seen.
-    pub seen: FieldValue,
-    /// When `seen` was taken \[s\]; `None` if the window held no step.
-    pub seen_t_s: Option<f64>,
 }
 
 /// A recorded series, one value per sample.
@@ -99,67 +86,6 @@ impl RunReport {
 
     pub fn failed_count(&self) -> usize {
         self.verdicts.iter().filter(|v| !v.passed).count()
-    }
-}
-
-/// Progress of one expectation.
-struct Pending {
-    done: bool,
-    passed: bool,
-    seen: FieldValue,
-    seen_t_s: Option<f64>,
-    /// Distance of `seen` from holding, for `eventually` on numbers.
-    best: f64,
-}
-
-impl Pending {
-    fn new() -> Pending {
-        Pending {
-            done: false,
-            passed: false,
-            seen: FieldValue::Missing,
-            seen_t_s: None,
-            best: f64::INFINITY,
-        }
-    }
-
-    /// Looks at one step inside the window.
-    fn observe(&mut self, e: &Expect, value: FieldValue, t: f64) {
-        let holds = e.holds(&value);
-        match e.window {
-            Window::At => {
-                self.finish(holds, value, t);
-            }
-            Window::Eventually { .. } => {
-                if holds {
-                    self.finish(true, value, t);
-                } else {
-                    let d = e.distance(&value).unwrap_or(f64::INFINITY);
-                    // Numbers: keep the closest; anything else: keep the last.
-                    if d < self.best || d == f64::INFINITY {
-                        self.best = d;
-                        self.seen = value;
-                        self.seen_t_s = Some(t);
-                    }
-                }
-            }
-            Window::Always { .. } => {
-                if holds {
-                    self.passed = true;
-                    self.seen = value;
-                    self.seen_t_s = Some(t);
-                } else {
-                    self.finish(false, value, t);
-                }
-            }
-        }
-    }
-
-    fn finish(&mut self, passed: bool, value: FieldValue, t: f64) {
-        self.done = true;
-        self.passed = passed;
-        self.seen = value;
-        self.seen_t_s = Some(t);
     }
 }
 
@@ -319,16 +245,7 @@ pub fn run_on<P: Plant>(
     event_order.sort_by(|&a, &b| scenario.events[a].at_s.total_cmp(&scenario.events[b].at_s));
     let mut next_event = 0;
 
-    // Expectations by start time; `active` holds those whose window is open.
-    let mut expect_order: Vec<usize> = (0..scenario.expects.len()).collect();
-    expect_order.sort_by(|&a, &b| {
-        scenario.expects[a]
-            .at_s
-            .total_cmp(&scenario.expects[b].at_s)
-    });
-    let mut next_expect = 0;
-    let mut active: Vec<usize> = Vec::new();
-    let mut pending: Vec<Pending> = scenario.expects.iter().map(|_| Pending::new()).collect();
+    let mut expectations = Expectations::new(&scenario.expects);
 
     let mut recorder = options
         .sample_every_s
@@ -361,32 +278,7 @@ pub fn run_on<P: Plant>(
             peak_it_kw_lost_t_s = Some(t);
         }
 
-        while next_expect < expect_order.len()
-            && scenario.expects[expect_order[next_expect]].at_s <= t + TIME_EPS_S
-        {
-            active.push(expect_order[next_expect]);
-            next_expect += 1;
-        }
-        if !active.is_empty() {
-            active.retain(|&i| {
-                let e = &scenario.expects[i];
-                let p = &mut pending[i];
-                if e.window != Window::At && t > e.end_s() + TIME_EPS_S {
-                    // Window closed between steps.
-                    p.done = true;
-                    return false;
-                }
-                let value = match e.event {
-                    Some(_) => e.event_seen(sim.events()),
-                    None => sim.field(e.target, &e.field),
-                };
-                p.observe(e, value, t);
-                if e.window != Window::At && t + TIME_EPS_S >= e.end_s() {
-                    p.done = true;
-                }
-                !p.done
-            });
-        }
+        expectations.observe(&scenario.expects, sim, t);
 
         if let Some(r) = recorder.as_mut() {
             r.maybe_sample(sim, t);
@@ -396,17 +288,7 @@ pub fn run_on<P: Plant>(
         }
     }
 
-    let verdicts = pending
-        .into_iter()
-        .enumerate()
-        .map(|(index, p)| Verdict {
-            index,
-            // An `always` window that saw no step, or any unfinished check, fails.
-            passed: p.passed && p.seen_t_s.is_some(),
-            seen: p.seen,
-            seen_t_s: p.seen_t_s,
-        })
-        .collect();
+    let verdicts = expectations.verdicts();
     Ok(RunReport {
         events: timeline,
         verdicts,
