@@ -118,6 +118,9 @@ pub struct CommandSpec {
     /// operator commands, accepted or refused. `set_fault`, `set_load` and `reset`
     /// show in status words and their own events instead.
     pub answered: bool,
+    /// Fault injection: when the dashboard has an instructor's token, only the
+    /// instructor may send it (docs/api.md, "Roles"). MQTT itself has no roles.
+    pub instructor: bool,
 }
 
 /// The kinds an `epo` opens (docs/protocol.md): every UPS and static transfer switch.
@@ -136,6 +139,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Every,
         site_wide: false,
         answered: false,
+        instructor: true,
     },
     CommandSpec {
         name: "set_load",
@@ -151,6 +155,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Role(Role::Load),
         site_wide: false,
         answered: false,
+        instructor: false,
     },
     CommandSpec {
         name: "reset",
@@ -159,6 +164,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Every,
         site_wide: true,
         answered: false,
+        instructor: false,
     },
     CommandSpec {
         name: "update",
@@ -167,6 +173,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::EngineOnly,
         site_wide: false,
         answered: false,
+        instructor: false,
     },
     CommandSpec {
         name: "open",
@@ -175,6 +182,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Every,
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "close",
@@ -183,6 +191,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Every,
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "lockout",
@@ -195,6 +204,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Every,
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "ups_mode",
@@ -207,6 +217,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Kind(NodeKind::Ups),
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "ats_mode",
@@ -219,6 +230,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Kind(NodeKind::Switchgear),
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "transfer",
@@ -231,6 +243,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Kind(NodeKind::Switchgear),
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "ats_test",
@@ -243,6 +256,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Kind(NodeKind::Switchgear),
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "gen_mode",
@@ -257,6 +271,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Kind(NodeKind::Generator),
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "epo",
@@ -265,6 +280,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Site,
         site_wide: true,
         answered: true,
+        instructor: false,
     },
 ];
 
