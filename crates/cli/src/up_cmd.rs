@@ -65,6 +65,7 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     let core = EngineCore::new(topology, config.clone()).context("cannot encode the topology")?;
 
     let (web_listener, web_token) = args.web.listen()?;
+    let web_config = args.web.web_config(&config.prefix, web_token)?;
     let web_addr = web_listener.local_addr()?;
     let mut lines = Vec::new();
     let url: BrokerUrl = match &args.broker {
@@ -113,10 +114,9 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         let real: Vec<&str> = real.iter().map(String::as_str).collect();
         println!("             waiting for real boards: {}", summarize(&real));
     }
-    println!(
-        "  dashboard  {}",
-        winter_river_web::dashboard_url(web_addr, &web_token)
-    );
+    for line in crate::web_cmd::dashboard_lines(web_addr, &web_config) {
+        println!("{line}");
+    }
     // The form that works for how this was started (`cargo run --release --`, a
     // path, or `winter-river` on PATH); flags only where watch's defaults differ.
     let mut watch = format!("{} watch", crate::invocation::self_command());
@@ -162,8 +162,7 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         let web = crate::web_cmd::spawn(
             web_listener,
             url.clone(),
-            &config.prefix,
-            web_token,
+            web_config,
             Some(telemetry_rx),
             stopped(stop_rx.clone()),
         )?;

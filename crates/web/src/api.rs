@@ -168,13 +168,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// What the caller's token allows: control (the operator's commands) and the
-/// instructor's part (fault injection, drill control). The page asks once to
-/// enable its buttons.
+/// instructor's part (fault injection, drill control); `roles` says whether this
+/// dashboard has an instructor's token at all (without one, the operator is both).
+/// The page asks once to enable its buttons.
 async fn session(State(app): State<App>, headers: HeaderMap) -> Json<Value> {
     let role = role(&app, &headers).ok();
     Json(json!({
         "control": role.is_some(),
         "instructor": role == Some(Role::Instructor),
+        "roles": app.instructor_token.is_some(),
     }))
 }
 
