@@ -106,20 +106,46 @@ enum Role {
     Instructor,
 }
 
-/// The caller's role from `Authorization: Bearer …`, or the refusal to send (401
-/// without a token, 403 with a wrong one). With no instructor token configured,
-/// the operator token is both.
-fn role(app: &App, headers: &HeaderMap) -> Result<Role, Response> {
+/// Why a request has no role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoRole {
+    /// No `Authorization: Bearer` header: 401.
+    NoToken,
+    /// A token that is neither the operator's nor the instructor's (`roles`: there
+    /// is an instructor's): 403.
+    WrongToken { roles: bool },
+}
+
+impl IntoResponse for NoRole {
+    fn into_response(self) -> Response {
+        match self {
+            NoRole::NoToken => {
+                let mut r = error(
+                    StatusCode::UNAUTHORIZED,
+                    "control needs the operator token: Authorization: Bearer TOKEN",
+                );
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"winter-river\""),
+                );
+                r
+            }
+            NoRole::WrongToken { roles: true } => error(
+                StatusCode::FORBIDDEN,
+                "wrong token: neither the operator's nor the instructor's",
+            ),
+            NoRole::WrongToken { roles: false } => {
+                error(StatusCode::FORBIDDEN, "wrong operator token")
+            }
+        }
+    }
+}
+
+/// The caller's role from `Authorization: Bearer …`. With no instructor token
+/// configured, the operator token is both.
+fn role(app: &App, headers: &HeaderMap) -> Result<Role, NoRole> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        let mut r = error(
-            StatusCode::UNAUTHORIZED,
-            "control needs the operator token: Authorization: Bearer TOKEN",
-        );
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"winter-river\""),
-        );
-        return Err(r);
+        return Err(NoRole::NoToken);
     };
     let given = value
         .to_str()
@@ -139,13 +165,10 @@ fn role(app: &App, headers: &HeaderMap) -> Result<Role, Response> {
         } else {
             Role::Instructor
         })
-    } else if app.instructor_token.is_some() {
-        Err(error(
-            StatusCode::FORBIDDEN,
-            "wrong token: neither the operator's nor the instructor's",
-        ))
     } else {
-        Err(error(StatusCode::FORBIDDEN, "wrong operator token"))
+        Err(NoRole::WrongToken {
+            roles: app.instructor_token.is_some(),
+        })
     }
 }
 
@@ -246,7 +269,7 @@ async fn command(
 ) -> Response {
     let role = match role(&app, &headers) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let cmd = match decode_command(&body) {
         Ok(c) => c,
@@ -290,8 +313,8 @@ async fn command(
         Ok(p) => p,
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     };
-    if let Err(r) = publish(&app, &topic, payload).await {
-        return r;
+    if let Err(e) = publish(&app, &topic, payload).await {
+        return error(StatusCode::SERVICE_UNAVAILABLE, e);
     }
     tracing::info!(node = %id, command = cmd.name(), "operator command published");
     published(&topic, cmd.name())
@@ -308,8 +331,9 @@ fn bad_body(e: CodecError) -> Response {
 }
 
 /// Hands `payload` to the MQTT side for `topic` (QoS 1, not retained) and waits
-/// until the broker link took it; 503 when it cannot.
-async fn publish(app: &App, topic: &str, payload: Vec<u8>) -> Result<(), Response> {
+/// until the broker link took it; why not when it cannot (a 503).
+async fn publish(app: &App, topic: &str, payload: Vec<u8>) -> Result<(), String> {
+    const CLOSED: &str = "the MQTT link is closed";
     let (reply, answer) = tokio::sync::oneshot::channel();
     let req = PublishRequest {
         topic: topic.to_string(),
@@ -317,19 +341,9 @@ async fn publish(app: &App, topic: &str, payload: Vec<u8>) -> Result<(), Respons
         reply,
     };
     if app.publish.send(req).await.is_err() {
-        return Err(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the MQTT link is closed",
-        ));
+        return Err(CLOSED.into());
     }
-    match answer.await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(error(StatusCode::SERVICE_UNAVAILABLE, e)),
-        Err(_) => Err(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the MQTT link is closed",
-        )),
-    }
+    answer.await.unwrap_or_else(|_| Err(CLOSED.into()))
 }
 
 /// 202: handed to the broker.
@@ -354,7 +368,7 @@ async fn drill_command(State(app): State<App>, headers: HeaderMap, body: Bytes) 
     match role(&app, &headers) {
         Ok(Role::Instructor) => {}
         Ok(Role::Operator) => return instructor_only("drill control"),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     }
     let cmd = match decode_drill_command(&body) {
         Ok(c) => c,
@@ -374,8 +388,8 @@ async fn drill_command(State(app): State<App>, headers: HeaderMap, body: Bytes) 
         Ok(p) => p,
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     };
-    if let Err(r) = publish(&app, &topic, payload).await {
-        return r;
+    if let Err(e) = publish(&app, &topic, payload).await {
+        return error(StatusCode::SERVICE_UNAVAILABLE, e);
     }
     tracing::info!(command = cmd.name(), "drill command published");
     published(&topic, cmd.name())
