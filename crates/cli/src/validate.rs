@@ -140,10 +140,16 @@ pub fn topology_summary(t: &Topology) -> String {
     format!("{} nodes ({})", t.len(), counts.join(", "))
 }
 
-/// `900 s at 100 ms steps on topologies/default.toml (8 nodes), 2 events, 6 expectations`.
+/// `900 s at 100 ms steps on topologies/default.toml (8 nodes), 2 events, 6
+/// expectations` (and `, 5 procedure steps` when it has a procedure).
 pub fn scenario_summary(s: &Scenario) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let steps = match s.steps.len() {
+        0 => String::new(),
+        n => format!(", {n} procedure step{}", plural(n)),
+    };
     format!(
-        "{} s at {} ms steps on {} ({} nodes), {} event{}, {} expectation{}",
+        "{} s at {} ms steps on {} ({} nodes), {} event{}, {} expectation{}{steps}",
         s.duration_s,
         s.step_ms,
         s.topology_file
@@ -151,8 +157,8 @@ pub fn scenario_summary(s: &Scenario) -> String {
             .unwrap_or("the built-in default topology"),
         s.topology.len(),
         s.events.len(),
-        if s.events.len() == 1 { "" } else { "s" },
+        plural(s.events.len()),
         s.expects.len(),
-        if s.expects.len() == 1 { "" } else { "s" },
+        plural(s.expects.len()),
     )
 }
