@@ -186,7 +186,28 @@ pub fn decode_status(topic_id: &str, payload: &[u8]) -> Result<Status, CodecErro
     if let Some(source) = &status.measured.source {
         validate_node_id(source)?;
     }
+    check_link_fields(&status)?;
     Ok(status)
+}
+
+/// A board's link fields within what a real board can report (docs/protocol.md,
+/// "Status"): `wifi_rssi` in −127…0 dBm, `uptime` at most a century, `seq` within
+/// a signed 64-bit integer.
+fn check_link_fields(status: &Status) -> Result<(), CodecError> {
+    use crate::status::{MAX_SEQ, MAX_UPTIME_S, WIFI_RSSI_RANGE_DBM};
+    if status
+        .wifi_rssi
+        .is_some_and(|r| !WIFI_RSSI_RANGE_DBM.contains(&r))
+    {
+        return Err(CodecError::OutOfRange { field: "wifi_rssi" });
+    }
+    if status.uptime.is_some_and(|u| u > MAX_UPTIME_S) {
+        return Err(CodecError::OutOfRange { field: "uptime" });
+    }
+    if status.seq.is_some_and(|q| q > MAX_SEQ) {
+        return Err(CodecError::OutOfRange { field: "seq" });
+    }
+    Ok(())
 }
 
 /// Encodes a Status. Non-finite numbers are omitted; refuses a bad `node_id` or
@@ -196,6 +217,7 @@ pub fn encode_status(status: &Status) -> Result<Vec<u8>, CodecError> {
     if let Some(source) = &status.measured.source {
         validate_node_id(source)?;
     }
+    check_link_fields(status)?;
     to_json(status, MAX_PAYLOAD_BYTES)
 }
 

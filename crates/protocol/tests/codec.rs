@@ -986,8 +986,8 @@ proptest! {
         id in "[a-z0-9][a-z0-9_-]{0,31}",
         voltage_in in finite_or_not(),
         power_kw in finite_or_not(),
-        wifi_rssi in any::<Option<i32>>(),
-        uptime in any::<Option<u64>>(),
+        wifi_rssi in prop::option::of(-127i32..=0),
+        uptime in prop::option::of(0u64..=3_153_600_000),
         state in prop::sample::select(NodeState::ALL.to_vec()),
     ) {
         prop_assume!(id != "system");
@@ -1392,4 +1392,35 @@ fn drill_status_round_trips() {
         ..status
     };
     assert!(encode_drill_status(&bad).is_err());
+}
+
+#[test]
+fn link_fields_out_of_what_a_board_can_report_are_refused() {
+    let status = |extra: &str| {
+        format!(r#"{{"node_id":"pdu_a","status":"ok","power_kw":6.0{extra}}}"#).into_bytes()
+    };
+    for ok in [
+        r#","wifi_rssi":-127"#,
+        r#","wifi_rssi":0"#,
+        r#","uptime":3153600000"#,
+        r#","seq":9223372036854775807"#,
+    ] {
+        assert!(decode_status("pdu_a", &status(ok)).is_ok(), "{ok}");
+    }
+    for (bad, field) in [
+        (r#","wifi_rssi":2147483647"#, "wifi_rssi"),
+        (r#","wifi_rssi":-128"#, "wifi_rssi"),
+        (r#","wifi_rssi":1"#, "wifi_rssi"),
+        (r#","uptime":18446744073709551615"#, "uptime"),
+        (r#","uptime":3153600001"#, "uptime"),
+        (r#","seq":9223372036854775808"#, "seq"),
+    ] {
+        let e = decode_status("pdu_a", &status(bad)).expect_err(bad);
+        assert_eq!(e, CodecError::OutOfRange { field }, "{bad}");
+        assert_eq!(e.reason(), "out_of_range");
+    }
+    // What cannot be received cannot be sent either.
+    let mut s = decode_status("pdu_a", &status("")).unwrap();
+    s.wifi_rssi = Some(5);
+    assert!(encode_status(&s).is_err());
 }
