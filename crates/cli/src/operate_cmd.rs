@@ -334,14 +334,14 @@ fn build(spec: &'static CommandSpec, values: &[&str]) -> Result<Command> {
                     p.name
                 ),
             },
-            ParamType::Number { unit, min } => {
+            ParamType::Number { unit, min, max } => {
                 let v: f64 = text
                     .parse()
                     .ok()
-                    .filter(|v: &f64| v.is_finite() && *v >= min)
+                    .filter(|v: &f64| v.is_finite() && *v >= min && *v <= max)
                     .ok_or_else(|| {
                         anyhow!(
-                            "{}: `{}` must be a number of {unit} at least {min}, not `{text}`",
+                            "{}: `{}` must be a number of {unit} from {min} to {max}, not `{text}`",
                             spec.name,
                             p.name
                         )

@@ -342,7 +342,7 @@ fn check_param(
         ParamType::Bool => Err(CodecError::WrongShape(alloc::format!(
             "`{name}` of {command} must be a bool"
         ))),
-        ParamType::Number { min, .. } => {
+        ParamType::Number { min, max, .. } => {
             let Value::Number(n) = value else {
                 return Err(CodecError::WrongShape(alloc::format!(
                     "`{name}` of {command} must be a number"
@@ -351,7 +351,7 @@ fn check_param(
             let v = n
                 .as_f64()
                 .ok_or(CodecError::NonFinite { field: Some(name) })?;
-            check_number(name, v, min)
+            check_number(name, v, min, max)
         }
         ParamType::Choice { choices } => match value.as_str().and_then(Mode::parse) {
             Some(mode) if choices.contains(&mode) => Ok(()),
@@ -372,12 +372,12 @@ fn check_param(
     }
 }
 
-/// A number parameter: finite and ≥ `min`.
-fn check_number(field: &'static str, v: f64, min: f64) -> Result<(), CodecError> {
+/// A number parameter: finite and in `min ..= max`.
+fn check_number(field: &'static str, v: f64, min: f64, max: f64) -> Result<(), CodecError> {
     if !v.is_finite() {
         return Err(CodecError::NonFinite { field: Some(field) });
     }
-    if v < min {
+    if v < min || v > max {
         return Err(CodecError::OutOfRange { field });
     }
     Ok(())

@@ -1006,7 +1006,7 @@ proptest! {
     }
 
     #[test]
-    fn set_load_round_trips(kw in 0.0f64..1e300) {
+    fn set_load_round_trips(kw in 0.0f64..=1e6) {
         let c = Command::SetLoad { kw };
         prop_assert_eq!(decode_command(&encode_command(&c).unwrap()).unwrap(), c);
     }
@@ -1257,7 +1257,7 @@ fn the_schema_lists_everything_once() {
         .unwrap();
     assert_eq!(
         set_load["params"],
-        serde_json::json!([{"name": "kw", "type": "number", "unit": "kW", "min": 0.0, "label": "Demand"}])
+        serde_json::json!([{"name": "kw", "type": "number", "unit": "kW", "min": 0.0, "max": 1e6, "label": "Demand"}])
     );
 }
 
@@ -1423,4 +1423,24 @@ fn link_fields_out_of_what_a_board_can_report_are_refused() {
     let mut s = decode_status("pdu_a", &status("")).unwrap();
     s.wifi_rssi = Some(5);
     assert!(encode_status(&s).is_err());
+}
+
+#[test]
+fn a_demand_beyond_a_gigawatt_is_refused_everywhere_a_command_is_read() {
+    use winter_river_protocol::MAX_LOAD_KW;
+    let ok = format!(r#"{{"command":"set_load","params":{{"kw":{MAX_LOAD_KW}}}}}"#);
+    assert_eq!(
+        decode_command(ok.as_bytes()).unwrap(),
+        Command::SetLoad { kw: MAX_LOAD_KW }
+    );
+    for kw in ["1e308", "1000000.001"] {
+        let bad = format!(r#"{{"command":"set_load","params":{{"kw":{kw}}}}}"#);
+        assert_eq!(
+            decode_command(bad.as_bytes()),
+            Err(CodecError::OutOfRange { field: "kw" }),
+            "{kw}"
+        );
+    }
+    // Nor can one be written.
+    assert!(encode_command(&Command::SetLoad { kw: 1e308 }).is_err());
 }
