@@ -110,6 +110,8 @@ pub struct ProcedureExposure {
     pub runs: usize,
     /// Runs cut at `max_after_s` before the site settled.
     pub cut: usize,
+    /// Simulated time of all the runs together \[s\] (what the exposure costs).
+    pub simulated_s: f64,
     pub max_after_s: f64,
 }
 
@@ -123,6 +125,7 @@ pub fn exposure(snapshots: &[Snapshot], steps: usize, cfg: &ExposureConfig) -> P
             rows: Vec::new(),
             runs: 0,
             cut: 0,
+            simulated_s: 0.0,
             max_after_s: cfg.max_after_s,
         };
     };
@@ -191,6 +194,7 @@ pub fn exposure(snapshots: &[Snapshot], steps: usize, cfg: &ExposureConfig) -> P
         rows,
         runs: outs.len(),
         cut: outs.iter().filter(|o| !o.settled).count(),
+        simulated_s: outs.iter().map(|o| o.run_s).sum(),
         max_after_s: cfg.max_after_s,
     }
 }

@@ -135,8 +135,10 @@ fn exposure_text(out: &mut String, e: &ProcedureExposure, wall_s: f64) {
     let _ = writeln!(
         out,
         "\nexposure: single failures that drop IT load, from each interval's state \
-         ({} components failed in turn; {} runs in {wall_s:.2} s):",
-        e.components, e.runs
+         ({} components failed in turn; {} runs in {wall_s:.2} s, {:.1} h simulated):",
+        e.components,
+        e.runs,
+        e.simulated_s / 3600.0
     );
     if e.rows.is_empty() {
         let _ = writeln!(out, "  (the procedure did not start)");
