@@ -173,10 +173,8 @@ pub fn exposure(snapshots: &[Snapshot], steps: usize, cfg: &ExposureConfig) -> P
             continue;
         };
         if let Some(mut e) = beyond(&b.lost_kw_changes, &o.lost_kw_changes) {
-            // Step times are whole milliseconds; the differences of sums are not.
-            let ms = |s: f64| (s * 1000.0).round() / 1000.0;
-            e.first_s = ms(e.first_s);
-            e.restored_s = e.restored_s.map(ms);
+            e.first_s = whole_ms(e.first_s);
+            e.restored_s = e.restored_s.map(whole_ms);
             interval.exposed.push(Exposed {
                 failure: topology.node(c).id.clone(),
                 lost_kw: e.lost_kw,
@@ -197,6 +195,12 @@ pub fn exposure(snapshots: &[Snapshot], steps: usize, cfg: &ExposureConfig) -> P
         simulated_s: outs.iter().map(|o| o.run_s).sum(),
         max_after_s: cfg.max_after_s,
     }
+}
+
+/// `t` \[s\] rounded to the millisecond: step times are whole milliseconds, their
+/// differences in floating point are not (1548.2000000000003).
+fn whole_ms(t: f64) -> f64 {
+    (t * 1000.0).round() / 1000.0
 }
 
 /// The IT load a failure loses beyond its state's own loss.
