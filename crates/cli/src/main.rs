@@ -2,8 +2,9 @@
 //! operator commands, `watch`), scenarios, validation of topology and scenario
 //! files, synthetic topologies. Glue only: the work is done by the library crates.
 //!
-//! Exit codes: 0 success (every expectation held), 1 an expectation failed (the
-//! switching commands: an interlock refused it), 2 the input is invalid or cannot
+//! Exit codes: 0 success (every expectation held, every procedure step done), 1 an
+//! expectation or a procedure step failed (the switching commands: an interlock
+//! refused it), 2 the input is invalid or cannot
 //! be read or written, 3 (switching commands) no answer from the engine in time.
 #![allow(
     rustdoc::broken_intra_doc_links,
@@ -35,7 +36,7 @@ use operate_cmd::{Target, Words};
 
 /// Exit code: every expectation held / the command succeeded.
 pub const EXIT_OK: u8 = 0;
-/// Exit code: at least one expectation failed.
+/// Exit code: at least one expectation or procedure step failed.
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code: the file is invalid (or cannot be read / written).
 pub const EXIT_INVALID: u8 = 2;
@@ -174,6 +175,10 @@ enum Cmd {
     /// Scenarios: timed commands and expectations against the simulator.
     #[command(subcommand)]
     Scenario(ScenarioCmd),
+    /// Methods of procedure (MOPs): a scenario's `[[step]]`s checked for order and
+    /// exposure.
+    #[command(subcommand)]
+    Mop(MopCmd),
     /// Check a topology or scenario file (told apart by content).
     Validate {
         /// A topology (`[[node]]`) or scenario (`duration_s`, `[[event]]`, `[[expect]]`) file.
@@ -193,6 +198,14 @@ enum Cmd {
 enum ScenarioCmd {
     /// Run a scenario as fast as possible; print the event timeline and verdicts.
     Run(scenario_cmd::RunArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum MopCmd {
+    /// Play a scenario's procedure only (`scenario run FILE --check-only`): each step
+    /// done, refused or timed out, and the single failures that would drop IT load
+    /// between steps. Exit 0 every step done, 1 one failed, 2 invalid file.
+    Check(scenario_cmd::MopCheckArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,6 +269,7 @@ fn main() -> ExitCode {
         Cmd::Watch(args) => watch_cmd::run(&args),
         Cmd::Web(args) => web_cmd::run(&args),
         Cmd::Scenario(ScenarioCmd::Run(args)) => scenario_cmd::run(&args),
+        Cmd::Mop(MopCmd::Check(args)) => scenario_cmd::mop_check(&args),
         Cmd::Validate { file } => validate::validate(&file),
         Cmd::Topology(TopologyCmd::Generate { racks, out }) => {
             topology_cmd::generate(usize::try_from(racks).unwrap_or(usize::MAX), out.as_deref())
