@@ -1,5 +1,5 @@
 //! The `winter-river` command: the live system (`up`, `broker`, `engine`, `nodes`,
-//! operator commands, `watch`), scenarios, validation of topology and scenario
+//! operator commands, `watch`, live drills), scenarios, validation of topology and scenario
 //! files, synthetic topologies. Glue only: the work is done by the library crates.
 //!
 //! Exit codes: 0 success (every expectation held, every procedure step done), 1 an
@@ -13,6 +13,7 @@
 
 mod analyze_cmd;
 mod client_cmd;
+mod drill_cmd;
 mod invocation;
 mod live_args;
 mod operate_cmd;
@@ -46,6 +47,13 @@ const OPERATE_EXIT_CODES: &str = "\
 Waits for the engine's answer on <prefix>/system/events (--wait-s, default 3 s).
 Exit codes: 0 done (the engine's message is printed), 1 refused by an interlock
 (`refused: <reason>` is printed), 2 invalid input or no broker, 3 no answer from
+the engine in time (is it running?).";
+
+/// The exit codes of `drill`, shown under its --help.
+const DRILL_EXIT_CODES: &str = "\
+Waits for the engine's answer on <prefix>/system/drill (--wait-s, default 3 s).
+Exit codes: 0 done (the drill's progress is printed), 1 refused by the engine
+(`refused: <why>` is printed), 2 invalid input or no broker, 3 no answer from
 the engine in time (is it running?).";
 
 #[derive(Debug, Parser)]
@@ -167,6 +175,10 @@ enum Cmd {
         #[command(flatten)]
         op: operate_cmd::OperateArgs,
     },
+    /// A live drill: start, stop, fire an inject by hand, load one of the engine's
+    /// library, or print its progress (sent on system/drill/command).
+    #[command(subcommand, after_help = DRILL_EXIT_CODES)]
+    Drill(drill_cmd::DrillVerb),
     /// Live table of the boards, the site and the latest events (with those from before
     /// it started, read from the dashboard); --json for one line per message.
     Watch(watch_cmd::WatchArgs),
@@ -266,6 +278,7 @@ fn main() -> ExitCode {
         Cmd::Transfer { op, node, to } => operate(&op, &node, "transfer", &[&to]),
         Cmd::AtsTest { op, node, state } => operate(&op, &node, "ats_test", &[state.word()]),
         Cmd::Epo { op } => operate_cmd::run(&op, Target::Site, Words::Of("epo", &[])),
+        Cmd::Drill(args) => drill_cmd::run(&args),
         Cmd::Watch(args) => watch_cmd::run(&args),
         Cmd::Web(args) => web_cmd::run(&args),
         Cmd::Scenario(ScenarioCmd::Run(args)) => scenario_cmd::run(&args),
