@@ -9,6 +9,8 @@
 //!   stage.
 //! - [`maintenance`]: concurrent maintainability — each component taken out as is or
 //!   through its maintenance position, and what single failure drops IT load then.
+//! - [`procedure`]: a procedure's exposure — for each interval between its steps,
+//!   the single failures that would drop IT load from the state it leaves the site in.
 //! - [`availability`]: event-driven Monte Carlo with the simulator as the oracle.
 //! - [`sweep`]: a scenario run over combinations of parameter values.
 //! - [`report`]: text, Markdown, JSON and self-contained HTML, each with the SHA-256 of
@@ -21,6 +23,7 @@ pub mod availability;
 pub mod contingency;
 pub mod maintenance;
 pub mod outcome;
+pub mod procedure;
 pub mod reliability;
 pub mod report;
 pub mod svg;
@@ -28,7 +31,10 @@ pub mod sweep;
 
 pub use availability::{AvailabilityConfig, AvailabilityResult, Estimate};
 pub use contingency::{Case, Contingencies, ContingencyConfig};
-pub use outcome::{Outcome, RunConfig, SetupError, simulate_failure, simulate_failure_after};
+pub use outcome::{
+    Outcome, RunConfig, SetupError, simulate_failure, simulate_failure_after, simulate_failure_from,
+};
+pub use procedure::{ExposureConfig, ProcedureExposure};
 pub use reliability::{AnalysisError, Reliability, Site, default_for, load_site};
 
 use std::sync::Mutex;

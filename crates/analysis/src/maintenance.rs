@@ -284,7 +284,12 @@ pub(crate) fn analyze(
 
 /// `at once`, `after 1549 s (25.8 min) (ride-through)`, with `, back after T`.
 pub(crate) fn when(o: &Outcome) -> String {
-    match (o.first_loss_after_s, o.restored_after_s) {
+    when_words(o.first_loss_after_s, o.restored_after_s)
+}
+
+/// [`when`] from the times: first loss and restoration \[s after the failure\].
+pub(crate) fn when_words(first_loss_after_s: Option<f64>, restored_after_s: Option<f64>) -> String {
+    match (first_loss_after_s, restored_after_s) {
         (None, _) => "none".to_string(),
         (Some(t), r) => {
             let at = if t < 1e-9 {

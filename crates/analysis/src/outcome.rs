@@ -4,7 +4,8 @@
 //! or `max_after_s` has passed. What IT load was lost, which servers, when, and how
 //! the site covered the failure when it did. [`simulate_failure_after`] starts the
 //! same run from a state operator commands put the site in (a UPS on maintenance
-//! bypass, a component out for work).
+//! bypass, a component out for work); [`simulate_failure_from`] from a simulator
+//! copied mid-run (a procedure's interval, crates/analysis/src/procedure.rs).
 
 use winter_river_protocol::{Command, Event, EventKind, NodeKind, NodeState, Source};
 use winter_river_sim::{KindParams, Simulator, Topology};
@@ -57,6 +58,9 @@ pub struct Outcome {
     pub first_loss_after_s: Option<f64>,
     /// Seconds after the failure when the last lost IT load came back (if it did).
     pub restored_after_s: Option<f64>,
+    /// IT kW lost from each time on: (s after the failure, kW), one entry at the
+    /// failure's own step, then one each time the loss changes.
+    pub lost_kw_changes: Vec<(f64, f64)>,
     /// IT energy not served during the run \[kWh\].
     pub it_kwh_unserved: f64,
     /// Length of the run after the failure \[s\].
@@ -235,6 +239,16 @@ pub fn simulate_failure_after(
     Ok(run_failure(topology, sim, failed, cfg))
 }
 
+/// Simulates the failure of `failed` (node indices) from `sim` as it is — a site a
+/// procedure has put in some state, copied mid-run: they fail together at its next
+/// step and the run goes on until the site settles or `cfg.max_after_s` has passed,
+/// as in [`simulate_failure`]. The run keeps `sim`'s step (`cfg.step_ms` and
+/// `cfg.prelude_s` are not used). With `failed` empty it only plays the state out.
+pub fn simulate_failure_from(sim: Simulator, failed: &[usize], cfg: &RunConfig) -> Outcome {
+    let topology = sim.topology().clone();
+    run_failure(&topology, sim, failed, cfg)
+}
+
 /// Fails `failed` at the simulator's next step and runs until the site settles (or
 /// `max_after_s`).
 fn run_failure(
@@ -262,6 +276,7 @@ fn run_failure(
     let mut lost_kw_at_once = 0.0;
     let mut max_lost_kw: f64 = 0.0;
     let mut first_loss_after_s = None;
+    let mut lost_kw_changes: Vec<(f64, f64)> = Vec::new();
     let mut last_loss_change = None;
     let mut last_event_s = 0.0;
     let mut settled = false;
@@ -287,6 +302,12 @@ fn run_failure(
         let lost = sim.it_kw_lost();
         if rel < eps {
             lost_kw_at_once = lost;
+        }
+        if lost_kw_changes
+            .last()
+            .is_none_or(|&(_, kw)| (kw - lost).abs() > LOST_KW_EPS)
+        {
+            lost_kw_changes.push((rel, lost));
         }
         if lost > 0.0 && first_loss_after_s.is_none() {
             first_loss_after_s = Some(rel);
@@ -338,6 +359,7 @@ fn run_failure(
         final_lost_kw,
         first_loss_after_s,
         restored_after_s,
+        lost_kw_changes,
         it_kwh_unserved: sim.it_kwh_unserved() - kwh_before,
         run_s: sim.time_s() - t0,
         settled,
@@ -357,6 +379,9 @@ fn run_failure(
         servers_on_one_cord,
     }
 }
+
+/// IT kW lost that count as a change (below it, rounding of demand − served).
+pub(crate) const LOST_KW_EPS: f64 = 1e-6;
 
 /// Nothing left to play out: no UPS on battery, no generator starting, no breaker
 /// carrying more than its pickup (it would trip in time). An overload of a rating

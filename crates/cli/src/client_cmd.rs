@@ -1,12 +1,14 @@
 //! Operator commands over MQTT: `send NODE COMMAND [JSON]`, `fault NODE on|off`,
 //! `load NODE KW`, `reset NODE`. Each publishes one Command (docs/protocol.md) at QoS 1 on
-//! `<p>/<node>/command` (or `<p>/system/command` for `system`) and exits.
+//! `<p>/<node>/command` (or `<p>/system/command` for `system`) and exits. Every
+//! command says it comes from the command line (`"channel": "cli"`), for a drill's
+//! debrief.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use winter_river_protocol::{
-    Command, SYSTEM_ID, Topic, decode_command, encode_command, validate_node_id,
+    Channel, Command, SYSTEM_ID, Topic, decode_command, encode_command_via, validate_node_id,
 };
 
 use crate::EXIT_OK;
@@ -55,8 +57,8 @@ pub fn send(client: &ClientArgs, node: &str, command: &Command) -> Result<u8> {
         Topic::NodeCommand(node.to_string())
     };
     let url = client.url()?;
-    let payload =
-        encode_command(command).map_err(|e| anyhow::anyhow!("cannot encode the command: {e}"))?;
+    let payload = encode_command_via(command, Channel::Cli)
+        .map_err(|e| anyhow::anyhow!("cannot encode the command: {e}"))?;
     let topic_name = topic.to_topic(&client.prefix);
     runtime()?.block_on(async {
         let link = connect(

@@ -1,13 +1,14 @@
 //! Flags shared by the commands that talk to a broker, and their helpers:
-//! broker URL (`--broker`, env `WR_BROKER`), topic prefix, topology, logging and
-//! the shutdown signal.
+//! broker URL (`--broker`, env `WR_BROKER`), topic prefix, topology, live drills,
+//! logging and the shutdown signal.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use winter_river_engine::drills::{DEFAULT_DEBRIEF_DIR, DrillFiles, read_drill};
 use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
-use winter_river_sim::Topology;
+use winter_river_sim::{Scenario, Topology};
 
 /// The broker the client commands use when given none (`up`'s embedded one).
 pub const DEFAULT_BROKER: &str = "mqtt://127.0.0.1:1883";
@@ -61,6 +62,82 @@ pub struct TopologyArg {
     /// Topology file; the built-in default (the seed's eight nodes) when omitted.
     #[arg(long)]
     pub topology: Option<PathBuf>,
+}
+
+/// The library a live engine loads drills from when `--drills` is not given.
+pub const DEFAULT_DRILLS_DIR: &str = "drills";
+
+/// Live drills (docs/drills.md): one loaded at start, the library the instructor
+/// loads from, and where debriefs go.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DrillArgs {
+    /// A drill (a scenario file) loaded at start; the instructor starts it. Without
+    /// --topology the site is the drill's topology with its overrides.
+    #[arg(long, value_name = "FILE")]
+    pub drill: Option<PathBuf>,
+    /// The drill library the instructor can load from by file name (default:
+    /// `drills/` when it exists).
+    #[arg(long, value_name = "DIR")]
+    pub drills: Option<PathBuf>,
+    /// Where each finished drill's debrief is written (JSON and HTML, plus
+    /// latest.json and latest.html).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DEBRIEF_DIR)]
+    pub debrief_dir: PathBuf,
+}
+
+impl DrillArgs {
+    /// The drill of `--drill`, read with its topology.
+    pub fn drill(&self) -> Result<Option<Scenario>> {
+        let Some(path) = &self.drill else {
+            return Ok(None);
+        };
+        let scenario = read_drill(path).map_err(|e| anyhow::anyhow!("--drill: {e}"))?;
+        Ok(Some(scenario))
+    }
+
+    /// The library and the debrief folder; a `--drills` folder that does not exist
+    /// is refused, naming it.
+    pub fn files(&self) -> Result<DrillFiles> {
+        let library = match &self.drills {
+            Some(dir) => {
+                if !dir.is_dir() {
+                    anyhow::bail!(
+                        "--drills {}: not a folder (the drill library is a folder of drill files)",
+                        dir.display()
+                    );
+                }
+                Some(dir.clone())
+            }
+            None => {
+                let default = PathBuf::from(DEFAULT_DRILLS_DIR);
+                default.is_dir().then_some(default)
+            }
+        };
+        Ok(DrillFiles {
+            library,
+            debrief_dir: self.debrief_dir.clone(),
+        })
+    }
+}
+
+/// The site to run: `--topology`, else the drill's own (with its overrides), else
+/// the built-in default. A drill whose site differs from `--topology`'s is refused.
+pub fn site_for(topology: Option<&Path>, drill: Option<&Scenario>) -> Result<Topology> {
+    let Some(drill) = drill else {
+        return load_topology(topology);
+    };
+    let Some(path) = topology else {
+        return Ok(drill.topology.clone());
+    };
+    let site = load_topology(Some(path))?;
+    if let Some(mismatch) = winter_river_engine::drill::site_mismatch(&site, &drill.topology) {
+        anyhow::bail!(
+            "--drill {}: its site is not the one of --topology {} ({mismatch}); leave --topology out to run the drill's own",
+            drill.file,
+            path.display()
+        );
+    }
+    Ok(site)
 }
 
 /// Logs to stderr; `RUST_LOG` overrides (rumqtt's own chatter is kept to warnings).

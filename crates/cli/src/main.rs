@@ -1,9 +1,10 @@
 //! The `winter-river` command: the live system (`up`, `broker`, `engine`, `nodes`,
-//! operator commands, `watch`), scenarios, validation of topology and scenario
+//! operator commands, `watch`, live drills), scenarios, validation of topology and scenario
 //! files, synthetic topologies. Glue only: the work is done by the library crates.
 //!
-//! Exit codes: 0 success (every expectation held), 1 an expectation failed (the
-//! switching commands: an interlock refused it), 2 the input is invalid or cannot
+//! Exit codes: 0 success (every expectation held, every procedure step done), 1 an
+//! expectation or a procedure step failed (the switching commands: an interlock
+//! refused it), 2 the input is invalid or cannot
 //! be read or written, 3 (switching commands) no answer from the engine in time.
 #![allow(
     rustdoc::broken_intra_doc_links,
@@ -12,6 +13,7 @@
 
 mod analyze_cmd;
 mod client_cmd;
+mod drill_cmd;
 mod invocation;
 mod live_args;
 mod operate_cmd;
@@ -35,7 +37,7 @@ use operate_cmd::{Target, Words};
 
 /// Exit code: every expectation held / the command succeeded.
 pub const EXIT_OK: u8 = 0;
-/// Exit code: at least one expectation failed.
+/// Exit code: at least one expectation or procedure step failed.
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code: the file is invalid (or cannot be read / written).
 pub const EXIT_INVALID: u8 = 2;
@@ -45,6 +47,13 @@ const OPERATE_EXIT_CODES: &str = "\
 Waits for the engine's answer on <prefix>/system/events (--wait-s, default 3 s).
 Exit codes: 0 done (the engine's message is printed), 1 refused by an interlock
 (`refused: <reason>` is printed), 2 invalid input or no broker, 3 no answer from
+the engine in time (is it running?).";
+
+/// The exit codes of `drill`, shown under its --help.
+const DRILL_EXIT_CODES: &str = "\
+Waits for the engine's answer on <prefix>/system/drill (--wait-s, default 3 s).
+Exit codes: 0 done (the drill's progress is printed), 1 refused by the engine
+(`refused: <why>` is printed), 2 invalid input or no broker, 3 no answer from
 the engine in time (is it running?).";
 
 #[derive(Debug, Parser)]
@@ -166,6 +175,10 @@ enum Cmd {
         #[command(flatten)]
         op: operate_cmd::OperateArgs,
     },
+    /// A live drill: start, stop, fire an inject by hand, load one of the engine's
+    /// library, or print its progress (sent on system/drill/command).
+    #[command(subcommand, after_help = DRILL_EXIT_CODES)]
+    Drill(drill_cmd::DrillVerb),
     /// Live table of the boards, the site and the latest events (with those from before
     /// it started, read from the dashboard); --json for one line per message.
     Watch(watch_cmd::WatchArgs),
@@ -174,6 +187,10 @@ enum Cmd {
     /// Scenarios: timed commands and expectations against the simulator.
     #[command(subcommand)]
     Scenario(ScenarioCmd),
+    /// Methods of procedure (MOPs): a scenario's `[[step]]`s checked for order and
+    /// exposure.
+    #[command(subcommand)]
+    Mop(MopCmd),
     /// Check a topology or scenario file (told apart by content).
     Validate {
         /// A topology (`[[node]]`) or scenario (`duration_s`, `[[event]]`, `[[expect]]`) file.
@@ -193,6 +210,14 @@ enum Cmd {
 enum ScenarioCmd {
     /// Run a scenario as fast as possible; print the event timeline and verdicts.
     Run(scenario_cmd::RunArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum MopCmd {
+    /// Play a scenario's procedure only (`scenario run FILE --check-only`): each step
+    /// done, refused or timed out, and the single failures that would drop IT load
+    /// between steps. Exit 0 every step done, 1 one failed, 2 invalid file.
+    Check(scenario_cmd::MopCheckArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,9 +278,11 @@ fn main() -> ExitCode {
         Cmd::Transfer { op, node, to } => operate(&op, &node, "transfer", &[&to]),
         Cmd::AtsTest { op, node, state } => operate(&op, &node, "ats_test", &[state.word()]),
         Cmd::Epo { op } => operate_cmd::run(&op, Target::Site, Words::Of("epo", &[])),
+        Cmd::Drill(args) => drill_cmd::run(&args),
         Cmd::Watch(args) => watch_cmd::run(&args),
         Cmd::Web(args) => web_cmd::run(&args),
         Cmd::Scenario(ScenarioCmd::Run(args)) => scenario_cmd::run(&args),
+        Cmd::Mop(MopCmd::Check(args)) => scenario_cmd::mop_check(&args),
         Cmd::Validate { file } => validate::validate(&file),
         Cmd::Topology(TopologyCmd::Generate { racks, out }) => {
             topology_cmd::generate(usize::try_from(racks).unwrap_or(usize::MAX), out.as_deref())

@@ -18,8 +18,8 @@ use anyhow::{Result, anyhow, bail};
 use tokio::time::Instant;
 use winter_river_mqtt::{Link, LinkEvent};
 use winter_river_protocol::{
-    Command, CommandSpec, Event, EventKind, NodeKind, ParamType, Qos, SYSTEM_ID, Topic,
-    TopologyJson, decode_event, decode_topology, encode_command, validate_node_id,
+    Channel, Command, CommandSpec, Event, EventKind, NodeKind, ParamType, Qos, SYSTEM_ID, Topic,
+    TopologyJson, decode_event, decode_topology, encode_command_via, validate_node_id,
 };
 
 use crate::live_args::{ClientArgs, connect, runtime};
@@ -119,7 +119,9 @@ pub fn run(args: &OperateArgs, target: Target<'_>, words: Words<'_>) -> Result<u
         // Anything heard so far came before the command: not its answer.
         heard.events.clear();
         let (command, topic) = resolve(target, words, heard.topology.as_ref())?;
-        let payload = encode_command(&command).map_err(|e| anyhow!("cannot encode: {e}"))?;
+        // From the command line, as a drill's debrief names it.
+        let payload = encode_command_via(&command, Channel::Cli)
+            .map_err(|e| anyhow!("cannot encode: {e}"))?;
         let topic_name = topic.to_topic(&prefix);
         link.publish(&topic_name, payload, topic.qos(), false)
             .map_err(|e| anyhow!("cannot publish on {topic_name}: {e}"))?;
@@ -334,14 +336,14 @@ fn build(spec: &'static CommandSpec, values: &[&str]) -> Result<Command> {
                     p.name
                 ),
             },
-            ParamType::Number { unit, min } => {
+            ParamType::Number { unit, min, max } => {
                 let v: f64 = text
                     .parse()
                     .ok()
-                    .filter(|v: &f64| v.is_finite() && *v >= min)
+                    .filter(|v: &f64| v.is_finite() && *v >= min && *v <= max)
                     .ok_or_else(|| {
                         anyhow!(
-                            "{}: `{}` must be a number of {unit} at least {min}, not `{text}`",
+                            "{}: `{}` must be a number of {unit} from {min} to {max}, not `{text}`",
                             spec.name,
                             p.name
                         )

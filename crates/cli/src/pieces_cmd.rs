@@ -10,7 +10,8 @@ use winter_river_fleet::{FleetConfig, NodesSpec, select_boards};
 
 use crate::EXIT_OK;
 use crate::live_args::{
-    ClientArgs, TopologyArg, init_logging, load_topology, runtime, shutdown_signal,
+    ClientArgs, DrillArgs, TopologyArg, init_logging, load_topology, runtime, shutdown_signal,
+    site_for,
 };
 
 /// Simulation speed and step, shared by `up` and `engine`.
@@ -103,6 +104,8 @@ pub struct EngineArgs {
     pub topology: TopologyArg,
     #[command(flatten)]
     pub tuning: EngineTuning,
+    #[command(flatten)]
+    pub drills: DrillArgs,
 }
 
 /// `winter-river engine`: the simulation engine against a broker.
@@ -110,7 +113,9 @@ pub fn engine(args: &EngineArgs) -> Result<u8> {
     init_logging();
     args.client.check_prefix()?;
     let url = args.client.url()?;
-    let topology = load_topology(args.topology.topology.as_deref())?;
+    let drill = args.drills.drill()?;
+    let topology = site_for(args.topology.topology.as_deref(), drill.as_ref())?;
+    let files = args.drills.files()?;
     let config = args.tuning.engine_config(&args.client.prefix)?;
     println!(
         "engine     {} nodes, step {} ms, speed {}x, broker {url}",
@@ -118,11 +123,18 @@ pub fn engine(args: &EngineArgs) -> Result<u8> {
         config.step_ms,
         config.speed
     );
-    let core = EngineCore::new(topology, config).context("cannot encode the topology")?;
-    runtime()?.block_on(winter_river_engine::driver::run(
+    let mut core = EngineCore::new(topology, config).context("cannot encode the topology")?;
+    if let (Some(drill), Some(path)) = (drill, &args.drills.drill) {
+        println!("drill      \"{}\" ({}): loaded", drill.name, path.display());
+        core.load_drill(drill, &path.display().to_string())
+            .map_err(|e| anyhow::anyhow!("--drill: {e}"))?;
+    }
+    runtime()?.block_on(winter_river_engine::driver::run_with(
         core,
         &url,
         shutdown_signal(),
+        None,
+        &files,
     ));
     Ok(EXIT_OK)
 }

@@ -1,6 +1,7 @@
 //! `winter-river up`: broker (unless `--broker` names an external one) + engine +
 //! virtual fleet + web dashboard in one process, printing what runs where;
-//! SIGINT/SIGTERM stop everything cleanly.
+//! SIGINT/SIGTERM stop everything cleanly. With `--drill FILE` the engine has that
+//! live drill loaded, ready for the instructor's `start` (docs/drills.md).
 
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use winter_river_mqtt::BrokerUrl;
 
 use crate::EXIT_OK;
 use crate::live_args::{
-    TopologyArg, check_prefix, init_logging, load_topology, parse_url, runtime, shutdown_signal,
+    DrillArgs, TopologyArg, check_prefix, init_logging, parse_url, runtime, shutdown_signal,
+    site_for,
 };
 use crate::pieces_cmd::{BrokerArgs, EngineTuning};
 
@@ -42,13 +44,17 @@ pub struct UpArgs {
     #[command(flatten)]
     pub tuning: EngineTuning,
     #[command(flatten)]
+    pub drills: DrillArgs,
+    #[command(flatten)]
     pub web: crate::web_cmd::HttpArgs,
 }
 
 pub fn run(args: &UpArgs) -> Result<u8> {
     init_logging();
     check_prefix(&args.prefix)?;
-    let topology = load_topology(args.topology.topology.as_deref())?;
+    let drill = args.drills.drill()?;
+    let topology = site_for(args.topology.topology.as_deref(), drill.as_ref())?;
+    let drill_files = args.drills.files()?;
     let spec: NodesSpec = args.nodes.parse()?;
     let boards = select_boards(&topology, &spec)?;
     let site = topology.site_name.clone();
@@ -62,10 +68,29 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         .map(|n| n.id.clone())
         .collect();
     let config = args.tuning.engine_config(&args.prefix)?;
-    let core = EngineCore::new(topology, config.clone()).context("cannot encode the topology")?;
+    let mut core =
+        EngineCore::new(topology, config.clone()).context("cannot encode the topology")?;
+    let drill_line = match (drill, &args.drills.drill) {
+        (Some(drill), Some(path)) => {
+            let line = format!(
+                "  drill      \"{}\" ({}): loaded, {} steps, {} injects; start it with `{} drill start`",
+                drill.name,
+                path.display(),
+                drill.steps.len(),
+                drill.events.len(),
+                crate::invocation::self_command()
+            );
+            core.load_drill(drill, &path.display().to_string())
+                .map_err(|e| anyhow::anyhow!("--drill: {e}"))?;
+            Some(line)
+        }
+        _ => None,
+    };
 
     let (web_listener, web_token) = args.web.listen()?;
-    let web_config = args.web.web_config(&config.prefix, web_token)?;
+    let mut web_config = args.web.web_config(&config.prefix, web_token)?;
+    // The web serves the debrief the engine writes: the same folder.
+    web_config.debrief_dir = Some(drill_files.debrief_dir.clone());
     let web_addr = web_listener.local_addr()?;
     let mut lines = Vec::new();
     let url: BrokerUrl = match &args.broker {
@@ -117,6 +142,17 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     for line in crate::web_cmd::dashboard_lines(web_addr, &web_config) {
         println!("{line}");
     }
+    if let Some(line) = drill_line {
+        println!("{line}");
+    }
+    let library = drill_files
+        .library
+        .as_ref()
+        .map_or_else(|| "none".to_string(), |d| d.display().to_string());
+    println!(
+        "  drills     library {library}, debriefs into {}",
+        drill_files.debrief_dir.display()
+    );
     // The form that works for how this was started (`cargo run --release --`, a
     // path, or `winter-river` on PATH); flags only where watch's defaults differ.
     let mut watch = format!("{} watch", crate::invocation::self_command());
@@ -151,11 +187,12 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         let engine_stop = stopped(stop_rx.clone());
         let (telemetry_tx, telemetry_rx) = watch::channel(Default::default());
         let engine = tokio::spawn(async move {
-            winter_river_engine::driver::run_with_telemetry(
+            winter_river_engine::driver::run_with(
                 core,
                 &engine_url,
                 engine_stop,
                 Some(telemetry_tx),
+                &drill_files,
             )
             .await
         });

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use winter_river_protocol::NodeKind;
-use winter_river_sim::topology::DEFAULT_TOPOLOGY_TOML;
+use winter_river_sim::topology::{DEFAULT_TOPOLOGY_TOML, MAX_FILE_BYTES};
 use winter_river_sim::{Scenario, Topology};
 
 use crate::EXIT_OK;
@@ -31,9 +31,27 @@ pub fn classify(text: &str) -> Option<FileKind> {
     }
 }
 
-/// Reads a file as text, naming it on failure.
+/// Reads a topology or scenario file as text, naming it on failure; a file over
+/// [`MAX_FILE_BYTES`] is refused before it is read.
 pub fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    read_limited(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// [`read`] with the reason as text (a scenario's topology loader reports it in the
+/// scenario's own error).
+fn read_limited(path: &Path) -> std::result::Result<String, String> {
+    let shown = path.display();
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?
+        .len();
+    if len > MAX_FILE_BYTES {
+        return Err(format!(
+            "{shown} is {:.1} MB: a topology or scenario file may be at most {} MiB (a generated 100,000-node site is about 10 MB); refused before parsing",
+            len as f64 / 1e6,
+            MAX_FILE_BYTES / (1024 * 1024)
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))
 }
 
 /// A topology's text and the name to report it by: the file, or the built-in default
@@ -86,7 +104,11 @@ pub fn write_or_print(text: &str, out: Option<&Path>, what: &str) -> Result<()> 
 pub fn load_scenario(path: &Path) -> Result<Scenario> {
     let text = read(path)?;
     let scenario = Scenario::from_toml_str(&text, &path.display().to_string(), |p| {
-        std::fs::read_to_string(p).map_err(|e| e.to_string())
+        read_limited(p).map_err(|e| {
+            // The scenario's error already names the file.
+            e.strip_prefix(&format!("cannot read {}: ", p.display()))
+                .map_or_else(|| e.clone(), str::to_string)
+        })
     })?;
     Ok(scenario)
 }
@@ -140,10 +162,16 @@ pub fn topology_summary(t: &Topology) -> String {
     format!("{} nodes ({})", t.len(), counts.join(", "))
 }
 
-/// `900 s at 100 ms steps on topologies/default.toml (8 nodes), 2 events, 6 expectations`.
+/// `900 s at 100 ms steps on topologies/default.toml (8 nodes), 2 events, 6
+/// expectations` (and `, 5 procedure steps` when it has a procedure).
 pub fn scenario_summary(s: &Scenario) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let steps = match s.steps.len() {
+        0 => String::new(),
+        n => format!(", {n} procedure step{}", plural(n)),
+    };
     format!(
-        "{} s at {} ms steps on {} ({} nodes), {} event{}, {} expectation{}",
+        "{} s at {} ms steps on {} ({} nodes), {} event{}, {} expectation{}{steps}",
         s.duration_s,
         s.step_ms,
         s.topology_file
@@ -151,8 +179,39 @@ pub fn scenario_summary(s: &Scenario) -> String {
             .unwrap_or("the built-in default topology"),
         s.topology.len(),
         s.events.len(),
-        if s.events.len() == 1 { "" } else { "s" },
+        plural(s.events.len()),
         s.expects.len(),
-        if s.expects.len() == 1 { "" } else { "s" },
+        plural(s.expects.len()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_before_it_is_read() {
+        let dir = std::env::temp_dir().join(format!("wr-validate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let big = dir.join("big.toml");
+        // A sparse 50 MB file: its size is known without writing it.
+        let f = std::fs::File::create(&big).expect("create");
+        f.set_len(50_000_000).expect("set_len");
+        let started = std::time::Instant::now();
+        let e = read(&big).expect_err("refused").to_string();
+        assert!(e.contains("big.toml is 50.0 MB"), "{e}");
+        assert!(e.contains("at most 32 MiB"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // At the limit it is read (and then parsed as usual).
+        let ok = dir.join("ok.toml");
+        std::fs::write(&ok, "[site]\nname = \"x\"\n").expect("write");
+        assert!(read(&ok).is_ok());
+        // A scenario whose topology is too big names the scenario's line and key.
+        let scenario = dir.join("s.toml");
+        std::fs::write(&scenario, "duration_s = 10\ntopology = \"big.toml\"\n").expect("write");
+        let e = format!("{:#}", load_scenario(&scenario).expect_err("refused"));
+        assert!(e.contains("s.toml:2: `topology`: cannot read"), "{e}");
+        assert!(e.contains("is 50.0 MB"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

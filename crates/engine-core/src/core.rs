@@ -7,19 +7,30 @@
 //! [`EngineCore::poll_timeout`], and after each of these drain
 //! [`EngineCore::poll_outgoing`]. `now_ms` is a monotonic wall time in milliseconds
 //! since the engine started; the simulated time is `now_ms · speed`.
+//!
+//! A live drill (docs/drills.md) rides on the same calls: the instructor's commands
+//! arrive on `<p>/system/drill/command`, a drill from the library is asked of the
+//! driver through [`EngineCore::poll_drill_request`] and handed back with
+//! [`EngineCore::load_drill`], and a finished drill's debrief leaves through
+//! [`EngineCore::poll_debrief`] (the driver writes the files and says so with
+//! [`EngineCore::debrief_written`]).
 
 use std::collections::{BTreeMap, VecDeque};
 
+use winter_river_drill::{DEBRIEF_PAGE_PATH, Debrief, Drill, EndedBy, debrief_html};
 use winter_river_protocol::{
-    AppliesTo, Availability, BoardLink, CodecError, Command, Event, EventKind, NodeState, Qos,
-    Severity, SystemStatus, Topic, UpdateParams, decode_availability, decode_command,
-    decode_status, encode_availability, encode_command, encode_event, encode_system_status,
+    AppliesTo, Availability, BoardLink, Channel, CodecError, Command, DrillCommand, DrillState,
+    DrillStatus, Event, EventKind, NodeState, Qos, SYSTEM_ID, Severity, SystemStatus, Topic,
+    UpdateParams, decode_availability, decode_command_via, decode_drill_command, decode_status,
+    encode_availability, encode_command, encode_drill_status, encode_event, encode_system_status,
     encode_topology,
 };
-use winter_river_sim::{CommandError, Simulator, Topology};
+use winter_river_sim::{CommandError, Scenario, Simulator, Topology};
 use winter_river_telemetry::{Counters, NOT_APPLICABLE};
 
 use crate::changes;
+
+mod drill;
 
 /// The codec's label for a node id that is not in the topology.
 fn unknown_node() -> &'static str {
@@ -67,6 +78,48 @@ impl Default for EngineConfig {
 /// One MQTT publish the driver must send (the protocol's `Publish`).
 pub type Outgoing = winter_river_protocol::Publish;
 
+/// How often the retained `<p>/system/drill` is refreshed while a drill runs, for
+/// its clock [ms, wall]; every change goes out at once.
+const DRILL_PERIOD_MS: u64 = 1000;
+
+/// What the engine asks of its driver for a drill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DrillRequest {
+    /// Read drill `file` of the library folder (a plain file name, checked) and
+    /// hand it to [`EngineCore::load_drill`], or its error to
+    /// [`EngineCore::drill_load_failed`].
+    Load { file: String },
+}
+
+/// A finished drill's debrief, for the driver to write (docs/drills.md, "The
+/// debrief"): `<stem>-<UTC time>.json` / `.html` and `latest.json` / `latest.html`.
+#[derive(Debug, Clone)]
+pub struct FinishedDrill {
+    /// The drill's file, as loaded (the stem of the debrief's file names).
+    pub file: String,
+    pub debrief: Debrief,
+    pub json: String,
+    pub html: String,
+}
+
+/// The engine's drill: the session, the library, and what the instructor last heard.
+#[derive(Debug, Default)]
+struct DrillSlot {
+    session: Option<Drill>,
+    /// Drill files the instructor can `load`, as the driver listed them.
+    library: Vec<String>,
+    /// Why the last drill command was refused.
+    message: Option<String>,
+    /// The web's path of the debrief page, once written.
+    debrief: Option<String>,
+    requests: VecDeque<DrillRequest>,
+    finished: VecDeque<FinishedDrill>,
+    /// When `<p>/system/drill` was last published [ms, wall].
+    published_ms: Option<u64>,
+    /// Something changed that the retained status does not show yet.
+    dirty: bool,
+}
+
 /// The engine: the simulator, what boards are connected, and what to publish.
 #[derive(Debug)]
 pub struct EngineCore {
@@ -86,6 +139,7 @@ pub struct EngineCore {
     /// The last message dropped: its reason label and what was wrong.
     last_rejection: Option<(&'static str, String)>,
     now_ms: u64,
+    drill: DrillSlot,
 }
 
 impl EngineCore {
@@ -118,6 +172,10 @@ impl EngineCore {
             log_limiter: BTreeMap::new(),
             last_rejection: None,
             now_ms: 0,
+            drill: DrillSlot {
+                dirty: true,
+                ..DrillSlot::default()
+            },
         })
     }
 
@@ -155,6 +213,11 @@ impl EngineCore {
                 winter_river_protocol::availability_filter(p),
                 Qos::AtLeastOnce,
             ),
+            // Three levels: `<p>/+/command` does not match it.
+            (
+                Topic::SystemDrillCommand.to_topic(p),
+                Topic::SystemDrillCommand.qos(),
+            ),
         ]
     }
 
@@ -190,6 +253,7 @@ impl EngineCore {
         self.last_update.iter_mut().for_each(|u| *u = None);
         self.last_system = None;
         self.publish_state(now_ms);
+        self.publish_drill(now_ms);
     }
 
     /// One incoming publish. Bad input is counted by reason and dropped.
@@ -215,11 +279,11 @@ impl EngineCore {
             }
             Topic::NodeCommand(id) => {
                 self.counters.count_in("command");
-                match decode_command(payload) {
+                match decode_command_via(payload) {
                     Err(e) => self.reject(e.reason(), topic, &e.to_string()),
                     // Our own updates to boards come back to us: nothing to do.
-                    Ok(cmd) if cmd.spec().applies_to == AppliesTo::EngineOnly => {}
-                    Ok(cmd) => self.apply_command(topic, &id, &cmd),
+                    Ok((cmd, _)) if cmd.spec().applies_to == AppliesTo::EngineOnly => {}
+                    Ok((cmd, channel)) => self.accept_command(topic, &id, &cmd, channel),
                 }
             }
             Topic::NodeAvailability(id) => {
@@ -237,14 +301,9 @@ impl EngineCore {
             }
             Topic::SystemCommand => {
                 self.counters.count_in("command");
-                match decode_command(payload) {
+                match decode_command_via(payload) {
                     Err(e) => self.reject(e.reason(), topic, &e.to_string()),
-                    // `reset` for every node, `epo` for every UPS and STS: the
-                    // simulator knows which nodes a site-wide command reaches.
-                    Ok(cmd) => match self.sim.site_command(&cmd) {
-                        Ok(()) => {}
-                        Err(e) => self.command_rejected(topic, e),
-                    },
+                    Ok((cmd, channel)) => self.accept_command(topic, SYSTEM_ID, &cmd, channel),
                 }
             }
             // The engine's own publishes, heard back through its filters.
@@ -253,8 +312,44 @@ impl EngineCore {
             | Topic::SystemEvents
             | Topic::SystemAvailability
             | Topic::SystemDrill => {}
-            // Drills are not run yet (docs/drills.md).
-            Topic::SystemDrillCommand => {}
+            Topic::SystemDrillCommand => {
+                self.counters.count_in("drill_command");
+                match decode_drill_command(payload) {
+                    Err(e) => {
+                        self.reject(e.reason(), topic, &e.to_string());
+                        self.drill_refused(format!(
+                            "drill command not understood: {e}; send {{\"command\": \"start\"}}, \
+                             {{\"command\": \"stop\"}}, {{\"command\": \"inject\", \"params\": {{\"event\": N}}}} \
+                             or {{\"command\": \"load\", \"params\": {{\"file\": \"NAME.toml\"}}}}"
+                        ));
+                    }
+                    Ok(command) => self.drill_command(&command),
+                }
+                self.publish_drill_if_changed(now_ms);
+            }
+        }
+    }
+
+    /// A command for node `id` (or `system`, site-wide) from `channel`: applied the
+    /// way every command is, and handed to a running drill once the engine took it
+    /// (the step that applies it tells whether an interlock refused it).
+    fn accept_command(&mut self, topic: &str, id: &str, cmd: &Command, channel: Channel) {
+        let taken = if id == SYSTEM_ID {
+            // `reset` for every node, `epo` for every UPS and STS: the simulator
+            // knows which nodes a site-wide command reaches.
+            match self.sim.site_command(cmd) {
+                Ok(()) => true,
+                Err(e) => {
+                    self.command_rejected(topic, e);
+                    false
+                }
+            }
+        } else {
+            self.apply_command(topic, id, cmd)
+        };
+        if taken && let Some(drill) = self.drill.session.as_mut() {
+            let clock = drill.clock_at(self.sim.next_time_s());
+            drill.on_command(id, cmd, channel, clock);
         }
     }
 
@@ -275,17 +370,24 @@ impl EngineCore {
     /// An operator's (or a board's) command for node `id`: refused unless the
     /// protocol's command table says it applies to the node's kind; then the
     /// simulator checks its values.
-    fn apply_command(&mut self, topic: &str, id: &str, cmd: &Command) {
+    /// Whether the simulator took it.
+    fn apply_command(&mut self, topic: &str, id: &str, cmd: &Command) -> bool {
         let Some(i) = self.sim.topology().node_index(id) else {
-            return self.reject(unknown_node(), topic, "no such node in the topology");
+            self.reject(unknown_node(), topic, "no such node in the topology");
+            return false;
         };
         let kind = self.sim.topology().node(i).kind();
         if !cmd.applies_to(kind) {
             let detail = format!("`{}` does not apply to `{id}` ({kind:?})", cmd.name());
-            return self.reject(NOT_APPLICABLE, topic, &detail);
+            self.reject(NOT_APPLICABLE, topic, &detail);
+            return false;
         }
-        if let Err(e) = self.sim.command(id, cmd) {
-            self.command_rejected(topic, e);
+        match self.sim.command(id, cmd) {
+            Ok(()) => true,
+            Err(e) => {
+                self.command_rejected(topic, e);
+                false
+            }
         }
     }
 
@@ -313,6 +415,7 @@ impl EngineCore {
         let target_s = now_ms as f64 / 1000.0 * self.config.speed;
         let mut steps = 0;
         while self.sim.next_time_s() <= target_s + 1e-9 && steps < self.config.max_steps_per_tick {
+            self.fire_due_injects();
             self.sim.step();
             steps += 1;
             for k in 0..self.sim.events().len() {
@@ -321,6 +424,7 @@ impl EngineCore {
                 }
                 self.publish_event(k);
             }
+            self.drill_after_step();
         }
         // Boards heard only through status go stale without a Last Will.
         for i in 0..self.boards.len() {
@@ -332,6 +436,7 @@ impl EngineCore {
             }
         }
         self.publish_state(now_ms);
+        self.publish_drill_if_changed(now_ms);
     }
 
     /// The next wall time the core wants a tick \[ms\].

@@ -9,6 +9,7 @@ mod changes;
 mod core;
 pub mod scenario;
 
-pub use core::{EngineConfig, EngineCore, Outgoing};
+pub use core::{DrillRequest, EngineConfig, EngineCore, FinishedDrill, Outgoing};
+pub use winter_river_drill as drill;
 pub use winter_river_protocol::BoardLink;
 pub use winter_river_telemetry::{Counters, NOT_APPLICABLE};

@@ -1,9 +1,10 @@
-//! Scenarios run through the engine core: each `[[event]]` goes in as the MQTT
-//! command a board or an operator would publish on `<p>/<id>/command`, and each step
+//! Scenarios run through the engine core: each `[[event]]` and each procedure
+//! `[[step]]` goes in as the MQTT command a board or an operator would publish on
+//! `<p>/<id>/command`, marked as sent by the `scenario` channel, and each step
 //! is a tick, so a scenario exercises the path live commands take (decoding,
 //! validation, counting) and the engine's own publishing, not only the simulator.
 
-use winter_river_protocol::{Command, SYSTEM_ID, Topic, encode_command};
+use winter_river_protocol::{Channel, Command, SYSTEM_ID, Topic, encode_command_via};
 use winter_river_sim::Simulator;
 use winter_river_sim::scenario::{self, Plant, RunOptions, RunReport, Scenario, ScenarioError};
 
@@ -56,8 +57,8 @@ impl Plant for EnginePlant {
     }
 
     fn command(&mut self, node_id: &str, command: &Command) -> Result<(), String> {
-        let payload =
-            encode_command(command).map_err(|e| format!("cannot encode the command: {e}"))?;
+        let payload = encode_command_via(command, Channel::Scenario)
+            .map_err(|e| format!("cannot encode the command: {e}"))?;
         let topic = if node_id == SYSTEM_ID {
             Topic::SystemCommand
         } else {
@@ -86,8 +87,9 @@ impl Plant for EnginePlant {
     }
 }
 
-/// Runs a scenario to its end through the engine core. Fails if the engine drops
-/// one of its commands (the error names the `[[event]]` and the engine's reason).
+/// Runs a scenario to its end (with `check_only`, until its procedure ends) through
+/// the engine core. Fails if the engine drops one of its commands (the error names
+/// the `[[event]]` or `[[step]]` and the engine's reason).
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, ScenarioError> {
     let mut plant = EnginePlant::new(scenario)?;
     scenario::run_on(&mut plant, scenario, options)

@@ -603,6 +603,7 @@ fn the_core_depends_on_no_runtime_and_no_mqtt_client() {
         [
             "winter-river-protocol",
             "winter-river-sim",
+            "winter-river-drill",
             "winter-river-telemetry",
             "tracing"
         ]

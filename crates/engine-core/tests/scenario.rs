@@ -38,6 +38,7 @@ fn every_shipped_scenario_gives_the_same_report_through_the_engine() {
     assert!(files.len() >= 5, "scenarios/ has {} files", files.len());
     let options = RunOptions {
         sample_every_s: Some(1.0),
+        ..RunOptions::default()
     };
     for file in files {
         let sc = load(&file);
@@ -49,6 +50,10 @@ fn every_shipped_scenario_gives_the_same_report_through_the_engine() {
         assert_eq!(engine.end_time_s, direct.end_time_s, "{name}: end time");
         assert_eq!(engine.events, direct.events, "{name}: events");
         assert_eq!(engine.verdicts, direct.verdicts, "{name}: verdicts");
+        assert_eq!(
+            engine.procedure, direct.procedure,
+            "{name}: procedure steps"
+        );
         assert_eq!(engine.recording, direct.recording, "{name}: recording");
         assert_eq!(
             engine.final_system, direct.final_system,

@@ -1,7 +1,9 @@
 //! The engine's tokio driver: pumps MQTT messages and timer ticks into
-//! [`EngineCore`] and its publishes out through a [`Link`]. Nothing else lives here,
-//! except an optional [`Telemetry`] snapshot (message counters and how long each
-//! tick took) for a `/metrics` endpoint in the same process.
+//! [`EngineCore`] and its publishes out through a [`Link`], and does the core's
+//! file work for drills ([`DrillFiles`]: reading the library, writing debriefs).
+//! Nothing else lives here, except an optional [`Telemetry`] snapshot (message
+//! counters and how long each tick took) for a `/metrics` endpoint in the same
+//! process.
 
 use std::future::Future;
 use std::time::Duration;
@@ -11,6 +13,8 @@ use tokio::time::Instant;
 use winter_river_engine_core::{EngineCore, Outgoing};
 use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
 pub use winter_river_telemetry::{TICK_BUCKETS_S, Telemetry};
+
+pub use crate::drills::DrillFiles;
 
 /// How often the telemetry snapshot is refreshed \[ms\].
 const TELEMETRY_PERIOD_MS: u64 = 1_000;
@@ -24,11 +28,23 @@ pub async fn run(core: EngineCore, url: &BrokerUrl, shutdown: impl Future<Output
 
 /// [`run`], also publishing a [`Telemetry`] snapshot about once a second.
 pub async fn run_with_telemetry(
-    mut core: EngineCore,
+    core: EngineCore,
     url: &BrokerUrl,
     shutdown: impl Future<Output = ()>,
     telemetry_tx: Option<watch::Sender<Telemetry>>,
 ) {
+    run_with(core, url, shutdown, telemetry_tx, &DrillFiles::default()).await
+}
+
+/// [`run_with_telemetry`] with the drill library and the debrief folder.
+pub async fn run_with(
+    mut core: EngineCore,
+    url: &BrokerUrl,
+    shutdown: impl Future<Output = ()>,
+    telemetry_tx: Option<watch::Sender<Telemetry>>,
+    drills: &DrillFiles,
+) {
+    drills.refresh_library(&mut core);
     let mut options = LinkOptions::new(format!("winter-river-engine-{}", std::process::id()));
     options.last_will = Some(core.last_will());
     options.request_capacity = 50_000 + 4 * core.sim().topology().len();
@@ -64,6 +80,13 @@ pub async fn run_with_telemetry(
                 core.handle_tick(now_ms(start));
                 telemetry.observe_tick(began.elapsed().as_secs_f64());
             }
+        }
+        // Small files, rarely: read and written in place.
+        while let Some(request) = core.poll_drill_request() {
+            drills.serve(&mut core, request);
+        }
+        while let Some(done) = core.poll_debrief() {
+            drills.write(&mut core, &done);
         }
         while let Some(out) = core.poll_outgoing() {
             if let Err(e) = send(&link, out) {

@@ -41,8 +41,8 @@ use alloc::vec::Vec;
 use embedded_graphics::draw_target::DrawTarget;
 use embedded_graphics::pixelcolor::BinaryColor;
 use winter_river_protocol::{
-    Availability, CodecError, Command, Measurements, NodeState, Qos, Status, Topic, UpdateParams,
-    decode_command, encode_availability, encode_command, encode_status,
+    Availability, Channel, CodecError, Command, Measurements, NodeState, Qos, Status, Topic,
+    UpdateParams, decode_command, encode_availability, encode_command_via, encode_status,
 };
 
 use crate::config::{ConfigError, NodeConfig};
@@ -274,7 +274,8 @@ impl NodeCore {
         }
         while !self.pending.is_empty() {
             let command = self.pending.remove(0);
-            match encode_command(&command) {
+            // Every command a board sends is its own button's or knob's.
+            match encode_command_via(&command, Channel::Board) {
                 Ok(payload) => {
                     return Some(Transmit {
                         topic: self.command_topic.clone(),

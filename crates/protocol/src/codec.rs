@@ -186,7 +186,28 @@ pub fn decode_status(topic_id: &str, payload: &[u8]) -> Result<Status, CodecErro
     if let Some(source) = &status.measured.source {
         validate_node_id(source)?;
     }
+    check_link_fields(&status)?;
     Ok(status)
+}
+
+/// A board's link fields within what a real board can report (docs/protocol.md,
+/// "Status"): `wifi_rssi` in −127…0 dBm, `uptime` at most a century, `seq` within
+/// a signed 64-bit integer.
+fn check_link_fields(status: &Status) -> Result<(), CodecError> {
+    use crate::status::{MAX_SEQ, MAX_UPTIME_S, WIFI_RSSI_RANGE_DBM};
+    if status
+        .wifi_rssi
+        .is_some_and(|r| !WIFI_RSSI_RANGE_DBM.contains(&r))
+    {
+        return Err(CodecError::OutOfRange { field: "wifi_rssi" });
+    }
+    if status.uptime.is_some_and(|u| u > MAX_UPTIME_S) {
+        return Err(CodecError::OutOfRange { field: "uptime" });
+    }
+    if status.seq.is_some_and(|q| q > MAX_SEQ) {
+        return Err(CodecError::OutOfRange { field: "seq" });
+    }
+    Ok(())
 }
 
 /// Encodes a Status. Non-finite numbers are omitted; refuses a bad `node_id` or
@@ -196,6 +217,7 @@ pub fn encode_status(status: &Status) -> Result<Vec<u8>, CodecError> {
     if let Some(source) = &status.measured.source {
         validate_node_id(source)?;
     }
+    check_link_fields(status)?;
     to_json(status, MAX_PAYLOAD_BYTES)
 }
 
@@ -320,7 +342,7 @@ fn check_param(
         ParamType::Bool => Err(CodecError::WrongShape(alloc::format!(
             "`{name}` of {command} must be a bool"
         ))),
-        ParamType::Number { min, .. } => {
+        ParamType::Number { min, max, .. } => {
             let Value::Number(n) = value else {
                 return Err(CodecError::WrongShape(alloc::format!(
                     "`{name}` of {command} must be a number"
@@ -329,7 +351,7 @@ fn check_param(
             let v = n
                 .as_f64()
                 .ok_or(CodecError::NonFinite { field: Some(name) })?;
-            check_number(name, v, min)
+            check_number(name, v, min, max)
         }
         ParamType::Choice { choices } => match value.as_str().and_then(Mode::parse) {
             Some(mode) if choices.contains(&mode) => Ok(()),
@@ -350,12 +372,12 @@ fn check_param(
     }
 }
 
-/// A number parameter: finite and ≥ `min`.
-fn check_number(field: &'static str, v: f64, min: f64) -> Result<(), CodecError> {
+/// A number parameter: finite and in `min ..= max`.
+fn check_number(field: &'static str, v: f64, min: f64, max: f64) -> Result<(), CodecError> {
     if !v.is_finite() {
         return Err(CodecError::NonFinite { field: Some(field) });
     }
-    if v < min {
+    if v < min || v > max {
         return Err(CodecError::OutOfRange { field });
     }
     Ok(())

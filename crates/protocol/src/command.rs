@@ -63,10 +63,11 @@ pub struct UpdateParams {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ParamType {
     Bool,
-    /// A finite number ≥ `min`, in `unit`.
+    /// A finite number in `min ..= max`, in `unit`.
     Number {
         unit: &'static str,
         min: f64,
+        max: f64,
     },
     /// One of these mode words.
     Choice {
@@ -123,6 +124,11 @@ pub struct CommandSpec {
     pub instructor: bool,
 }
 
+/// The most a `set_load` may ask of one load \[kW\]: a gigawatt, more than the
+/// largest data-center campus draws. Any larger demand is a typo or an attack (a
+/// `1e308` would overflow the site's unserved energy to infinity).
+pub const MAX_LOAD_KW: f64 = 1_000_000.0;
+
 /// The kinds an `epo` opens (docs/protocol.md): every UPS and static transfer switch.
 pub const EPO_OPENS: &[NodeKind] = &[NodeKind::Ups, NodeKind::Sts];
 
@@ -149,6 +155,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             ty: ParamType::Number {
                 unit: "kW",
                 min: 0.0,
+                max: MAX_LOAD_KW,
             },
             label: "Demand",
         }],

@@ -35,7 +35,8 @@ pub use codec::{
     encode_topology,
 };
 pub use command::{
-    AppliesTo, COMMANDS, Command, CommandSpec, EPO_OPENS, ParamSpec, ParamType, UpdateParams,
+    AppliesTo, COMMANDS, Command, CommandSpec, EPO_OPENS, MAX_LOAD_KW, ParamSpec, ParamType,
+    UpdateParams,
 };
 pub use drill::{
     Channel, DRILL_TIMELINE_KEPT, DrillCommand, DrillEntry, DrillExpect, DrillInject, DrillState,

@@ -32,6 +32,14 @@ pub struct Status {
     pub seq: Option<u64>,
 }
 
+/// A board's Wi-Fi signal as a radio can report it \[dBm\] (the ESP32 gives −127…0).
+pub const WIFI_RSSI_RANGE_DBM: core::ops::RangeInclusive<i32> = -127..=0;
+/// Longest a board can have been up \[s\]: a century. Beyond it an `uptime` is a
+/// counter gone wrong, and InfluxDB's signed integers would not hold 2^64 − 1.
+pub const MAX_UPTIME_S: u64 = 100 * 365 * 24 * 3600;
+/// Largest `seq`: what InfluxDB's signed 64-bit integers hold.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+
 /// Status fields that are not measurements, in wire order.
 pub const IDENTITY_AND_LINK_FIELDS: &[FieldSpec] = &[
     FieldSpec::new("node_id", FieldType::NodeId, "", "Node", 0),

@@ -986,8 +986,8 @@ proptest! {
         id in "[a-z0-9][a-z0-9_-]{0,31}",
         voltage_in in finite_or_not(),
         power_kw in finite_or_not(),
-        wifi_rssi in any::<Option<i32>>(),
-        uptime in any::<Option<u64>>(),
+        wifi_rssi in prop::option::of(-127i32..=0),
+        uptime in prop::option::of(0u64..=3_153_600_000),
         state in prop::sample::select(NodeState::ALL.to_vec()),
     ) {
         prop_assume!(id != "system");
@@ -1006,7 +1006,7 @@ proptest! {
     }
 
     #[test]
-    fn set_load_round_trips(kw in 0.0f64..1e300) {
+    fn set_load_round_trips(kw in 0.0f64..=1e6) {
         let c = Command::SetLoad { kw };
         prop_assert_eq!(decode_command(&encode_command(&c).unwrap()).unwrap(), c);
     }
@@ -1257,7 +1257,7 @@ fn the_schema_lists_everything_once() {
         .unwrap();
     assert_eq!(
         set_load["params"],
-        serde_json::json!([{"name": "kw", "type": "number", "unit": "kW", "min": 0.0, "label": "Demand"}])
+        serde_json::json!([{"name": "kw", "type": "number", "unit": "kW", "min": 0.0, "max": 1e6, "label": "Demand"}])
     );
 }
 
@@ -1432,4 +1432,55 @@ fn fault_injection_is_the_instructor_s_command() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(instructor, ["set_fault"]);
+}
+
+#[test]
+fn link_fields_out_of_what_a_board_can_report_are_refused() {
+    let status = |extra: &str| {
+        format!(r#"{{"node_id":"pdu_a","status":"ok","power_kw":6.0{extra}}}"#).into_bytes()
+    };
+    for ok in [
+        r#","wifi_rssi":-127"#,
+        r#","wifi_rssi":0"#,
+        r#","uptime":3153600000"#,
+        r#","seq":9223372036854775807"#,
+    ] {
+        assert!(decode_status("pdu_a", &status(ok)).is_ok(), "{ok}");
+    }
+    for (bad, field) in [
+        (r#","wifi_rssi":2147483647"#, "wifi_rssi"),
+        (r#","wifi_rssi":-128"#, "wifi_rssi"),
+        (r#","wifi_rssi":1"#, "wifi_rssi"),
+        (r#","uptime":18446744073709551615"#, "uptime"),
+        (r#","uptime":3153600001"#, "uptime"),
+        (r#","seq":9223372036854775808"#, "seq"),
+    ] {
+        let e = decode_status("pdu_a", &status(bad)).expect_err(bad);
+        assert_eq!(e, CodecError::OutOfRange { field }, "{bad}");
+        assert_eq!(e.reason(), "out_of_range");
+    }
+    // What cannot be received cannot be sent either.
+    let mut s = decode_status("pdu_a", &status("")).unwrap();
+    s.wifi_rssi = Some(5);
+    assert!(encode_status(&s).is_err());
+}
+
+#[test]
+fn a_demand_beyond_a_gigawatt_is_refused_everywhere_a_command_is_read() {
+    use winter_river_protocol::MAX_LOAD_KW;
+    let ok = format!(r#"{{"command":"set_load","params":{{"kw":{MAX_LOAD_KW}}}}}"#);
+    assert_eq!(
+        decode_command(ok.as_bytes()).unwrap(),
+        Command::SetLoad { kw: MAX_LOAD_KW }
+    );
+    for kw in ["1e308", "1000000.001"] {
+        let bad = format!(r#"{{"command":"set_load","params":{{"kw":{kw}}}}}"#);
+        assert_eq!(
+            decode_command(bad.as_bytes()),
+            Err(CodecError::OutOfRange { field: "kw" }),
+            "{kw}"
+        );
+    }
+    // Nor can one be written.
+    assert!(encode_command(&Command::SetLoad { kw: 1e308 }).is_err());
 }

@@ -60,7 +60,7 @@ pub struct Simulator {
     topology: Arc<Topology>,
     layout: Layout,
     step_ms: u32,
-    /// Index of the latest computed step; meaningless until `started`.
+    /// Index of the latest computed step; until `started`, of the first step to compute.
     step_index: u64,
     started: bool,
     pending: Vec<(usize, Command)>,
@@ -107,6 +107,14 @@ impl Simulator {
     /// A simulator at t = 0, settled in its initial state, before its first step.
     /// `step_ms` must be > 0 (a zero step is taken as 1 ms).
     pub fn new(topology: Topology, step_ms: u32) -> Simulator {
+        Simulator::starting_at(topology, step_ms, 0)
+    }
+
+    /// A fresh site, settled in its initial state, whose first step is step number
+    /// `first_step` (at `first_step · step_ms`): how a live drill resets the site
+    /// while simulated time keeps running forward (docs/drills.md). Every timer of a
+    /// fresh site is idle, so none depends on when it starts.
+    pub fn starting_at(topology: Topology, step_ms: u32, first_step: u64) -> Simulator {
         let n = topology.len();
         let step_ms = step_ms.max(1);
         let step_s = f64::from(step_ms) / 1000.0;
@@ -132,7 +140,7 @@ impl Simulator {
         let layout = Layout::new(&topology, &nominal_in_v, &nominal_out_v);
         let mut sim = Simulator {
             step_ms,
-            step_index: 0,
+            step_index: first_step,
             started: false,
             pending: Vec::new(),
             events: Vec::new(),
@@ -160,8 +168,9 @@ impl Simulator {
             layout,
         };
         // Settle the initial state so the first step's events are changes from it.
-        sim.solve(0.0);
-        sim.update_statuses(0.0, false);
+        let t0 = sim.time_s();
+        sim.solve(t0);
+        sim.update_statuses(t0, false);
         sim
     }
 
@@ -178,18 +187,21 @@ impl Simulator {
         f64::from(self.step_ms) / 1000.0
     }
 
-    /// Time of the latest computed step \[s\] (0 before the first).
+    /// Time of the latest computed step \[s\] (before the first: when the first
+    /// will be, 0 for [`Simulator::new`]).
     pub fn time_s(&self) -> f64 {
         self.step_index as f64 * f64::from(self.step_ms) / 1000.0
     }
 
-    /// Time the next [`Simulator::step`] computes \[s\]: 0 for the first step.
+    /// Time the next [`Simulator::step`] computes \[s\]: 0 for the first step (of
+    /// [`Simulator::new`]; `first_step · step_ms` of [`Simulator::starting_at`]).
     pub fn next_time_s(&self) -> f64 {
-        if self.started {
-            (self.step_index + 1) as f64 * f64::from(self.step_ms) / 1000.0
+        let next = if self.started {
+            self.step_index + 1
         } else {
-            0.0
-        }
+            self.step_index
+        };
+        next as f64 * f64::from(self.step_ms) / 1000.0
     }
 
     /// Queues a command for a node by id; it takes effect at the next step. A

@@ -470,6 +470,7 @@ fn the_recorder_samples_every_second() {
         &s,
         &RunOptions {
             sample_every_s: Some(1.0),
+            ..RunOptions::default()
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));

@@ -2,7 +2,8 @@
 
 use winter_river_node::{ConfigError, DEFAULT_STATUS_INTERVAL_MS, NodeConfig, NodeCore};
 use winter_river_protocol::{
-    Command, Measurements, NodeKind, NodeState, Qos, UpdateParams, deadband, decode_availability,
+    Channel, Command, Measurements, NodeKind, NodeState, Qos, UpdateParams, deadband,
+    decode_availability, decode_command_via,
 };
 
 use crate::util::{
@@ -347,6 +348,28 @@ fn set_load_is_ignored_where_it_does_not_apply() {
         .expect("valid, if not for a PDU");
     assert_eq!(pdu.demand_kw(), None);
     assert!(drain(&mut pdu, 100).is_empty(), "not acknowledged");
+}
+
+/// A drill's debrief names who acted (docs/protocol.md, "Drills"): a board's
+/// button and knob say `"channel": "board"`.
+#[test]
+fn the_button_and_the_knob_say_they_come_from_the_board() {
+    let mut srv = connected(NodeKind::Server);
+    srv.press_fault_button(100);
+    assert!(srv.set_load_knob(200, 5.0));
+    let sent = drain(&mut srv, 200);
+    let channels: Vec<(Command, Channel)> = sent
+        .iter()
+        .filter(|t| t.topic.ends_with("/command"))
+        .map(|t| decode_command_via(&t.payload).expect("a command"))
+        .collect();
+    assert_eq!(
+        channels,
+        [
+            (Command::SetFault { state: true }, Channel::Board),
+            (Command::SetLoad { kw: 5.0 }, Channel::Board)
+        ]
+    );
 }
 
 #[test]

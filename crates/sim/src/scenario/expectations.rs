@@ -9,7 +9,7 @@ use crate::simulator::Simulator;
 /// One expectation's outcome.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
-    /// Index into [`Scenario::expects`].
+    /// Index into [`super::Scenario::expects`].
     pub index: usize,
     pub passed: bool,
     /// The value that decided: at `at`, the value then; for `eventually`, the

@@ -6,6 +6,7 @@
 
 mod expectations;
 mod parse;
+mod procedure;
 mod run;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use crate::topology::{Loc, Override, Topology, TopologyError};
 
 pub use crate::simulator::TIME_EPS_S;
 pub use expectations::{Expectations, Verdict};
+pub use procedure::{Snapshot, StepOutcome, StepReport};
 pub use run::{
     DEFAULT_SAMPLE_EVERY_S, Plant, Recording, RunOptions, RunReport, SYSTEM_SERIES, Series,
     SeriesValues, run, run_on,
@@ -221,10 +223,6 @@ impl Expect {
 
     /// `ups_a.status == "on_battery" at t=61s`, for reports.
     pub fn describe(&self) -> String {
-        let check = match &self.check {
-            Check::Equals(v) => format!("== {v}"),
-            Check::Between { lo, hi } => format!("in [{lo}, {hi}]"),
-        };
         let tol = if self.tolerance != DEFAULT_TOLERANCE && self.is_numeric() {
             format!(" ±{}", self.tolerance)
         } else {
@@ -235,10 +233,22 @@ impl Expect {
             Window::Eventually { until_s } => format!("at some t in [{}, {until_s}] s", self.at_s),
             Window::Always { until_s } => format!("always for t in [{}, {until_s}] s", self.at_s),
         };
+        format!("{}{tol} {when}", self.describe_condition())
+    }
+
+    /// The condition alone, without its window or tolerance: `ups_a.status ==
+    /// "bypass"`, `event mode on ups_a` (a step's `wait_for`).
+    pub fn describe_condition(&self) -> String {
         match self.event {
-            Some(kind) if self.node.is_empty() => format!("event {kind} on any node {when}"),
-            Some(kind) => format!("event {kind} on {} {when}", self.node),
-            None => format!("{}.{} {check}{tol} {when}", self.node, self.field),
+            Some(kind) if self.node.is_empty() => format!("event {kind} on any node"),
+            Some(kind) => format!("event {kind} on {}", self.node),
+            None => {
+                let check = match &self.check {
+                    Check::Equals(v) => format!("== {v}"),
+                    Check::Between { lo, hi } => format!("in [{lo}, {hi}]"),
+                };
+                format!("{}.{} {check}", self.node, self.field)
+            }
         }
     }
 

@@ -616,14 +616,14 @@ fn node_command(
                     format!("must be true or false, found {}", v.get_ref().type_str()),
                 )
             })?),
-            ParamType::Number { unit, min } => {
+            ParamType::Number { unit, min, max } => {
                 let x = number(ctx, v, &at_key)?;
-                if x < min {
+                if x < min || x > max {
                     return Err(ctx.err(
                         v,
                         &at_key,
                         format!(
-                            "{x} {unit}: {} must be >= {min}",
+                            "{x} {unit}: {} must be in {min} … {max}",
                             param.label.to_lowercase()
                         ),
                     ));

@@ -1,6 +1,8 @@
 //! The scenario runner: drives a [`Plant`] as fast as it goes, applies the
-//! scenario's commands at their times, checks the expectations and (on request)
-//! records series for CSV and plots. Pure: no I/O, no clock.
+//! scenario's commands at their times, plays its procedure's steps
+//! (`super::procedure`), checks the expectations and (on request) records series for
+//! CSV and plots and keeps the snapshots a procedure's exposure is computed from.
+//! Pure: no I/O, no clock.
 //!
 //! The plant is the [`Simulator`] itself ([`run`]), or the live engine's core around
 //! it (`winter_river_engine::scenario`), which takes each command as the MQTT
@@ -12,6 +14,7 @@
 use winter_river_protocol::{Command, Event, SYSTEM_ID, SystemStatus};
 
 use super::expectations::{Expectations, Verdict};
+use super::procedure::{Player, Snapshot, StepOutcome, StepReport};
 use super::{Scenario, ScenarioError, TIME_EPS_S};
 use crate::field::{FieldValue, system_field};
 use crate::simulator::Simulator;
@@ -24,6 +27,12 @@ pub const DEFAULT_SAMPLE_EVERY_S: f64 = 1.0;
 pub struct RunOptions {
     /// Record series every this many simulated seconds; `None` = no recording.
     pub sample_every_s: Option<f64>,
+    /// Keep a copy of the simulator as each interval of the procedure begins
+    /// ([`RunReport::snapshots`]), for its exposure.
+    pub snapshots: bool,
+    /// Stop when the procedure ends (its last step done, or one failed), without
+    /// checking the expectations (`mop check`).
+    pub check_only: bool,
 }
 
 /// A recorded series, one value per sample.
@@ -76,12 +85,27 @@ pub struct RunReport {
     pub peak_it_kw_lost: f64,
     /// When that peak was first reached \[s\]; `None` if no IT load was ever lost.
     pub peak_it_kw_lost_t_s: Option<f64>,
+    /// One per `[[step]]`, in file order.
+    pub procedure: Vec<StepReport>,
+    /// With [`RunOptions::snapshots`]: the site as each interval of the procedure
+    /// began (before step 1, then after each step done), in order.
+    pub snapshots: Vec<Snapshot>,
+    /// The run stopped when the procedure ended and checked no expectation
+    /// ([`RunOptions::check_only`]).
+    pub check_only: bool,
 }
 
 impl RunReport {
-    /// Whether every expectation held.
+    /// Whether every expectation held and every step of the procedure was done.
     pub fn passed(&self) -> bool {
-        self.verdicts.iter().all(|v| v.passed)
+        self.verdicts.iter().all(|v| v.passed) && self.failed_step().is_none()
+    }
+
+    /// The first step that was not done (refused, timed out or not reached).
+    pub fn failed_step(&self) -> Option<&StepReport> {
+        self.procedure
+            .iter()
+            .find(|s| s.outcome != StepOutcome::Done)
     }
 
     pub fn failed_count(&self) -> usize {
@@ -227,14 +251,16 @@ impl Plant for Simulator {
 }
 
 /// Runs a scenario to its end on a fresh simulator. Fails only if the simulator
-/// refuses one of its commands (the error names the `[[event]]`).
+/// takes one of its commands as bad input (the error names the `[[event]]` or
+/// `[[step]]`); an interlock's refusal is an event, and fails a step.
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, ScenarioError> {
     let mut sim = Simulator::new(scenario.topology.clone(), scenario.step_ms);
     run_on(&mut sim, scenario, options)
 }
 
-/// Runs a scenario to its end on `plant`, which must not have stepped yet and must
-/// step `scenario.step_ms` at a time.
+/// Runs a scenario to its end on `plant` (with [`RunOptions::check_only`], until its
+/// procedure ends), which must not have stepped yet and must step
+/// `scenario.step_ms` at a time.
 pub fn run_on<P: Plant>(
     plant: &mut P,
     scenario: &Scenario,
@@ -246,6 +272,7 @@ pub fn run_on<P: Plant>(
     let mut next_event = 0;
 
     let mut expectations = Expectations::new(&scenario.expects);
+    let mut player = Player::new(&scenario.steps, scenario.procedure_at_s, options.snapshots);
 
     let mut recorder = options
         .sample_every_s
@@ -256,6 +283,7 @@ pub fn run_on<P: Plant>(
     let mut peak_it_kw_lost_t_s = None;
 
     loop {
+        player.start_if_due(plant.simulator());
         let t_next = plant.simulator().next_time_s();
         while next_event < event_order.len()
             && scenario.events[event_order[next_event]].at_s <= t_next + TIME_EPS_S
@@ -266,6 +294,7 @@ pub fn run_on<P: Plant>(
                 .map_err(|reason| ScenarioError::at(&ev.loc, "event", reason))?;
             next_event += 1;
         }
+        player.send_due(plant)?;
 
         plant.step();
         steps += 1;
@@ -278,17 +307,25 @@ pub fn run_on<P: Plant>(
             peak_it_kw_lost_t_s = Some(t);
         }
 
-        expectations.observe(&scenario.expects, sim, t);
+        player.observe(sim);
+        if !options.check_only {
+            expectations.observe(&scenario.expects, sim, t);
+        }
 
         if let Some(r) = recorder.as_mut() {
             r.maybe_sample(sim, t);
         }
-        if t + TIME_EPS_S >= scenario.duration_s {
+        if t + TIME_EPS_S >= scenario.duration_s || (options.check_only && player.ended()) {
             break;
         }
     }
 
-    let verdicts = expectations.verdicts();
+    let verdicts = if options.check_only {
+        Vec::new()
+    } else {
+        expectations.verdicts()
+    };
+    let (procedure, snapshots) = player.finish_run();
     Ok(RunReport {
         events: timeline,
         verdicts,
@@ -298,5 +335,8 @@ pub fn run_on<P: Plant>(
         final_system: plant.simulator().system_status(),
         peak_it_kw_lost,
         peak_it_kw_lost_t_s,
+        procedure,
+        snapshots,
+        check_only: options.check_only,
     })
 }

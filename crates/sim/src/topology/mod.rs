@@ -12,6 +12,12 @@ use winter_river_protocol::{NodeKind, TopologyJson, TopologyNodeJson};
 
 pub use crate::kinds::KindParams;
 pub use parse::{DEFAULT_TOPOLOGY_TOML, Override};
+
+/// Largest topology or scenario file read from disk \[bytes\] (docs/topology.md,
+/// "Size"): a generated 100,000-node site is about 10 MB, so this leaves room for
+/// three times that with comments, and a larger file is refused before it is parsed
+/// (parsing costs about 25 times the file's size in memory).
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 pub(crate) use parse::{Lines, ParamReader, err_at};
 
 /// Where something came from: a file and a 1-based line.
