@@ -1456,7 +1456,9 @@ function renderDrill() {
   if (instructor) {
     const sel = $("drill-library");
     const library = d.library || [];
-    const chosen = sel.value || d.file;
+    // The loaded drill's entry first chosen (`up --drill` names it by its path).
+    const loadedAs = library.find((f) => d.file === f || String(d.file || "").endsWith("/" + f));
+    const chosen = sel.value || loadedAs;
     sel.textContent = "";
     for (const f of library) sel.append(Object.assign(mk("option", "", f), { value: f }));
     if (library.includes(chosen)) sel.value = chosen;
@@ -1542,8 +1544,11 @@ function renderDrill() {
     li.dataset.what = e.what;
     const text = [e.node, e.command].filter(Boolean).join(" ");
     li.append(mk("span", "t", fmtClock(e.t)), mk("code", "", text));
-    const meta = [e.step ? "step " + e.step : "", channelLabel(e.channel), e.detail || ""].filter(Boolean).join(" · ");
-    li.append(mk("span", "detail", meta));
+    // The engine's detail says what it means (a refusal's reason, "step 2 done").
+    // An instructor's drill command has no channel on the wire: none is shown.
+    const channel = e.what === "drill" ? "" : channelLabel(e.channel);
+    const meta = [channel, e.detail || (e.step ? "step " + e.step : "")].filter(Boolean).join(" · ");
+    li.append(mk("span", "entry-detail", meta));
     tl.append(li);
   }
   if (!(d.timeline || []).length) tl.append(mk("li", "empty", "Nothing yet."));

@@ -1707,3 +1707,366 @@ async fn the_drill_panel_reads_on_a_phone() {
         );
     }
 }
+
+// ── A whole drill, end to end (issue 13) ────────────────────────────────────
+
+/// The short MOP of the end-to-end drill, in a library folder of its own (the
+/// copy names the seed topology by its full path).
+fn drill_library() -> (std::path::PathBuf, std::path::PathBuf) {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ups-bypass-short.toml");
+    let topology = repo.join("topologies/default.toml").canonicalize().unwrap();
+    let text = std::fs::read_to_string(&fixture).unwrap().replace(
+        "../../../../topologies/default.toml",
+        &topology.display().to_string(),
+    );
+    let library = util::fresh_dir("drill-library");
+    std::fs::write(library.join("ups-bypass-short.toml"), text).unwrap();
+    (fixture, library)
+}
+
+/// JavaScript: the state of checklist step `n` as the page marks it.
+fn step_state(n: usize) -> String {
+    format!(
+        "(document.querySelector('#drill-steps li[data-step=\"{n}\"]') || {{dataset: {{}}}}).dataset.state"
+    )
+}
+
+/// A trainee's click on the dashboard that carries out checklist step `n`: the
+/// step ticks, done from the dashboard.
+async fn do_step(b: &mut Browser, n: usize, control: &str, dashboard: &str) {
+    b.click(control).await;
+    b.wait_for(
+        &format!(
+            "{} === 'done' && (document.querySelector('#drill-steps li[data-step=\"{n}\"] .tick') || {{}}).textContent === '✓' && \
+             ((document.querySelector('#drill-steps li[data-step=\"{n}\"] .when') || {{}}).textContent || '').endsWith('· ' + {dashboard:?})",
+            step_state(n)
+        ),
+        Duration::from_secs(5),
+        &format!("step {n} ticked after `{control}`"),
+    )
+    .await;
+}
+
+/// A live drill run as a class runs it: the site of `up --drill` (the short UPS
+/// bypass MOP loaded, a library, a debrief folder, an instructor's token), the
+/// instructor's page loads the drill from the library and starts it from the
+/// panel; a trainee's page (operator token only) carries the steps out with the
+/// dashboard's own controls — a refused attempt first, shown with the interlock's
+/// reason and counted on its step — and the checklist ticks; the instructor fires
+/// an inject by hand and stops the drill; the debrief link opens the engine's
+/// page, whose figures (steps done, score) match the debrief's JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_end_to_end_with_an_instructor_and_a_trainee() {
+    let (fixture, library) = drill_library();
+    let debriefs = util::fresh_dir("drill-debriefs");
+    let stack = Stack::start_drill(&fixture, Some(library), &debriefs).await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let (_, body) = util::get(stack.http, "/api/schema").await;
+    let schema: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let label = |list: &str, word: &str| {
+        schema["drill"][list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["word"] == word)
+            .and_then(|w| w["label"].as_str())
+            .unwrap()
+            .to_string()
+    };
+    let dashboard = label("channels", "dashboard");
+
+    let mut instructor = Browser::launch(W, H).await;
+    instructor
+        .goto(&format!("{}/?token={}", stack.base(), util::INSTRUCTOR))
+        .await;
+    instructor
+        .wait_for(
+            &format!(
+                "{} === 'Instructor' && {} === 'UPS A onto maintenance bypass (short MOP)' && \
+                 [...document.querySelectorAll('#drill-library option')].some(o => o.value === 'ups-bypass-short.toml')",
+                text_of("#mode"),
+                text_of("#drill-name")
+            ),
+            Duration::from_secs(10),
+            "the instructor's panel with the drill loaded and the library",
+        )
+        .await;
+    // Load it again, from the library this time, and start it.
+    instructor.click("#drill-load").await;
+    instructor
+        .wait_for(
+            "window.winterRiver.state.drill.file === 'ups-bypass-short.toml'",
+            Duration::from_secs(5),
+            "the drill loaded from the library",
+        )
+        .await;
+    instructor.click("#drill-start").await;
+    instructor
+        .wait_for(
+            &format!(
+                "{} === {:?} && !document.getElementById('drill-stop').disabled",
+                text_of("#drill-state"),
+                label("states", "running")
+            ),
+            Duration::from_secs(5),
+            "the drill running",
+        )
+        .await;
+    let clock = "document.getElementById('drill-clock').textContent";
+    let first = instructor.eval(clock).await;
+    instructor
+        .wait_for(
+            &format!("{clock} !== {first} && {clock}.endsWith(' / 15:00')"),
+            Duration::from_secs(5),
+            "the drill clock moving",
+        )
+        .await;
+
+    // The trainee: the checklist, every step to do; fault injection not theirs.
+    let mut trainee = operator_page(&stack).await;
+    trainee
+        .wait_for(
+            &format!(
+                "document.querySelectorAll('#drill-steps li.step').length === 4 && [1, 2, 3, 4].every(n => {}) && !{}",
+                "document.querySelector(`#drill-steps li[data-step=\"${n}\"]`).dataset.state === 'pending'",
+                visible("#drill-instructor")
+            ),
+            Duration::from_secs(10),
+            "the trainee's checklist",
+        )
+        .await;
+    select(&mut trainee, "ups_a").await;
+    let choice = |mode: &str| format!("[data-command=\"ups_mode\"] [data-choice=\"{mode}\"]");
+    // Maintenance bypass straight from normal: the interlock refuses it; the reason
+    // is shown, and counted on step 2.
+    trainee.click(&choice("maintenance_bypass")).await;
+    let reason = shown_refusal(&mut trainee, "ups_a", "ups_mode").await;
+    trainee
+        .wait_for(
+            &format!(
+                "{} === 'pending' && (document.querySelector('#drill-steps li[data-step=\"2\"] .flag.refused') || {{}}).textContent === '1 refused' && \
+                 [...document.querySelectorAll('#drill-timeline li[data-what=\"refused\"]')].some(li => li.textContent.includes({reason:?}))",
+                step_state(2)
+            ),
+            Duration::from_secs(5),
+            "the refused attempt on the checklist and the drill's timeline",
+        )
+        .await;
+    do_step(&mut trainee, 1, &choice("static_bypass"), &dashboard).await;
+    do_step(&mut trainee, 2, &choice("maintenance_bypass"), &dashboard).await;
+    do_step(&mut trainee, 3, "#btn-open", &dashboard).await;
+    do_step(&mut trainee, 4, "#btn-lock-out", &dashboard).await;
+    assert_eq!(
+        trainee
+            .eval("document.getElementById('btn-fail').disabled")
+            .await,
+        true,
+        "fault injection is the instructor's"
+    );
+    // The instructor's page ticked too.
+    instructor
+        .wait_for(
+            "[1, 2, 3, 4].every(n => document.querySelector(`#drill-steps li[data-step=\"${n}\"]`).dataset.state === 'done')",
+            Duration::from_secs(5),
+            "every step done on the instructor's page",
+        )
+        .await;
+
+    // The module fails while isolated: the instructor's inject, by hand.
+    instructor.click("[data-fire=\"0\"]").await;
+    instructor
+        .wait_for(
+            "document.querySelector('#drill-injects li[data-inject=\"0\"]').classList.contains('fired') && \
+             document.querySelector('#drill-injects li[data-inject=\"0\"] .when').textContent.includes('by hand') && \
+             document.querySelector('[data-fire=\"0\"]').disabled",
+            Duration::from_secs(5),
+            "the inject fired by hand",
+        )
+        .await;
+    trainee
+        .wait_for(
+            &format!(
+                "{} === 'fault' && {} === 'ok'",
+                shown_status("ups_a"),
+                shown_status("srv_a")
+            ),
+            Duration::from_secs(5),
+            "ups_a failed on maintenance bypass, the load still served",
+        )
+        .await;
+    instructor
+        .screenshot(&util::target_tmp().join("web-drill-instructor.png"))
+        .await;
+
+    // Stop: the score and the debrief on both pages.
+    instructor.click("#drill-stop").await;
+    for b in [&mut instructor, &mut trainee] {
+        b.wait_for(
+            &format!(
+                "{} === {:?} && {} && {} !== '—' && {}",
+                text_of("#drill-state"),
+                label("states", "finished"),
+                visible("#drill-result"),
+                text_of("#drill-score"),
+                visible("#drill-debrief")
+            ),
+            Duration::from_secs(10),
+            "the drill finished with its score and debrief",
+        )
+        .await;
+    }
+    let json_path = debriefs.join("latest.json");
+    let debrief: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let total = debrief["score"]["total"].as_u64().unwrap();
+    let steps = debrief["steps"].as_array().unwrap();
+    let done = steps.iter().filter(|s| s["state"] == "done").count();
+    assert_eq!((done, steps.len()), (4, 4), "{debrief}");
+    assert_eq!(debrief["refused_actions"], 1);
+    assert_eq!(debrief["ended_by"], "stop");
+    assert_eq!(
+        steps
+            .iter()
+            .map(|s| s["refused"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [0, 1, 0, 0]
+    );
+    assert!(
+        steps.iter().all(|s| s["channel"] == "dashboard"),
+        "{debrief}"
+    );
+    assert_eq!(
+        trainee.eval(&text_of("#drill-score")).await,
+        total.to_string()
+    );
+
+    // The debrief page, from the panel's link: its figures are the JSON's.
+    let href = trainee
+        .eval("document.getElementById('drill-debrief').href")
+        .await;
+    trainee.goto(href.as_str().unwrap()).await;
+    trainee
+        .wait_for(
+            "!!document.getElementById('score') && !!document.getElementById('steps')",
+            Duration::from_secs(5),
+            "the debrief page",
+        )
+        .await;
+    assert_eq!(
+        trainee.eval(&text_of("#score")).await,
+        format!("{total} / 100")
+    );
+    let how = trainee
+        .eval(
+            "[...document.querySelectorAll('#steps tbody tr')].map(tr => tr.cells[3].textContent)",
+        )
+        .await;
+    let how: Vec<&str> = how
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(how.len(), steps.len());
+    assert_eq!(how.iter().filter(|h| **h == "done").count(), done);
+    assert!(
+        trainee
+            .eval(&text_of("#it-lost"))
+            .await
+            .as_str()
+            .unwrap()
+            .contains(&format!(
+                "{:.3} kWh",
+                debrief["it_kwh_lost"].as_f64().unwrap()
+            )),
+        "the IT energy lost"
+    );
+    assert_eq!(
+        instructor.errors(),
+        Vec::<String>::new(),
+        "the instructor's page logged errors"
+    );
+    assert_eq!(
+        trainee.errors(),
+        Vec::<String>::new(),
+        "the trainee's page logged errors"
+    );
+}
+
+/// The picture of the drill panel in docs/live.md: the library's UPS maintenance
+/// MOP on the seed chain, seen by the instructor after a trainee's first steps (one
+/// refused). Run by hand (about 30 s) and copy target/tmp/docs-drill-panel.png to
+/// docs/drill-panel.png:
+/// `cargo test -p winter-river-web --test browser -- --ignored docs_drill_panel_screenshot`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "makes docs/drill-panel.png by hand: about 30 s"]
+async fn docs_drill_panel_screenshot() {
+    let drills = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../drills");
+    let debriefs = util::fresh_dir("docs-debriefs");
+    let stack = Stack::start_drill(
+        &drills.join("ups-maintenance-bypass.toml"),
+        Some(drills),
+        &debriefs,
+    )
+    .await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let mut instructor = Browser::launch(W, H).await;
+    instructor
+        .goto(&format!("{}/?token={}", stack.base(), util::INSTRUCTOR))
+        .await;
+    instructor
+        .wait_for(
+            "document.querySelectorAll('#drill-steps li.step').length > 4 && !document.getElementById('drill-start').disabled",
+            Duration::from_secs(10),
+            "the drill loaded",
+        )
+        .await;
+    instructor.click("#drill-start").await;
+    let mut trainee = operator_page(&stack).await;
+    trainee
+        .wait_for(
+            "window.winterRiver.state.drill.state === 'running'",
+            Duration::from_secs(10),
+            "the drill running",
+        )
+        .await;
+    select(&mut trainee, "ups_a").await;
+    let choice = |mode: &str| format!("[data-command=\"ups_mode\"] [data-choice=\"{mode}\"]");
+    trainee.click(&choice("maintenance_bypass")).await;
+    shown_refusal(&mut trainee, "ups_a", "ups_mode").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    trainee.click(&choice("static_bypass")).await;
+    trainee
+        .wait_for(
+            &format!("{} === 'done'", step_state(1)),
+            Duration::from_secs(5),
+            "step 1",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    trainee.click(&choice("maintenance_bypass")).await;
+    trainee
+        .wait_for(
+            &format!("{} === 'done'", step_state(2)),
+            Duration::from_secs(5),
+            "step 2",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    trainee.click("#btn-open").await;
+    trainee
+        .wait_for(
+            &format!("{} === 'done'", step_state(3)),
+            Duration::from_secs(5),
+            "step 3",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    instructor
+        .screenshot_of("#drill", &util::target_tmp().join("docs-drill-panel.png"))
+        .await;
+    assert_eq!(instructor.errors(), Vec::<String>::new());
+    assert_eq!(trainee.errors(), Vec::<String>::new());
+}

@@ -108,6 +108,22 @@ impl Stack {
         config.instructor_token = Some(INSTRUCTOR.to_string());
     }
 
+    /// A live drill as `up --drill FILE --drills LIBRARY --debrief-dir DIR
+    /// --instructor-token` runs it: the drill's site, the drill loaded, the web
+    /// with [`INSTRUCTOR`] and the engine's debrief folder.
+    pub async fn start_drill(file: &Path, library: Option<PathBuf>, debrief_dir: &Path) -> Stack {
+        let site = SiteTopology::Drill {
+            file,
+            library,
+            debrief_dir: debrief_dir.to_path_buf(),
+        };
+        Stack::start_configured(site, |c| {
+            Stack::with_instructor(c);
+            c.debrief_dir = Some(debrief_dir.to_path_buf());
+        })
+        .await
+    }
+
     /// A site (`topology`) and the web on it, configured by `configure`.
     pub async fn start_configured(
         topology: SiteTopology<'_>,
@@ -609,10 +625,31 @@ impl Browser {
 
     /// Writes a PNG screenshot of the viewport to `path`.
     pub async fn screenshot(&mut self, path: &Path) {
-        use base64::Engine as _;
+        self.capture(path, json!({"format": "png"})).await;
+    }
+
+    /// Writes a PNG of the first element matching `selector` alone (scrolled to
+    /// the top of the page first) to `path`.
+    pub async fn screenshot_of(&mut self, selector: &str, path: &Path) {
+        let sel = serde_json::to_string(selector).unwrap();
         let r = self
-            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .eval(&format!(
+                "(() => {{ window.scrollTo(0, 0); const r = document.querySelector({sel}).getBoundingClientRect(); \
+                 return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]; }})()"
+            ))
             .await;
+        let n = |i: usize| r[i].as_f64().unwrap_or(0.0);
+        let clip = json!({"x": n(0), "y": n(1), "width": n(2), "height": n(3), "scale": 1});
+        self.capture(
+            path,
+            json!({"format": "png", "clip": clip, "captureBeyondViewport": true}),
+        )
+        .await;
+    }
+
+    async fn capture(&mut self, path: &Path, params: Value) {
+        use base64::Engine as _;
+        let r = self.call("Page.captureScreenshot", params).await;
         let data = base64::engine::general_purpose::STANDARD
             .decode(r["data"].as_str().expect("screenshot data"))
             .expect("base64 screenshot");
