@@ -1434,7 +1434,10 @@ function renderDrill() {
   const loaded = d.state && d.state !== "none";
   const panel = $("drill");
   const instructor = S.instructor;
-  panel.hidden = !loaded && !instructor;
+  // With no drill loaded only the instructor sees it, and only when there is a
+  // library to load from: then just the loader.
+  panel.hidden = !loaded && !(instructor && (d.library || []).length);
+  panel.classList.toggle("idle", !loaded);
   panel.dataset.state = d.state || "none";
   $("drill-chip").hidden = !loaded;
   $("drill-chip").dataset.state = d.state || "none";

@@ -1330,10 +1330,11 @@ async fn the_drill_panel_for_the_instructor_and_a_trainee() {
     let _boards = util::boards(stack.client("boards").await, &p, &SEED_BOARDS);
     let drill_topic = format!("{p}/system/drill");
     let pending = ("pending", None, 0);
+    // No drill loaded yet: the engine lists its library.
     publish_retained(
         &engine,
         &drill_topic,
-        &drill_json("loaded", 0.0, [pending; 3]),
+        &serde_json::json!({"state": "none", "library": ["ups-maintenance-bypass.toml"]}),
     );
     let (_, body) = util::get(stack.http, "/api/schema").await;
     let schema: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -1348,11 +1349,30 @@ async fn the_drill_panel_for_the_instructor_and_a_trainee() {
             .to_string()
     };
 
-    // The instructor's page: the library, Load, Start.
+    // The instructor's page: with no drill loaded, the loader alone.
     let mut instructor = Browser::launch(W, H).await;
     instructor
         .goto(&format!("{}/?token={}", stack.base(), util::INSTRUCTOR))
         .await;
+    instructor
+        .wait_for(
+            &format!(
+                "{} && {} && !{} && !{} && document.querySelectorAll('#drill-library option').length === 1",
+                visible("#drill"),
+                visible("#drill-load"),
+                visible(".drill-checklist"),
+                visible("#drill-chip")
+            ),
+            Duration::from_secs(10),
+            "the instructor's loader with no drill loaded",
+        )
+        .await;
+    publish_retained(
+        &engine,
+        &drill_topic,
+        &drill_json("loaded", 0.0, [pending; 3]),
+    );
+    // Loaded: the library, Load, Start, the checklist.
     instructor
         .wait_for(
             &format!(
