@@ -72,8 +72,11 @@ pub struct Interval {
     /// The nodes not in their normal position, in topology order.
     pub state: Vec<StatePart>,
     /// IT load the state loses by itself, with no failure \[kW, the most while it
-    /// plays out\].
+    /// plays out\] (a UPS left on battery runs out).
     pub it_kw_lost: f64,
+    /// When it does, as the exposure says it (`after 2322 s (38.7 min)
+    /// (ride-through)`); `none` when it loses nothing.
+    pub it_kw_lost_when: String,
     /// The failures that drop IT load beyond that, in topology order.
     pub exposed: Vec<Exposed>,
 }
@@ -165,6 +168,10 @@ pub fn exposure(snapshots: &[Snapshot], steps: usize, cfg: &ExposureConfig) -> P
                 t_s: s.t_s,
                 state: state_of(&s.sim),
                 it_kw_lost: o.max_lost_kw,
+                it_kw_lost_when: when_words(
+                    o.first_loss_after_s.map(whole_ms),
+                    o.restored_after_s.map(whole_ms),
+                ),
                 exposed: Vec::new(),
             });
             continue;
@@ -175,10 +182,24 @@ pub fn exposure(snapshots: &[Snapshot], steps: usize, cfg: &ExposureConfig) -> P
         if let Some(mut e) = beyond(&b.lost_kw_changes, &o.lost_kw_changes) {
             e.first_s = whole_ms(e.first_s);
             e.restored_s = e.restored_s.map(whole_ms);
+            // Lost "until" the state would have lost it anyway: say so, not "back".
+            let caught_up = match (e.restored_s, b.first_loss_after_s) {
+                (Some(r), Some(own)) => (r - whole_ms(own)).abs() < 1e-6,
+                _ => false,
+            };
+            let when = if caught_up {
+                format!(
+                    "{}, {} before the state would lose it anyway",
+                    when_words(Some(e.first_s), None),
+                    crate::outcome::secs(e.restored_s.unwrap_or(0.0) - e.first_s)
+                )
+            } else {
+                when_words(Some(e.first_s), e.restored_s)
+            };
             interval.exposed.push(Exposed {
                 failure: topology.node(c).id.clone(),
                 lost_kw: e.lost_kw,
-                when: when_words(Some(e.first_s), e.restored_s),
+                when,
                 first_loss_after_s: e.first_s,
                 restored_after_s: e.restored_s,
             });

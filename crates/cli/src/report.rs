@@ -160,12 +160,12 @@ fn exposure_text(out: &mut String, e: &ProcedureExposure, wall_s: f64) {
             .intervals
             .iter()
             .filter(|i| i.after_step >= row.first && i.after_step <= row.last)
-            .map(|i| i.it_kw_lost)
-            .fold(0.0, f64::max);
-        if own > 0.0 {
+            .max_by(|a, b| a.it_kw_lost.total_cmp(&b.it_kw_lost));
+        if let Some(own) = own.filter(|i| i.it_kw_lost > 0.0) {
             let _ = writeln!(
                 out,
-                "    (the state itself loses up to {own:.1} kW; the figures below are beyond that)"
+                "    (left as it is, this state loses {:.1} kW {}; the figures below are beyond that)",
+                own.it_kw_lost, own.it_kw_lost_when
             );
         }
         if row.exposed.is_empty() {

@@ -22,9 +22,11 @@ fn load(path: &Path) -> Scenario {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Every shipped scenario and every drill of the library.
 fn shipped() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("scenarios"))
-        .unwrap()
+    let mut files: Vec<PathBuf> = ["scenarios", "drills"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(repo_root().join(d)).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();

@@ -51,21 +51,35 @@ fn assert_refused(src: &str, line: usize, key: &str, reason: &str) {
     }
 }
 
-#[test]
-fn every_shipped_scenario_passes() {
-    let dir = repo_root().join("scenarios");
+/// The `.toml` files of a folder of the repository, sorted.
+fn shipped_in(folder: &str) -> Vec<PathBuf> {
+    let dir = repo_root().join(folder);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
+    files
+}
+
+/// Every shipped scenario and every drill of the library (`drills/`, played headless
+/// as scripted: a drill is its own regression test) holds: each expectation, and
+/// each procedure step done.
+#[test]
+fn every_shipped_scenario_and_drill_passes() {
+    let scenarios = shipped_in("scenarios");
+    let drills = shipped_in("drills");
     assert!(
-        files.len() >= 5,
-        "expected at least 5 scenarios, found {files:?}"
+        scenarios.len() >= 5,
+        "expected at least 5 scenarios, found {scenarios:?}"
+    );
+    assert!(
+        drills.len() >= 6,
+        "expected at least 6 drills, found {drills:?}"
     );
     let mut failures = Vec::new();
-    for path in &files {
+    for path in scenarios.iter().chain(&drills) {
         let src = read_file(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let scenario = Scenario::from_toml_str(&src, &path.display().to_string(), read_file)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -75,6 +89,7 @@ fn every_shipped_scenario_passes() {
             path.display()
         );
         let report = run(&scenario, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let failures_before = failures.len();
         for v in report.verdicts.iter().filter(|v| !v.passed) {
             let e = &scenario.expects[v.index];
             failures.push(format!(
@@ -86,10 +101,34 @@ fn every_shipped_scenario_passes() {
                 v.seen_t_s
             ));
         }
+        for step in &report.procedure {
+            if let Some(why) = step.why(&scenario.steps[step.index], report.end_time_s) {
+                failures.push(format!(
+                    "{}:{}: step {}: {why}",
+                    path.display(),
+                    scenario.steps[step.index].loc.line,
+                    step.index + 1
+                ));
+            }
+        }
+        if !scenario.steps.is_empty() {
+            assert_eq!(
+                report.procedure.len(),
+                scenario.steps.len(),
+                "{}: every step reported",
+                path.display()
+            );
+        }
+        assert_eq!(
+            report.passed(),
+            failures.len() == failures_before,
+            "{}: passed() agrees with the verdicts and steps",
+            path.display()
+        );
     }
     assert!(
         failures.is_empty(),
-        "failed expectations:\n{}",
+        "failed expectations or steps:\n{}",
         failures.join("\n")
     );
 }
