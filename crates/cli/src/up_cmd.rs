@@ -88,6 +88,9 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     };
 
     let (web_listener, web_token) = args.web.listen()?;
+    let mut web_config = args.web.web_config(&config.prefix, web_token)?;
+    // The web serves the debrief the engine writes: the same folder.
+    web_config.debrief_dir = Some(drill_files.debrief_dir.clone());
     let web_addr = web_listener.local_addr()?;
     let mut lines = Vec::new();
     let url: BrokerUrl = match &args.broker {
@@ -136,10 +139,9 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         let real: Vec<&str> = real.iter().map(String::as_str).collect();
         println!("             waiting for real boards: {}", summarize(&real));
     }
-    println!(
-        "  dashboard  {}",
-        winter_river_web::dashboard_url(web_addr, &web_token)
-    );
+    for line in crate::web_cmd::dashboard_lines(web_addr, &web_config) {
+        println!("{line}");
+    }
     if let Some(line) = drill_line {
         println!("{line}");
     }
@@ -197,8 +199,7 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         let web = crate::web_cmd::spawn(
             web_listener,
             url.clone(),
-            &config.prefix,
-            web_token,
+            web_config,
             Some(telemetry_rx),
             stopped(stop_rx.clone()),
         )?;

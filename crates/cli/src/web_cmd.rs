@@ -1,5 +1,6 @@
 //! `winter-river web`: the dashboard, HTTP API and /metrics alone, against any
-//! broker; and the `--http` / `--token` flags that `up` shares.
+//! broker; and the `--http` / `--token` / `--instructor-token` flags, the web's
+//! configuration and the dashboard lines that `up` shares.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,27 +25,41 @@ pub struct HttpArgs {
     /// one, printed in the dashboard URL).
     #[arg(long, env = "WR_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Instructor token: when given, fault injection and drill control from the
+    /// dashboard and the API need it (operators keep switching, loads and resets),
+    /// and it may do everything the operator token does. Without it the operator
+    /// token does both.
+    #[arg(long, env = "WR_INSTRUCTOR_TOKEN", hide_env_values = true)]
+    pub instructor_token: Option<String>,
+}
+
+/// A token goes in a URL and a header: printable ASCII without spaces, `&` or `#`.
+fn check_token(flags: &str, t: &str) -> Result<()> {
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'&' && b != b'#')
+    {
+        anyhow::bail!(
+            "{flags}: use printable ASCII without spaces, `&` or `#` (it goes in a URL and a header)"
+        );
+    }
+    Ok(())
 }
 
 impl HttpArgs {
     /// Binds the listener (so a taken port is reported before anything starts) and
-    /// settles the token.
+    /// settles the operator token; the instructor's is checked too, so a bad one
+    /// stops the start here.
     pub fn listen(&self) -> Result<(std::net::TcpListener, String)> {
         let token = match &self.token {
             Some(t) => {
-                if t.is_empty()
-                    || !t
-                        .bytes()
-                        .all(|b| b.is_ascii_graphic() && b != b'&' && b != b'#')
-                {
-                    anyhow::bail!(
-                        "--token / WR_TOKEN: use printable ASCII without spaces, `&` or `#` (it goes in a URL and a header)"
-                    );
-                }
+                check_token("--token / WR_TOKEN", t)?;
                 t.clone()
             }
             None => winter_river_web::random_token(),
         };
+        self.instructor_token(&token)?;
         let listener = std::net::TcpListener::bind(self.http).with_context(|| {
             format!(
                 "cannot listen for the dashboard on {} (port taken? choose another with --http)",
@@ -55,6 +70,50 @@ impl HttpArgs {
             .set_nonblocking(true)
             .context("cannot configure the dashboard listener")?;
         Ok((listener, token))
+    }
+}
+
+impl HttpArgs {
+    /// The instructor token, checked as `--token` is and told apart from the
+    /// operator token `operator` (one token for two roles would be no split).
+    pub fn instructor_token(&self, operator: &str) -> Result<Option<String>> {
+        let Some(t) = &self.instructor_token else {
+            return Ok(None);
+        };
+        check_token("--instructor-token / WR_INSTRUCTOR_TOKEN", t)?;
+        if t == operator {
+            anyhow::bail!(
+                "--instructor-token is the operator token: give the instructor a token of their own (or leave it out, and the operator token does both)"
+            );
+        }
+        Ok(Some(t.clone()))
+    }
+
+    /// The web's configuration: prefix, operator token `token` (from
+    /// [`HttpArgs::listen`]), the instructor's; no debrief directory (`up` sets the
+    /// engine's).
+    pub fn web_config(&self, prefix: &str, token: String) -> Result<WebConfig> {
+        let instructor_token = self.instructor_token(&token)?;
+        Ok(WebConfig {
+            instructor_token,
+            ..WebConfig::new(prefix, token)
+        })
+    }
+}
+
+/// The lines that say where the dashboard is, one URL per role: the operators'
+/// (with their token) and, when there is one, the instructor's.
+pub fn dashboard_lines(addr: SocketAddr, config: &WebConfig) -> Vec<String> {
+    let url = |token: &str| winter_river_web::dashboard_url(addr, token);
+    match &config.instructor_token {
+        None => vec![format!("  dashboard  {}", url(&config.token))],
+        Some(instructor) => vec![
+            format!("  dashboard  {}   (operators)", url(&config.token)),
+            format!(
+                "  instructor {}   (fault injection, drill control)",
+                url(instructor)
+            ),
+        ],
     }
 }
 
@@ -69,14 +128,12 @@ pub fn base_url(addr: SocketAddr) -> String {
 pub fn spawn(
     listener: std::net::TcpListener,
     url: BrokerUrl,
-    prefix: &str,
-    token: String,
+    config: WebConfig,
     telemetry: Option<watch::Receiver<Telemetry>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<JoinHandle<()>> {
     let listener =
         tokio::net::TcpListener::from_std(listener).context("cannot use the dashboard listener")?;
-    let config = WebConfig::new(prefix, token);
     Ok(tokio::spawn(async move {
         if let Err(e) = winter_river_web::serve(listener, url, config, telemetry, shutdown).await {
             tracing::error!("the dashboard stopped: {e}");
@@ -98,24 +155,91 @@ pub fn run(args: &WebArgs) -> Result<u8> {
     args.client.check_prefix()?;
     let url = args.client.url()?;
     let (listener, token) = args.http.listen()?;
+    let config = args.http.web_config(&args.client.prefix, token)?;
     let addr = listener.local_addr().context("dashboard listener")?;
     println!("web        broker {url}, prefix `{}`", args.client.prefix);
-    println!(
-        "  dashboard  {}",
-        winter_river_web::dashboard_url(addr, &token)
-    );
+    for line in dashboard_lines(addr, &config) {
+        println!("{line}");
+    }
     println!("  metrics    {}/metrics", base_url(addr));
     runtime()?.block_on(async move {
-        let handle = spawn(
-            listener,
-            url,
-            &args.client.prefix,
-            token,
-            None,
-            shutdown_signal(),
-        )?;
+        let handle = spawn(listener, url, config, None, shutdown_signal())?;
         let _ = handle.await;
         anyhow::Ok(())
     })?;
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn args(token: Option<&str>, instructor: Option<&str>) -> HttpArgs {
+        HttpArgs {
+            http: "127.0.0.1:0".parse().unwrap(),
+            token: token.map(str::to_string),
+            instructor_token: instructor.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_instructor_token_is_checked_as_the_operator_s_is() {
+        let ok = args(Some("op"), Some("teach"))
+            .web_config("wr", "op".into())
+            .unwrap();
+        assert_eq!(ok.instructor_token.as_deref(), Some("teach"));
+        assert_eq!(
+            args(Some("op"), None)
+                .web_config("wr", "op".into())
+                .unwrap()
+                .instructor_token,
+            None
+        );
+        for bad in ["", "a b", "a&b", "a#b", "é"] {
+            let e = args(Some("op"), Some(bad))
+                .web_config("wr", "op".into())
+                .unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with("--instructor-token / WR_INSTRUCTOR_TOKEN: use printable ASCII"),
+                "{bad}: {e}"
+            );
+        }
+        let e = args(Some("same"), Some("same"))
+            .web_config("wr", "same".into())
+            .unwrap_err();
+        assert!(e.to_string().contains("is the operator token"), "{e}");
+        // A bad instructor token stops the start before anything listens.
+        assert!(args(Some("op"), Some("a b")).listen().is_err());
+        assert!(
+            args(Some("a b"), None)
+                .listen()
+                .unwrap_err()
+                .to_string()
+                .starts_with("--token / WR_TOKEN")
+        );
+    }
+
+    #[test]
+    fn one_dashboard_url_per_role() {
+        let addr: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let one = args(Some("op"), None)
+            .web_config("wr", "op".into())
+            .unwrap();
+        assert_eq!(
+            dashboard_lines(addr, &one),
+            ["  dashboard  http://127.0.0.1:8080/?token=op"]
+        );
+        let two = args(Some("op"), Some("teach"))
+            .web_config("wr", "op".into())
+            .unwrap();
+        assert_eq!(
+            dashboard_lines(addr, &two),
+            [
+                "  dashboard  http://127.0.0.1:8080/?token=op   (operators)",
+                "  instructor http://127.0.0.1:8080/?token=teach   (fault injection, drill control)",
+            ]
+        );
+    }
 }

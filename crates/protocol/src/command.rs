@@ -119,6 +119,9 @@ pub struct CommandSpec {
     /// operator commands, accepted or refused. `set_fault`, `set_load` and `reset`
     /// show in status words and their own events instead.
     pub answered: bool,
+    /// Fault injection: when the dashboard has an instructor's token, only the
+    /// instructor may send it (docs/api.md, "Roles"). MQTT itself has no roles.
+    pub instructor: bool,
 }
 
 /// The most a `set_load` may ask of one load \[kW\]: a gigawatt, more than the
@@ -142,6 +145,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Every,
         site_wide: false,
         answered: false,
+        instructor: true,
     },
     CommandSpec {
         name: "set_load",
@@ -158,6 +162,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Role(Role::Load),
         site_wide: false,
         answered: false,
+        instructor: false,
     },
     CommandSpec {
         name: "reset",
@@ -166,6 +171,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Every,
         site_wide: true,
         answered: false,
+        instructor: false,
     },
     CommandSpec {
         name: "update",
@@ -174,6 +180,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::EngineOnly,
         site_wide: false,
         answered: false,
+        instructor: false,
     },
     CommandSpec {
         name: "open",
@@ -182,6 +189,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Every,
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "close",
@@ -190,6 +198,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Every,
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "lockout",
@@ -202,6 +211,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Every,
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "ups_mode",
@@ -214,6 +224,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Kind(NodeKind::Ups),
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "ats_mode",
@@ -226,6 +237,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Kind(NodeKind::Switchgear),
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "transfer",
@@ -238,6 +250,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Kind(NodeKind::Switchgear),
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "ats_test",
@@ -250,6 +263,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Kind(NodeKind::Switchgear),
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "gen_mode",
@@ -264,6 +278,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Kind(NodeKind::Generator),
         site_wide: false,
         answered: true,
+        instructor: false,
     },
     CommandSpec {
         name: "epo",
@@ -272,6 +287,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         applies_to: AppliesTo::Site,
         site_wide: true,
         answered: true,
+        instructor: false,
     },
 ];
 

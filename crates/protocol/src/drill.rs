@@ -6,6 +6,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+use crate::kind::Tone;
+
 macro_rules! channels {
     ($( $(#[$doc:meta])* $variant:ident = $word:literal, $label:literal; )*) => {
         /// Where an operator's command came from: the optional `channel` field of a
@@ -237,3 +239,97 @@ pub struct DrillStatus {
 
 /// Timeline entries kept in the retained status (the debrief has them all).
 pub const DRILL_TIMELINE_KEPT: usize = 50;
+
+// ---------------------------------------------------------------- Words
+
+/// One word of a drill's vocabulary as a person reads it: a state, a step's state,
+/// a verdict or a channel (`drill` of `/api/schema`, docs/api.md). The dashboard
+/// and the debrief name them from here, not from copies of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DrillWord {
+    /// On the wire.
+    pub word: &'static str,
+    /// What a person reads.
+    pub label: &'static str,
+    pub tone: Tone,
+}
+
+macro_rules! words {
+    ($ty:ident { $( $variant:ident = $word:literal, $label:literal, $tone:ident; )* }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[ $( $ty::$variant, )* ];
+
+            /// The word, its label and its tone.
+            pub fn spec(self) -> DrillWord {
+                match self {
+                    $( $ty::$variant => DrillWord { word: $word, label: $label, tone: Tone::$tone }, )*
+                }
+            }
+
+            /// The word on the wire.
+            pub fn as_str(self) -> &'static str {
+                self.spec().word
+            }
+
+            /// As a person reads it.
+            pub fn label(self) -> &'static str {
+                self.spec().label
+            }
+        }
+    };
+}
+
+words!(DrillState {
+    None = "none", "No drill", Off;
+    Loaded = "loaded", "Loaded", Off;
+    Running = "running", "Running", Good;
+    Finished = "finished", "Finished", Off;
+});
+
+words!(StepState {
+    Pending = "pending", "To do", Off;
+    Done = "done", "Done", Good;
+    Late = "late", "Late", Warn;
+    OutOfOrder = "out_of_order", "Out of order", Warn;
+    Missed = "missed", "Missed", Bad;
+});
+
+words!(ExpectVerdict {
+    Pending = "pending", "Pending", Off;
+    Passed = "passed", "Passed", Good;
+    Failed = "failed", "Failed", Bad;
+});
+
+/// Every drill word, for `/api/schema`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillWords {
+    pub states: Vec<DrillWord>,
+    pub steps: Vec<DrillWord>,
+    pub verdicts: Vec<DrillWord>,
+    /// Where a command came from; `tone` is `off` for all.
+    pub channels: Vec<DrillWord>,
+}
+
+impl DrillWords {
+    pub fn new() -> DrillWords {
+        DrillWords {
+            states: DrillState::ALL.iter().map(|s| s.spec()).collect(),
+            steps: StepState::ALL.iter().map(|s| s.spec()).collect(),
+            verdicts: ExpectVerdict::ALL.iter().map(|v| v.spec()).collect(),
+            channels: Channel::ALL
+                .iter()
+                .map(|c| DrillWord {
+                    word: c.as_str(),
+                    label: c.label(),
+                    tone: Tone::Off,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Default for DrillWords {
+    fn default() -> DrillWords {
+        DrillWords::new()
+    }
+}

@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use serde::Serialize;
 
 use crate::command::{COMMANDS, CommandSpec};
+use crate::drill::DrillWords;
 use crate::event::EventKind;
 use crate::field::FieldSpec;
 use crate::kind::{KindSpec, NodeKind, NodeState, StateSpec};
@@ -32,6 +33,8 @@ pub struct Schema {
     pub modes: Vec<ModeSpec>,
     /// Every breaker position.
     pub breakers: Vec<BreakerSpec>,
+    /// Live drills' words: drill states, step states, verdicts, channels.
+    pub drill: DrillWords,
 }
 
 /// One kind with the commands that apply to it.
@@ -65,6 +68,7 @@ impl Schema {
             sources: Source::ALL.iter().map(|s| s.as_str()).collect(),
             modes: Mode::ALL.iter().map(|m| m.spec()).collect(),
             breakers: Breaker::ALL.iter().map(|b| b.spec()).collect(),
+            drill: DrillWords::new(),
         }
     }
 }

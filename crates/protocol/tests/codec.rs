@@ -1395,6 +1395,46 @@ fn drill_status_round_trips() {
 }
 
 #[test]
+fn drill_words_are_the_wire_words_with_a_label_each() {
+    use winter_river_protocol::{DrillState, DrillWords, ExpectVerdict, StepState};
+    let wire = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    for s in DrillState::ALL {
+        assert_eq!(wire(serde_json::to_value(s).unwrap()), s.as_str());
+    }
+    for s in StepState::ALL {
+        assert_eq!(wire(serde_json::to_value(s).unwrap()), s.as_str());
+    }
+    for v in ExpectVerdict::ALL {
+        assert_eq!(wire(serde_json::to_value(v).unwrap()), v.as_str());
+    }
+    let words = serde_json::to_value(DrillWords::new()).unwrap();
+    assert_eq!(words["steps"][3]["word"], "out_of_order");
+    assert_eq!(words["steps"][3]["label"], "Out of order");
+    assert_eq!(words["steps"][4]["tone"], "bad");
+    assert_eq!(words["channels"][1]["label"], "dashboard");
+    assert!(
+        words["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| !w["label"].as_str().unwrap().is_empty())
+    );
+}
+
+#[test]
+fn fault_injection_is_the_instructor_s_command() {
+    let schema = serde_json::to_value(winter_river_protocol::Schema::new()).unwrap();
+    let instructor: Vec<&str> = schema["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["instructor"] == true)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(instructor, ["set_fault"]);
+}
+
+#[test]
 fn link_fields_out_of_what_a_board_can_report_are_refused() {
     let status = |extra: &str| {
         format!(r#"{{"node_id":"pdu_a","status":"ok","power_kw":6.0{extra}}}"#).into_bytes()

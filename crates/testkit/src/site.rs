@@ -3,18 +3,21 @@
 //! under a topic prefix of its own, all on 127.0.0.1. For end-to-end tests of a
 //! client that must not depend on the engine or the simulator itself — the web
 //! dashboard (docs/architecture.md): it gets a broker URL and a prefix and talks
-//! MQTT, as it does in production.
+//! MQTT, as it does in production. A site may run a live drill as `up --drill`
+//! does ([`SiteTopology::Drill`]).
 //!
 //! One site at a time per test binary: the engine's and the boards' MQTT client ids
 //! are made from the process id, and two clients with one id take turns kicking
 //! each other off the broker. [`LiveSite::start`] waits for the one before to end.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{OwnedMutexGuard, watch};
 use winter_river_broker::{BrokerConfig, RunningBroker};
+use winter_river_engine::driver::DrillFiles;
 use winter_river_engine::{EngineConfig, EngineCore};
 use winter_river_fleet::{FleetConfig, NodesSpec, select_boards};
 use winter_river_mqtt::BrokerUrl;
@@ -39,6 +42,14 @@ pub enum SiteTopology<'a> {
     Toml { text: &'a str, name: &'a str },
     /// No engine and no boards: the test publishes what they would.
     BrokerOnly,
+    /// A live drill, as `up --drill FILE --drills LIBRARY --debrief-dir DIR` runs
+    /// it: the drill's own topology, the drill loaded (not started), the engine
+    /// reading the library and writing debriefs into `debrief_dir`.
+    Drill {
+        file: &'a Path,
+        library: Option<PathBuf>,
+        debrief_dir: PathBuf,
+    },
 }
 
 /// The broker, engine and boards of one test; everything stops when dropped.
@@ -98,6 +109,7 @@ impl LiveSite {
             })?;
         let prefix = unique_prefix();
         let (stop, _) = watch::channel(false);
+        let mut drill = None;
         let topology = match topology {
             SiteTopology::Default => Some(Topology::builtin_default()),
             SiteTopology::Toml { text, name } => Some(
@@ -106,6 +118,21 @@ impl LiveSite {
                 })?,
             ),
             SiteTopology::BrokerOnly => None,
+            SiteTopology::Drill {
+                file,
+                library,
+                debrief_dir,
+            } => {
+                let scenario = winter_river_engine::drills::read_drill(file)
+                    .map_err(|what| TestkitError::Site { what })?;
+                let topology = scenario.topology.clone();
+                let files = DrillFiles {
+                    library,
+                    debrief_dir,
+                };
+                drill = Some((scenario, file.display().to_string(), files));
+                Some(topology)
+            }
         };
         let mut site = LiveSite {
             url,
@@ -116,12 +143,16 @@ impl LiveSite {
             _one_at_a_time: one_at_a_time,
         };
         if let Some(topology) = topology {
-            site.run_engine_and_boards(topology)?;
+            site.run_engine_and_boards(topology, drill)?;
         }
         Ok(site)
     }
 
-    fn run_engine_and_boards(&mut self, topology: Topology) -> Result<(), TestkitError> {
+    fn run_engine_and_boards(
+        &mut self,
+        topology: Topology,
+        drill: Option<(winter_river_sim::Scenario, String, DrillFiles)>,
+    ) -> Result<(), TestkitError> {
         let boards = select_boards(&topology, &NodesSpec::All).map_err(|e| TestkitError::Site {
             what: format!("boards: {e}"),
         })?;
@@ -130,14 +161,24 @@ impl LiveSite {
             prefix: self.prefix.clone(),
             ..EngineConfig::default()
         };
-        let core = EngineCore::new(topology, config).map_err(|e| TestkitError::Site {
+        let mut core = EngineCore::new(topology, config).map_err(|e| TestkitError::Site {
             what: format!("engine: {e}"),
         })?;
+        let files = match drill {
+            Some((scenario, file, files)) => {
+                core.load_drill(scenario, &file)
+                    .map_err(|e| TestkitError::Site {
+                        what: format!("drill {file}: {e}"),
+                    })?;
+                files
+            }
+            None => DrillFiles::default(),
+        };
         let (telemetry_tx, telemetry_rx) = watch::channel(Telemetry::default());
         self.telemetry = Some(telemetry_rx);
         let (url, stop) = (self.url.clone(), self.stopped());
         tokio::spawn(async move {
-            winter_river_engine::driver::run_with_telemetry(core, &url, stop, Some(telemetry_tx))
+            winter_river_engine::driver::run_with(core, &url, stop, Some(telemetry_tx), &files)
                 .await
         });
         let fleet = FleetConfig {

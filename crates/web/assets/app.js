@@ -6,7 +6,9 @@
 // The page knows no kind, field, status word or command of its own: labels, roles,
 // summary lines, panel rows, units and decimals, tones and controls all come from
 // the protocol's shared description, GET /api/schema (docs/api.md). A kind added to
-// the protocol shows here with no change to this file.
+// the protocol shows here with no change to this file. A live drill's panel (the
+// instructor's controls, the trainees' checklist) is drawn from the engine's
+// DrillStatus on the same stream, its words from the schema's `drill`.
 "use strict";
 
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -36,6 +38,14 @@ const S = {
   clockOffset: 0,
   token: null,
   control: false,
+  /// The token may inject faults and control drills; `roles`: this dashboard has an
+  /// instructor's token apart from the operators' (GET /api/session).
+  instructor: false,
+  roles: false,
+  /// The engine's DrillStatus (`{state: "none"}` before any), and what the drill
+  /// clock is shown from between its pushes.
+  drill: { state: "none" },
+  drillClock: null,
   topoVersion: -1,
   topo: null,
   nodes: new Map(),
@@ -71,7 +81,7 @@ function initToken() {
   }
   checkSession();
   $("mode").addEventListener("click", () => {
-    const t = prompt(S.control ? "Operator token (empty to become read-only):" : "Operator token (printed by `winter-river up`):", "");
+    const t = prompt(S.control ? "Token (empty to become read-only):" : "Operator's or instructor's token (printed by `winter-river up`):", "");
     if (t === null) return;
     S.token = t.trim() || null;
     try { if (S.token) localStorage.setItem("wr-token", S.token); else localStorage.removeItem("wr-token"); } catch (_) { /* ignore */ }
@@ -80,21 +90,31 @@ function initToken() {
 }
 
 async function checkSession() {
-  let control = false;
+  let session = {};
   if (S.token) {
     try {
       const r = await fetch("/api/session", { headers: { Authorization: "Bearer " + S.token } });
-      control = r.ok && (await r.json()).control === true;
-    } catch (_) { control = false; }
+      if (r.ok) session = await r.json();
+    } catch (_) { session = {}; }
   }
+  const control = session.control === true;
   S.control = control;
+  S.instructor = control && session.instructor === true;
+  S.roles = session.roles === true;
   const m = $("mode");
-  m.textContent = control ? "Operator" : "Read-only";
-  m.classList.toggle("operator", control);
+  // With one token for both (no instructor's token), the badge says Operator.
+  const instructor = S.instructor && S.roles;
+  m.textContent = !control ? "Read-only" : instructor ? "Instructor" : "Operator";
+  m.classList.toggle("operator", control && !instructor);
+  m.classList.toggle("instructor", instructor);
   m.title = control ? "Controls enabled (click to change the token)" : "Controls need the operator token: click to enter it";
   for (const b of $("site-commands").querySelectorAll("button")) b.disabled = !control;
   renderDetail();
+  renderDrill();
 }
+/// Whether this browser may send command `name`: the operator's commands with
+/// control, fault injection (`instructor` in the schema) with the instructor's part.
+const maySend = (name) => S.control && (!(D.commands.get(name) || {}).instructor || S.instructor);
 
 /// How long this browser waits for the engine's answer to a command it sent [ms]:
 /// the event for that node naming the command (a refusal, or what it did).
@@ -1043,6 +1063,7 @@ function buildControls(id, kind) {
     const row = document.createElement("div");
     row.className = "row selector";
     row.dataset.command = c.name;
+    row.dataset.sends = c.name;
     row.dataset.field = field ? field.name : "";
     row.setAttribute("role", "radiogroup");
     row.setAttribute("aria-label", c.label);
@@ -1070,12 +1091,15 @@ function buildControls(id, kind) {
     const c = D.commands.get(name);
     if (!c) continue;
     const p = c.params[0];
+    // Each control says which command it sends: fault injection may be the
+    // instructor's alone.
+    const tag = (b) => { b.dataset.sends = c.name; return b; };
     if (!p) {
-      buttons.append(button(c.label, "", () => sendCommand(id, c.name, {})));
+      buttons.append(tag(button(c.label, "", () => sendCommand(id, c.name, {}))));
     } else if (c.params.length === 1 && p.type === "bool") {
       const [on, off] = c.label.includes(" / ") ? c.label.split(" / ").map(cap) : [c.label + " on", c.label + " off"];
-      buttons.append(button(on, "danger", () => sendCommand(id, c.name, { [p.name]: true })));
-      buttons.append(button(off, "", () => sendCommand(id, c.name, { [p.name]: false })));
+      buttons.append(tag(button(on, "danger", () => sendCommand(id, c.name, { [p.name]: true }))));
+      buttons.append(tag(button(off, "", () => sendCommand(id, c.name, { [p.name]: false }))));
     } else if (c.params.length === 1 && p.type === "choice") {
       // The positions are mode words: the Status field of type `mode` says where it is.
       selector(c, p, p.choices.map((w) => [w, (D.modes.get(w) || { label: w }).label]), fieldOfType("mode"));
@@ -1087,6 +1111,7 @@ function buildControls(id, kind) {
       const form = document.createElement("form");
       form.className = "row";
       form.dataset.command = c.name;
+      form.dataset.sends = c.name;
       const label = Object.assign(document.createElement("label"), { textContent: p.label, htmlFor: "cmd-" + c.name });
       const input = Object.assign(document.createElement("input"), { id: "cmd-" + c.name, type: "number", min: String(p.min), step: "any", inputMode: "decimal" });
       const unit = Object.assign(document.createElement("span"), { className: "unit", textContent: p.unit });
@@ -1155,9 +1180,17 @@ function renderDetail() {
   if ($("commands").dataset.node !== id) buildControls(id, n.kind);
   syncSelectors(s);
   const ctl = S.control;
-  for (const c of $("commands").querySelectorAll("button, input")) c.disabled = !ctl;
+  for (const c of $("commands").querySelectorAll("button, input")) {
+    const sends = c.closest("[data-sends]");
+    c.disabled = !(sends ? maySend(sends.dataset.sends) : ctl);
+  }
   for (const c of $("site-commands").querySelectorAll("button")) c.disabled = !ctl;
-  $("control-hint").textContent = ctl ? "Commands go to " + id + "/command over MQTT, as from a board's button." : "Read-only: open the dashboard URL printed by `winter-river up` (it carries the operator token) to enable controls.";
+  const held = kindOf(n.kind).commands.filter((name) => ctl && !maySend(name)).map(commandLabel);
+  $("control-hint").textContent = !ctl
+    ? "Read-only: open the dashboard URL printed by `winter-river up` (it carries the operator token) to enable controls."
+    : held.length
+      ? held.join(", ") + ": the instructor's (fault injection needs the instructor's token). Other commands go to " + id + "/command over MQTT, as from a board's button."
+      : "Commands go to " + id + "/command over MQTT, as from a board's button.";
 }
 
 /// Once a second: the selected node's rows that move with the clock (uptime).
@@ -1329,6 +1362,214 @@ function renderRisk() {
 }
 /// Nodes the risk banner names before it counts the rest.
 const RISK_SHOWN = 5;
+
+// ── Live drill ────────────────────────────────────────────────────────────
+// The engine's DrillStatus (retained on <p>/system/drill, pushed on the live
+// stream as `drill`): the instructor's controls (load from the library, start,
+// stop, fire an inject by hand, the drill clock) and, for everyone, the trainees'
+// checklist, the expectations with their verdicts, the drill's timeline and, once
+// it is finished, the score and the debrief. Words and tones come from the
+// schema's `drill`; what is said of the drill itself from the DrillStatus.
+const drillWord = (list, word) => ((S.schema && S.schema.drill && S.schema.drill[list]) || []).find((w) => w.word === word) || { word, label: word, tone: "off" };
+const channelLabel = (word) => drillWord("channels", word).label;
+/// The drill clock as `mm:ss` (`h:mm:ss` from an hour on).
+function fmtClock(s) {
+  if (!num(s)) return "—";
+  s = Math.max(0, Math.floor(s));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return (h ? h + ":" : "") + String(m).padStart(2, "0") + ":" + String(r).padStart(2, "0");
+}
+const mk = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
+
+async function sendDrill(command, params) {
+  const headers = { "Content-Type": "application/json" };
+  if (S.token) headers.Authorization = "Bearer " + S.token;
+  let r;
+  try {
+    r = await fetch("/api/drill", { method: "POST", headers, body: JSON.stringify(params ? { command, params } : { command }) });
+  } catch (_) {
+    toast("Not sent: the dashboard is unreachable", true);
+    return false;
+  }
+  if (r.ok) { toast("Drill: " + command + " sent"); return true; }
+  let why = r.statusText;
+  try { why = (await r.json()).error || why; } catch (_) { /* not JSON */ }
+  toast("Refused (" + r.status + "): " + why, true);
+  return false;
+}
+
+/// A new DrillStatus from the stream.
+function onDrill(d) {
+  const prev = S.drill;
+  S.drill = d || { state: "none" };
+  // The clock between pushes: the drill started at sim time `start`, which each
+  // push tells to within the age of the latest system status (never later).
+  const sim = S.system && num(S.system.sim_time_s) ? S.system.sim_time_s : null;
+  const same = prev && prev.file === S.drill.file && prev.state === S.drill.state && num(prev.clock_s) && S.drill.clock_s >= prev.clock_s;
+  if (!same) S.drillClock = null;
+  if (S.drill.state === "running" && sim !== null && num(S.drill.clock_s)) {
+    const start = sim - S.drill.clock_s;
+    S.drillClock = { start: S.drillClock ? Math.max(S.drillClock.start, start) : start };
+  }
+  renderDrill();
+}
+/// The drill clock now [s]: the last push's, moved on with the engine's sim time
+/// while the drill runs, never past its duration.
+function drillClockNow() {
+  const d = S.drill;
+  let t = num(d.clock_s) ? d.clock_s : 0;
+  if (d.state === "running" && S.drillClock && S.system && num(S.system.sim_time_s)) t = Math.max(t, S.system.sim_time_s - S.drillClock.start);
+  return num(d.duration_s) && d.duration_s > 0 ? Math.min(t, d.duration_s) : t;
+}
+function renderDrillClock() {
+  const d = S.drill;
+  const text = fmtClock(drillClockNow()) + (num(d.duration_s) && d.duration_s > 0 ? " / " + fmtClock(d.duration_s) : "");
+  $("drill-clock").textContent = text;
+  $("drill-chip-clock").textContent = fmtClock(drillClockNow());
+}
+
+let drillKey = "";
+function renderDrill() {
+  const d = S.drill;
+  const loaded = d.state && d.state !== "none";
+  const panel = $("drill");
+  const instructor = S.instructor;
+  // With no drill loaded only the instructor sees it, and only when there is a
+  // library to load from: then just the loader.
+  panel.hidden = !loaded && !(instructor && (d.library || []).length);
+  panel.classList.toggle("idle", !loaded);
+  panel.dataset.state = d.state || "none";
+  $("drill-chip").hidden = !loaded;
+  $("drill-chip").dataset.state = d.state || "none";
+  if (panel.hidden) return;
+  // Redrawn only when what it shows changed (the clock ticks on its own).
+  const key = JSON.stringify([d, instructor, S.control]);
+  renderDrillClock();
+  if (key === drillKey) return;
+  drillKey = key;
+  const state = drillWord("states", d.state || "none");
+  $("drill-name").textContent = loaded ? d.name || d.file : "No drill loaded";
+  const chip = $("drill-state");
+  chip.textContent = state.label;
+  chip.className = "chip tone-" + state.tone;
+  $("drill-chip-state").textContent = state.label;
+
+  // The instructor's part.
+  $("drill-instructor").hidden = !instructor;
+  if (instructor) {
+    const sel = $("drill-library");
+    const library = d.library || [];
+    // The loaded drill's entry first chosen (`up --drill` names it by its path).
+    const loadedAs = library.find((f) => d.file === f || String(d.file || "").endsWith("/" + f));
+    const chosen = sel.value || loadedAs;
+    sel.textContent = "";
+    for (const f of library) sel.append(Object.assign(mk("option", "", f), { value: f }));
+    if (library.includes(chosen)) sel.value = chosen;
+    const running = d.state === "running";
+    sel.disabled = !library.length || running;
+    $("drill-load").disabled = !library.length || running;
+    $("drill-load").title = running ? "Stop the drill before loading another" : library.length ? "" : "The engine's drill library is empty";
+    $("drill-start").disabled = !(d.state === "loaded" || d.state === "finished");
+    $("drill-stop").disabled = !running;
+    const msg = $("drill-message");
+    msg.hidden = !d.message;
+    msg.textContent = d.message || "";
+    const ol = $("drill-injects");
+    ol.textContent = "";
+    for (const inj of d.injects || []) {
+      const li = mk("li", inj.fired_at_s != null ? "fired" : "");
+      li.dataset.inject = String(inj.index);
+      li.append(mk("span", "t", fmtClock(inj.at_s)), mk("code", "", inj.node + " " + inj.command));
+      const when = inj.fired_at_s != null ? "fired at " + fmtClock(inj.fired_at_s) + (inj.by_hand ? " by hand" : "") : "";
+      li.append(mk("span", "when", when));
+      const b = Object.assign(mk("button", "danger", "Fire"), { type: "button", disabled: !running || inj.fired_at_s != null });
+      b.dataset.fire = String(inj.index);
+      b.title = inj.fired_at_s != null ? "Fired" : running ? "Fire this inject now" : "The drill is not running";
+      li.append(b);
+      ol.append(li);
+    }
+    if (!(d.injects || []).length) ol.append(mk("li", "empty", loaded ? "This drill has no injects." : "Load a drill to see its injects."));
+  }
+
+  // The checklist, for everyone: the first step still to do is the next one.
+  const steps = d.steps || [];
+  const next = steps.find((st) => st.state === "pending");
+  const ol = $("drill-steps");
+  ol.textContent = "";
+  for (const st of steps) {
+    const w = drillWord("steps", st.state);
+    const li = mk("li", "step tone-" + w.tone + (st === next && d.state === "running" ? " next" : ""));
+    li.dataset.step = String(st.number);
+    li.dataset.state = st.state;
+    const tick = mk("span", "tick", st.state === "pending" ? "" : st.state === "missed" ? "✗" : "✓");
+    tick.setAttribute("aria-hidden", "true");
+    const what = mk("div", "what");
+    what.append(mk("div", "note", st.note || st.command));
+    const code = mk("code", "cmd");
+    const a = mk("a", "", st.node);
+    a.dataset.node = st.node;
+    code.append(a, document.createTextNode(" " + st.command));
+    what.append(code);
+    const flags = mk("div", "flags");
+    flags.append(Object.assign(mk("span", "flag state tone-" + w.tone, w.label), { title: "Step " + st.number + ": " + w.label }));
+    if (st.refused > 0) flags.append(mk("span", "flag refused", st.refused + " refused"));
+    if (st.done_at_s != null) flags.append(mk("span", "when", fmtClock(st.done_at_s) + (st.channel ? " · " + channelLabel(st.channel) : "")));
+    li.append(mk("span", "num", String(st.number)), tick, what, flags);
+    ol.append(li);
+  }
+  if (!steps.length) ol.append(mk("li", "empty", loaded ? "This drill has no checklist." : "No drill loaded."));
+
+  const ex = $("drill-expects");
+  ex.textContent = "";
+  for (const e of d.expects || []) {
+    const w = drillWord("verdicts", e.verdict);
+    const li = mk("li", "tone-" + w.tone);
+    li.dataset.verdict = e.verdict;
+    li.append(mk("span", "chip tone-" + w.tone, w.label), mk("span", "desc", e.description));
+    ex.append(li);
+  }
+  if (!(d.expects || []).length) ex.append(mk("li", "empty", "None."));
+
+  // When it is over: the score and the debrief (a path on this server only).
+  const done = d.state === "finished";
+  $("drill-result").hidden = !done;
+  $("drill-score").textContent = num(d.score) ? String(d.score) : "—";
+  const link = $("drill-debrief");
+  const href = typeof d.debrief === "string" && d.debrief.startsWith("/") && !d.debrief.startsWith("//") ? d.debrief : null;
+  link.hidden = !href;
+  if (href) link.setAttribute("href", href); else link.removeAttribute("href");
+
+  // The drill's timeline, newest first.
+  const tl = $("drill-timeline");
+  tl.textContent = "";
+  for (const e of (d.timeline || []).slice().reverse()) {
+    const li = mk("li", "what-" + String(e.what).replace(/[^a-z_]/g, ""));
+    li.dataset.what = e.what;
+    const text = [e.node, e.command].filter(Boolean).join(" ");
+    li.append(mk("span", "t", fmtClock(e.t)), mk("code", "", text));
+    // The engine's detail says what it means (a refusal's reason, "step 2 done").
+    // An instructor's drill command has no channel on the wire: none is shown.
+    const channel = e.what === "drill" ? "" : channelLabel(e.channel);
+    const meta = [channel, e.detail || (e.step ? "step " + e.step : "")].filter(Boolean).join(" · ");
+    li.append(mk("span", "entry-detail", meta));
+    tl.append(li);
+  }
+  if (!(d.timeline || []).length) tl.append(mk("li", "empty", "Nothing yet."));
+}
+
+function initDrill() {
+  $("drill-load").addEventListener("click", () => { const f = $("drill-library").value; if (f) sendDrill("load", { file: f }); });
+  $("drill-start").addEventListener("click", () => sendDrill("start"));
+  $("drill-stop").addEventListener("click", () => sendDrill("stop"));
+  $("drill-injects").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-fire]");
+    if (b) sendDrill("inject", { event: Number(b.dataset.fire) });
+  });
+  $("drill-steps").addEventListener("click", (ev) => {
+    const a = ev.target.closest("a[data-node]");
+    if (a && S.layout && S.layout.byId.has(a.dataset.node)) { focusNode(a.dataset.node); select(a.dataset.node); }
+  });
+}
 
 // ── Events ────────────────────────────────────────────────────────────────
 function addEvents(list) {
@@ -1514,7 +1755,8 @@ function onDelta(d) {
     S.nodes.set(n.node_id, n);
     S.dirty.add(n.node_id);
   }
-  if (d.system) { S.system = d.system; }
+  if (d.system) { S.system = d.system; if (S.drill.state === "running") renderDrillClock(); }
+  if (d.drill) onDrill(d.drill);
   if (d.link) { S.link = d.link; }
   if (d.events) {
     const last = S.events.length ? S.events[S.events.length - 1].seq : 0;
@@ -1581,6 +1823,7 @@ async function init() {
     const a = ev.target.closest("a[data-node]");
     if (a) { focusNode(a.dataset.node); select(a.dataset.node); }
   });
+  initDrill();
   initToken();
   initZoom();
   $("timeline").addEventListener("click", (ev) => {
@@ -1602,5 +1845,5 @@ async function init() {
 }
 
 // For tests and the curious: the dashboard's state.
-window.winterRiver = { state: S, select, sendCommand, focus: focusNode, roundForDisplay };
+window.winterRiver = { state: S, select, sendCommand, sendDrill, focus: focusNode, roundForDisplay };
 init();

@@ -1,5 +1,6 @@
 //! HTTP routes: the page and its assets, the JSON API (docs/api.md), the OLED frame
-//! of a board, authenticated commands, the live stream and `/metrics`.
+//! of a board, authenticated commands with their roles (operator, instructor), a
+//! live drill's status, commands and debrief, the live stream and `/metrics`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -10,7 +11,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use winter_river_node::Screen;
-use winter_river_protocol::{CodecError, Topic, decode_command, encode_command};
+use winter_river_protocol::{
+    Channel, CodecError, Topic, decode_command, decode_drill_command, encode_command_via,
+    encode_drill_command,
+};
 
 use crate::store::CommandCheck;
 use crate::{App, PublishRequest, assets, live, metrics};
@@ -30,6 +34,8 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/live", get(live::stream))
         .route("/api/nodes/:id/screen", get(screen))
         .route("/api/nodes/:id/command", post(command))
+        .route("/api/drill", get(drill).post(drill_command))
+        .route("/drill/debrief", get(debrief))
         .route("/metrics", get(metrics::scrape))
         .with_state(app)
 }
@@ -91,19 +97,55 @@ async fn history(State(app): State<App>, Query(q): Query<HistoryQuery>) -> Json<
     Json(app.store().history_json(q.node.as_deref()))
 }
 
-/// The operator token in `Authorization: Bearer …`: `None` when valid, else the
-/// refusal to send (401 without one, 403 with a wrong one).
-fn refuse(app: &App, headers: &HeaderMap) -> Option<Response> {
+/// Who a request's token says it is (docs/api.md, "Roles").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Switching, loads, resets: every operator command but fault injection.
+    Operator,
+    /// Fault injection and drill control, and everything an operator does.
+    Instructor,
+}
+
+/// Why a request has no role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoRole {
+    /// No `Authorization: Bearer` header: 401.
+    NoToken,
+    /// A token that is neither the operator's nor the instructor's (`roles`: there
+    /// is an instructor's): 403.
+    WrongToken { roles: bool },
+}
+
+impl IntoResponse for NoRole {
+    fn into_response(self) -> Response {
+        match self {
+            NoRole::NoToken => {
+                let mut r = error(
+                    StatusCode::UNAUTHORIZED,
+                    "control needs the operator token: Authorization: Bearer TOKEN",
+                );
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"winter-river\""),
+                );
+                r
+            }
+            NoRole::WrongToken { roles: true } => error(
+                StatusCode::FORBIDDEN,
+                "wrong token: neither the operator's nor the instructor's",
+            ),
+            NoRole::WrongToken { roles: false } => {
+                error(StatusCode::FORBIDDEN, "wrong operator token")
+            }
+        }
+    }
+}
+
+/// The caller's role from `Authorization: Bearer …`. With no instructor token
+/// configured, the operator token is both.
+fn role(app: &App, headers: &HeaderMap) -> Result<Role, NoRole> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        let mut r = error(
-            StatusCode::UNAUTHORIZED,
-            "control needs the operator token: Authorization: Bearer TOKEN",
-        );
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"winter-river\""),
-        );
-        return Some(r);
+        return Err(NoRole::NoToken);
     };
     let given = value
         .to_str()
@@ -111,11 +153,32 @@ fn refuse(app: &App, headers: &HeaderMap) -> Option<Response> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .unwrap_or("");
-    if constant_time_eq(given.as_bytes(), app.token.as_bytes()) {
-        None
+    let instructor = app
+        .instructor_token
+        .as_deref()
+        .is_some_and(|t| constant_time_eq(given.as_bytes(), t.as_bytes()));
+    if instructor {
+        Ok(Role::Instructor)
+    } else if constant_time_eq(given.as_bytes(), app.token.as_bytes()) {
+        Ok(if app.instructor_token.is_some() {
+            Role::Operator
+        } else {
+            Role::Instructor
+        })
     } else {
-        Some(error(StatusCode::FORBIDDEN, "wrong operator token"))
+        Err(NoRole::WrongToken {
+            roles: app.instructor_token.is_some(),
+        })
     }
+}
+
+/// 403 for an operator asking for what only the instructor may do (`what`: "fault
+/// injection", "drill control").
+fn instructor_only(what: &str) -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        format!("{what} needs the instructor's token"),
+    )
 }
 
 /// Compares without stopping at the first difference, so timing tells nothing.
@@ -127,11 +190,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     diff == 0 && !b.is_empty()
 }
 
-/// Whether the caller's token allows control: the page asks once to enable its
-/// buttons.
+/// What the caller's token allows: control (the operator's commands) and the
+/// instructor's part (fault injection, drill control); `roles` says whether this
+/// dashboard has an instructor's token at all (without one, the operator is both).
+/// The page asks once to enable its buttons.
 async fn session(State(app): State<App>, headers: HeaderMap) -> Json<Value> {
-    let control = refuse(&app, &headers).is_none();
-    Json(json!({"control": control}))
+    let role = role(&app, &headers).ok();
+    Json(json!({
+        "control": role.is_some(),
+        "instructor": role == Some(Role::Instructor),
+        "roles": app.instructor_token.is_some(),
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,16 +267,17 @@ async fn command(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = refuse(&app, &headers) {
-        return r;
-    }
+    let role = match role(&app, &headers) {
+        Ok(r) => r,
+        Err(r) => return r.into_response(),
+    };
     let cmd = match decode_command(&body) {
         Ok(c) => c,
-        Err(e @ (CodecError::NotJson(_) | CodecError::NotUtf8 | CodecError::TooLarge { .. })) => {
-            return error(StatusCode::BAD_REQUEST, e.to_string());
-        }
-        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        Err(e) => return bad_body(e),
     };
+    if cmd.spec().instructor && role != Role::Instructor {
+        return instructor_only("fault injection");
+    }
     let (topic, prefix_check) = {
         let store = app.store();
         let topic = if id == winter_river_protocol::SYSTEM_ID {
@@ -238,30 +308,134 @@ async fn command(
             return error(StatusCode::UNPROCESSABLE_ENTITY, why);
         }
     }
-    let payload = match encode_command(&cmd) {
+    // Who sent it goes with it: a live drill's timeline names the dashboard.
+    let payload = match encode_command_via(&cmd, Channel::Dashboard) {
         Ok(p) => p,
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     };
+    if let Err(e) = publish(&app, &topic, payload).await {
+        return error(StatusCode::SERVICE_UNAVAILABLE, e);
+    }
+    tracing::info!(node = %id, command = cmd.name(), "operator command published");
+    published(&topic, cmd.name())
+}
+
+/// 400 for a body that is not JSON at all, 422 for JSON of the wrong shape.
+fn bad_body(e: CodecError) -> Response {
+    match e {
+        CodecError::NotJson(_) | CodecError::NotUtf8 | CodecError::TooLarge { .. } => {
+            error(StatusCode::BAD_REQUEST, e.to_string())
+        }
+        e => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    }
+}
+
+/// Hands `payload` to the MQTT side for `topic` (QoS 1, not retained) and waits
+/// until the broker link took it; why not when it cannot (a 503).
+async fn publish(app: &App, topic: &str, payload: Vec<u8>) -> Result<(), String> {
+    const CLOSED: &str = "the MQTT link is closed";
     let (reply, answer) = tokio::sync::oneshot::channel();
     let req = PublishRequest {
-        topic: topic.clone(),
+        topic: topic.to_string(),
         payload,
         reply,
     };
     if app.publish.send(req).await.is_err() {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the MQTT link is closed");
+        return Err(CLOSED.into());
     }
-    match answer.await {
-        Ok(Ok(())) => {
-            tracing::info!(node = %id, command = cmd.name(), "operator command published");
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({"published": true, "topic": topic, "command": cmd.name()})),
-            )
-                .into_response()
-        }
-        Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e),
-        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "the MQTT link is closed"),
+    answer.await.unwrap_or_else(|_| Err(CLOSED.into()))
+}
+
+/// 202: handed to the broker.
+fn published(topic: &str, command: &str) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"published": true, "topic": topic, "command": command})),
+    )
+        .into_response()
+}
+
+/// `GET /api/drill`: the drill's progress as the engine last published it
+/// (`<p>/system/drill`), `{"state": "none"}` before any.
+async fn drill(State(app): State<App>) -> Response {
+    let body = serde_json::to_vec(app.store().drill_json()).unwrap_or_default();
+    json_bytes(body)
+}
+
+/// `POST /api/drill`: an instructor's drill command (`start`, `stop`, `inject
+/// {event}`, `load {file}`), checked and published to `<p>/system/drill/command`.
+async fn drill_command(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    match role(&app, &headers) {
+        Ok(Role::Instructor) => {}
+        Ok(Role::Operator) => return instructor_only("drill control"),
+        Err(r) => return r.into_response(),
+    }
+    let cmd = match decode_drill_command(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_body(e),
+    };
+    let (topic, check) = {
+        let store = app.store();
+        (
+            Topic::SystemDrillCommand.to_topic(store.prefix()),
+            store.check_drill_command(&cmd),
+        )
+    };
+    if let Err(why) = check {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, why);
+    }
+    let payload = match encode_drill_command(&cmd) {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    if let Err(e) = publish(&app, &topic, payload).await {
+        return error(StatusCode::SERVICE_UNAVAILABLE, e);
+    }
+    tracing::info!(command = cmd.name(), "drill command published");
+    published(&topic, cmd.name())
+}
+
+/// `GET /drill/debrief`: the last drill's debrief page, `latest.html` of the
+/// debrief directory the engine writes (docs/api.md). It is the engine's own
+/// self-contained page: the policy lets it load nothing from anywhere.
+async fn debrief(State(app): State<App>) -> Response {
+    let Some(dir) = app.debrief_dir.clone() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no debrief directory: this dashboard was started without one (`winter-river up` gives it the engine's --debrief-dir)",
+        );
+    };
+    let path = dir.join("latest.html");
+    let read = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || std::fs::read(path)).await
+    };
+    match read {
+        Ok(Ok(page)) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:",
+                ),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            page,
+        )
+            .into_response(),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no debrief written yet in {}: the engine writes one when a drill ends (stop, or its duration reached)",
+                dir.display()
+            ),
+        ),
+        Ok(Err(e)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot read {}: {e}", path.display()),
+        ),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 

@@ -24,6 +24,8 @@ fn subscriptions(prefix: &str) -> Vec<(String, Qos)> {
     vec![
         (Topic::SystemTopology.to_topic(prefix), Qos::AtLeastOnce),
         (Topic::SystemEvents.to_topic(prefix), Qos::AtLeastOnce),
+        // A live drill's progress, retained (docs/protocol.md, "Drills").
+        (Topic::SystemDrill.to_topic(prefix), Qos::AtLeastOnce),
         (
             winter_river_protocol::status_filter(prefix),
             Qos::AtMostOnce,

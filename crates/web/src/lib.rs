@@ -1,5 +1,6 @@
 //! Winter River's web dashboard: a live one-line diagram, each board's OLED screen,
-//! controls, 15 minutes of history, an HTTP API and Prometheus `/metrics`. It is fed
+//! controls, a live drill's panel, 15 minutes of history, an HTTP API and Prometheus
+//! `/metrics`. It is fed
 //! by MQTT like any other client (docs/protocol.md), so it runs inside `winter-river
 //! up` or alone against a remote broker. Every asset is embedded in the binary. It
 //! depends on neither the engine nor the simulator (docs/architecture.md): what it
@@ -19,6 +20,7 @@ mod metrics;
 pub mod store;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -40,6 +42,13 @@ pub struct WebConfig {
     pub prefix: String,
     /// Operator token: a request that controls anything must carry it.
     pub token: String,
+    /// Instructor token: when set, fault injection and drill control need it
+    /// instead of the operator's, and it may do everything the operator's does
+    /// (docs/api.md, "Roles"); unset, the operator token does both.
+    pub instructor_token: Option<String>,
+    /// Where the engine writes drill debriefs: `GET /drill/debrief` serves its
+    /// `latest.html`.
+    pub debrief_dir: Option<PathBuf>,
     /// MQTT client id.
     pub client_id: String,
 }
@@ -49,6 +58,8 @@ impl WebConfig {
         WebConfig {
             prefix: prefix.to_string(),
             token,
+            instructor_token: None,
+            debrief_dir: None,
             client_id: format!("winter-river-web-{}", std::process::id()),
         }
     }
@@ -101,6 +112,8 @@ pub(crate) struct Shared {
     pub changes: watch::Sender<u64>,
     pub publish: mpsc::Sender<PublishRequest>,
     pub token: String,
+    pub instructor_token: Option<String>,
+    pub debrief_dir: Option<PathBuf>,
     pub telemetry: Option<watch::Receiver<Telemetry>>,
     pub stop: watch::Receiver<bool>,
     pub live_clients: AtomicUsize,
@@ -141,6 +154,8 @@ pub async fn serve(
         changes,
         publish: publish_tx,
         token: config.token.clone(),
+        instructor_token: config.instructor_token.clone(),
+        debrief_dir: config.debrief_dir.clone(),
         telemetry,
         stop: stop_rx.clone(),
         live_clients: AtomicUsize::new(0),

@@ -18,9 +18,10 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Map, Value, json};
 use winter_river_protocol::{
-    AppliesTo, Availability, BoardLink, Command, Event, Measurements, NodeKind, NodeState, Status,
-    SystemStatus, Topic, TopologyJson, UpdateParams, decode_availability, decode_command,
-    decode_event, decode_status, decode_system_status, decode_topology,
+    AppliesTo, Availability, BoardLink, Command, DrillCommand, DrillState, DrillStatus, Event,
+    Measurements, NodeKind, NodeState, Status, SystemStatus, Topic, TopologyJson, UpdateParams,
+    decode_availability, decode_command, decode_drill_status, decode_event, decode_status,
+    decode_system_status, decode_topology,
 };
 
 /// A board's own status stands in for the engine's values when no `update` for
@@ -226,6 +227,11 @@ pub struct Store {
     early: HashMap<String, NodeEntry>,
     system: Option<SystemStatus>,
     system_version: u64,
+    /// The engine's retained `<p>/system/drill`, and as JSON (made once per change:
+    /// every live client's push carries it).
+    drill: Option<DrillStatus>,
+    drill_json: Value,
+    drill_version: u64,
     engine_online: Option<bool>,
     broker_connected: bool,
     link_version: u64,
@@ -249,6 +255,9 @@ impl Store {
             early: HashMap::new(),
             system: None,
             system_version: 0,
+            drill: None,
+            drill_json: no_drill_json(),
+            drill_version: 0,
             engine_online: None,
             broker_connected: false,
             link_version: 0,
@@ -353,9 +362,77 @@ impl Store {
                     Err(e) => self.reject(e.reason()),
                 }
             }
-            Topic::SystemCommand => self.count_in("command"),
-            // Drills are not shown yet (docs/drills.md).
-            Topic::SystemDrill | Topic::SystemDrillCommand => self.count_in("drill"),
+            Topic::SystemCommand | Topic::SystemDrillCommand => self.count_in("command"),
+            Topic::SystemDrill => {
+                self.count_in("drill");
+                // An empty retained message clears the topic: no drill.
+                if payload.is_empty() {
+                    return self.set_drill(None);
+                }
+                match decode_drill_status(payload) {
+                    Ok(d) => self.set_drill(Some(d)),
+                    Err(e) => self.reject(e.reason()),
+                }
+            }
+        }
+    }
+
+    fn set_drill(&mut self, drill: Option<DrillStatus>) {
+        if self.drill == drill {
+            return;
+        }
+        self.drill_json = drill.as_ref().map_or_else(no_drill_json, |d| json!(d));
+        self.drill = drill;
+        self.drill_version = self.bump();
+    }
+
+    /// The drill's progress as the engine last published it: `{"state": "none"}`
+    /// before any.
+    pub fn drill_json(&self) -> &Value {
+        &self.drill_json
+    }
+
+    /// Checks an instructor's drill command against what the web knows of the
+    /// drill before it is published; the reason, in words an instructor can act
+    /// on, when it cannot be right. The engine decides the rest (a `start` with
+    /// nothing loaded) and says why in the status's `message`.
+    pub fn check_drill_command(&self, cmd: &DrillCommand) -> Result<(), String> {
+        let drill = self.drill.as_ref();
+        match cmd {
+            DrillCommand::Load { file } => {
+                let plain = !file.is_empty()
+                    && file.len() <= 255
+                    && !file.starts_with('.')
+                    && !file.contains(['/', '\\'])
+                    && !file.chars().any(char::is_control);
+                if !plain {
+                    return Err(format!(
+                        "load takes the file name of a drill in the engine's library, not a path: `{}`",
+                        file.escape_default()
+                    ));
+                }
+                match drill.map(|d| &d.library) {
+                    Some(library) if !library.is_empty() && !library.contains(file) => Err(
+                        format!("no drill `{file}` in the library ({})", library.join(", ")),
+                    ),
+                    _ => Ok(()),
+                }
+            }
+            DrillCommand::Inject { event } => match drill {
+                Some(d) if d.state != DrillState::None && *event >= d.injects.len() => {
+                    Err(match d.injects.len() {
+                        0 => format!("the drill `{}` has no injects", d.name),
+                        n => format!(
+                            "the drill `{}` has {n} inject{} (0 to {})",
+                            d.name,
+                            if n == 1 { "" } else { "s" },
+                            n - 1
+                        ),
+                    })
+                }
+                _ => Ok(()),
+            },
+            DrillCommand::Start {} | DrillCommand::Stop {} => Ok(()),
         }
     }
 
@@ -780,6 +857,9 @@ impl Store {
         if full || self.link_version > cursor.version {
             out.insert("link".into(), self.link_json());
         }
+        if full || self.drill_version > cursor.version {
+            out.insert("drill".into(), self.drill_json.clone());
+        }
         let since = if full && cursor.version == 0 {
             0
         } else {
@@ -825,6 +905,11 @@ impl Store {
     pub fn now_ms(&self) -> u64 {
         self.now_ms
     }
+}
+
+/// What `GET /api/drill` and the live stream say before any drill status came.
+fn no_drill_json() -> Value {
+    json!({"state": DrillState::None})
 }
 
 /// Whether two statuses of one board show the same thing: every field but
@@ -1116,5 +1201,80 @@ mod tests {
             s.check_command("sts_a", &Command::SetLoad { kw: 1.0 }),
             Err(CommandCheck::NotApplicable(_))
         ));
+    }
+
+    fn drill_status(state: &str) -> String {
+        format!(
+            r#"{{"state":"{state}","name":"Utility loss","file":"utility-loss.toml","clock_s":12.0,"duration_s":600.0,
+            "injects":[{{"index":0,"at_s":30.0,"node":"util_a","command":"set_fault state=true"}}],
+            "steps":[{{"number":1,"note":"UPS to static bypass","node":"ups_a","command":"ups_mode mode=static_bypass","state":"pending"}}],
+            "library":["utility-loss.toml","ups-maintenance.toml"]}}"#
+        )
+    }
+
+    #[test]
+    fn the_drill_status_is_kept_pushed_once_and_cleared() {
+        let mut s = store_with_default_topology();
+        assert_eq!(s.drill_json()["state"], "none");
+        let (d, c) = s.delta(&Cursor::default());
+        assert_eq!(
+            d["drill"]["state"], "none",
+            "a full push says there is none"
+        );
+        s.handle_message(2, "wr/system/drill", drill_status("loaded").as_bytes());
+        assert_eq!(s.drill_json()["name"], "Utility loss");
+        assert_eq!(s.drill_json()["steps"][0]["note"], "UPS to static bypass");
+        let (d, c) = s.delta(&c);
+        assert_eq!(d["drill"]["state"], "loaded");
+        // The same status again (a retained copy on reconnect): nothing to push.
+        s.handle_message(3, "wr/system/drill", drill_status("loaded").as_bytes());
+        let (d, c) = s.delta(&c);
+        assert!(d.get("drill").is_none(), "{d}");
+        s.handle_message(4, "wr/system/drill", b"{not json");
+        assert_eq!(s.rejected.get("not_json"), Some(&1));
+        assert_eq!(s.drill_json()["state"], "loaded", "bad input leaves it");
+        // An empty retained message clears the topic.
+        s.handle_message(5, "wr/system/drill", b"");
+        let (d, _) = s.delta(&c);
+        assert_eq!(d["drill"], json!({"state": "none"}));
+    }
+
+    #[test]
+    fn drill_commands_are_checked_against_the_drill() {
+        let mut s = store_with_default_topology();
+        let load = |file: &str| DrillCommand::Load { file: file.into() };
+        // Nothing known yet: only the shape of a file name.
+        assert_eq!(s.check_drill_command(&load("anything.toml")), Ok(()));
+        assert_eq!(
+            s.check_drill_command(&DrillCommand::Inject { event: 7 }),
+            Ok(())
+        );
+        for path in [
+            "../etc/passwd",
+            "/etc/x.toml",
+            "a/b.toml",
+            ".hidden.toml",
+            "",
+            "a\\b",
+        ] {
+            let why = s.check_drill_command(&load(path)).unwrap_err();
+            assert!(why.contains("not a path"), "{path}: {why}");
+        }
+        s.handle_message(2, "wr/system/drill", drill_status("loaded").as_bytes());
+        assert_eq!(s.check_drill_command(&load("ups-maintenance.toml")), Ok(()));
+        assert_eq!(
+            s.check_drill_command(&load("nope.toml")).unwrap_err(),
+            "no drill `nope.toml` in the library (utility-loss.toml, ups-maintenance.toml)"
+        );
+        assert_eq!(
+            s.check_drill_command(&DrillCommand::Inject { event: 0 }),
+            Ok(())
+        );
+        assert_eq!(
+            s.check_drill_command(&DrillCommand::Inject { event: 1 })
+                .unwrap_err(),
+            "the drill `Utility loss` has 1 inject (0 to 0)"
+        );
+        assert_eq!(s.check_drill_command(&DrillCommand::Start {}), Ok(()));
     }
 }

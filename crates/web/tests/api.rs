@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use util::{Stack, TOKEN, get, request, request_full};
+use util::{INSTRUCTOR, Stack, TOKEN, get, request, request_full};
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
@@ -568,4 +568,393 @@ async fn a_slow_reader_gets_the_latest_state_not_a_backlog() {
         (last_srv["power_kw"].as_f64().unwrap() - 109.0).abs() < 0.5,
         "{last_srv}"
     );
+}
+
+// ── Roles and live drills (issue 13) ────────────────────────────────────────
+
+/// `/api/session` as the page asks it: (control, instructor).
+async fn session_of(stack: &Stack, token: Option<&str>) -> (bool, bool) {
+    let auth = token.map(bearer);
+    let headers: Vec<(&str, &str)> = auth
+        .as_deref()
+        .map(|a| vec![("Authorization", a)])
+        .unwrap_or_default();
+    let (s, body) = request(stack.http, "GET", "/api/session", &headers, b"").await;
+    assert_eq!(s, 200);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    (
+        v["control"].as_bool().unwrap(),
+        v["instructor"].as_bool().unwrap(),
+    )
+}
+
+/// Publishes the seed's topology as the engine would, and waits until the web has it.
+async fn play_topology(stack: &Stack, engine: &winter_river_testkit::Client) {
+    engine
+        .publish(
+            &format!("{}/system/topology", stack.prefix),
+            util::SEED_TOPOLOGY_JSON,
+            winter_river_protocol::Qos::AtLeastOnce,
+            true,
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while get(stack.http, "/api/topology").await.0 != 200 {
+        assert!(Instant::now() < deadline, "the web has no topology");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instructor_s_token_is_needed_for_fault_injection_and_drill_control() {
+    let stack = Stack::web_only_with(Stack::with_instructor).await;
+    let p = stack.prefix.clone();
+    let engine = stack.client("engine").await;
+    engine.subscribe(&format!("{p}/+/command")).unwrap();
+    engine
+        .subscribe(&format!("{p}/system/drill/command"))
+        .unwrap();
+    play_topology(&stack, &engine).await;
+
+    assert_eq!(session_of(&stack, Some(TOKEN)).await, (true, false));
+    assert_eq!(session_of(&stack, Some(INSTRUCTOR)).await, (true, true));
+    assert_eq!(session_of(&stack, Some("nope")).await, (false, false));
+    assert_eq!(session_of(&stack, None).await, (false, false));
+
+    let fail = r#"{"command": "set_fault", "params": {"state": true}}"#;
+    let (s, v) = post_command(&stack, "util_a", Some(TOKEN), fail).await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(v["error"], "fault injection needs the instructor's token");
+    let (s, v) = post_command(&stack, "util_a", Some("nope"), fail).await;
+    assert_eq!(s, 403, "{v}");
+    let (s, v) = util::post_json(
+        stack.http,
+        "/api/drill",
+        Some(TOKEN),
+        r#"{"command": "start"}"#,
+    )
+    .await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(v["error"], "drill control needs the instructor's token");
+
+    // The operator still switches; the instructor injects faults and switches too.
+    // What the web publishes says it came from the dashboard.
+    let mark = engine.mark();
+    let (s, v) = post_command(
+        &stack,
+        "ups_a",
+        Some(TOKEN),
+        r#"{"command": "ups_mode", "params": {"mode": "static_bypass"}}"#,
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = post_command(&stack, "util_a", Some(INSTRUCTOR), fail).await;
+    assert_eq!(s, 202, "{v}");
+    let (s, _) = post_command(&stack, "pdu_a", Some(INSTRUCTOR), r#"{"command": "open"}"#).await;
+    assert_eq!(s, 202);
+    for (topic, name) in [
+        ("ups_a", "ups_mode"),
+        ("util_a", "set_fault"),
+        ("pdu_a", "open"),
+    ] {
+        let m = engine
+            .wait_json_from(
+                &format!("{name} on {topic}"),
+                Duration::from_secs(5),
+                mark,
+                &format!("{p}/{topic}/command"),
+                |v| v["command"] == name,
+            )
+            .await
+            .unwrap();
+        assert_eq!(m.json().unwrap()["channel"], "dashboard", "{}", m.text());
+    }
+    // Nothing the operator was refused reached the broker.
+    assert!(
+        engine
+            .on_topic(&format!("{p}/system/drill/command"))
+            .is_empty()
+    );
+    assert_eq!(
+        engine
+            .on_topic(&format!("{p}/util_a/command"))
+            .iter()
+            .filter(|m| m.json().is_some_and(|v| v["command"] == "set_fault"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_instructor_token_the_operator_does_both() {
+    let stack = Stack::web_only().await;
+    let p = stack.prefix.clone();
+    let engine = stack.client("engine").await;
+    engine
+        .subscribe(&format!("{p}/system/drill/command"))
+        .unwrap();
+    play_topology(&stack, &engine).await;
+    assert_eq!(session_of(&stack, Some(TOKEN)).await, (true, true));
+    let (s, v) = post_command(
+        &stack,
+        "util_a",
+        Some(TOKEN),
+        r#"{"command": "set_fault", "params": {"state": true}}"#,
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = util::post_json(
+        stack.http,
+        "/api/drill",
+        Some(TOKEN),
+        r#"{"command": "stop"}"#,
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    engine
+        .wait_json_from(
+            "the stop",
+            Duration::from_secs(5),
+            0,
+            &format!("{p}/system/drill/command"),
+            |v| v["command"] == "stop",
+        )
+        .await
+        .unwrap();
+    // No debrief directory was given to this dashboard: it says so.
+    let (s, body) = get(stack.http, "/drill/debrief").await;
+    assert_eq!(s, 404);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("no debrief directory"),
+        "{v}"
+    );
+}
+
+/// A drill status as an engine running `utility-loss.toml` would retain it.
+fn drill_status(state: &str, clock_s: f64) -> winter_river_protocol::DrillStatus {
+    let v = serde_json::json!({
+        "state": state, "name": "Utility loss, generator fails to start", "file": "utility-loss.toml",
+        "clock_s": clock_s, "duration_s": 600.0,
+        "injects": [
+            {"index": 0, "at_s": 30.0, "node": "util_a", "command": "set_fault state=true"},
+            {"index": 1, "at_s": 31.0, "node": "gen_a", "command": "set_fault state=true"}],
+        "steps": [
+            {"number": 1, "note": "Confirm UPS A on battery", "node": "ups_a", "command": "reset", "state": "pending"}],
+        "expects": [{"description": "ups_a.status == \"on_battery\" at t=35s", "verdict": "pending"}],
+        "library": ["utility-loss.toml", "ups-maintenance.toml"],
+    });
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drill_status_commands_live_stream_and_debrief() {
+    let debriefs = util::fresh_dir("debriefs");
+    let stack = Stack::web_only_with(|c| {
+        Stack::with_instructor(c);
+        c.debrief_dir = Some(debriefs.clone());
+    })
+    .await;
+    let p = stack.prefix.clone();
+    let engine = stack.client("engine").await;
+    engine
+        .subscribe(&format!("{p}/system/drill/command"))
+        .unwrap();
+    let drill_topic = format!("{p}/system/drill/command");
+
+    let (s, body) = get(stack.http, "/api/drill").await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        serde_json::json!({"state": "none"})
+    );
+
+    let post = |body: &'static str, token: Option<&'static str>| {
+        let http = stack.http;
+        async move { util::post_json(http, "/api/drill", token, body).await }
+    };
+    assert_eq!(post(r#"{"command": "start"}"#, None).await.0, 401);
+    assert_eq!(post("{not json", Some(INSTRUCTOR)).await.0, 400);
+    let (s, v) = post(r#"{"command": "explode"}"#, Some(INSTRUCTOR)).await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = post(
+        r#"{"command": "inject", "params": {"event": "x"}}"#,
+        Some(INSTRUCTOR),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = post(
+        r#"{"command": "load", "params": {"file": "../../etc/passwd"}}"#,
+        Some(INSTRUCTOR),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("not a path"), "{v}");
+    assert!(
+        engine.on_topic(&drill_topic).is_empty(),
+        "nothing refused was sent"
+    );
+
+    // The engine's retained status: served as it came, and pushed on the live stream.
+    let loaded = drill_status("loaded", 0.0);
+    engine
+        .publish(
+            &format!("{p}/system/drill"),
+            winter_river_protocol::encode_drill_status(&loaded).unwrap(),
+            winter_river_protocol::Qos::AtLeastOnce,
+            true,
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, body) = get(stack.http, "/api/drill").await;
+        if let Ok(d) = winter_river_protocol::decode_drill_status(&body)
+            && d == loaded
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/api/drill never showed the drill"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Checked against it, then published as the engine reads them.
+    let (s, v) = post(
+        r#"{"command": "inject", "params": {"event": 2}}"#,
+        Some(INSTRUCTOR),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(
+        v["error"],
+        "the drill `Utility loss, generator fails to start` has 2 injects (0 to 1)"
+    );
+    let (s, v) = post(
+        r#"{"command": "load", "params": {"file": "nope.toml"}}"#,
+        Some(INSTRUCTOR),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("ups-maintenance.toml"),
+        "{v}"
+    );
+    for (body, wire) in [
+        (
+            r#"{"command": "load", "params": {"file": "ups-maintenance.toml"}}"#,
+            serde_json::json!({"command": "load", "params": {"file": "ups-maintenance.toml"}}),
+        ),
+        (
+            r#"{"command": "start"}"#,
+            serde_json::json!({"command": "start", "params": {}}),
+        ),
+        (
+            r#"{"command": "inject", "params": {"event": 1}}"#,
+            serde_json::json!({"command": "inject", "params": {"event": 1}}),
+        ),
+        (
+            r#"{"command": "stop", "params": {}}"#,
+            serde_json::json!({"command": "stop", "params": {}}),
+        ),
+    ] {
+        let mark = engine.mark();
+        let (s, v) = post(body, Some(INSTRUCTOR)).await;
+        assert_eq!(s, 202, "{body}: {v}");
+        assert_eq!(v["topic"], drill_topic);
+        let heard = engine
+            .wait_json_from(body, Duration::from_secs(5), mark, &drill_topic, |_| true)
+            .await
+            .unwrap();
+        assert_eq!(heard.json().unwrap(), wire);
+        assert!(
+            winter_river_protocol::decode_drill_command(heard.text().as_bytes()).is_ok(),
+            "the engine can read {}",
+            heard.text()
+        );
+    }
+
+    // A change of the drill reaches a live client without it asking.
+    let live = tokio::spawn({
+        let http = stack.http;
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
+            let req = format!(
+                "GET /api/live HTTP/1.1\r\nHost: {http}\r\nAccept: text/event-stream\r\n\r\n"
+            );
+            stream.write_all(req.as_bytes()).await.unwrap();
+            let mut raw = Vec::new();
+            let mut buf = vec![0u8; 64 * 1024];
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                tokio::select! {
+                    r = stream.read(&mut buf) => match r {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => raw.extend_from_slice(&buf[..n]),
+                    },
+                    () = tokio::time::sleep_until(deadline) => break,
+                }
+                if String::from_utf8_lossy(&raw).contains("\"state\":\"running\"") {
+                    break;
+                }
+            }
+            String::from_utf8_lossy(&raw).to_string()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let running = drill_status("running", 12.5);
+    engine
+        .publish(
+            &format!("{p}/system/drill"),
+            winter_river_protocol::encode_drill_status(&running).unwrap(),
+            winter_river_protocol::Qos::AtLeastOnce,
+            true,
+        )
+        .unwrap();
+    let text = live.await.unwrap();
+    let deltas: Vec<Value> = text
+        .split("event: delta\n")
+        .skip(1)
+        .filter_map(|chunk| {
+            let line = chunk.lines().find(|l| l.starts_with("data: "))?;
+            serde_json::from_str(&line["data: ".len()..]).ok()
+        })
+        .collect();
+    assert_eq!(
+        deltas[0]["drill"]["state"], "loaded",
+        "the first push is full"
+    );
+    let pushed = deltas
+        .iter()
+        .skip(1)
+        .find_map(|d| d.get("drill"))
+        .expect("a push with the drill's change");
+    assert_eq!(pushed["state"], "running");
+    assert_eq!(pushed["clock_s"], 12.5);
+
+    // The debrief page: none yet, then the engine's latest.html as it wrote it.
+    let (s, body) = get(stack.http, "/drill/debrief").await;
+    assert_eq!(s, 404);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("no debrief written yet"),
+        "{v}"
+    );
+    let page = "<!doctype html><title>Debrief</title><p>Score 80 / 100</p>";
+    std::fs::write(debriefs.join("latest.html"), page).unwrap();
+    let (s, headers, body) = request_full(stack.http, "GET", "/drill/debrief", &[], b"").await;
+    assert_eq!(s, 200);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(headers["content-security-policy"].starts_with("default-src 'none'"));
+    assert_eq!(String::from_utf8(body).unwrap(), page);
 }

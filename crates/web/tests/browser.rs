@@ -1228,3 +1228,865 @@ async fn a_refusal_is_shown_to_the_operator_who_asked_only() {
         "the viewer's page logged errors"
     );
 }
+
+// ── Live drills (issue 13) ──────────────────────────────────────────────────
+
+/// Statuses of the seed's eight boards, all well, for a test that plays the engine.
+const SEED_BOARDS: [&str; 8] = [
+    r#"{"node_id":"util_a","kind":"utility","voltage_out":13800.0,"power_kw":34.2,"status":"ok","breaker":"closed"}"#,
+    r#"{"node_id":"trf_a","kind":"transformer","voltage_in":13800.0,"voltage_out":480.0,"power_kw":34.2,"status":"ok","breaker":"closed"}"#,
+    r#"{"node_id":"gen_a","kind":"generator","voltage_out":0.0,"power_kw":0.0,"status":"standby","mode":"auto","fuel_pct":100.0,"breaker":"closed"}"#,
+    r#"{"node_id":"sw_a","kind":"switchgear","voltage_in":480.0,"voltage_out":480.0,"power_kw":34.2,"status":"ok","source":"trf_a","mode":"auto","breaker":"closed"}"#,
+    r#"{"node_id":"dist_a","kind":"distribution","voltage_in":480.0,"voltage_out":480.0,"power_kw":34.2,"status":"ok","breaker":"closed"}"#,
+    r#"{"node_id":"ups_a","kind":"ups","voltage_in":480.0,"voltage_out":480.0,"power_kw":33.1,"status":"ok","mode":"normal","battery_pct":100.0,"breaker":"closed"}"#,
+    r#"{"node_id":"pdu_a","kind":"pdu","voltage_in":480.0,"voltage_out":208.0,"power_kw":30.6,"status":"ok","breaker":"closed"}"#,
+    r#"{"node_id":"srv_a","kind":"server","voltage_in":208.0,"power_kw":30.0,"status":"ok","breaker":"closed"}"#,
+];
+
+/// A DrillStatus as an engine running the UPS maintenance MOP would retain it, at
+/// `state` and `clock_s`, with `steps` (each `[state, done_at_s, refused]`).
+fn drill_json(
+    state: &str,
+    clock_s: f64,
+    steps: [(&str, Option<f64>, u32); 3],
+) -> serde_json::Value {
+    let notes = [
+        (
+            "Transfer UPS A to static bypass",
+            "ups_a",
+            "ups_mode mode=static_bypass",
+        ),
+        (
+            "Close the maintenance bypass",
+            "ups_a",
+            "ups_mode mode=maintenance_bypass",
+        ),
+        ("Open UPS A's output breaker", "ups_a", "open"),
+    ];
+    let steps: Vec<serde_json::Value> = notes
+        .iter()
+        .zip(steps)
+        .enumerate()
+        .map(|(i, ((note, node, command), (st, done, refused)))| {
+            serde_json::json!({"number": i + 1, "note": note, "node": node, "command": command,
+                "state": st, "done_at_s": done, "channel": done.map(|_| "dashboard"), "refused": refused})
+        })
+        .collect();
+    serde_json::json!({
+        "state": state, "name": "UPS A maintenance via bypass (MOP)", "file": "ups-maintenance-bypass.toml",
+        "clock_s": clock_s, "duration_s": 600.0,
+        "injects": [{"index": 0, "at_s": 120.0, "node": "util_a", "command": "set_fault state=true"}],
+        "steps": steps,
+        "expects": [
+            {"description": "system.it_kw_lost == 0 always", "verdict": if state == "finished" { "passed" } else { "pending" }},
+            {"description": "ups_a.mode == \"normal\" at t=590s", "verdict": if state == "finished" { "failed" } else { "pending" }}],
+        "timeline": [
+            {"t": 0.0, "what": "drill", "node": "system", "command": "start", "channel": "dashboard"},
+            {"t": 3.2, "what": "action", "node": "ups_a", "command": "ups_mode mode=static_bypass", "channel": "dashboard", "step": 1},
+            {"t": 4.0, "what": "refused", "node": "ups_a", "command": "ups_mode mode=normal", "channel": "cli",
+             "detail": "ups_a is on static bypass already"}],
+        "library": ["ups-maintenance-bypass.toml", "utility-loss-generator-fails.toml"],
+    })
+}
+
+fn publish_retained(mqtt: &winter_river_testkit::Client, topic: &str, v: &serde_json::Value) {
+    mqtt.publish(topic, v.to_string(), Qos::AtLeastOnce, true)
+        .unwrap();
+}
+
+/// JavaScript: the checklist as a person reads it, one
+/// `[number, tick, note, command, flags…]` per step.
+const CHECKLIST: &str = "[...document.querySelectorAll('#drill-steps li.step')].map(li => [li.querySelector('.num').textContent, \
+    li.querySelector('.tick').textContent, li.querySelector('.note').textContent, li.querySelector('.cmd').textContent, \
+    ...[...li.querySelectorAll('.flags > *')].map(f => f.textContent)])";
+
+/// The instructor loads a drill from the library and starts it from the panel,
+/// fires an inject by hand; a trainee (operator token) sees the same checklist
+/// tick, flagged late and with its refused attempts, without the instructor's
+/// controls and without fault injection; at the end both see the score and the
+/// debrief link, which opens the engine's page. The test plays the engine: what
+/// the panel sends is read from `<p>/system/drill/command`, what it shows is the
+/// DrillStatus the test retains on `<p>/system/drill`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drill_panel_for_the_instructor_and_a_trainee() {
+    let debriefs = util::fresh_dir("debriefs");
+    let stack = Stack::web_only_with(|c| {
+        Stack::with_instructor(c);
+        c.debrief_dir = Some(debriefs.clone());
+    })
+    .await;
+    let p = stack.prefix.clone();
+    let engine = stack.client("engine").await;
+    let commands = format!("{p}/system/drill/command");
+    engine.subscribe(&commands).unwrap();
+    engine
+        .publish(
+            &format!("{p}/system/topology"),
+            util::SEED_TOPOLOGY_JSON,
+            Qos::AtLeastOnce,
+            true,
+        )
+        .unwrap();
+    let _boards = util::boards(stack.client("boards").await, &p, &SEED_BOARDS);
+    let drill_topic = format!("{p}/system/drill");
+    let pending = ("pending", None, 0);
+    // No drill loaded yet: the engine lists its library.
+    publish_retained(
+        &engine,
+        &drill_topic,
+        &serde_json::json!({"state": "none", "library": ["ups-maintenance-bypass.toml"]}),
+    );
+    let (_, body) = util::get(stack.http, "/api/schema").await;
+    let schema: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let label = |list: &str, word: &str| {
+        schema["drill"][list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["word"] == word)
+            .and_then(|w| w["label"].as_str())
+            .unwrap()
+            .to_string()
+    };
+
+    // The instructor's page: with no drill loaded, the loader alone.
+    let mut instructor = Browser::launch(W, H).await;
+    instructor
+        .goto(&format!("{}/?token={}", stack.base(), util::INSTRUCTOR))
+        .await;
+    instructor
+        .wait_for(
+            &format!(
+                "{} && {} && !{} && !{} && document.querySelectorAll('#drill-library option').length === 1",
+                visible("#drill"),
+                visible("#drill-load"),
+                visible(".drill-checklist"),
+                visible("#drill-chip")
+            ),
+            Duration::from_secs(10),
+            "the instructor's loader with no drill loaded",
+        )
+        .await;
+    publish_retained(
+        &engine,
+        &drill_topic,
+        &drill_json("loaded", 0.0, [pending; 3]),
+    );
+    // Loaded: the library, Load, Start, the checklist.
+    instructor
+        .wait_for(
+            &format!(
+                "{} === 'Instructor' && {} && {} === 'UPS A maintenance via bypass (MOP)' && {} === {:?}",
+                text_of("#mode"),
+                visible("#drill-instructor"),
+                text_of("#drill-name"),
+                text_of("#drill-state"),
+                label("states", "loaded")
+            ),
+            Duration::from_secs(10),
+            "the instructor's drill panel",
+        )
+        .await;
+    assert_eq!(
+        instructor
+            .eval("[...document.querySelectorAll('#drill-library option')].map(o => o.value)")
+            .await,
+        serde_json::json!([
+            "ups-maintenance-bypass.toml",
+            "utility-loss-generator-fails.toml"
+        ])
+    );
+    assert_eq!(
+        instructor.eval(&text_of("#drill-clock")).await,
+        "00:00 / 10:00"
+    );
+    assert_eq!(
+        instructor
+            .eval("document.getElementById('drill-stop').disabled")
+            .await,
+        true,
+        "nothing to stop"
+    );
+    // Choose the other drill of the library and load it.
+    instructor
+        .eval("(() => { const s = document.getElementById('drill-library'); s.value = 'utility-loss-generator-fails.toml'; s.dispatchEvent(new Event('change')); })()")
+        .await;
+    let mark = engine.mark();
+    instructor.click("#drill-load").await;
+    engine
+        .wait_json_from("the panel's load", Duration::from_secs(5), mark, &commands, |v| {
+            *v == serde_json::json!({"command": "load", "params": {"file": "utility-loss-generator-fails.toml"}})
+        })
+        .await
+        .unwrap();
+    let mark = engine.mark();
+    instructor.click("#drill-start").await;
+    engine
+        .wait_json_from(
+            "the panel's start",
+            Duration::from_secs(5),
+            mark,
+            &commands,
+            |v| v["command"] == "start",
+        )
+        .await
+        .unwrap();
+
+    // Running: step 1 done, step 2 refused once, the clock from the engine's.
+    let running = drill_json(
+        "running",
+        65.0,
+        [("done", Some(3.2), 0), ("pending", None, 1), pending],
+    );
+    publish_retained(&engine, &drill_topic, &running);
+    instructor
+        .wait_for(
+            &format!(
+                "{} === '01:05 / 10:00' && !document.querySelector('[data-fire=\"0\"]').disabled",
+                text_of("#drill-clock")
+            ),
+            Duration::from_secs(5),
+            "the drill running on the instructor's page",
+        )
+        .await;
+    let mark = engine.mark();
+    instructor.click("[data-fire=\"0\"]").await;
+    engine
+        .wait_json_from(
+            "the inject fired by hand",
+            Duration::from_secs(5),
+            mark,
+            &commands,
+            |v| *v == serde_json::json!({"command": "inject", "params": {"event": 0}}),
+        )
+        .await
+        .unwrap();
+
+    // A trainee: the checklist, no instructor's part, no fault injection.
+    let mut trainee = Browser::launch(W, H).await;
+    trainee
+        .goto(&format!("{}/?token={TOKEN}", stack.base()))
+        .await;
+    trainee
+        .wait_for(
+            &format!(
+                "{} === 'Operator' && {} && !{} && document.querySelectorAll('#drill-steps li.step').length === 3",
+                text_of("#mode"),
+                visible("#drill"),
+                visible("#drill-instructor")
+            ),
+            Duration::from_secs(10),
+            "the trainee's checklist",
+        )
+        .await;
+    let done = label("steps", "done");
+    let todo = label("steps", "pending");
+    assert_eq!(
+        trainee.eval(CHECKLIST).await,
+        serde_json::json!([
+            [
+                "1",
+                "✓",
+                "Transfer UPS A to static bypass",
+                "ups_a ups_mode mode=static_bypass",
+                done,
+                "00:03 · dashboard"
+            ],
+            [
+                "2",
+                "",
+                "Close the maintenance bypass",
+                "ups_a ups_mode mode=maintenance_bypass",
+                todo,
+                "1 refused"
+            ],
+            ["3", "", "Open UPS A's output breaker", "ups_a open", todo],
+        ])
+    );
+    assert_eq!(
+        trainee
+            .eval("document.querySelector('#drill-steps li.next').dataset.step")
+            .await,
+        "2",
+        "the next step to do is marked"
+    );
+    assert_eq!(
+        trainee
+            .eval("[...document.querySelectorAll('#drill-timeline li')].map(li => li.dataset.what)")
+            .await,
+        serde_json::json!(["refused", "action", "drill"]),
+        "the drill's timeline, newest first"
+    );
+    assert!(
+        trainee
+            .eval(&text_of("#drill-timeline li[data-what=\"refused\"]"))
+            .await
+            .as_str()
+            .unwrap()
+            .contains("ups_a is on static bypass already")
+    );
+    // Fault injection is the instructor's: Fail is disabled, switching is not.
+    select(&mut trainee, "util_a").await;
+    assert_eq!(
+        trainee
+            .eval("document.getElementById('btn-fail').disabled")
+            .await,
+        true
+    );
+    assert_eq!(
+        trainee
+            .eval("document.getElementById('btn-open').disabled")
+            .await,
+        false
+    );
+    assert!(
+        trainee
+            .eval(&text_of("#control-hint"))
+            .await
+            .as_str()
+            .unwrap()
+            .contains("instructor's token"),
+        "the hint says why"
+    );
+    assert_eq!(
+        trainee
+            .eval("window.winterRiver.sendCommand('util_a', 'set_fault', {state: true})")
+            .await,
+        false,
+        "the API refuses it"
+    );
+    assert_eq!(
+        trainee
+            .eval("fetch('/api/drill', {method: 'POST', headers: {Authorization: 'Bearer ' + window.winterRiver.state.token}, body: '{\"command\": \"stop\"}'}).then(r => r.status)")
+            .await,
+        403
+    );
+    // The instructor's page fails util_a; the button is live there.
+    select(&mut instructor, "util_a").await;
+    assert_eq!(
+        instructor
+            .eval("document.getElementById('btn-fail').disabled")
+            .await,
+        false
+    );
+
+    // Step 2 late and step 3 out of order; the clock on the trainee's page too.
+    let later = drill_json(
+        "running",
+        250.0,
+        [
+            ("done", Some(3.2), 0),
+            ("late", Some(240.0), 1),
+            ("out_of_order", Some(200.0), 0),
+        ],
+    );
+    publish_retained(&engine, &drill_topic, &later);
+    trainee
+        .wait_for(
+            &format!("{} === '04:10' && document.querySelector('#drill-steps li[data-step=\"2\"]').dataset.state === 'late'", text_of("#drill-chip-clock")),
+            Duration::from_secs(5),
+            "the late step",
+        )
+        .await;
+    let flags = trainee
+        .eval("[...document.querySelectorAll('#drill-steps li.step .flag.state')].map(f => f.textContent)")
+        .await;
+    assert_eq!(
+        flags,
+        serde_json::json!([done, label("steps", "late"), label("steps", "out_of_order")])
+    );
+
+    // Finished: the score and the debrief, for everyone.
+    std::fs::write(
+        debriefs.join("latest.html"),
+        "<!doctype html><title>Debrief</title><h1>UPS A maintenance via bypass (MOP)</h1><p id=score>Score 71 / 100</p>",
+    )
+    .unwrap();
+    let mut finished = drill_json(
+        "finished",
+        600.0,
+        [
+            ("done", Some(3.2), 0),
+            ("late", Some(240.0), 1),
+            ("out_of_order", Some(200.0), 0),
+        ],
+    );
+    finished["score"] = 71.into();
+    finished["debrief"] = "/drill/debrief".into();
+    publish_retained(&engine, &drill_topic, &finished);
+    for b in [&mut instructor, &mut trainee] {
+        b.wait_for(
+            &format!(
+                "{} && {} === '71' && {}",
+                visible("#drill-result"),
+                text_of("#drill-score"),
+                visible("#drill-debrief")
+            ),
+            Duration::from_secs(5),
+            "the score and the debrief link",
+        )
+        .await;
+        assert_eq!(
+            b.eval(
+                "[...document.querySelectorAll('#drill-expects li')].map(li => li.dataset.verdict)"
+            )
+            .await,
+            serde_json::json!(["passed", "failed"])
+        );
+    }
+    trainee
+        .screenshot(&util::target_tmp().join("web-drill-finished.png"))
+        .await;
+    let href = trainee
+        .eval("document.getElementById('drill-debrief').href")
+        .await;
+    assert_eq!(href, format!("{}/drill/debrief", stack.base()));
+    trainee.goto(href.as_str().unwrap()).await;
+    trainee
+        .wait_for(
+            "(document.getElementById('score') || {}).textContent === 'Score 71 / 100'",
+            Duration::from_secs(5),
+            "the debrief page",
+        )
+        .await;
+    assert_eq!(
+        instructor.errors(),
+        Vec::<String>::new(),
+        "the instructor's page logged errors"
+    );
+    // The trainee's two refusals (403s) are logged by Chromium as failed loads.
+    let unexpected: Vec<String> = trainee
+        .errors()
+        .into_iter()
+        .filter(|e| !e.contains("403"))
+        .collect();
+    assert_eq!(
+        unexpected,
+        Vec::<String>::new(),
+        "the trainee's page logged errors"
+    );
+}
+
+/// A running drill on a phone: the panel stacks over the diagram, the clock is in
+/// the header, and nothing makes the page scroll sideways, for the trainee and the
+/// instructor alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drill_panel_reads_on_a_phone() {
+    let stack = Stack::web_only_with(Stack::with_instructor).await;
+    let p = stack.prefix.clone();
+    let engine = stack.client("engine").await;
+    engine
+        .publish(
+            &format!("{p}/system/topology"),
+            util::SEED_TOPOLOGY_JSON,
+            Qos::AtLeastOnce,
+            true,
+        )
+        .unwrap();
+    let _boards = util::boards(stack.client("boards").await, &p, &SEED_BOARDS);
+    let running = drill_json(
+        "running",
+        65.0,
+        [
+            ("done", Some(3.2), 0),
+            ("pending", None, 2),
+            ("pending", None, 0),
+        ],
+    );
+    publish_retained(&engine, &format!("{p}/system/drill"), &running);
+    for (token, who) in [(TOKEN, "trainee"), (util::INSTRUCTOR, "instructor")] {
+        let mut b = Browser::launch(390, 844).await;
+        b.goto(&format!("{}/?token={token}", stack.base())).await;
+        b.wait_for(
+            &format!(
+                "document.querySelectorAll('#drill-steps li.step').length === 3 && {} === '01:05' && {}",
+                text_of("#drill-chip-clock"),
+                visible("#drill-chip")
+            ),
+            Duration::from_secs(10),
+            &format!("the {who}'s drill panel on a phone"),
+        )
+        .await;
+        assert_eq!(
+            b.eval("document.documentElement.scrollWidth <= window.innerWidth + 1")
+                .await,
+            true,
+            "the {who}'s page scrolls sideways"
+        );
+        // The panel comes before the diagram, one column.
+        assert_eq!(
+            b.eval("document.getElementById('drill').getBoundingClientRect().bottom <= document.getElementById('diagram').getBoundingClientRect().top").await,
+            true
+        );
+        b.screenshot(&util::target_tmp().join(format!("web-drill-phone-{who}.png")))
+            .await;
+        assert_eq!(
+            b.errors(),
+            Vec::<String>::new(),
+            "the {who}'s page logged errors"
+        );
+    }
+}
+
+// ── A whole drill, end to end (issue 13) ────────────────────────────────────
+
+/// The short MOP of the end-to-end drill, in a library folder of its own (the
+/// copy names the seed topology by its full path).
+fn drill_library() -> (std::path::PathBuf, std::path::PathBuf) {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ups-bypass-short.toml");
+    let topology = repo.join("topologies/default.toml").canonicalize().unwrap();
+    let text = std::fs::read_to_string(&fixture).unwrap().replace(
+        "../../../../topologies/default.toml",
+        &topology.display().to_string(),
+    );
+    let library = util::fresh_dir("drill-library");
+    std::fs::write(library.join("ups-bypass-short.toml"), text).unwrap();
+    (fixture, library)
+}
+
+/// JavaScript: the state of checklist step `n` as the page marks it.
+fn step_state(n: usize) -> String {
+    format!(
+        "(document.querySelector('#drill-steps li[data-step=\"{n}\"]') || {{dataset: {{}}}}).dataset.state"
+    )
+}
+
+/// A trainee's click on the dashboard that carries out checklist step `n`: the
+/// step ticks, done from the dashboard.
+async fn do_step(b: &mut Browser, n: usize, control: &str, dashboard: &str) {
+    b.click(control).await;
+    b.wait_for(
+        &format!(
+            "{} === 'done' && (document.querySelector('#drill-steps li[data-step=\"{n}\"] .tick') || {{}}).textContent === '✓' && \
+             ((document.querySelector('#drill-steps li[data-step=\"{n}\"] .when') || {{}}).textContent || '').endsWith('· ' + {dashboard:?})",
+            step_state(n)
+        ),
+        Duration::from_secs(5),
+        &format!("step {n} ticked after `{control}`"),
+    )
+    .await;
+}
+
+/// A live drill run as a class runs it: the site of `up --drill` (the short UPS
+/// bypass MOP loaded, a library, a debrief folder, an instructor's token), the
+/// instructor's page loads the drill from the library and starts it from the
+/// panel; a trainee's page (operator token only) carries the steps out with the
+/// dashboard's own controls — a refused attempt first, shown with the interlock's
+/// reason and counted on its step — and the checklist ticks; the instructor fires
+/// an inject by hand and stops the drill; the debrief link opens the engine's
+/// page, whose figures (steps done, score) match the debrief's JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_end_to_end_with_an_instructor_and_a_trainee() {
+    let (fixture, library) = drill_library();
+    let debriefs = util::fresh_dir("drill-debriefs");
+    let stack = Stack::start_drill(&fixture, Some(library), &debriefs).await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let (_, body) = util::get(stack.http, "/api/schema").await;
+    let schema: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let label = |list: &str, word: &str| {
+        schema["drill"][list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["word"] == word)
+            .and_then(|w| w["label"].as_str())
+            .unwrap()
+            .to_string()
+    };
+    let dashboard = label("channels", "dashboard");
+
+    let mut instructor = Browser::launch(W, H).await;
+    instructor
+        .goto(&format!("{}/?token={}", stack.base(), util::INSTRUCTOR))
+        .await;
+    instructor
+        .wait_for(
+            &format!(
+                "{} === 'Instructor' && {} === 'UPS A onto maintenance bypass (short MOP)' && \
+                 [...document.querySelectorAll('#drill-library option')].some(o => o.value === 'ups-bypass-short.toml')",
+                text_of("#mode"),
+                text_of("#drill-name")
+            ),
+            Duration::from_secs(10),
+            "the instructor's panel with the drill loaded and the library",
+        )
+        .await;
+    // Load it again, from the library this time, and start it.
+    instructor.click("#drill-load").await;
+    instructor
+        .wait_for(
+            "window.winterRiver.state.drill.file === 'ups-bypass-short.toml'",
+            Duration::from_secs(5),
+            "the drill loaded from the library",
+        )
+        .await;
+    instructor.click("#drill-start").await;
+    instructor
+        .wait_for(
+            &format!(
+                "{} === {:?} && !document.getElementById('drill-stop').disabled",
+                text_of("#drill-state"),
+                label("states", "running")
+            ),
+            Duration::from_secs(5),
+            "the drill running",
+        )
+        .await;
+    let clock = "document.getElementById('drill-clock').textContent";
+    let first = instructor.eval(clock).await;
+    instructor
+        .wait_for(
+            &format!("{clock} !== {first} && {clock}.endsWith(' / 15:00')"),
+            Duration::from_secs(5),
+            "the drill clock moving",
+        )
+        .await;
+
+    // The trainee: the checklist, every step to do; fault injection not theirs.
+    let mut trainee = operator_page(&stack).await;
+    trainee
+        .wait_for(
+            &format!(
+                "document.querySelectorAll('#drill-steps li.step').length === 4 && [1, 2, 3, 4].every(n => {}) && !{}",
+                "document.querySelector(`#drill-steps li[data-step=\"${n}\"]`).dataset.state === 'pending'",
+                visible("#drill-instructor")
+            ),
+            Duration::from_secs(10),
+            "the trainee's checklist",
+        )
+        .await;
+    select(&mut trainee, "ups_a").await;
+    let choice = |mode: &str| format!("[data-command=\"ups_mode\"] [data-choice=\"{mode}\"]");
+    // Maintenance bypass straight from normal: the interlock refuses it; the reason
+    // is shown, and counted on step 2.
+    trainee.click(&choice("maintenance_bypass")).await;
+    let reason = shown_refusal(&mut trainee, "ups_a", "ups_mode").await;
+    trainee
+        .wait_for(
+            &format!(
+                "{} === 'pending' && (document.querySelector('#drill-steps li[data-step=\"2\"] .flag.refused') || {{}}).textContent === '1 refused' && \
+                 [...document.querySelectorAll('#drill-timeline li[data-what=\"refused\"]')].some(li => li.textContent.includes({reason:?}))",
+                step_state(2)
+            ),
+            Duration::from_secs(5),
+            "the refused attempt on the checklist and the drill's timeline",
+        )
+        .await;
+    do_step(&mut trainee, 1, &choice("static_bypass"), &dashboard).await;
+    do_step(&mut trainee, 2, &choice("maintenance_bypass"), &dashboard).await;
+    do_step(&mut trainee, 3, "#btn-open", &dashboard).await;
+    do_step(&mut trainee, 4, "#btn-lock-out", &dashboard).await;
+    assert_eq!(
+        trainee
+            .eval("document.getElementById('btn-fail').disabled")
+            .await,
+        true,
+        "fault injection is the instructor's"
+    );
+    // The instructor's page ticked too.
+    instructor
+        .wait_for(
+            "[1, 2, 3, 4].every(n => document.querySelector(`#drill-steps li[data-step=\"${n}\"]`).dataset.state === 'done')",
+            Duration::from_secs(5),
+            "every step done on the instructor's page",
+        )
+        .await;
+
+    // The module fails while isolated: the instructor's inject, by hand.
+    instructor.click("[data-fire=\"0\"]").await;
+    instructor
+        .wait_for(
+            "document.querySelector('#drill-injects li[data-inject=\"0\"]').classList.contains('fired') && \
+             document.querySelector('#drill-injects li[data-inject=\"0\"] .when').textContent.includes('by hand') && \
+             document.querySelector('[data-fire=\"0\"]').disabled",
+            Duration::from_secs(5),
+            "the inject fired by hand",
+        )
+        .await;
+    trainee
+        .wait_for(
+            &format!(
+                "{} === 'fault' && {} === 'ok'",
+                shown_status("ups_a"),
+                shown_status("srv_a")
+            ),
+            Duration::from_secs(5),
+            "ups_a failed on maintenance bypass, the load still served",
+        )
+        .await;
+    instructor
+        .screenshot(&util::target_tmp().join("web-drill-instructor.png"))
+        .await;
+
+    // Stop: the score and the debrief on both pages.
+    instructor.click("#drill-stop").await;
+    for b in [&mut instructor, &mut trainee] {
+        b.wait_for(
+            &format!(
+                "{} === {:?} && {} && {} !== '—' && {}",
+                text_of("#drill-state"),
+                label("states", "finished"),
+                visible("#drill-result"),
+                text_of("#drill-score"),
+                visible("#drill-debrief")
+            ),
+            Duration::from_secs(10),
+            "the drill finished with its score and debrief",
+        )
+        .await;
+    }
+    let json_path = debriefs.join("latest.json");
+    let debrief: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let total = debrief["score"]["total"].as_u64().unwrap();
+    let steps = debrief["steps"].as_array().unwrap();
+    let done = steps.iter().filter(|s| s["state"] == "done").count();
+    assert_eq!((done, steps.len()), (4, 4), "{debrief}");
+    assert_eq!(debrief["refused_actions"], 1);
+    assert_eq!(debrief["ended_by"], "stop");
+    assert_eq!(
+        steps
+            .iter()
+            .map(|s| s["refused"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [0, 1, 0, 0]
+    );
+    assert!(
+        steps.iter().all(|s| s["channel"] == "dashboard"),
+        "{debrief}"
+    );
+    assert_eq!(
+        trainee.eval(&text_of("#drill-score")).await,
+        total.to_string()
+    );
+
+    // The debrief page, from the panel's link: its figures are the JSON's.
+    let href = trainee
+        .eval("document.getElementById('drill-debrief').href")
+        .await;
+    trainee.goto(href.as_str().unwrap()).await;
+    trainee
+        .wait_for(
+            "!!document.getElementById('score') && !!document.getElementById('steps')",
+            Duration::from_secs(5),
+            "the debrief page",
+        )
+        .await;
+    assert_eq!(
+        trainee.eval(&text_of("#score")).await,
+        format!("{total} / 100")
+    );
+    let how = trainee
+        .eval(
+            "[...document.querySelectorAll('#steps tbody tr')].map(tr => tr.cells[3].textContent)",
+        )
+        .await;
+    let how: Vec<&str> = how
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(how.len(), steps.len());
+    assert_eq!(how.iter().filter(|h| **h == "done").count(), done);
+    assert!(
+        trainee
+            .eval(&text_of("#it-lost"))
+            .await
+            .as_str()
+            .unwrap()
+            .contains(&format!(
+                "{:.3} kWh",
+                debrief["it_kwh_lost"].as_f64().unwrap()
+            )),
+        "the IT energy lost"
+    );
+    assert_eq!(
+        instructor.errors(),
+        Vec::<String>::new(),
+        "the instructor's page logged errors"
+    );
+    assert_eq!(
+        trainee.errors(),
+        Vec::<String>::new(),
+        "the trainee's page logged errors"
+    );
+}
+
+/// The picture of the drill panel in docs/live.md: the library's UPS maintenance
+/// MOP on the seed chain, seen by the instructor after a trainee's first steps (one
+/// refused). Run by hand (about 30 s) and copy target/tmp/docs-drill-panel.png to
+/// docs/drill-panel.png:
+/// `cargo test -p winter-river-web --test browser -- --ignored docs_drill_panel_screenshot`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "makes docs/drill-panel.png by hand: about 30 s"]
+async fn docs_drill_panel_screenshot() {
+    let drills = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../drills");
+    let debriefs = util::fresh_dir("docs-debriefs");
+    let stack = Stack::start_drill(
+        &drills.join("ups-maintenance-bypass.toml"),
+        Some(drills),
+        &debriefs,
+    )
+    .await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let mut instructor = Browser::launch(W, H).await;
+    instructor
+        .goto(&format!("{}/?token={}", stack.base(), util::INSTRUCTOR))
+        .await;
+    instructor
+        .wait_for(
+            "document.querySelectorAll('#drill-steps li.step').length > 4 && !document.getElementById('drill-start').disabled",
+            Duration::from_secs(10),
+            "the drill loaded",
+        )
+        .await;
+    instructor.click("#drill-start").await;
+    let mut trainee = operator_page(&stack).await;
+    trainee
+        .wait_for(
+            "window.winterRiver.state.drill.state === 'running'",
+            Duration::from_secs(10),
+            "the drill running",
+        )
+        .await;
+    select(&mut trainee, "ups_a").await;
+    let choice = |mode: &str| format!("[data-command=\"ups_mode\"] [data-choice=\"{mode}\"]");
+    trainee.click(&choice("maintenance_bypass")).await;
+    shown_refusal(&mut trainee, "ups_a", "ups_mode").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    trainee.click(&choice("static_bypass")).await;
+    trainee
+        .wait_for(
+            &format!("{} === 'done'", step_state(1)),
+            Duration::from_secs(5),
+            "step 1",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    trainee.click(&choice("maintenance_bypass")).await;
+    trainee
+        .wait_for(
+            &format!("{} === 'done'", step_state(2)),
+            Duration::from_secs(5),
+            "step 2",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    trainee.click("#btn-open").await;
+    trainee
+        .wait_for(
+            &format!("{} === 'done'", step_state(3)),
+            Duration::from_secs(5),
+            "step 3",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    instructor
+        .screenshot_of("#drill", &util::target_tmp().join("docs-drill-panel.png"))
+        .await;
+    assert_eq!(instructor.errors(), Vec::<String>::new());
+    assert_eq!(trainee.errors(), Vec::<String>::new());
+}

@@ -22,6 +22,8 @@ use winter_river_testkit::site::{LiveSite, SiteTopology};
 use winter_river_web::WebConfig;
 
 pub const TOKEN: &str = "test-operator-token";
+/// The instructor's token, for stacks started with [`Stack::with_instructor`].
+pub const INSTRUCTOR: &str = "test-instructor-token";
 
 #[allow(unused_imports)] // not every test binary uses it
 pub use winter_river_testkit::DEFAULT_NODES;
@@ -92,6 +94,41 @@ impl Stack {
     }
 
     async fn start_with(topology: SiteTopology<'_>) -> Stack {
+        Stack::start_configured(topology, |_| {}).await
+    }
+
+    /// The broker and the web alone, the web configured by `configure` (an
+    /// instructor's token, a debrief directory).
+    pub async fn web_only_with(configure: impl FnOnce(&mut WebConfig)) -> Stack {
+        Stack::start_configured(SiteTopology::BrokerOnly, configure).await
+    }
+
+    /// Sets the instructor's token to [`INSTRUCTOR`]: for `web_only_with`.
+    pub fn with_instructor(config: &mut WebConfig) {
+        config.instructor_token = Some(INSTRUCTOR.to_string());
+    }
+
+    /// A live drill as `up --drill FILE --drills LIBRARY --debrief-dir DIR
+    /// --instructor-token` runs it: the drill's site, the drill loaded, the web
+    /// with [`INSTRUCTOR`] and the engine's debrief folder.
+    pub async fn start_drill(file: &Path, library: Option<PathBuf>, debrief_dir: &Path) -> Stack {
+        let site = SiteTopology::Drill {
+            file,
+            library,
+            debrief_dir: debrief_dir.to_path_buf(),
+        };
+        Stack::start_configured(site, |c| {
+            Stack::with_instructor(c);
+            c.debrief_dir = Some(debrief_dir.to_path_buf());
+        })
+        .await
+    }
+
+    /// A site (`topology`) and the web on it, configured by `configure`.
+    pub async fn start_configured(
+        topology: SiteTopology<'_>,
+        configure: impl FnOnce(&mut WebConfig),
+    ) -> Stack {
         let site = LiveSite::start(topology).await.unwrap();
         let listener = winter_river_web::bind(([127, 0, 0, 1], 0).into())
             .await
@@ -99,6 +136,7 @@ impl Stack {
         let http = listener.local_addr().unwrap();
         let mut config = WebConfig::new(&site.prefix, TOKEN.to_string());
         config.client_id = format!("{}-web", site.prefix);
+        configure(&mut config);
         let telemetry = site.telemetry();
         let (url, stop) = (site.url.clone(), site.stopped());
         tokio::spawn(async move {
@@ -280,6 +318,48 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 pub async fn get(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
     request(addr, "GET", path, &[], b"").await
 }
+
+/// A POST with `Authorization: Bearer token` (none when `None`): status and the
+/// JSON answer (`null` when it is none).
+pub async fn post_json(
+    addr: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, Value) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("Authorization", a.as_str()));
+    }
+    let (status, body) = request(addr, "POST", path, &headers, body.as_bytes()).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// A fresh, empty folder under target/tmp for one test (a debrief directory).
+pub fn fresh_dir(name: &str) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = target_tmp().join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A site's topology for a test that plays the engine: the seed's chain as the
+/// engine publishes it (its ids, kinds and feeds).
+pub const SEED_TOPOLOGY_JSON: &str = r#"{"site":"drill-site","nodes":[
+    {"id":"util_a","kind":"utility","feeds":[],"params":{}},
+    {"id":"trf_a","kind":"transformer","feeds":["util_a"],"params":{}},
+    {"id":"gen_a","kind":"generator","feeds":[],"params":{}},
+    {"id":"sw_a","kind":"switchgear","feeds":["trf_a","gen_a"],"params":{}},
+    {"id":"dist_a","kind":"distribution","feeds":["sw_a"],"params":{}},
+    {"id":"ups_a","kind":"ups","feeds":["dist_a"],"params":{}},
+    {"id":"pdu_a","kind":"pdu","feeds":["ups_a"],"params":{}},
+    {"id":"srv_a","kind":"server","feeds":["pdu_a"],"params":{}}]}"#;
 
 // ── Chromium over the DevTools protocol ─────────────────────────────────────
 
@@ -545,10 +625,31 @@ impl Browser {
 
     /// Writes a PNG screenshot of the viewport to `path`.
     pub async fn screenshot(&mut self, path: &Path) {
-        use base64::Engine as _;
+        self.capture(path, json!({"format": "png"})).await;
+    }
+
+    /// Writes a PNG of the first element matching `selector` alone (scrolled to
+    /// the top of the page first) to `path`.
+    pub async fn screenshot_of(&mut self, selector: &str, path: &Path) {
+        let sel = serde_json::to_string(selector).unwrap();
         let r = self
-            .call("Page.captureScreenshot", json!({"format": "png"}))
+            .eval(&format!(
+                "(() => {{ window.scrollTo(0, 0); const r = document.querySelector({sel}).getBoundingClientRect(); \
+                 return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]; }})()"
+            ))
             .await;
+        let n = |i: usize| r[i].as_f64().unwrap_or(0.0);
+        let clip = json!({"x": n(0), "y": n(1), "width": n(2), "height": n(3), "scale": 1});
+        self.capture(
+            path,
+            json!({"format": "png", "clip": clip, "captureBeyondViewport": true}),
+        )
+        .await;
+    }
+
+    async fn capture(&mut self, path: &Path, params: Value) {
+        use base64::Engine as _;
+        let r = self.call("Page.captureScreenshot", params).await;
         let data = base64::engine::general_purpose::STANDARD
             .decode(r["data"].as_str().expect("screenshot data"))
             .expect("base64 screenshot");
