@@ -70,15 +70,18 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     let config = args.tuning.engine_config(&args.prefix)?;
     let mut core =
         EngineCore::new(topology, config.clone()).context("cannot encode the topology")?;
+    // `"name" (file): loaded, 3 steps, 2 injects`; the command to start it follows
+    // once the broker's address is known.
     let drill_line = match (drill, &args.drills.drill) {
         (Some(drill), Some(path)) => {
+            let plural =
+                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             let line = format!(
-                "  drill      \"{}\" ({}): loaded, {} steps, {} injects; start it with `{} drill start`",
+                "  drill      \"{}\" ({}): loaded, {}, {}",
                 drill.name,
                 path.display(),
-                drill.steps.len(),
-                drill.events.len(),
-                crate::invocation::self_command()
+                plural(drill.steps.len(), "step"),
+                plural(drill.events.len(), "inject"),
             );
             core.load_drill(drill, &path.display().to_string())
                 .map_err(|e| anyhow::anyhow!("--drill: {e}"))?;
@@ -142,9 +145,6 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     for line in crate::web_cmd::dashboard_lines(web_addr, &web_config) {
         println!("{line}");
     }
-    if let Some(line) = drill_line {
-        println!("{line}");
-    }
     let library = drill_files
         .library
         .as_ref()
@@ -154,14 +154,21 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         drill_files.debrief_dir.display()
     );
     // The form that works for how this was started (`cargo run --release --`, a
-    // path, or `winter-river` on PATH); flags only where watch's defaults differ.
-    let mut watch = format!("{} watch", crate::invocation::self_command());
+    // path, or `winter-river` on PATH); flags only where the clients' defaults differ.
+    let mut client_flags = String::new();
     if url.to_string() != crate::live_args::DEFAULT_BROKER {
-        watch.push_str(&format!(" --broker {url}"));
+        client_flags.push_str(&format!(" --broker {url}"));
     }
     if args.prefix != winter_river_protocol::DEFAULT_PREFIX {
-        watch.push_str(&format!(" --prefix {}", args.prefix));
+        client_flags.push_str(&format!(" --prefix {}", args.prefix));
     }
+    if let Some(line) = drill_line {
+        println!(
+            "{line}; start it with `{} drill start{client_flags}`",
+            crate::invocation::self_command()
+        );
+    }
+    let mut watch = format!("{} watch{client_flags}", crate::invocation::self_command());
     let dashboard = crate::web_cmd::base_url(web_addr);
     if dashboard != crate::recent_events::DEFAULT_DASHBOARD {
         watch.push_str(&format!(" --dashboard {dashboard}"));

@@ -60,7 +60,9 @@ async fn a_drill_runs_live_from_the_command_line_and_writes_its_debrief() -> Res
     let banner = live.up_proc().stdout();
     ensure!(
         banner.contains("drill      \"UPS A to maintenance bypass (live test)\"")
-            && banner.contains("3 steps, 1 injects"),
+            && banner.contains("3 steps, 1 inject;")
+            // The broker is on a free port: the hint to start it says so.
+            && banner.contains(" drill start --broker mqtt://127.0.0.1:"),
         "banner: {banner}"
     );
 
