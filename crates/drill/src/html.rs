@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use winter_river_protocol::{ExpectVerdict, StepState};
+use winter_river_protocol::{DrillWord, StepState, Tone};
 
 use crate::debrief::{Debrief, EndedBy};
 use crate::session::what;
@@ -148,13 +148,17 @@ pub fn debrief_html(d: &Debrief) -> String {
              <th>due</th><th>done</th><th>by</th><th>refused</th></tr></thead><tbody>\n",
         );
         for s in &d.steps {
-            let (class, words) = match (s.state, s.late, s.out_of_order) {
-                (StepState::Done, _, _) => ("ok", "done"),
-                (StepState::OutOfOrder, true, _) => ("warn", "late and out of order"),
-                (StepState::OutOfOrder, false, _) => ("warn", "out of order"),
-                (StepState::Late, _, _) => ("warn", "late"),
-                (StepState::Missed, _, _) => ("bad", "missed"),
-                (StepState::Pending, _, _) => ("muted", "pending"),
+            // The protocol's words for a step's state (as the dashboard shows them);
+            // the wire has one state, the debrief also says when it was both.
+            let class = tone_class(s.state.spec());
+            let words = if s.state == StepState::OutOfOrder && s.late {
+                format!(
+                    "{} and {}",
+                    StepState::Late.label(),
+                    StepState::OutOfOrder.label().to_lowercase()
+                )
+            } else {
+                s.state.label().to_string()
             };
             let _ = writeln!(
                 h,
@@ -184,11 +188,7 @@ pub fn debrief_html(d: &Debrief) -> String {
              <th>seen</th><th>line</th></tr></thead><tbody>\n",
         );
         for e in &d.expects {
-            let (class, words) = match e.verdict {
-                ExpectVerdict::Passed => ("ok", "PASS"),
-                ExpectVerdict::Failed => ("bad", "FAIL"),
-                ExpectVerdict::Pending => ("muted", "pending"),
-            };
+            let (class, words) = (tone_class(e.verdict.spec()), e.verdict.label());
             let seen = match (&e.seen, e.seen_t_s) {
                 (Some(v), Some(t)) => format!("{} at t = {t:.1} s", esc(v)),
                 (Some(v), None) => esc(v),
@@ -254,5 +254,15 @@ mod tests {
             esc(r#"<script>alert("x") & 'y'</script>"#),
             "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
         );
+    }
+}
+
+/// The page's CSS class for a word's tone.
+fn tone_class(word: DrillWord) -> &'static str {
+    match word.tone {
+        Tone::Good => "ok",
+        Tone::Warn => "warn",
+        Tone::Bad => "bad",
+        Tone::Off => "muted",
     }
 }

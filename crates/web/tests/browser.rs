@@ -1243,6 +1243,19 @@ const SEED_BOARDS: [&str; 8] = [
     r#"{"node_id":"srv_a","kind":"server","voltage_in":208.0,"power_kw":30.0,"status":"ok","breaker":"closed"}"#,
 ];
 
+/// A drill word's label as `/api/schema` serves it (`steps`, `done` → `Done`): the
+/// page must show the server's words, not copies of its own.
+fn drill_label(schema: &serde_json::Value, list: &str, word: &str) -> String {
+    schema["drill"][list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["word"] == word)
+        .and_then(|w| w["label"].as_str())
+        .unwrap_or_else(|| panic!("no {list} word `{word}` in the schema"))
+        .to_string()
+}
+
 /// A DrillStatus as an engine running the UPS maintenance MOP would retain it, at
 /// `state` and `clock_s`, with `steps` (each `[state, done_at_s, refused]`).
 fn drill_json(
@@ -1338,16 +1351,7 @@ async fn the_drill_panel_for_the_instructor_and_a_trainee() {
     );
     let (_, body) = util::get(stack.http, "/api/schema").await;
     let schema: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let label = |list: &str, word: &str| {
-        schema["drill"][list]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["word"] == word)
-            .and_then(|w| w["label"].as_str())
-            .unwrap()
-            .to_string()
-    };
+    let label = |list: &str, word: &str| drill_label(&schema, list, word);
 
     // The instructor's page: with no drill loaded, the loader alone.
     let mut instructor = Browser::launch(W, H).await;
@@ -1785,16 +1789,7 @@ async fn a_drill_end_to_end_with_an_instructor_and_a_trainee() {
     stack.wait_all_reporting(Duration::from_secs(10)).await;
     let (_, body) = util::get(stack.http, "/api/schema").await;
     let schema: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let label = |list: &str, word: &str| {
-        schema["drill"][list]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["word"] == word)
-            .and_then(|w| w["label"].as_str())
-            .unwrap()
-            .to_string()
-    };
+    let label = |list: &str, word: &str| drill_label(&schema, list, word);
     let dashboard = label("channels", "dashboard");
 
     let mut instructor = Browser::launch(W, H).await;
@@ -1990,7 +1985,8 @@ async fn a_drill_end_to_end_with_an_instructor_and_a_trainee() {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(how.len(), steps.len());
-    assert_eq!(how.iter().filter(|h| **h == "done").count(), done);
+    let done_label = winter_river_protocol::StepState::Done.label();
+    assert_eq!(how.iter().filter(|h| **h == done_label).count(), done);
     assert!(
         trainee
             .eval(&text_of("#it-lost"))
