@@ -18,6 +18,9 @@ pub enum EndedBy {
     Duration,
     /// The instructor's `stop`.
     Stop,
+    /// The engine was stopped (Ctrl-C, a service stop) while the drill ran: it ends
+    /// there, and its debrief is written before the engine exits.
+    Shutdown,
 }
 
 /// One step of the checklist and how it went.

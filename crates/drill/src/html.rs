@@ -64,6 +64,7 @@ pub fn debrief_html(d: &Debrief) -> String {
     let ended = match d.ended_by {
         EndedBy::Duration => "its duration was reached",
         EndedBy::Stop => "the instructor stopped it",
+        EndedBy::Shutdown => "the engine was stopped while it ran",
     };
     let _ = write!(
         h,

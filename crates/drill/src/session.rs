@@ -373,11 +373,33 @@ impl Drill {
             });
             return self.push(entry);
         }
-        let step = self.steps.iter().position(|s| {
-            s.wire.state == StepState::Pending
-                && self.scenario.steps[s.wire.number - 1].node == action.node
-                && self.scenario.steps[s.wire.number - 1].command == action.command
-        });
+        let matches = |j: usize| {
+            let step = &self.scenario.steps[j];
+            step.node == action.node && same_action(&step.command, &action.command)
+        };
+        let step = (0..self.steps.len())
+            .find(|&j| self.steps[j].wire.state == StepState::Pending && matches(j));
+        // A repeat of a step already done (a double click, a retry) is not an attempt
+        // at a later step that happens to use the same command — unless that later
+        // step is the next one due.
+        let next = self
+            .steps
+            .iter()
+            .position(|s| s.wire.state == StepState::Pending);
+        if let Some(j) = step
+            && Some(j) != next
+            && let Some(k) =
+                (0..j).find(|&k| self.steps[k].wire.state != StepState::Pending && matches(k))
+        {
+            entry.what = what::ACTION.into();
+            entry.detail = Some(match refused {
+                Some(reason) => {
+                    format!("repeat of step {} (done already), refused: {reason}", k + 1)
+                }
+                None => format!("repeat of step {} (done already)", k + 1),
+            });
+            return self.push(entry);
+        }
         if let Some(reason) = refused {
             self.refused_actions += 1;
             entry.what = what::REFUSED.into();
@@ -442,15 +464,21 @@ impl Drill {
     }
 
     /// When step `j` (0-based) became due: step 1 at `procedure_at_s` plus its
-    /// `after_s`; step j when step j−1 was done, plus its `after_s`; `None` while
-    /// step j−1 is not done.
+    /// `after_s`; a later step when every step before it was done (the last of them,
+    /// so one step done out of order does not make the next late too), plus its
+    /// `after_s`; `None` while an earlier step is not done.
     fn due_at_s(&self, j: usize) -> Option<f64> {
         let after = self.scenario.steps[j].after_s;
         if j == 0 {
-            Some(self.scenario.procedure_at_s + after)
-        } else {
-            self.steps[j - 1].wire.done_at_s.map(|t| t + after)
+            return Some(self.scenario.procedure_at_s + after);
         }
+        self.steps[..j]
+            .iter()
+            .map(|s| s.wire.done_at_s)
+            .try_fold(f64::NEG_INFINITY, |latest, done| {
+                done.map(|t| latest.max(t))
+            })
+            .map(|t| t + after)
     }
 
     fn push(&mut self, entry: DrillEntry) {
@@ -474,6 +502,7 @@ impl Drill {
             command: match ended_by {
                 EndedBy::Duration => "end",
                 EndedBy::Stop => "stop",
+                EndedBy::Shutdown => "shutdown",
             }
             .into(),
             detail: Some(match ended_by {
@@ -482,6 +511,7 @@ impl Drill {
                     self.scenario.duration_s
                 ),
                 EndedBy::Stop => "stopped by the instructor".into(),
+                EndedBy::Shutdown => "the engine was stopped while the drill ran".into(),
             }),
             ..DrillEntry::default()
         });
@@ -591,3 +621,18 @@ impl Drill {
         std::mem::take(&mut self.changed)
     }
 }
+
+/// Whether an operator's command carries out a step's: the same command, or for a
+/// demand (`set_load`) one within 5 % (at least 0.5 kW) of the step's — a board's
+/// knob does not land on 30.0 kW exactly (docs/drills.md, "How actions count").
+fn same_action(step: &Command, done: &Command) -> bool {
+    match (step, done) {
+        (Command::SetLoad { kw: want }, Command::SetLoad { kw: got }) => {
+            (want - got).abs() <= (0.05 * want.abs()).max(SET_LOAD_SLACK_KW)
+        }
+        _ => step == done,
+    }
+}
+
+/// The least slack of a `set_load` step \[kW\].
+const SET_LOAD_SLACK_KW: f64 = 0.5;

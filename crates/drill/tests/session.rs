@@ -463,3 +463,113 @@ fn a_site_started_later_runs_the_same_physics() {
     assert_eq!(seen[0], seen[1]);
     assert_eq!(later.time_s(), 1039.9);
 }
+
+/// Steps 1 and 3 use the same command (static bypass, there and back): a repeat of
+/// step 1 while step 2 is still to do is a repeat, not an attempt at step 3.
+const THERE_AND_BACK: &str = r#"
+name = "There and back (test)"
+duration_s = 60
+procedure_at_s = 5.0
+
+[[step]]
+node = "ups_a"
+command = "ups_mode"
+params = { mode = "static_bypass" }
+
+[[step]]
+node = "ups_a"
+command = "ups_mode"
+params = { mode = "maintenance_bypass" }
+
+[[step]]
+node = "ups_a"
+command = "ups_mode"
+params = { mode = "static_bypass" }
+
+[[step]]
+node = "ups_a"
+command = "ups_mode"
+params = { mode = "normal" }
+"#;
+
+#[test]
+fn a_repeat_of_a_done_step_is_not_an_attempt_at_a_later_one() {
+    let mut r = Run::new(THERE_AND_BACK, "there-and-back.toml");
+    r.operate(
+        6.0,
+        "ups_a",
+        ups_mode(Mode::StaticBypass),
+        Channel::Dashboard,
+    );
+    // A double click: the UPS is in static bypass already, the interlock says so.
+    r.operate(
+        6.5,
+        "ups_a",
+        ups_mode(Mode::StaticBypass),
+        Channel::Dashboard,
+    );
+    r.step();
+    let status = r.drill.status();
+    assert_eq!(status.steps[0].state, StepState::Done);
+    assert_eq!(status.steps[2].state, StepState::Pending);
+    assert_eq!(status.steps[2].refused, 0, "a repeat costs step 3 nothing");
+    let repeat = status.timeline.last().unwrap();
+    assert!(
+        repeat
+            .detail
+            .as_deref()
+            .unwrap()
+            .starts_with("repeat of step 1 (done already), refused:"),
+        "{repeat:?}"
+    );
+    // Done in order, step 3's command is step 3's.
+    r.operate(
+        8.0,
+        "ups_a",
+        ups_mode(Mode::MaintenanceBypass),
+        Channel::Dashboard,
+    );
+    r.operate(
+        10.0,
+        "ups_a",
+        ups_mode(Mode::StaticBypass),
+        Channel::Dashboard,
+    );
+    r.operate(12.0, "ups_a", ups_mode(Mode::Normal), Channel::Dashboard);
+    r.step();
+    let states: Vec<StepState> = r.drill.status().steps.iter().map(|s| s.state).collect();
+    assert_eq!(states, [StepState::Done; 4]);
+    let debrief = r.drill.finish(EndedBy::Stop).unwrap();
+    assert_eq!(
+        debrief.refused_actions, 0,
+        "a double click is no refused action"
+    );
+}
+
+#[test]
+fn one_step_out_of_order_does_not_make_the_next_late() {
+    let mut r = Run::new(CHECKLIST, "checklist.toml");
+    // Step 2 first (out of order), step 1 much later (late), then step 3 at once:
+    // step 3 is due when both before it are done, so it is on time.
+    r.operate(6.0, "ups_a", ups_mode(Mode::StaticBypass), Channel::Cli);
+    r.operate(20.0, "srv_a", set_load_20(), Channel::Cli);
+    r.operate(21.0, "dist_a", Command::Reset, Channel::Cli);
+    r.step();
+    assert_eq!(r.step_state(1), StepState::Late);
+    assert_eq!(r.step_state(2), StepState::OutOfOrder);
+    assert_eq!(r.step_state(3), StepState::Done);
+}
+
+#[test]
+fn a_demand_within_five_percent_carries_out_a_set_load_step() {
+    let mut r = Run::new(CHECKLIST, "checklist.toml");
+    // 21.5 kW is 7.5 % off the step's 20 kW: an action, not the step.
+    r.operate(6.0, "srv_a", Command::SetLoad { kw: 21.5 }, Channel::Board);
+    r.step();
+    assert_eq!(r.step_state(1), StepState::Pending);
+    // A knob landing on 19.2 kW (4 %) does it.
+    r.operate(7.0, "srv_a", Command::SetLoad { kw: 19.2 }, Channel::Board);
+    r.step();
+    assert_eq!(r.step_state(1), StepState::Done);
+    assert_eq!(r.drill.status().steps[0].channel, Some(Channel::Board));
+}

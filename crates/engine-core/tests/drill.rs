@@ -404,3 +404,35 @@ fn a_drill_for_another_site_is_refused_on_load_naming_the_difference() {
     assert_eq!(core.drill_status().message.as_deref(), Some(err.as_str()));
     assert!(core.drill().is_none());
 }
+
+#[test]
+fn an_engine_stopped_mid_drill_ends_it_with_a_debrief_and_says_so() {
+    let mut e = Engine::new();
+    e.publish(
+        "system/drill/command",
+        r#"{"command":"load","params":{"file":"utility-loss.toml"}}"#,
+    );
+    e.tick();
+    e.publish("system/drill/command", r#"{"command":"start"}"#);
+    e.run_to_clock(2.0);
+    assert_eq!(e.heard.last_drill().state, DrillState::Running);
+
+    // What the driver does on its way out.
+    e.core.end_drill_at_shutdown(e.now_ms);
+    let done = e.core.poll_debrief().expect("a debrief to write");
+    assert_eq!(done.debrief.ended_by, EndedBy::Shutdown);
+    assert_eq!(done.debrief.timeline.last().unwrap().command, "shutdown");
+    e.core.debrief_written(Ok(()));
+    e.core.flush_drill_status(e.now_ms);
+    e.heard.drain(&mut e.core);
+    let last = e.heard.last_drill();
+    assert_eq!(
+        last.state,
+        DrillState::Finished,
+        "not left 'running' on the broker"
+    );
+    assert_eq!(last.debrief.as_deref(), Some("/drill/debrief"));
+    // Nothing to end the second time.
+    e.core.end_drill_at_shutdown(e.now_ms);
+    assert!(e.core.poll_debrief().is_none());
+}

@@ -104,6 +104,16 @@ pub async fn run_with(
             tx.send_replace(telemetry.clone());
         }
     }
+    // A drill still running ends here, with its debrief written and its last status
+    // sent, rather than left "running" on the broker with no debrief.
+    core.end_drill_at_shutdown(now_ms(start));
+    while let Some(done) = core.poll_debrief() {
+        drills.write(&mut core, &done);
+    }
+    core.flush_drill_status(now_ms(start));
+    while let Some(out) = core.poll_outgoing() {
+        let _ = send(&link, out);
+    }
     let _ = send(&link, core.goodbye());
     link.disconnect(Duration::from_secs(2)).await;
 }

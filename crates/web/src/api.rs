@@ -417,7 +417,7 @@ async fn debrief(State(app): State<App>) -> Response {
                 (header::CACHE_CONTROL, "no-store"),
                 (
                     header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:",
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
                 ),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             ],

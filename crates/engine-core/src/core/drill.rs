@@ -152,6 +152,22 @@ impl EngineCore {
         }
     }
 
+    /// The engine is stopping: a running drill ends here (its debrief is then
+    /// [`EngineCore::poll_debrief`]'s, for the driver to write before it exits), and
+    /// the drill's last status is queued.
+    pub fn end_drill_at_shutdown(&mut self, now_ms: u64) {
+        if self.running_drill().is_some() {
+            self.end_drill(EndedBy::Shutdown);
+        }
+        self.publish_drill_if_changed(now_ms);
+    }
+
+    /// Queues the drill's status if it changed since it was last published (after
+    /// the driver wrote a debrief on its way out).
+    pub fn flush_drill_status(&mut self, now_ms: u64) {
+        self.publish_drill_if_changed(now_ms);
+    }
+
     fn inject_by_hand(&mut self, index: usize) -> Result<(), String> {
         let next_s = self.sim.next_time_s();
         let Some(drill) = self.drill.session.as_mut() else {
