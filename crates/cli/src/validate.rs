@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use winter_river_protocol::NodeKind;
-use winter_river_sim::topology::{DEFAULT_TOPOLOGY_TOML, MAX_FILE_BYTES};
+use winter_river_sim::topology::DEFAULT_TOPOLOGY_TOML;
 use winter_river_sim::{Scenario, Topology};
 
 use crate::EXIT_OK;
@@ -32,26 +32,9 @@ pub fn classify(text: &str) -> Option<FileKind> {
 }
 
 /// Reads a topology or scenario file as text, naming it on failure; a file over
-/// [`MAX_FILE_BYTES`] is refused before it is read.
+/// the size limit is refused before it is read (`winter_river_sim::files`).
 pub fn read(path: &Path) -> Result<String> {
-    read_limited(path).map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// [`read`] with the reason as text (a scenario's topology loader reports it in the
-/// scenario's own error).
-fn read_limited(path: &Path) -> std::result::Result<String, String> {
-    let shown = path.display();
-    let len = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?
-        .len();
-    if len > MAX_FILE_BYTES {
-        return Err(format!(
-            "{shown} is {:.1} MB: a topology or scenario file may be at most {} MiB (a generated 100,000-node site is about 10 MB); refused before parsing",
-            len as f64 / 1e6,
-            MAX_FILE_BYTES / (1024 * 1024)
-        ));
-    }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))
+    winter_river_sim::files::read_text(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// A topology's text and the name to report it by: the file, or the built-in default
@@ -103,13 +86,11 @@ pub fn write_or_print(text: &str, out: Option<&Path>, what: &str) -> Result<()> 
 /// Loads a scenario from disk: its topology path is read relative to it.
 pub fn load_scenario(path: &Path) -> Result<Scenario> {
     let text = read(path)?;
-    let scenario = Scenario::from_toml_str(&text, &path.display().to_string(), |p| {
-        read_limited(p).map_err(|e| {
-            // The scenario's error already names the file.
-            e.strip_prefix(&format!("cannot read {}: ", p.display()))
-                .map_or_else(|| e.clone(), str::to_string)
-        })
-    })?;
+    let scenario = Scenario::from_toml_str(
+        &text,
+        &path.display().to_string(),
+        winter_river_sim::files::read_topology_for_scenario,
+    )?;
     Ok(scenario)
 }
 

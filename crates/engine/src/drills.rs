@@ -32,11 +32,12 @@ impl Default for DrillFiles {
 
 /// Reads a drill file (a scenario; its `topology` is read relative to it).
 pub fn read_drill(path: &Path) -> Result<Scenario, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Scenario::from_toml_str(&text, &path.display().to_string(), |p| {
-        std::fs::read_to_string(p).map_err(|e| e.to_string())
-    })
+    let text = winter_river_sim::files::read_text(path)?;
+    Scenario::from_toml_str(
+        &text,
+        &path.display().to_string(),
+        winter_river_sim::files::read_topology_for_scenario,
+    )
     .map_err(|e| e.to_string())
 }
 
@@ -49,7 +50,7 @@ pub fn list_library(dir: &Path) -> Result<Vec<String>, String> {
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".toml") && !n.starts_with('.'))
+        .filter(|n| winter_river_protocol::is_library_file_name(n))
         .collect();
     names.sort();
     Ok(names)

@@ -237,6 +237,19 @@ pub struct DrillStatus {
     pub message: Option<String>,
 }
 
+/// Whether `name` may name a drill of an engine's library in `load {file}`: a plain
+/// file name ending in `.toml` — no path, no hidden file, no control character, at
+/// most 255 bytes — so a command from the network never reads outside the library
+/// folder. The web, the engine core and the engine's folder listing all use this.
+pub fn is_library_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
+        && name.ends_with(".toml")
+}
+
 /// Timeline entries kept in the retained status (the debrief has them all).
 pub const DRILL_TIMELINE_KEPT: usize = 50;
 

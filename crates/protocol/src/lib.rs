@@ -40,7 +40,7 @@ pub use command::{
 };
 pub use drill::{
     Channel, DRILL_TIMELINE_KEPT, DrillCommand, DrillEntry, DrillExpect, DrillInject, DrillState,
-    DrillStatus, DrillStep, DrillWord, DrillWords, ExpectVerdict, StepState,
+    DrillStatus, DrillStep, DrillWord, DrillWords, ExpectVerdict, StepState, is_library_file_name,
 };
 pub use event::{Event, EventKind, Severity};
 pub use field::{FieldSpec, FieldType, FieldValue, round_for_display};

@@ -5,6 +5,7 @@
 //! (docs/architecture.md).
 
 pub mod field;
+pub mod files;
 pub mod kinds;
 mod layout;
 pub mod physics;

@@ -400,12 +400,7 @@ impl Store {
         let drill = self.drill.as_ref();
         match cmd {
             DrillCommand::Load { file } => {
-                let plain = !file.is_empty()
-                    && file.len() <= 255
-                    && !file.starts_with('.')
-                    && !file.contains(['/', '\\'])
-                    && !file.chars().any(char::is_control);
-                if !plain {
+                if !winter_river_protocol::is_library_file_name(file) {
                     return Err(format!(
                         "load takes the file name of a drill in the engine's library, not a path: `{}`",
                         file.escape_default()

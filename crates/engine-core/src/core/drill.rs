@@ -188,12 +188,7 @@ impl EngineCore {
                 running.scenario().name
             ));
         }
-        let plain = !file.is_empty()
-            && file.len() <= 255
-            && !file.starts_with('.')
-            && !file.contains(['/', '\\', '\0'])
-            && file.ends_with(".toml");
-        if !plain {
+        if !winter_river_protocol::is_library_file_name(file) {
             return Err(format!(
                 "load `{file}`: name a drill file of the library ({}), not a path",
                 self.library_words()
