@@ -18,7 +18,6 @@ mod html;
 mod score;
 mod session;
 mod site;
-mod words;
 
 pub use debrief::{
     DEBRIEF_PAGE_PATH, Debrief, DebriefExpect, DebriefStep, EndedBy, LowestBattery,
@@ -28,4 +27,3 @@ pub use html::debrief_html;
 pub use score::{SCORE_RULE, Score, ScorePart, StepCredit, score};
 pub use session::{Drill, what};
 pub use site::site_mismatch;
-pub use words::command_words;

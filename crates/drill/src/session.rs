@@ -12,7 +12,6 @@ use crate::debrief::{
     Debrief, DebriefExpect, DebriefStep, EndedBy, LowestBattery, NO_THERMAL_MODEL,
 };
 use crate::score::{StepCredit, score};
-use crate::words::command_words;
 
 /// The `what` of a timeline entry ([`DrillEntry::what`]).
 pub mod what {
@@ -87,7 +86,7 @@ impl Drill {
                 index,
                 at_s: e.at_s,
                 node: e.node.clone(),
-                command: command_words(&e.command),
+                command: e.command.words(),
                 fired_at_s: None,
                 by_hand: false,
             })
@@ -101,7 +100,7 @@ impl Drill {
                     number: i + 1,
                     note: s.note.clone(),
                     node: s.node.clone(),
-                    command: command_words(&s.command),
+                    command: s.command.words(),
                     ..DrillStep::default()
                 },
                 late: false,
@@ -360,7 +359,7 @@ impl Drill {
         let mut entry = DrillEntry {
             t: clock_s,
             node: action.node.clone(),
-            command: command_words(&action.command),
+            command: action.command.words(),
             channel: action.channel,
             ..DrillEntry::default()
         };

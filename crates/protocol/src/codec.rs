@@ -432,6 +432,30 @@ fn check_update(update: &UpdateParams) -> Result<(), CodecError> {
     Ok(())
 }
 
+impl Command {
+    /// The command as an operator types it — `ups_mode mode=static_bypass`,
+    /// `set_load kw=20.0`, `open` — its name and its parameters from its wire form,
+    /// so every command of the table is written the same way in every report (the
+    /// checklist, the timeline, `mop check`, the debrief).
+    pub fn words(&self) -> String {
+        let mut words = String::from(self.name());
+        let params = match self.params() {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        for (name, value) in &params {
+            words.push(' ');
+            words.push_str(name);
+            words.push('=');
+            match value {
+                Value::String(s) => words.push_str(s),
+                other => words.push_str(&other.to_string()),
+            }
+        }
+        words
+    }
+}
+
 // ---------------------------------------------------------------- Drills
 
 /// Largest `system/drill` payload \[bytes\]: the engine's own, with a checklist and

@@ -1484,3 +1484,25 @@ fn a_demand_beyond_a_gigawatt_is_refused_everywhere_a_command_is_read() {
     // Nor can one be written.
     assert!(encode_command(&Command::SetLoad { kw: 1e308 }).is_err());
 }
+
+#[test]
+fn commands_read_as_an_operator_types_them() {
+    use winter_river_protocol::Mode;
+    assert_eq!(
+        Command::UpsMode {
+            mode: Mode::StaticBypass
+        }
+        .words(),
+        "ups_mode mode=static_bypass"
+    );
+    assert_eq!(
+        Command::SetFault { state: true }.words(),
+        "set_fault state=true"
+    );
+    assert_eq!(Command::SetLoad { kw: 20.0 }.words(), "set_load kw=20.0");
+    assert_eq!(Command::Open.words(), "open");
+    assert_eq!(
+        Command::Transfer { to: "gen_a".into() }.words(),
+        "transfer to=gen_a"
+    );
+}

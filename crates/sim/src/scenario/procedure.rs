@@ -6,7 +6,7 @@
 //! keeps a copy of the site as each interval between steps begins: what the
 //! procedure's exposure is computed from (crates/analysis).
 
-use winter_river_protocol::{Command, EventKind};
+use winter_river_protocol::EventKind;
 
 use super::run::Plant;
 use super::{ProcedureStep, ScenarioError, TIME_EPS_S};
@@ -110,24 +110,10 @@ pub struct Snapshot {
 }
 
 impl ProcedureStep {
-    /// `ups_a ups_mode mode=maintenance_bypass`, as reports name a step.
+    /// `ups_a ups_mode mode=maintenance_bypass`, as reports name a step (the command
+    /// in the protocol's words, as the checklist and the debrief write it).
     pub fn describe(&self) -> String {
-        let params = match &self.command {
-            Command::SetFault { state }
-            | Command::Lockout { state }
-            | Command::AtsTest { state } => {
-                format!(" state={state}")
-            }
-            Command::SetLoad { kw } => format!(" kw={kw}"),
-            Command::UpsMode { mode } | Command::AtsMode { mode } | Command::GenMode { mode } => {
-                format!(" mode={mode}")
-            }
-            Command::Transfer { to } => format!(" to={to}"),
-            Command::Reset | Command::Open | Command::Close | Command::Epo | Command::Update(_) => {
-                String::new()
-            }
-        };
-        format!("{} {}{params}", self.node, self.command.name())
+        format!("{} {}", self.node, self.command.words())
     }
 }
 
