@@ -122,13 +122,12 @@ pub fn run(verb: &DrillVerb) -> Result<u8> {
             .map_err(|e| anyhow::anyhow!("cannot publish the drill command: {e}"))?;
         let before = before.unwrap_or_default();
         let deadline = Instant::now() + wait;
-        let mut latest = None;
         let answer = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match next_status(&mut link, &status_topic, left).await {
-                None => break latest,
-                Some(status) if answers(&command, &before, &status) => break Some(status),
-                Some(status) => latest = Some(status),
+                None => break None,
+                Some(status) if status.answered > before.answered => break Some(status),
+                Some(_) => {}
             }
         };
         link.disconnect(Duration::from_secs(1)).await;
@@ -173,30 +172,6 @@ async fn next_status(
             },
             () = tokio::time::sleep_until(deadline) => return None,
         }
-    }
-}
-
-/// Whether `status`, heard after the command, answers it: the engine refused it
-/// (a new message), or what the command changes has changed. A refresh of the
-/// clock alone is not an answer.
-fn answers(command: &DrillCommand, before: &DrillStatus, status: &DrillStatus) -> bool {
-    if status.message.is_some() && status.message != before.message {
-        return true;
-    }
-    if status.message.is_some() {
-        return false;
-    }
-    match command {
-        DrillCommand::Start {} => {
-            status.state == DrillState::Running
-                && (before.state != DrillState::Running || status.clock_s < before.clock_s)
-        }
-        DrillCommand::Stop {} => status.state == DrillState::Finished,
-        DrillCommand::Inject { event } => status
-            .injects
-            .get(*event)
-            .is_some_and(|i| i.fired_at_s.is_some()),
-        DrillCommand::Load { file } => status.state == DrillState::Loaded && &status.file == file,
     }
 }
 

@@ -110,6 +110,8 @@ struct DrillSlot {
     library: Vec<String>,
     /// Why the last drill command was refused.
     message: Option<String>,
+    /// Drill commands answered (done or refused) since the engine started.
+    answered: u64,
     /// The web's path of the debrief page, once written.
     debrief: Option<String>,
     requests: VecDeque<DrillRequest>,

@@ -436,3 +436,29 @@ fn an_engine_stopped_mid_drill_ends_it_with_a_debrief_and_says_so() {
     e.core.end_drill_at_shutdown(e.now_ms);
     assert!(e.core.poll_debrief().is_none());
 }
+
+#[test]
+fn every_drill_command_is_answered_once_and_a_load_when_its_file_is_read() {
+    let mut e = Engine::new();
+    let answered = |e: &Engine| e.heard.last_drill().answered;
+    let before = answered(&e);
+    // Refused at once: nothing loaded.
+    e.publish("system/drill/command", r#"{"command":"start"}"#);
+    assert_eq!(answered(&e), before + 1);
+    assert!(e.heard.last_drill().message.is_some());
+    // A load is answered when the driver has read the file, not when it is asked.
+    e.publish(
+        "system/drill/command",
+        r#"{"command":"load","params":{"file":"utility-loss.toml"}}"#,
+    );
+    assert_eq!(answered(&e), before + 1, "not yet: the file is not read");
+    e.tick();
+    assert_eq!(answered(&e), before + 2);
+    assert_eq!(e.heard.last_drill().state, DrillState::Loaded);
+    assert_eq!(e.heard.last_drill().message, None);
+    // Refreshes of a running drill's clock answer nothing.
+    e.publish("system/drill/command", r#"{"command":"start"}"#);
+    assert_eq!(answered(&e), before + 3);
+    e.run_to_clock(3.0);
+    assert_eq!(answered(&e), before + 3);
+}

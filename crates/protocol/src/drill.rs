@@ -235,6 +235,11 @@ pub struct DrillStatus {
     /// Why the last drill command was refused, in words an instructor can act on.
     #[serde(default)]
     pub message: Option<String>,
+    /// Drill commands the engine has answered (done or refused) since it started: a
+    /// client that sent one waits for this to grow, so a refresh of the clock, an
+    /// earlier refusal or someone else's is not taken for its answer.
+    #[serde(default)]
+    pub answered: u64,
 }
 
 /// Whether `name` may name a drill of an engine's library in `load {file}`: a plain

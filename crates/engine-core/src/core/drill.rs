@@ -18,6 +18,7 @@ impl EngineCore {
         };
         status.library = self.drill.library.clone();
         status.message = self.drill.message.clone();
+        status.answered = self.drill.answered;
         status.debrief = self.drill.debrief.clone();
         status
     }
@@ -28,6 +29,7 @@ impl EngineCore {
     /// site's.
     pub fn load_drill(&mut self, scenario: Scenario, file: &str) -> Result<(), String> {
         let result = self.try_load(scenario, file);
+        self.drill.answered += 1;
         match &result {
             Ok(()) => self.drill_ok(),
             Err(reason) => self.drill_refused(reason.clone()),
@@ -57,6 +59,7 @@ impl EngineCore {
 
     /// The driver could not read or parse library drill `file`.
     pub fn drill_load_failed(&mut self, file: &str, reason: &str) {
+        self.drill.answered += 1;
         self.drill_refused(format!("cannot load {file}: {reason}"));
     }
 
@@ -103,6 +106,11 @@ impl EngineCore {
             DrillCommand::Inject { event } => self.inject_by_hand(*event),
             DrillCommand::Load { file } => self.request_load(file),
         };
+        // A load is answered once the driver has read the file (`load_drill` or
+        // `drill_load_failed`); every other command here and now.
+        if !matches!(command, DrillCommand::Load { .. }) || result.is_err() {
+            self.drill.answered += 1;
+        }
         match result {
             Ok(()) => self.drill_ok(),
             Err(reason) => self.drill_refused(reason),
