@@ -245,6 +245,16 @@ pub fn debrief_html(d: &Debrief) -> String {
     h
 }
 
+/// The page's CSS class for a word's tone.
+fn tone_class(word: DrillWord) -> &'static str {
+    match word.tone {
+        Tone::Good => "ok",
+        Tone::Warn => "warn",
+        Tone::Bad => "bad",
+        Tone::Off => "muted",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::esc;
@@ -255,15 +265,5 @@ mod tests {
             esc(r#"<script>alert("x") & 'y'</script>"#),
             "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
         );
-    }
-}
-
-/// The page's CSS class for a word's tone.
-fn tone_class(word: DrillWord) -> &'static str {
-    match word.tone {
-        Tone::Good => "ok",
-        Tone::Warn => "warn",
-        Tone::Bad => "bad",
-        Tone::Off => "muted",
     }
 }
