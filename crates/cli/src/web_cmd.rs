@@ -147,6 +147,11 @@ pub struct WebArgs {
     pub client: ClientArgs,
     #[command(flatten)]
     pub http: HttpArgs,
+    /// The engine's debrief folder (its `--debrief-dir`), when this web runs on the
+    /// same machine: `/drill/debrief` serves its latest.html. Without it the
+    /// dashboard links to no debrief.
+    #[arg(long)]
+    pub debrief_dir: Option<std::path::PathBuf>,
 }
 
 /// `winter-river web`: serves until Ctrl-C.
@@ -155,7 +160,8 @@ pub fn run(args: &WebArgs) -> Result<u8> {
     args.client.check_prefix()?;
     let url = args.client.url()?;
     let (listener, token) = args.http.listen()?;
-    let config = args.http.web_config(&args.client.prefix, token)?;
+    let mut config = args.http.web_config(&args.client.prefix, token)?;
+    config.debrief_dir = args.debrief_dir.clone();
     let addr = listener.local_addr().context("dashboard listener")?;
     println!("web        broker {url}, prefix `{}`", args.client.prefix);
     for line in dashboard_lines(addr, &config) {

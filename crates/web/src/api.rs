@@ -402,7 +402,7 @@ async fn debrief(State(app): State<App>) -> Response {
     let Some(dir) = app.debrief_dir.clone() else {
         return error(
             StatusCode::NOT_FOUND,
-            "no debrief directory: this dashboard was started without one (`winter-river up` gives it the engine's --debrief-dir)",
+            "no debrief directory: this dashboard was started without one (`winter-river up` gives it the engine's --debrief-dir; start `winter-river web` with --debrief-dir DIR, the engine's folder)",
         );
     };
     let path = dir.join("latest.html");
