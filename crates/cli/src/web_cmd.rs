@@ -148,8 +148,8 @@ pub struct WebArgs {
     #[command(flatten)]
     pub http: HttpArgs,
     /// The engine's debrief folder (its `--debrief-dir`), when this web runs on the
-    /// same machine: `/drill/debrief` serves its latest.html. Without it the
-    /// dashboard links to no debrief.
+    /// same machine: `/drill/debrief` serves its latest.html. Without it that page
+    /// answers 404 and says why.
     #[arg(long)]
     pub debrief_dir: Option<std::path::PathBuf>,
 }
