@@ -14,7 +14,7 @@ use anyhow::{Result, bail};
 use tokio::time::Instant;
 use winter_river_mqtt::LinkEvent;
 use winter_river_protocol::{
-    DrillCommand, DrillState, DrillStatus, ExpectVerdict, StepState, Topic, decode_drill_status,
+    DrillCommand, DrillState, DrillStatus, ExpectVerdict, Topic, decode_drill_status,
     encode_drill_command,
 };
 
@@ -193,13 +193,8 @@ pub fn describe(s: &DrillStatus) -> String {
     if !s.steps.is_empty() {
         out.push_str("steps:\n");
         for step in &s.steps {
-            let state = match step.state {
-                StepState::Pending => "pending",
-                StepState::Done => "done",
-                StepState::Late => "late",
-                StepState::OutOfOrder => "out of order",
-                StepState::Missed => "missed",
-            };
+            // The protocol's words, as the dashboard and the debrief show them.
+            let state = step.state.label().to_lowercase();
             let mut line = format!(
                 "  {:>2} {state:<12} {} {}",
                 step.number, step.node, step.command
