@@ -59,6 +59,7 @@ impl Sut {
                 let m = Mosquitto::start_with(&MosquittoOptions {
                     websockets: false,
                     extra_config: env.mosquitto_conf.clone(),
+                    ..MosquittoOptions::default()
                 })?;
                 let p = m.port();
                 args.extend(["--broker".into(), m.url()]);

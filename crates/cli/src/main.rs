@@ -49,6 +49,13 @@ Exit codes: 0 done (the engine's message is printed), 1 refused by an interlock
 (`refused: <reason>` is printed), 2 invalid input or no broker, 3 no answer from
 the engine in time (is it running?).";
 
+/// The exit codes of `send`, `fault`, `load` and `reset`, shown under their --help.
+const COMMAND_EXIT_CODES: &str = "\
+Waits for the engine to show the command applied (--wait-s, default 6 s): an event
+naming it, or the node's next state (docs/live.md, \"Commands\").
+Exit codes: 0 `applied: …`, 1 `refused: <reason>`, 2 invalid input or no broker,
+3 `not confirmed within N s` (the engine is not running, or did not show it).";
+
 /// The exit codes of `drill`, shown under its --help.
 const DRILL_EXIT_CODES: &str = "\
 Waits for the engine's answer on <prefix>/system/drill (--wait-s, default 3 s).
@@ -78,11 +85,12 @@ enum Cmd {
     Engine(pieces_cmd::EngineArgs),
     /// The virtual boards alone, against a broker.
     Nodes(pieces_cmd::NodesArgs),
-    /// Publish any command of the protocol to a node (or `system`) and exit, without
-    /// waiting for an answer.
+    /// Publish any command of the protocol to a node (or `system`) and wait for the
+    /// engine to show it applied.
+    #[command(after_help = COMMAND_EXIT_CODES)]
     Send {
         #[command(flatten)]
-        client: live_args::ClientArgs,
+        client: client_cmd::CommandArgs,
         /// Node id, or `system` for the engine.
         node: String,
         /// Command name.
@@ -91,24 +99,27 @@ enum Cmd {
         params: Option<String>,
     },
     /// Fail (on) or restore (off) a component.
+    #[command(after_help = COMMAND_EXIT_CODES)]
     Fault {
         #[command(flatten)]
-        client: live_args::ClientArgs,
+        client: client_cmd::CommandArgs,
         node: String,
         #[arg(value_enum)]
         state: client_cmd::OnOff,
     },
     /// Set the demand of a load [kW].
+    #[command(after_help = COMMAND_EXIT_CODES)]
     Load {
         #[command(flatten)]
-        client: live_args::ClientArgs,
+        client: client_cmd::CommandArgs,
         node: String,
         kw: f64,
     },
     /// Clear a tripped breaker or latched alarm (`system` resets everything).
+    #[command(after_help = COMMAND_EXIT_CODES)]
     Reset {
         #[command(flatten)]
-        client: live_args::ClientArgs,
+        client: client_cmd::CommandArgs,
         node: String,
     },
     /// Open a node's own breaker (a source's output breaker): everything fed only

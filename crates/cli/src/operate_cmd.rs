@@ -53,7 +53,7 @@ pub struct OperateArgs {
 }
 
 impl OperateArgs {
-    fn wait(&self) -> Result<Duration> {
+    pub(crate) fn wait(&self) -> Result<Duration> {
         let s = self.wait_s;
         if !s.is_finite() || s <= 0.0 || s > MAX_WAIT_S {
             bail!("--wait-s {s}: must be a number of seconds above 0 and at most {MAX_WAIT_S}");

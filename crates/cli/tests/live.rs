@@ -240,7 +240,11 @@ async fn fault_propagates_in_order(kind: BrokerKind) -> Result<()> {
     let mark = c.mark();
     let sent = tokio::time::Instant::now();
     let out = live.run_cli(&["fault", "util_a", "on"]).await?;
-    ensure!(out.contains("set_fault"), "fault output: {out}");
+    // Confirmed by the engine: its `fault` event's message.
+    ensure!(
+        out.trim() == "applied: util_a failed",
+        "fault output: {out}"
+    );
     let util = c
         .wait_for_from("util_a status fault", WAIT, mark, |m| {
             is_status(m, "util_a", "fault")

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use winter_river_engine_core::{EngineCore, Outgoing};
-use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
+use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions, PublishError, session_client_id};
 pub use winter_river_telemetry::{TICK_BUCKETS_S, Telemetry};
 
 pub use crate::drills::DrillFiles;
@@ -45,7 +45,10 @@ pub async fn run_with(
     drills: &DrillFiles,
 ) {
     drills.refresh_library(&mut core);
-    let mut options = LinkOptions::new(format!("winter-river-engine-{}", std::process::id()));
+    // A persistent session under a stable id: the broker queues the commands sent
+    // while the engine is away (docs/protocol.md, "Sessions").
+    let mut options = LinkOptions::new(session_client_id("engine", &core.config().prefix));
+    options.persistent_session = true;
     options.last_will = Some(core.last_will());
     options.request_capacity = 50_000 + 4 * core.sim().topology().len();
     let mut link = Link::connect(url, &options);
@@ -89,7 +92,11 @@ pub async fn run_with(
             drills.write(&mut core, &done);
         }
         while let Some(out) = core.poll_outgoing() {
-            if let Err(e) = send(&link, out) {
+            // While the broker is away nothing is queued: the state is sent afresh
+            // on the next connect.
+            if let Err(e) = send(&link, out)
+                && e != PublishError::Offline
+            {
                 dropped += 1;
                 if dropped.is_power_of_two() {
                     tracing::warn!(dropped, "engine could not queue a publish: {e}");
@@ -118,6 +125,6 @@ pub async fn run_with(
     link.disconnect(Duration::from_secs(2)).await;
 }
 
-fn send(link: &Link, out: Outgoing) -> Result<(), winter_river_mqtt::PublishError> {
+fn send(link: &Link, out: Outgoing) -> Result<(), PublishError> {
     link.publish(&out.topic, out.payload, out.qos, out.retain)
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
-use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions, client_seed};
+use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions, client_seed, session_client_id};
 use winter_river_node::{NodeConfig, NodeCore, Transmit};
 use winter_river_protocol::{Backoff, NodeKind};
 
@@ -30,12 +30,18 @@ fn virtual_rssi_dbm(id: &str) -> i32 {
 /// A board's MQTT options. It reconnects as the firmware does: the protocol's
 /// [`Backoff`] with its defaults (0.5 s doubling to 30 s, full jitter), seeded per
 /// board — from its node id here, where a real board uses its MAC and RNG — so a
-/// fleet does not come back in lockstep after a broker restart.
+/// fleet does not come back in lockstep after a broker restart. It keeps a
+/// persistent session under an id stable across runs (node id and prefix), so the
+/// broker queues the commands sent to it while it is away.
 pub fn board_link_options(
     config: &BoardConfig,
     last_will: winter_river_protocol::Publish,
 ) -> LinkOptions {
-    let mut options = LinkOptions::new(format!("wr-node-{}-{}", config.id, std::process::id()));
+    let mut options = LinkOptions::new(session_client_id(
+        &format!("node-{}", config.id),
+        &config.prefix,
+    ));
+    options.persistent_session = true;
     options.last_will = Some(last_will);
     options.request_capacity = 256;
     options.max_packet_bytes = 256 * 1024;

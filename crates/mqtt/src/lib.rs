@@ -10,7 +10,7 @@ mod url;
 
 pub use link::{
     LOCAL_BACKOFF_BASE_MS, LOCAL_BACKOFF_CAP_MS, Link, LinkEvent, LinkOptions, PublishError, Will,
-    client_seed,
+    client_seed, session_client_id,
 };
 pub use url::{BrokerUrl, UrlError};
 pub use winter_river_protocol::Backoff;

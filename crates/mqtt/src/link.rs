@@ -3,7 +3,16 @@
 //! the protocol's [`Backoff`] — the firmware's algorithm, so a virtual board
 //! reconnects as a real one does; the owner publishes through the client from its
 //! own task.
+//!
+//! Nothing is queued across an outage: while the link is down a publish is refused
+//! ([`PublishError::Offline`]), and whatever was queued or in flight when the
+//! connection dropped is discarded, so after a reconnect the broker gets only what
+//! the owner publishes from then on — its current state — never a backlog of stale
+//! ones. A link may keep a persistent session ([`LinkOptions::persistent_session`]):
+//! the broker then keeps its subscriptions and queues QoS 1 messages for it while it
+//! is away (docs/protocol.md, "Sessions").
 
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, ConnectionError, Event, LastWill, MqttOptions, Packet, QoS};
@@ -32,6 +41,15 @@ pub fn client_seed(client_id: &str) -> u64 {
     })
 }
 
+/// The client id of a program that keeps a persistent session: the same on every
+/// run, so the broker hands it back the session (and what it queued) after a
+/// restart, and distinct per piece and topic prefix, e.g. `winter-river-engine@site`.
+/// Two programs with one id take turns kicking each other off the broker: one engine
+/// per prefix, one board per node.
+pub fn session_client_id(piece: &str, prefix: &str) -> String {
+    format!("winter-river-{piece}@{prefix}")
+}
+
 /// How to connect.
 #[derive(Debug, Clone)]
 pub struct LinkOptions {
@@ -49,6 +67,11 @@ pub struct LinkOptions {
     /// back-off (full jitter under a doubling ceiling), in the state it starts from.
     /// The link runs its own copy; a ConnAck starts it over.
     pub reconnect: Backoff,
+    /// Keep the session on the broker (MQTT `clean_session` false): subscriptions
+    /// survive a reconnect and the broker queues QoS 1 messages for them while the
+    /// client is away (and across its own restart, if it persists sessions). Needs a
+    /// client id stable across restarts of the program, unique to it.
+    pub persistent_session: bool,
 }
 
 impl LinkOptions {
@@ -66,6 +89,7 @@ impl LinkOptions {
                 client_seed(&client_id),
             ),
             client_id,
+            persistent_session: false,
         }
     }
 
@@ -99,6 +123,8 @@ pub enum PublishError {
     Full(usize),
     #[error("the link is closed")]
     Closed,
+    #[error("not connected to the broker: message dropped")]
+    Offline,
 }
 
 /// One MQTT connection with its event loop in its own task.
@@ -108,6 +134,13 @@ pub struct Link {
     events: mpsc::UnboundedReceiver<LinkEvent>,
     task: JoinHandle<()>,
     capacity: usize,
+    /// Whether the connection is up. Held while a request is queued and while the
+    /// event loop discards what an outage left queued, so no request slips between.
+    online: Arc<Mutex<bool>>,
+}
+
+fn lock(online: &Mutex<bool>) -> MutexGuard<'_, bool> {
+    online.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub(crate) fn qos(q: Qos) -> QoS {
@@ -131,7 +164,7 @@ impl Link {
             }
         };
         mqtt.set_keep_alive(Duration::from_secs(u64::from(options.keep_alive_s.max(1))))
-            .set_clean_session(true)
+            .set_clean_session(!options.persistent_session)
             .set_max_packet_size(options.max_packet_bytes, options.max_packet_bytes)
             .set_inflight(options.inflight.max(1))
             .set_request_channel_capacity(options.request_capacity);
@@ -155,12 +188,15 @@ impl Link {
         let (tx, events) = mpsc::unbounded_channel();
         let mut backoff = options.reconnect.clone();
         let id = options.client_id.clone();
+        let online = Arc::new(Mutex::new(false));
+        let gate = Arc::clone(&online);
         let task = tokio::spawn(async move {
             // The back-off's clock: milliseconds since the link started.
             let start = tokio::time::Instant::now();
             loop {
                 let sent = match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        *lock(&gate) = true;
                         backoff.on_success();
                         tx.send(LinkEvent::Connected)
                     }
@@ -172,6 +208,18 @@ impl Link {
                     Err(e) => {
                         if matches!(e, ConnectionError::RequestsDone) {
                             return;
+                        }
+                        {
+                            // Stale by the time the broker is back: drop what was
+                            // queued or in flight (rumqttc would send it first).
+                            let mut up = lock(&gate);
+                            *up = false;
+                            eventloop.clean();
+                            let stale = eventloop.pending.len();
+                            eventloop.pending.clear();
+                            if stale > 0 {
+                                tracing::debug!(client = %id, stale, "dropped requests queued before the outage");
+                            }
                         }
                         let now_ms = start.elapsed().as_millis() as u64;
                         let retry_at_ms = backoff.on_failure(now_ms);
@@ -202,6 +250,7 @@ impl Link {
             events,
             task,
             capacity: options.request_capacity,
+            online,
         }
     }
 
@@ -210,7 +259,13 @@ impl Link {
         self.events.recv().await
     }
 
-    /// Queues a publish without waiting; fails when the queue is full.
+    /// Whether the connection is up (between a ConnAck and the next drop).
+    pub fn is_connected(&self) -> bool {
+        *lock(&self.online)
+    }
+
+    /// Queues a publish without waiting; fails when the queue is full, and while
+    /// the link is down ([`PublishError::Offline`]: nothing waits for a reconnect).
     pub fn publish(
         &self,
         topic: &str,
@@ -218,13 +273,22 @@ impl Link {
         q: Qos,
         retain: bool,
     ) -> Result<(), PublishError> {
+        let up = lock(&self.online);
+        if !*up {
+            return Err(PublishError::Offline);
+        }
         self.client
             .try_publish(topic, qos(q), retain, payload)
             .map_err(|_| self.refusal())
     }
 
-    /// Queues a subscription without waiting.
+    /// Queues a subscription without waiting; refused while the link is down
+    /// (subscribe again on [`LinkEvent::Connected`]).
     pub fn subscribe(&self, filter: &str, q: Qos) -> Result<(), PublishError> {
+        let up = lock(&self.online);
+        if !*up {
+            return Err(PublishError::Offline);
+        }
         self.client
             .try_subscribe(filter, qos(q))
             .map_err(|_| self.refusal())

@@ -79,3 +79,30 @@ fn local_links_are_seeded_by_client_id_and_bounded_short() {
         Backoff::with_bounds(100, 2_000, winter_river_mqtt::client_seed("web"))
     );
 }
+
+/// Nothing is queued for a reconnect: while the link is down a publish (and a
+/// subscription) is refused at once, so it can never go out stale later.
+#[tokio::test]
+async fn a_link_that_is_down_refuses_to_queue() {
+    let url = BrokerUrl::tcp("127.0.0.1", refused_port());
+    let mut link = Link::connect(&url, &LinkOptions::new("wr-test-offline"));
+    assert!(matches!(
+        link.recv().await,
+        Some(LinkEvent::Disconnected { .. })
+    ));
+    assert!(!link.is_connected());
+    assert_eq!(
+        link.publish(
+            "t/x",
+            b"stale".to_vec(),
+            winter_river_protocol::Qos::AtLeastOnce,
+            false
+        ),
+        Err(winter_river_mqtt::PublishError::Offline)
+    );
+    assert_eq!(
+        link.subscribe("t/#", winter_river_protocol::Qos::AtLeastOnce),
+        Err(winter_river_mqtt::PublishError::Offline)
+    );
+    link.kill();
+}

@@ -6,9 +6,10 @@
 //! MQTT, as it does in production. A site may run a live drill as `up --drill`
 //! does ([`SiteTopology::Drill`]).
 //!
-//! One site at a time per test binary: the engine's and the boards' MQTT client ids
-//! are made from the process id, and two clients with one id take turns kicking
-//! each other off the broker. [`LiveSite::start`] waits for the one before to end.
+//! One site at a time per test binary: [`LiveSite::start`] waits for the one before
+//! to end. (The engine's and the boards' MQTT client ids are made from the prefix,
+//! `winter-river-engine@<prefix>`, and each site has a prefix of its own; two
+//! clients with one id would take turns kicking each other off the broker.)
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

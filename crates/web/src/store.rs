@@ -281,10 +281,15 @@ impl Store {
         self.version
     }
 
-    /// The broker link went up or down.
+    /// The broker link went up or down. While it is down the engine cannot be
+    /// heard, so it is not reported online (`link.engine` false) until its retained
+    /// availability arrives again after the reconnect.
     pub fn set_broker_connected(&mut self, connected: bool) {
         if self.broker_connected != connected {
             self.broker_connected = connected;
+            if !connected && self.engine_online.is_some() {
+                self.engine_online = Some(false);
+            }
             self.link_version = self.bump();
         }
     }
@@ -953,6 +958,29 @@ mod tests {
             {"id":"srv_a","kind":"server","feeds":["pdu_a"],"params":{}}]}"#;
         s.handle_message(1, "wr/system/topology", topo.as_bytes());
         s
+    }
+
+    #[test]
+    fn the_engine_is_not_online_while_the_broker_is_down() {
+        let mut s = store_with_default_topology();
+        s.set_broker_connected(true);
+        s.handle_message(2, "wr/system/availability", b"online");
+        assert_eq!(
+            s.state_json()["link"],
+            json!({"broker": true, "engine": true})
+        );
+        // The retained `online` cannot be trusted once the link is gone.
+        s.set_broker_connected(false);
+        assert_eq!(
+            s.state_json()["link"],
+            json!({"broker": false, "engine": false})
+        );
+        assert_eq!(s.engine_online(), Some(false));
+        // Back: the engine's retained availability says it again.
+        s.set_broker_connected(true);
+        assert_eq!(s.state_json()["link"]["engine"], false);
+        s.handle_message(3, "wr/system/availability", b"online");
+        assert_eq!(s.state_json()["link"]["engine"], true);
     }
 
     #[test]

@@ -278,6 +278,7 @@ fn inner(kind: BrokerKind) {
             let m = Mosquitto::start_with(&MosquittoOptions {
                 websockets: false,
                 extra_config: vec![format!("listener {BROKER_PORT} 0.0.0.0")],
+                ..MosquittoOptions::default()
             })
             .expect("start Mosquitto (is the mosquitto package installed?)");
             let url = m.broker_url();
