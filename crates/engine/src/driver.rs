@@ -1,9 +1,9 @@
 //! The engine's tokio driver: pumps MQTT messages and timer ticks into
 //! [`EngineCore`] and its publishes out through a [`Link`], and does the core's
-//! file work for drills ([`DrillFiles`]: reading the library, writing debriefs).
-//! Nothing else lives here, except an optional [`Telemetry`] snapshot (message
-//! counters and how long each tick took) for a `/metrics` endpoint in the same
-//! process.
+//! file work for drills ([`DrillFiles`]: reading the library, writing debriefs)
+//! and for its state file ([`StateFile`], about once a second). Nothing else lives
+//! here, except an optional [`Telemetry`] snapshot (message counters and how long
+//! each tick took) for a `/metrics` endpoint in the same process.
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
 pub use winter_river_telemetry::{TICK_BUCKETS_S, Telemetry};
 
 pub use crate::drills::DrillFiles;
+use crate::state_file::{STATE_PERIOD_MS, StateFile};
 
 /// How often the telemetry snapshot is refreshed \[ms\].
 const TELEMETRY_PERIOD_MS: u64 = 1_000;
@@ -38,12 +39,40 @@ pub async fn run_with_telemetry(
 
 /// [`run_with_telemetry`] with the drill library and the debrief folder.
 pub async fn run_with(
-    mut core: EngineCore,
+    core: EngineCore,
     url: &BrokerUrl,
     shutdown: impl Future<Output = ()>,
     telemetry_tx: Option<watch::Sender<Telemetry>>,
     drills: &DrillFiles,
 ) {
+    run_with_state(core, url, shutdown, telemetry_tx, drills, None).await
+}
+
+/// [`run_with`], writing the engine's state to `state` about once a second and
+/// at the end (docs/live.md, "The state file"). Resuming from it is the caller's,
+/// before this (see [`StateFile::start_and_say`]).
+pub async fn run_with_state(
+    mut core: EngineCore,
+    url: &BrokerUrl,
+    shutdown: impl Future<Output = ()>,
+    telemetry_tx: Option<watch::Sender<Telemetry>>,
+    drills: &DrillFiles,
+    state: Option<&StateFile>,
+) {
+    let mut state_written_ms = 0;
+    let mut state_failures: u64 = 0;
+    let mut save = |core: &EngineCore| {
+        let Some(file) = state else { return };
+        match file.write(core) {
+            Ok(w) => tracing::trace!(bytes = w.bytes, "state file written"),
+            Err(e) => {
+                state_failures += 1;
+                if state_failures.is_power_of_two() {
+                    tracing::error!(failures = state_failures, "{e}");
+                }
+            }
+        }
+    };
     drills.refresh_library(&mut core);
     let mut options = LinkOptions::new(format!("winter-river-engine-{}", std::process::id()));
     options.last_will = Some(core.last_will());
@@ -96,6 +125,10 @@ pub async fn run_with(
                 }
             }
         }
+        if now_ms(start) >= state_written_ms + STATE_PERIOD_MS {
+            state_written_ms = now_ms(start);
+            save(&core);
+        }
         if let Some(tx) = &telemetry_tx
             && now_ms(start) >= telemetry_sent_ms + TELEMETRY_PERIOD_MS
         {
@@ -104,6 +137,7 @@ pub async fn run_with(
             tx.send_replace(telemetry.clone());
         }
     }
+    save(&core);
     let _ = send(&link, core.goodbye());
     link.disconnect(Duration::from_secs(2)).await;
 }
