@@ -10,6 +10,13 @@ use winter_river_engine::drills::{DEFAULT_DEBRIEF_DIR, DrillFiles, read_drill};
 use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions};
 use winter_river_sim::{Scenario, Topology};
 
+/// `--state PATH|none`: the engine's state file (docs/live.md, "The state file").
+/// Written about once a second; a restarted engine resumes from it. `none` turns
+/// it off. Env `WR_STATE` (the tests set `none`).
+pub fn state_file(arg: &str) -> Option<winter_river_engine::state_file::StateFile> {
+    winter_river_engine::state_file::StateFile::from_arg(arg)
+}
+
 /// The broker the client commands use when given none (`up`'s embedded one).
 pub const DEFAULT_BROKER: &str = "mqtt://127.0.0.1:1883";
 

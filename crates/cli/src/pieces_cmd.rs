@@ -11,7 +11,7 @@ use winter_river_fleet::{FleetConfig, NodesSpec, select_boards};
 use crate::EXIT_OK;
 use crate::live_args::{
     ClientArgs, DrillArgs, TopologyArg, init_logging, load_topology, runtime, shutdown_signal,
-    site_for,
+    site_for, state_file,
 };
 
 /// Simulation speed and step, shared by `up` and `engine`.
@@ -106,6 +106,10 @@ pub struct EngineArgs {
     pub tuning: EngineTuning,
     #[command(flatten)]
     pub drills: DrillArgs,
+    /// The state file: written about once a second, resumed from on start (the
+    /// same sim time, faults, loads, fuel, drill); `none` = no state file.
+    #[arg(long, value_name = "PATH|none", env = "WR_STATE", default_value = winter_river_engine::state_file::STATE_OFF)]
+    pub state: String,
 }
 
 /// `winter-river engine`: the simulation engine against a broker.
@@ -129,12 +133,18 @@ pub fn engine(args: &EngineArgs) -> Result<u8> {
         core.load_drill(drill, &path.display().to_string())
             .map_err(|e| anyhow::anyhow!("--drill: {e}"))?;
     }
-    runtime()?.block_on(winter_river_engine::driver::run_with(
+    let state = state_file(&args.state);
+    match &state {
+        Some(file) => println!("state      {}", file.start_and_say(&mut core, &files)),
+        None => println!("state      none (--state PATH keeps the state across restarts)"),
+    }
+    runtime()?.block_on(winter_river_engine::driver::run_with_state(
         core,
         &url,
         shutdown_signal(),
         None,
         &files,
+        state.as_ref(),
     ));
     Ok(EXIT_OK)
 }

@@ -45,6 +45,11 @@ pub struct UpArgs {
     pub tuning: EngineTuning,
     #[command(flatten)]
     pub drills: DrillArgs,
+    /// The engine's state file: written about once a second, resumed from on start
+    /// (the same sim time, faults, loads, fuel, drill); `none` = a fresh site every
+    /// start.
+    #[arg(long, value_name = "PATH|none", env = "WR_STATE", default_value = winter_river_engine::state_file::DEFAULT_STATE_PATH)]
+    pub state: String,
     #[command(flatten)]
     pub web: crate::web_cmd::HttpArgs,
 }
@@ -88,6 +93,12 @@ pub fn run(args: &UpArgs) -> Result<u8> {
             Some(line)
         }
         _ => None,
+    };
+
+    let state = crate::live_args::state_file(&args.state);
+    let state_line = match &state {
+        Some(file) => file.start_and_say(&mut core, &drill_files),
+        None => "none (a fresh site every start)".to_string(),
     };
 
     let (web_listener, web_token) = args.web.listen()?;
@@ -153,6 +164,7 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         "  drills     library {library}, debriefs into {}",
         drill_files.debrief_dir.display()
     );
+    println!("  state      {state_line}");
     // The form that works for how this was started (`cargo run --release --`, a
     // path, or `winter-river` on PATH); flags only where the clients' defaults differ.
     let mut client_flags = String::new();
@@ -194,12 +206,13 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         let engine_stop = stopped(stop_rx.clone());
         let (telemetry_tx, telemetry_rx) = watch::channel(Default::default());
         let engine = tokio::spawn(async move {
-            winter_river_engine::driver::run_with(
+            winter_river_engine::driver::run_with_state(
                 core,
                 &engine_url,
                 engine_stop,
                 Some(telemetry_tx),
                 &drill_files,
+                state.as_ref(),
             )
             .await
         });

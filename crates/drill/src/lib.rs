@@ -25,5 +25,5 @@ pub use debrief::{
 };
 pub use html::debrief_html;
 pub use score::{SCORE_RULE, Score, ScorePart, StepCredit, score};
-pub use session::{Drill, what};
+pub use session::{Drill, DrillProgress, what};
 pub use site::site_mismatch;

@@ -28,9 +28,10 @@ pub mod what {
 }
 
 /// A command the engine accepted, waiting for the step that applies it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Action {
     node: String,
+    #[serde(with = "winter_river_sim::snapshot::wire_command")]
     command: Command,
     channel: Channel,
     /// For an inject: its index, and whether the instructor fired it by hand.
@@ -38,7 +39,7 @@ struct Action {
 }
 
 /// A step of the checklist and how it is going.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Step {
     wire: DrillStep,
     late: bool,
@@ -635,3 +636,115 @@ fn same_action(step: &Command, done: &Command) -> bool {
 
 /// The least slack of a `set_load` step \[kW\].
 const SET_LOAD_SLACK_KW: f64 = 0.5;
+
+/// A drill's progress without its scenario: what the engine's state file keeps of
+/// a drill (docs/live.md, "The state file"). The scenario is read again from its
+/// file on restore and checked against the progress ([`Drill::restore`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DrillProgress {
+    /// The scenario's name, injects, steps and expectations as loaded, to check the
+    /// file read again on restore is the same drill.
+    scenario_name: String,
+    scenario_shape: (usize, usize, usize),
+    file: String,
+    state: DrillState,
+    start_sim_s: f64,
+    clock_s: f64,
+    injects: Vec<DrillInject>,
+    fired: Vec<(usize, bool)>,
+    steps: Vec<Step>,
+    expectations: Expectations,
+    expects: Vec<DrillExpect>,
+    pending: Vec<Action>,
+    timeline: Vec<DrillEntry>,
+    refused_actions: u32,
+    it_kwh_at_start: f64,
+    it_kwh_now: f64,
+    lowest_battery: Option<LowestBattery>,
+    ups_nodes: Vec<usize>,
+    score: Option<u32>,
+}
+
+fn shape(s: &Scenario) -> (usize, usize, usize) {
+    (s.events.len(), s.steps.len(), s.expects.len())
+}
+
+impl Drill {
+    /// The drill's progress, to resume with [`Drill::restore`].
+    pub fn progress(&self) -> DrillProgress {
+        DrillProgress {
+            scenario_name: self.scenario.name.clone(),
+            scenario_shape: shape(&self.scenario),
+            file: self.file.clone(),
+            state: self.state,
+            start_sim_s: self.start_sim_s,
+            clock_s: self.clock_s,
+            injects: self.injects.clone(),
+            fired: self.fired.clone(),
+            steps: self.steps.clone(),
+            expectations: self.expectations.clone(),
+            expects: self.expects.clone(),
+            pending: self.pending.clone(),
+            timeline: self.timeline.clone(),
+            refused_actions: self.refused_actions,
+            it_kwh_at_start: self.it_kwh_at_start,
+            it_kwh_now: self.it_kwh_now,
+            lowest_battery: self.lowest_battery.clone(),
+            ups_nodes: self.ups_nodes.clone(),
+            score: self.score,
+        }
+    }
+
+    /// The drill of `scenario` resumed at `progress`: its clock, ticked steps, fired
+    /// injects, timeline and verdicts so far. Refused when `scenario` is not the
+    /// drill the progress was saved for (another name, or other injects, steps or
+    /// expectations).
+    pub fn restore(scenario: Scenario, progress: DrillProgress) -> Result<Drill, String> {
+        if scenario.name != progress.scenario_name || shape(&scenario) != progress.scenario_shape {
+            let (e, s, x) = progress.scenario_shape;
+            let (ne, ns, nx) = shape(&scenario);
+            return Err(format!(
+                "the saved drill is \"{}\" ({e} injects, {s} steps, {x} expectations), \
+                 its file {} now holds \"{}\" ({ne} injects, {ns} steps, {nx} expectations)",
+                progress.scenario_name, progress.file, scenario.name
+            ));
+        }
+        Ok(Drill {
+            scenario,
+            file: progress.file,
+            state: progress.state,
+            start_sim_s: progress.start_sim_s,
+            clock_s: progress.clock_s,
+            injects: progress.injects,
+            fired: progress.fired,
+            steps: progress.steps,
+            expectations: progress.expectations,
+            expects: progress.expects,
+            pending: progress.pending,
+            timeline: progress.timeline,
+            refused_actions: progress.refused_actions,
+            it_kwh_at_start: progress.it_kwh_at_start,
+            it_kwh_now: progress.it_kwh_now,
+            lowest_battery: progress.lowest_battery,
+            ups_nodes: progress.ups_nodes,
+            score: progress.score,
+            changed: true,
+        })
+    }
+
+    /// Where the drill's clock started \[s, simulated\].
+    pub fn start_sim_s(&self) -> f64 {
+        self.start_sim_s
+    }
+}
+
+impl DrillProgress {
+    /// The drill's file, as loaded (its library name or the path given to `up --drill`).
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    pub fn state(&self) -> DrillState {
+        self.state
+    }
+}

@@ -31,6 +31,9 @@ use winter_river_telemetry::{Counters, NOT_APPLICABLE};
 use crate::changes;
 
 mod drill;
+mod state;
+
+pub use state::{ENGINE_STATE_FORMAT, EngineState, Resumed};
 
 /// The codec's label for a node id that is not in the topology.
 fn unknown_node() -> &'static str {
@@ -141,6 +144,11 @@ pub struct EngineCore {
     /// The last message dropped: its reason label and what was wrong.
     last_rejection: Option<(&'static str, String)>,
     now_ms: u64,
+    /// Simulated time at wall time 0 \[s\]: 0 for a fresh engine, the saved time
+    /// for one resumed from a state file (`now_ms · speed` runs on from it).
+    sim_origin_s: f64,
+    /// The running site's topology fingerprint (`winter_river_sim::topology_fingerprint`).
+    site_fingerprint: String,
     drill: DrillSlot,
 }
 
@@ -160,6 +168,7 @@ impl EngineCore {
     pub fn unstarted(topology: Topology, config: EngineConfig) -> Result<EngineCore, CodecError> {
         let topology_payload = encode_topology(&topology.to_json())?;
         let n = topology.len();
+        let site_fingerprint = winter_river_sim::topology_fingerprint(&topology);
         let sim = Simulator::new(topology, config.step_ms);
         Ok(EngineCore {
             config,
@@ -174,6 +183,8 @@ impl EngineCore {
             log_limiter: BTreeMap::new(),
             last_rejection: None,
             now_ms: 0,
+            sim_origin_s: 0.0,
+            site_fingerprint,
             drill: DrillSlot {
                 dirty: true,
                 ..DrillSlot::default()
@@ -414,7 +425,7 @@ impl EngineCore {
     /// Advances the simulation to `now_ms · speed` and queues what changed.
     pub fn handle_tick(&mut self, now_ms: u64) {
         self.now_ms = self.now_ms.max(now_ms);
-        let target_s = now_ms as f64 / 1000.0 * self.config.speed;
+        let target_s = self.sim_origin_s + now_ms as f64 / 1000.0 * self.config.speed;
         let mut steps = 0;
         while self.sim.next_time_s() <= target_s + 1e-9 && steps < self.config.max_steps_per_tick {
             self.fire_due_injects();
@@ -444,7 +455,11 @@ impl EngineCore {
     /// The next wall time the core wants a tick \[ms\].
     pub fn poll_timeout(&self) -> u64 {
         let next_step_ms = if self.config.speed > 0.0 {
-            (self.sim.next_time_s() / self.config.speed * 1000.0).ceil() as u64
+            // Less a hair: the difference of two step times is not exact.
+            ((self.sim.next_time_s() - self.sim_origin_s).max(0.0) / self.config.speed * 1000.0
+                - 1e-6)
+                .ceil()
+                .max(0.0) as u64
         } else {
             u64::MAX
         };

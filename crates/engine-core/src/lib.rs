@@ -9,7 +9,10 @@ mod changes;
 mod core;
 pub mod scenario;
 
-pub use core::{DrillRequest, EngineConfig, EngineCore, FinishedDrill, Outgoing};
+pub use core::{
+    DrillRequest, ENGINE_STATE_FORMAT, EngineConfig, EngineCore, EngineState, FinishedDrill,
+    Outgoing, Resumed,
+};
 pub use winter_river_drill as drill;
 pub use winter_river_protocol::BoardLink;
 pub use winter_river_telemetry::{Counters, NOT_APPLICABLE};

@@ -605,6 +605,9 @@ fn the_core_depends_on_no_runtime_and_no_mqtt_client() {
             "winter-river-sim",
             "winter-river-drill",
             "winter-river-telemetry",
+            // The state's data form (the state file, docs/live.md): no I/O.
+            "serde",
+            "serde_json",
             "tracing"
         ]
     );

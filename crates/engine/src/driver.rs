@@ -1,9 +1,9 @@
 //! The engine's tokio driver: pumps MQTT messages and timer ticks into
 //! [`EngineCore`] and its publishes out through a [`Link`], and does the core's
-//! file work for drills ([`DrillFiles`]: reading the library, writing debriefs).
-//! Nothing else lives here, except an optional [`Telemetry`] snapshot (message
-//! counters and how long each tick took) for a `/metrics` endpoint in the same
-//! process.
+//! file work for drills ([`DrillFiles`]: reading the library, writing debriefs)
+//! and for its state file ([`StateFile`], about once a second). Nothing else lives
+//! here, except an optional [`Telemetry`] snapshot (message counters and how long
+//! each tick took) for a `/metrics` endpoint in the same process.
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use winter_river_mqtt::{BrokerUrl, Link, LinkEvent, LinkOptions, PublishError, s
 pub use winter_river_telemetry::{TICK_BUCKETS_S, Telemetry};
 
 pub use crate::drills::DrillFiles;
+use crate::state_file::{STATE_PERIOD_MS, StateFile};
 
 /// How often the telemetry snapshot is refreshed \[ms\].
 const TELEMETRY_PERIOD_MS: u64 = 1_000;
@@ -38,12 +39,40 @@ pub async fn run_with_telemetry(
 
 /// [`run_with_telemetry`] with the drill library and the debrief folder.
 pub async fn run_with(
-    mut core: EngineCore,
+    core: EngineCore,
     url: &BrokerUrl,
     shutdown: impl Future<Output = ()>,
     telemetry_tx: Option<watch::Sender<Telemetry>>,
     drills: &DrillFiles,
 ) {
+    run_with_state(core, url, shutdown, telemetry_tx, drills, None).await
+}
+
+/// [`run_with`], writing the engine's state to `state` about once a second and
+/// at the end (docs/live.md, "The state file"). Resuming from it is the caller's,
+/// before this (see [`StateFile::start_and_say`]).
+pub async fn run_with_state(
+    mut core: EngineCore,
+    url: &BrokerUrl,
+    shutdown: impl Future<Output = ()>,
+    telemetry_tx: Option<watch::Sender<Telemetry>>,
+    drills: &DrillFiles,
+    state: Option<&StateFile>,
+) {
+    let mut state_written_ms = 0;
+    let mut state_failures: u64 = 0;
+    let mut save = |core: &EngineCore| {
+        let Some(file) = state else { return };
+        match file.write(core) {
+            Ok(w) => tracing::trace!(bytes = w.bytes, "state file written"),
+            Err(e) => {
+                state_failures += 1;
+                if state_failures.is_power_of_two() {
+                    tracing::error!(failures = state_failures, "{e}");
+                }
+            }
+        }
+    };
     drills.refresh_library(&mut core);
     // A persistent session under a stable id: the broker queues the commands sent
     // while the engine is away (docs/protocol.md, "Sessions").
@@ -103,6 +132,10 @@ pub async fn run_with(
                 }
             }
         }
+        if now_ms(start) >= state_written_ms + STATE_PERIOD_MS {
+            state_written_ms = now_ms(start);
+            save(&core);
+        }
         if let Some(tx) = &telemetry_tx
             && now_ms(start) >= telemetry_sent_ms + TELEMETRY_PERIOD_MS
         {
@@ -111,15 +144,21 @@ pub async fn run_with(
             tx.send_replace(telemetry.clone());
         }
     }
-    // A drill still running ends here, with its debrief written and its last status
-    // sent, rather than left "running" on the broker with no debrief.
-    core.end_drill_at_shutdown(now_ms(start));
-    while let Some(done) = core.poll_debrief() {
-        drills.write(&mut core, &done);
-    }
-    core.flush_drill_status(now_ms(start));
-    while let Some(out) = core.poll_outgoing() {
-        let _ = send(&link, out);
+    if state.is_some() {
+        // The state file keeps a running drill: the next engine resumes it.
+        save(&core);
+    } else {
+        // Nowhere to resume from: a drill still running ends here, with its debrief
+        // written and its last status sent, rather than left "running" on the
+        // broker with no debrief.
+        core.end_drill_at_shutdown(now_ms(start));
+        while let Some(done) = core.poll_debrief() {
+            drills.write(&mut core, &done);
+        }
+        core.flush_drill_status(now_ms(start));
+        while let Some(out) = core.poll_outgoing() {
+            let _ = send(&link, out);
+        }
     }
     let _ = send(&link, core.goodbye());
     link.disconnect(Duration::from_secs(2)).await;

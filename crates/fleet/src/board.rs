@@ -77,6 +77,7 @@ pub async fn run_board(config: BoardConfig, url: BrokerUrl, mut stop: watch::Rec
     let options = board_link_options(&config, core.last_will());
     let mut link = Link::connect(&url, &options);
     let command_topic = core.command_topic().to_string();
+    let engine_topic = core.engine_availability_topic().to_string();
     loop {
         let wake = match core.poll_timeout() {
             u64::MAX => start + Duration::from_secs(3600),
@@ -87,14 +88,16 @@ pub async fn run_board(config: BoardConfig, url: BrokerUrl, mut stop: watch::Rec
             event = link.recv() => match event {
                 None => return,
                 Some(LinkEvent::Connected) => {
-                    if let Err(e) = link.subscribe(&command_topic, winter_river_protocol::Qos::AtLeastOnce) {
-                        tracing::warn!(board = %config.id, "cannot subscribe: {e}");
+                    for topic in [&command_topic, &engine_topic] {
+                        if let Err(e) = link.subscribe(topic, winter_river_protocol::Qos::AtLeastOnce) {
+                            tracing::warn!(board = %config.id, "cannot subscribe to {topic}: {e}");
+                        }
                     }
                     core.handle_link(now_ms(), true);
                 }
                 Some(LinkEvent::Disconnected { .. }) => core.handle_link(now_ms(), false),
-                Some(LinkEvent::Message { payload, .. }) => {
-                    if let Err(e) = core.handle_command(now_ms(), &payload) {
+                Some(LinkEvent::Message { topic, payload }) => {
+                    if let Err(e) = core.handle_message(now_ms(), &topic, &payload) {
                         tracing::debug!(board = %config.id, "command refused: {e}");
                     }
                 }

@@ -34,6 +34,12 @@
 //!   commands are kept, the latest of each, and sent on reconnect after `online`;
 //!   a board whose fault is on re-asserts it on every reconnect (it is the
 //!   authority for its button; the engine may have restarted meanwhile).
+//! - Whenever the engine comes online again (`<p>/system/availability` goes from
+//!   `offline` to `online` while the board's link is up: the engine restarted,
+//!   with or without its state file), the board re-asserts what it holds itself:
+//!   its fault if on, and its knob's load if the knob set the demand it holds (not
+//!   one an operator's `set_load` replaced since). A board that holds nothing
+//!   asserts nothing. So engine and board agree again after a restart of either.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -42,7 +48,8 @@ use embedded_graphics::draw_target::DrawTarget;
 use embedded_graphics::pixelcolor::BinaryColor;
 use winter_river_protocol::{
     Availability, Channel, CodecError, Command, Measurements, NodeState, Qos, Status, Topic,
-    UpdateParams, decode_command, encode_availability, encode_command_via, encode_status,
+    UpdateParams, decode_availability, decode_command, encode_availability, encode_command_via,
+    encode_status,
 };
 
 use crate::config::{ConfigError, NodeConfig};
@@ -81,6 +88,10 @@ pub struct NodeCore {
     status_topic: String,
     command_topic: String,
     availability_topic: String,
+    engine_availability_topic: String,
+    /// What the board last heard on `<p>/system/availability` since its link came
+    /// up (`None`: nothing yet).
+    engine_online: Option<bool>,
     /// The engine's latest `update`.
     update: Option<UpdateParams>,
     /// The board's own fault (button or `set_fault`).
@@ -118,6 +129,8 @@ impl NodeCore {
             status_topic: Topic::NodeStatus(id.clone()).to_topic(prefix),
             command_topic: Topic::NodeCommand(id.clone()).to_topic(prefix),
             availability_topic: Topic::NodeAvailability(id.clone()).to_topic(prefix),
+            engine_availability_topic: Topic::SystemAvailability.to_topic(prefix),
+            engine_online: None,
             config,
             start_ms: now_ms,
             latest_ms: now_ms,
@@ -144,6 +157,13 @@ impl NodeCore {
     /// `<p>/<id>/command`: subscribe to it; button and knob commands go there too.
     pub fn command_topic(&self) -> &str {
         &self.command_topic
+    }
+
+    /// `<p>/system/availability`, the engine's `online` / `offline`: subscribe to
+    /// it too (QoS 1) and hand its payloads to [`NodeCore::handle_engine_availability`]
+    /// (or every message to [`NodeCore::handle_message`]).
+    pub fn engine_availability_topic(&self) -> &str {
+        &self.engine_availability_topic
     }
 
     /// `<p>/<id>/status`.
@@ -195,6 +215,54 @@ impl NodeCore {
         Ok(())
     }
 
+    /// A message on one of the board's subscriptions, by topic: its command topic or
+    /// the engine's availability; any other topic is ignored.
+    pub fn handle_message(
+        &mut self,
+        now_ms: u64,
+        topic: &str,
+        payload: &[u8],
+    ) -> Result<(), CodecError> {
+        if topic == self.command_topic {
+            self.handle_command(now_ms, payload)
+        } else if topic == self.engine_availability_topic {
+            self.handle_engine_availability(now_ms, payload)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A payload received on `<p>/system/availability`. When the engine comes
+    /// online after the board heard it `offline`, the board re-asserts what it
+    /// holds itself (see the module docs). The retained `online` heard right after
+    /// a connect re-asserts nothing more: the connect itself re-asserted the fault.
+    pub fn handle_engine_availability(
+        &mut self,
+        now_ms: u64,
+        payload: &[u8],
+    ) -> Result<(), CodecError> {
+        self.observe(now_ms);
+        let online = decode_availability(payload)? == Availability::Online;
+        let before = self.engine_online.replace(online);
+        if online && before == Some(false) {
+            self.reassert();
+        }
+        Ok(())
+    }
+
+    /// Queues what the board holds itself: its fault if on, its knob's load if the
+    /// knob set the demand it holds.
+    fn reassert(&mut self) {
+        if self.local_fault {
+            self.queue(Command::SetFault { state: true });
+        }
+        if let Some(kw) = self.knob_sent_kw
+            && self.demand_kw == Some(kw)
+        {
+            self.queue(Command::SetLoad { kw });
+        }
+    }
+
     /// The MQTT link came up (`true`, after ConnAck) or went down. On every
     /// connect `online`, pending commands and a status are due at once.
     pub fn handle_link(&mut self, now_ms: u64, connected: bool) {
@@ -203,6 +271,7 @@ impl NodeCore {
             return;
         }
         self.link_up = connected;
+        self.engine_online = None;
         if connected {
             self.announce_online = true;
             self.status_due = true;

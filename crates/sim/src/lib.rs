@@ -11,6 +11,7 @@ mod layout;
 pub mod physics;
 pub mod scenario;
 pub mod simulator;
+pub mod snapshot;
 pub mod topology;
 pub mod words;
 
@@ -18,4 +19,5 @@ pub use field::{FieldValue, Target};
 pub use kinds::KindParams;
 pub use scenario::{Scenario, ScenarioError};
 pub use simulator::{CommandError, Simulator};
+pub use snapshot::{RestoreError, SimState, topology_fingerprint};
 pub use topology::{Loc, NodeSpec, Override, Topology, TopologyError};

@@ -59,38 +59,38 @@ pub enum CommandError {
 pub struct Simulator {
     topology: Arc<Topology>,
     layout: Layout,
-    step_ms: u32,
+    pub(crate) step_ms: u32,
     /// Index of the latest computed step; until `started`, of the first step to compute.
-    step_index: u64,
-    started: bool,
-    pending: Vec<(usize, Command)>,
-    events: Vec<Event>,
+    pub(crate) step_index: u64,
+    pub(crate) started: bool,
+    pub(crate) pending: Vec<(usize, Command)>,
+    pub(crate) events: Vec<Event>,
     /// Signals raised while energizing one node, delivered before the next.
     signals: Vec<(usize, Signal)>,
 
     // Per node, by topology index.
     /// Kind-specific state and behaviour.
-    models: Vec<Model>,
+    pub(crate) models: Vec<Model>,
     nominal_in_v: Vec<f64>,
     nominal_out_v: Vec<f64>,
-    faulted: Vec<bool>,
+    pub(crate) faulted: Vec<bool>,
     /// Its own isolating device: closed, opened by an operator, tripped by its
     /// protection, locked out.
-    breaker: Vec<Breaker>,
+    pub(crate) breaker: Vec<Breaker>,
     /// Locked out where it tripped: released, it is tripped again (reset to close).
-    locked_tripped: Vec<bool>,
+    pub(crate) locked_tripped: Vec<bool>,
     /// ∫ dt / t(M) of the breaker; trips at 1.
-    breaker_heat: Vec<f64>,
-    in_live: Vec<bool>,
-    live: Vec<bool>,
+    pub(crate) breaker_heat: Vec<f64>,
+    pub(crate) in_live: Vec<bool>,
+    pub(crate) live: Vec<bool>,
     /// Power at the input (sources: output) \[kW\].
-    in_kw: Vec<f64>,
+    pub(crate) in_kw: Vec<f64>,
     /// Power delivered downstream \[kW\].
-    out_kw: Vec<f64>,
-    current_a: Vec<f64>,
+    pub(crate) out_kw: Vec<f64>,
+    pub(crate) current_a: Vec<f64>,
     /// Its output reaches a load that draws power (see `Flow::carrying`).
-    carrying: Vec<bool>,
-    status: Vec<NodeState>,
+    pub(crate) carrying: Vec<bool>,
+    pub(crate) status: Vec<NodeState>,
 
     /// Nodes whose kind integrates state or moves timers.
     dynamic: Vec<usize>,
@@ -99,8 +99,8 @@ pub struct Simulator {
     fuel_nodes: Vec<usize>,
 
     // Site aggregates at the latest step.
-    totals: Totals,
-    it_kwh_unserved: f64,
+    pub(crate) totals: Totals,
+    pub(crate) it_kwh_unserved: f64,
 }
 
 impl Simulator {

@@ -56,6 +56,10 @@ impl Proc {
         for var in ["WR_BROKER", "WR_USERNAME", "WR_PASSWORD"] {
             cmd.env_remove(var);
         }
+        // Hermetic too: `up` keeps a state file in its working directory by
+        // default, and tests running at once must not resume each other's site. A
+        // test of the state file names its own with `--state PATH`.
+        cmd.env("WR_STATE", "none");
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(open(&stdout)?)

@@ -183,6 +183,8 @@ impl System {
             .args(["--bind", "127.0.0.1", "--mqtt-port", &mqtt.to_string()])
             .args(["--ws-port", "0", "--token", TOKEN])
             .args(["--http", &up_http.to_string()])
+            // A fresh site every run: no state file resumed from an earlier one.
+            .env("WR_STATE", "none")
             .stdin(Stdio::null())
             .stdout(log("up"))
             .stderr(log("up-err"))

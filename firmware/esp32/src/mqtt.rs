@@ -45,7 +45,7 @@ pub enum SessionError {
     /// CONNACK with a refusal (e.g. `NotAuthorized` from a Mosquitto without
     /// `allow_anonymous true`).
     Refused(ConnectReturnCode),
-    /// SUBACK refused the command topic.
+    /// SUBACK refused the command topic or the engine's availability.
     SubscribeRefused,
     /// A PINGREQ went unanswered for a keep-alive interval.
     KeepAliveTimeout,
@@ -154,11 +154,14 @@ impl<'s, 'a> Session<'s, 'a> {
         }
     }
 
-    /// Sends SUBSCRIBE for `filter` at QoS 1; the SUBACK is checked in
+    /// Sends one SUBSCRIBE for the board's two filters at QoS 1 — its command topic
+    /// and the engine's availability (`<p>/system/availability`, so it re-asserts
+    /// what it holds when the engine comes back); the SUBACK is checked in
     /// [`Session::poll`].
-    pub async fn subscribe(&mut self, filter: &str) -> Result<(), SessionError> {
+    pub async fn subscribe(&mut self, command: &str, engine: &str) -> Result<(), SessionError> {
         let id = self.ids.next_id();
-        let n = codec::encode_subscribe(id, &[(filter, QoS::AtLeastOnce)], &mut self.tx)?;
+        let filters = [(command, QoS::AtLeastOnce), (engine, QoS::AtLeastOnce)];
+        let n = codec::encode_subscribe(id, &filters, &mut self.tx)?;
         self.subscribe_id = Some(id);
         self.send(n).await
     }

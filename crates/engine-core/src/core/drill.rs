@@ -302,7 +302,7 @@ impl EngineCore {
     /// Puts a fresh site in place of the running one: the same nodes (checked on
     /// load), so the boards' links carry over by id; every node is sent its state
     /// again, and the topology again if its parameters changed.
-    fn replace_site(&mut self, site: Simulator) {
+    pub(super) fn replace_site(&mut self, site: Simulator) {
         let boards = (0..site.topology().len())
             .map(|i| {
                 self.sim
@@ -315,6 +315,7 @@ impl EngineCore {
         self.last_update = vec![None; site.topology().len()];
         self.update_cursor = 0;
         self.sim = site;
+        self.site_fingerprint = winter_river_sim::topology_fingerprint(self.sim.topology());
         match encode_topology(&self.sim.topology().to_json()) {
             Ok(payload) if payload != self.topology_payload => {
                 self.topology_payload = payload;

@@ -2,6 +2,7 @@
 //! board's button and knob, and the OLED frames against
 //! golden text art.
 
+mod engine_online;
 mod golden;
 mod input;
 mod node_core;

@@ -8,7 +8,7 @@ params! {
     pub struct Params {}
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Distribution;
 
 impl Kind for Distribution {

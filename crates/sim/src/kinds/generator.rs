@@ -42,7 +42,7 @@ params! {
 }
 
 /// Engine state.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Phase {
     Standby,
     Starting { ready_at_s: f64 },
@@ -51,7 +51,7 @@ enum Phase {
     OutOfFuel,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Generator {
     p: Params,
     phase: Phase,

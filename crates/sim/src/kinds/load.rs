@@ -85,7 +85,7 @@ fn set_load(demand_kw: &mut f64, cmd: &Command) {
 }
 
 /// An IT rack.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Server {
     /// \[kW\]
     demand_kw: f64,
@@ -129,7 +129,7 @@ impl Kind for Server {
 }
 
 /// A cooling unit: its base demand plus `per_it_kw` per kW of IT load served.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Cooling {
     /// Base demand \[kW\].
     demand_kw: f64,
@@ -175,7 +175,7 @@ impl Kind for Cooling {
 }
 
 /// Any other load.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Load {
     /// \[kW\]
     demand_kw: f64,

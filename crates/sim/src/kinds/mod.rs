@@ -101,7 +101,7 @@ macro_rules! registry {
         }
 
         /// One node's kind-specific state and behaviour.
-        #[derive(Debug, Clone)]
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
         pub(crate) enum Model {
             $( $variant(registry!(@store $model $(, $boxed)?)), )*
         }
@@ -117,6 +117,12 @@ macro_rules! registry {
             pub(crate) fn dynamic(&self) -> bool {
                 match self {
                     $( Model::$variant(_) => <$model as Kind>::DYNAMIC, )*
+                }
+            }
+
+            pub(crate) fn kind(&self) -> NodeKind {
+                match self {
+                    $( Model::$variant(_) => NodeKind::$variant, )*
                 }
             }
 
@@ -507,7 +513,7 @@ impl Setup<'_> {
 }
 
 /// Site totals the kinds add to as a step is solved.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Totals {
     /// IT load served \[kW\] (energize).
     pub it_kw: f64,
@@ -733,7 +739,7 @@ macro_rules! params {
     $( flags { $( $(#[$fdoc:meta])* $flag:ident: $fkey:literal = $fdefault:expr; )* } )?
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq)]
+        #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
         pub struct $name {
             $( $(#[$doc])* pub $field: f64, )*
             $( $( $(#[$fdoc])* pub $flag: bool, )* )?

@@ -24,7 +24,7 @@ params! {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Pdu(Converter);
 
 impl Kind for Pdu {

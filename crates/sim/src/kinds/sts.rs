@@ -30,7 +30,7 @@ params! {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Sts {
     retransfer_delay_s: f64,
     /// The break of a move \[s\]; 0 when it is shorter than a step.

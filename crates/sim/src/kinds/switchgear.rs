@@ -33,7 +33,7 @@ params! {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Switchgear {
     p: Params,
     choice: FeedChoice,

@@ -8,7 +8,7 @@ use super::{Energize, Flow, View};
 use crate::simulator::TIME_EPS_S;
 
 /// The feed a switch uses, and since when its preferred feed is live again.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct FeedChoice {
     /// Index into the switch's feeds: 0 = preferred.
     pub selected: usize,

@@ -24,7 +24,7 @@ params! {
 }
 
 /// A node that converts power with a loss and has a kVA rating.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Converter {
     /// Rating \[kVA\].
     pub rating_kva: f64,
@@ -60,7 +60,7 @@ impl Converter {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Transformer(Converter);
 
 impl Kind for Transformer {

@@ -58,7 +58,7 @@ params! {
 }
 
 /// Where its output's power comes from at the latest step.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Path {
     /// Output dead.
     Off,
@@ -74,7 +74,7 @@ enum Path {
     MaintenanceBypass,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Ups {
     p: Params,
     /// State of charge, 0..=1.

@@ -12,7 +12,7 @@ params! {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Utility {
     voltage_v: f64,
 }

@@ -21,13 +21,15 @@ pub struct Verdict {
 }
 
 /// Progress of one expectation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Pending {
     done: bool,
     passed: bool,
+    #[serde(with = "crate::snapshot::field_value")]
     seen: FieldValue,
     seen_t_s: Option<f64>,
     /// Distance of `seen` from holding, for `eventually` on numbers.
+    #[serde(with = "crate::snapshot::lossless_f64")]
     best: f64,
 }
 
@@ -82,8 +84,9 @@ impl Pending {
     }
 }
 
-/// Every expectation of a scenario, followed step by step.
-#[derive(Debug, Clone)]
+/// Every expectation of a scenario, followed step by step (serializable: a live
+/// drill's progress is kept in the engine's state file).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Expectations {
     /// By start time, file order among equal times.
     order: Vec<usize>,

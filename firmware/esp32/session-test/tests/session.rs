@@ -606,6 +606,7 @@ async fn session(
 ) -> Result<BoardCmd, String> {
     let broker = IpEndpoint::new(IpAddress::Ipv4(HOST_IP), BROKER_PORT);
     let command_topic = core.command_topic().to_string();
+    let engine_topic = core.engine_availability_topic().to_string();
     let mut socket = TcpSocket::new(stack, tcp_rx, tcp_tx);
     let will = core.last_will();
     let mut session =
@@ -613,7 +614,7 @@ async fn session(
             .await
             .map_err(|e| format!("connect to {broker}: {e:?}"))?;
     session
-        .subscribe(&command_topic)
+        .subscribe(&command_topic, &engine_topic)
         .await
         .map_err(|e| format!("subscribe: {e:?}"))?;
     core.handle_link(mqtt::now_ms(), true);
@@ -629,9 +630,7 @@ async fn session(
         let until_ms = core.poll_timeout().min(mqtt::now_ms() + INPUT_PERIOD_MS);
         session
             .poll(until_ms, |topic, payload| {
-                if topic == command_topic
-                    && let Err(e) = core.handle_command(mqtt::now_ms(), payload)
-                {
+                if let Err(e) = core.handle_message(mqtt::now_ms(), topic, payload) {
                     log::warn!("command refused: {}", e.reason());
                 }
             })

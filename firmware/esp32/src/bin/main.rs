@@ -219,6 +219,7 @@ async fn main(spawner: Spawner) -> ! {
         mac[5]
     );
     let command_topic = String::from(core.command_topic());
+    let engine_topic = String::from(core.engine_availability_topic());
     static TCP_RX: StaticCell<[u8; TCP_RX_BYTES]> = StaticCell::new();
     static TCP_TX: StaticCell<[u8; TCP_TX_BYTES]> = StaticCell::new();
     let tcp_rx = TCP_RX.init([0; TCP_RX_BYTES]);
@@ -260,7 +261,7 @@ async fn main(spawner: Spawner) -> ! {
         log::info!("MQTT connected to {broker} as {client_id}");
 
         let ended = 'session: {
-            if let Err(e) = session.subscribe(&command_topic).await {
+            if let Err(e) = session.subscribe(&command_topic, &engine_topic).await {
                 break 'session e;
             }
             backoff.on_success();
@@ -274,10 +275,8 @@ async fn main(spawner: Spawner) -> ! {
                 let until_ms = core.poll_timeout().min(now_ms() + INPUT_PERIOD_MS);
                 let polled = session
                     .poll(until_ms, |topic, payload| {
-                        if topic == command_topic
-                            && let Err(e) = core.handle_command(now_ms(), payload)
-                        {
-                            log::warn!("command refused: {}", e.reason());
+                        if let Err(e) = core.handle_message(now_ms(), topic, payload) {
+                            log::warn!("message refused: {}", e.reason());
                         }
                     })
                     .await;
