@@ -10,6 +10,7 @@
 
 mod fleet;
 mod latency;
+mod pacing;
 mod procfs;
 mod stats;
 mod sut;
@@ -54,6 +55,9 @@ enum Cmd {
     Latency(latency::Args),
     /// Fleet scale: boards at one status per second against one `up`.
     Fleet(fleet::Args),
+    /// Fault-to-update latency on large sites: set_fault on util_a until the
+    /// engine's `update` of every affected node shows it (issue 15, part 6).
+    Pacing(pacing::Args),
 }
 
 fn main() -> Result<()> {
@@ -87,6 +91,7 @@ fn main() -> Result<()> {
         match &cli.cmd {
             Cmd::Latency(a) => latency::run(&env, &cli.brokers, a).await,
             Cmd::Fleet(a) => fleet::run(&env, &cli.brokers, a).await,
+            Cmd::Pacing(a) => pacing::run(&env, &cli.brokers, a).await,
         }
     })
 }

@@ -21,16 +21,16 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "F")]
     pub topology: Option<PathBuf>,
     /// 1 = N-1; 2 = N-1 and pairs of components (N-2, pruned).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    #[arg(long, default_value_t = 1, value_parser = crate::numbers::whole::<u8, 1, 2>, allow_negative_numbers = true)]
     pub depth: u8,
     /// Also estimate availability by Monte Carlo.
     #[arg(long)]
     pub availability: bool,
     /// Simulated years for --availability.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1000, value_parser = crate::numbers::whole::<u64, 1, { u64::MAX }>, allow_negative_numbers = true)]
     pub years: u64,
     /// Random seed for --availability (same seed, same numbers).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::numbers::whole::<u64, 0, { u64::MAX }>, allow_negative_numbers = true)]
     pub seed: u64,
     /// Only the Monte Carlo (with --availability): skip the contingency analysis.
     #[arg(long)]
@@ -42,10 +42,10 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "F")]
     pub out: Option<PathBuf>,
     /// Simulator step for the analysis runs [ms].
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1000, value_parser = crate::numbers::whole::<u32, 1, { u32::MAX as u64 }>, allow_negative_numbers = true)]
     pub step_ms: u32,
     /// Worker threads (default: all cores); results do not depend on it.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = crate::numbers::whole::<u64, 1, { u64::MAX }>, allow_negative_numbers = true)]
     pub threads: Option<u64>,
 }
 

@@ -34,7 +34,7 @@ pub struct DrillOpts {
     #[command(flatten)]
     pub client: ClientArgs,
     /// How long to wait for the engine's answer [s].
-    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS", value_parser = crate::numbers::seconds, allow_negative_numbers = true)]
     pub wait_s: f64,
 }
 

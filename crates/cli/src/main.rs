@@ -14,8 +14,10 @@
 mod analyze_cmd;
 mod client_cmd;
 mod drill_cmd;
+mod fd_budget;
 mod invocation;
 mod live_args;
+mod numbers;
 mod operate_cmd;
 mod pieces_cmd;
 mod plot;
@@ -236,7 +238,7 @@ enum TopologyCmd {
     /// Print a synthetic 2N site of N racks as topology TOML.
     Generate {
         /// Number of server racks (5 kW each).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, value_parser = crate::numbers::whole::<u64, 1, { u64::MAX }>, allow_negative_numbers = true)]
         racks: u64,
         /// Write to this file instead of standard output.
         #[arg(long)]

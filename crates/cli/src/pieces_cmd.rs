@@ -17,11 +17,16 @@ use crate::live_args::{
 /// Simulation speed and step, shared by `up` and `engine`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EngineTuning {
-    /// Simulated seconds per wall second (1 = real time).
-    #[arg(long, default_value_t = 1.0)]
+    /// Simulated seconds per wall second (1 = real time; > 0, at most 1000000).
+    #[arg(long, default_value_t = 1.0, value_parser = crate::numbers::speed, allow_negative_numbers = true)]
     pub speed: f64,
-    /// Simulation step [ms].
-    #[arg(long, default_value_t = 100)]
+    /// Simulation step [ms] (at least 1).
+    #[arg(
+        long,
+        default_value_t = 100,
+        value_parser = crate::numbers::whole::<u32, 1, { u32::MAX as u64 }>,
+        allow_negative_numbers = true
+    )]
     pub step_ms: u32,
 }
 
@@ -48,10 +53,10 @@ pub struct BrokerArgs {
     #[arg(long, default_value = "0.0.0.0")]
     pub bind: IpAddr,
     /// Embedded broker: MQTT/TCP port.
-    #[arg(long, default_value_t = 1883)]
+    #[arg(long, default_value_t = 1883, value_parser = crate::numbers::whole::<u16, 0, 65535>, allow_negative_numbers = true)]
     pub mqtt_port: u16,
     /// Embedded broker: MQTT/WebSocket port (0 = none).
-    #[arg(long, default_value_t = 9001)]
+    #[arg(long, default_value_t = 9001, value_parser = crate::numbers::whole::<u16, 0, 65535>, allow_negative_numbers = true)]
     pub ws_port: u16,
     /// Embedded broker: require this username (with --password).
     #[arg(long, env = "WR_USERNAME", requires = "password")]
@@ -159,7 +164,7 @@ pub struct NodesArgs {
     #[arg(long, default_value = "all")]
     pub nodes: String,
     /// Time between periodic statuses [s].
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, value_parser = crate::numbers::seconds, allow_negative_numbers = true)]
     pub status_interval_s: f64,
 }
 

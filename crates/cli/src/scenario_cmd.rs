@@ -35,7 +35,7 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub series: Vec<String>,
     /// Sampling interval for --csv and --plot [s of simulated time].
-    #[arg(long, value_name = "S", default_value_t = DEFAULT_SAMPLE_EVERY_S)]
+    #[arg(long, value_name = "S", default_value_t = DEFAULT_SAMPLE_EVERY_S, value_parser = crate::numbers::seconds, allow_negative_numbers = true)]
     pub sample_s: f64,
     /// Print only the steps, exposure, verdicts and summary, not the event timeline.
     #[arg(long, short)]

@@ -34,7 +34,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "F")]
     pub out: Option<PathBuf>,
     /// Worker threads (default: all cores); results do not depend on it.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = crate::numbers::whole::<u64, 1, { u64::MAX }>, allow_negative_numbers = true)]
     pub threads: Option<u64>,
 }
 

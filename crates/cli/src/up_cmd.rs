@@ -62,6 +62,16 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     let drill_files = args.drills.files()?;
     let spec: NodesSpec = args.nodes.parse()?;
     let boards = select_boards(&topology, &spec)?;
+    // Before anything opens a socket: a site too large for the open-file limit is
+    // refused here, with the numbers, not by "Too many open files" mid-start.
+    let limits = crate::fd_budget::raise_nofile();
+    crate::fd_budget::check(
+        crate::fd_budget::Need {
+            boards: boards.len() as u64,
+            embedded_broker: args.broker.is_none(),
+        },
+        limits,
+    )?;
     let site = topology.site_name.clone();
     let node_count = topology.len();
     let virtual_ids: std::collections::HashSet<&str> =

@@ -605,3 +605,86 @@ fn a_reader_that_stops_early_is_not_an_error() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn numeric_flags_say_what_is_wrong_and_what_is_allowed() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["up", "--speed", "-1"],
+            "-1 is negative; allowed: a number > 0",
+        ),
+        (
+            &["up", "--speed", "0"],
+            "0 would stop the clock; allowed: a number > 0",
+        ),
+        (
+            &["up", "--step-ms=-5"],
+            "-5 is negative; allowed: a whole number from 1 to 4294967295",
+        ),
+        (
+            &["engine", "--step-ms", "0"],
+            "0 is too small; allowed: a whole number from 1 to 4294967295",
+        ),
+        (
+            &["analyze", "--depth", "3"],
+            "3 is too large; allowed: a whole number from 1 to 2",
+        ),
+        (
+            &["topology", "generate", "--racks", "-2"],
+            "-2 is negative; allowed: a whole number ≥ 1",
+        ),
+    ];
+    for (args, says) in cases {
+        let o = wr(args);
+        assert_exit(&o, 2);
+        let err = stderr(&o);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn up_refuses_a_site_beyond_its_open_file_limit_naming_the_numbers() {
+    let dir = scratch("fd-budget");
+    let site = dir.join("site.toml");
+    let o = wr(&[
+        "topology",
+        "generate",
+        "--racks",
+        "300",
+        "--out",
+        path_str(&site),
+    ]);
+    assert_exit(&o, 0);
+    let nodes = read(&site)
+        .lines()
+        .filter(|l| l.trim() == "[[node]]")
+        .count();
+    // A hard limit of 300 open files: the boards need about 2 each with the
+    // embedded broker, so no raise of the soft limit can make them fit.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 300 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_winter-river"))
+        .args(["up", "--topology", path_str(&site), "--http", "127.0.0.1:0"])
+        .args(["--mqtt-port", "0", "--ws-port", "0", "--bind", "127.0.0.1"])
+        .current_dir(repo_root())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run sh: {e}"));
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    let need = nodes * 2 + 256;
+    assert!(
+        err.contains(&format!(
+            "{nodes} virtual boards need about {need} file descriptors"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("the limit is 300"), "{err}");
+    assert!(
+        err.contains("`--nodes none`") && err.contains("`--broker mqtt://HOST:1883`"),
+        "{err}"
+    );
+    // Nothing was started: no banner.
+    assert!(!stdout(&o).contains("Winter River up"), "{}", stdout(&o));
+}

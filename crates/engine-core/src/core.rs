@@ -58,9 +58,13 @@ pub struct EngineConfig {
     pub update_refresh_ms: u64,
     /// Most simulation steps one tick may take when catching up.
     pub max_steps_per_tick: u32,
-    /// Most `update`s one tick may publish; the rest go out on the next ticks. A
-    /// broker keeps a bounded buffer per subscription (rumqttd: a commit log per
-    /// filter), and a burst of thousands would make `<p>/+/command` readers skip.
+    /// Most *refreshes* one tick may publish (a node's `update` sent because its
+    /// period is up, or because it has not been sent since the engine connected);
+    /// the rest go out on the next ticks. A broker keeps a bounded buffer per
+    /// subscription (rumqttd: a commit log per filter), and a burst of thousands
+    /// would make `<p>/+/command` readers skip. A node whose state *changed* is
+    /// never paced: its `update` goes out in the tick that computed the change,
+    /// whatever the site size.
     pub max_updates_per_tick: usize,
 }
 
@@ -125,6 +129,23 @@ struct DrillSlot {
     dirty: bool,
 }
 
+/// The last `update` sent to a node.
+#[derive(Debug, Clone)]
+struct LastUpdate {
+    params: UpdateParams,
+    /// When its periodic refresh is due [ms, wall].
+    next_refresh_ms: u64,
+    /// Sent before a reconnect (or before its board came online): it must go out
+    /// again (paced, as a refresh), but a change is still told from it at once.
+    resend: bool,
+}
+
+impl LastUpdate {
+    fn refresh_due(&self, now_ms: u64) -> bool {
+        self.resend || now_ms >= self.next_refresh_ms
+    }
+}
+
 /// The engine: the simulator, what boards are connected, and what to publish.
 #[derive(Debug)]
 pub struct EngineCore {
@@ -132,8 +153,8 @@ pub struct EngineCore {
     sim: Simulator,
     topology_payload: Vec<u8>,
     boards: Vec<BoardLink>,
-    /// Last `update` sent to each node, and when its refresh is due \[ms\].
-    last_update: Vec<Option<(UpdateParams, u64)>>,
+    /// Last `update` sent to each node, and when its refresh is due.
+    last_update: Vec<Option<LastUpdate>>,
     last_system: Option<(SystemStatus, u64)>,
     outbox: VecDeque<Outgoing>,
     /// Where the next scan for due updates starts (round robin under the cap).
@@ -262,8 +283,11 @@ impl EngineCore {
         let online = self.availability(Availability::Online);
         self.counters.count_out("availability");
         self.outbox.push_back(online);
-        // Everything is re-sent: a restarted broker has lost what it held.
-        self.last_update.iter_mut().for_each(|u| *u = None);
+        // Everything is re-sent (paced): a restarted broker has lost what it held.
+        self.last_update
+            .iter_mut()
+            .flatten()
+            .for_each(|u| u.resend = true);
         self.last_system = None;
         self.publish_state(now_ms);
         self.publish_drill(now_ms);
@@ -374,8 +398,8 @@ impl EngineCore {
         let after = link.is_online(now_ms);
         if before != after {
             self.board_event(i, after);
-            if after {
-                self.last_update[i] = None;
+            if after && let Some(u) = self.last_update[i].as_mut() {
+                u.resend = true;
             }
         }
     }
@@ -490,41 +514,45 @@ impl EngineCore {
         s
     }
 
-    /// Queues node updates (changed or due for refresh) and the system status
+    /// Queues node updates (changed, or due for refresh) and the system status
     /// (changed or due).
     ///
-    /// The hot path: each tick looks at every node. A node due for its refresh is
-    /// sent without a deadband check; any other is compared with what it was last
-    /// sent. What was sent is moved into the encoder and back into `last_update`,
-    /// never cloned.
+    /// The hot path: each tick looks at every node and compares its `update` with
+    /// what it was last sent. A changed node is sent at once, however many changed
+    /// (a fault reaches its boards within one step at any site size); only
+    /// refreshes of unchanged nodes (and the first round after a connect) are
+    /// paced, at most [`EngineConfig::max_updates_per_tick`] a tick, round robin
+    /// from where the last tick's budget ran out. What was sent is moved into the
+    /// encoder and back into `last_update`, never cloned.
     fn publish_state(&mut self, now_ms: u64) {
         let n = self.sim.topology().len();
-        let mut sent = 0;
+        let mut refreshes = 0;
+        let mut resume_at = None;
         for k in 0..n {
             let i = (self.update_cursor + k) % n;
-            let refresh_due = self.last_update[i]
-                .as_ref()
-                .is_none_or(|(_, next_refresh_ms)| now_ms >= *next_refresh_ms);
-            if refresh_due && sent == self.config.max_updates_per_tick {
-                // Resume here on the next tick.
-                self.update_cursor = i;
-                break;
-            }
             let params = self.sim.node_update(i);
-            if !refresh_due {
-                let changed = self.last_update[i]
-                    .as_ref()
-                    .is_some_and(|(old, _)| changes::update_changed(old, &params));
-                if !changed {
+            let (changed, refresh_due) = match &self.last_update[i] {
+                None => (false, true),
+                Some(last) => (
+                    changes::update_changed(&last.params, &params),
+                    last.refresh_due(now_ms),
+                ),
+            };
+            if !changed {
+                if !refresh_due {
                     continue;
                 }
-                if sent == self.config.max_updates_per_tick {
-                    self.update_cursor = i;
-                    break;
+                if refreshes == self.config.max_updates_per_tick {
+                    // Resume the refreshes here on the next tick.
+                    resume_at.get_or_insert(i);
+                    continue;
                 }
+                refreshes += 1;
             }
-            sent += 1;
             self.send_update(i, params, now_ms);
+        }
+        if let Some(i) = resume_at {
+            self.update_cursor = i;
         }
         let system = self.system_status();
         let due = match &self.last_system {
@@ -539,36 +567,62 @@ impl EngineCore {
                     self.push("system_status", &Topic::SystemStatus, payload);
                     self.last_system = Some((system, now_ms));
                 }
-                Err(e) => tracing::error!("cannot encode system status: {e}"),
+                Err(e) => {
+                    // Not again before its period: a value that cannot be encoded
+                    // would otherwise be retried (and logged) every tick.
+                    self.last_system = Some((system, now_ms));
+                    self.cannot_encode("system_status", SYSTEM_ID, &e);
+                }
             }
         }
     }
 
     /// Queues `params` for node `i` and remembers it as sent, with its next refresh.
     fn send_update(&mut self, i: usize, params: UpdateParams, now_ms: u64) {
-        let first = self.last_update[i].is_none();
+        let first = self.last_update[i].as_ref().is_none_or(|u| u.resend);
+        // The first refreshes are spread over the period, so the nodes' refreshes do
+        // not all fall on the same instant (a burst that a broker's per-filter
+        // buffer may not hold at thousands of nodes).
+        let period_ms = self.config.update_refresh_ms;
+        let next_refresh_ms = if first {
+            now_ms + period_ms - self.refresh_stagger_ms(i)
+        } else {
+            now_ms + period_ms
+        };
         let update = Command::Update(params);
-        match encode_command(&update) {
+        let encoded = encode_command(&update);
+        if let Command::Update(params) = update {
+            // Remembered even when it cannot be encoded: it is not tried again
+            // before its refresh (or a change), so the error is not a loop.
+            self.last_update[i] = Some(LastUpdate {
+                params,
+                next_refresh_ms,
+                resend: false,
+            });
+        }
+        match encoded {
             Ok(payload) => {
                 let id = self.sim.topology().node(i).id.clone();
                 self.push("update", &Topic::NodeCommand(id), payload);
-                // The first refreshes are spread over the period, so the nodes'
-                // refreshes do not all fall on the same instant (a burst that a
-                // broker's per-filter buffer may not hold at thousands of nodes).
-                let period_ms = self.config.update_refresh_ms;
-                let next_ms = if first {
-                    now_ms + period_ms - self.refresh_stagger_ms(i)
-                } else {
-                    now_ms + period_ms
-                };
-                if let Command::Update(params) = update {
-                    self.last_update[i] = Some((params, next_ms));
-                }
             }
             Err(e) => {
-                let id = &self.sim.topology().node(i).id;
-                tracing::error!("cannot encode update for {id}: {e}");
+                let id = self.sim.topology().node(i).id.clone();
+                self.cannot_encode("update", &id, &e);
             }
+        }
+    }
+
+    /// A publish the engine could not encode (a value outside the codec's range):
+    /// dropped, and logged at most once per kind per 10 s with how many were not
+    /// logged since — never once a tick.
+    fn cannot_encode(&mut self, kind: &'static str, id: &str, e: &CodecError) {
+        let key = match kind {
+            "system_status" => "cannot encode system_status",
+            "update" => "cannot encode update",
+            _ => "cannot encode event",
+        };
+        if let Some(suppressed) = self.log_allowed(key) {
+            tracing::error!(kind, id, suppressed, "cannot encode {kind} for {id}: {e}");
         }
     }
 
@@ -587,7 +641,7 @@ impl EngineCore {
     fn push_event(&mut self, encoded: Result<Vec<u8>, CodecError>) {
         match encoded {
             Ok(payload) => self.push("events", &Topic::SystemEvents, payload),
-            Err(e) => tracing::error!("cannot encode event: {e}"),
+            Err(e) => self.cannot_encode("event", SYSTEM_ID, &e),
         }
     }
 
@@ -624,14 +678,50 @@ impl EngineCore {
     fn reject(&mut self, reason: &'static str, topic: &str, detail: &str) {
         self.counters.count_rejected(reason);
         self.last_rejection = Some((reason, detail.to_string()));
+        if let Some(suppressed) = self.log_allowed(reason) {
+            tracing::warn!(reason, topic, suppressed, "dropped message: {detail}");
+        }
+    }
+
+    /// Whether a line for `key` may be logged now (at most once per 10 s per key):
+    /// `Some(how many were not logged since)`, or `None` (counted as not logged).
+    /// The keys are a fixed set of labels, so the limiter stays small.
+    fn log_allowed(&mut self, key: &'static str) -> Option<u64> {
         let now = self.now_ms;
-        let entry = self.log_limiter.entry(reason).or_insert((0, 0));
+        let entry = self.log_limiter.entry(key).or_insert((0, 0));
         if entry.0 == 0 || now >= entry.0 + LOG_EVERY_MS {
             let suppressed = entry.1;
             *entry = (now.max(1), 0);
-            tracing::warn!(reason, topic, suppressed, "dropped message: {detail}");
+            Some(suppressed)
         } else {
             entry.1 += 1;
+            None
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A value that cannot be encoded is retried at each refresh or change: its
+    /// line must come at most once per 10 s, with the count of those not logged.
+    #[test]
+    fn an_error_line_is_logged_at_most_once_per_key_per_10_s() {
+        let mut core =
+            EngineCore::new(Topology::builtin_default(), EngineConfig::default()).unwrap();
+        let key = "cannot encode system_status";
+        let mut logged = Vec::new();
+        // A tick every 100 ms for 25 s, each trying to log.
+        for k in 0..250 {
+            core.now_ms = 100 * k;
+            if let Some(suppressed) = core.log_allowed(key) {
+                logged.push((core.now_ms, suppressed));
+            }
+        }
+        assert_eq!(logged, vec![(0, 0), (10_100, 100), (20_100, 99)]);
+        // Another key has its own allowance.
+        assert_eq!(core.log_allowed("cannot encode update"), Some(0));
     }
 }

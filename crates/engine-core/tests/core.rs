@@ -374,6 +374,67 @@ fn updates_are_paced_so_a_large_site_does_not_burst() {
     assert_eq!(seen.len(), n);
 }
 
+#[test]
+fn a_change_is_never_paced_behind_refreshes_at_4000_nodes() {
+    // ≈ 4,000 nodes: at 50 refreshes a tick (500/s) a 5 s refresh round never
+    // catches up, so the refresh queue is always full, as it was live at 3,987
+    // boards when a fault took 4–8 s to reach its boards.
+    let site = winter_river_sim::topology::generate::synthetic_site_toml(3440);
+    let topology = Topology::from_toml_str(&site, "synthetic").unwrap();
+    let n = topology.len();
+    assert!(n >= 3_900, "{n} nodes");
+    let config = EngineConfig {
+        max_updates_per_tick: 50,
+        ..EngineConfig::default()
+    };
+    let mut core = EngineCore::new(topology, config).unwrap();
+    core.handle_connected(0);
+    drain(&mut core);
+    // 30 s: the first round and then steady refreshes, paced.
+    for out in (1..=300).map(|k| {
+        core.handle_tick(k * 100);
+        drain(&mut core)
+    }) {
+        let updates = out.iter().filter(|o| o.topic.ends_with("/command")).count();
+        assert!(updates <= 50, "{updates} updates in one quiet tick");
+    }
+    let before: Vec<Option<NodeState>> = (0..n).map(|i| core.sim().node_update(i).status).collect();
+
+    send(
+        &mut core,
+        30_050,
+        "util_a",
+        &Command::SetFault { state: true },
+    );
+    core.handle_tick(30_100);
+    let out = drain(&mut core);
+    let sent: std::collections::BTreeMap<String, Option<NodeState>> = out
+        .iter()
+        .filter_map(|o| {
+            let id = o
+                .topic
+                .strip_prefix(&format!("{P}/"))?
+                .strip_suffix("/command")?;
+            match decode_command(&o.payload).unwrap() {
+                Command::Update(p) => Some((id.to_string(), p.status)),
+                other => panic!("engine sent {other:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(sent.get("util_a"), Some(&Some(NodeState::Fault)));
+    let mut changed = 0;
+    for (i, old) in before.iter().enumerate() {
+        let now = core.sim().node_update(i).status;
+        if now != *old {
+            changed += 1;
+            let id = &core.sim().topology().node(i).id;
+            assert_eq!(sent.get(id.as_str()), Some(&now), "{id}: {old:?} → {now:?}");
+        }
+    }
+    // The fault's consequences are many more than one tick's refresh budget.
+    assert!(changed > 50, "{changed} nodes changed");
+}
+
 /// A command of `spec` with plausible params, built from the row (so a new
 /// command of the table is checked without an edit here).
 fn sample_command(spec: &winter_river_protocol::CommandSpec) -> Option<Command> {
