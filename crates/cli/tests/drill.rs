@@ -143,7 +143,16 @@ async fn a_drill_runs_live_from_the_command_line_and_writes_its_debrief() -> Res
         "the debrief page"
     );
 
-    let end = live.run_cli(&["drill", "status"]).await?;
+    // The status names the page once the files are written (the same loop turn);
+    // on a loaded machine give the retained message a moment to be the new one.
+    let mut end = live.run_cli(&["drill", "status"]).await?;
+    for _ in 0..10 {
+        if end.contains("debrief: /drill/debrief") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        end = live.run_cli(&["drill", "status"]).await?;
+    }
     ensure!(
         end.contains("finished at t=30.0s")
             && end.contains("score: 90/100")

@@ -119,6 +119,8 @@ pub async fn run_with_state(
         }
         while let Some(done) = core.poll_debrief() {
             drills.write(&mut core, &done);
+            // The link to the page goes out with the files, not a tick later.
+            core.flush_drill_status(now_ms(start));
         }
         while let Some(out) = core.poll_outgoing() {
             // While the broker is away nothing is queued: the state is sent afresh
