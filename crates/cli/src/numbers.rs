@@ -37,45 +37,46 @@ where
         .ok_or_else(|| format!("{value} is too large; {allowed}"))
 }
 
-/// A finite number > 0 (the simulation speed: 1 = real time, at most 1,000,000).
-pub fn speed(text: &str) -> Result<f64, String> {
-    const ALLOWED: &str = "allowed: a number > 0 and ≤ 1000000 (simulated seconds per wall second; 1 = real time, 0.5 = half speed)";
+/// A finite number > 0 and ≤ `max`; `zero` says why 0 is refused; `allowed` ends
+/// every error.
+fn positive(text: &str, max: f64, zero: &str, allowed: &str) -> Result<f64, String> {
     let value: f64 = text
         .trim()
         .parse()
-        .map_err(|_| format!("`{text}` is not a number; {ALLOWED}"))?;
+        .map_err(|_| format!("`{text}` is not a number; {allowed}"))?;
     if !value.is_finite() {
-        return Err(format!("`{text}` is not a finite number; {ALLOWED}"));
+        return Err(format!("`{text}` is not a finite number; {allowed}"));
     }
     if value < 0.0 {
-        return Err(format!("{value} is negative; {ALLOWED}"));
+        return Err(format!("{value} is negative; {allowed}"));
     }
     if value == 0.0 {
-        return Err(format!("0 would stop the clock; {ALLOWED}"));
+        return Err(format!("0 {zero}; {allowed}"));
     }
-    if value > MAX_SPEED {
-        return Err(format!("{value} is too large; {ALLOWED}"));
+    if value > max {
+        return Err(format!("{value} is too large; {allowed}"));
     }
     Ok(value)
 }
 
+/// A finite number > 0 (the simulation speed: 1 = real time, at most 1,000,000).
+pub fn speed(text: &str) -> Result<f64, String> {
+    positive(
+        text,
+        MAX_SPEED,
+        "would stop the clock",
+        "allowed: a number > 0 and ≤ 1000000 (simulated seconds per wall second; 1 = real time, 0.5 = half speed)",
+    )
+}
+
 /// A finite number of seconds > 0 (`--wait-s`, `--status-interval-s`, `--sample-s`).
 pub fn seconds(text: &str) -> Result<f64, String> {
-    const ALLOWED: &str = "allowed: a number of seconds > 0, e.g. 2 or 0.5";
-    let value: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number; {ALLOWED}"))?;
-    if !value.is_finite() {
-        return Err(format!("`{text}` is not a finite number; {ALLOWED}"));
-    }
-    if value < 0.0 {
-        return Err(format!("{value} is negative; {ALLOWED}"));
-    }
-    if value == 0.0 {
-        return Err(format!("0 is too small; {ALLOWED}"));
-    }
-    Ok(value)
+    positive(
+        text,
+        f64::MAX,
+        "is too small",
+        "allowed: a number of seconds > 0, e.g. 2 or 0.5",
+    )
 }
 
 /// The fastest `--speed`: a simulated ≈ 11.6 days a wall second. Far above what the
