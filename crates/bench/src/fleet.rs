@@ -106,25 +106,7 @@ pub async fn run(env: &Env, brokers: &[Kind], args: &Args) -> Result<()> {
     let mut trials: Vec<Trial> = Vec::new();
     let mut failed: Vec<Kind> = Vec::new();
     for &racks in &args.racks {
-        let topo = dir.path().join(format!("site-{racks}.toml"));
-        let topo_s = topo.display().to_string();
-        let (status, _, err) = Proc::run(
-            "generate",
-            &env.bin,
-            &[
-                "topology",
-                "generate",
-                "--racks",
-                &racks.to_string(),
-                "--out",
-                &topo_s,
-            ],
-            Duration::from_secs(60),
-        )
-        .await?;
-        anyhow::ensure!(status.success(), "topology generate --racks {racks}: {err}");
-        let text = std::fs::read_to_string(&topo)?;
-        let boards = text.lines().filter(|l| l.trim() == "[[node]]").count();
+        let (topo_s, _, boards) = crate::sut::generated_site(env, dir.path(), racks).await?;
         for &kind in brokers {
             if failed.contains(&kind) && !args.keep_going {
                 continue;

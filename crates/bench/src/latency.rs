@@ -162,20 +162,12 @@ async fn measure(sut: &Sut, kind: Kind, args: &Args) -> Result<BrokerResult> {
     let (mut status, mut update, mut first) = (Vec::new(), Vec::new(), Vec::new());
     let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
     for i in 0..args.injections {
-        let fault = i % 2 == 0;
-        let payload = format!(r#"{{"command":"set_fault","params":{{"state":{fault}}}}}"#);
-        let mark = sub.mark();
-        let t0 = Instant::now();
-        publisher.publish(
-            "winter-river/util_a/command",
-            payload,
-            Qos::AtLeastOnce,
-            false,
-        )?;
-        let what = format!(
-            "injection {i} ({})",
-            if fault { "fault" } else { "restore" }
-        );
+        let Injection {
+            fault,
+            mark,
+            t0,
+            what,
+        } = inject(&publisher, &sub, i)?;
         let got = sub
             .wait_each_from(&what, Duration::from_secs(5), mark, &status_topics, |m| {
                 let id = m.topic.split('/').nth(1).unwrap_or_default();
@@ -210,5 +202,40 @@ async fn measure(sut: &Sut, kind: Kind, args: &Args) -> Result<BrokerResult> {
         status: summarize(&status),
         update: summarize(&update),
         first_status: summarize(&first),
+    })
+}
+
+/// One injection of a latency bench: util_a fails (even `i`) or is restored (odd),
+/// with where the subscriber's log stood and when it was sent.
+pub(crate) struct Injection {
+    pub fault: bool,
+    /// The subscriber's message count before it was sent.
+    pub mark: usize,
+    pub t0: Instant,
+    /// `injection 3 (restore)`, for errors.
+    pub what: String,
+}
+
+/// Publishes injection `i` on `util_a`'s command topic.
+pub(crate) fn inject(publisher: &Client, sub: &Client, i: usize) -> Result<Injection> {
+    let fault = i % 2 == 0;
+    let payload = format!(r#"{{"command":"set_fault","params":{{"state":{fault}}}}}"#);
+    let mark = sub.mark();
+    let t0 = Instant::now();
+    publisher.publish(
+        "winter-river/util_a/command",
+        payload,
+        Qos::AtLeastOnce,
+        false,
+    )?;
+    let what = format!(
+        "injection {i} ({})",
+        if fault { "fault" } else { "restore" }
+    );
+    Ok(Injection {
+        fault,
+        mark,
+        t0,
+        what,
     })
 }

@@ -13,9 +13,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+
+use crate::latency::{Injection, inject};
 use tokio::time::Instant;
-use winter_river_protocol::Qos;
-use winter_river_testkit::{Client, Msg, Proc, TempDir};
+use winter_river_testkit::{Client, Msg, TempDir};
 
 use crate::stats::{Summary, summarize};
 use crate::sut::{Env, Kind, Sut};
@@ -72,25 +73,7 @@ pub async fn run(env: &Env, brokers: &[Kind], args: &Args) -> Result<()> {
     let dir = TempDir::new("bench-pacing")?;
     let mut trials = Vec::new();
     for &racks in &args.racks {
-        let topo = dir.path().join(format!("site-{racks}.toml"));
-        let topo_s = topo.display().to_string();
-        let (status, _, err) = Proc::run(
-            "generate",
-            &env.bin,
-            &[
-                "topology",
-                "generate",
-                "--racks",
-                &racks.to_string(),
-                "--out",
-                &topo_s,
-            ],
-            Duration::from_secs(60),
-        )
-        .await?;
-        anyhow::ensure!(status.success(), "topology generate --racks {racks}: {err}");
-        let text = std::fs::read_to_string(&topo)?;
-        let nodes = text.lines().filter(|l| l.trim() == "[[node]]").count();
+        let (topo_s, text, nodes) = crate::sut::generated_site(env, dir.path(), racks).await?;
         // util_a and every block's A-side transformer: `id = "trf_001_a"`.
         let affected: Vec<String> = text
             .lines()
@@ -158,20 +141,12 @@ async fn measure(sut: &Sut, affected: &[String], args: &Args) -> Result<(Summary
     let (mut util, mut last) = (Vec::new(), Vec::new());
     let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
     for i in 0..args.injections {
-        let fault = i % 2 == 0;
-        let payload = format!(r#"{{"command":"set_fault","params":{{"state":{fault}}}}}"#);
-        let mark = sub.mark();
-        let t0 = Instant::now();
-        publisher.publish(
-            "winter-river/util_a/command",
-            payload,
-            Qos::AtLeastOnce,
-            false,
-        )?;
-        let what = format!(
-            "injection {i} ({})",
-            if fault { "fault" } else { "restore" }
-        );
+        let Injection {
+            fault,
+            mark,
+            t0,
+            what,
+        } = inject(&publisher, &sub, i)?;
         let got = sub
             .wait_each_from(&what, Duration::from_secs(60), mark, &topics, |m| {
                 update_shows(m, fault)

@@ -118,3 +118,32 @@ impl Sut {
         }
     }
 }
+
+/// A synthetic 2N site of `racks` racks written into `dir` by `winter-river topology
+/// generate`: its path (as the CLI takes it), its text and how many nodes it has.
+pub async fn generated_site(
+    env: &Env,
+    dir: &std::path::Path,
+    racks: u64,
+) -> Result<(String, String, usize)> {
+    let topo = dir.join(format!("site-{racks}.toml"));
+    let topo_s = topo.display().to_string();
+    let (status, _, err) = Proc::run(
+        "generate",
+        &env.bin,
+        &[
+            "topology",
+            "generate",
+            "--racks",
+            &racks.to_string(),
+            "--out",
+            &topo_s,
+        ],
+        Duration::from_secs(60),
+    )
+    .await?;
+    anyhow::ensure!(status.success(), "topology generate --racks {racks}: {err}");
+    let text = std::fs::read_to_string(&topo)?;
+    let nodes = text.lines().filter(|l| l.trim() == "[[node]]").count();
+    Ok((topo_s, text, nodes))
+}
