@@ -5,35 +5,9 @@
 //! a file with no procedure.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs the binary from the repository root.
-fn wr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_winter-river"))
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run winter-river: {e}"))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "exit code\n--- stdout\n{}\n--- stderr\n{}",
-        stdout(o),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+mod run;
+use run::{assert_exit, path_str, stdout, wr};
 
 /// A scenario file in a fresh scratch folder for one test.
 fn scenario_file(test: &str, text: &str) -> PathBuf {
@@ -46,11 +20,6 @@ fn scenario_file(test: &str, text: &str) -> PathBuf {
     let file = dir.join("mop.toml");
     std::fs::write(&file, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
     file
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str()
-        .unwrap_or_else(|| panic!("non-UTF-8 path {}", p.display()))
 }
 
 /// Lines with runs of spaces squeezed to one: what a reader sees, not the alignment.
