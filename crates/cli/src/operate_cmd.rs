@@ -498,6 +498,8 @@ mod tests {
             id: id.into(),
             kind,
             feeds: Vec::new(),
+            room: None,
+            class: None,
             params: Default::default(),
         };
         TopologyJson {

@@ -18,6 +18,9 @@ use crate::mode::{ATS_MODES, GENERATOR_MODES, Mode, UPS_MODES};
 use alloc::vec::Vec;
 
 /// A command, decoded. The wire form is `{"command": NAME, "params": {...}}`.
+// `Update` carries every measurement and is far larger than the rest: commands are
+// handled one at a time, and boxing it would cost a board an allocation per update.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Fail (`true`) or restore (`false`) the component.
@@ -91,7 +94,8 @@ pub struct ParamSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AppliesTo {
-    /// Every kind.
+    /// Every electrical kind (every kind but a room: a room has no breaker,
+    /// fault or load of its own).
     Every,
     /// The kinds of one role (e.g. loads).
     Role(Role),
@@ -301,7 +305,7 @@ impl CommandSpec {
     /// load)".
     pub fn applies_to_words(&self) -> String {
         match self.applies_to {
-            AppliesTo::Every => "every node".into(),
+            AppliesTo::Every => "every node but rooms".into(),
             AppliesTo::Kind(kind) => alloc::format!("{} nodes only", kind.as_str()),
             AppliesTo::Site => "the site as a whole (send it to `system`)".into(),
             AppliesTo::EngineOnly => "no node (the engine sends it to boards)".into(),
@@ -339,7 +343,7 @@ impl CommandSpec {
     /// Whether an operator may send this command to a node of `kind`.
     pub fn applies_to(&self, kind: NodeKind) -> bool {
         match self.applies_to {
-            AppliesTo::Every => true,
+            AppliesTo::Every => kind.spec().is_electrical(),
             AppliesTo::Role(role) => kind.spec().role == role,
             AppliesTo::Kind(k) => k == kind,
             AppliesTo::Site | AppliesTo::EngineOnly => false,

@@ -97,6 +97,15 @@ event_kinds! {
     Close = "close",
     /// A node was locked out and tagged, or released.
     Lockout = "lockout",
+    /// A room's air is above its class's recommended maximum (or fell back below
+    /// the allowable maximum but not yet below the recommended one).
+    TemperatureHigh = "temperature_high",
+    /// A room's air is above its class's allowable maximum.
+    TemperatureCritical = "temperature_critical",
+    /// A room's air is back at or below its class's recommended maximum.
+    TemperatureNormal = "temperature_normal",
+    /// A server stopped itself: its inlet reached its `shutdown_c`.
+    ThermalShutdown = "thermal_shutdown",
 }
 
 impl Event {

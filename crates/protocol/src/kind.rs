@@ -93,6 +93,9 @@ states! {
     MaintenanceBypass = "maintenance_bypass", "MAINT BYPASS", Warn;
     /// Generator control switch in OFF: it will not start.
     Off = "off", "OFF", Bad;
+    /// Server stopped by its own thermal protection (inlet at `shutdown_c`);
+    /// `reset` restarts it once the inlet is below `shutdown_c`.
+    Shutdown = "shutdown", "SHUTDOWN", Bad;
 }
 
 impl NodeState {

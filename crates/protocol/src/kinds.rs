@@ -25,6 +25,9 @@ pub enum Role {
     PassThrough,
     /// Consumes power (server, cooling, load).
     Load,
+    /// A thermal zone: no feeds and no power of its own; loads and conversion
+    /// losses that name it heat it, cooling units that name it cool it (room).
+    Thermal,
 }
 
 impl Role {
@@ -36,6 +39,7 @@ impl Role {
             Role::Switch => "switches",
             Role::PassThrough => "pass-through nodes",
             Role::Load => "loads",
+            Role::Thermal => "rooms",
         }
     }
 }
@@ -80,17 +84,23 @@ pub struct KindSpec {
 
 impl KindSpec {
     /// Whether a node of this kind reports Status field `name` (identity and link
-    /// fields, common measurements and this kind's extras).
+    /// fields, common measurements — electrical kinds only — and this kind's extras).
     pub fn has_field(&self, name: &str) -> bool {
         crate::status::IDENTITY_AND_LINK_FIELDS
             .iter()
             .any(|f| f.name == name)
-            || COMMON_FIELDS.contains(&name)
+            || (self.is_electrical() && COMMON_FIELDS.contains(&name))
             || self.extra_fields.contains(&name)
+    }
+
+    /// Whether it carries power (every kind but a room): it reports the common
+    /// measurements and has a breaker.
+    pub fn is_electrical(&self) -> bool {
+        self.role != Role::Thermal
     }
 }
 
-/// Measurements every kind reports.
+/// Measurements every electrical kind reports (a room reports only its extras).
 pub const COMMON_FIELDS: &[&str] = &[
     "voltage_in",
     "voltage_out",
@@ -248,8 +258,16 @@ kinds! {
         label: "Server rack",
         role: Role::Load,
         feeds: Feeds::Share,
-        extra_fields: &[],
-        states: POWERED_STATES,
+        extra_fields: &["inlet_c"],
+        states: &[
+            S::Ok,
+            S::Fault,
+            S::Unpowered,
+            S::Tripped,
+            S::Overload,
+            S::Open,
+            S::Shutdown,
+        ],
         summary: "Server rack",
     }
     Cooling {
@@ -257,8 +275,16 @@ kinds! {
         label: "Cooling",
         role: Role::Load,
         feeds: Feeds::Share,
-        extra_fields: &[],
-        states: POWERED_STATES,
+        extra_fields: &["cooling_kw"],
+        states: &[
+            S::Ok,
+            S::Fault,
+            S::Unpowered,
+            S::Tripped,
+            S::Overload,
+            S::Open,
+            S::Starting,
+        ],
         summary: "Cooling",
     }
     Load {
@@ -279,6 +305,16 @@ kinds! {
         extra_fields: &["source"],
         states: POWERED_STATES,
         summary: "STS on {source}",
+    }
+    /// A room: the air and the solid mass that loads heat and cooling units cool.
+    Room {
+        name: "room",
+        label: "Room",
+        role: Role::Thermal,
+        feeds: Feeds::None,
+        extra_fields: &["temperature_c", "solid_c"],
+        states: &[S::Ok],
+        summary: "air {temperature_c}",
     }
 }
 

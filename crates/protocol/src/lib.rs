@@ -22,6 +22,7 @@ pub mod mode;
 pub mod schema;
 pub mod status;
 pub mod system;
+pub mod thermal;
 pub mod topic;
 pub mod topology;
 
@@ -53,6 +54,7 @@ pub use mode::{ATS_MODES, Breaker, BreakerSpec, GENERATOR_MODES, Mode, ModeSpec,
 pub use schema::Schema;
 pub use status::Status;
 pub use system::{NodeCounts, Source, SystemStatus};
+pub use thermal::{AshraeClass, Band, ClassSpec, RECOMMENDED_MAX_C};
 pub use topic::{
     Publish, Qos, Topic, TopicError, availability_filter, command_filter, status_filter,
     validate_prefix,

@@ -81,6 +81,14 @@ measurements! {
     runtime_s: "s", "Runtime", 0;
     /// Generator fuel left \[%\].
     fuel_pct: "%", "Fuel", 1;
+    /// Room: air temperature \[°C\].
+    temperature_c: "°C", "Air temperature", 1;
+    /// Room: temperature of the solid mass (racks, floor, walls) \[°C\].
+    solid_c: "°C", "Solid mass", 1;
+    /// Server in a room: inlet air temperature \[°C\].
+    inlet_c: "°C", "Inlet", 1;
+    /// Cooling unit in a room: heat it removes \[kW\].
+    cooling_kw: "kW", "Heat removed", 1;
 }
 
 impl Measurements {

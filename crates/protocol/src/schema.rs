@@ -16,6 +16,7 @@ use crate::measurements::Measurements;
 use crate::mode::{Breaker, BreakerSpec, Mode, ModeSpec};
 use crate::status::IDENTITY_AND_LINK_FIELDS;
 use crate::system::{Source, SystemStatus};
+use crate::thermal::{AshraeClass, ClassSpec};
 
 /// The whole description.
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +36,8 @@ pub struct Schema {
     pub breakers: Vec<BreakerSpec>,
     /// Live drills' words: drill states, step states, verdicts, channels.
     pub drill: DrillWords,
+    /// Rooms' ASHRAE classes and their temperature limits.
+    pub classes: Vec<ClassSpec>,
 }
 
 /// One kind with the commands that apply to it.
@@ -69,6 +72,7 @@ impl Schema {
             modes: Mode::ALL.iter().map(|m| m.spec()).collect(),
             breakers: Breaker::ALL.iter().map(|b| b.spec()).collect(),
             drill: DrillWords::new(),
+            classes: AshraeClass::ALL.iter().map(|c| c.spec()).collect(),
         }
     }
 }

@@ -93,6 +93,9 @@ pub struct SystemStatus {
     /// Lowest generator fuel level \[%\]; absent without generator.
     #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
     pub fuel_pct: Option<f64>,
+    /// Highest server inlet temperature \[°C\]; absent without a server in a room.
+    #[serde(default, skip_serializing_if = "crate::finite::skip_f64")]
+    pub max_inlet_c: Option<f64>,
     /// Number of nodes by status word, on the wire as `nodes_ok`, `nodes_fault`, …
     #[serde(flatten)]
     pub nodes: NodeCounts,
@@ -137,6 +140,7 @@ system_fields! {
     source: Text, "", "Source", 0 => FieldValue::Text(s.source.as_str().into());
     runtime_s: Number, "s", "Runtime", 0 => FieldValue::num(s.runtime_s);
     fuel_pct: Number, "%", "Fuel", 1 => FieldValue::num(s.fuel_pct);
+    max_inlet_c: Number, "°C", "Highest inlet", 1 => FieldValue::num(s.max_inlet_c);
     rejected_msgs: Integer, "", "Rejected messages", 0 => FieldValue::Num(s.rejected_msgs as f64);
     sim_time_s: Number, "s", "Simulated time", 1 => FieldValue::Num(s.sim_time_s);
 }

@@ -23,6 +23,13 @@ pub struct TopologyNodeJson {
     pub kind: NodeKind,
     /// Upstream node ids, in order of preference.
     pub feeds: Vec<String>,
+    /// The room its served power or losses heat (a cooling unit: the room it
+    /// cools); absent when it names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+    /// A room's ASHRAE class (`A1` … `A4`); absent for other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
     /// Every parameter with defaults applied, named as in the topology file
     /// (units in the names: `rating_kva`, `start_delay_s`, …). Non-finite values
     /// are left out when serialized.

@@ -52,6 +52,10 @@ fn full_status() -> Status {
             battery_pct: Some(63.2),
             runtime_s: Some(307.8),
             fuel_pct: Some(88.0),
+            temperature_c: Some(26.4),
+            solid_c: Some(24.9),
+            inlet_c: Some(27.2),
+            cooling_kw: Some(120.5),
             source: Some("trf_a".into()),
             mode: Some(Mode::MaintenanceBypass),
             breaker: Some(Breaker::LockedOut),
@@ -77,6 +81,7 @@ fn system_status() -> SystemStatus {
         source: Source::Generator,
         runtime_s: Some(307.8),
         fuel_pct: Some(97.5),
+        max_inlet_c: Some(31.4),
         nodes: counts(&[
             (NodeState::Ok, 6),
             (NodeState::Fault, 1),
@@ -100,6 +105,8 @@ fn topology() -> TopologyJson {
         id: id.into(),
         kind,
         feeds: feeds.iter().map(|f| f.to_string()).collect(),
+        room: None,
+        class: None,
         params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
     };
     TopologyJson {
@@ -279,6 +286,10 @@ fn every_command_round_trips() {
             battery_pct: Some(99.5),
             runtime_s: Some(1800.0),
             fuel_pct: Some(50.0),
+            temperature_c: None,
+            solid_c: None,
+            inlet_c: Some(23.5),
+            cooling_kw: None,
             source: Some("gen_a".into()),
             mode: Some(Mode::Manual),
             breaker: Some(Breaker::Closed),

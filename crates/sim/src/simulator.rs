@@ -29,6 +29,7 @@ use crate::kinds::{
 };
 use crate::layout::Layout;
 use crate::physics::{S_PER_H, iec_standard_inverse_s};
+use crate::thermal::{Pass, Thermal};
 use crate::topology::Topology;
 
 /// Slack when comparing simulated times \[s\]: step times are multiples of
@@ -74,6 +75,8 @@ pub struct Simulator {
     nominal_in_v: Vec<f64>,
     nominal_out_v: Vec<f64>,
     pub(crate) faulted: Vec<bool>,
+    /// A server stopped by its own thermal protection, until `reset`.
+    pub(crate) shutdown: Vec<bool>,
     /// Its own isolating device: closed, opened by an operator, tripped by its
     /// protection, locked out.
     pub(crate) breaker: Vec<Breaker>,
@@ -97,6 +100,9 @@ pub struct Simulator {
     /// Nodes that report a `runtime_s` / `fuel_pct` (the site shows the least).
     runtime_nodes: Vec<usize>,
     fuel_nodes: Vec<usize>,
+
+    /// Rooms: heat in, cooling, server inlets (empty without rooms).
+    pub(crate) thermal: Thermal,
 
     // Site aggregates at the latest step.
     pub(crate) totals: Totals,
@@ -138,6 +144,7 @@ impl Simulator {
         let fuel_nodes = reporting("fuel_pct");
         let (nominal_in_v, nominal_out_v) = nominal_voltages(&topology);
         let layout = Layout::new(&topology, &nominal_in_v, &nominal_out_v);
+        let thermal = Thermal::new(&topology, &models);
         let mut sim = Simulator {
             step_ms,
             step_index: first_step,
@@ -149,6 +156,7 @@ impl Simulator {
             nominal_in_v,
             nominal_out_v,
             faulted: vec![false; n],
+            shutdown: vec![false; n],
             breaker: vec![Breaker::Closed; n],
             locked_tripped: vec![false; n],
             breaker_heat: vec![0.0; n],
@@ -162,6 +170,7 @@ impl Simulator {
             dynamic,
             runtime_nodes,
             fuel_nodes,
+            thermal,
             totals: Totals::default(),
             it_kwh_unserved: 0.0,
             topology: Arc::new(topology),
@@ -319,6 +328,14 @@ impl Simulator {
     pub fn node_update(&self, idx: usize) -> UpdateParams {
         let v = self.view(idx);
         let model = &self.models[idx];
+        if !self.topology.node(idx).kind().spec().is_electrical() {
+            let mut m = Measurements::default();
+            model.measure(&v, &mut m);
+            return UpdateParams {
+                status: Some(self.status[idx]),
+                measured: m,
+            };
+        }
         let load_pct =
             model
                 .load_pct(&v)
@@ -336,6 +353,7 @@ impl Simulator {
             ..Measurements::default()
         };
         model.measure(&v, &mut m);
+        self.thermal.measure(idx, &mut m);
         UpdateParams {
             status: Some(self.status[idx]),
             measured: m,
@@ -385,6 +403,7 @@ impl Simulator {
             source: self.source(),
             runtime_s,
             fuel_pct,
+            max_inlet_c: self.thermal.max_inlet_c(),
             sim_time_s: self.time_s(),
             ..SystemStatus::default()
         };
@@ -431,6 +450,7 @@ impl Simulator {
             match node.kind().spec().role {
                 Role::Source => supply += self.out_kw[i],
                 Role::Load => demand += self.in_kw[i],
+                Role::Thermal => {}
                 _ => {
                     // Losses = input − output (− charging).
                     let (draw, charge) = self.models[i].battery_kw();
@@ -441,6 +461,12 @@ impl Simulator {
             }
         }
         (supply, demand)
+    }
+
+    /// Each room's heat balance since t = 0 \[kJ\], by room node index: (stored in
+    /// its air and solid mass, heat in − heat removed). Equal up to rounding.
+    pub fn room_heat_balance_kj(&self) -> Vec<(usize, f64, f64)> {
+        self.thermal.heat_balance_kj(&self.models)
     }
 
     /// What carries the load: utility, generators or batteries whose output reaches
@@ -493,6 +519,9 @@ impl Simulator {
                     .map(|answer| answer.map(|said| said.map(|s| (s, None))))
             }) {
                 Some(answer) => answer,
+                None if matches!(cmd, Command::Reset) && self.shutdown[idx] => {
+                    self.restart_server(idx)
+                }
                 None => {
                     if let Command::SetFault { state } = cmd {
                         self.faulted[idx] = state;
@@ -527,6 +556,20 @@ impl Simulator {
                 "every UPS and STS is already open: the EPO has nothing to open".to_string();
             self.refuse_site(t, "epo", reason);
         }
+    }
+
+    /// `reset` of a server its thermal protection stopped: restarted (and its
+    /// breaker reset, as any `reset` does) once its inlet is below its
+    /// `shutdown_c`, refused while it is not.
+    fn restart_server(&mut self, i: usize) -> crate::kinds::Answer {
+        let id = &self.topology.node(i).id;
+        let message = self.thermal.restart(i, id)?;
+        self.shutdown[i] = false;
+        if self.breaker[i] == Breaker::Tripped {
+            self.breaker[i] = Breaker::Closed;
+        }
+        self.breaker_heat[i] = 0.0;
+        Ok(Some(((EventKind::Reset, Severity::Info, message), None)))
     }
 
     /// What a command's interlocks see of node `i` at time `t`.
@@ -687,6 +730,18 @@ impl Simulator {
             };
             self.models[i].integrate(&mut cx);
         }
+
+        self.thermal.integrate(&mut Pass {
+            topology: &self.topology,
+            models: &mut self.models,
+            live: &self.live,
+            in_kw: &self.in_kw,
+            out_kw: &self.out_kw,
+            shutdown: &mut self.shutdown,
+            events: &mut self.events,
+            dt_s,
+            t_end,
+        });
     }
 
     /// Energizes top-down, then flows bottom-up, at time `t`.
@@ -701,6 +756,7 @@ impl Simulator {
             layout,
             models,
             faulted,
+            shutdown,
             breaker,
             live,
             in_live,
@@ -729,7 +785,7 @@ impl Simulator {
             cx.i = i;
             cx.faulted = faulted[i];
             cx.closed = breaker[i].is_closed();
-            cx.up = !cx.faulted && cx.closed;
+            cx.up = !cx.faulted && cx.closed && !shutdown[i];
             cx.feeds = layout.feeds(i);
             let l = models[i].energize(&mut cx);
             in_live[i] = l.input;
@@ -811,6 +867,9 @@ impl Simulator {
             Breaker::Tripped => return NodeState::Tripped,
             Breaker::Open | Breaker::LockedOut => return NodeState::Open,
         }
+        if self.shutdown[i] {
+            return NodeState::Shutdown;
+        }
         let pickup_a = self.layout.breaker_a[i];
         self.models[i].status(&StatusIn {
             live: self.live[i],
@@ -832,6 +891,13 @@ impl Simulator {
             // Opening or closing a dead breaker changes no power.
             (S::Unpowered, S::Open) | (S::Open, S::Unpowered) => return None,
             (_, S::Fault) => (EventKind::Fault, Severity::Critical, format!("{id} failed")),
+            (_, S::Shutdown) => (
+                EventKind::ThermalShutdown,
+                Severity::Critical,
+                self.thermal.shutdown_message(i, id),
+            ),
+            // The `reset` that restarted it says so.
+            (S::Shutdown, _) => return None,
             (S::Fault, _) => (
                 EventKind::Restored,
                 Severity::Info,

@@ -49,6 +49,10 @@ pub struct SimState {
     pub(crate) pending: Vec<(usize, String)>,
     pub(crate) models: Vec<Model>,
     pub(crate) faulted: Vec<bool>,
+    /// Servers stopped by their thermal protection (absent in a state saved
+    /// before rooms existed: none).
+    #[serde(default)]
+    pub(crate) shutdown: Vec<bool>,
     pub(crate) breaker: Vec<Breaker>,
     pub(crate) locked_tripped: Vec<bool>,
     pub(crate) breaker_heat: Vec<f64>,
@@ -112,6 +116,7 @@ impl Simulator {
             pending,
             models: self.models.clone(),
             faulted: self.faulted.clone(),
+            shutdown: self.shutdown.clone(),
             breaker: self.breaker.clone(),
             locked_tripped: self.locked_tripped.clone(),
             breaker_heat: self.breaker_heat.clone(),
@@ -155,8 +160,14 @@ impl Simulator {
                 running,
             });
         }
+        let shutdown = if state.shutdown.is_empty() {
+            vec![false; n]
+        } else {
+            state.shutdown
+        };
         let lengths = [
             ("models", state.models.len()),
+            ("shutdown", shutdown.len()),
             ("faulted", state.faulted.len()),
             ("breaker", state.breaker.len()),
             ("locked_tripped", state.locked_tripped.len()),
@@ -200,6 +211,7 @@ impl Simulator {
         sim.pending = pending;
         sim.models = state.models;
         sim.faulted = state.faulted;
+        sim.shutdown = shutdown;
         sim.breaker = state.breaker;
         sim.locked_tripped = state.locked_tripped;
         sim.breaker_heat = state.breaker_heat;
@@ -212,6 +224,7 @@ impl Simulator {
         sim.status = state.status;
         sim.totals = state.totals;
         sim.it_kwh_unserved = state.it_kwh_unserved;
+        sim.thermal.refresh(&sim.models);
         sim.events.clear();
         Ok(sim)
     }

@@ -99,6 +99,10 @@ pub fn full_status() -> Status {
             battery_pct: Some(87.5),
             runtime_s: Some(1500.0),
             fuel_pct: Some(90.0),
+            temperature_c: Some(24.5),
+            solid_c: Some(23.9),
+            inlet_c: Some(25.1),
+            cooling_kw: Some(80.0),
             source: Some("util_a".into()),
             mode: Some(Mode::MaintenanceBypass),
             breaker: Some(Breaker::Open),
@@ -125,6 +129,7 @@ pub fn full_system_status() -> SystemStatus {
         source: Source::Battery,
         runtime_s: Some(1500.0),
         fuel_pct: Some(100.0),
+        max_inlet_c: Some(25.1),
         // Every count non-zero, so every `nodes_<state>` key is checked.
         nodes: {
             let mut nodes = NodeCounts::default();

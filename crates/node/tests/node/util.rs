@@ -21,6 +21,7 @@ pub fn id_of(kind: NodeKind) -> &'static str {
         NodeKind::Cooling => "crac_a",
         NodeKind::Load => "light_a",
         NodeKind::Sts => "sts_a",
+        NodeKind::Room => "hall_1",
     }
 }
 
@@ -88,6 +89,11 @@ pub fn plausible_update(kind: NodeKind) -> UpdateParams {
         status: Some(NodeState::Ok),
         ..UpdateParams::default()
     };
+    if kind == NodeKind::Room {
+        u.measured.temperature_c = Some(22.4);
+        u.measured.solid_c = Some(22.1);
+        return u;
+    }
     let (vin, vout, current, power_kw, load_pct) = match kind {
         NodeKind::Utility => (None, Some(13800.0), 9.6, 229.8, None),
         NodeKind::Generator => (None, Some(480.0), 270.6, 225.0, Some(22.5)),
@@ -100,6 +106,7 @@ pub fn plausible_update(kind: NodeKind) -> UpdateParams {
         NodeKind::Cooling => (Some(480.0), Some(480.0), 2.1, 1.75, Some(100.0)),
         NodeKind::Load => (Some(480.0), Some(480.0), 1.2, 1.0, Some(100.0)),
         NodeKind::Sts => (Some(480.0), Some(480.0), 132.0, 109.8, Some(33.0)),
+        NodeKind::Room => unreachable!("a room has no electrical values"),
     };
     u.measured.voltage_in = vin;
     u.measured.voltage_out = vout;

@@ -6,10 +6,19 @@
 //! Most nodes of a large site are racks: these are the hot path of every pass, so
 //! their state is a number or two, kept inline in the per-node array.
 
-use winter_river_protocol::Command;
+use winter_river_protocol::{Command, EventKind, NodeState, Severity};
 
+use super::room::TEMPERATURE;
 use super::{
-    Answer, CommandCx, Energize, Flow, Kind, Live, NON_NEGATIVE, Reliability, Setup, View, params,
+    Answer, CommandCx, Energize, Flow, Kind, Live, NON_NEGATIVE, Reliability, Rule, Said, Setup,
+    StatusIn, View, params,
+};
+use crate::simulator::TIME_EPS_S;
+
+/// An offset between temperatures \[K\].
+const TEMPERATURE_OFFSET: Rule = Rule {
+    ok: |v| (-20.0..=50.0).contains(&v),
+    text: "must be between -20 and 50 K",
 };
 
 params! {
@@ -17,6 +26,10 @@ params! {
     pub struct ServerParams {
         /// Demand \[kW\].
         demand_kw: "demand_kw" = 5.0, NON_NEGATIVE;
+        /// Inlet temperature at which its thermal protection stops it \[°C\].
+        shutdown_c: "shutdown_c" = 40.0, TEMPERATURE;
+        /// Inlet = room air + this \[K\] (a hot spot, recirculation).
+        inlet_offset_c: "inlet_offset_c" = 0.0, TEMPERATURE_OFFSET;
     }
 }
 
@@ -27,6 +40,13 @@ params! {
         demand_kw: "demand_kw" = 0.0, NON_NEGATIVE;
         /// Demand per kW of site IT load served [kW/kW].
         per_it_kw: "per_it_kw" = 0.35, NON_NEGATIVE;
+        /// Heat it can remove from its room \[kW\], net of its own fans' heat. Left
+        /// out of the file, 1.2 × the IT demand of its room, filled in once the
+        /// whole topology is read (`crate::thermal::resolve_capacities`).
+        capacity_kw: "capacity_kw" = f64::NAN, NON_NEGATIVE;
+        /// After its power returns or its fault clears, it removes no heat for
+        /// this long \[s\] (chillers 300–600 s, CRAH fans ~30 s).
+        restart_s: "restart_s" = 0.0, NON_NEGATIVE;
     }
 }
 
@@ -128,13 +148,24 @@ impl Kind for Server {
     }
 }
 
-/// A cooling unit: its base demand plus `per_it_kw` per kW of IT load served.
+/// A cooling unit: its base demand plus `per_it_kw` per kW of IT load served; in
+/// a room, it removes heat once it has run `restart_s` since its output came back.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Cooling {
     /// Base demand \[kW\].
     demand_kw: f64,
     /// [kW/kW]
     per_it_kw: f64,
+    /// \[s\]
+    restart_s: f64,
+    /// Its output was live at the latest step.
+    running: bool,
+    /// When it removes heat again after its output came back \[s\] (−∞: it has
+    /// run since the start).
+    #[serde(with = "crate::snapshot::lossless_f64")]
+    ready_at_s: f64,
+    /// Live, but inside its restart time.
+    restarting: bool,
 }
 
 impl Cooling {
@@ -148,20 +179,66 @@ impl Kind for Cooling {
     const RELIABILITY: Reliability = Reliability::NEVER_FAILS;
 
     fn new(p: &CoolingParams, _setup: &Setup<'_>) -> Cooling {
+        // Running from the start: the site is settled in its normal state.
         Cooling {
             demand_kw: p.demand_kw,
             per_it_kw: p.per_it_kw,
+            restart_s: p.restart_s,
+            running: true,
+            ready_at_s: f64::NEG_INFINITY,
+            restarting: false,
         }
     }
 
     #[inline]
     fn energize(&mut self, cx: &mut Energize<'_>) -> Live {
-        energize(cx)
+        let live = energize(cx);
+        if live.output && !self.running {
+            self.ready_at_s = cx.t + self.restart_s;
+        }
+        self.running = live.output;
+        self.restarting = live.output && cx.t + TIME_EPS_S < self.ready_at_s;
+        live
     }
 
     #[inline]
     fn flow(&mut self, cx: &mut Flow<'_>) -> f64 {
         flow(self.demand_kw(cx.totals.it_kw), cx)
+    }
+
+    fn status(&self, s: &StatusIn) -> NodeState {
+        if !s.live {
+            NodeState::Unpowered
+        } else if s.breaker_over {
+            NodeState::Overload
+        } else if self.restarting {
+            NodeState::Starting
+        } else {
+            NodeState::Ok
+        }
+    }
+
+    fn transition(&self, old: NodeState, new: NodeState, id: &str) -> Option<Said> {
+        match (old, new) {
+            (NodeState::Starting, NodeState::Ok | NodeState::Overload) => Some((
+                EventKind::Running,
+                Severity::Info,
+                format!("{id} restarted: removing heat again"),
+            )),
+            (_, NodeState::Starting) => Some((
+                EventKind::Start,
+                Severity::Warning,
+                format!(
+                    "{id} restarting: it removes no heat for {:.0} s",
+                    self.restart_s
+                ),
+            )),
+            _ => None,
+        }
+    }
+
+    fn removes_heat(&self) -> bool {
+        self.running && !self.restarting
     }
 
     fn load_pct(&self, v: &View<'_>) -> Option<f64> {

@@ -16,6 +16,7 @@ mod distribution;
 mod generator;
 mod load;
 mod pdu;
+pub(crate) mod room;
 mod sts;
 mod switchgear;
 mod switching;
@@ -33,6 +34,7 @@ pub use distribution::Params as DistributionParams;
 pub use generator::Params as GeneratorParams;
 pub use load::{CoolingParams, LoadParams, ServerParams};
 pub use pdu::Params as PduParams;
+pub use room::{AIR_KJ_PER_M3_K, Params as RoomParams};
 pub use sts::Params as StsParams;
 pub use switchgear::Params as SwitchgearParams;
 pub use transformer::Params as TransformerParams;
@@ -212,6 +214,12 @@ macro_rules! registry {
                     $( Model::$variant(m) => m.battery_kw(), )*
                 }
             }
+
+            pub(crate) fn removes_heat(&self) -> bool {
+                match self {
+                    $( Model::$variant(m) => m.removes_heat(), )*
+                }
+            }
         }
     };
     (@store $model:ty, boxed) => { Box<$model> };
@@ -230,6 +238,7 @@ registry! {
     Cooling: CoolingParams, load::Cooling, boxed;
     Load: LoadParams, load::Load;
     Sts: StsParams, sts::Sts, boxed;
+    Room: RoomParams, room::Room, boxed;
 }
 
 // Most nodes are racks: every pass walks this array (docs/benchmarks.md).
@@ -353,6 +362,12 @@ pub(crate) trait Kind: Sized + std::fmt::Debug {
     /// Battery (discharge, charge) at the latest step \[kW\].
     fn battery_kw(&self) -> (f64, f64) {
         (0.0, 0.0)
+    }
+
+    /// A cooling unit that is not restarting: with its output live, it removes its
+    /// room's heat (docs/physics.md, "Rooms and cooling").
+    fn removes_heat(&self) -> bool {
+        false
     }
 }
 

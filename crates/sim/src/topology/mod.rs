@@ -59,6 +59,9 @@ pub struct NodeSpec {
     pub breaker_a: Option<f64>,
     /// Breaker time multiplier setting.
     pub breaker_tms: f64,
+    /// The room whose heat balance it is in (a load's served power or a
+    /// conversion's losses heat it; a cooling unit cools it), by index.
+    pub room: Option<usize>,
     /// Where `[[node]]` starts in its file.
     pub loc: Loc,
 }
@@ -130,6 +133,8 @@ impl Topology {
                         id: n.id.clone(),
                         kind: n.kind(),
                         feeds: n.feeds.iter().map(|&f| self.nodes[f].id.clone()).collect(),
+                        room: n.room.map(|r| self.nodes[r].id.clone()),
+                        class: n.params.class().map(|c| c.as_str().to_string()),
                         params,
                     }
                 })

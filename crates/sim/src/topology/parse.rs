@@ -219,6 +219,7 @@ impl Topology {
             let power_factor = p.num("power_factor", traits(kind).power_factor, FRACTION)?;
             let breaker_a = p.opt_num("breaker_a", POSITIVE_AMPS)?;
             let breaker_tms = p.num("breaker_tms", 1.0, POSITIVE)?;
+            let room = p.room(kind, &index, &kinds)?;
             let params = KindParams::read(kind, &mut p)?;
             reliability_keys(kind, &mut p)?;
             p.refuse_unknown(kind)?;
@@ -230,9 +231,11 @@ impl Topology {
                 power_factor,
                 breaker_a,
                 breaker_tms,
+                room,
                 loc,
             });
         }
+        crate::thermal::resolve_capacities(&mut nodes);
         let order = topological_order(&nodes, file)?;
         Ok(Topology::from_parts(site_name, nodes, order))
     }
@@ -309,6 +312,63 @@ impl ParamReader {
         rule: Rule,
     ) -> Result<f64, TopologyError> {
         Ok(self.opt_num(key, rule)?.unwrap_or(default))
+    }
+
+    /// Takes word `key`, `default` when absent; refuses a value `parse` does not
+    /// know, naming the `known` words.
+    pub(crate) fn word<T>(
+        &mut self,
+        key: &str,
+        default: T,
+        parse: fn(&str) -> Option<T>,
+        known: &str,
+    ) -> Result<T, TopologyError> {
+        let Some((name, e)) = self.entries.remove_entry(key) else {
+            return Ok(default);
+        };
+        let v = match e.value.as_str() {
+            Some(word) => parse(word)
+                .ok_or_else(|| err_at(&e.loc, key, format!("unknown `{word}` (known: {known})"))),
+            None => Err(err_at(
+                &e.loc,
+                key,
+                format!("must be a string, found {}", e.value.type_str()),
+            )),
+        };
+        self.taken.push((name, e.loc));
+        v
+    }
+
+    /// Takes `room`, the id of the room node whose heat balance this node is in.
+    fn room(
+        &mut self,
+        kind: NodeKind,
+        index: &HashMap<String, usize>,
+        kinds: &[NodeKind],
+    ) -> Result<Option<usize>, TopologyError> {
+        let Some((name, e)) = self.entries.remove_entry("room") else {
+            return Ok(None);
+        };
+        let room = match e.value.as_str() {
+            None => Err(format!(
+                "must be the id of a room node, found {}",
+                e.value.type_str()
+            )),
+            Some(_) if kind == NodeKind::Room => {
+                Err("a room cannot be in another room: remove `room` from it".into())
+            }
+            Some(id) => match index.get(id) {
+                None => Err(format!("unknown room `{id}`: no node has this id")),
+                Some(&i) if kinds[i] != NodeKind::Room => Err(format!(
+                    "`{id}` is a {}, not a room (kind = \"room\")",
+                    kinds[i]
+                )),
+                Some(&i) => Ok(i),
+            },
+        }
+        .map_err(|reason| err_at(&e.loc, "room", reason));
+        self.taken.push((name, e.loc));
+        room.map(Some)
     }
 
     /// Takes flag `key` (true or false), `default` when absent.
