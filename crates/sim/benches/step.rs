@@ -13,7 +13,8 @@ use criterion::{
 };
 use winter_river_protocol::Command;
 use winter_river_sim::topology::generate::{
-    synthetic_node_count, synthetic_racks_for_nodes, synthetic_site_toml,
+    synthetic_node_count, synthetic_node_count_with_rooms, synthetic_racks_for_nodes,
+    synthetic_racks_for_nodes_with_rooms, synthetic_site_toml, synthetic_site_with_rooms_toml,
 };
 use winter_river_sim::{Simulator, Topology};
 
@@ -61,6 +62,21 @@ fn step_synthetic(c: &mut Criterion) {
             });
         });
     }
+    // The largest site again with a room per 100 racks (docs/physics.md, "Rooms and
+    // cooling"): the thermal pass's cost, measured in the same run.
+    let racks = synthetic_racks_for_nodes_with_rooms(100_000);
+    let nodes = synthetic_node_count_with_rooms(racks);
+    let mut sim = warmed(parse(&synthetic_site_with_rooms_toml(racks), "synthetic"));
+    group.throughput(Throughput::Elements(nodes as u64));
+    group.bench_function(
+        BenchmarkId::from_parameter(format!("{nodes}_nodes_with_rooms")),
+        |b| {
+            b.iter(|| {
+                sim.step();
+                black_box(sim.events().len());
+            });
+        },
+    );
     group.finish();
 }
 

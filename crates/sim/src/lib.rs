@@ -12,7 +12,7 @@ pub mod physics;
 pub mod scenario;
 pub mod simulator;
 pub mod snapshot;
-mod thermal;
+pub mod thermal;
 pub mod topology;
 pub mod words;
 

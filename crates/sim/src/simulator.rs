@@ -463,10 +463,9 @@ impl Simulator {
         (supply, demand)
     }
 
-    /// Each room's heat balance since t = 0 \[kJ\], by room node index: (stored in
-    /// its air and solid mass, heat in − heat removed). Equal up to rounding.
-    pub fn room_heat_balance_kj(&self) -> Vec<(usize, f64, f64)> {
-        self.thermal.heat_balance_kj(&self.models)
+    /// Each room's heat balance since t = 0 (docs/physics.md, "Rooms and cooling").
+    pub fn room_heat_balance(&self) -> Vec<crate::thermal::HeatBalance> {
+        self.thermal.heat_balance(&self.models)
     }
 
     /// What carries the load: utility, generators or batteries whose output reaches

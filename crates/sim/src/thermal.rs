@@ -46,6 +46,20 @@ struct Inlet {
     shutdown_c: f64,
 }
 
+/// A room's heat since t = 0 \[kJ\]: `stored_kj` = `in_kj` − `removed_kj` up to
+/// rounding.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeatBalance {
+    /// The room's node index.
+    pub room: usize,
+    /// In its air and solid mass: `C_a ΔT_a + C_s ΔT_s`.
+    pub stored_kj: f64,
+    /// From the loads and losses that name it.
+    pub in_kj: f64,
+    /// By its cooling.
+    pub removed_kj: f64,
+}
+
 /// See the module docs.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Thermal {
@@ -285,13 +299,18 @@ impl Thermal {
         }
     }
 
-    /// Each room's heat balance since t = 0 \[kJ\]: (stored, in − removed).
-    pub fn heat_balance_kj(&self, models: &[Model]) -> Vec<(usize, f64, f64)> {
+    /// Each room's heat balance since t = 0.
+    pub fn heat_balance(&self, models: &[Model]) -> Vec<HeatBalance> {
         self.rooms
             .iter()
             .filter_map(|&i| {
                 let room = Thermal::room(models, i)?;
-                Some((i, room.stored_kj(), room.heat_in_kj - room.heat_removed_kj))
+                Some(HeatBalance {
+                    room: i,
+                    stored_kj: room.stored_kj(),
+                    in_kj: room.heat_in_kj,
+                    removed_kj: room.heat_removed_kj,
+                })
             })
             .collect()
     }

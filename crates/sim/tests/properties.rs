@@ -3,7 +3,9 @@
 //! a charged battery, every status word is one its kind lists (the protocol's
 //! kinds table), PUE is at least 1 at every step (on battery too), and the same
 //! inputs give byte-identical outputs — with faults, loads and every operator
-//! command (switching, modes, lock-out, EPO) thrown at random nodes.
+//! command (switching, modes, lock-out, EPO) thrown at random nodes. Sites may have
+//! rooms: each room's heat balance holds every step (heat stored in its air and
+//! solid mass = heat in − heat removed, relative error ≤ 1e-9).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Write as _;
@@ -30,6 +32,9 @@ struct Site {
     sts_transfer_ms: f64,
     /// Breaker on distribution boards \[A\] (none if 0).
     breaker_a: Vec<f64>,
+    /// Rooms: air \[m³\], solid \[kJ/K\], coupling \[kW/K\], cooling restart \[s\].
+    /// Load `l` is in room `l % rooms`, PDUs in the first; none without rooms.
+    rooms: Vec<(f64, f64, f64, f64)>,
 }
 
 fn site() -> impl Strategy<Value = Site> {
@@ -50,9 +55,27 @@ fn site() -> impl Strategy<Value = Site> {
             ),
             prop::collection::vec(prop_oneof![Just(0.0), 50.0f64..400.0], nsw),
             prop_oneof![Just(4.0), Just(100.0), Just(250.0)],
+            prop::collection::vec(
+                (
+                    20.0f64..2000.0,
+                    100.0f64..20000.0,
+                    0.5f64..50.0,
+                    0.0f64..30.0,
+                ),
+                0..3,
+            ),
         )
             .prop_map(
-                |(utilities, generators, switchgear, ups, loads, breaker_a, sts_transfer_ms)| {
+                |(
+                    utilities,
+                    generators,
+                    switchgear,
+                    ups,
+                    loads,
+                    breaker_a,
+                    sts_transfer_ms,
+                    rooms,
+                )| {
                     Site {
                         utilities,
                         generators,
@@ -61,6 +84,7 @@ fn site() -> impl Strategy<Value = Site> {
                         loads,
                         breaker_a,
                         sts_transfer_ms,
+                        rooms,
                     }
                 },
             )
@@ -75,8 +99,24 @@ fn source_id(site: &Site, s: usize) -> String {
     }
 }
 
+/// `room = "r<k>"` for the `n`-th node placed in a room, if the site has rooms.
+fn room_key(site: &Site, n: usize) -> String {
+    if site.rooms.is_empty() {
+        String::new()
+    } else {
+        format!("room = \"r{}\"\n", n % site.rooms.len())
+    }
+}
+
 fn to_toml(site: &Site) -> String {
     let mut t = String::new();
+    for (r, (air_m3, solid_kj_per_k, ua_kw_per_k, _)) in site.rooms.iter().enumerate() {
+        writeln!(
+            t,
+            "[[node]]\nid = \"r{r}\"\nkind = \"room\"\nair_m3 = {air_m3}\nsolid_kj_per_k = {solid_kj_per_k}\nua_kw_per_k = {ua_kw_per_k}\n"
+        )
+        .unwrap();
+    }
     for u in 0..site.utilities {
         writeln!(
             t,
@@ -125,8 +165,9 @@ fn to_toml(site: &Site) -> String {
         for side in 0..2 {
             writeln!(
                 t,
-                "[[node]]\nid = \"p{}\"\nkind = \"pdu\"\nfeeds = [\"ups{k}\"]\nno_load_loss_kw = 0.1\n",
-                k * 2 + side
+                "[[node]]\nid = \"p{}\"\nkind = \"pdu\"\nfeeds = [\"ups{k}\"]\nno_load_loss_kw = 0.1\n{}",
+                k * 2 + side,
+                room_key(site, 0)
             )
             .unwrap();
         }
@@ -140,6 +181,7 @@ fn to_toml(site: &Site) -> String {
     )
     .unwrap();
     for (l, (kind, feeds, demand)) in site.loads.iter().enumerate() {
+        let cooling = *kind == 1;
         let kind = ["server", "cooling", "load"][*kind as usize];
         let mut ids: Vec<String> = Vec::new();
         for &f in feeds {
@@ -152,9 +194,14 @@ fn to_toml(site: &Site) -> String {
                 ids.push(id);
             }
         }
+        let mut thermal = room_key(site, l);
+        if cooling && !site.rooms.is_empty() {
+            let restart_s = site.rooms[l % site.rooms.len()].3;
+            writeln!(thermal, "restart_s = {restart_s}").unwrap();
+        }
         writeln!(
             t,
-            "[[node]]\nid = \"l{l}\"\nkind = \"{kind}\"\nfeeds = [{}]\ndemand_kw = {demand}\n",
+            "[[node]]\nid = \"l{l}\"\nkind = \"{kind}\"\nfeeds = [{}]\ndemand_kw = {demand}\n{thermal}",
             ids.join(", ")
         )
         .unwrap();
@@ -217,6 +264,17 @@ fn run(topology: &Topology, actions: &[Action]) -> Result<String, TestCaseError>
             "energy balance at {} s: supply {supply} kW, demand {demand} kW",
             sim.time_s()
         );
+        for heat in sim.room_heat_balance() {
+            let net_kj = heat.in_kj - heat.removed_kj;
+            prop_assert!(
+                (heat.stored_kj - net_kj).abs() <= 1e-9 * heat.in_kj.max(1.0),
+                "heat balance of {} at {} s: stored {} kJ, in − removed {net_kj} kJ ({} in)",
+                topology.node(heat.room).id,
+                sim.time_s(),
+                heat.stored_kj,
+                heat.in_kj
+            );
+        }
         // PUE ≥ 1 at every step, on battery too: facility power is source output plus
         // net battery discharge, which is loads served plus losses.
         let system = sim.system_status();

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use winter_river_protocol::{NodeKind, NodeState};
 use winter_river_sim::topology::generate::{
-    synthetic_node_count, synthetic_racks_for_nodes, synthetic_site_toml,
+    synthetic_node_count, synthetic_node_count_with_rooms, synthetic_racks_for_nodes,
+    synthetic_racks_for_nodes_with_rooms, synthetic_site_toml, synthetic_site_with_rooms_toml,
 };
 use winter_river_sim::{Simulator, Topology, TopologyError};
 
@@ -95,10 +96,43 @@ fn hall_has_racks_on_several_pdus_with_cooling() {
     assert!(count(&topo, NodeKind::Cooling) >= 1);
     assert!(count(&topo, NodeKind::Generator) >= 1);
     assert!(count(&topo, NodeKind::Switchgear) >= 1);
-    assert_eq!(topo.len(), 77);
+    assert_eq!(count(&topo, NodeKind::Room), 1);
+    assert_eq!(topo.len(), 78);
+    // Every rack and every CRAH is in the white space.
+    let hall = topo.node_index("hall_1").unwrap();
+    for node in &topo.nodes {
+        if matches!(node.kind(), NodeKind::Server | NodeKind::Cooling) {
+            assert_eq!(node.room, Some(hall), "{} is in hall_1", node.id);
+        }
+    }
 }
 
 // ── Generated sites ───────────────────────────────────────────────────────────────
+
+#[test]
+fn generated_sites_with_rooms_put_each_ups_group_in_a_hall_that_holds_its_setpoint() {
+    for (racks, nodes) in [(1, 17), (10, 26), (1000, 1174)] {
+        let topo = Topology::from_toml_str(&synthetic_site_with_rooms_toml(racks), "generated")
+            .unwrap_or_else(|e| panic!("{racks} racks: {e}"));
+        assert_eq!(topo.len(), nodes, "{racks} racks");
+        assert_eq!(synthetic_node_count_with_rooms(racks), nodes);
+    }
+    assert_eq!(
+        synthetic_node_count_with_rooms(synthetic_racks_for_nodes_with_rooms(100_000)),
+        100_000
+    );
+    let topo = Topology::from_toml_str(&synthetic_site_with_rooms_toml(250), "generated").unwrap();
+    assert_eq!(count(&topo, NodeKind::Room), 3);
+    let rack = &topo.nodes[topo.node_index("srv_000250").unwrap()];
+    assert_eq!(rack.room, topo.node_index("hall_0003"));
+    // Cooled at its default capacity (1.2 × 500 kW), each hall stays at 22 °C.
+    let mut sim = winter_river_sim::Simulator::new(topo, 100);
+    for _ in 0..600 {
+        sim.step();
+    }
+    let max_inlet = sim.system_status().max_inlet_c.unwrap();
+    assert!((max_inlet - 22.0).abs() < 1e-9, "{max_inlet}");
+}
 
 #[test]
 fn generated_sites_parse_with_the_documented_node_count() {

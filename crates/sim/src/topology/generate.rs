@@ -16,6 +16,11 @@
 //!
 //! so 1 rack → 16 nodes, 10 → 25, 1,000 → 1,164, 86,445 → 100,000.
 //!
+//! With rooms ([`synthetic_site_with_rooms_toml`]), each UPS group is a data hall:
+//! a `room` (`hall_NNNN`: 2,000 m³ of air, 25,000 kJ/K of racks, UA 50 kW/K, class
+//! A2) holding its racks, its PDUs and its cooling unit (capacity 1.2 × its 500 kW:
+//! the default). That adds `U` nodes: 1 rack → 17, 1,000 → 1,174, 85,706 → 100,000.
+//!
 //! Sizing, per side, for 5 kW racks (each side carries its whole share alone):
 //! a PDU serves 20 racks = 100 kW (150 kVA rating); a UPS 5 PDUs ≈ 517 kW
 //! (750 kW rating, 125 kWh: ≈ 10 min at full rating); a block 3 UPS plus 3 cooling
@@ -45,14 +50,29 @@ pub fn synthetic_node_count(racks: usize) -> usize {
         + r
 }
 
+/// Node count of [`synthetic_site_with_rooms_toml`]`(racks)`: one room more per
+/// UPS group.
+pub fn synthetic_node_count_with_rooms(racks: usize) -> usize {
+    synthetic_node_count(racks) + racks.max(1).div_ceil(RACKS_PER_UPS)
+}
+
 /// The smallest rack count whose synthetic site has at least `nodes` nodes (at least
 /// one rack).
 pub fn synthetic_racks_for_nodes(nodes: usize) -> usize {
+    racks_for(nodes, synthetic_node_count)
+}
+
+/// [`synthetic_racks_for_nodes`] for the site with rooms.
+pub fn synthetic_racks_for_nodes_with_rooms(nodes: usize) -> usize {
+    racks_for(nodes, synthetic_node_count_with_rooms)
+}
+
+fn racks_for(nodes: usize, count: fn(usize) -> usize) -> usize {
     // The count grows monotonically with racks: bisect.
     let (mut lo, mut hi) = (1usize, nodes.max(1));
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if synthetic_node_count(mid) >= nodes {
+        if count(mid) >= nodes {
             hi = mid;
         } else {
             lo = mid + 1;
@@ -64,10 +84,31 @@ pub fn synthetic_racks_for_nodes(nodes: usize) -> usize {
 /// A synthetic 2N site of `racks` racks (0 is taken as 1) as topology TOML. See the
 /// module docs for its shape, sizing and node count.
 pub fn synthetic_site_toml(racks: usize) -> String {
+    site_toml(racks, false)
+}
+
+/// [`synthetic_site_toml`] with a room per UPS group (see the module docs).
+pub fn synthetic_site_with_rooms_toml(racks: usize) -> String {
+    site_toml(racks, true)
+}
+
+fn site_toml(racks: usize, rooms: bool) -> String {
     let racks = racks.max(1);
+    let count = if rooms {
+        synthetic_node_count_with_rooms(racks)
+    } else {
+        synthetic_node_count(racks)
+    };
+    let room_of_ups = |ups: usize| {
+        if rooms {
+            format!("room = \"hall_{ups:04}\"\n")
+        } else {
+            String::new()
+        }
+    };
     let ups_groups = racks.div_ceil(RACKS_PER_UPS);
     let per_it_kw = COOLING_PER_IT_KW / ups_groups as f64;
-    let mut out = String::with_capacity(synthetic_node_count(racks) * 100 + 1024);
+    let mut out = String::with_capacity(count * 100 + 1024);
     let o = &mut out;
 
     line(
@@ -77,8 +118,9 @@ pub fn synthetic_site_toml(racks: usize) -> String {
              # Blocks of {RACKS_PER_BLOCK} racks (transformer + generator + ATS + distribution a side),\n\
              # an A/B UPS pair and a cooling unit per {RACKS_PER_UPS} racks, an A/B PDU pair per {RACKS_PER_PDU} racks,\n\
              # dual-corded {RACK_DEMAND_KW} kW racks.\n\
-             \n[site]\nname = \"synthetic-{racks}\"\n",
-            synthetic_node_count(racks)
+             \n[site]\nname = \"synthetic-{racks}{}\"\n",
+            count,
+            if rooms { "-rooms" } else { "" }
         ),
     );
     for side in ["a", "b"] {
@@ -119,11 +161,21 @@ pub fn synthetic_site_toml(racks: usize) -> String {
                 ),
             );
         }
+        if rooms {
+            line(
+                o,
+                format_args!(
+                    "\n[[node]]\nid = \"hall_{ups:04}\"\nkind = \"room\"\nair_m3 = 2000.0\n\
+                     solid_kj_per_k = 25000.0\nua_kw_per_k = 50.0\nclass = \"A2\"\n"
+                ),
+            );
+        }
         line(
             o,
             format_args!(
                 "\n[[node]]\nid = \"cool_{ups:04}\"\nkind = \"cooling\"\n\
-                 feeds = [\"dist_{block:03}_a\", \"dist_{block:03}_b\"]\ndemand_kw = 5.0\nper_it_kw = {per_it_kw:?}\n"
+                 feeds = [\"dist_{block:03}_a\", \"dist_{block:03}_b\"]\ndemand_kw = 5.0\nper_it_kw = {per_it_kw:?}\n{}",
+                room_of_ups(ups)
             ),
         );
     }
@@ -135,7 +187,8 @@ pub fn synthetic_site_toml(racks: usize) -> String {
                 o,
                 format_args!(
                     "\n[[node]]\nid = \"pdu_{pdu:05}_{side}\"\nkind = \"pdu\"\nfeeds = [\"ups_{ups:04}_{side}\"]\n\
-                     rating_kva = 150.0\nno_load_loss_kw = 0.3\nbreaker_a = 250.0\n"
+                     rating_kva = 150.0\nno_load_loss_kw = 0.3\nbreaker_a = 250.0\n{}",
+                    room_of_ups(ups)
                 ),
             );
         }
@@ -143,11 +196,13 @@ pub fn synthetic_site_toml(racks: usize) -> String {
 
     for rack in 1..=racks {
         let pdu = (rack - 1) / RACKS_PER_PDU + 1;
+        let ups = (rack - 1) / RACKS_PER_UPS + 1;
         line(
             o,
             format_args!(
                 "\n[[node]]\nid = \"srv_{rack:06}\"\nkind = \"server\"\nfeeds = [\"pdu_{pdu:05}_a\", \"pdu_{pdu:05}_b\"]\n\
-                 demand_kw = {RACK_DEMAND_KW:?}\n"
+                 demand_kw = {RACK_DEMAND_KW:?}\n{}",
+                room_of_ups(ups)
             ),
         );
     }
