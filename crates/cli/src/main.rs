@@ -240,6 +240,10 @@ enum TopologyCmd {
         /// Number of server racks (5 kW each).
         #[arg(long, value_parser = crate::numbers::whole::<u64, 1, { u64::MAX }>, allow_negative_numbers = true)]
         racks: u64,
+        /// Make each group of 100 racks a data hall: a room holding its racks, PDUs
+        /// and cooling unit (docs/topology.md, "Synthetic sites").
+        #[arg(long)]
+        rooms: bool,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -297,9 +301,11 @@ fn main() -> ExitCode {
         Cmd::Scenario(ScenarioCmd::Run(args)) => scenario_cmd::run(&args),
         Cmd::Mop(MopCmd::Check(args)) => scenario_cmd::mop_check(&args),
         Cmd::Validate { file } => validate::validate(&file),
-        Cmd::Topology(TopologyCmd::Generate { racks, out }) => {
-            topology_cmd::generate(usize::try_from(racks).unwrap_or(usize::MAX), out.as_deref())
-        }
+        Cmd::Topology(TopologyCmd::Generate { racks, rooms, out }) => topology_cmd::generate(
+            usize::try_from(racks).unwrap_or(usize::MAX),
+            rooms,
+            out.as_deref(),
+        ),
         Cmd::Topology(TopologyCmd::Show { file }) => topology_cmd::show(file.as_deref()),
         Cmd::Analyze(args) => analyze_cmd::run(&args),
         Cmd::Sweep(args) => sweep_cmd::run(&args),

@@ -4,16 +4,21 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use winter_river_sim::Topology;
-use winter_river_sim::topology::generate::synthetic_site_toml;
+use winter_river_sim::topology::generate::{synthetic_site_toml, synthetic_site_with_rooms_toml};
 
 use crate::EXIT_OK;
 use crate::live_args::load_topology;
 use crate::validate::{topology_summary, write_saying};
 
-/// Prints a synthetic site of `racks` racks, or writes it to `out` and says what it
-/// wrote (as `validate` would summarise it).
-pub fn generate(racks: usize, out: Option<&Path>) -> Result<u8> {
-    let text = synthetic_site_toml(racks);
+/// Prints a synthetic site of `racks` racks (with a room per 100 racks with
+/// `rooms`), or writes it to `out` and says what it wrote (as `validate` would
+/// summarise it).
+pub fn generate(racks: usize, rooms: bool, out: Option<&Path>) -> Result<u8> {
+    let text = if rooms {
+        synthetic_site_with_rooms_toml(racks)
+    } else {
+        synthetic_site_toml(racks)
+    };
     let Some(path) = out else {
         crate::validate::print_text(&text)?;
         return Ok(EXIT_OK);

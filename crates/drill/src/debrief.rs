@@ -8,7 +8,7 @@ use winter_river_protocol::{Channel, DrillEntry, DrillInject, ExpectVerdict, Ste
 use crate::score::Score;
 
 /// What the debrief says of the highest inlet temperature until sites have rooms.
-pub const NO_THERMAL_MODEL: &str = "no thermal model on this site";
+pub const NO_THERMAL_MODEL: &str = "no server in a room on this site";
 
 /// How the drill ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,7 +104,8 @@ pub struct Debrief {
     pub it_kwh_lost: f64,
     /// `None` on a site without a UPS.
     pub lowest_battery: Option<LowestBattery>,
-    /// Highest server inlet temperature \[°C\]; `None` until sites have rooms.
+    /// Highest server inlet temperature during the drill \[°C\]; `None` on a site
+    /// without a server in a room.
     pub highest_inlet_c: Option<f64>,
     /// Why `highest_inlet_c` is absent ([`NO_THERMAL_MODEL`]).
     pub highest_inlet_note: Option<String>,

@@ -69,6 +69,9 @@ pub struct Drill {
     it_kwh_at_start: f64,
     it_kwh_now: f64,
     lowest_battery: Option<LowestBattery>,
+    /// The highest server inlet seen \[°C\]; `None` on a site without a server in
+    /// a room.
+    highest_inlet_c: Option<f64>,
     /// The drill topology's UPSs (the site runs that topology from the start on).
     ups_nodes: Vec<usize>,
     score: Option<u32>,
@@ -137,6 +140,7 @@ impl Drill {
             it_kwh_at_start: 0.0,
             it_kwh_now: 0.0,
             lowest_battery: None,
+            highest_inlet_c: None,
             ups_nodes,
             score: None,
             changed: true,
@@ -278,7 +282,8 @@ impl Drill {
 
     /// After each step the drill's site computed, at drill time `clock_s`: settles
     /// the commands that step applied against its `refused` events (ticking steps),
-    /// follows the expectations, the lowest battery and the IT energy lost. Returns
+    /// follows the expectations, the lowest battery, the highest inlet and the IT
+    /// energy lost. Returns
     /// true once the drill clock has reached `duration_s`: the engine then calls
     /// [`Drill::finish`].
     pub fn after_step(&mut self, sim: &Simulator, clock_s: f64) -> bool {
@@ -318,6 +323,9 @@ impl Drill {
                     t_s: clock_s,
                 });
             }
+        }
+        if let Some(c) = sim.max_inlet_c() {
+            self.highest_inlet_c = Some(self.highest_inlet_c.map_or(c, |h| h.max(c)));
         }
         clock_s + TIME_EPS_S >= self.scenario.duration_s
     }
@@ -588,8 +596,11 @@ impl Drill {
             expects,
             it_kwh_lost,
             lowest_battery: self.lowest_battery.clone(),
-            highest_inlet_c: None,
-            highest_inlet_note: Some(NO_THERMAL_MODEL.into()),
+            highest_inlet_c: self.highest_inlet_c,
+            highest_inlet_note: self
+                .highest_inlet_c
+                .is_none()
+                .then(|| NO_THERMAL_MODEL.into()),
             refused_actions: self.refused_actions,
             score,
         })
@@ -661,6 +672,9 @@ pub struct DrillProgress {
     it_kwh_at_start: f64,
     it_kwh_now: f64,
     lowest_battery: Option<LowestBattery>,
+    /// Absent in progress saved before rooms existed.
+    #[serde(default)]
+    highest_inlet_c: Option<f64>,
     ups_nodes: Vec<usize>,
     score: Option<u32>,
 }
@@ -690,6 +704,7 @@ impl Drill {
             it_kwh_at_start: self.it_kwh_at_start,
             it_kwh_now: self.it_kwh_now,
             lowest_battery: self.lowest_battery.clone(),
+            highest_inlet_c: self.highest_inlet_c,
             ups_nodes: self.ups_nodes.clone(),
             score: self.score,
         }
@@ -726,6 +741,7 @@ impl Drill {
             it_kwh_at_start: progress.it_kwh_at_start,
             it_kwh_now: progress.it_kwh_now,
             lowest_battery: progress.lowest_battery,
+            highest_inlet_c: progress.highest_inlet_c,
             ups_nodes: progress.ups_nodes,
             score: progress.score,
             changed: true,

@@ -430,7 +430,7 @@ fn the_debrief_page_is_self_contained_and_escapes_what_it_shows() {
         );
     }
     assert!(html.contains(&format!("{} / 100", debrief.score.total)));
-    assert!(html.contains("no thermal model on this site"));
+    assert!(html.contains("no server in a room on this site"));
     assert!(html.contains("command line"), "the channel's label");
     // The JSON form reads back as it was.
     let json = serde_json::to_string(&debrief).unwrap();
@@ -572,4 +572,83 @@ fn a_demand_within_five_percent_carries_out_a_set_load_step() {
     r.step();
     assert_eq!(r.step_state(1), StepState::Done);
     assert_eq!(r.drill.status().steps[0].channel, Some(Channel::Board));
+}
+
+/// A hot room: the debrief names the highest inlet the drill saw, not just the
+/// latest (the CRAH comes back and the room cools before the end).
+#[test]
+fn the_debrief_shows_the_highest_inlet_of_the_drill() {
+    const ROOM: &str = r#"
+[[node]]
+id = "util_a"
+kind = "utility"
+
+[[node]]
+id = "hall_1"
+kind = "room"
+air_m3 = 500.0
+solid_kj_per_k = 3000.0
+
+[[node]]
+id = "srv_a"
+kind = "server"
+feeds = ["util_a"]
+demand_kw = 150.0
+room = "hall_1"
+
+[[node]]
+id = "crah_1"
+kind = "cooling"
+feeds = ["util_a"]
+room = "hall_1"
+capacity_kw = 200.0
+"#;
+    let drill_toml = r#"
+name = "CRAH trip"
+topology = "room.toml"
+duration_s = 120
+
+[[event]]
+at_s = 10
+node = "crah_1"
+command = "set_fault"
+params = { state = true }
+
+[[event]]
+at_s = 40
+node = "crah_1"
+command = "set_fault"
+params = { state = false }
+"#;
+    let scenario =
+        Scenario::from_toml_str(drill_toml, "crah.toml", |_| Ok(ROOM.to_string())).expect("valid");
+    let sim = Simulator::starting_at(scenario.topology.clone(), scenario.step_ms, FIRST_STEP);
+    let start_s = sim.next_time_s();
+    let mut drill = Drill::new(scenario, "crah.toml");
+    drill.start(start_s, sim.it_kwh_unserved());
+    let mut r = Run {
+        sim,
+        drill,
+        start_s,
+        ended: false,
+    };
+    let mut peak: f64 = 0.0;
+    while !r.ended {
+        r.step();
+        peak = peak.max(r.sim.max_inlet_c().unwrap());
+    }
+    let end = r.sim.max_inlet_c().unwrap();
+    let debrief = r.drill.finish(EndedBy::Duration).unwrap();
+    let highest = debrief.highest_inlet_c.expect("a server in a room");
+    assert!(
+        highest > 25.0 && highest > end + 1.0,
+        "{highest} vs {end} at the end"
+    );
+    assert_eq!(highest, peak);
+    assert_eq!(debrief.highest_inlet_note, None);
+    let html = debrief_html(&debrief);
+    assert!(
+        html.contains(&format!("{highest:.1} °C")),
+        "the page shows it"
+    );
 }

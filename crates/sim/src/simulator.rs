@@ -463,6 +463,12 @@ impl Simulator {
         (supply, demand)
     }
 
+    /// The highest server inlet at the latest step \[°C\]; `None` without a server
+    /// in a room (the SystemStatus's `max_inlet_c`).
+    pub fn max_inlet_c(&self) -> Option<f64> {
+        self.thermal.max_inlet_c()
+    }
+
     /// Each room's heat balance since t = 0 (docs/physics.md, "Rooms and cooling").
     pub fn room_heat_balance(&self) -> Vec<crate::thermal::HeatBalance> {
         self.thermal.heat_balance(&self.models)
