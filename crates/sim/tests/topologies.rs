@@ -99,7 +99,7 @@ fn hall_has_racks_on_several_pdus_with_cooling() {
     assert_eq!(count(&topo, NodeKind::Room), 1);
     assert_eq!(topo.len(), 78);
     // Every rack and every CRAH is in the white space.
-    let hall = topo.node_index("hall_1").unwrap();
+    let hall = topo.node_index("hall_1").expect("hall_1");
     for node in &topo.nodes {
         if matches!(node.kind(), NodeKind::Server | NodeKind::Cooling) {
             assert_eq!(node.room, Some(hall), "{} is in hall_1", node.id);
@@ -121,16 +121,17 @@ fn generated_sites_with_rooms_put_each_ups_group_in_a_hall_that_holds_its_setpoi
         synthetic_node_count_with_rooms(synthetic_racks_for_nodes_with_rooms(100_000)),
         100_000
     );
-    let topo = Topology::from_toml_str(&synthetic_site_with_rooms_toml(250), "generated").unwrap();
+    let topo =
+        Topology::from_toml_str(&synthetic_site_with_rooms_toml(250), "generated").expect("valid");
     assert_eq!(count(&topo, NodeKind::Room), 3);
-    let rack = &topo.nodes[topo.node_index("srv_000250").unwrap()];
+    let rack = &topo.nodes[topo.node_index("srv_000250").expect("rack 250")];
     assert_eq!(rack.room, topo.node_index("hall_0003"));
     // Cooled at its default capacity (1.2 × 500 kW), each hall stays at 22 °C.
     let mut sim = winter_river_sim::Simulator::new(topo, 100);
     for _ in 0..600 {
         sim.step();
     }
-    let max_inlet = sim.system_status().max_inlet_c.unwrap();
+    let max_inlet = sim.system_status().max_inlet_c.expect("racks in rooms");
     assert!((max_inlet - 22.0).abs() < 1e-9, "{max_inlet}");
 }
 
