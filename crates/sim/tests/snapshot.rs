@@ -176,3 +176,55 @@ proptest! {
         assert_same(&mut sim, &mut restored, 300, &later);
     }
 }
+
+/// The hall saved while its room heats (CRAHs tripped, racks about to stop) and
+/// restored mid-transient: the temperatures, a cooling unit's restart timer and the
+/// racks' thermal shutdown carry on exactly.
+#[test]
+fn a_room_heating_and_restarting_its_cooling_resumes_exactly() {
+    let topology = site("hall.toml");
+    let mut sim = Simulator::new(topology.clone(), 100);
+    for crah in 1..=6 {
+        sim.command(&format!("crah_{crah}"), &Command::SetFault { state: true })
+            .unwrap();
+    }
+    // 80 s: the hall is past 35 °C, the racks stop at 88.2 s.
+    for _ in 0..800 {
+        sim.step();
+    }
+    let mut restored = round_trip(&sim, topology.clone());
+    let crahs_back: Vec<(usize, String, Command)> = (1..=6)
+        .map(|crah| {
+            (
+                50,
+                format!("crah_{crah}"),
+                Command::SetFault { state: false },
+            )
+        })
+        .collect();
+    assert_same(&mut sim, &mut restored, 400, &crahs_back);
+    let rack = topology.node_index("srv_101").unwrap();
+    assert_eq!(
+        restored.node_state(rack),
+        winter_river_protocol::NodeState::Shutdown
+    );
+    // Saved at 120 s, inside the CRAHs' 300 s restart (from 85 s): restored, they
+    // still wait for it, and remove heat again at 385 s as the original does.
+    let mut again = round_trip(&sim, topology.clone());
+    let (crah, hall) = (
+        topology.node_index("crah_1").unwrap(),
+        topology.node_index("hall_1").unwrap(),
+    );
+    for _ in 0..2700 {
+        sim.step();
+        again.step();
+        assert_eq!(sim.events(), again.events(), "at {} s", sim.time_s());
+        assert_eq!(sim.node_status(hall), again.node_status(hall));
+    }
+    assert_eq!(sim.node_status(crah), again.node_status(crah));
+    assert_eq!(
+        again.node_state(crah),
+        winter_river_protocol::NodeState::Ok,
+        "restarted by 390 s"
+    );
+}
