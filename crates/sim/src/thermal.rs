@@ -75,6 +75,8 @@ pub(crate) struct Thermal {
     heat_kw: Vec<f64>,
     capacity_kw: Vec<f64>,
     used_share: Vec<f64>,
+    /// Per room: its air at the latest step \[°C\].
+    air_c: Vec<f64>,
     /// Per cooler: heat it removed over the latest step \[kW\].
     cool_kw: Vec<f64>,
     /// Per inlet: the server's inlet at the latest step \[°C\].
@@ -109,6 +111,7 @@ impl Thermal {
             heat_kw: vec![0.0; rooms.len()],
             capacity_kw: vec![0.0; rooms.len()],
             used_share: vec![0.0; rooms.len()],
+            air_c: vec![0.0; rooms.len()],
             ..Thermal::default()
         };
         for (i, node) in topology.nodes.iter().enumerate() {
@@ -172,10 +175,13 @@ impl Thermal {
 
     /// Each server's inlet from its room's air.
     fn set_inlets(&mut self, models: &[Model]) {
-        for (k, inlet) in self.inlets.iter().enumerate() {
-            if let Some(room) = Thermal::room(models, self.rooms[inlet.room as usize]) {
-                self.inlet_c[k] = room.air_c + inlet.offset_c;
+        for (r, &i) in self.rooms.iter().enumerate() {
+            if let Some(room) = Thermal::room(models, i) {
+                self.air_c[r] = room.air_c;
             }
+        }
+        for (k, inlet) in self.inlets.iter().enumerate() {
+            self.inlet_c[k] = self.air_c[inlet.room as usize] + inlet.offset_c;
         }
     }
 
@@ -212,6 +218,7 @@ impl Thermal {
                 continue;
             };
             let cool_kw = room.step(self.heat_kw[r], self.capacity_kw[r], pass.dt_s);
+            self.air_c[r] = room.air_c;
             let id = &pass.topology.node(i).id;
             if let Some((event, severity, message)) = room.band_event(id) {
                 pass.events
@@ -232,10 +239,12 @@ impl Thermal {
                 0.0
             };
         }
-        self.set_inlets(pass.models);
+        // Each server's inlet; a running one at its shutdown_c stops itself.
         for (k, inlet) in self.inlets.iter().enumerate() {
+            let inlet_c = self.air_c[inlet.room as usize] + inlet.offset_c;
+            self.inlet_c[k] = inlet_c;
             let i = inlet.node as usize;
-            if pass.live[i] && !pass.shutdown[i] && self.inlet_c[k] >= inlet.shutdown_c {
+            if inlet_c >= inlet.shutdown_c && pass.live[i] && !pass.shutdown[i] {
                 pass.shutdown[i] = true;
             }
         }
