@@ -6,7 +6,7 @@
 
 use winter_river_node::{Frame, Screen};
 use winter_river_protocol::{
-    Command, KindSpec, Measurements, NodeKind, NodeState, Status, UpdateParams,
+    Command, KindSpec, Measurements, NodeKind, NodeState, Status, UpdateParams, decode_status,
 };
 
 use crate::util::{
@@ -243,4 +243,24 @@ fn every_kind_without_power_has_a_page_of_its_own_fields() {
             assert_eq!(value, "21.5 °C", "{kind}: row {i}");
         }
     }
+}
+
+#[test]
+fn the_protocol_docs_room_status_draws_a_room_page() {
+    // docs/protocol.md's example of a room's Status, as a board or dashboard reads it.
+    let doc = include_str!("../../../../docs/protocol.md");
+    let at = doc
+        .find("A **room** is a node")
+        .expect("the room paragraph");
+    let rest = &doc[at..];
+    let start = rest.find("```json\n").expect("a json block") + "```json\n".len();
+    let len = rest[start..].find("```").expect("its end");
+    let json = &rest.as_bytes()[start..start + len];
+    let status = decode_status("hall_1", json).expect("decodes");
+    assert_eq!(status.kind, Some(NodeKind::Room));
+    assert_eq!(status.measured.voltage_in, None);
+    assert_eq!(status.measured.breaker, None);
+    let rows = value_rows(&Screen::from_status(&status).render());
+    assert_eq!(rows[0], row("Air", "24.5 °C"));
+    assert_eq!(rows[1], row("Solid mass", "23.9 °C"));
 }
