@@ -26,7 +26,8 @@
 //! - The board acts on the engine's `update` and on the operator commands that
 //!   apply to its kind (`Command::applies_to`: `set_load` on loads only; none but
 //!   `update` on a room, which has no breaker, fault or load); it ignores the
-//!   others, which the engine refuses with an event. Its button and knob send only
+//!   others, which the engine drops as bad input (`not_applicable`, counted in
+//!   `rejected_msgs`). Its button and knob send only
 //!   what applies too: a room's button does nothing.
 //! - A status is due at once when the word changes or a measurement moves beyond
 //!   the protocol's deadband, the one the engine uses for its updates, so a board
@@ -183,8 +184,8 @@ impl NodeCore {
     /// A payload received on `<p>/<id>/command`. A bad payload is refused with the
     /// protocol's reason and changes nothing. A valid command that does not apply
     /// to this kind ([`Command::applies_to`], e.g. `set_load` on a PDU) is ignored
-    /// and not acknowledged: the engine, which hears it too, refuses it with an
-    /// event.
+    /// and not acknowledged: the engine, which hears it too, drops it as bad input
+    /// (`not_applicable`).
     pub fn handle_command(&mut self, now_ms: u64, payload: &[u8]) -> Result<(), CodecError> {
         self.observe(now_ms);
         let command = decode_command(payload)?;
