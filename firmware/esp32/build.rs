@@ -5,7 +5,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `WR_NODE_ID` | `pdu_a` (with its kind) | node id, `^[a-z0-9][a-z0-9_-]{0,31}$` |
-//! | `WR_NODE_KIND` | required with `WR_NODE_ID` | a kind name of docs/topology.md (`utility` … `sts`) |
+//! | `WR_NODE_KIND` | required with `WR_NODE_ID` | a kind name of docs/topology.md (`utility` … `sts`, `room`) |
 //! | `WR_WIFI_SSID` | `WinterRiver-AP` | the Pi's hotspot (2.4 GHz) |
 //! | `WR_WIFI_PASSWORD` | empty = open network | WPA2-Personal passphrase |
 //! | `WR_BROKER` | `192.168.4.1:1883` | broker `IPv4[:port]`, `mqtt://` allowed (as the CLI's) |

@@ -99,4 +99,18 @@ mod tests {
         assert_eq!("".parse::<NodesSpec>(), Err(SelectError::Empty));
         assert_eq!(" , ,".parse::<NodesSpec>(), Err(SelectError::Empty));
     }
+
+    #[test]
+    fn a_room_gets_a_board_like_any_node() {
+        // A room carries no power, but it is a node: its board shows its page.
+        let src = include_str!("../../../topologies/hall.toml");
+        let t = Topology::from_toml_str(src, "topologies/hall.toml").unwrap();
+        let all = select_boards(&t, &NodesSpec::All).unwrap();
+        assert_eq!(all.len(), t.len());
+        assert!(all.contains(&("hall_1".to_string(), NodeKind::Room)));
+        let only = select_boards(&t, &"hall_1,crah_1".parse().unwrap()).unwrap();
+        assert_eq!(only.len(), 2);
+        assert!(only.contains(&("hall_1".to_string(), NodeKind::Room)));
+        assert!(only.contains(&("crah_1".to_string(), NodeKind::Cooling)));
+    }
 }

@@ -24,8 +24,11 @@
 //!   operator command it is acknowledged with a status at once (the seed: "ESP32
 //!   executes the command and publishes an updated status payload").
 //! - The board acts on the engine's `update` and on the operator commands that
-//!   apply to its kind (`Command::applies_to`: `set_load` on loads only); it
-//!   ignores the others, which the engine refuses with an event.
+//!   apply to its kind (`Command::applies_to`: `set_load` on loads only; none but
+//!   `update` on a room, which has no breaker, fault or load); it ignores the
+//!   others, which the engine drops as bad input (`not_applicable`, counted in
+//!   `rejected_msgs`). Its button and knob send only
+//!   what applies too: a room's button does nothing.
 //! - A status is due at once when the word changes or a measurement moves beyond
 //!   the protocol's deadband, the one the engine uses for its updates, so a board
 //!   reports every change it was sent; otherwise on the periodic grid.
@@ -181,8 +184,8 @@ impl NodeCore {
     /// A payload received on `<p>/<id>/command`. A bad payload is refused with the
     /// protocol's reason and changes nothing. A valid command that does not apply
     /// to this kind ([`Command::applies_to`], e.g. `set_load` on a PDU) is ignored
-    /// and not acknowledged: the engine, which hears it too, refuses it with an
-    /// event.
+    /// and not acknowledged: the engine, which hears it too, drops it as bad input
+    /// (`not_applicable`).
     pub fn handle_command(&mut self, now_ms: u64, payload: &[u8]) -> Result<(), CodecError> {
         self.observe(now_ms);
         let command = decode_command(payload)?;
@@ -287,13 +290,18 @@ impl NodeCore {
 
     /// The board's fault button: toggles what the board shows. Queues `set_fault`
     /// on the board's own command topic (where the engine listens) and shows the
-    /// new state at once.
-    pub fn press_fault_button(&mut self, now_ms: u64) {
+    /// new state at once; returns whether it did. Ignored on a board `set_fault`
+    /// does not apply to (a room: it has no component to fail).
+    pub fn press_fault_button(&mut self, now_ms: u64) -> bool {
         self.observe(now_ms);
         let state = !self.shows_fault();
+        if !self.accepts(&Command::SetFault { state }) {
+            return false;
+        }
         self.local_fault = state;
         self.queue(Command::SetFault { state });
         self.status_due = true;
+        true
     }
 
     /// A load's knob (the server board's potentiometer) read as demand \[kW\].

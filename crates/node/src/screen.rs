@@ -1,6 +1,8 @@
 //! The board's OLED page (SSD1306, 128×64, one bit), drawn with embedded-graphics'
 //! built-in FONT_6X10 (21 columns × 6 rows) on any `DrawTarget<Color =
 //! BinaryColor>`: the firmware's display driver, or a [`crate::Frame`] on a host.
+//! The font is its ISO 8859-1 variant: the same ASCII glyphs as the ASCII one, plus
+//! `°` for the temperatures' unit "°C" (the ASCII font would draw `?C`).
 //! A [`Screen`] is built from a [`Status`], so the web dashboard can draw the
 //! exact frame a board shows from the status it received.
 //!
@@ -13,12 +15,20 @@
 //!                                  closed; inverted when either is not well
 //! 33  In 480 V      Out 208 V      voltages
 //! 43  7.5 A           6.20 kW      current, power
-//! 53  Batt 87.3%       12m05s      the kind's own fields, then load %
+//! 53  Batt 87.3%       12m05s      the kind's own fields, then the demand set or
+//!                                  load %, as many as fit
 //! ```
-//! Nothing here is per kind: the kind row, the status word and the last row come
-//! from the protocol's kind description ([`NodeKind::spec`]: its name, its extra
-//! fields), field table ([`Measurements::FIELDS`]: units, decimals) and mode and
-//! breaker tables ([`Mode::spec`], [`Breaker::spec`]). Every
+//! A kind that carries no power (a room: [`KindSpec::is_electrical`] is false) has no
+//! voltage, current, power or load rows: its own fields take the value rows, one a
+//! row, its label at the left and its value at the right:
+//! ```text
+//! 33  Air                 24.5 °C
+//! 43  Solid mass          23.9 °C
+//! ```
+//! Nothing here is per kind: the kind row, the status word and the value rows come
+//! from the protocol's kind description ([`NodeKind::spec`]: its name, whether it is
+//! electrical, its extra fields), field table ([`Measurements::FIELDS`]: units,
+//! decimals) and mode and breaker tables ([`Mode::spec`], [`Breaker::spec`]). Every
 //! number is rounded with [`round_for_display`] at its field's decimals, the rule
 //! the dashboard uses, so a board and the dashboard read the same. Before the
 //! engine's first update the value rows read "awaiting engine".
@@ -29,14 +39,14 @@ use alloc::string::String;
 use embedded_graphics::draw_target::DrawTarget;
 use embedded_graphics::geometry::{Point, Size};
 use embedded_graphics::mono_font::MonoTextStyle;
-use embedded_graphics::mono_font::ascii::FONT_6X10;
+use embedded_graphics::mono_font::iso_8859_1::FONT_6X10;
 use embedded_graphics::pixelcolor::BinaryColor;
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
 use embedded_graphics::text::{Baseline, Text};
 use winter_river_protocol::{
-    Breaker, Command, Feeds, FieldSpec, FieldType, FieldValue, Measurements, Mode, NodeKind,
-    Status, Tone, round_for_display,
+    Breaker, Command, Feeds, FieldSpec, FieldType, FieldValue, KindSpec, Measurements, Mode,
+    NodeKind, Status, Tone, round_for_display,
 };
 
 use crate::frame::{Frame, WIDTH_PX};
@@ -54,12 +64,14 @@ const STATUS_BOX_Y: i32 = 20;
 const STATUS_BOX_H: u32 = 12;
 const ROW_KIND_LINE_Y: i32 = 53;
 
-/// The rows of measurements every kind reports: top y \[px\], then the fields
-/// drawn at the left and at the right.
+/// The rows of measurements every electrical kind reports: top y \[px\], then the
+/// fields drawn at the left and at the right.
 const COMMON_ROWS: [(i32, [&str; 2]); 2] = [
     (33, ["voltage_in", "voltage_out"]),
     (43, ["current", "power_kw"]),
 ];
+/// Top y of the value rows of a kind that is not electrical, one field a row \[px\].
+const FIELD_ROWS_Y: [i32; 3] = [33, 43, ROW_KIND_LINE_Y];
 /// Fills the last row after the kind's own fields.
 const LAST_ROW_FILL: &str = "load_pct";
 
@@ -158,6 +170,9 @@ impl<'a> Screen<'a> {
         if s.measured == Measurements::default() {
             return put_centered(target, "awaiting engine", COMMON_ROWS[1].0, BinaryColor::On);
         }
+        if !self.kind_spec().is_none_or(KindSpec::is_electrical) {
+            return self.draw_field_rows(target);
+        }
         for (y, [left, right]) in COMMON_ROWS {
             let left = self.field_slot(left);
             let right = self.field_slot(right);
@@ -220,21 +235,51 @@ impl<'a> Screen<'a> {
         Ok(())
     }
 
+    /// The value rows of a kind that carries no power: its own fields (its
+    /// description's extra fields, in order), one a row, the label at the left and
+    /// the value at the right.
+    fn draw_field_rows<D>(&self, target: &mut D) -> Result<(), D::Error>
+    where
+        D: DrawTarget<Color = BinaryColor>,
+    {
+        let extras = self.kind_spec().map_or(&[][..], |k| k.extra_fields);
+        let slots = extras
+            .iter()
+            .filter(|name| !shown_above(name))
+            .filter_map(|name| self.field_slot(name));
+        for (y, slot) in FIELD_ROWS_Y.into_iter().zip(slots) {
+            let (label, value) = slot.split();
+            draw_row(target, y, Some(&label), Some(&value))?;
+        }
+        Ok(())
+    }
+
     /// The last row: the kind's own measurements (its description's extra
-    /// fields, in order, but for its mode: the kind row shows that), then load %;
-    /// on a kind that takes `set_load`, the demand set takes the right-hand place
-    /// once known.
+    /// fields, in order, but for its mode: the kind row shows that, and those the
+    /// status does not carry: a server outside any room has no inlet), then load %.
+    /// The first takes the left-hand place; the right-hand one goes to the demand
+    /// set on a kind that takes `set_load`, once known, else to the next field,
+    /// whichever fits beside the first (load % is left out where it does not).
     fn kind_line(&self) -> [Option<Slot>; 2] {
-        let extras = self.status.kind.map_or(&[][..], |k| k.spec().extra_fields);
+        let extras = self.kind_spec().map_or(&[][..], |k| k.extra_fields);
         let mut slots = extras
             .iter()
             .copied()
-            .chain([LAST_ROW_FILL])
             .filter(|name| !shown_above(name))
+            .filter(|name| !matches!(self.status.measured.field(name), Some(FieldValue::Missing)))
+            .chain([LAST_ROW_FILL])
             .filter_map(|name| self.field_slot(name));
         let left = slots.next();
-        let right = self.demand_slot().or_else(|| slots.next());
+        let fits = |right: &Slot| left.as_ref().is_none_or(|l| row_fits(l, right));
+        let right = self
+            .demand_slot()
+            .filter(fits)
+            .or_else(|| slots.next().filter(fits));
         [left, right]
+    }
+
+    fn kind_spec(&self) -> Option<&'static KindSpec> {
+        self.status.kind.map(NodeKind::spec)
     }
 
     /// Field `name` of the status with its page label and unit; `None` for a name
@@ -242,8 +287,7 @@ impl<'a> Screen<'a> {
     /// no feed (a source has no input side).
     fn field_slot(&self, name: &str) -> Option<Slot> {
         let field = Measurements::FIELDS.iter().find(|f| f.name == name)?;
-        let kind = self.status.kind.map(NodeKind::spec);
-        if name == "voltage_in" && kind.is_some_and(|k| k.feeds == Feeds::None) {
+        if name == "voltage_in" && self.kind_spec().is_some_and(|k| k.feeds == Feeds::None) {
             return None;
         }
         let value = self.status.measured.field(name)?;
@@ -287,11 +331,23 @@ impl Slot {
         Slot { label, value, unit }
     }
 
+    /// The label alone, and the value with its unit alone: for a row that puts the
+    /// label at the left and the value at the right.
+    fn split(self) -> (Slot, Slot) {
+        let label = Slot {
+            label: self.label,
+            value: String::new(),
+            unit: "",
+        };
+        let value = Slot { label: "", ..self };
+        (label, value)
+    }
+
     /// The text; `tight` sets every unit against its value.
     fn text(&self, tight: bool) -> String {
         let mut text = String::new();
-        if !self.label.is_empty() {
-            text.push_str(self.label);
+        text.push_str(self.label);
+        if !self.label.is_empty() && !self.value.is_empty() {
             text.push(' ');
         }
         text.push_str(&self.value);
@@ -355,6 +411,8 @@ fn page_label(field: &FieldSpec) -> &'static str {
         "voltage_out" => "Out",
         "battery_pct" => "Batt",
         "source" => "Src",
+        // "Air temperature" and "24.5 °C" do not fit one row; "Solid mass" does.
+        "temperature_c" => "Air",
         "current" | "power_kw" | "runtime_s" => "",
         _ => field.label,
     }
@@ -377,12 +435,8 @@ where
         let r = right.map(|s| s.text(tight)).unwrap_or_default();
         (l, r)
     };
-    let fits = |(l, r): &(String, String)| {
-        let gap = usize::from(!l.is_empty() && !r.is_empty());
-        l.chars().count() + gap + r.chars().count() <= COLUMNS
-    };
     let mut row = texts(false);
-    if !fits(&row) {
+    if !texts_fit(&row.0, &row.1) {
         row = texts(true);
     }
     let (mut l, r) = row;
@@ -391,6 +445,17 @@ where
     l = clip(&l, room);
     put(target, &l, 0, y, BinaryColor::On)?;
     put_right(target, &r, y, BinaryColor::On)
+}
+
+/// Whether `left` and `right` fit one row, units set tight if need be.
+fn row_fits(left: &Slot, right: &Slot) -> bool {
+    texts_fit(&left.text(true), &right.text(true))
+}
+
+/// Whether texts `l` and `r` fit one row with a column between them.
+fn texts_fit(l: &str, r: &str) -> bool {
+    let gap = usize::from(!l.is_empty() && !r.is_empty());
+    l.chars().count() + gap + r.chars().count() <= COLUMNS
 }
 
 /// `v` rounded at `decimals` by the one display rule; `--` if not finite.

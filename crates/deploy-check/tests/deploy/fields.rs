@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use regex::Regex;
 use serde_json::Value;
 use winter_river_protocol::{
-    DEFAULT_PREFIX, FieldType, Measurements, SystemStatus, Topic, encode_status,
-    encode_system_status, status_filter, validate_node_id,
+    AshraeClass, DEFAULT_PREFIX, FieldType, Measurements, RECOMMENDED_MAX_C, SystemStatus, Topic,
+    encode_status, encode_system_status, status_filter, validate_node_id,
 };
 
 use crate::util::{
@@ -837,4 +837,197 @@ fn site_power_charts_show_every_power_field_of_the_system_status() {
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
     assert!(charts >= 2, "facility power charted live and from InfluxDB");
+}
+
+// ── Temperatures ─────────────────────────────────────────────────────────────────
+
+/// The °C fields of the Status and the SystemStatus, from the protocol's field
+/// tables (room `temperature_c`, `solid_c`, server `inlet_c`, site `max_inlet_c`).
+fn celsius_fields() -> BTreeSet<&'static str> {
+    Measurements::FIELDS
+        .iter()
+        .chain(SystemStatus::FIELDS)
+        .filter(|f| f.unit == "°C")
+        .map(|f| f.name)
+        .collect()
+}
+
+/// The temperatures a threshold may mark [°C]: the recommended maximum and each
+/// class's allowable maximum (the protocol's ASHRAE table).
+fn ashrae_limits_c() -> Vec<f64> {
+    std::iter::once(RECOMMENDED_MAX_C)
+        .chain(AshraeClass::ALL.iter().map(|c| c.spec().allowable_max_c))
+        .collect()
+}
+
+/// The fields a panel shows: those its Flux queries select and those it names in
+/// transformations and overrides. A query that charts the status word in place of
+/// the value (`_value: r.status`, the state timeline) selects a field only to have
+/// one point per status: it shows no field's value.
+fn shown_fields(p: &Value) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = panel_field_names(p).into_iter().collect();
+    let status_word = re(r#"_value\s*:\s*r\.status\b"#);
+    for t in p["targets"].as_array().into_iter().flatten() {
+        let q = t["query"].as_str().unwrap_or_default();
+        if status_word.is_match(q) {
+            continue;
+        }
+        for c in re(r#"r\._field\s*==\s*"([^"]*)""#).captures_iter(q) {
+            out.insert(c[1].to_string());
+        }
+    }
+    out
+}
+
+/// The value of property `id` in the byName override of `field`, if any.
+fn override_property<'a>(p: &'a Value, field: &str, id: &str) -> Option<&'a Value> {
+    p["fieldConfig"]["overrides"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["matcher"]["id"] == "byName" && o["matcher"]["options"] == field)
+        .flat_map(|o| o["properties"].as_array().into_iter().flatten())
+        .find(|prop| prop["id"] == id)
+        .map(|prop| &prop["value"])
+}
+
+/// The non-base threshold steps \[°C\] of a thresholds object.
+fn threshold_steps(thresholds: &Value) -> Vec<f64> {
+    thresholds["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["value"].as_f64())
+        .collect()
+}
+
+/// Every problem with how panel `p` shows temperatures: a °C field not in unit
+/// `celsius`, or thresholds on one that are not the ASHRAE limits (the recommended
+/// maximum, then allowable maxima of the classes).
+fn check_temperature_panel(p: &Value) -> Vec<String> {
+    let celsius = celsius_fields();
+    let limits = ashrae_limits_c();
+    let defaults = &p["fieldConfig"]["defaults"];
+    let mut errors = Vec::new();
+    for field in shown_fields(p)
+        .iter()
+        .filter(|f| celsius.contains(f.as_str()))
+    {
+        let unit = override_property(p, field, "unit").unwrap_or(&defaults["unit"]);
+        if unit != "celsius" {
+            errors.push(format!("`{field}` is in °C, shown in unit {unit}"));
+        }
+        let thresholds = override_property(p, field, "thresholds").or_else(|| {
+            (defaults["unit"] == "celsius" && defaults["thresholds"].is_object())
+                .then_some(&defaults["thresholds"])
+        });
+        let Some(thresholds) = thresholds else {
+            continue;
+        };
+        let steps = threshold_steps(thresholds);
+        if !steps.contains(&RECOMMENDED_MAX_C) {
+            errors.push(format!(
+                "`{field}`: thresholds {steps:?} do not mark the recommended {RECOMMENDED_MAX_C} °C"
+            ));
+        }
+        for s in steps.iter().filter(|s| !limits.contains(s)) {
+            errors.push(format!(
+                "`{field}`: threshold {s} °C is no ASHRAE limit ({limits:?})"
+            ));
+        }
+    }
+    errors
+}
+
+#[test]
+fn temperatures_are_in_celsius_with_thresholds_at_the_ashrae_limits() {
+    assert_eq!(
+        celsius_fields(),
+        ["inlet_c", "max_inlet_c", "solid_c", "temperature_c"].into()
+    );
+    let mut errors = Vec::new();
+    let mut shown = BTreeSet::new();
+    for (name, dash) in dashboards() {
+        for p in panels(&dash) {
+            shown.extend(shown_fields(p));
+            for e in check_temperature_panel(p) {
+                errors.push(format!("{name}: panel {:?}: {e}", p["title"]));
+            }
+        }
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // Every temperature the protocol publishes is on a dashboard.
+    for f in celsius_fields() {
+        assert!(shown.contains(f), "no panel shows `{f}`");
+    }
+    assert!(shown.contains("cooling_kw"), "no panel shows `cooling_kw`");
+}
+
+#[test]
+fn a_chart_shows_room_air_and_the_highest_inlet_against_27_and_35_c() {
+    // Issue 14: room temperatures and the highest inlet, thresholds at the
+    // recommended maximum and at class A2's allowable maximum (hall.toml's class).
+    let want = [RECOMMENDED_MAX_C, AshraeClass::A2.spec().allowable_max_c];
+    assert_eq!(want, [27.0, 35.0]);
+    let ms = measurements();
+    let room = ms
+        .values()
+        .find(|m| m.payload == Payload::Node)
+        .expect("node measurement");
+    let system = ms
+        .values()
+        .find(|m| m.payload == Payload::System)
+        .expect("system measurement");
+    assert!(room.fields.contains("temperature_c") && system.fields.contains("max_inlet_c"));
+    let charts: Vec<String> = dashboards()
+        .iter()
+        .flat_map(|(name, dash)| {
+            panels(dash)
+                .into_iter()
+                .filter(|p| {
+                    let shown = shown_fields(p);
+                    p["type"] == "timeseries"
+                        && shown.contains("temperature_c")
+                        && shown.contains("max_inlet_c")
+                })
+                .filter(|p| {
+                    let defaults = &p["fieldConfig"]["defaults"];
+                    threshold_steps(&defaults["thresholds"]) == want
+                        && defaults["custom"]["thresholdsStyle"]["mode"]
+                            .as_str()
+                            .is_some_and(|m| m != "off")
+                })
+                .map(|p| format!("{name}: {}", p["title"]))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        !charts.is_empty(),
+        "no timeseries charts temperature_c and max_inlet_c with visible thresholds at {want:?}"
+    );
+}
+
+#[test]
+fn the_temperature_check_catches_wrong_units_and_limits() {
+    let bad: Value = serde_json::from_str(
+        r#"{"type": "timeseries",
+            "targets": [{"query": "r._field == \"temperature_c\" or r._field == \"inlet_c\""}],
+            "fieldConfig": {
+              "defaults": {"unit": "celsius",
+                "thresholds": {"steps": [{"value": null}, {"value": 28}]}},
+              "overrides": [{"matcher": {"id": "byName", "options": "inlet_c"},
+                "properties": [{"id": "unit", "value": "fahrenheit"}]}]}}"#,
+    )
+    .expect("JSON");
+    let errors = check_temperature_panel(&bad);
+    for expected in [
+        "`inlet_c` is in °C, shown in unit \"fahrenheit\"",
+        "do not mark the recommended 27",
+        "threshold 28 °C is no ASHRAE limit",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.contains(expected)),
+            "missed {expected:?}: {errors:#?}"
+        );
+    }
 }

@@ -23,7 +23,7 @@ fn golden_path(name: &str) -> PathBuf {
 
 /// Compares `frame` with the golden file `name`, or rewrites it under
 /// `UPDATE_GOLDEN=1`.
-fn check_golden(name: &str, frame: &Frame) {
+pub(crate) fn check_golden(name: &str, frame: &Frame) {
     let path = golden_path(name);
     let art = frame.to_text_art();
     if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {

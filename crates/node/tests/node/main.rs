@@ -1,9 +1,10 @@
 //! Tests of winter-river-node: the node core with simulated time (no broker), the
-//! board's button and knob, and the OLED frames against
-//! golden text art.
+//! board's button and knob, the OLED frames against golden text art, and rooms,
+//! cooling and server inlets on the page.
 
 mod engine_online;
 mod golden;
 mod input;
 mod node_core;
+mod thermal;
 mod util;

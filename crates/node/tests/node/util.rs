@@ -1,7 +1,13 @@
 //! Helpers: cores at known times, update payloads, draining and decoding what a
-//! core publishes.
+//! core publishes, and reading a page's text rows back from its pixels.
 
-use winter_river_node::{NodeConfig, NodeCore, Transmit};
+use embedded_graphics::mono_font::MonoTextStyle;
+use embedded_graphics::mono_font::iso_8859_1::FONT_6X10;
+use embedded_graphics::pixelcolor::BinaryColor;
+use embedded_graphics::prelude::*;
+use embedded_graphics::text::{Baseline, Text};
+use winter_river_node::frame::WIDTH_PX;
+use winter_river_node::{Frame, NodeConfig, NodeCore, Transmit};
 use winter_river_protocol::{
     Breaker, Command, NodeKind, NodeState, Status, UpdateParams, decode_command, decode_status,
     encode_command,
@@ -128,4 +134,59 @@ pub fn plausible_update(kind: NodeKind) -> UpdateParams {
         _ => {}
     }
     u
+}
+
+/// The characters the page may draw: printable ASCII and `°`.
+fn page_chars() -> impl Iterator<Item = char> {
+    (' '..='~').chain(['°'])
+}
+
+/// The 6 × 10 cell of glyph `c` as the page's font draws it, lit pixels `true`.
+pub fn glyph(c: char) -> [[bool; 6]; 10] {
+    let mut frame = Frame::new();
+    let style = MonoTextStyle::new(&FONT_6X10, BinaryColor::On);
+    let mut buf = [0u8; 4];
+    Text::with_baseline(c.encode_utf8(&mut buf), Point::zero(), style, Baseline::Top)
+        .draw(&mut frame)
+        .unwrap_or_else(|e| match e {});
+    cell(&frame, 0, 0)
+}
+
+fn cell(frame: &Frame, x: u32, y: u32) -> [[bool; 6]; 10] {
+    let mut out = [[false; 6]; 10];
+    for (dy, row) in out.iter_mut().enumerate() {
+        for (dx, px) in row.iter_mut().enumerate() {
+            *px = frame.pixel(x + dx as u32, y + dy as u32);
+        }
+    }
+    out
+}
+
+/// The character whose glyph fills the cell at (`x`, `y`), if one does.
+fn read_cell(frame: &Frame, x: u32, y: u32) -> Option<char> {
+    let seen = cell(frame, x, y);
+    page_chars().find(|&c| glyph(c) == seen)
+}
+
+/// The text row whose glyphs' tops are at `y`, read back from the pixels as a
+/// person reads it: (the left-aligned text, the right-aligned text). Glyphs sit on
+/// a 6 px grid from the left edge or from the right one (128 = 21 · 6 + 2), so each
+/// is read on its grid until a cell that is no glyph of the font.
+pub fn read_row(frame: &Frame, y: u32) -> (String, String) {
+    let columns = WIDTH_PX / 6;
+    let left: String = (0..columns)
+        .map_while(|c| read_cell(frame, 6 * c, y))
+        .collect();
+    let right: String = (1..=columns)
+        .map_while(|c| read_cell(frame, WIDTH_PX - 6 * c, y))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    (left.trim_end().to_string(), right.trim_start().to_string())
+}
+
+/// The three value rows of a page (tops at y = 33, 43, 53), read back.
+pub fn value_rows(frame: &Frame) -> [(String, String); 3] {
+    [33, 43, 53].map(|y| read_row(frame, y))
 }

@@ -1,7 +1,7 @@
 //! Winter River ESP32 board: joins the hotspot, connects to the broker with its Last
 //! Will, and pumps the node core — commands and ticks in, publishes and the OLED page
-//! out — with the fault button and (server boards) the load knob as inputs. Wi-Fi and
-//! broker losses are retried with the protocol's `Backoff`. Every decision is in
+//! out — with the fault button (on every kind but a room) and (load boards) the load
+//! knob as inputs. Wi-Fi and broker losses are retried with the protocol's `Backoff`. Every decision is in
 //! `winter-river-node` (and the reconnect policy in `winter-river-protocol`); this
 //! file is pins, tasks and plumbing.
 #![no_std]
@@ -320,9 +320,16 @@ where
     /// Samples the inputs, feeds them to the core, redraws when due.
     fn service(&mut self, core: &mut NodeCore, at_ms: u64) {
         if self.debouncer.sample(at_ms, (self.button)()) {
-            log::info!("fault button pressed");
-            core.press_fault_button(at_ms);
-            self.next_redraw_ms = at_ms;
+            if core.press_fault_button(at_ms) {
+                log::info!("fault button pressed");
+                self.next_redraw_ms = at_ms;
+            } else {
+                // A room: `set_fault` does not apply, so the core sends nothing.
+                log::info!(
+                    "fault button pressed: a {} has nothing to fail",
+                    core.config().kind.as_str()
+                );
+            }
         }
         if core.config().kind.is_load() && at_ms >= self.next_knob_ms {
             self.next_knob_ms = at_ms + KNOB_PERIOD_MS;
