@@ -394,6 +394,11 @@ fn the_room_key_names_a_room_and_errors_say_which() {
         "{base}\n[[node]]\nid = \"room_2\"\nkind = \"room\"\nfeeds = [\"util\"]\n"
     ));
     assert!(fed.contains("takes no feeds"), "{fed}");
+    let breaker = bad(&format!("{base}breaker_a = 100.0\n"));
+    assert!(
+        breaker.contains("`breaker_a`: unknown key for a room node"),
+        "{breaker}"
+    );
     let class = bad(&format!("{base}class = \"B7\"\n"));
     assert!(
         class.contains("`class`: unknown `B7` (known: A1, A2, A3, A4)"),
@@ -438,6 +443,7 @@ room = "hall"
     assert_eq!(crah.room.as_deref(), Some("hall"));
     let hall = json.nodes.iter().find(|n| n.id == "hall").unwrap();
     assert_eq!(hall.class.as_deref(), Some("A1"));
+    assert!(!hall.params.contains_key("phases"), "{:?}", hall.params);
     // A room reports temperatures, not electrical values, and takes no commands.
     let status = sim.node_status(idx(&sim, "hall"));
     assert_eq!(status.measured.temperature_c, Some(22.0));

@@ -123,9 +123,12 @@ impl Topology {
                         .into_iter()
                         .map(|(k, v)| (k.to_string(), v))
                         .collect();
-                    params.insert("phases".into(), f64::from(n.phases));
-                    params.insert("power_factor".into(), n.power_factor);
-                    params.insert("breaker_tms".into(), n.breaker_tms);
+                    // A room has no electrical parameters.
+                    if n.kind().spec().is_electrical() {
+                        params.insert("phases".into(), f64::from(n.phases));
+                        params.insert("power_factor".into(), n.power_factor);
+                        params.insert("breaker_tms".into(), n.breaker_tms);
+                    }
                     if let Some(a) = n.breaker_a {
                         params.insert("breaker_a".into(), a);
                     }

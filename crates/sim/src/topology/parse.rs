@@ -206,19 +206,12 @@ impl Topology {
             };
             let feeds = p.feeds(&index)?;
             check_feed_count(kind, &feeds, &p)?;
-            let single_phase =
-                kind.is_load() && feeds.iter().any(|&f| traits(kinds[f]).feeds_single_phase);
-            let phases = p.num(
-                "phases",
-                if single_phase { 1.0 } else { 3.0 },
-                Rule {
-                    ok: |v| v == 1.0 || v == 3.0,
-                    text: "must be 1 or 3",
-                },
-            )?;
-            let power_factor = p.num("power_factor", traits(kind).power_factor, FRACTION)?;
-            let breaker_a = p.opt_num("breaker_a", POSITIVE_AMPS)?;
-            let breaker_tms = p.num("breaker_tms", 1.0, POSITIVE)?;
+            let (phases, power_factor, breaker_a, breaker_tms) = if kind.spec().is_electrical() {
+                p.electrical(kind, &feeds, &kinds)?
+            } else {
+                // A room carries no power: these keys are unknown on it.
+                (3.0, 1.0, None, 1.0)
+            };
             let room = p.room(kind, &index, &kinds)?;
             let params = KindParams::read(kind, &mut p)?;
             reliability_keys(kind, &mut p)?;
@@ -337,6 +330,30 @@ impl ParamReader {
         };
         self.taken.push((name, e.loc));
         v
+    }
+
+    /// Takes the electrical keys every kind but a room has: (`phases`,
+    /// `power_factor`, `breaker_a`, `breaker_tms`).
+    fn electrical(
+        &mut self,
+        kind: NodeKind,
+        feeds: &[usize],
+        kinds: &[NodeKind],
+    ) -> Result<(f64, f64, Option<f64>, f64), TopologyError> {
+        let single_phase =
+            kind.is_load() && feeds.iter().any(|&f| traits(kinds[f]).feeds_single_phase);
+        let phases = self.num(
+            "phases",
+            if single_phase { 1.0 } else { 3.0 },
+            Rule {
+                ok: |v| v == 1.0 || v == 3.0,
+                text: "must be 1 or 3",
+            },
+        )?;
+        let power_factor = self.num("power_factor", traits(kind).power_factor, FRACTION)?;
+        let breaker_a = self.opt_num("breaker_a", POSITIVE_AMPS)?;
+        let breaker_tms = self.num("breaker_tms", 1.0, POSITIVE)?;
+        Ok((phases, power_factor, breaker_a, breaker_tms))
     }
 
     /// Takes `room`, the id of the room node whose heat balance this node is in.
