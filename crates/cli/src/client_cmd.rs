@@ -133,7 +133,12 @@ pub(crate) fn judge(node: &str, command: &Command, heard: &Heard) -> Option<Verd
                     ((drawn - kw).abs() <= 1e-6 * kw.abs().max(1.0))
                         .then(|| Verdict::Applied(format!("{node} draws {drawn} kW")))
                 }
-                Command::Reset => (!matches!(status, NodeState::Tripped | NodeState::OutOfFuel)
+                // A server its thermal protection stopped stays `shutdown` when its
+                // reset is refused (still too hot): the `refused` event answers.
+                Command::Reset => (!matches!(
+                    status,
+                    NodeState::Tripped | NodeState::OutOfFuel | NodeState::Shutdown
+                )
                     && u.measured.breaker != Some(Breaker::Tripped))
                 .then(|| Verdict::Applied(format!("{node} is {}", status.spec().word))),
                 _ => None,
@@ -411,6 +416,7 @@ mod tests {
         assert!(judge("s", &load, &update(NodeState::Unpowered, Some(0.0))).is_none());
         let reset = Command::Reset;
         assert!(judge("a", &reset, &update(NodeState::Tripped, None)).is_none());
+        assert!(judge("a", &reset, &update(NodeState::Shutdown, None)).is_none());
         assert!(judge("a", &reset, &update(NodeState::Ok, None)).is_some());
         let mut sys = SystemStatus::default();
         *sys.count_mut(NodeState::Tripped) = 1;
