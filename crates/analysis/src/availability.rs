@@ -11,6 +11,9 @@
 //! (1 s steps) from a healthy, settled site with the whole set failing at once, until the
 //! site settles. Its server power changes (at once, after the ride-through, back after
 //! the generator) are cached per failed set, so the simulator runs once per distinct set.
+//! A server that its own thermal protection stops (a room that lost its cooling) is
+//! IT lost like one without power, and is counted apart as well; it stays down
+//! until the failed set next changes (a repair), when it is taken to be restarted.
 //!
 //! Limits (docs/analysis.md): each change of the failed set is evaluated from a healthy
 //! site with full batteries; a pending battery depletion is carried over to the next
@@ -118,6 +121,13 @@ pub struct AvailabilityResult {
     pub outages_per_year: Estimate,
     /// IT energy not served [kWh/yr].
     pub unserved_kwh_per_year: Estimate,
+    /// Of the downtime, hours a year with some server stopped by its own thermal
+    /// protection (its room too hot).
+    pub thermal_downtime_h_per_year: Estimate,
+    /// Thermal outages: from no server stopped by heat to some, in all the years.
+    pub thermal_outages: u64,
+    /// Servers that name a room (0: the site has no thermal model).
+    pub servers_in_rooms: usize,
     /// Component failures simulated per year (generator failures to start included).
     pub failures_per_year: f64,
     /// Generator starts demanded and how many failed.
@@ -167,8 +177,8 @@ impl Rng {
 /// The oracle's answer for one failed set, in hours.
 #[derive(Debug)]
 struct Consequence {
-    /// (hours after the change, server, live), in time order.
-    transitions: Vec<(f64, u32, bool)>,
+    /// (hours after the change, server, live, stopped by heat), in time order.
+    transitions: Vec<(f64, u32, bool, bool)>,
     gens_started: Vec<usize>,
 }
 
@@ -182,6 +192,7 @@ enum What {
         version: u64,
         server: u32,
         live: bool,
+        thermal: bool,
     },
 }
 
@@ -217,6 +228,8 @@ struct Tally {
     downtime_h: Vec<f64>,
     unserved_kwh: Vec<f64>,
     outages: Vec<f64>,
+    thermal_downtime_h: Vec<f64>,
+    thermal_outages: u64,
     failures: u64,
     demands: u64,
     fts: u64,
@@ -240,7 +253,7 @@ impl Model<'_> {
             transitions: o
                 .transitions
                 .iter()
-                .map(|t| (t.after_s / 3600.0, t.server, t.live))
+                .map(|t| (t.after_s / 3600.0, t.server, t.live, t.thermal))
                 .collect(),
             gens_started: o.gens_started,
         });
@@ -257,10 +270,14 @@ struct Chunk<'m, 'a> {
     failed: Vec<bool>,
     comp_ver: Vec<u32>,
     live: Vec<bool>,
+    /// By server: down because its thermal protection stopped it.
+    hot: Vec<bool>,
     pending_drop: Vec<Option<f64>>,
     lost_kw: f64,
     /// Servers down.
     down: usize,
+    /// Servers down by heat.
+    down_hot: usize,
     version: u64,
     running_gens: Vec<usize>,
     tally: Tally,
@@ -292,12 +309,27 @@ impl Chunk<'_, '_> {
             if let Some(d) = self.tally.downtime_h.get_mut(k) {
                 *d += end - t;
                 self.tally.unserved_kwh[k] += self.lost_kw * (end - t);
+                if self.down_hot > 0 {
+                    self.tally.thermal_downtime_h[k] += end - t;
+                }
             }
             t = end;
         }
     }
 
-    fn set_live(&mut self, s: usize, live: bool, t_h: f64, first_year: u64) {
+    fn set_live(&mut self, s: usize, live: bool, thermal: bool, t_h: f64, first_year: u64) {
+        let hot = !live && thermal;
+        if self.hot[s] != hot {
+            self.hot[s] = hot;
+            if hot {
+                if self.down_hot == 0 {
+                    self.tally.thermal_outages += 1;
+                }
+                self.down_hot += 1;
+            } else {
+                self.down_hot -= 1;
+            }
+        }
         if self.live[s] == live {
             return;
         }
@@ -367,17 +399,19 @@ impl Chunk<'_, '_> {
         self.version += 1;
         let n = self.live.len();
         let mut now_live = vec![true; n];
+        let mut now_hot = vec![false; n];
         let mut first_future: Vec<Option<usize>> = vec![None; n];
-        for (k, &(dt, s, live)) in cons.transitions.iter().enumerate() {
+        for (k, &(dt, s, live, thermal)) in cons.transitions.iter().enumerate() {
             let s = s as usize;
             if dt <= 0.0 {
                 now_live[s] = live;
+                now_hot[s] = !live && thermal;
             } else if first_future[s].is_none() {
                 first_future[s] = Some(k);
             }
         }
         let mut new_pending = vec![None; n];
-        for (k, &(dt, s, live)) in cons.transitions.iter().enumerate() {
+        for (k, &(dt, s, live, thermal)) in cons.transitions.iter().enumerate() {
             let s = s as usize;
             if dt <= 0.0 {
                 continue;
@@ -400,12 +434,13 @@ impl Chunk<'_, '_> {
                     version: self.version,
                     server: s as u32,
                     live,
+                    thermal,
                 },
             );
         }
         self.pending_drop = new_pending;
         for (s, &l) in now_live.iter().enumerate() {
-            self.set_live(s, l, t_h, first_year);
+            self.set_live(s, l, now_hot[s], t_h, first_year);
         }
     }
 
@@ -450,6 +485,7 @@ impl Chunk<'_, '_> {
                     version,
                     server,
                     live,
+                    thermal,
                 } => {
                     if version != self.version {
                         continue;
@@ -458,7 +494,7 @@ impl Chunk<'_, '_> {
                     if !live {
                         self.pending_drop[s] = None;
                     }
-                    self.set_live(s, live, ev.t_h, first_year);
+                    self.set_live(s, live, thermal, ev.t_h, first_year);
                 }
             }
         }
@@ -498,15 +534,18 @@ pub fn simulate(site: &Site, cfg: &AvailabilityConfig) -> AvailabilityResult {
                 failed: vec![false; n],
                 comp_ver: vec![0; n],
                 live: vec![true; model.servers.len()],
+                hot: vec![false; model.servers.len()],
                 pending_drop: vec![None; model.servers.len()],
                 lost_kw: 0.0,
                 down: 0,
+                down_hot: 0,
                 version: 0,
                 running_gens: Vec::new(),
                 tally: Tally {
                     downtime_h: vec![0.0; count as usize],
                     unserved_kwh: vec![0.0; count as usize],
                     outages: vec![0.0; count as usize],
+                    thermal_downtime_h: vec![0.0; count as usize],
                     ..Tally::default()
                 },
             };
@@ -519,6 +558,8 @@ pub fn simulate(site: &Site, cfg: &AvailabilityConfig) -> AvailabilityResult {
     let mut downtime = Vec::with_capacity(years as usize);
     let mut unserved = Vec::with_capacity(years as usize);
     let mut outages = Vec::with_capacity(years as usize);
+    let mut thermal_downtime = Vec::with_capacity(years as usize);
+    let mut thermal_outages = 0;
     let (mut failures, mut demands, mut fts) = (0, 0, 0);
     let mut convergence = Vec::with_capacity(tallies.len());
     let mut running_down = 0.0;
@@ -526,6 +567,8 @@ pub fn simulate(site: &Site, cfg: &AvailabilityConfig) -> AvailabilityResult {
         downtime.extend_from_slice(&t.downtime_h);
         unserved.extend_from_slice(&t.unserved_kwh);
         outages.extend_from_slice(&t.outages);
+        thermal_downtime.extend_from_slice(&t.thermal_downtime_h);
+        thermal_outages += t.thermal_outages;
         failures += t.failures;
         demands += t.demands;
         fts += t.fts;
@@ -571,6 +614,13 @@ pub fn simulate(site: &Site, cfg: &AvailabilityConfig) -> AvailabilityResult {
         downtime_h_per_year: down,
         outages_per_year: Estimate::of(&outages),
         unserved_kwh_per_year: Estimate::of(&unserved),
+        thermal_downtime_h_per_year: Estimate::of(&thermal_downtime),
+        thermal_outages,
+        servers_in_rooms: model
+            .servers
+            .iter()
+            .filter(|&&i| site.topology.node(i).room.is_some())
+            .count(),
         failures_per_year: failures as f64 / years as f64,
         generator_demands: demands,
         generator_fail_to_start: fts,

@@ -3,11 +3,13 @@
 //! stage and concurrent maintainability, reported as facts about the topology.
 //!
 //! Every case is a fresh [`simulate_failure`] run, so UPS ride-through, generator
-//! start delays, ATS timers and breaker trips all count — not graph reachability.
+//! start delays, ATS timers and breaker trips all count — not graph reachability —
+//! and so does heat: a cooling unit (or the power behind it) whose loss lets a room
+//! warm until its servers stop themselves is a thermal single point of failure.
 
 use serde::Serialize;
 use winter_river_protocol::{KINDS, NodeKind, Role};
-use winter_river_sim::Topology;
+use winter_river_sim::{KindParams, Simulator, Topology};
 
 pub use crate::maintenance::{Exposure, Maintainability};
 use crate::outcome::{Outcome, RunConfig, server_demand_kw, servers_of, simulate_failure};
@@ -62,6 +64,64 @@ pub struct Case {
     pub settled: bool,
     /// Simulated time after the failure \[s\].
     pub run_s: f64,
+    /// Seconds after the failure when the first server stopped itself (thermal
+    /// shutdown), if one did.
+    pub first_thermal_shutdown_after_s: Option<f64>,
+    /// Each room that holds a server: how warm it got, who shut down.
+    pub rooms: Vec<CaseRoom>,
+}
+
+/// A room in one contingency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseRoom {
+    pub room: String,
+    /// Highest air temperature after the failure \[°C\].
+    pub peak_c: f64,
+    /// When it was reached \[s after the failure\].
+    pub peak_after_s: f64,
+    /// Servers that stopped themselves, in the order they did.
+    pub shut_down: Vec<String>,
+    /// When the first did \[s after the failure\].
+    pub first_shutdown_after_s: Option<f64>,
+}
+
+/// A component whose loss alone makes servers stop themselves.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThermalPoint {
+    pub component: String,
+    pub room: String,
+    /// From the failure to the first thermal shutdown in the room \[s\].
+    pub first_shutdown_after_s: f64,
+    /// Servers of the room that shut down.
+    pub servers_shut_down: usize,
+    /// Their IT demand \[kW\].
+    pub it_kw: f64,
+    /// `crah_1 lost: servers in hall_1 shut down after 252 s (4.2 min)`.
+    pub finding: String,
+}
+
+/// The cooling of one room, on the healthy site and under N-1.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoomCooling {
+    pub room: String,
+    /// ASHRAE class word.
+    pub class: String,
+    /// Cooling units naming the room, with their capacity \[kW\].
+    pub units: Vec<(String, f64)>,
+    /// Summed capacity \[kW\].
+    pub capacity_kw: f64,
+    /// Heat the cooling removes on the healthy site \[kW\]: the room's heat load
+    /// when `held` (the cooling holds the setpoint), its whole capacity when not.
+    pub heat_kw: f64,
+    /// Whether the healthy site's cooling holds the setpoint.
+    pub held: bool,
+    /// How many units, largest first, can be lost with the rest still above
+    /// `heat_kw` (the `k` of N+k by capacity).
+    pub spare_units: usize,
+    /// `N+1 (by capacity)`, `N (by capacity)`, `short`.
+    pub redundancy: String,
+    /// Components whose loss alone shuts servers of this room down (N-1).
+    pub thermal_single_points: Vec<ThermalPoint>,
 }
 
 /// Redundancy of one stage of the chain.
@@ -105,8 +165,13 @@ pub struct Contingencies {
     pub n1: Vec<Case>,
     /// Each generator failing to start when the utility behind its ATS is lost.
     pub fail_to_start: Vec<Case>,
-    /// Components whose loss alone drops IT load.
+    /// Components whose loss alone drops IT load (by power or by heat).
     pub single_points_of_failure: Vec<String>,
+    /// Of those, the components whose loss makes servers stop themselves, with the
+    /// room and the time from the failure to the first shutdown.
+    pub thermal_single_points: Vec<ThermalPoint>,
+    /// One per room that holds a server.
+    pub rooms: Vec<RoomCooling>,
     pub stages: Vec<Stage>,
     /// One per component, in N-1 order (docs/analysis.md, "Concurrent maintainability").
     pub maintainability: Vec<Maintainability>,
@@ -115,11 +180,27 @@ pub struct Contingencies {
     pub runs: usize,
 }
 
-/// Components: every node that is not a load.
+/// Components: every node of the power chain that is not a load, and every cooling
+/// unit that cools a room (its loss heats the servers). Rooms do not fail, and
+/// servers and other loads are what is protected.
 pub fn components(topology: &Topology) -> Vec<usize> {
     (0..topology.len())
-        .filter(|&i| !topology.node(i).kind().is_load())
+        .filter(|&i| {
+            let node = topology.node(i);
+            let role = node.kind().spec().role;
+            match role {
+                Role::Thermal => false,
+                Role::Load => is_room_cooling(topology, i),
+                _ => true,
+            }
+        })
         .collect()
+}
+
+/// A cooling unit that names a room and removes heat from it.
+fn is_room_cooling(topology: &Topology, i: usize) -> bool {
+    let node = topology.node(i);
+    node.room.is_some() && matches!(&node.params, KindParams::Cooling(p) if p.capacity_kw > 0.0)
 }
 
 fn case(
@@ -148,7 +229,152 @@ fn case(
         explanation: o.explain(topology),
         settled: o.settled,
         run_s: o.run_s,
+        first_thermal_shutdown_after_s: o
+            .rooms
+            .iter()
+            .filter_map(|r| r.first_shutdown_after_s)
+            .reduce(f64::min),
+        rooms: o
+            .rooms
+            .iter()
+            .map(|r| CaseRoom {
+                room: topology.node(r.room).id.clone(),
+                peak_c: r.peak_c,
+                peak_after_s: r.peak_after_s,
+                shut_down: r
+                    .shut_down
+                    .iter()
+                    .map(|&s| topology.node(s).id.clone())
+                    .collect(),
+                first_shutdown_after_s: r.first_shutdown_after_s,
+            })
+            .collect(),
     }
+}
+
+/// The thermal single points among the N-1 cases: a component whose loss alone
+/// shut servers of a room down, one per (component, room).
+fn thermal_points(topology: &Topology, comps: &[usize], n1: &[Outcome]) -> Vec<ThermalPoint> {
+    let mut out = Vec::new();
+    for (&c, o) in comps.iter().zip(n1) {
+        for r in &o.rooms {
+            let Some(t) = r.first_shutdown_after_s else {
+                continue;
+            };
+            let it_kw: f64 = r
+                .shut_down
+                .iter()
+                .map(|&s| match &topology.node(s).params {
+                    KindParams::Server(p) => p.demand_kw,
+                    _ => 0.0,
+                })
+                .sum();
+            let component = topology.node(c).id.clone();
+            let room = topology.node(r.room).id.clone();
+            out.push(ThermalPoint {
+                finding: format!(
+                    "{component} lost: servers in {room} shut down after {}",
+                    crate::outcome::secs(t)
+                ),
+                component,
+                room,
+                first_shutdown_after_s: t,
+                servers_shut_down: r.shut_down.len(),
+                it_kw,
+            });
+        }
+    }
+    out
+}
+
+/// Each room's cooling on the healthy site (what it removes after `prelude_s`) and
+/// its thermal single points.
+fn room_cooling(topology: &Topology, run: &RunConfig, points: &[ThermalPoint]) -> Vec<RoomCooling> {
+    let rooms: Vec<usize> = (0..topology.len())
+        .filter(|&i| {
+            topology.node(i).kind().spec().role == Role::Thermal
+                && topology
+                    .nodes
+                    .iter()
+                    .any(|n| n.room == Some(i) && n.kind() == NodeKind::Server)
+        })
+        .collect();
+    if rooms.is_empty() {
+        return Vec::new();
+    }
+    let mut sim = Simulator::new(topology.clone(), run.step_ms);
+    while sim.next_time_s() + 1e-9 < run.prelude_s.max(1.0) {
+        sim.step();
+    }
+    rooms
+        .into_iter()
+        .map(|r| {
+            let room = topology.node(r);
+            let units: Vec<(usize, f64)> = (0..topology.len())
+                .filter(|&i| topology.node(i).room == Some(r) && is_room_cooling(topology, i))
+                .map(|i| match &topology.node(i).params {
+                    KindParams::Cooling(p) => (i, p.capacity_kw),
+                    _ => (i, 0.0),
+                })
+                .collect();
+            let capacity_kw: f64 = units.iter().map(|u| u.1).sum();
+            let removed: f64 = units
+                .iter()
+                .map(|&(i, _)| sim.node_status(i).measured.cooling_kw.unwrap_or(0.0))
+                .sum();
+            let setpoint = match &room.params {
+                KindParams::Room(p) => p.setpoint_c,
+                _ => 0.0,
+            };
+            let air = sim
+                .node_status(r)
+                .measured
+                .temperature_c
+                .unwrap_or(f64::NAN);
+            let held = air <= setpoint + 0.05 && removed < capacity_kw * (1.0 - 1e-9);
+            let mut sizes: Vec<f64> = units.iter().map(|u| u.1).collect();
+            sizes.sort_by(|a, b| b.total_cmp(a));
+            let mut left = capacity_kw;
+            let mut spare_units = 0;
+            if held {
+                for size in &sizes {
+                    if left - size + 1e-9 < removed {
+                        break;
+                    }
+                    left -= size;
+                    spare_units += 1;
+                }
+            }
+            let redundancy = if !held {
+                "short".to_string()
+            } else if spare_units == 0 {
+                "N (by capacity)".to_string()
+            } else {
+                format!("N+{spare_units} (by capacity)")
+            };
+            RoomCooling {
+                room: room.id.clone(),
+                class: room
+                    .params
+                    .class()
+                    .map_or(String::new(), |c| c.as_str().to_string()),
+                units: units
+                    .iter()
+                    .map(|&(i, kw)| (topology.node(i).id.clone(), kw))
+                    .collect(),
+                capacity_kw,
+                heat_kw: removed,
+                held,
+                spare_units,
+                redundancy,
+                thermal_single_points: points
+                    .iter()
+                    .filter(|p| p.room == room.id)
+                    .cloned()
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// The utility upstream of `node`, walking preferred feeds.
@@ -243,7 +469,7 @@ fn stages_of_the_chain() -> Vec<(String, Vec<NodeKind>)> {
     stages.extend(
         KINDS
             .iter()
-            .filter(|k| !matches!(k.role, Role::Source | Role::Load))
+            .filter(|k| !matches!(k.role, Role::Source | Role::Load | Role::Thermal))
             .map(|k| (k.name.to_string(), vec![k.kind])),
     );
     stages
@@ -292,6 +518,8 @@ pub fn analyze(topology: &Topology, cfg: &ContingencyConfig) -> Contingencies {
         .filter(|c| c.drops_it)
         .map(|c| c.label.clone())
         .collect();
+    let thermal_single_points = thermal_points(topology, &comps, &n1_out);
+    let rooms = room_cooling(topology, &cfg.run, &thermal_single_points);
 
     // Stages.
     let sides = cord_sides(topology, &servers);
@@ -456,6 +684,8 @@ pub fn analyze(topology: &Topology, cfg: &ContingencyConfig) -> Contingencies {
         n1,
         fail_to_start,
         single_points_of_failure,
+        thermal_single_points,
+        rooms,
         stages,
         maintainability,
         n2,

@@ -284,16 +284,25 @@ pub(crate) fn analyze(
 
 /// `at once`, `after 1549 s (25.8 min) (ride-through)`, with `, back after T`.
 pub(crate) fn when(o: &Outcome) -> String {
-    when_words(o.first_loss_after_s, o.restored_after_s)
+    let thermal = o.first_loss_after_s.is_some_and(|t| o.thermal_at(t));
+    when_words(o.first_loss_after_s, o.restored_after_s, thermal)
 }
 
-/// [`when`] from the times: first loss and restoration \[s after the failure\].
-pub(crate) fn when_words(first_loss_after_s: Option<f64>, restored_after_s: Option<f64>) -> String {
+/// [`when`] from the times: first loss and restoration \[s after the failure\], and
+/// whether the first loss was servers stopping themselves (thermal shutdown) rather
+/// than a battery running out.
+pub(crate) fn when_words(
+    first_loss_after_s: Option<f64>,
+    restored_after_s: Option<f64>,
+    thermal: bool,
+) -> String {
     match (first_loss_after_s, restored_after_s) {
         (None, _) => "none".to_string(),
         (Some(t), r) => {
             let at = if t < 1e-9 {
                 "at once".to_string()
+            } else if thermal {
+                format!("after {} (thermal shutdown)", secs(t))
             } else {
                 format!("after {} (ride-through)", secs(t))
             };

@@ -6,6 +6,12 @@
 //! same run from a state operator commands put the site in (a UPS on maintenance
 //! bypass, a component out for work); [`simulate_failure_from`] from a simulator
 //! copied mid-run (a procedure's interval, crates/analysis/src/procedure.rs).
+//!
+//! Rooms (docs/physics.md, "Rooms and cooling") count too: a server its thermal
+//! protection stops is IT lost like one that loses power, and a run is not settled
+//! while a room with running servers is still off its setpoint or its cooling is at
+//! full capacity (heat still rising towards a shutdown takes minutes, not the
+//! seconds an ATS needs).
 
 use winter_river_protocol::{Command, Event, EventKind, NodeKind, NodeState, Source};
 use winter_river_sim::{KindParams, Simulator, Topology};
@@ -39,6 +45,25 @@ pub struct Transition {
     /// Server index in [`servers_of`] order.
     pub server: u32,
     pub live: bool,
+    /// Went dark because its own thermal protection stopped it (status `shutdown`),
+    /// not because it lost power.
+    pub thermal: bool,
+}
+
+/// A room after the failure: how warm its air got and which servers stopped
+/// themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomOutcome {
+    /// Room node index.
+    pub room: usize,
+    /// Highest air temperature at any step after the failure \[°C\].
+    pub peak_c: f64,
+    /// When it was first reached \[s after the failure\].
+    pub peak_after_s: f64,
+    /// Servers of the room (node indices) its heat shut down, in the order they did.
+    pub shut_down: Vec<usize>,
+    /// When the first of them shut down \[s after the failure\].
+    pub first_shutdown_after_s: Option<f64>,
 }
 
 /// What a failure did.
@@ -80,6 +105,8 @@ pub struct Outcome {
     pub final_sources: Vec<Source>,
     /// Dual-corded servers that lost a cord but stayed up.
     pub servers_on_one_cord: usize,
+    /// One per room that holds a server, in topology order.
+    pub rooms: Vec<RoomOutcome>,
 }
 
 /// Server node indices, in topology order: the index space of [`Transition::server`].
@@ -116,6 +143,77 @@ fn quiet_s(topology: &Topology, step_s: f64) -> f64 {
         })
         .fold(0.0, f64::max);
     ats + 2.0 * step_s + 1.0
+}
+
+/// What a run watches in each room that holds a server: whether the room has
+/// settled, and how warm it gets.
+#[derive(Debug, Clone)]
+struct RoomWatch {
+    room: usize,
+    setpoint_c: f64,
+    servers: Vec<usize>,
+    /// Cooling units naming the room: (node index, capacity \[kW\]).
+    coolers: Vec<(usize, f64)>,
+}
+
+/// Air within this of the setpoint counts as held \[K\].
+const SETPOINT_BAND_K: f64 = 0.05;
+
+fn room_watches(topology: &Topology) -> Vec<RoomWatch> {
+    let mut out: Vec<RoomWatch> = topology
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| match &n.params {
+            KindParams::Room(p) => Some(RoomWatch {
+                room: i,
+                setpoint_c: p.setpoint_c,
+                servers: Vec::new(),
+                coolers: Vec::new(),
+            }),
+            _ => None,
+        })
+        .collect();
+    for (i, n) in topology.nodes.iter().enumerate() {
+        let Some(w) = n.room.and_then(|r| out.iter_mut().find(|w| w.room == r)) else {
+            continue;
+        };
+        match &n.params {
+            KindParams::Server(_) => w.servers.push(i),
+            KindParams::Cooling(p) if p.capacity_kw > 0.0 => w.coolers.push((i, p.capacity_kw)),
+            _ => {}
+        }
+    }
+    out.retain(|w| !w.servers.is_empty());
+    out
+}
+
+/// The room's air temperature \[°C\].
+fn air_c(sim: &Simulator, room: usize) -> Option<f64> {
+    sim.node_status(room).measured.temperature_c
+}
+
+impl RoomWatch {
+    /// Nothing thermal left to play out: no running server left in the room to
+    /// stop, or its cooling holds the setpoint with capacity to spare (a room whose
+    /// cooling runs at full capacity is still warming, or still cooling down).
+    fn settled(&self, sim: &Simulator) -> bool {
+        if !self.servers.iter().any(|&s| sim.is_live(s)) {
+            return true;
+        }
+        let mut running = false;
+        for &(c, capacity_kw) in &self.coolers {
+            if !matches!(sim.node_state(c), NodeState::Ok | NodeState::Overload) {
+                continue;
+            }
+            running = true;
+            let removed = sim.node_status(c).measured.cooling_kw.unwrap_or(0.0);
+            if removed >= capacity_kw * (1.0 - 1e-9) {
+                return false;
+            }
+        }
+        running && air_c(sim, self.room).is_some_and(|t| t <= self.setpoint_c + SETPOINT_BAND_K)
+    }
 }
 
 /// Simulates the failure of `failed` (node indices) on a healthy site.
@@ -217,11 +315,16 @@ pub fn simulate_failure_after(
     // Settle: the prelude's length at least, then until calm and quiet (a UPS left
     // on battery by the state runs down first), as long as a run may last.
     let quiet = quiet_s(topology, step_s);
+    let watches = room_watches(topology);
     let mut last_event_s = sim.time_s();
     let limit = cfg.prelude_s + cfg.max_after_s;
     loop {
         let t = sim.next_time_s();
-        if t + eps >= cfg.prelude_s && t - last_event_s >= quiet && is_calm(&sim, n) {
+        if t + eps >= cfg.prelude_s
+            && t - last_event_s >= quiet
+            && is_calm(&sim, n)
+            && watches.iter().all(|w| w.settled(&sim))
+        {
             break;
         }
         if t >= limit {
@@ -268,6 +371,17 @@ fn run_failure(
     }
     let quiet = quiet_s(topology, step_s);
     let n = topology.len();
+    let watches = room_watches(topology);
+    let mut rooms: Vec<RoomOutcome> = watches
+        .iter()
+        .map(|w| RoomOutcome {
+            room: w.room,
+            peak_c: f64::NEG_INFINITY,
+            peak_after_s: 0.0,
+            shut_down: Vec::new(),
+            first_shutdown_after_s: None,
+        })
+        .collect();
     let mut ever_live = vec![false; n];
     let mut live: Vec<bool> = vec![true; servers.len()];
     let mut transitions = Vec::new();
@@ -291,12 +405,29 @@ fn run_failure(
             let now = sim.is_live(s);
             if now != live[k] {
                 live[k] = now;
+                let thermal = !now && sim.node_state(s) == NodeState::Shutdown;
                 transitions.push(Transition {
                     after_s: rel,
                     server: k as u32,
                     live: now,
+                    thermal,
                 });
                 last_loss_change = Some(rel);
+                if thermal
+                    && let Some(r) = topology.node(s).room
+                    && let Some(ro) = rooms.iter_mut().find(|ro| ro.room == r)
+                {
+                    ro.shut_down.push(s);
+                    ro.first_shutdown_after_s.get_or_insert(rel);
+                }
+            }
+        }
+        for ro in &mut rooms {
+            if let Some(t) = air_c(&sim, ro.room)
+                && t > ro.peak_c
+            {
+                ro.peak_c = t;
+                ro.peak_after_s = rel;
             }
         }
         let lost = sim.it_kw_lost();
@@ -316,8 +447,10 @@ fn run_failure(
         if !sim.events().is_empty() {
             last_event_s = rel;
             for e in sim.events() {
+                // A cooling unit restarting says `start` too: generators only.
                 if e.event == EventKind::Start
                     && let Some(i) = topology.node_index(&e.node_id)
+                    && topology.node(i).kind() == NodeKind::Generator
                     && !gens_started.contains(&i)
                 {
                     gens_started.push(i);
@@ -327,7 +460,10 @@ fn run_failure(
                 events.push(e);
             }
         }
-        if rel - last_event_s >= quiet && is_calm(&sim, n) {
+        if rel - last_event_s >= quiet
+            && is_calm(&sim, n)
+            && watches.iter().all(|w| w.settled(&sim))
+        {
             settled = true;
             break;
         }
@@ -377,6 +513,7 @@ fn run_failure(
         .map(|(_, s)| s)
         .collect(),
         servers_on_one_cord,
+        rooms,
     }
 }
 
@@ -404,7 +541,74 @@ impl Outcome {
         self.first_loss_after_s.is_some()
     }
 
-    /// Ids of the servers that lost power at some time.
+    /// Whether any server was stopped by its own thermal protection.
+    pub fn shuts_down_servers(&self) -> bool {
+        self.rooms.iter().any(|r| !r.shut_down.is_empty())
+    }
+
+    /// Whether the IT load lost at `after_s` \[s after the failure\] was lost to
+    /// thermal shutdowns only (not to power).
+    pub fn thermal_at(&self, after_s: f64) -> bool {
+        let mut dark = self
+            .transitions
+            .iter()
+            .filter(|t| !t.live && (t.after_s - after_s).abs() < 1e-3)
+            .peekable();
+        dark.peek().is_some() && dark.all(|t| t.thermal)
+    }
+
+    /// The rooms in words: where servers shut themselves down and when, and how
+    /// warm the air got where it left its setpoint.
+    pub fn thermal_words(&self, topology: &Topology) -> Vec<String> {
+        let mut parts = Vec::new();
+        for r in &self.rooms {
+            let room = topology.node(r.room);
+            let (KindParams::Room(p), Some(class)) = (&room.params, room.params.class()) else {
+                continue;
+            };
+            let spec = class.spec();
+            let id = &room.id;
+            if let Some(t) = r.first_shutdown_after_s {
+                let n = r.shut_down.len();
+                let servers = topology
+                    .nodes
+                    .iter()
+                    .filter(|x| x.room == Some(r.room) && x.kind() == NodeKind::Server)
+                    .count();
+                parts.push(format!(
+                    "servers in {id} shut down after {} ({n} of {servers} stopped themselves; air peaked at {:.1} °C)",
+                    secs(t),
+                    r.peak_c
+                ));
+            } else if r.peak_c > spec.allowable_max_c {
+                parts.push(format!(
+                    "{id} air peaked at {:.1} °C at +{}, above the {} allowable {:.0} °C",
+                    r.peak_c,
+                    secs(r.peak_after_s),
+                    spec.word,
+                    spec.allowable_max_c
+                ));
+            } else if r.peak_c > spec.recommended_max_c {
+                parts.push(format!(
+                    "{id} air peaked at {:.1} °C at +{}, above the {} recommended {:.0} °C (allowable {:.0} °C)",
+                    r.peak_c,
+                    secs(r.peak_after_s),
+                    spec.word,
+                    spec.recommended_max_c,
+                    spec.allowable_max_c
+                ));
+            } else if r.peak_c > p.setpoint_c + 0.5 {
+                parts.push(format!(
+                    "{id} air peaked at {:.1} °C at +{}",
+                    r.peak_c,
+                    secs(r.peak_after_s)
+                ));
+            }
+        }
+        parts
+    }
+
+    /// Ids of the servers that lost power (or stopped themselves) at some time.
     pub fn lost_servers(&self, topology: &Topology, servers: &[usize]) -> Vec<String> {
         let mut seen = vec![false; servers.len()];
         let mut out = Vec::new();
@@ -509,6 +713,7 @@ impl Outcome {
                 }
             ));
         }
+        parts.extend(self.thermal_words(topology));
         if parts.is_empty() {
             parts.push(if self.drops_it() {
                 "no other supply path: the IT load behind it is lost with it".into()

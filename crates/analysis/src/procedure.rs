@@ -171,6 +171,7 @@ pub fn exposure(snapshots: &[Snapshot], steps: usize, cfg: &ExposureConfig) -> P
                 it_kw_lost_when: when_words(
                     o.first_loss_after_s.map(whole_ms),
                     o.restored_after_s.map(whole_ms),
+                    o.first_loss_after_s.is_some_and(|t| o.thermal_at(t)),
                 ),
                 exposed: Vec::new(),
             });
@@ -187,14 +188,15 @@ pub fn exposure(snapshots: &[Snapshot], steps: usize, cfg: &ExposureConfig) -> P
                 (Some(r), Some(own)) => (r - whole_ms(own)).abs() < 1e-6,
                 _ => false,
             };
+            let thermal = o.thermal_at(e.first_s);
             let when = if caught_up {
                 format!(
                     "{}, {} before the state would lose it anyway",
-                    when_words(Some(e.first_s), None),
+                    when_words(Some(e.first_s), None, thermal),
                     crate::outcome::secs(e.restored_s.unwrap_or(0.0) - e.first_s)
                 )
             } else {
-                when_words(Some(e.first_s), e.restored_s)
+                when_words(Some(e.first_s), e.restored_s, thermal)
             };
             interval.exposed.push(Exposed {
                 failure: topology.node(c).id.clone(),

@@ -163,11 +163,14 @@ impl AnalyzeReport {
         availability: Option<AvailabilityResult>,
     ) -> AnalyzeReport {
         let t = &site.topology;
+        // What can fail: the components N-1 fails (the power chain, the cooling of
+        // rooms), and any other node given figures. Rooms never fail.
+        let comps = crate::contingency::components(t);
         let reliability: Vec<FigureRow> = t
             .nodes
             .iter()
             .enumerate()
-            .filter(|(i, n)| !n.kind().is_load() || site.reliability[*i].mtbf_h.is_finite())
+            .filter(|(i, _)| comps.contains(i) || site.reliability[*i].mtbf_h.is_finite())
             .map(|(i, n)| {
                 let r = site.reliability[i];
                 FigureRow {
@@ -499,6 +502,7 @@ fn case_bars(cases: &[Case]) -> Vec<Bar> {
             color: match c.first_loss_after_s {
                 None => "#2ca02c",
                 Some(t) if t < 1e-9 => "#d62728",
+                Some(t) if c.first_thermal_shutdown_after_s == Some(t) => "#9467bd",
                 Some(_) => "#ff7f0e",
             },
             note: if c.drops_it {
@@ -618,8 +622,13 @@ fn analyze_doc(r: &AnalyzeReport, d: &mut dyn Doc) -> String {
     if let Some(c) = &r.contingencies {
         d.heading("N-1: each component failed in turn");
         d.para(&format!(
-            "Each case is a fresh simulation ({} ms steps): the component fails at t = 60 s on a healthy site and the run goes on until UPS ride-through, generator start and ATS timers have played out. IT demand {} on {} server(s).",
+            "Each case is a fresh simulation ({} ms steps): the component fails at t = 60 s on a healthy site and the run goes on until UPS ride-through, generator start and ATS timers have played out{}. IT demand {} on {} server(s).",
             r.params.step_ms,
+            if c.rooms.is_empty() {
+                ""
+            } else {
+                ", cooling units have restarted, and every room with running servers is back at its setpoint with cooling to spare (or its servers have stopped themselves)"
+            },
             kw(c.it_demand_kw),
             c.servers
         ));
@@ -632,11 +641,86 @@ fn analyze_doc(r: &AnalyzeReport, d: &mut dyn Doc) -> String {
                 c.single_points_of_failure.join(", ")
             ));
         }
+        if !c.rooms.is_empty() {
+            if c.thermal_single_points.is_empty() {
+                d.para("No thermal single point of failure: no single component's loss makes servers stop themselves.");
+            } else {
+                let findings: Vec<&str> = c
+                    .thermal_single_points
+                    .iter()
+                    .map(|p| p.finding.as_str())
+                    .collect();
+                d.para(&format!(
+                    "Thermal single points of failure ({}): {}",
+                    c.thermal_single_points.len(),
+                    findings.join("; ")
+                ));
+            }
+        }
         d.table(&CASE_HEADER, &case_rows(&c.n1));
         d.chart(svg::bars(
-            "IT load lost per N-1 case [kW] (red: at once, orange: after ride-through)",
+            "IT load lost per N-1 case [kW] (red: at once, orange: after ride-through, purple: thermal shutdown)",
             &case_bars(&c.n1),
         ));
+        if !c.rooms.is_empty() {
+            d.heading("Rooms and cooling");
+            d.para("Heat is what the cooling removes on the healthy site (its heat load when it holds the setpoint); N+k counts the units, largest first, that can be lost with the rest still above it. The thermal single points are the N-1 cases above in which servers of the room stopped themselves.");
+            let rows: Vec<Vec<String>> = c
+                .rooms
+                .iter()
+                .map(|room| {
+                    let units: Vec<String> = room
+                        .units
+                        .iter()
+                        .map(|(id, cap)| format!("{id} {}", kw(*cap)))
+                        .collect();
+                    vec![
+                        room.room.clone(),
+                        room.class.clone(),
+                        if units.is_empty() {
+                            "none".into()
+                        } else {
+                            units.join(", ")
+                        },
+                        kw(room.capacity_kw),
+                        if room.held {
+                            kw(room.heat_kw)
+                        } else {
+                            format!("more than {} (setpoint not held)", kw(room.heat_kw))
+                        },
+                        room.redundancy.clone(),
+                        if room.thermal_single_points.is_empty() {
+                            "none".into()
+                        } else {
+                            room.thermal_single_points
+                                .iter()
+                                .map(|p| {
+                                    format!(
+                                        "{} ({} servers after {})",
+                                        p.component,
+                                        p.servers_shut_down,
+                                        crate::outcome::secs(p.first_shutdown_after_s)
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        },
+                    ]
+                })
+                .collect();
+            d.table(
+                &[
+                    "room",
+                    "class",
+                    "cooling units",
+                    "capacity",
+                    "heat",
+                    "redundancy",
+                    "thermal single points",
+                ],
+                &rows,
+            );
+        }
         if !c.fail_to_start.is_empty() {
             d.heading("Generators failing to start on demand");
             d.para(
@@ -685,7 +769,7 @@ fn analyze_doc(r: &AnalyzeReport, d: &mut dyn Doc) -> String {
             "{} simulated years, seed {}, jumping from event to event; 95 % confidence intervals over the per-year values.",
             a.years, a.seed
         ));
-        let rows = vec![
+        let mut rows = vec![
             vec![
                 "availability".into(),
                 format!("{} %", est(&a.availability_pct, 5)),
@@ -718,6 +802,20 @@ fn analyze_doc(r: &AnalyzeReport, d: &mut dyn Doc) -> String {
                 a.distinct_states.to_string(),
             ],
         ];
+        if a.servers_in_rooms > 0 {
+            rows.insert(
+                4,
+                vec![
+                    "of which thermal".into(),
+                    format!(
+                        "{} h/yr with servers stopped by heat ({} thermal outage{} in all)",
+                        est(&a.thermal_downtime_h_per_year, 4),
+                        a.thermal_outages,
+                        if a.thermal_outages == 1 { "" } else { "s" }
+                    ),
+                ],
+            );
+        }
         d.table(&["measure", "mean [95 % CI]"], &rows);
         if a.outages_per_year.mean == 0.0 {
             d.para(&format!(

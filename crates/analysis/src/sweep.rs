@@ -5,28 +5,52 @@
 
 use serde::Serialize;
 use winter_river_protocol::{Command, EventKind, NodeKind, Source};
-use winter_river_sim::scenario::{self, RunOptions, Scenario};
-use winter_river_sim::{Loc, Override, Topology};
+use winter_river_sim::scenario::{self, Plant, RunOptions, Scenario};
+use winter_river_sim::{Loc, Override, Simulator, Topology};
 
 use crate::par_map;
 use crate::reliability::AnalysisError;
 
-/// One `--set NODE.KEY=V1,V2,…`.
+/// One `--set NODE.KEY=V1,V2,…` (or `NODE+NODE….KEY=…`: the same value for each).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SetSpec {
-    pub node: String,
+    /// The nodes the value goes to (one, or several joined by `+`).
+    pub nodes: Vec<String>,
     pub key: String,
     pub values: Vec<toml::Value>,
 }
 
 impl SetSpec {
-    /// `ups_a.battery_kwh`.
+    /// `ups_a.battery_kwh`, `crah_1+crah_2.feeds`.
     pub fn name(&self) -> String {
-        format!("{}.{}", self.node, self.key)
+        format!("{}.{}", self.nodes.join("+"), self.key)
     }
 }
 
-/// Parses `NODE.KEY=V1,V2,…`; values are TOML (numbers, `true`, `"text"`).
+/// Splits at the commas outside brackets and quotes: `["a","b"],["c"]` is two values.
+fn split_values(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut quote, mut start) = (0i32, None, 0);
+    for (i, ch) in s.char_indices() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(ch),
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+/// Parses `NODE.KEY=V1,V2,…`; values are TOML (numbers, `true`, `"text"`, arrays
+/// such as `["dist_a","dist_b"]` for `feeds`).
 pub fn parse_set(s: &str) -> Result<SetSpec, AnalysisError> {
     let bad = |reason: String| AnalysisError {
         file: "--set".into(),
@@ -41,11 +65,12 @@ pub fn parse_set(s: &str) -> Result<SetSpec, AnalysisError> {
         .trim()
         .split_once('.')
         .ok_or_else(|| bad("expected NODE.KEY before `=`".into()))?;
-    if node.is_empty() || key.is_empty() {
-        return Err(bad("expected NODE.KEY before `=`".into()));
+    let nodes: Vec<String> = node.split('+').map(|n| n.trim().to_string()).collect();
+    if nodes.iter().any(String::is_empty) || key.is_empty() {
+        return Err(bad("expected NODE.KEY (or NODE+NODE.KEY) before `=`".into()));
     }
-    let values = values
-        .split(',')
+    let values = split_values(values)
+        .into_iter()
         .map(|v| {
             let v = v.trim();
             toml::from_str::<toml::Table>(&format!("v = {v}"))
@@ -53,7 +78,7 @@ pub fn parse_set(s: &str) -> Result<SetSpec, AnalysisError> {
                 .and_then(|mut t| t.remove("v"))
                 .ok_or_else(|| {
                     bad(format!(
-                        "`{v}` is not a value (number, true/false, \"text\")"
+                        "`{v}` is not a value (number, true/false, \"text\", [array])"
                     ))
                 })
         })
@@ -62,7 +87,7 @@ pub fn parse_set(s: &str) -> Result<SetSpec, AnalysisError> {
         return Err(bad("no values".into()));
     }
     Ok(SetSpec {
-        node: node.to_string(),
+        nodes,
         key: key.to_string(),
         values,
     })
@@ -78,6 +103,9 @@ pub const COLUMNS: &[&str] = &[
     "peak_it_kw_lost",
     "final_it_kw_lost",
     "final_source",
+    "peak_inlet_c",
+    "first_thermal_shutdown_s",
+    "thermal_shutdowns",
 ];
 
 /// One combination's results.
@@ -101,6 +129,14 @@ pub struct Row {
     /// IT load lost at the end \[kW\].
     pub final_it_kw_lost: Option<f64>,
     pub final_source: Option<Source>,
+    /// The highest server inlet at any step \[°C\] (`max_inlet_c`); `None` without
+    /// a server in a room.
+    pub peak_inlet_c: Option<f64>,
+    /// First time a server stopped itself (thermal shutdown) \[s\].
+    pub first_thermal_shutdown_s: Option<f64>,
+    /// Thermal shutdowns during the run (a server reset and stopped again counts
+    /// twice).
+    pub thermal_shutdowns: Option<usize>,
     /// Why the combination could not run (bad value for the key, say).
     pub error: Option<String>,
 }
@@ -121,6 +157,12 @@ impl Row {
             "peak_it_kw_lost" => num(self.peak_it_kw_lost),
             "final_it_kw_lost" => num(self.final_it_kw_lost),
             "final_source" => self.final_source.map(|s| s.to_string()).unwrap_or_default(),
+            "peak_inlet_c" => num(self.peak_inlet_c),
+            "first_thermal_shutdown_s" => num(self.first_thermal_shutdown_s),
+            "thermal_shutdowns" => self
+                .thermal_shutdowns
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
             _ => String::new(),
         }
     }
@@ -135,6 +177,9 @@ impl Row {
             "ride_through_s" => self.ride_through_s,
             "peak_it_kw_lost" => self.peak_it_kw_lost,
             "final_it_kw_lost" => self.final_it_kw_lost,
+            "peak_inlet_c" => self.peak_inlet_c,
+            "first_thermal_shutdown_s" => self.first_thermal_shutdown_s,
+            "thermal_shutdowns" => self.thermal_shutdowns.map(|v| v as f64),
             _ => None,
         }
     }
@@ -162,12 +207,16 @@ pub fn sweep(
     threads: usize,
 ) -> Result<SweepResult, AnalysisError> {
     for s in sets {
-        if scenario.topology.node_index(&s.node).is_none() {
+        if let Some(node) = s
+            .nodes
+            .iter()
+            .find(|n| scenario.topology.node_index(n).is_none())
+        {
             return Err(AnalysisError {
                 file: "--set".into(),
                 line: None,
                 key: Some(s.name()),
-                reason: format!("no node `{}` in {topology_file}", s.node),
+                reason: format!("no node `{node}` in {topology_file}"),
             });
         }
     }
@@ -195,15 +244,17 @@ pub fn sweep(
         let mut values = Vec::new();
         for (s, &k) in sets.iter().zip(combo) {
             values.push(display(&s.values[k]));
-            overrides.push(Override {
-                node: s.node.clone(),
-                key: s.key.clone(),
-                value: s.values[k].clone(),
-                loc: Loc {
-                    file: format!("--set {}", s.name()),
-                    line: 0,
-                },
-            });
+            for node in &s.nodes {
+                overrides.push(Override {
+                    node: node.clone(),
+                    key: s.key.clone(),
+                    value: s.values[k].clone(),
+                    loc: Loc {
+                        file: format!("--set {}", s.name()),
+                        line: 0,
+                    },
+                });
+            }
         }
         run_one(
             scenario,
@@ -229,6 +280,16 @@ pub fn display(v: &toml::Value) -> String {
         toml::Value::Integer(i) => i.to_string(),
         toml::Value::Float(f) => f.to_string(),
         toml::Value::Boolean(b) => b.to_string(),
+        toml::Value::Array(items) => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|v| match v {
+                    toml::Value::String(s) => format!("{s:?}"),
+                    v => display(v),
+                })
+                .collect();
+            format!("[{}]", items.join(","))
+        }
         other => format!("{other:?}"),
     }
 }
@@ -252,6 +313,9 @@ fn run_one(
         peak_it_kw_lost: None,
         final_it_kw_lost: None,
         final_source: None,
+        peak_inlet_c: None,
+        first_thermal_shutdown_s: None,
+        thermal_shutdowns: None,
         error: Some(error),
     };
     let topology =
@@ -261,17 +325,35 @@ fn run_one(
         };
     let mut sc = scenario.clone();
     sc.topology = topology;
-    let report = match scenario::run(&sc, &RunOptions::default()) {
+    let mut plant = Watch {
+        sim: Simulator::new(sc.topology.clone(), sc.step_ms),
+        inlets: sc
+            .topology
+            .nodes
+            .iter()
+            .any(|n| n.room.is_some() && n.kind() == NodeKind::Server),
+        peak_inlet_c: None,
+    };
+    let report = match scenario::run_on(&mut plant, &sc, &RunOptions::default()) {
         Ok(r) => r,
         Err(e) => return invalid(e.to_string()),
     };
+    let shutdowns: Vec<f64> = report
+        .events
+        .iter()
+        .filter(|e| e.event == EventKind::ThermalShutdown)
+        .map(|e| e.t)
+        .collect();
     let first_it_loss_s = report
         .events
         .iter()
         .find(|e| {
             matches!(
                 e.event,
-                EventKind::Unpowered | EventKind::Fault | EventKind::Trip
+                EventKind::Unpowered
+                    | EventKind::Fault
+                    | EventKind::Trip
+                    | EventKind::ThermalShutdown
             ) && sc
                 .topology
                 .node_index(&e.node_id)
@@ -292,6 +374,37 @@ fn run_one(
         peak_it_kw_lost: Some(report.peak_it_kw_lost),
         final_it_kw_lost: Some(report.final_system.it_kw_lost),
         final_source: Some(report.final_system.source),
+        peak_inlet_c: plant.peak_inlet_c,
+        first_thermal_shutdown_s: shutdowns.first().copied(),
+        thermal_shutdowns: Some(shutdowns.len()),
         error: None,
+    }
+}
+
+/// The bare simulator, watched: the highest server inlet at any step.
+struct Watch {
+    sim: Simulator,
+    /// Whether any server is in a room (else there is nothing to watch).
+    inlets: bool,
+    peak_inlet_c: Option<f64>,
+}
+
+impl Plant for Watch {
+    fn simulator(&self) -> &Simulator {
+        &self.sim
+    }
+
+    fn command(&mut self, node_id: &str, command: &Command) -> Result<(), String> {
+        Plant::command(&mut self.sim, node_id, command)
+    }
+
+    fn step(&mut self) {
+        Plant::step(&mut self.sim);
+        if !self.inlets {
+            return;
+        }
+        if let Some(t) = self.sim.system_status().max_inlet_c {
+            self.peak_inlet_c = Some(self.peak_inlet_c.map_or(t, |p| p.max(t)));
+        }
     }
 }

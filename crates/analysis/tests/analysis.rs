@@ -118,18 +118,242 @@ fn two_n_has_no_single_point_of_failure_and_every_stage_is_2n() {
     for s in &c.stages {
         assert_eq!(s.redundancy, "2N", "{s:?}");
     }
-    // N-2 finds the pairs across the sides, and never a pair within one side.
+    // The room's cooling is N+1: no single unit's loss shuts a rack down.
+    assert!(
+        c.thermal_single_points.is_empty(),
+        "{:?}",
+        c.thermal_single_points
+    );
+    let room = &c.rooms[0];
+    assert_eq!(room.room, "room_1");
+    assert_eq!(room.capacity_kw, 150.0);
+    assert!(room.held, "{room:?}");
+    // The heat the cooling removes is the racks' 96 kW and the PDUs' losses.
+    assert!(
+        (room.heat_kw - (96.0 + 96.0 / 0.97 - 96.0)).abs() < 1e-6,
+        "{}",
+        room.heat_kw
+    );
+    assert_eq!(room.redundancy, "N+1 (by capacity)");
+    // N-2 finds the electrical pairs across the sides, never within one side, and
+    // the pairs of cooling units that leave less than the room's 99 kW.
     let p = c.n2.unwrap();
     assert!(p.pruned_dominated > 0);
     let labels: Vec<&str> = p.dropping.iter().map(|d| d.label.as_str()).collect();
     assert!(labels.contains(&"ups_a + ups_b"), "{labels:?}");
-    assert!(
-        p.dropping
-            .iter()
-            .all(|d| d.failed.iter().any(|f| f.ends_with("_a"))
-                && d.failed.iter().any(|f| f.ends_with("_b"))),
-        "{labels:?}"
+    let cooling = |f: &String| f.starts_with("crah_");
+    for d in &p.dropping {
+        if d.failed.iter().all(cooling) {
+            assert!(d.first_thermal_shutdown_after_s.is_some(), "{d:?}");
+            assert!(d.when.ends_with("(thermal shutdown)"), "{d:?}");
+        } else {
+            assert!(
+                d.failed.iter().any(|f| f.ends_with("_a"))
+                    && d.failed.iter().any(|f| f.ends_with("_b")),
+                "{labels:?}"
+            );
+        }
+    }
+    // Any two of the four units leave at most 90 kW against 98.97 kW: every cooling
+    // pair is a shutdown by heat.
+    for pair in [
+        "crah_1 + crah_2",
+        "crah_1 + crah_3",
+        "crah_1 + crah_4",
+        "crah_2 + crah_3",
+        "crah_2 + crah_4",
+        "crah_3 + crah_4",
+    ] {
+        assert!(labels.contains(&pair), "{pair}: {labels:?}");
+    }
+}
+
+// ── Rooms: IT lost by heat ──────────────────────────────────────────────────────
+
+/// A room of four 10 kW servers (40 kW, their heat alone: the distribution board is
+/// not in the room) with two cooling units of `capacity_kw` each.
+fn room_site(capacity_kw: f64, reliability: &str) -> Site {
+    let mut src = format!(
+        r#"
+{reliability}
+[[node]]
+id = "util"
+kind = "utility"
+voltage = 480.0
+
+[[node]]
+id = "dist"
+kind = "distribution"
+feeds = ["util"]
+
+[[node]]
+id = "room_t"
+kind = "room"
+air_m3 = 100.0
+solid_kj_per_k = 1000.0
+ua_kw_per_k = 4.0
+class = "A2"
+"#
     );
+    for c in ["crah_a", "crah_b"] {
+        src.push_str(&format!(
+            "\n[[node]]\nid = \"{c}\"\nkind = \"cooling\"\nfeeds = [\"dist\"]\nroom = \"room_t\"\ndemand_kw = 1.0\nper_it_kw = 0.0\ncapacity_kw = {capacity_kw}\n"
+        ));
+    }
+    for k in 1..=4 {
+        src.push_str(&format!(
+            "\n[[node]]\nid = \"srv_{k}\"\nkind = \"server\"\nfeeds = [\"dist\"]\nroom = \"room_t\"\ndemand_kw = 10.0\nphases = 3\n"
+        ));
+    }
+    site(&src)
+}
+
+/// DESIGN §5.2's closed form from equilibrium at 22 °C with net heat `p_kw`
+/// (C_a = 100 · 1.2 · 1.005 = 120.6 kJ/K, C_s = 1000 kJ/K, UA = 4 kW/K: τ = 26.9 s),
+/// and the time it reaches `limit_c`, by bisection.
+fn room_t_reaches(limit_c: f64, p_kw: f64) -> f64 {
+    let (ca, cs, ua) = (120.6, 1000.0, 4.0);
+    let tau = 1.0 / (ua * (1.0 / ca + 1.0 / cs));
+    let t_a = |t: f64| {
+        22.0 + p_kw * t / (ca + cs) + cs / (ca + cs) * (p_kw / ca) * tau * (1.0 - (-t / tau).exp())
+    };
+    let (mut lo, mut hi) = (0.0, 1e6);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if t_a(mid) < limit_c {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+#[test]
+fn a_crah_lost_at_n_plus_0_shuts_the_servers_down_at_the_closed_form_time() {
+    let s = room_site(24.0, "");
+    let comps: Vec<&str> = contingency::components(&s.topology)
+        .into_iter()
+        .map(|i| s.topology.node(i).id.as_str())
+        .collect();
+    // The cooling of the room fails; the room and the servers do not.
+    assert_eq!(comps, ["util", "dist", "crah_a", "crah_b"]);
+    let c = n1(&s, 1);
+    // One unit left: 24 kW against 40 kW, 16 kW net into the room. By hand:
+    // 22 + 16 t / 1120.6 + 0.8924 · (16 / 120.6) · 26.9 · (1 − e^(−t/26.9)) = 40 °C
+    // at t ≈ 1037 s (17.3 min).
+    let by_hand = room_t_reaches(40.0, 40.0 - 24.0);
+    assert!((by_hand - 1037.0).abs() < 1.0, "{by_hand}");
+    let case = c.n1.iter().find(|k| k.label == "crah_a").unwrap();
+    assert!(case.drops_it && case.settled, "{case:?}");
+    let t = case.first_loss_after_s.unwrap();
+    // The room steps over the step just ended with the unit already gone: the sim
+    // may see it up to one 1 s step before the closed form, or on the step after.
+    assert!((t - by_hand).abs() <= 1.0 + 1e-9, "{t} vs {by_hand}");
+    assert_eq!(case.first_thermal_shutdown_after_s, Some(t));
+    assert_eq!(case.max_lost_kw, 40.0);
+    assert_eq!(case.lost_servers, ["srv_1", "srv_2", "srv_3", "srv_4"]);
+    assert!(case.when.ends_with("(thermal shutdown)"), "{}", case.when);
+    assert!(
+        case.explanation
+            .contains("servers in room_t shut down after"),
+        "{}",
+        case.explanation
+    );
+    assert_eq!(case.rooms[0].shut_down.len(), 4);
+    assert!(case.rooms[0].peak_c >= 40.0 && case.rooms[0].peak_c < 40.1);
+    // Named as thermal single points, with the room and the time.
+    assert_eq!(
+        c.single_points_of_failure,
+        ["util", "dist", "crah_a", "crah_b"]
+    );
+    let points: Vec<&str> = c
+        .thermal_single_points
+        .iter()
+        .map(|p| p.component.as_str())
+        .collect();
+    assert_eq!(points, ["crah_a", "crah_b"]);
+    let p = &c.thermal_single_points[0];
+    assert_eq!(p.room, "room_t");
+    assert_eq!(p.servers_shut_down, 4);
+    assert_eq!(p.it_kw, 40.0);
+    assert_eq!(
+        p.finding,
+        format!(
+            "crah_a lost: servers in room_t shut down after {t:.0} s ({:.1} min)",
+            t / 60.0
+        )
+    );
+    // A power loss is not a thermal one: the servers go dark at once, no room heats.
+    let util = c.n1.iter().find(|k| k.label == "util").unwrap();
+    assert_eq!(util.when, "at once");
+    assert_eq!(util.first_thermal_shutdown_after_s, None);
+    let room = &c.rooms[0];
+    assert_eq!(room.capacity_kw, 48.0);
+    assert!((room.heat_kw - 40.0).abs() < 1e-9, "{}", room.heat_kw);
+    assert_eq!(room.redundancy, "N (by capacity)");
+    // The report names them.
+    let report = AnalyzeReport::new(
+        &s,
+        "room.toml",
+        AnalyzeParams {
+            depth: 1,
+            step_ms: 1000,
+            years: None,
+            seed: None,
+        },
+        Some(c.clone()),
+        None,
+    );
+    let text = report.render(Format::Text).unwrap();
+    assert!(
+        text.contains(
+            "Thermal single points of failure (2): crah_a lost: servers in room_t shut down after"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Rooms and cooling"), "{text}");
+    // Rooms never fail: not in the reliability figures either.
+    assert!(report.reliability.iter().all(|f| f.kind != "room"));
+}
+
+#[test]
+fn a_crah_lost_at_n_plus_1_is_no_single_point_and_the_room_holds() {
+    let c = n1(&room_site(45.0, ""), 1);
+    assert!(c.thermal_single_points.is_empty());
+    assert_eq!(c.single_points_of_failure, ["util", "dist"]);
+    let case = c.n1.iter().find(|k| k.label == "crah_b").unwrap();
+    assert!(!case.drops_it && case.settled, "{case:?}");
+    assert!((case.rooms[0].peak_c - 22.0).abs() < 1e-6, "{case:?}");
+    assert_eq!(c.rooms[0].redundancy, "N+1 (by capacity)");
+}
+
+/// Each unit failing at rate 1 / 5000 h and repaired after Exp(10 h): the servers stop
+/// t* = 1037 s after a failure and restart at the repair, so a failure costs
+/// E[max(0, R − t*)] = 10 · e^(−t*/10 h) h of downtime; two units, 8760 / 5010
+/// failures a year each.
+#[test]
+fn availability_counts_the_thermal_shutdowns_of_a_room_at_n_plus_0() {
+    let s = room_site(
+        24.0,
+        "[reliability.cooling]\nmtbf_h = 5000.0\nmttr_h = 10.0\n[reliability.utility]\nmtbf_h = inf\n[reliability.distribution]\nmtbf_h = inf\n",
+    );
+    let a = monte_carlo(&s, 20000, 5, 2);
+    let t_star_h = room_t_reaches(40.0, 16.0) / 3600.0;
+    let expected = 2.0 * 8760.0 / 5010.0 * 10.0 * (-t_star_h / 10.0).exp();
+    assert!(
+        a.downtime_h_per_year.contains(expected),
+        "{expected} h/yr not in {:?}",
+        a.downtime_h_per_year
+    );
+    // All of it is thermal.
+    assert!(
+        (a.thermal_downtime_h_per_year.mean - a.downtime_h_per_year.mean).abs() < 1e-9,
+        "{a:?}"
+    );
+    assert!(a.thermal_outages > 0 && a.servers_in_rooms == 4);
+    // A unit's failure starts no generator: nothing demanded.
+    assert_eq!(a.generator_demands, 0);
 }
 
 /// A utility that never fails feeding transformers with short, known MTBF/MTTR.
@@ -554,9 +778,9 @@ fn failure_runs_settle_quickly_and_record_the_generator_start() {
 
 // ── Concurrent maintainability ──────────────────────────────────────────────────
 
-/// 2N with one side's UPS out: 30 kWh behind 96 kW / 0.97 / 0.95 = 0.288 h = 1036.7 s;
-/// the racks are found dead on the step after: 1037 s.
-const TWO_N_ONE_SIDE_RIDE_THROUGH_S: f64 = 30.0 / (96.0 / 0.97 / 0.95) * 3600.0;
+/// 2N with one side's UPS out: 30 kWh behind (96 kW / 0.97 + 6 kW of CRAH fans) / 0.95
+/// = 0.2715 h = 977.4 s; the racks are found dead on the step after: 978 s.
+const TWO_N_ONE_SIDE_RIDE_THROUGH_S: f64 = 30.0 / ((96.0 / 0.97 + 6.0) / 0.95) * 3600.0;
 
 fn maintainability<'a>(c: &'a contingency::Contingencies, id: &str) -> &'a Maintainability {
     c.maintainability

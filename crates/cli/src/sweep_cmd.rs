@@ -15,12 +15,14 @@ use crate::validate::{load_scenario, topology_text};
 pub struct SweepArgs {
     /// The scenario file (TOML, docs/scenarios.md).
     pub scenario: PathBuf,
-    /// A parameter and its values, e.g. `ups_a.battery_kwh=0,50,100`; repeat for a grid
-    /// (the first --set varies slowest).
+    /// A parameter and its values, e.g. `ups_a.battery_kwh=0,50,100` or
+    /// `crah_1.feeds=["ups_a","ups_b"],["dist_a","dist_b"]`; repeat for a grid (the
+    /// first --set varies slowest).
     #[arg(long = "set", value_name = "NODE.KEY=V1,V2,…", required = true)]
     pub set: Vec<String>,
     /// Output columns: passed, failed, it_kwh_unserved, first_it_loss_s, ride_through_s,
-    /// peak_it_kw_lost, final_it_kw_lost, final_source.
+    /// peak_it_kw_lost, final_it_kw_lost, final_source, peak_inlet_c,
+    /// first_thermal_shutdown_s, thermal_shutdowns.
     #[arg(
         long,
         value_delimiter = ',',
