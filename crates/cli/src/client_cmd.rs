@@ -138,8 +138,7 @@ pub(crate) fn judge(node: &str, command: &Command, heard: &Heard) -> Option<Verd
                 Command::Reset => (!matches!(
                     status,
                     NodeState::Tripped | NodeState::OutOfFuel | NodeState::Shutdown
-                )
-                    && u.measured.breaker != Some(Breaker::Tripped))
+                ) && u.measured.breaker != Some(Breaker::Tripped))
                 .then(|| Verdict::Applied(format!("{node} is {}", status.spec().word))),
                 _ => None,
             }

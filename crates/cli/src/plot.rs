@@ -7,7 +7,9 @@ use anyhow::{Result, anyhow, bail};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use winter_river_protocol::{Event, Severity};
-use winter_river_sim::scenario::{Recording, RunReport, SYSTEM_SERIES, Scenario, SeriesValues};
+use winter_river_sim::scenario::{
+    Recording, RunReport, SYSTEM_SERIES, Scenario, SeriesValues, recorded_extra,
+};
 use winter_river_sim::topology::NodeSpec;
 
 /// Points per line beyond which a series is thinned (keeping each bucket's extremes).
@@ -26,13 +28,13 @@ fn reports(n: &NodeSpec, field: &str) -> bool {
 }
 
 /// Series names plottable for this scenario: system fields, `<node>.power_kw`,
-/// `<ups>.battery_pct`.
+/// `<ups>.battery_pct`, `<room>.temperature_c`.
 fn plottable(scenario: &Scenario) -> Vec<String> {
     let mut names: Vec<String> = SYSTEM_SERIES.iter().map(|s| (*s).to_string()).collect();
     for n in &scenario.topology.nodes {
         names.push(format!("{}.power_kw", n.id));
-        if reports(n, "battery_pct") {
-            names.push(format!("{}.battery_pct", n.id));
+        if let Some(field) = recorded_extra(n.kind()) {
+            names.push(format!("{}.{field}", n.id));
         }
     }
     names
@@ -56,6 +58,18 @@ fn default_series(scenario: &Scenario) -> Vec<String> {
     {
         names.push("fuel_pct".into());
     }
+    // A site with rooms: the highest inlet and each room's air.
+    let rooms: Vec<String> = scenario
+        .topology
+        .nodes
+        .iter()
+        .filter(|n| reports(n, "temperature_c"))
+        .map(|n| format!("{}.temperature_c", n.id))
+        .collect();
+    if !rooms.is_empty() {
+        names.push("max_inlet_c".into());
+        names.extend(rooms);
+    }
     names
 }
 
@@ -66,7 +80,7 @@ pub fn check_series(scenario: &Scenario, chosen: &[String]) -> Result<()> {
         if !known.contains(name) {
             let sample: Vec<&str> = known.iter().take(12).map(String::as_str).collect();
             bail!(
-                "--series: `{name}` is not a plottable series (system fields, <node>.power_kw, <ups>.battery_pct; e.g. {}{})",
+                "--series: `{name}` is not a plottable series (system fields, <node>.power_kw, <ups>.battery_pct, <room>.temperature_c; e.g. {}{})",
                 sample.join(", "),
                 if known.len() > sample.len() {
                     ", …"
@@ -88,6 +102,8 @@ fn unit(name: &str) -> &'static str {
         "kW"
     } else if field.ends_with("_pct") {
         "%"
+    } else if field.ends_with("_c") {
+        "°C"
     } else if field.ends_with("_s") {
         "s"
     } else if field == "pue" {
@@ -371,6 +387,8 @@ mod tests {
         assert_eq!(unit("ups_a.battery_pct"), "%");
         assert_eq!(unit("runtime_s"), "s");
         assert_eq!(unit("pue"), "PUE");
+        assert_eq!(unit("hall_1.temperature_c"), "°C");
+        assert_eq!(unit("max_inlet_c"), "°C");
     }
 
     #[test]

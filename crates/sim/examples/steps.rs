@@ -11,11 +11,8 @@ use winter_river_sim::{Simulator, Topology};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let number = |k: usize, default: usize| {
-        args.get(k)
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(default)
-    };
+    let number =
+        |k: usize, default: usize| args.get(k).and_then(|a| a.parse().ok()).unwrap_or(default);
     let (racks, steps) = (number(0, 1000), number(1, 10));
     let rooms = args.get(2).is_some_and(|a| a == "rooms");
     let text = if rooms {
@@ -36,5 +33,9 @@ fn main() {
         sim.step();
         events += sim.events().len();
     }
-    println!("{} nodes, {steps} steps, {events} events, {:.3} kW", sim.topology().len(), sim.it_kw());
+    println!(
+        "{} nodes, {steps} steps, {events} events, {:.3} kW",
+        sim.topology().len(),
+        sim.it_kw()
+    );
 }

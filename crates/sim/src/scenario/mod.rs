@@ -20,8 +20,8 @@ pub use crate::simulator::TIME_EPS_S;
 pub use expectations::{Expectations, Verdict};
 pub use procedure::{Snapshot, StepOutcome, StepReport};
 pub use run::{
-    DEFAULT_SAMPLE_EVERY_S, Plant, Recording, RunOptions, RunReport, SYSTEM_SERIES, Series,
-    SeriesValues, run, run_on,
+    DEFAULT_SAMPLE_EVERY_S, Plant, RECORDED_EXTRA, Recording, RunOptions, RunReport, SYSTEM_SERIES,
+    Series, SeriesValues, recorded_extra, run, run_on,
 };
 
 /// Default step \[ms\] (docs/physics.md).

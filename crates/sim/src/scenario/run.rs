@@ -117,9 +117,21 @@ impl RunReport {
 struct NodeColumns {
     idx: usize,
     /// Index into `Recording::series` of `<id>.power_kw`, then `.status`, then
-    /// `.battery_pct` for a node that reports one (a UPS).
+    /// its [`RECORDED_EXTRA`] field if it reports one (a UPS's battery, a room's air).
     first: usize,
-    has_battery: bool,
+    extra: Option<&'static str>,
+}
+
+/// Kind-specific Status fields the recorder keeps as `<id>.<field>` for the nodes
+/// that report them: a UPS's `battery_pct`, a room's air `temperature_c`.
+pub const RECORDED_EXTRA: &[&str] = &["battery_pct", "temperature_c"];
+
+/// The [`RECORDED_EXTRA`] field a node of this kind reports, if any.
+pub fn recorded_extra(kind: winter_river_protocol::NodeKind) -> Option<&'static str> {
+    RECORDED_EXTRA
+        .iter()
+        .copied()
+        .find(|f| kind.spec().extra_fields.contains(f))
 }
 
 /// System series the recorder keeps (and a plot may show).
@@ -131,6 +143,7 @@ pub const SYSTEM_SERIES: &[&str] = &[
     "it_kwh_unserved",
     "runtime_s",
     "fuel_pct",
+    "max_inlet_c",
 ];
 
 struct Recorder {
@@ -151,11 +164,11 @@ impl Recorder {
             .collect();
         let mut nodes = Vec::new();
         for (idx, n) in sim.topology().nodes.iter().enumerate() {
-            let has_battery = n.kind().spec().extra_fields.contains(&"battery_pct");
+            let extra = recorded_extra(n.kind());
             nodes.push(NodeColumns {
                 idx,
                 first: series.len(),
-                has_battery,
+                extra,
             });
             series.push(Series {
                 name: format!("{}.power_kw", n.id),
@@ -165,9 +178,9 @@ impl Recorder {
                 name: format!("{}.status", n.id),
                 values: SeriesValues::Text(Vec::new()),
             });
-            if has_battery {
+            if let Some(field) = extra {
                 series.push(Series {
-                    name: format!("{}.battery_pct", n.id),
+                    name: format!("{}.{field}", n.id),
                     values: SeriesValues::Num(Vec::new()),
                 });
             }
@@ -206,8 +219,9 @@ impl Recorder {
             if let SeriesValues::Text(v) = &mut self.rec.series[n.first + 1].values {
                 v.push(sim.node_state(n.idx).as_str());
             }
-            if n.has_battery {
-                push_num(&mut self.rec.series[n.first + 2], u.measured.battery_pct);
+            if let Some(field) = n.extra {
+                let value = u.measured.number(field).flatten();
+                push_num(&mut self.rec.series[n.first + 2], value);
             }
         }
     }
