@@ -8,7 +8,10 @@
 // the protocol's shared description, GET /api/schema (docs/api.md). A kind added to
 // the protocol shows here with no change to this file. A live drill's panel (the
 // instructor's controls, the trainees' checklist) is drawn from the engine's
-// DrillStatus on the same stream, its words from the schema's `drill`.
+// DrillStatus on the same stream, its words from the schema's `drill`. Rooms (kinds
+// of role `thermal`) are zones drawn round the nodes that name them, each with a
+// tile of its air temperature, coloured by the band of its ASHRAE class (the
+// limits are the schema's `classes`).
 "use strict";
 
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -17,6 +20,8 @@ const HISTORY_S = 900;
 
 // Geometry of the diagram [px in diagram space].
 const NODE_W = 172, NODE_H = 66, COL_W = 192, ROW_H = 100;
+/// A room's tile, and how far its zone reaches round the boxes in it.
+const ROOM_W = 252, ZONE_PAD = 9, ZONE_PAD_TOP = 17;
 const TILE = 15, TILE_GAP = 3, GROUP_COLS = 10, GROUP_MIN_W = 176;
 /// Above this many nodes the diagram starts with PDUs and racks folded into their UPS.
 const FOLD_ABOVE = 250;
@@ -26,7 +31,10 @@ const FOLD_CONTROLS_ABOVE = 30;
 // The Status fields the diagram itself reads (docs/protocol.md: every kind reports
 // them): the two readings a box headlines, and the voltage that says a node hands
 // power downstream. Their units and decimals come from the schema.
-const F = { power: "power_kw", load: "load_pct", out: "voltage_out" };
+// A room's air temperature and a server's inlet are read against the room's class.
+const F = { power: "power_kw", load: "load_pct", out: "voltage_out", air: "temperature_c", inlet: "inlet_c" };
+// The SystemStatus field of the temperature chart: the site's highest server inlet.
+const SYS_INLET = "max_inlet_c";
 // Fields that are the panel's header, not rows: identity and status word; and the
 // board's message counter, which is not a reading.
 const NOT_ROWS = new Set(["node_id", "kind", "status", "seq"]);
@@ -55,8 +63,9 @@ const S = {
   events: [],
   /// Commands this browser sent, waiting for their answer event.
   pending: [],
-  hist: { t: [], it: [], fac: [], pue: [], bat: new Map() },
-  nodeHist: { id: null, t: [], kw: [] },
+  hist: { t: [], it: [], fac: [], pue: [], bat: new Map(), inlet: [], air: new Map() },
+  /// The selected component's series: its power, a room's air (`field`).
+  nodeHist: { id: null, field: "power_kw", t: [], kw: [] },
   selected: null,
   folded: new Set(),
   openGroups: new Set(),
@@ -249,7 +258,7 @@ function toast(text, error) {
 }
 
 // ── The shared description (GET /api/schema) ──────────────────────────────
-const D = { kinds: new Map(), states: new Map(), fields: new Map(), system: new Map(), commands: new Map(), kindOnly: new Set(), modes: new Map(), breakers: new Map() };
+const D = { kinds: new Map(), states: new Map(), fields: new Map(), system: new Map(), commands: new Map(), kindOnly: new Set(), modes: new Map(), breakers: new Map(), classes: new Map() };
 function useSchema(schema) {
   S.schema = schema;
   for (const k of schema.kinds) D.kinds.set(k.name, k);
@@ -259,6 +268,7 @@ function useSchema(schema) {
   for (const c of schema.commands) D.commands.set(c.name, c);
   for (const m of schema.modes || []) D.modes.set(m.word, m);
   for (const b of schema.breakers || []) D.breakers.set(b.word, b);
+  for (const c of schema.classes || []) D.classes.set(c.word, c);
   // A field some kind lists among its extras belongs to those kinds only; the
   // others every kind reports.
   for (const k of schema.kinds) for (const f of k.extra_fields) D.kindOnly.add(f);
@@ -266,10 +276,53 @@ function useSchema(schema) {
 const kindOf = (name) => D.kinds.get(name) || { name, label: name, role: "conversion", extra_fields: [], commands: [], modes: [], summary: name };
 const kindLabel = (name) => kindOf(name).label;
 const isLoad = (name) => kindOf(name).role === "load";
+/// A room: no feeds, no power of its own (its Status has no electrical fields).
+const isThermal = (name) => kindOf(name).role === "thermal";
 const stateOf = (word) => D.states.get(word) || { word, label: (word || "unknown").toUpperCase(), tone: "off" };
 const toneOf = (word) => (word ? stateOf(word).tone : "none");
-/// Whether nodes of `kind` report Status field `name`.
-const hasField = (kind, name) => !D.kindOnly.has(name) || kindOf(kind).extra_fields.includes(name);
+/// Whether nodes of `kind` report Status field `name`. A room reports no common
+/// measurement (the numbers and the breaker every electrical kind reports).
+function hasField(kind, name) {
+  if (kindOf(kind).extra_fields.includes(name)) return true;
+  if (D.kindOnly.has(name)) return false;
+  const f = D.fields.get(name);
+  return !(isThermal(kind) && f && (f.type === "number" || f.type === "breaker"));
+}
+
+// ── Rooms: class bands ────────────────────────────────────────────────────
+/// Where temperature `c` is against class `cls` (the schema's limits): above the
+/// allowable maximum `critical`, above the recommended one `high`, else `normal`
+/// — the protocol's Band, shown in its tone.
+function bandOf(cls, c) {
+  if (!cls || !num(c)) return null;
+  if (c > cls.allowable_max_c) return "critical";
+  if (c > cls.recommended_max_c) return "high";
+  return "normal";
+}
+const BAND_TONE = { normal: "good", high: "warn", critical: "bad" };
+const bandTone = (band) => BAND_TONE[band] || "none";
+/// What a band means, in the class's own numbers.
+function bandText(cls, band) {
+  const unit = (D.fields.get(F.air) || {}).unit || "";
+  if (!cls || !band) return "";
+  if (band === "critical") return "> " + fmt(cls.allowable_max_c, 0) + " " + unit + " allowable";
+  if (band === "high") return "> " + fmt(cls.recommended_max_c, 0) + " " + unit + " recommended";
+  return "≤ " + fmt(cls.recommended_max_c, 0) + " " + unit + " recommended";
+}
+/// A room's class (its topology `class`), with the schema's limits.
+const classOfRoom = (id) => { const n = S.layout && S.layout.byId.get(id); return n ? D.classes.get(n.class) || null : null; };
+/// The worst band of the site's server inlets, each against its own room's class.
+function worstInletBand() {
+  if (!S.layout) return null;
+  const order = ["normal", "high", "critical"];
+  let worst = null;
+  for (const [id, room] of S.layout.inlets) {
+    const s = S.nodes.get(id);
+    const band = s ? bandOf(classOfRoom(room), s[F.inlet]) : null;
+    if (band && order.indexOf(band) > order.indexOf(worst)) worst = band;
+  }
+  return worst;
+}
 /// The Status field of a type (`mode`, `breaker`): the one every kind that has
 /// such a thing reports.
 const fieldOfType = (type) => (S.schema ? S.schema.status_fields.find((f) => f.type === type) : null);
@@ -336,6 +389,14 @@ function fmtValue(f, v, withUnit = true) {
 const fmtField = (name, s) => fmtValue(D.fields.get(name), s[name]);
 /// A kind's one-line summary: its template with each `{field}` formatted.
 const summaryOf = (kind, s) => kindOf(kind).summary.replace(/\{([a-z0-9_]+)\}/g, (_, name) => fmtField(name, s));
+/// The kind's numeric fields of its own that its summary does not show, as the
+/// node reports them now ("inlet 24.3 °C", "heat removed 80.0 kW").
+function extrasOf(kind, s) {
+  const k = kindOf(kind);
+  return k.extra_fields
+    .filter((name) => !k.summary.includes("{" + name + "}") && (D.fields.get(name) || {}).type === "number" && num(s[name]))
+    .map((name) => D.fields.get(name).label.toLowerCase() + " " + fmtField(name, s));
+}
 const cap = (t) => t.charAt(0).toUpperCase() + t.slice(1);
 
 // ── Layout ────────────────────────────────────────────────────────────────
@@ -349,7 +410,8 @@ function layout(topo) {
   const byId = new Map(nodes.map((n, i) => [n.id, Object.assign({ index: i }, n)]));
   const children = new Map(nodes.map((n) => [n.id, []]));
   for (const n of nodes) for (const f of n.feeds) if (children.has(f)) children.get(f).push(n.id);
-  const infra = nodes.filter((n) => !isLoad(n.kind)).map((n) => n.id);
+  // Rooms are not part of the power chain: they are laid out after it.
+  const infra = nodes.filter((n) => !isLoad(n.kind) && !isThermal(n.kind)).map((n) => n.id);
 
   // Sides: union-find over infrastructure feeds.
   const parent = new Map(infra.map((id) => [id, id]));
@@ -502,7 +564,7 @@ function layout(topo) {
       const cols = Math.min(GROUP_COLS, g.members.length);
       const rows = open ? Math.ceil(g.members.length / cols) : 0;
       const w = Math.max(GROUP_MIN_W, cols * (TILE + TILE_GAP) + 18);
-      const h = 44 + (open ? rows * (TILE + TILE_GAP) + 6 : 8);
+      const h = groupHead(g.kind) + 4 + (open ? rows * (TILE + TILE_GAP) + 6 : 8);
       placed.push({ type: "group", key: g.key, kind: g.kind, members: g.members, feeds: g.feeds, w, h, cx: g.cx, y: Y(g.level), open, cols });
     }
   }
@@ -523,12 +585,13 @@ function layout(topo) {
     for (const p of row) p.x += shift;
   }
   for (const p of placed) boxes.push(p);
+  const rooms = placeRooms(nodes, boxes);
 
   // Edges between visible stand-ins, once each.
   const boxOf = new Map();
   for (const b of boxes) {
     if (b.type === "node") boxOf.set(b.id, b);
-    else for (const m of b.members) boxOf.set(m, b);
+    else if (b.type === "group") for (const m of b.members) boxOf.set(m, b);
   }
   const edges = [];
   const seen = new Set();
@@ -547,8 +610,70 @@ function layout(topo) {
   for (const b of boxes) if (b.type === "node" && hiddenLoads.has(b.id)) b.hiddenLoads = hiddenLoads.get(b.id);
   let width = 0, height = 0;
   for (const b of boxes) { width = Math.max(width, b.x + b.w); height = Math.max(height, b.y + b.h); }
-  return { boxes, edges, byId, width: width + 40, height: height + 30, sideSpans, treeKids, hidden };
+  // The nodes with an inlet that name a room, each with its room (the inlet KPI's tone).
+  const inlets = nodes.filter((n) => n.room && byId.has(n.room) && hasField(n.kind, F.inlet)).map((n) => [n.id, n.room]);
+  return { boxes, edges, byId, width: width + 40, height: height + 30, sideSpans, treeKids, hidden, rooms, inlets };
 }
+
+/// Rooms: a tile each in a row of their own under the diagram, under the boxes of
+/// the nodes that name the room, and a zone round those boxes and the tile — per
+/// row a band over the boxes in the room (split where a box of another room or
+/// none stands between them), bands of adjacent rows joined. Returns each room's
+/// zone as rectangles.
+function placeRooms(nodes, boxes) {
+  const rooms = nodes.filter((n) => isThermal(n.kind));
+  if (!rooms.length) return [];
+  const roomOf = new Map(nodes.filter((n) => n.room).map((n) => [n.id, n.room]));
+  const boxRoom = (b) => {
+    if (b.type === "node") return roomOf.get(b.id) || null;
+    if (b.type === "group") { const r = roomOf.get(b.members[0]); return r && b.members.every((m) => roomOf.get(m) === r) ? r : null; }
+    return b.type === "room" ? b.id : null;
+  };
+  let bottom = 0;
+  for (const b of boxes) bottom = Math.max(bottom, b.y + b.h);
+  const y = bottom + 40;
+  const tiles = rooms.map((r) => {
+    let lo = Infinity, hi = -Infinity;
+    for (const b of boxes) if (boxRoom(b) === r.id) { lo = Math.min(lo, b.x); hi = Math.max(hi, b.x + b.w); }
+    return { type: "room", id: r.id, kind: r.kind, w: ROOM_W, h: NODE_H, y, cx: isFinite(lo) ? (lo + hi) / 2 : 0 };
+  });
+  tiles.sort((a, b) => a.cx - b.cx);
+  let cursor = -Infinity;
+  for (const t of tiles) { t.x = Math.max(t.cx - t.w / 2, cursor + 18, 20); cursor = t.x + t.w; }
+  for (const t of tiles) boxes.push(t);
+  // Per row, in x order: runs of boxes of one room.
+  const rows = new Map();
+  for (const b of boxes) { if (!rows.has(b.y)) rows.set(b.y, []); rows.get(b.y).push(b); }
+  const bands = new Map(rooms.map((r) => [r.id, []]));
+  for (const row of rows.values()) {
+    row.sort((a, b) => a.x - b.x);
+    let run = null;
+    for (const b of row) {
+      const r = boxRoom(b);
+      if (run && run.room === r) { run.x1 = b.x + b.w + ZONE_PAD; run.bottom = Math.max(run.bottom, b.y + b.h + ZONE_PAD); continue; }
+      run = r ? { room: r, x0: b.x - ZONE_PAD, x1: b.x + b.w + ZONE_PAD, top: b.y - ZONE_PAD_TOP, bottom: b.y + b.h + ZONE_PAD } : null;
+      if (run && bands.has(r)) bands.get(r).push(run);
+    }
+  }
+  // A band reaches down to the bands of the next row of its room, so the zone is
+  // one shape where its rows follow each other.
+  const zones = [];
+  for (const [id, list] of bands) {
+    list.sort((a, b) => a.top - b.top || a.x0 - b.x0);
+    for (const a of list) {
+      const below = list.filter((b) => b.top >= a.bottom - 1 && b.top - a.bottom < ROW_H * 0.6 && b.x0 < a.x1 && b.x1 > a.x0);
+      if (below.length) a.bottom = Math.min(...below.map((b) => b.top)) + 1;
+    }
+    zones.push({ id, bands: list });
+  }
+  return zones;
+}
+
+/// The numeric fields of a kind's own (a server's inlet, a cooling unit's heat
+/// removed): a group of such loads sums or tops them in a third header line.
+const ownNumbers = (kind) => kindOf(kind).extra_fields.filter((name) => (D.fields.get(name) || {}).type === "number");
+/// Height of a group's header [px].
+const groupHead = (kind) => (ownNumbers(kind).length ? 54 : 40);
 
 // ── Diagram rendering ─────────────────────────────────────────────────────
 function el(name, attrs, parent) {
@@ -558,13 +683,32 @@ function el(name, attrs, parent) {
   return e;
 }
 
-const R = { nodeEls: new Map(), tileEls: new Map(), groupEls: [], edgeEls: [] };
+const R = { nodeEls: new Map(), tileEls: new Map(), groupEls: [], edgeEls: [], roomEls: new Map() };
 
 function buildDiagram() {
   const L = S.layout;
-  const boxesG = $("boxes"), live = $("edges-live"), dead = $("edges-dead");
-  boxesG.textContent = ""; live.textContent = ""; dead.textContent = "";
-  R.nodeEls.clear(); R.tileEls.clear(); R.groupEls = []; R.edgeEls = [];
+  const boxesG = $("boxes"), live = $("edges-live"), dead = $("edges-dead"), zonesG = $("rooms");
+  boxesG.textContent = ""; live.textContent = ""; dead.textContent = ""; zonesG.textContent = "";
+  R.nodeEls.clear(); R.tileEls.clear(); R.groupEls = []; R.edgeEls = []; R.roomEls.clear();
+  // Zones first: behind the lines and the boxes. Each band is drawn twice, stroked
+  // then filled, so that the fills hide the strokes inside the zone and only its
+  // outline shows.
+  const zoneEls = new Map();
+  for (const z of L.rooms) {
+    const g = el("g", { class: "zone tone-none", "data-room": z.id }, zonesG);
+    const edge = el("g", { class: "zone-edge" }, g), fill = el("g", { class: "zone-fill" }, g);
+    for (const band of z.bands) {
+      const r = { x: band.x0, y: band.top, width: band.x1 - band.x0, height: band.bottom - band.top, rx: 10 };
+      el("rect", r, edge);
+      el("rect", r, fill);
+    }
+    const top = z.bands[0];
+    if (top) {
+      const label = el("text", { class: "zone-label", x: top.x0 + 8, y: top.top + 12 }, g);
+      label.textContent = z.id;
+    }
+    zoneEls.set(z.id, g);
+  }
   for (const e of L.edges) {
     const a = e.fromBox, b = e.toBox;
     const x1 = a.x + a.w / 2, y1 = a.y + a.h;
@@ -589,6 +733,7 @@ function buildDiagram() {
   }
   for (const b of L.boxes) {
     if (b.type === "node") buildNode(b, boxesG);
+    else if (b.type === "room") buildRoom(b, boxesG, zoneEls.get(b.id));
     else buildGroup(b, boxesG);
   }
   $("waiting").hidden = true;
@@ -649,7 +794,8 @@ function buildGroup(b, parent) {
   const g = el("g", { class: "group", transform: `translate(${b.x},${b.y})`, "data-group": b.key }, parent);
   el("rect", { class: "gbox", width: b.w, height: b.h, rx: 6 }, g);
   const head = el("g", { class: "ghead", "data-toggle": b.key }, g);
-  el("rect", { width: b.w, height: 40, fill: "transparent" }, head);
+  const headH = groupHead(b.kind);
+  el("rect", { width: b.w, height: headH, fill: "transparent" }, head);
   const title = el("text", { class: "gtitle", x: 10, y: 17 }, head);
   title.textContent = `${b.open ? "▾" : "▸"} ${b.members.length} × ${kindLabel(b.kind)}`;
   const sub = el("text", { class: "gsub", x: b.w - 10, y: 17, "text-anchor": "end" }, head);
@@ -657,23 +803,73 @@ function buildGroup(b, parent) {
   feeds.textContent = b.feeds.length <= 2 ? b.feeds.join(" + ") : b.feeds.length + " feeds";
   const title2 = el("title", {}, head);
   title2.textContent = b.members.join(", ") + " — click to fold or unfold";
+  // The kind's own readings over the group: powers summed as the group's kW is,
+  // anything else (a temperature) its highest.
+  const own = headH > 40 ? el("text", { class: "gsub gown", x: 10, y: 47 }, head) : null;
   const summary = el("g", {}, g);
-  const ge = { g, b, sub, summary, tiles: [] };
+  const ge = { g, b, sub, own, summary, tiles: [] };
   if (b.open) {
     b.members.forEach((id, i) => {
       const cx = 9 + (i % b.cols) * (TILE + TILE_GAP);
-      const cy = 42 + Math.floor(i / b.cols) * (TILE + TILE_GAP);
+      const cy = headH + 2 + Math.floor(i / b.cols) * (TILE + TILE_GAP);
       const t = el("rect", { class: "tile tone-none", x: cx, y: cy, width: TILE, height: TILE, "data-id": id }, g);
       const tt = el("title", {}, t);
       tt.textContent = id;
-      R.tileEls.set(id, { t, tt, last: "" });
+      R.tileEls.set(id, { t, tt, kind: b.kind, last: "" });
       if (S.selected === id) t.classList.add("selected");
     });
   } else {
     // Folded group: one bar of status proportions.
-    for (let i = 0; i < 6; i++) el("rect", { class: "mini", x: 10, y: 39, width: 0, height: 5 }, summary);
+    for (let i = 0; i < 6; i++) el("rect", { class: "mini", x: 10, y: headH - 1, width: 0, height: 5 }, summary);
   }
   R.groupEls.push(ge);
+}
+
+/// A room's tile: its id and class, its summary (air) and the rest of its own
+/// fields, the air temperature large, and the band it is in.
+function buildRoom(b, parent, zone) {
+  const g = el("g", { class: "node room tone-none", transform: `translate(${b.x},${b.y})`, "data-id": b.id, tabindex: "0", role: "button" }, parent);
+  el("rect", { class: "box", width: b.w, height: b.h, rx: 6 }, g);
+  el("rect", { class: "bar", width: 4, height: b.h - 8, x: 4, y: 4, rx: 2 }, g);
+  const id = el("text", { class: "id", x: 14, y: 18 }, g);
+  id.textContent = b.id;
+  const chip = el("rect", { class: "chip", x: b.w - 70, y: 7, width: 64, height: 15 }, g);
+  const chipText = el("text", { class: "chiptext", x: b.w - 38, y: 18, "text-anchor": "middle" }, g);
+  const sub = el("text", { class: "sub", x: 14, y: 35 }, g);
+  const air = el("text", { class: "kw air", x: 14, y: 56 }, g);
+  const band = el("text", { class: "pct band", x: b.w - 8, y: 56, "text-anchor": "end" }, g);
+  const title = el("title", {}, g);
+  R.roomEls.set(b.id, { g, chip, chipText, sub, air, band, title, b, zone, last: "" });
+  if (S.selected === b.id) g.classList.add("selected");
+}
+
+function updateRoom(id) {
+  const r = R.roomEls.get(id);
+  if (!r) return;
+  const s = S.nodes.get(id) || {};
+  const n = S.layout.byId.get(id);
+  const cls = D.classes.get(n.class) || null;
+  const band = bandOf(cls, s[F.air]);
+  const sub = [summaryOf(r.b.kind, s), ...extrasOf(r.b.kind, s)].join(" · ");
+  const air = fmtField(F.air, s);
+  const key = [s.status, s.online, band, sub, air].join("|");
+  if (key === r.last) return;
+  r.last = key;
+  const tone = bandTone(band);
+  r.g.setAttribute("class", "node room tone-" + tone + (s.online === false ? " offline" : "") + (S.selected === id ? " selected" : ""));
+  r.g.setAttribute("data-status", s.status || "unknown");
+  r.g.setAttribute("data-band", band || "");
+  r.g.setAttribute("data-class", n.class || "");
+  r.chipText.textContent = cls ? cls.word : n.class || "?";
+  r.sub.textContent = sub;
+  r.air.textContent = air;
+  r.band.textContent = bandText(cls, band);
+  r.title.textContent = `${id} (${kindLabel(r.b.kind)}${cls ? ", class " + cls.word : ""}): ${air}` + (band ? ", " + bandText(cls, band) : "") +
+    (s.status && s.status !== "ok" ? ", " + stateOf(s.status).label : "") + (s.online === false ? ", board offline" : "");
+  if (r.zone) {
+    r.zone.setAttribute("class", "zone tone-" + tone);
+    r.zone.setAttribute("data-band", band || "");
+  }
 }
 
 // What is live: a node that hands voltage downstream in a state that is not bad,
@@ -710,6 +906,7 @@ function originOf(id, memo, depth) {
 
 function updateAll() {
   for (const id of R.nodeEls.keys()) updateNode(id);
+  for (const id of R.roomEls.keys()) updateRoom(id);
   for (const id of R.tileEls.keys()) updateTile(id);
   updateGroups();
   updateEdges();
@@ -721,7 +918,8 @@ function updateNode(id) {
   const s = S.nodes.get(id) || {};
   const st = s.status || "unknown";
   const kind = r.b.kind;
-  const sub = summaryOf(kind, s);
+  const extras = extrasOf(kind, s);
+  const sub = [summaryOf(kind, s), ...extras].join(" · ");
   const kw = fmtField(F.power, s);
   const pct = num(s[F.load]) ? fmtField(F.load, s) : "";
   const online = s.online;
@@ -749,6 +947,8 @@ function updateNode(id) {
   r.chip.setAttribute("x", (r.b.w - 6 - chipW).toFixed(1));
   r.chipText.setAttribute("x", (r.b.w - 6 - chipW / 2).toFixed(1));
   r.sub.textContent = sub;
+  // A summary that leaves no room for the node's own readings gives way to them.
+  if (extras.length && r.sub.getComputedTextLength() > r.b.w - 22) r.sub.textContent = extras.join(" · ");
   r.kw.textContent = kw;
   r.pct.textContent = pct;
   const load = s[F.load];
@@ -765,7 +965,8 @@ function updateTile(id) {
   const st = s.status || "unknown";
   const kw = fmtField(F.power, s);
   const breaker = fieldValue("breaker", s) || "";
-  const key = st + "|" + s.online + "|" + kw + "|" + breaker;
+  const extras = extrasOf(r.kind, s);
+  const key = st + "|" + s.online + "|" + kw + "|" + breaker + "|" + extras.join();
   if (key === r.last) return;
   r.last = key;
   // A breaker that is not passing power is not good (open, tripped, locked out).
@@ -773,7 +974,7 @@ function updateTile(id) {
   r.t.setAttribute("class", "tile tone-" + toneOf(s.status) + (s.online === false ? " offline" : "") + (S.selected === id ? " selected" : "") + (open ? " breaker-open" : ""));
   r.t.setAttribute("data-status", st);
   r.t.setAttribute("data-breaker", breaker);
-  r.tt.textContent = `${id}: ${stateOf(st).label}, ${kw}`;
+  r.tt.textContent = [`${id}: ${stateOf(st).label}`, kw, ...extras].join(", ");
 }
 
 // Folded groups: one bar of tone proportions.
@@ -794,6 +995,18 @@ function updateGroups() {
     const parts = [...byState].map(([word, n]) => n + " " + stateOf(word).label.toLowerCase());
     parts.push(fmtValue(powerField, kw));
     ge.sub.textContent = parts.join(" · ");
+    if (ge.own) {
+      const own = [];
+      for (const name of ownNumbers(ge.b.kind)) {
+        const f = D.fields.get(name);
+        const values = ge.b.members.map((m) => (S.nodes.get(m) || {})[name]).filter(num);
+        if (!values.length) continue;
+        const sum = powerField && f.unit === powerField.unit;
+        const v = sum ? values.reduce((a, x) => a + x, 0) : Math.max(...values);
+        own.push((sum ? "" : "highest ") + f.label.toLowerCase() + " " + fmtValue(f, v));
+      }
+      ge.own.textContent = own.join(" · ");
+    }
     ge.sub.style.fill = byTone.get("bad") ? "#ff9b9b" : byTone.get("warn") ? "#c9a86a" : "";
     if (!ge.b.open) {
       const n = ge.b.members.length || 1;
@@ -1001,14 +1214,21 @@ function select(id) {
     if (r) { r.last = ""; r.g.classList.toggle("selected", x === id); }
     const t = R.tileEls.get(x);
     if (t) { t.last = ""; t.t.classList.toggle("selected", x === id); }
+    const room = R.roomEls.get(x);
+    if (room) { room.last = ""; room.g.classList.toggle("selected", x === id); }
   }
-  S.nodeHist = { id, t: [], kw: [] };
-  const unit = (D.fields.get(F.power) || {}).unit || "";
+  // A room has no power: its chart is its air, which the history already holds.
+  const thermal = isThermal(S.layout.byId.get(id).kind);
+  const field = thermal ? F.air : F.power;
+  S.nodeHist = thermal
+    ? { id, field, t: S.hist.t.slice(), kw: (S.hist.air.get(id) || S.hist.t.map(() => null)).slice() }
+    : { id, field, t: [], kw: [] };
+  const unit = (D.fields.get(field) || {}).unit || "";
   $("ch-node-title").innerHTML = "";
   $("ch-node-title").append(document.createTextNode(id + " "), Object.assign(document.createElement("small"), { textContent: "[" + unit + "]" }));
-  fetch("/api/history?node=" + encodeURIComponent(id)).then((r) => r.json()).then((h) => {
+  if (!thermal) fetch("/api/history?node=" + encodeURIComponent(id)).then((r) => r.json()).then((h) => {
     if (S.selected !== id || !h.node) return;
-    S.nodeHist = { id, t: h.t_ms.slice(), kw: h.node[F.power].slice() };
+    S.nodeHist = { id, field, t: h.t_ms.slice(), kw: h.node[F.power].slice() };
     drawCharts();
   }).catch(() => { /* the next sample fills it */ });
   frameFailures = 0;
@@ -1029,13 +1249,25 @@ function valueNow(f, s) {
   return v;
 }
 const boardRow = { label: "Board", value: (s) => (s.online === true ? "connected" : s.online === false ? "offline" : "—") };
-/// The panel's rows for a kind: its readings, then its board's link — every Status
-/// field of the schema that the kind reports.
-function rowsFor(kind) {
+/// The panel's rows for a node: its readings, then its board's link — every Status
+/// field of the schema that its kind reports; for a node in a room, the room and
+/// its inlet against the room's class; for a room, its class and its band.
+function rowsFor(node) {
+  const kind = node.kind;
   const fields = S.schema ? S.schema.status_fields.filter((f) => !NOT_ROWS.has(f.name) && hasField(kind, f.name)) : [];
   const row = (f) => ({ label: f.label, field: f.name, value: (s) => fmtValue(f, valueNow(f, s)) });
   const link = (f) => f.type === "integer";
-  return [...fields.filter((f) => !link(f)).map(row), boardRow, ...fields.filter(link).map(row)];
+  const thermal = [];
+  const cls = isThermal(kind) ? D.classes.get(node.class) : node.room ? classOfRoom(node.room) : null;
+  const unit = (D.fields.get(F.air) || {}).unit || "";
+  if (node.room) thermal.push({ label: "Room", value: () => node.room });
+  if (isThermal(kind)) {
+    thermal.push({ label: "Class", value: () => (cls ? cls.word + " · recommended ≤ " + fmt(cls.recommended_max_c, 0) + " " + unit + " · allowable ≤ " + fmt(cls.allowable_max_c, 0) + " " + unit : node.class || "—") });
+    thermal.push({ label: "Band", band: true, value: (s) => bandText(cls, bandOf(cls, s[F.air])) || "—" });
+  } else if (node.room && hasField(kind, F.inlet)) {
+    thermal.push({ label: "Inlet band", band: true, value: (s) => bandText(cls, bandOf(cls, s[F.inlet])) || "—" });
+  }
+  return [...fields.filter((f) => !link(f)).map(row), ...thermal, boardRow, ...fields.filter(link).map(row)];
 }
 
 /// The controls of a kind: one per command of the kind in the schema. A command
@@ -1160,7 +1392,7 @@ function renderDetail() {
   const chip = $("d-status");
   chip.className = "chip tone-" + toneOf(s.status);
   chip.textContent = stateOf(st).label;
-  const rows = rowsFor(n.kind);
+  const rows = rowsFor(n);
   const tbl = $("d-values");
   if (tbl.rows.length !== rows.length || tbl.dataset.node !== id) {
     tbl.textContent = "";
@@ -1186,7 +1418,9 @@ function renderDetail() {
   }
   for (const c of $("site-commands").querySelectorAll("button")) c.disabled = !ctl;
   const held = kindOf(n.kind).commands.filter((name) => ctl && !maySend(name)).map(commandLabel);
-  $("control-hint").textContent = !ctl
+  $("control-hint").textContent = !kindOf(n.kind).commands.length
+    ? "No command applies to a " + kindLabel(n.kind).toLowerCase() + "."
+    : !ctl
     ? "Read-only: open the dashboard URL printed by `winter-river up` (it carries the operator token) to enable controls."
     : held.length
       ? held.join(", ") + ": the instructor's (fault injection needs the instructor's token). Other commands go to " + id + "/command over MQTT, as from a board's button."
@@ -1282,6 +1516,9 @@ function renderKpis() {
     let tone = "";
     const d = e.dataset;
     if (d.lost) tone = s[d.lost] > 0 ? "bad" : "good";
+    // The highest inlet: the worst band of the servers' inlets, each against its
+    // own room's class.
+    if (d.band) { const worst = worstInletBand(); tone = num(v) && worst ? bandTone(worst) : ""; }
     const [whenField, whenValue] = (d.when || ":").split(":");
     if (num(v) && (!d.when || String(s[whenField]) === whenValue)) {
       if (d.badBelow && v < Number(d.badBelow)) tone = "bad";
@@ -1622,6 +1859,10 @@ function drawChart(canvas, series, opts) {
   }
   if (opts.min !== undefined) lo = Math.min(lo, opts.min);
   if (opts.max !== undefined) hi = Math.max(hi, opts.max);
+  // Limits drawn across the chart (a class's recommended and allowable maxima)
+  // are always in view.
+  const lines = opts.lines || [];
+  for (const l of lines) { lo = Math.min(lo, l.v); hi = Math.max(hi, l.v); }
   if (!isFinite(lo)) { lo = 0; hi = 1; }
   if (hi - lo < 1e-9) { hi = lo + (Math.abs(lo) * 0.1 || 1); if (opts.min === undefined) lo -= (hi - lo) / 2; }
   const pad = (hi - lo) * 0.08;
@@ -1644,6 +1885,16 @@ function drawChart(canvas, series, opts) {
     ctx.textAlign = i === 3 ? "left" : i === 0 ? "right" : "center";
     ctx.fillText(label, xs(tEnd - ago * 1000), h - 4);
   }
+  ctx.setLineDash([5, 4]);
+  ctx.textAlign = "right"; ctx.textBaseline = "bottom";
+  for (const l of lines) {
+    const y = ys(l.v);
+    ctx.strokeStyle = l.color; ctx.lineWidth = 1.2;
+    ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(w - Rm, y); ctx.stroke();
+    ctx.fillStyle = l.color;
+    ctx.fillText(l.label, w - Rm - 2, y - 2);
+  }
+  ctx.setLineDash([]);
   series.forEach((s) => {
     ctx.strokeStyle = s.color; ctx.lineWidth = 1.8; ctx.beginPath();
     let pen = false;
@@ -1661,7 +1912,8 @@ function drawChart(canvas, series, opts) {
     ctx.fillStyle = s.color; ctx.fillRect(lx, 4, 10, 3);
     ctx.fillStyle = "#b8c4d2";
     const last = s.v.length ? s.v[s.v.length - 1] : null;
-    const label = s.name + (num(last) ? " " + (Math.abs(last) < 10 ? last.toFixed(2) : Math.round(last).toLocaleString("en-US")) : "");
+    const shown = !num(last) ? "" : opts.decimals !== undefined ? fmt(last, opts.decimals) : Math.abs(last) < 10 ? last.toFixed(2) : Math.round(last).toLocaleString("en-US");
+    const label = s.name + (shown ? " " + shown : "");
     ctx.fillText(label, lx + 14, 6);
     lx += ctx.measureText(label).width + 28;
   }
@@ -1689,21 +1941,63 @@ function drawCharts() {
     batSeries = [{ name: "lowest of " + bat.length + " UPS", color: PALETTE[1], t: h.t, v: min.map((x) => (isFinite(x) ? x : null)) }];
   }
   drawChart($("ch-battery"), batSeries, { tEnd, tFirst, min: 0, max: 100, empty: "no UPS" });
+  drawTemperatures(tEnd, tFirst);
   const nh = S.nodeHist;
-  drawChart($("ch-node"), nh.id ? [{ name: nh.id, color: "#34c759", t: nh.t, v: nh.kw }] : [], { tEnd, tFirst, min: 0, empty: nh.id ? "no data yet" : "select a component" });
+  const power = nh.field === F.power;
+  drawChart($("ch-node"), nh.id ? [{ name: nh.id, color: "#34c759", t: nh.t, v: nh.kw }] : [],
+    { tEnd, tFirst, min: power ? 0 : undefined, decimals: power ? undefined : (D.fields.get(nh.field) || {}).decimals, empty: nh.id ? "no data yet" : "select a component" });
 }
 
+/// The rooms' air and the site's highest server inlet, with each room class's
+/// recommended and allowable maxima as dashed lines (the schema's `classes`).
+function drawTemperatures(tEnd, tFirst) {
+  const box = $("chart-temp");
+  const rooms = S.topo ? S.topo.nodes.filter((n) => isThermal(n.kind)) : [];
+  box.hidden = !rooms.length;
+  if (!rooms.length) return;
+  const h = S.hist;
+  const air = rooms.map((n) => [n.id, h.air.get(n.id) || []]);
+  let series;
+  if (air.length <= 5) {
+    series = air.map(([id, v], i) => ({ name: id, color: PALETTE[(i + 4) % PALETTE.length], t: h.t, v }));
+  } else {
+    const max = h.t.map((_, i) => Math.max(...air.map(([, v]) => (num(v[i]) ? v[i] : -Infinity))));
+    series = [{ name: "hottest of " + air.length + " rooms", color: PALETTE[4], t: h.t, v: max.map((x) => (isFinite(x) ? x : null)) }];
+  }
+  const inlet = D.system.get(SYS_INLET);
+  series.push({ name: (inlet ? inlet.label : SYS_INLET).toLowerCase(), color: "#fb7185", t: h.t, v: h.inlet });
+  const unit = (D.fields.get(F.air) || {}).unit || "";
+  const lines = [];
+  const seen = new Set();
+  for (const n of rooms) {
+    const c = D.classes.get(n.class);
+    if (!c) continue;
+    const add = (v, what, color) => {
+      if (seen.has(v)) return;
+      seen.add(v);
+      const classes = rooms.filter((r) => { const rc = D.classes.get(r.class); return rc && (what === "recommended" ? rc.recommended_max_c : rc.allowable_max_c) === v; }).map((r) => r.class);
+      lines.push({ v, color, label: [...new Set(classes)].join("/") + " " + what + " " + fmt(v, 0) + " " + unit });
+    };
+    add(c.recommended_max_c, "recommended", "#f5a524");
+    add(c.allowable_max_c, "allowable", "#ef4444");
+  }
+  drawChart($("ch-temp"), series, { tEnd, tFirst, lines, decimals: (D.fields.get(F.air) || {}).decimals, empty: "no temperature yet" });
+}
 function pushSample(sm) {
   const h = S.hist;
   const cap = (a) => { if (a.length > HISTORY_S) a.splice(0, a.length - HISTORY_S); };
   h.t.push(sm.t_ms); h.it.push(sm.it_kw); h.fac.push(sm.facility_kw); h.pue.push(sm.pue);
   for (const [id, arr] of h.bat) arr.push(sm.battery_pct ? sm.battery_pct[id] : null);
   for (const id in sm.battery_pct || {}) if (!h.bat.has(id)) h.bat.set(id, h.t.map((_, i) => (i === h.t.length - 1 ? sm.battery_pct[id] : null)));
-  [h.t, h.it, h.fac, h.pue, ...h.bat.values()].forEach(cap);
+  h.inlet.push(num(sm[SYS_INLET]) ? sm[SYS_INLET] : null);
+  const air = sm[F.air] || {};
+  for (const [id, arr] of h.air) arr.push(num(air[id]) ? air[id] : null);
+  for (const id in air) if (!h.air.has(id)) h.air.set(id, h.t.map((_, i) => (i === h.t.length - 1 ? air[id] : null)));
+  [h.t, h.it, h.fac, h.pue, h.inlet, ...h.bat.values(), ...h.air.values()].forEach(cap);
   const nh = S.nodeHist;
   if (nh.id) {
     const s = S.nodes.get(nh.id) || {};
-    nh.t.push(sm.t_ms); nh.kw.push(num(s.power_kw) ? s.power_kw : null);
+    nh.t.push(sm.t_ms); nh.kw.push(num(s[nh.field]) ? s[nh.field] : null);
     cap(nh.t); cap(nh.kw);
   }
   chartsDue = true;
@@ -1712,7 +2006,8 @@ function pushSample(sm) {
 async function loadHistory() {
   try {
     const h = await (await fetch("/api/history")).json();
-    S.hist = { t: h.t_ms, it: h.it_kw, fac: h.facility_kw, pue: h.pue, bat: new Map(Object.entries(h.battery_pct || {})) };
+    S.hist = { t: h.t_ms, it: h.it_kw, fac: h.facility_kw, pue: h.pue, bat: new Map(Object.entries(h.battery_pct || {})),
+      inlet: h[SYS_INLET] || h.t_ms.map(() => null), air: new Map(Object.entries(h[F.air] || {})) };
     drawCharts();
   } catch (_) { /* samples will fill it */ }
 }
@@ -1728,6 +2023,11 @@ async function loadTopology(version) {
     $("site").textContent = topo.site + " · " + topo.nodes.length + " nodes";
     foldDefault(false);
     relayout(true);
+    // The temperature KPI and chart only where there is a room.
+    const rooms = S.layout.rooms.length > 0;
+    $("kpi-inlet").hidden = !rooms;
+    $("kpis").classList.toggle("with-rooms", rooms);
+    $("legend-room").hidden = !rooms;
     if (S.selected && !S.layout.byId.has(S.selected)) S.selected = null;
     riskKey = null;
     renderRisk();
@@ -1775,7 +2075,7 @@ function schedule() {
   requestAnimationFrame(() => {
     rafPending = false;
     if (S.layout && S.dirty.size) {
-      for (const id of S.dirty) { updateNode(id); updateTile(id); }
+      for (const id of S.dirty) { updateNode(id); updateTile(id); updateRoom(id); }
       updateGroups();
       updateEdges();
       if (S.selected && S.dirty.has(S.selected)) { renderDetail(); fetchFrame(false); }

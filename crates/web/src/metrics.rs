@@ -2,9 +2,10 @@
 //! scrape so a node's status series is exactly its current status. Per node (labels
 //! `node_id`, `kind`): one gauge per measurement of the protocol's table
 //! ([`Measurements::FIELDS`]: power, current, voltages, load, battery, runtime,
-//! fuel, …), a status gauge and whether its board is connected. Per site: IT and
+//! fuel, a room's temperatures, a server's inlet, a cooling unit's heat removed,
+//! …), a status gauge and whether its board is connected. Per site: IT and
 //! facility power and what it comes from (utility, generator, battery), PUE, lost
-//! IT load, runtime, fuel, the source, nodes by status.
+//! IT load, runtime, fuel, the highest server inlet, the source, nodes by status.
 //! With the engine in the same process (`winter-river up`): its message counters by
 //! topic kind, rejected messages by reason, operator commands refused by an
 //! interlock, and the tick-duration histogram.
@@ -153,15 +154,19 @@ static NODE_GAUGES: LazyLock<Vec<NodeGauge>> = LazyLock::new(|| {
 
 /// A measurement's metric name after `node_`: its field name with the unit
 /// spelled as Prometheus does (`current` [A] → `current_amperes`, `load_pct` →
-/// `load_percent`, `runtime_s` → `runtime_seconds`; `power_kw` stays).
+/// `load_percent`, `runtime_s` → `runtime_seconds`, `inlet_c` [°C] →
+/// `inlet_celsius`; `power_kw` stays). A unit not in the table leaves the field
+/// name as it is: field names are `[a-z0-9_]`, so a metric name never carries a
+/// unit's symbol.
 fn metric_base(f: &FieldSpec) -> String {
     // (unit symbol, how a field name ends with it, Prometheus suffix)
-    const UNITS: [(&str, &str, &str); 5] = [
+    const UNITS: [(&str, &str, &str); 6] = [
         ("kW", "_kw", "_kw"),
         ("A", "_a", "_amperes"),
         ("V", "_v", "_volts"),
         ("%", "_pct", "_percent"),
         ("s", "_s", "_seconds"),
+        ("°C", "_c", "_celsius"),
     ];
     match UNITS.iter().find(|(unit, _, _)| *unit == f.unit) {
         Some((_, short, long)) => {
@@ -327,6 +332,14 @@ pub(crate) fn render(
                 f,
             );
         }
+        if let Some(c) = s.max_inlet_c {
+            gauge(
+                &mut registry,
+                "server_inlet_max_celsius",
+                "Highest server inlet temperature of the site (max_inlet_c) [°C]",
+                c,
+            );
+        }
         gauge(
             &mut registry,
             "sim_time_seconds",
@@ -469,8 +482,77 @@ mod tests {
             "winter_river_node_battery_percent",
             "winter_river_node_runtime_seconds",
             "winter_river_node_fuel_percent",
+            "winter_river_node_temperature_celsius",
+            "winter_river_node_solid_celsius",
+            "winter_river_node_inlet_celsius",
+            "winter_river_node_cooling_kw",
         ] {
             assert!(names.contains(&name), "{name} in {names:?}");
+        }
+        // Prometheus names: `[a-zA-Z_:][a-zA-Z0-9_:]*`, whatever a unit's symbol.
+        for name in names {
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+                    && !name.as_bytes()[0].is_ascii_digit(),
+                "{name} is not a Prometheus metric name"
+            );
+        }
+    }
+
+    #[test]
+    fn a_room_its_servers_and_its_cooling_are_series() {
+        let mut store = Store::new("wr");
+        let topo = br#"{"site":"s","nodes":[
+            {"id":"util_a","kind":"utility","feeds":[],"params":{}},
+            {"id":"hall_1","kind":"room","feeds":[],"class":"A2","params":{}},
+            {"id":"crah_1","kind":"cooling","feeds":["util_a"],"room":"hall_1","params":{}},
+            {"id":"srv_1","kind":"server","feeds":["util_a"],"room":"hall_1","params":{}}]}"#;
+        store.handle_message(1, "wr/system/topology", topo);
+        for (topic, payload) in [
+            (
+                "wr/hall_1/command",
+                r#"{"command":"update","params":{"status":"ok","temperature_c":36.5,"solid_c":24.25}}"#,
+            ),
+            (
+                "wr/crah_1/command",
+                r#"{"command":"update","params":{"status":"starting","power_kw":3.0,"cooling_kw":0.0}}"#,
+            ),
+            (
+                "wr/srv_1/command",
+                r#"{"command":"update","params":{"status":"shutdown","power_kw":0.0,"inlet_c":40.5}}"#,
+            ),
+            (
+                "wr/system/status",
+                r#"{"node_id":"system","it_kw":0.0,"facility_kw":3.0,"it_kw_lost":10.0,"it_kwh_unserved":0.1,"source":"utility","max_inlet_c":40.5,"rejected_msgs":0,"sim_time_s":90.0,"nodes_ok":2,"nodes_shutdown":1,"nodes_starting":1}"#,
+            ),
+        ] {
+            store.handle_message(2, topic, payload.as_bytes());
+        }
+        let text = render(&store, None, 0, 0).unwrap_or_default();
+        for line in [
+            "winter_river_node_temperature_celsius{node_id=\"hall_1\",kind=\"room\"} 36.5\n",
+            "winter_river_node_solid_celsius{node_id=\"hall_1\",kind=\"room\"} 24.25\n",
+            "winter_river_node_inlet_celsius{node_id=\"srv_1\",kind=\"server\"} 40.5\n",
+            "winter_river_node_cooling_kw{node_id=\"crah_1\",kind=\"cooling\"} 0.0\n",
+            "winter_river_node_status{node_id=\"srv_1\",kind=\"server\",status=\"shutdown\"} 1.0\n",
+            "winter_river_node_status{node_id=\"crah_1\",kind=\"cooling\",status=\"starting\"} 1.0\n",
+            "winter_river_server_inlet_max_celsius 40.5\n",
+            "winter_river_nodes{status=\"shutdown\"} 1.0\n",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        // A room carries no power: no electrical series for it.
+        assert!(
+            !text.contains("winter_river_node_power_kw{node_id=\"hall_1\""),
+            "{text}"
+        );
+        // Every metric name is ASCII (units such as °C only in the help text).
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            assert!(
+                line.split(['{', ' ']).next().unwrap_or("").is_ascii(),
+                "{line}"
+            );
         }
     }
 

@@ -1,6 +1,7 @@
 //! What the dashboard knows, built from MQTT messages alone (docs/protocol.md): the
 //! topology, each node's last state and board link, the system status, recent
-//! events and 15 minutes of history. Sans-IO: messages and wall time go in through
+//! events and 15 minutes of history (site power, PUE, batteries, rooms' air and the
+//! highest server inlet). Sans-IO: messages and wall time go in through
 //! [`Store::handle_message`] / [`Store::sample`], JSON comes out; the MQTT feed, the
 //! HTTP handlers and the live stream share one `Store` behind a mutex.
 //!
@@ -181,10 +182,15 @@ struct History {
     facility_kw: VecDeque<f64>,
     pue: VecDeque<f64>,
     it_kw_lost: VecDeque<f64>,
+    /// Highest server inlet of the site \[°C\] (`max_inlet_c`; NaN without one).
+    max_inlet_c: VecDeque<f64>,
     /// Per topology index: power \[kW\] (NaN unknown).
     node_kw: Vec<VecDeque<f32>>,
     /// Per node whose kind reports a battery (topology index): state of charge \[%\].
     battery: Vec<(usize, VecDeque<f32>)>,
+    /// Per node whose kind reports an air temperature (a room; topology index):
+    /// `temperature_c` \[°C\].
+    temperature: Vec<(usize, VecDeque<f32>)>,
     seq: u64,
 }
 
@@ -493,13 +499,17 @@ impl Store {
             .iter()
             .map(|id| old.remove(id).unwrap_or_default())
             .collect();
-        self.history = History {
-            battery: kinds
+        let reporting = |field: &str| -> Vec<(usize, VecDeque<f32>)> {
+            kinds
                 .iter()
                 .enumerate()
-                .filter(|(_, k)| k.spec().extra_fields.contains(&"battery_pct"))
+                .filter(|(_, k)| k.spec().extra_fields.contains(&field))
                 .map(|(i, _)| (i, VecDeque::new()))
-                .collect(),
+                .collect()
+        };
+        self.history = History {
+            battery: reporting("battery_pct"),
+            temperature: reporting("temperature_c"),
             node_kw: vec![VecDeque::new(); ids.len()],
             ..History::default()
         };
@@ -611,6 +621,10 @@ impl Store {
         push_capped(&mut h.facility_kw, sys.map_or(f64::NAN, |s| s.facility_kw));
         push_capped(&mut h.pue, sys.and_then(|s| s.pue).unwrap_or(f64::NAN));
         push_capped(&mut h.it_kw_lost, sys.map_or(f64::NAN, |s| s.it_kw_lost));
+        push_capped(
+            &mut h.max_inlet_c,
+            sys.and_then(|s| s.max_inlet_c).unwrap_or(f64::NAN),
+        );
         let reading = |e: &NodeEntry, f: fn(&Measurements) -> Option<f64>| {
             e.measured().and_then(f).unwrap_or(f64::NAN) as f32
         };
@@ -620,6 +634,11 @@ impl Store {
         for (i, q) in &mut h.battery {
             if let Some(e) = self.entries.get(*i) {
                 push_capped(q, reading(e, |m| m.battery_pct));
+            }
+        }
+        for (i, q) in &mut h.temperature {
+            if let Some(e) = self.entries.get(*i) {
+                push_capped(q, reading(e, |m| m.temperature_c));
             }
         }
         h.seq += 1;
@@ -803,18 +822,22 @@ impl Store {
             .collect()
     }
 
-    /// `GET /api/history`: the system series, every battery's charge, and `node`'s kW.
+    /// `GET /api/history`: the system series, every battery's charge, every room's
+    /// air temperature, and `node`'s kW.
     pub fn history_json(&self, node: Option<&str>) -> Value {
         let h = &self.history;
         let num = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
         let series = |q: &VecDeque<f64>| q.iter().map(|&v| num(v)).collect::<Vec<_>>();
         let series32 = |q: &VecDeque<f32>| q.iter().map(|&v| num(f64::from(v))).collect::<Vec<_>>();
-        let mut battery = Map::new();
-        if let Some(t) = &self.topology {
-            for (i, q) in &h.battery {
-                battery.insert(t.ids[*i].clone(), series32(q).into());
+        let by_node = |list: &[(usize, VecDeque<f32>)]| {
+            let mut m = Map::new();
+            if let Some(t) = &self.topology {
+                for (i, q) in list {
+                    m.insert(t.ids[*i].clone(), series32(q).into());
+                }
             }
-        }
+            m
+        };
         let node_series = node.and_then(|id| {
             let t = self.topology.as_ref()?;
             let i = *t.index.get(id)?;
@@ -826,7 +849,9 @@ impl Store {
             "facility_kw": series(&h.facility_kw),
             "pue": series(&h.pue),
             "it_kw_lost": series(&h.it_kw_lost),
-            "battery_pct": battery,
+            "max_inlet_c": series(&h.max_inlet_c),
+            "battery_pct": by_node(&h.battery),
+            "temperature_c": by_node(&h.temperature),
             "node": node_series,
         })
     }
@@ -872,14 +897,17 @@ impl Store {
         if self.history.seq > cursor.sample_seq && !self.history.t_ms.is_empty() {
             let h = &self.history;
             let last = |q: &VecDeque<f64>| q.back().copied().filter(|v| v.is_finite());
-            let mut battery = Map::new();
-            if let Some(t) = &self.topology {
-                for (i, q) in &h.battery {
-                    if let Some(v) = q.back().filter(|v| v.is_finite()) {
-                        battery.insert(t.ids[*i].clone(), json!(v));
+            let last_by_node = |list: &[(usize, VecDeque<f32>)]| {
+                let mut m = Map::new();
+                if let Some(t) = &self.topology {
+                    for (i, q) in list {
+                        if let Some(v) = q.back().filter(|v| v.is_finite()) {
+                            m.insert(t.ids[*i].clone(), json!(v));
+                        }
                     }
                 }
-            }
+                m
+            };
             out.insert(
                 "sample".into(),
                 json!({
@@ -888,7 +916,9 @@ impl Store {
                     "facility_kw": last(&h.facility_kw),
                     "pue": last(&h.pue),
                     "it_kw_lost": last(&h.it_kw_lost),
-                    "battery_pct": battery,
+                    "max_inlet_c": last(&h.max_inlet_c),
+                    "battery_pct": last_by_node(&h.battery),
+                    "temperature_c": last_by_node(&h.temperature),
                 }),
             );
         }
@@ -1114,6 +1144,42 @@ mod tests {
         assert_eq!(h["t_ms"].as_array().unwrap().len(), HISTORY_SAMPLES);
         assert_eq!(h["t_ms"][0], 10_000);
         assert_eq!(h["node"]["power_kw"][0], 5.0);
+    }
+
+    #[test]
+    fn rooms_air_and_the_highest_inlet_are_history() {
+        let mut s = Store::new(P);
+        let topo = r#"{"site":"s","nodes":[
+            {"id":"util_a","kind":"utility","feeds":[],"params":{}},
+            {"id":"hall_1","kind":"room","feeds":[],"class":"A2","params":{}},
+            {"id":"srv_a","kind":"server","feeds":["util_a"],"room":"hall_1","params":{}}]}"#;
+        s.handle_message(1, "wr/system/topology", topo.as_bytes());
+        let system = |inlet: f64| SystemStatus {
+            node_id: "system".into(),
+            max_inlet_c: Some(inlet),
+            ..SystemStatus::default()
+        };
+        let mut cursor = Cursor::default();
+        for (i, air) in [22.0, 27.5, 35.25].into_iter().enumerate() {
+            let t = 1_000 * (i as u64 + 1);
+            let update = format!(
+                r#"{{"command":"update","params":{{"status":"ok","temperature_c":{air},"solid_c":22.0}}}}"#
+            );
+            s.handle_message(t, "wr/hall_1/command", update.as_bytes());
+            let sys = serde_json::to_vec(&system(air + 0.5)).unwrap();
+            s.handle_message(t, "wr/system/status", &sys);
+            s.sample(t);
+            let (delta, next) = s.delta(&cursor);
+            cursor = next;
+            assert_eq!(delta["sample"]["temperature_c"]["hall_1"], air, "{delta}");
+            assert_eq!(delta["sample"]["max_inlet_c"], air + 0.5, "{delta}");
+        }
+        let h = s.history_json(None);
+        assert_eq!(h["temperature_c"]["hall_1"], json!([22.0, 27.5, 35.25]));
+        assert_eq!(h["max_inlet_c"], json!([22.5, 28.0, 35.75]));
+        // Only rooms have an air temperature series; no UPS here, no battery.
+        assert_eq!(h["temperature_c"].as_object().unwrap().len(), 1);
+        assert_eq!(h["battery_pct"], json!({}));
     }
 
     #[test]

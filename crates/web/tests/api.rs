@@ -384,8 +384,31 @@ async fn metrics_pass_promtool_check() {
     ];
     // Boards show values after the engine's first update to them (at the latest its
     // 5 s refresh); the engine's telemetry comes about once a second.
-    let deadline = Instant::now() + Duration::from_secs(8);
-    let text = loop {
+    let text = scrape_until(&stack, &needles, Duration::from_secs(8)).await;
+    promtool_check(&text).await;
+
+    // A Prometheus server asking for OpenMetrics gets it.
+    let (s, headers, body) = request_full(
+        stack.http,
+        "GET",
+        "/metrics",
+        &[(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )],
+        b"",
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(headers["content-type"].starts_with("application/openmetrics-text"));
+    assert!(String::from_utf8(body).unwrap().ends_with("# EOF\n"));
+}
+
+/// Scrapes `/metrics` (Prometheus text) until it holds every one of `needles`,
+/// within `timeout`.
+async fn scrape_until(stack: &Stack, needles: &[&str], timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
         let (s, headers, body) = request_full(stack.http, "GET", "/metrics", &[], b"").await;
         assert_eq!(s, 200);
         assert!(headers["content-type"].starts_with("text/plain; version=0.0.4"));
@@ -396,14 +419,18 @@ async fn metrics_pass_promtool_check() {
             .filter(|n| !text.contains(n))
             .collect();
         if missing.is_empty() {
-            break text;
+            return text;
         }
         assert!(
             Instant::now() < deadline,
             "/metrics lacks {missing:?}:\n{text}"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    }
+}
+
+/// `promtool check metrics` passes on `text`.
+async fn promtool_check(text: &str) {
     let mut child = match tokio::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
@@ -427,22 +454,155 @@ async fn metrics_pass_promtool_check() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
 
-    // A Prometheus server asking for OpenMetrics gets it.
-    let (s, headers, body) = request_full(
-        stack.http,
-        "GET",
-        "/metrics",
-        &[(
-            "Accept",
-            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
-        )],
-        b"",
+/// Rooms (issue 14) on the hall: the schema's classes and the room kind, the
+/// topology's `room` and `class`, a room's state without electrical fields, the
+/// rooms' air and the highest inlet in the history, and the temperatures as
+/// `/metrics` series a user scrapes (promtool-clean).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_in_the_schema_topology_state_history_and_metrics() {
+    let stack = Stack::start_repo("hall.toml").await;
+    stack.wait_all_reporting(Duration::from_secs(20)).await;
+
+    let (s, body) = get(stack.http, "/api/schema").await;
+    assert_eq!(s, 200);
+    let schema: Value = serde_json::from_slice(&body).unwrap();
+    let classes: Vec<(String, f64, f64)> = schema["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["word"].as_str().unwrap().to_string(),
+                c["recommended_max_c"].as_f64().unwrap(),
+                c["allowable_max_c"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, f64, f64)> =
+        [("A1", 32.0), ("A2", 35.0), ("A3", 40.0), ("A4", 45.0)]
+            .iter()
+            .map(|(w, a)| (w.to_string(), 27.0, *a))
+            .collect();
+    assert_eq!(classes, expected, "ASHRAE 2021 classes in /api/schema");
+    let room = schema["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "room")
+        .cloned()
+        .unwrap();
+    assert_eq!(room["role"], "thermal");
+    assert_eq!(
+        room["extra_fields"],
+        serde_json::json!(["temperature_c", "solid_c"])
+    );
+    assert_eq!(room["commands"], serde_json::json!([]));
+
+    let (s, body) = get(stack.http, "/api/topology").await;
+    assert_eq!(s, 200);
+    let topo: Value = serde_json::from_slice(&body).unwrap();
+    let node = |id: &str| {
+        topo["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} in /api/topology"))
+    };
+    assert_eq!(node("hall_1")["class"], "A2");
+    for id in ["srv_101", "crah_1", "pdu_a1"] {
+        assert_eq!(node(id)["room"], "hall_1", "{id} names its room");
+    }
+    assert!(node("ups_a1").get("room").is_none());
+
+    // The room's state: its temperatures, no power of its own; the racks' inlet.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let state = loop {
+        let (_, body) = get(stack.http, "/api/state").await;
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let has = |id: &str, field: &str| {
+            v["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["node_id"] == id && n[field].is_number())
+        };
+        if has("hall_1", "temperature_c")
+            && has("srv_101", "inlet_c")
+            && has("crah_1", "cooling_kw")
+            && v["system"]["max_inlet_c"].is_number()
+        {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no temperatures in /api/state: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let hall = state["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node_id"] == "hall_1")
+        .unwrap();
+    let air = hall["temperature_c"].as_f64().unwrap();
+    assert!(
+        (21.5..=22.5).contains(&air),
+        "the cooled hall near its 22 °C setpoint: {air}"
+    );
+    for field in ["power_kw", "voltage_in", "current", "breaker"] {
+        assert!(hall.get(field).is_none(), "a room has no {field}: {hall}");
+    }
+
+    // The history keeps the room's air and the highest inlet, a sample a second.
+    let deadline = Instant::now() + Duration::from_secs(6);
+    loop {
+        let (_, body) = get(stack.http, "/api/history").await;
+        let h: Value = serde_json::from_slice(&body).unwrap();
+        let numbers = |v: &Value| {
+            v.as_array()
+                .map_or(0, |a| a.iter().filter(|x| x.is_number()).count())
+        };
+        if numbers(&h["temperature_c"]["hall_1"]) >= 2 && numbers(&h["max_inlet_c"]) >= 2 {
+            assert_eq!(
+                h["temperature_c"].as_object().unwrap().len(),
+                1,
+                "one series per room: {}",
+                h["temperature_c"]
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no temperature history: {h}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let text = scrape_until(
+        &stack,
+        &[
+            "winter_river_node_temperature_celsius{node_id=\"hall_1\",kind=\"room\"} 2",
+            "winter_river_node_solid_celsius{node_id=\"hall_1\",kind=\"room\"} 2",
+            "winter_river_node_inlet_celsius{node_id=\"srv_101\",kind=\"server\"} 2",
+            "winter_river_node_cooling_kw{node_id=\"crah_1\",kind=\"cooling\"} ",
+            "winter_river_server_inlet_max_celsius 2",
+            "winter_river_nodes{status=\"shutdown\"} 0",
+            "# HELP winter_river_node_temperature_celsius Air temperature [°C]",
+        ],
+        Duration::from_secs(8),
     )
     .await;
-    assert_eq!(s, 200);
-    assert!(headers["content-type"].starts_with("application/openmetrics-text"));
-    assert!(String::from_utf8(body).unwrap().ends_with("# EOF\n"));
+    assert!(
+        !text.contains("winter_river_node_power_kw{node_id=\"hall_1\""),
+        "a room has no power series"
+    );
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split(['{', ' ']).next().unwrap_or("");
+        assert!(name.is_ascii(), "a metric name of ASCII only: {line}");
+    }
+    promtool_check(&text).await;
 }
 
 /// Reads the live stream for `window` and returns each `delta` payload.

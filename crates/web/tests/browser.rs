@@ -441,11 +441,7 @@ async fn the_page_rounds_as_the_protocol_does() {
 
 /// A live site on a topology file of the repository.
 async fn repo_site(name: &str) -> Stack {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../topologies")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    Stack::start_toml(&text, &path.display().to_string()).await
+    Stack::start_repo(name).await
 }
 
 /// The README's picture: the hall, a minute of normal running, then utility A lost
@@ -2085,4 +2081,304 @@ async fn docs_drill_panel_screenshot() {
         .await;
     assert_eq!(instructor.errors(), Vec::<String>::new());
     assert_eq!(trainee.errors(), Vec::<String>::new());
+}
+
+// ── Rooms and cooling (issue 14) ────────────────────────────────────────────
+
+/// JavaScript: counts the canvas `id`'s pixels near colour `rgb` (within `tol` on
+/// each channel).
+fn pixels_near(id: &str, rgb: (u8, u8, u8), tol: u8) -> String {
+    let (r, g, b) = rgb;
+    format!(
+        "(() => {{ const c = document.getElementById('{id}'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+         let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && Math.abs(d[i] - {r}) <= {tol} && Math.abs(d[i + 1] - {g}) <= {tol} && Math.abs(d[i + 2] - {b}) <= {tol}) n++; return n; }})()"
+    )
+}
+
+/// JavaScript: the number an element's text starts with ("24.3 °C" → 24.3), or null.
+fn number_in(selector: &str) -> String {
+    format!("parseFloat({}) || null", text_of(selector))
+}
+
+/// Clicks tile `id` of a group of loads (brought into view first) and waits for
+/// its panel.
+async fn select_tile(b: &mut Browser, id: &str) {
+    b.eval(&format!("window.winterRiver.focus('{id}')")).await;
+    b.click(&format!("rect.tile[data-id=\"{id}\"]")).await;
+    b.wait_for(
+        &format!(
+            "document.getElementById('d-id').textContent === '{id}' && document.getElementById('commands').dataset.node === '{id}'"
+        ),
+        Duration::from_secs(5),
+        &format!("{id} selected"),
+    )
+    .await;
+}
+
+/// The hall with all six CRAHs failed from the page, as an operator reads it: the
+/// room hall_1 is a zone round its PDUs, racks and CRAHs with a tile of its air
+/// temperature and class (A2) — within recommended at first, above the recommended
+/// 27 °C (≈ 14 s after the last CRAH), above the allowable 35 °C (≈ 48 s); the
+/// temperature chart draws the air with the class's limits; the racks stop
+/// themselves at their 40 °C inlet (≈ 88 s) and show SHUTDOWN. About 100 s: the
+/// site runs at real time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hall_heats_up_when_its_crahs_fail_until_its_racks_shut_down() {
+    let stack = repo_site("hall.toml").await;
+    stack.wait_all_reporting(Duration::from_secs(20)).await;
+    let mut b = Browser::launch(W, H).await;
+    b.goto(&format!("{}/?token={TOKEN}", stack.base())).await;
+    let room = "[data-id=\"hall_1\"]";
+    let zone = "g.zone[data-room=\"hall_1\"]";
+    b.wait_for(
+        &format!(
+            "{} === 'normal' && {} === 'normal' && document.getElementById('mode').textContent === 'Operator'",
+            shown_attr("hall_1", "data-band"),
+            format_args!("document.querySelector('{zone}').getAttribute('data-band')"),
+        ),
+        Duration::from_secs(10),
+        "hall_1 shown within its class",
+    )
+    .await;
+    // The tile: the room's id, its class, its air with the schema's unit, the band
+    // in the class's numbers; the zone labelled with the room and round its nodes.
+    assert_eq!(b.eval(&text_of(&format!("{room} .id"))).await, "hall_1");
+    assert_eq!(b.eval(&text_of(&format!("{room} .chiptext"))).await, "A2");
+    let air = b.eval(&text_of(&format!("{room} .air"))).await;
+    assert!(
+        air.as_str().is_some_and(|t| t.ends_with(" °C")),
+        "air shown with its unit: {air}"
+    );
+    let air0 = b
+        .eval(&number_in(&format!("{room} .air")))
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(
+        (21.5..=22.5).contains(&air0),
+        "the cooled hall at 22 °C: {air0}"
+    );
+    assert_eq!(
+        b.eval(&text_of(&format!("{room} .band"))).await,
+        "≤ 27 °C recommended"
+    );
+    assert!(
+        b.eval(&text_of(&format!("{room} .sub")))
+            .await
+            .as_str()
+            .is_some_and(|t| t.starts_with("air ") && t.contains("solid mass")),
+        "the summary line: air and solid mass"
+    );
+    assert_eq!(
+        b.eval(&text_of(&format!("{zone} .zone-label"))).await,
+        "hall_1"
+    );
+    // The zone encloses the room's nodes and not the UPS above them.
+    let inside = |id: &str| {
+        format!(
+            "(() => {{ const z = [...document.querySelectorAll('{zone} .zone-fill rect')].map((r) => r.getBoundingClientRect()); \
+             const e = document.querySelector('[data-id=\"{id}\"]').getBoundingClientRect(); const cx = e.left + e.width / 2, cy = e.top + e.height / 2; \
+             return z.some((r) => cx >= r.left && cx <= r.right && cy >= r.top && cy <= r.bottom); }})()"
+        )
+    };
+    for id in ["pdu_a1", "pdu_b4", "srv_101", "crah_1", "hall_1"] {
+        assert_eq!(b.eval(&inside(id)).await, true, "{id} inside hall_1's zone");
+    }
+    for id in ["ups_a1", "dist_b", "house"] {
+        assert_eq!(
+            b.eval(&inside(id)).await,
+            false,
+            "{id} outside hall_1's zone"
+        );
+    }
+    // The KPI and the chart are there with a room.
+    assert_eq!(
+        b.eval("document.getElementById('kpi-inlet').hidden").await,
+        false
+    );
+    b.wait_for(
+        "!document.getElementById('chart-temp').hidden && (window.winterRiver.state.hist.air.get('hall_1') || []).some((v) => typeof v === 'number')",
+        Duration::from_secs(5),
+        "the temperature chart with hall_1's air",
+    )
+    .await;
+    // A CRAH shows the heat it removes; a rack its inlet.
+    select_tile(&mut b, "crah_1").await;
+    assert!(
+        b.eval(&text_of(
+            "#d-values tr[data-field=\"cooling_kw\"] td:last-child"
+        ))
+        .await
+        .as_str()
+        .is_some_and(|t| t.ends_with(" kW")),
+        "crah_1's heat removed in its panel"
+    );
+    select_tile(&mut b, "srv_101").await;
+    assert!(
+        b.eval(&text_of(
+            "#d-values tr[data-field=\"inlet_c\"] td:last-child"
+        ))
+        .await
+        .as_str()
+        .is_some_and(|t| t.ends_with(" °C")),
+        "srv_101's inlet in its panel"
+    );
+
+    // Fail every CRAH from the page.
+    for i in 1..=6 {
+        let id = format!("crah_{i}");
+        select_tile(&mut b, &id).await;
+        b.click("#btn-fail").await;
+        b.wait_for(
+            &format!("{} === 'fault'", shown_status(&id)),
+            Duration::from_secs(5),
+            &format!("{id} failed"),
+        )
+        .await;
+    }
+    let failed = std::time::Instant::now();
+    b.wait_for(
+        &format!(
+            "{} === 'high' && document.querySelector('{zone}').getAttribute('data-band') === 'high' && \
+             document.querySelector('{room}').classList.contains('tone-warn')",
+            shown_attr("hall_1", "data-band")
+        ),
+        Duration::from_secs(40),
+        "hall_1 above its recommended 27 °C",
+    )
+    .await;
+    eprintln!(
+        "hall_1 high {} s after the last CRAH failed",
+        failed.elapsed().as_secs_f64()
+    );
+    let air_high = b
+        .eval(&number_in(&format!("{room} .air")))
+        .await
+        .as_f64()
+        .unwrap();
+    // The band is the simulator's (strictly above 27 °C); the tile shows the air
+    // rounded to the field's decimal, so 27.04 °C reads 27.0.
+    assert!((27.0..=35.0).contains(&air_high), "high: {air_high} °C");
+    assert_eq!(
+        b.eval(&text_of(&format!("{room} .band"))).await,
+        "> 27 °C recommended"
+    );
+    b.wait_for(
+        &format!(
+            "{} === 'critical' && document.querySelector('{zone}').classList.contains('tone-bad') && \
+             document.querySelector('{room}').classList.contains('tone-bad') && \
+             document.getElementById('kpi-inlet').classList.contains('bad')",
+            shown_attr("hall_1", "data-band")
+        ),
+        Duration::from_secs(60),
+        "hall_1 above its allowable 35 °C (class A2)",
+    )
+    .await;
+    eprintln!(
+        "hall_1 critical {} s after the last CRAH failed",
+        failed.elapsed().as_secs_f64()
+    );
+    let air_critical = b
+        .eval(&number_in(&format!("{room} .air")))
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(air_critical >= 35.0, "critical: {air_critical} °C");
+    assert_eq!(
+        b.eval(&text_of(&format!("{room} .band"))).await,
+        "> 35 °C allowable"
+    );
+    // The chart: the air risen past both limits in the history, the air's line
+    // (cyan) and the allowable limit's dashed red line drawn.
+    // (The history takes a sample a second: it passes 35 °C within one.)
+    b.wait_for(
+        "window.winterRiver.state.hist.air.get('hall_1').some((v) => v > 35)",
+        Duration::from_secs(3),
+        "hall_1's air past 35 °C in the chart's history",
+    )
+    .await;
+    b.wait_for(
+        &format!(
+            "{} > 20 && {} > 20 && {} > 20",
+            pixels_near("ch-temp", (0x22, 0xd3, 0xee), 40),
+            pixels_near("ch-temp", (0xef, 0x44, 0x44), 40),
+            pixels_near("ch-temp", (0xf5, 0xa5, 0x24), 40),
+        ),
+        Duration::from_secs(5),
+        "the air and the recommended and allowable lines on the chart",
+    )
+    .await;
+
+    // The racks stop themselves at their 40 °C inlet.
+    b.wait_for(
+        &format!("{} === 'shutdown'", shown_status("srv_101")),
+        Duration::from_secs(70),
+        "srv_101 shut down by its thermal protection",
+    )
+    .await;
+    eprintln!(
+        "srv_101 shutdown {} s after the last CRAH failed",
+        failed.elapsed().as_secs_f64()
+    );
+    select_tile(&mut b, "srv_101").await;
+    b.wait_for(
+        "document.getElementById('d-status').textContent === 'SHUTDOWN'",
+        Duration::from_secs(5),
+        "srv_101's panel says SHUTDOWN",
+    )
+    .await;
+    let inlet = b
+        .eval(&number_in(
+            "#d-values tr[data-field=\"inlet_c\"] td:last-child",
+        ))
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(inlet >= 40.0, "srv_101's inlet at shutdown: {inlet}");
+    // Its group says how many racks are down; the site has lost IT load.
+    b.wait_for(
+        "[...document.querySelectorAll('g.group .gsub')].some((t) => /^12 shutdown/.test(t.textContent))",
+        Duration::from_secs(10),
+        "a row of 12 racks shown shut down",
+    )
+    .await;
+    b.wait_for(
+        "document.getElementById('kpi-lost').classList.contains('bad')",
+        Duration::from_secs(5),
+        "IT load lost",
+    )
+    .await;
+    // The room's own panel: its temperatures, class and band, no electrical rows.
+    b.eval("window.winterRiver.focus('hall_1')").await;
+    select(&mut b, "hall_1").await;
+    let rows = b
+        .eval("[...document.querySelectorAll('#d-values tr')].map((r) => r.cells[0].textContent)")
+        .await;
+    let rows: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    for label in ["Air temperature", "Solid mass", "Class", "Band"] {
+        assert!(rows.contains(&label), "{label} in hall_1's panel: {rows:?}");
+    }
+    for label in ["Input voltage", "Power", "Breaker"] {
+        assert!(!rows.contains(&label), "no {label} for a room: {rows:?}");
+    }
+    // Its chart is its air, not a power it does not have.
+    assert_eq!(
+        b.eval("document.getElementById('ch-node-title').textContent")
+            .await,
+        "hall_1 [°C]"
+    );
+    assert_eq!(
+        b.eval("window.winterRiver.state.nodeHist.kw.some((v) => v > 35)")
+            .await,
+        true,
+        "hall_1's air in the selected component's chart"
+    );
+    b.screenshot(&util::target_tmp().join("web-dashboard-hall-hot.png"))
+        .await;
+    assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
 }

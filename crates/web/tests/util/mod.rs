@@ -87,6 +87,16 @@ impl Stack {
         Stack::start_with(SiteTopology::Toml { text, name }).await
     }
 
+    /// A topology file of the repository's `topologies/` (`hall.toml`), with a
+    /// virtual board for every node.
+    pub async fn start_repo(name: &str) -> Stack {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../topologies")
+            .join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        Stack::start_toml(&text, &path.display().to_string()).await
+    }
+
     /// The broker and the web alone: the test publishes what an engine and boards
     /// would (through [`Stack::client`]).
     pub async fn web_only() -> Stack {
