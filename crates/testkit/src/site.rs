@@ -99,8 +99,17 @@ fn site_lock() -> Arc<tokio::sync::Mutex<()>> {
 }
 
 impl LiveSite {
-    /// Starts the site on the current tokio runtime.
+    /// Starts the site on the current tokio runtime, in real time.
     pub async fn start(topology: SiteTopology<'_>) -> Result<LiveSite, TestkitError> {
+        LiveSite::start_at_speed(topology, 1.0).await
+    }
+
+    /// [`LiveSite::start`] with the engine's clock at `speed` × real time (as `up
+    /// --speed`): a test of minutes of simulated heat-up in seconds.
+    pub async fn start_at_speed(
+        topology: SiteTopology<'_>,
+        speed: f64,
+    ) -> Result<LiveSite, TestkitError> {
         let one_at_a_time = site_lock().lock_owned().await;
         let url: BrokerUrl = broker()?
             .mqtt_url()
@@ -144,7 +153,7 @@ impl LiveSite {
             _one_at_a_time: one_at_a_time,
         };
         if let Some(topology) = topology {
-            site.run_engine_and_boards(topology, drill)?;
+            site.run_engine_and_boards(topology, drill, speed)?;
         }
         Ok(site)
     }
@@ -153,6 +162,7 @@ impl LiveSite {
         &mut self,
         topology: Topology,
         drill: Option<(winter_river_sim::Scenario, String, DrillFiles)>,
+        speed: f64,
     ) -> Result<(), TestkitError> {
         let boards = select_boards(&topology, &NodesSpec::All).map_err(|e| TestkitError::Site {
             what: format!("boards: {e}"),
@@ -160,6 +170,7 @@ impl LiveSite {
         self.nodes = boards.len();
         let config = EngineConfig {
             prefix: self.prefix.clone(),
+            speed,
             ..EngineConfig::default()
         };
         let mut core = EngineCore::new(topology, config).map_err(|e| TestkitError::Site {

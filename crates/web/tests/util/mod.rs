@@ -90,11 +90,25 @@ impl Stack {
     /// A topology file of the repository's `topologies/` (`hall.toml`), with a
     /// virtual board for every node.
     pub async fn start_repo(name: &str) -> Stack {
+        Stack::start_repo_at_speed(name, 1.0).await
+    }
+
+    /// [`Stack::start_repo`] with the engine at `speed` × real time.
+    pub async fn start_repo_at_speed(name: &str, speed: f64) -> Stack {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../topologies")
             .join(name);
         let text = std::fs::read_to_string(&path).unwrap();
-        Stack::start_toml(&text, &path.display().to_string()).await
+        let name = path.display().to_string();
+        Stack::start_configured_at(
+            SiteTopology::Toml {
+                text: &text,
+                name: &name,
+            },
+            speed,
+            |_| {},
+        )
+        .await
     }
 
     /// The broker and the web alone: the test publishes what an engine and boards
@@ -139,7 +153,16 @@ impl Stack {
         topology: SiteTopology<'_>,
         configure: impl FnOnce(&mut WebConfig),
     ) -> Stack {
-        let site = LiveSite::start(topology).await.unwrap();
+        Stack::start_configured_at(topology, 1.0, configure).await
+    }
+
+    /// [`Stack::start_configured`] with the engine at `speed` × real time.
+    pub async fn start_configured_at(
+        topology: SiteTopology<'_>,
+        speed: f64,
+        configure: impl FnOnce(&mut WebConfig),
+    ) -> Stack {
+        let site = LiveSite::start_at_speed(topology, speed).await.unwrap();
         let listener = winter_river_web::bind(([127, 0, 0, 1], 0).into())
             .await
             .unwrap();
