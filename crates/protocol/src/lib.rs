@@ -54,7 +54,7 @@ pub use mode::{ATS_MODES, Breaker, BreakerSpec, GENERATOR_MODES, Mode, ModeSpec,
 pub use schema::Schema;
 pub use status::Status;
 pub use system::{NodeCounts, Source, SystemStatus};
-pub use thermal::{AshraeClass, Band, ClassSpec, RECOMMENDED_MAX_C};
+pub use thermal::{AshraeClass, Band, BandSpec, ClassSpec, RECOMMENDED_MAX_C};
 pub use topic::{
     Publish, Qos, Topic, TopicError, availability_filter, command_filter, status_filter,
     validate_prefix,

@@ -16,7 +16,7 @@ use crate::measurements::Measurements;
 use crate::mode::{Breaker, BreakerSpec, Mode, ModeSpec};
 use crate::status::IDENTITY_AND_LINK_FIELDS;
 use crate::system::{Source, SystemStatus};
-use crate::thermal::{AshraeClass, ClassSpec};
+use crate::thermal::{AshraeClass, Band, BandSpec, ClassSpec};
 
 /// The whole description.
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +38,9 @@ pub struct Schema {
     pub drill: DrillWords,
     /// Rooms' ASHRAE classes and their temperature limits.
     pub classes: Vec<ClassSpec>,
+    /// Where a temperature is against its class (`normal`, `high`, `critical`),
+    /// with the tone each is shown in.
+    pub bands: Vec<BandSpec>,
 }
 
 /// One kind with the commands that apply to it.
@@ -73,6 +76,7 @@ impl Schema {
             breakers: Breaker::ALL.iter().map(|b| b.spec()).collect(),
             drill: DrillWords::new(),
             classes: AshraeClass::ALL.iter().map(|c| c.spec()).collect(),
+            bands: Band::ALL.iter().map(|b| b.spec()).collect(),
         }
     }
 }

@@ -89,7 +89,24 @@ pub enum Band {
     Critical,
 }
 
+/// A band as the schema describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BandSpec {
+    pub word: Band,
+    pub tone: Tone,
+}
+
 impl Band {
+    /// Every band, from the coolest.
+    pub const ALL: [Band; 3] = [Band::Normal, Band::High, Band::Critical];
+
+    pub fn spec(self) -> BandSpec {
+        BandSpec {
+            word: self,
+            tone: self.tone(),
+        }
+    }
+
     /// How the dashboard shows it.
     pub fn tone(self) -> Tone {
         match self {

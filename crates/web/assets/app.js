@@ -258,7 +258,7 @@ function toast(text, error) {
 }
 
 // ── The shared description (GET /api/schema) ──────────────────────────────
-const D = { kinds: new Map(), states: new Map(), fields: new Map(), system: new Map(), commands: new Map(), kindOnly: new Set(), modes: new Map(), breakers: new Map(), classes: new Map() };
+const D = { kinds: new Map(), states: new Map(), fields: new Map(), system: new Map(), commands: new Map(), kindOnly: new Set(), modes: new Map(), breakers: new Map(), classes: new Map(), bands: new Map() };
 function useSchema(schema) {
   S.schema = schema;
   for (const k of schema.kinds) D.kinds.set(k.name, k);
@@ -269,6 +269,7 @@ function useSchema(schema) {
   for (const m of schema.modes || []) D.modes.set(m.word, m);
   for (const b of schema.breakers || []) D.breakers.set(b.word, b);
   for (const c of schema.classes || []) D.classes.set(c.word, c);
+  for (const b of schema.bands || []) D.bands.set(b.word, b);
   // A field some kind lists among its extras belongs to those kinds only; the
   // others every kind reports.
   for (const k of schema.kinds) for (const f of k.extra_fields) D.kindOnly.add(f);
@@ -299,8 +300,8 @@ function bandOf(cls, c) {
   if (c > cls.recommended_max_c) return "high";
   return "normal";
 }
-const BAND_TONE = { normal: "good", high: "warn", critical: "bad" };
-const bandTone = (band) => BAND_TONE[band] || "none";
+/// The tone a band is shown in (the schema's `bands`).
+const bandTone = (band) => (D.bands.get(band) || {}).tone || "none";
 /// What a band means, in the class's own numbers.
 function bandText(cls, band) {
   const unit = (D.fields.get(F.air) || {}).unit || "";

@@ -486,6 +486,17 @@ async fn rooms_in_the_schema_topology_state_history_and_metrics() {
             .map(|(w, a)| (w.to_string(), 27.0, *a))
             .collect();
     assert_eq!(classes, expected, "ASHRAE 2021 classes in /api/schema");
+    let bands: Vec<(&str, &str)> = schema["bands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["word"].as_str().unwrap(), b["tone"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        bands,
+        [("normal", "good"), ("high", "warn"), ("critical", "bad")],
+        "the bands and their tones in /api/schema"
+    );
     let room = schema["kinds"]
         .as_array()
         .unwrap()
