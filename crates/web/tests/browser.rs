@@ -2337,7 +2337,10 @@ async fn the_hall_heats_up_when_its_crahs_fail_until_its_racks_shut_down() {
         .unwrap();
     // Once the racks stop, the hall cools at once (no heat left in it): the panel
     // shows the inlet of now; the events say it stopped at its 40 °C.
-    assert!(inlet > 27.0, "srv_101's inlet just after its shutdown: {inlet}");
+    assert!(
+        inlet > 27.0,
+        "srv_101's inlet just after its shutdown: {inlet}"
+    );
     b.wait_for(
         "[...document.querySelectorAll('#timeline li')].some((li) => li.textContent.includes('srv_101 shut itself down: inlet 40.0 °C reached its shutdown_c 40 °C'))",
         Duration::from_secs(5),
