@@ -105,7 +105,11 @@ impl Thermal {
         if rooms.is_empty() {
             return Thermal::default();
         }
-        let room_slot = |r: usize| rooms.iter().position(|&x| x == r).unwrap_or(0) as u32;
+        // Room node index → its index in `rooms`.
+        let mut room_slots = vec![0u32; topology.len()];
+        for (k, &r) in rooms.iter().enumerate() {
+            room_slots[r] = k as u32;
+        }
         let mut t = Thermal {
             slot: vec![NONE; topology.len()],
             heat_kw: vec![0.0; rooms.len()],
@@ -116,7 +120,7 @@ impl Thermal {
         };
         for (i, node) in topology.nodes.iter().enumerate() {
             let Some(r) = node.room else { continue };
-            let room = room_slot(r);
+            let room = room_slots[r];
             let node_u32 = i as u32;
             match &node.params {
                 KindParams::Cooling(p) => {
@@ -139,19 +143,19 @@ impl Thermal {
                 }
                 _ => {}
             }
-            match node.kind().spec().role {
-                Role::Load => t.heaters.push(Heater {
+            // A load heats its room with the power it is served, a conversion node
+            // with its losses; sources, switches and pass-through nodes lose nothing.
+            let losses = match node.kind().spec().role {
+                Role::Load => Some(false),
+                Role::Conversion => Some(true),
+                _ => None,
+            };
+            if let Some(losses) = losses {
+                t.heaters.push(Heater {
                     node: node_u32,
                     room,
-                    losses: false,
-                }),
-                Role::Conversion => t.heaters.push(Heater {
-                    node: node_u32,
-                    room,
-                    losses: true,
-                }),
-                // Sources, switches and pass-through nodes lose nothing here.
-                _ => {}
+                    losses,
+                });
             }
         }
         t.cool_kw = vec![0.0; t.coolers.len()];
