@@ -7,7 +7,8 @@
 //!
 //! Each step at time `t`:
 //! 1. integrate the previous step's flows over the step just ended (breaker heat,
-//!    unserved energy, each kind's state: battery charge, fuel) — so a timer of T s
+//!    unserved energy, each kind's state: battery charge, fuel; then the rooms'
+//!    temperatures and the servers' inlets, `crate::thermal`) — so a timer of T s
 //!    fires on the first step at or after T;
 //! 2. apply queued commands;
 //! 3. advance the kinds' timers (generators);
