@@ -2617,3 +2617,47 @@ async fn with_a_viewer_token_the_page_needs_it_and_then_reads_only() {
         "the viewer's command changed nothing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebound_name_gets_the_refusal_not_the_dashboard() {
+    let stack =
+        Stack::start_configured(winter_river_testkit::site::SiteTopology::BrokerOnly, |c| {
+            c.allowed_hosts = vec!["pi.test".into()]
+        })
+        .await;
+    // Chromium resolves both names to loopback, as DNS rebinding would turn
+    // evil.test into this machine's address.
+    let mut b = Browser::launch_with(
+        W,
+        H,
+        &["--host-resolver-rules=MAP evil.test 127.0.0.1, MAP pi.test 127.0.0.1"],
+    )
+    .await;
+    let port = stack.http.port();
+    b.goto(&format!("http://evil.test:{port}/?token={TOKEN}"))
+        .await;
+    b.wait_for(
+        "document.body && document.body.innerText.includes('--allowed-host evil.test')",
+        Duration::from_secs(5),
+        "the refusal naming the flag",
+    )
+    .await;
+    // No cookie was set for the rebound name, and no script of the dashboard ran.
+    let cookies = b
+        .call(
+            "Network.getCookies",
+            serde_json::json!({"urls": [format!("http://evil.test:{port}/")]}),
+        )
+        .await;
+    assert_eq!(cookies["cookies"], serde_json::json!([]));
+    assert_eq!(b.eval("typeof window.winterRiver").await, "undefined");
+    // A name given with --allowed-host is the dashboard.
+    b.goto(&format!("http://pi.test:{port}/?token={TOKEN}"))
+        .await;
+    b.wait_for(
+        "typeof window.winterRiver === 'object' && document.getElementById('mode').textContent === 'Operator'",
+        Duration::from_secs(10),
+        "the dashboard by its allowed name, signed in",
+    )
+    .await;
+}

@@ -474,6 +474,11 @@ impl Browser {
     /// Starts Chromium (headless, no network beyond loopback, a fresh profile).
     /// Panics with what to install when it is missing: scripts/test installs it.
     pub async fn launch(width: u32, height: u32) -> Browser {
+        Browser::launch_with(width, height, &[]).await
+    }
+
+    /// [`Browser::launch`] with more Chromium flags (`--host-resolver-rules=…`).
+    pub async fn launch_with(width: u32, height: u32, extra: &[&str]) -> Browser {
         static N: AtomicU64 = AtomicU64::new(0);
         let profile = target_tmp().join(format!(
             "chromium-profile-{}-{}",
@@ -501,8 +506,9 @@ impl Browser {
                 "--remote-debugging-port=0",
                 &format!("--window-size={width},{height}"),
                 &format!("--user-data-dir={}", profile.display()),
-                "about:blank",
             ])
+            .args(extra)
+            .arg("about:blank")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
