@@ -80,7 +80,7 @@ struct Cli {
 enum Cmd {
     /// Run everything: embedded broker (unless --broker), engine, virtual boards and the
     /// web dashboard (HTTP API, /metrics).
-    Up(up_cmd::UpArgs),
+    Up(Box<up_cmd::UpArgs>),
     /// The embedded MQTT broker alone (TCP and WebSocket).
     Broker(pieces_cmd::BrokerArgs),
     /// The simulation engine alone, against a broker.

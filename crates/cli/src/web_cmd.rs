@@ -31,6 +31,21 @@ pub struct HttpArgs {
     /// token does both.
     #[arg(long, env = "WR_INSTRUCTOR_TOKEN", hide_env_values = true)]
     pub instructor_token: Option<String>,
+    /// Viewer token: when given, every read (the page, the API, the live stream,
+    /// /metrics) needs it or the operator's or instructor's token; without it,
+    /// reads are open to anyone who can reach the dashboard (docs/security.md).
+    #[arg(long, env = "WR_VIEWER_TOKEN", hide_env_values = true)]
+    pub viewer_token: Option<String>,
+    /// With --viewer-token: leave /metrics open (a Prometheus without credentials);
+    /// otherwise it needs a token too (`authorization` in the scrape config).
+    #[arg(long, env = "WR_METRICS_OPEN")]
+    pub metrics_open: bool,
+    /// A host name the dashboard answers to (repeatable): `NAME` with the listening
+    /// port (the Pi's hostname, `raspberrypi.local`) or `NAME:PORT` (a reverse
+    /// proxy's). Its listening address, localhost, 127.0.0.1 and [::1] always are;
+    /// another Host is refused (DNS rebinding).
+    #[arg(long = "allowed-host", value_name = "NAME[:PORT]")]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// A token goes in a URL and a header: printable ASCII without spaces, `&` or `#`.
@@ -60,6 +75,8 @@ impl HttpArgs {
             None => winter_river_web::random_token(),
         };
         self.instructor_token(&token)?;
+        self.viewer_token(&token)?;
+        self.allowed_hosts()?;
         let listener = std::net::TcpListener::bind(self.http).with_context(|| {
             format!(
                 "cannot listen for the dashboard on {} (port taken? choose another with --http)",
@@ -89,23 +106,61 @@ impl HttpArgs {
         Ok(Some(t.clone()))
     }
 
+    /// The viewer token, checked as `--token` is and told apart from the other
+    /// roles' (a viewer token that controls would be no viewer's).
+    pub fn viewer_token(&self, operator: &str) -> Result<Option<String>> {
+        let Some(t) = &self.viewer_token else {
+            return Ok(None);
+        };
+        check_token("--viewer-token / WR_VIEWER_TOKEN", t)?;
+        if t == operator || self.instructor_token.as_deref() == Some(t.as_str()) {
+            anyhow::bail!(
+                "--viewer-token is the operator's or the instructor's token: viewers need a token of their own, which reads only"
+            );
+        }
+        Ok(Some(t.clone()))
+    }
+
+    /// `--allowed-host` names: a host name or address, optionally `:PORT`, without
+    /// a scheme or a path.
+    fn allowed_hosts(&self) -> Result<Vec<String>> {
+        for h in &self.allowed_hosts {
+            let ok = !h.is_empty()
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+                });
+            if !ok {
+                anyhow::bail!(
+                    "--allowed-host `{h}`: give a host name as a browser puts it in the address bar (`raspberrypi.local`, `wr.example.org:443`), without http:// or a path"
+                );
+            }
+        }
+        Ok(self.allowed_hosts.clone())
+    }
+
     /// The web's configuration: prefix, operator token `token` (from
-    /// [`HttpArgs::listen`]), the instructor's; no debrief directory (`up` sets the
-    /// engine's).
+    /// [`HttpArgs::listen`]), the instructor's and viewers', the Host names; no
+    /// debrief directory (`up` sets the engine's).
     pub fn web_config(&self, prefix: &str, token: String) -> Result<WebConfig> {
         let instructor_token = self.instructor_token(&token)?;
+        let viewer_token = self.viewer_token(&token)?;
         Ok(WebConfig {
             instructor_token,
+            viewer_token,
+            metrics_open: self.metrics_open,
+            allowed_hosts: self.allowed_hosts()?,
             ..WebConfig::new(prefix, token)
         })
     }
 }
 
 /// The lines that say where the dashboard is, one URL per role: the operators'
-/// (with their token) and, when there is one, the instructor's.
+/// (with their token) and, when there are, the instructor's and the viewers'; and
+/// where `/metrics` is, with what it needs.
 pub fn dashboard_lines(addr: SocketAddr, config: &WebConfig) -> Vec<String> {
     let url = |token: &str| winter_river_web::dashboard_url(addr, token);
-    match &config.instructor_token {
+    let mut lines = match &config.instructor_token {
         None => vec![format!("  dashboard  {}", url(&config.token))],
         Some(instructor) => vec![
             format!("  dashboard  {}   (operators)", url(&config.token)),
@@ -114,7 +169,17 @@ pub fn dashboard_lines(addr: SocketAddr, config: &WebConfig) -> Vec<String> {
                 url(instructor)
             ),
         ],
+    };
+    if let Some(viewer) = &config.viewer_token {
+        lines.push(format!("  viewers    {}   (read only)", url(viewer)));
     }
+    let metrics = format!("  metrics    {}/metrics", base_url(addr));
+    lines.push(if config.viewer_token.is_some() && !config.metrics_open {
+        format!("{metrics}   (needs a token: Authorization: Bearer TOKEN)")
+    } else {
+        metrics
+    });
+    lines
 }
 
 /// `http://host:port` of a dashboard listening on `addr` (loopback for a wildcard).
@@ -167,7 +232,6 @@ pub fn run(args: &WebArgs) -> Result<u8> {
     for line in dashboard_lines(addr, &config) {
         println!("{line}");
     }
-    println!("  metrics    {}/metrics", base_url(addr));
     runtime()?.block_on(async move {
         let handle = spawn(listener, url, config, None, shutdown_signal())?;
         let _ = handle.await;
@@ -186,6 +250,9 @@ mod tests {
             http: "127.0.0.1:0".parse().unwrap(),
             token: token.map(str::to_string),
             instructor_token: instructor.map(str::to_string),
+            viewer_token: None,
+            metrics_open: false,
+            allowed_hosts: Vec::new(),
         }
     }
 
@@ -235,7 +302,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             dashboard_lines(addr, &one),
-            ["  dashboard  http://127.0.0.1:8080/?token=op"]
+            [
+                "  dashboard  http://127.0.0.1:8080/?token=op",
+                "  metrics    http://127.0.0.1:8080/metrics"
+            ]
         );
         let two = args(Some("op"), Some("teach"))
             .web_config("wr", "op".into())
@@ -245,7 +315,53 @@ mod tests {
             [
                 "  dashboard  http://127.0.0.1:8080/?token=op   (operators)",
                 "  instructor http://127.0.0.1:8080/?token=teach   (fault injection, drill control)",
+                "  metrics    http://127.0.0.1:8080/metrics",
             ]
         );
+        let mut viewers = args(Some("op"), None);
+        viewers.viewer_token = Some("look".into());
+        let config = viewers.web_config("wr", "op".into()).unwrap();
+        assert_eq!(
+            dashboard_lines(addr, &config),
+            [
+                "  dashboard  http://127.0.0.1:8080/?token=op",
+                "  viewers    http://127.0.0.1:8080/?token=look   (read only)",
+                "  metrics    http://127.0.0.1:8080/metrics   (needs a token: Authorization: Bearer TOKEN)",
+            ]
+        );
+        viewers.metrics_open = true;
+        let config = viewers.web_config("wr", "op".into()).unwrap();
+        assert_eq!(
+            dashboard_lines(addr, &config)[2],
+            "  metrics    http://127.0.0.1:8080/metrics"
+        );
+    }
+
+    #[test]
+    fn the_viewer_token_is_its_own_and_host_names_are_names() {
+        let mut a = args(Some("op"), Some("teach"));
+        for same in ["op", "teach"] {
+            a.viewer_token = Some(same.into());
+            let e = a.web_config("wr", "op".into()).unwrap_err();
+            assert!(
+                e.to_string().contains("viewers need a token of their own"),
+                "{e}"
+            );
+        }
+        a.viewer_token = Some("a b".into());
+        let e = a.web_config("wr", "op".into()).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--viewer-token / WR_VIEWER_TOKEN"),
+            "{e}"
+        );
+        a.viewer_token = Some("look".into());
+        a.allowed_hosts = vec!["raspberrypi.local".into(), "wr.example.org:443".into()];
+        let c = a.web_config("wr", "op".into()).unwrap();
+        assert_eq!(c.viewer_token.as_deref(), Some("look"));
+        assert_eq!(c.allowed_hosts, ["raspberrypi.local", "wr.example.org:443"]);
+        a.allowed_hosts = vec!["http://pi.local/".into()];
+        let e = a.web_config("wr", "op".into()).unwrap_err();
+        assert!(e.to_string().contains("without http://"), "{e}");
     }
 }

@@ -654,3 +654,191 @@ fn up_refuses_a_site_beyond_its_open_file_limit_naming_the_numbers() {
     // Nothing was started: no banner.
     assert!(!stdout(&o).contains("Winter River up"), "{}", stdout(&o));
 }
+
+// ── The dashboard's protections (issue 16) ──────────────────────────────────────
+
+/// One blocking HTTP/1.1 GET to `addr` with `Host: host`: status, head, body.
+#[allow(clippy::unwrap_used)] // a test: a panic is the failure
+fn http_get(addr: &str, host: &str, path: &str, headers: &[&str]) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s =
+        std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for h in headers {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = String::new();
+    let _ = s.read_to_string(&mut raw);
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+/// `up` on loopback, nothing else started beside it; its stdout lines until the
+/// `metrics` line (the last of the dashboard's), then the running child.
+#[allow(clippy::unwrap_used)] // a test: a panic is the failure
+fn up_until_dashboard(dir: &Path, extra: &[&str]) -> (std::process::Child, Vec<String>) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_winter-river"))
+        .args([
+            "up",
+            "--nodes",
+            "none",
+            "--state",
+            "none",
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .args(["--mqtt-port", "0", "--ws-port", "0", "--bind", "127.0.0.1"])
+        .args(extra)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run winter-river up: {e}"));
+    let out = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    let mut reader = std::io::BufReader::new(out).lines();
+    for line in reader.by_ref() {
+        let line = line.unwrap();
+        let last = line.trim_start().starts_with("metrics ");
+        lines.push(line);
+        if last {
+            break;
+        }
+    }
+    // Keep reading: `up` would die of a closed stdout at its next line.
+    std::thread::spawn(move || reader.for_each(drop));
+    (child, lines)
+}
+
+/// The `http://host:port/?token=…` of the banner line starting with `role`.
+#[allow(clippy::unwrap_used)] // a test: a panic is the failure
+fn url_of<'a>(lines: &'a [String], role: &str) -> &'a str {
+    let line = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(role))
+        .unwrap_or_else(|| panic!("no `{role}` line in {lines:?}"));
+    line.split_whitespace().nth(1).unwrap()
+}
+
+#[test]
+#[allow(clippy::unwrap_used)] // a test: a panic is the failure
+fn up_prints_urls_whose_host_the_dashboard_answers_and_the_viewer_token_gates_reads() {
+    let dir = scratch("up-dashboard-guard");
+    let (mut child, lines) = up_until_dashboard(
+        &dir,
+        &[
+            "--token",
+            "op-tok",
+            "--viewer-token",
+            "look-tok",
+            "--allowed-host",
+            "pi.local",
+        ],
+    );
+    let dashboard = url_of(&lines, "dashboard").to_string();
+    let viewers = url_of(&lines, "viewers").to_string();
+    let metrics = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("metrics"))
+        .unwrap()
+        .clone();
+    let rest = dashboard.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    assert_eq!(path, "/?token=op-tok");
+    let port = host.rsplit_once(':').unwrap().1;
+    let addr = format!("127.0.0.1:{port}");
+    // The printed URL's host passes: its token becomes the cookie.
+    let (s, head, _) = http_get(&addr, host, path, &[]);
+    assert_eq!(s, 303, "{head}");
+    assert!(
+        head.contains("set-cookie: wr_token_") && head.contains("httponly"),
+        "{head}"
+    );
+    assert!(viewers.ends_with("/?token=look-tok"), "{viewers}");
+    let (s, _, _) = http_get(&addr, host, "/?token=look-tok", &[]);
+    assert_eq!(s, 303);
+    // --allowed-host adds a name; any other is refused, naming the flag.
+    let auth = "Authorization: Bearer look-tok";
+    let (s, _, _) = http_get(&addr, &format!("pi.local:{port}"), "/api/schema", &[auth]);
+    assert_eq!(s, 200);
+    let (s, _, body) = http_get(
+        &addr,
+        &format!("rebind.example:{port}"),
+        "/api/schema",
+        &[auth],
+    );
+    assert_eq!(s, 421);
+    assert!(body.contains("--allowed-host rebind.example"), "{body}");
+    // Reads need a token, /metrics too (the banner says so).
+    assert_eq!(http_get(&addr, host, "/api/schema", &[]).0, 401);
+    assert_eq!(http_get(&addr, host, "/metrics", &[]).0, 401);
+    assert!(metrics.contains("needs a token"), "{metrics}");
+    assert_eq!(
+        http_get(&addr, host, "/metrics", &["authorization: bearer look-tok"]).0,
+        200
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    // --metrics-open leaves /metrics to Prometheus; the rest stays gated.
+    let (mut child, lines) = up_until_dashboard(
+        &dir,
+        &[
+            "--token",
+            "op-tok",
+            "--viewer-token",
+            "look-tok",
+            "--metrics-open",
+        ],
+    );
+    let rest = url_of(&lines, "dashboard")
+        .strip_prefix("http://")
+        .unwrap()
+        .to_string();
+    let host = &rest[..rest.find('/').unwrap()];
+    let addr = format!("127.0.0.1:{}", host.rsplit_once(':').unwrap().1);
+    assert_eq!(http_get(&addr, host, "/metrics", &[]).0, 200);
+    assert_eq!(http_get(&addr, host, "/api/state", &[]).0, 401);
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[test]
+#[allow(clippy::unwrap_used)] // a test: a panic is the failure
+fn the_viewer_token_must_be_its_own() {
+    let o = wr(&[
+        "web",
+        "--http",
+        "127.0.0.1:0",
+        "--token",
+        "same",
+        "--viewer-token",
+        "same",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("viewers need a token of their own"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wr(&[
+        "web",
+        "--http",
+        "127.0.0.1:0",
+        "--allowed-host",
+        "http://pi.local/",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("without http://"), "{}", stderr(&o));
+}

@@ -44,7 +44,6 @@ const STORED = "battery";
 const S = {
   schema: null,
   clockOffset: 0,
-  token: null,
   control: false,
   /// The token may inject faults and control drills; `roles`: this dashboard has an
   /// instructor's token apart from the operators' (GET /api/session).
@@ -77,35 +76,35 @@ const S = {
 };
 
 // ── Token and control ─────────────────────────────────────────────────────
+// The token lives in an HttpOnly cookie this script never sees: `/?token=…` is
+// exchanged for it by the server (a redirect, so the token is gone from the address
+// bar before this page loads), and the badge's prompt signs in with POST
+// /api/session. Requests carry the cookie by themselves.
 function initToken() {
-  const url = new URL(location.href);
-  const fromUrl = url.searchParams.get("token");
-  if (fromUrl) {
-    try { localStorage.setItem("wr-token", fromUrl); } catch (_) { /* private mode */ }
-    url.searchParams.delete("token");
-    history.replaceState(null, "", url.pathname + url.search + url.hash);
-    S.token = fromUrl;
-  } else {
-    try { S.token = localStorage.getItem("wr-token"); } catch (_) { S.token = null; }
-  }
+  // Earlier versions kept the token in localStorage, where any script could read it.
+  try { localStorage.removeItem("wr-token"); } catch (_) { /* private mode */ }
   checkSession();
-  $("mode").addEventListener("click", () => {
+  $("mode").addEventListener("click", async () => {
     const t = prompt(S.control ? "Token (empty to become read-only):" : "Operator's or instructor's token (printed by `winter-river up`):", "");
     if (t === null) return;
-    S.token = t.trim() || null;
-    try { if (S.token) localStorage.setItem("wr-token", S.token); else localStorage.removeItem("wr-token"); } catch (_) { /* ignore */ }
+    try {
+      const r = await fetch("/api/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: t.trim() }) });
+      if (!r.ok) {
+        let why = r.statusText;
+        try { why = (await r.json()).error || why; } catch (_) { /* not JSON */ }
+        toast("Refused (" + r.status + "): " + why, true);
+      }
+    } catch (_) { toast("Not sent: the dashboard is unreachable", true); }
     checkSession();
   });
 }
 
 async function checkSession() {
   let session = {};
-  if (S.token) {
-    try {
-      const r = await fetch("/api/session", { headers: { Authorization: "Bearer " + S.token } });
-      if (r.ok) session = await r.json();
-    } catch (_) { session = {}; }
-  }
+  try {
+    const r = await fetch("/api/session");
+    if (r.ok) session = await r.json();
+  } catch (_) { session = {}; }
   const control = session.control === true;
   S.control = control;
   S.instructor = control && session.instructor === true;
@@ -131,7 +130,6 @@ const ANSWER_MS = 5000;
 
 async function sendCommand(id, command, params) {
   const headers = { "Content-Type": "application/json" };
-  if (S.token) headers.Authorization = "Bearer " + S.token;
   // Registered before the request: the answer may come on the live stream before
   // the response does. Only a command the engine answers (the schema says which)
   // waits for one.
@@ -1621,7 +1619,6 @@ const mk = (tag, cls, text) => { const e = document.createElement(tag); if (cls)
 
 async function sendDrill(command, params) {
   const headers = { "Content-Type": "application/json" };
-  if (S.token) headers.Authorization = "Bearer " + S.token;
   let r;
   try {
     r = await fetch("/api/drill", { method: "POST", headers, body: JSON.stringify(params ? { command, params } : { command }) });

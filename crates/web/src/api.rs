@@ -3,7 +3,7 @@
 //! live drill's status, commands and debrief, the live stream and `/metrics`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,8 +16,9 @@ use winter_river_protocol::{
     encode_drill_command,
 };
 
+use crate::guard::{Caller, NoRole, Role, Via, same_origin};
 use crate::store::CommandCheck;
-use crate::{App, PublishRequest, assets, live, metrics};
+use crate::{App, PublishRequest, assets, guard, live, metrics};
 
 pub(crate) fn router(app: App) -> Router {
     Router::new()
@@ -30,13 +31,17 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/state", get(state))
         .route("/api/events", get(events))
         .route("/api/history", get(history))
-        .route("/api/session", get(session))
+        .route("/api/session", get(session).post(sign_in))
         .route("/api/live", get(live::stream))
         .route("/api/nodes/:id/screen", get(screen))
         .route("/api/nodes/:id/command", post(command))
         .route("/api/drill", get(drill).post(drill_command))
         .route("/drill/debrief", get(debrief))
         .route("/metrics", get(metrics::scrape))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            guard::protect,
+        ))
         .with_state(app)
 }
 
@@ -97,81 +102,6 @@ async fn history(State(app): State<App>, Query(q): Query<HistoryQuery>) -> Json<
     Json(app.store().history_json(q.node.as_deref()))
 }
 
-/// Who a request's token says it is (docs/api.md, "Roles").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    /// Switching, loads, resets: every operator command but fault injection.
-    Operator,
-    /// Fault injection and drill control, and everything an operator does.
-    Instructor,
-}
-
-/// Why a request has no role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NoRole {
-    /// No `Authorization: Bearer` header: 401.
-    NoToken,
-    /// A token that is neither the operator's nor the instructor's (`roles`: there
-    /// is an instructor's): 403.
-    WrongToken { roles: bool },
-}
-
-impl IntoResponse for NoRole {
-    fn into_response(self) -> Response {
-        match self {
-            NoRole::NoToken => {
-                let mut r = error(
-                    StatusCode::UNAUTHORIZED,
-                    "control needs the operator token: Authorization: Bearer TOKEN",
-                );
-                r.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"winter-river\""),
-                );
-                r
-            }
-            NoRole::WrongToken { roles: true } => error(
-                StatusCode::FORBIDDEN,
-                "wrong token: neither the operator's nor the instructor's",
-            ),
-            NoRole::WrongToken { roles: false } => {
-                error(StatusCode::FORBIDDEN, "wrong operator token")
-            }
-        }
-    }
-}
-
-/// The caller's role from `Authorization: Bearer …`. With no instructor token
-/// configured, the operator token is both.
-fn role(app: &App, headers: &HeaderMap) -> Result<Role, NoRole> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(NoRole::NoToken);
-    };
-    let given = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or("");
-    let instructor = app
-        .instructor_token
-        .as_deref()
-        .is_some_and(|t| constant_time_eq(given.as_bytes(), t.as_bytes()));
-    if instructor {
-        Ok(Role::Instructor)
-    } else if constant_time_eq(given.as_bytes(), app.token.as_bytes()) {
-        Ok(if app.instructor_token.is_some() {
-            Role::Operator
-        } else {
-            Role::Instructor
-        })
-    } else {
-        Err(NoRole::WrongToken {
-            roles: app.instructor_token.is_some(),
-        })
-    }
-}
-
 /// 403 for an operator asking for what only the instructor may do (`what`: "fault
 /// injection", "drill control").
 fn instructor_only(what: &str) -> Response {
@@ -181,26 +111,102 @@ fn instructor_only(what: &str) -> Response {
     )
 }
 
-/// Compares without stopping at the first difference, so timing tells nothing.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for (i, &x) in a.iter().enumerate() {
-        diff |= usize::from(x ^ b.get(i % b.len().max(1)).copied().unwrap_or(0));
+/// Why a write is refused before it is read.
+#[derive(Debug)]
+enum Refused {
+    NoRole(NoRole),
+    Viewer,
+    CrossOrigin(String),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::NoRole(no) => no.into_response(),
+            Refused::Viewer => error(
+                StatusCode::FORBIDDEN,
+                "the viewer token only reads: control needs the operator token",
+            ),
+            Refused::CrossOrigin(why) => error(StatusCode::FORBIDDEN, why),
+        }
     }
-    diff == 0 && !b.is_empty()
+}
+
+/// The caller's role for a write (a command, drill control): an operator's or the
+/// instructor's token, and from the dashboard's own page when it came in the cookie
+/// (guard::same_origin). The middleware always sets the caller; none is no token.
+fn controller(caller: Option<&Caller>, headers: &HeaderMap) -> Result<Role, Refused> {
+    let Some(caller) = caller else {
+        return Err(Refused::NoRole(NoRole::NoToken));
+    };
+    let role = caller.role.map_err(Refused::NoRole)?;
+    if role == Role::Viewer {
+        return Err(Refused::Viewer);
+    }
+    if caller.via == Via::Cookie {
+        same_origin(headers).map_err(Refused::CrossOrigin)?;
+    }
+    Ok(role)
 }
 
 /// What the caller's token allows: control (the operator's commands) and the
 /// instructor's part (fault injection, drill control); `roles` says whether this
-/// dashboard has an instructor's token at all (without one, the operator is both).
-/// The page asks once to enable its buttons.
-async fn session(State(app): State<App>, headers: HeaderMap) -> Json<Value> {
-    let role = role(&app, &headers).ok();
+/// dashboard has an instructor's token at all (without one, the operator is both);
+/// `role` names it (`viewer`, `operator`, `instructor`, or null). The page asks
+/// once to enable its buttons.
+async fn session(State(app): State<App>, caller: Option<Extension<Caller>>) -> Json<Value> {
+    let role = caller.and_then(|c| c.role.ok());
+    session_json(&app, role)
+}
+
+fn session_json(app: &App, role: Option<Role>) -> Json<Value> {
+    let control = matches!(role, Some(Role::Operator | Role::Instructor));
     Json(json!({
-        "control": role.is_some(),
+        "control": control,
         "instructor": role == Some(Role::Instructor),
-        "roles": app.instructor_token.is_some(),
+        "roles": app.guard.instructor.is_some(),
+        "role": role.map(Role::name),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+struct SignIn {
+    token: Option<String>,
+}
+
+/// `POST /api/session {"token": "…"}`: the page's sign-in (its mode badge): a
+/// token of this dashboard becomes the HttpOnly cookie, as `/?token=` does; an
+/// empty or null one signs out. From the dashboard's own page only.
+async fn sign_in(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(why) = same_origin(&headers) {
+        return error(StatusCode::FORBIDDEN, why.replace("commands", "sign-ins"));
+    }
+    let Ok(SignIn { token }) = serde_json::from_slice::<SignIn>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected {\"token\": \"…\"} (null or \"\" signs out)",
+        );
+    };
+    let token = token.unwrap_or_default();
+    let token = token.trim();
+    let (role, cookie) = if token.is_empty() {
+        (None, app.guard.clear_cookie())
+    } else {
+        match app.guard.role_of(token) {
+            Some(role) => (Some(role), app.guard.set_cookie(token)),
+            None => {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "not one of this dashboard's tokens (viewer, operator or instructor): use the one `winter-river up` printed this time",
+                );
+            }
+        }
+    };
+    let mut r = session_json(&app, role).into_response();
+    r.headers_mut().insert(header::SET_COOKIE, cookie);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 #[derive(Debug, Deserialize)]
@@ -264,10 +270,11 @@ async fn screen(
 async fn command(
     State(app): State<App>,
     Path(id): Path<String>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let role = match role(&app, &headers) {
+    let role = match controller(caller.as_deref(), &headers) {
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
@@ -364,10 +371,15 @@ async fn drill(State(app): State<App>) -> Response {
 
 /// `POST /api/drill`: an instructor's drill command (`start`, `stop`, `inject
 /// {event}`, `load {file}`), checked and published to `<p>/system/drill/command`.
-async fn drill_command(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    match role(&app, &headers) {
+async fn drill_command(
+    State(app): State<App>,
+    caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match controller(caller.as_deref(), &headers) {
         Ok(Role::Instructor) => {}
-        Ok(Role::Operator) => return instructor_only("drill control"),
+        Ok(_) => return instructor_only("drill control"),
         Err(r) => return r.into_response(),
     }
     let cmd = match decode_drill_command(&body) {
@@ -436,19 +448,5 @@ async fn debrief(State(app): State<App>) -> Response {
             format!("cannot read {}: {e}", path.display()),
         ),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn token_comparison() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abd", b"abc"));
-        assert!(!constant_time_eq(b"ab", b"abc"));
-        assert!(!constant_time_eq(b"abcd", b"abc"));
-        assert!(!constant_time_eq(b"", b""));
     }
 }

@@ -10,11 +10,13 @@
 //! Pieces: [`store`] (sans-IO state built from MQTT), `feed` (the MQTT link that
 //! fills it and publishes commands), `api` (HTTP routes), `live` (the batched
 //! server-sent-events stream), `metrics` (Prometheus text, with the engine's
-//! telemetry when it runs in the same process), `assets` (the page).
+//! telemetry when it runs in the same process), `assets` (the page), `guard` (roles,
+//! the token cookie, the Host allow-list and the security headers: docs/security.md).
 
 mod api;
 mod assets;
 mod feed;
+mod guard;
 mod live;
 mod metrics;
 pub mod store;
@@ -46,6 +48,17 @@ pub struct WebConfig {
     /// instead of the operator's, and it may do everything the operator's does
     /// (docs/api.md, "Roles"); unset, the operator token does both.
     pub instructor_token: Option<String>,
+    /// Viewer token: when set, every read (the page, the API, the live stream,
+    /// `/metrics` unless `metrics_open`) needs it or another role's token; unset,
+    /// reads are open (docs/security.md).
+    pub viewer_token: Option<String>,
+    /// `/metrics` stays open even with a viewer token (for a Prometheus without
+    /// credentials).
+    pub metrics_open: bool,
+    /// Host names the dashboard answers to besides its listening address,
+    /// `localhost`, `127.0.0.1` and `[::1]`: `NAME` (with the listening port) or
+    /// `NAME:PORT` (a reverse proxy's).
+    pub allowed_hosts: Vec<String>,
     /// Where the engine writes drill debriefs: `GET /drill/debrief` serves its
     /// `latest.html`.
     pub debrief_dir: Option<PathBuf>,
@@ -59,6 +72,9 @@ impl WebConfig {
             prefix: prefix.to_string(),
             token,
             instructor_token: None,
+            viewer_token: None,
+            metrics_open: false,
+            allowed_hosts: Vec::new(),
             debrief_dir: None,
             client_id: format!("winter-river-web-{}", std::process::id()),
         }
@@ -111,8 +127,7 @@ pub(crate) struct Shared {
     pub store: Mutex<Store>,
     pub changes: watch::Sender<u64>,
     pub publish: mpsc::Sender<PublishRequest>,
-    pub token: String,
-    pub instructor_token: Option<String>,
+    pub guard: guard::Guard,
     pub debrief_dir: Option<PathBuf>,
     pub telemetry: Option<watch::Receiver<Telemetry>>,
     pub stop: watch::Receiver<bool>,
@@ -153,8 +168,7 @@ pub async fn serve(
         store: Mutex::new(Store::new(&config.prefix)),
         changes,
         publish: publish_tx,
-        token: config.token.clone(),
-        instructor_token: config.instructor_token.clone(),
+        guard: guard::Guard::new(&config, listener.local_addr()?),
         debrief_dir: config.debrief_dir.clone(),
         telemetry,
         stop: stop_rx.clone(),
@@ -170,7 +184,8 @@ pub async fn serve(
     ));
     let router = api::router(app);
     let mut stopped = stop_rx;
-    let result = axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<guard::Local>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_tx.send(true);

@@ -1129,3 +1129,539 @@ async fn drill_status_commands_live_stream_and_debrief() {
     assert!(headers["content-security-policy"].starts_with("default-src 'none'"));
     assert_eq!(String::from_utf8(body).unwrap(), page);
 }
+
+// ── The hardened dashboard (issue 16) ───────────────────────────────────────
+
+/// The viewers' token, for stacks started with one.
+const VIEWER: &str = "test-viewer-token";
+
+/// `GET /?token=token`: the `name=value` of the cookie it sets (panics without one)
+/// and the whole `Set-Cookie`.
+async fn exchange(stack: &Stack, token: &str) -> (String, String) {
+    let (s, h, _) = request_full(stack.http, "GET", &format!("/?token={token}"), &[], b"").await;
+    assert_eq!(s, 303, "{h:?}");
+    let set = h.get("set-cookie").cloned().expect("a Set-Cookie");
+    let pair = set.split(';').next().unwrap().trim().to_string();
+    (pair, set)
+}
+
+fn json_of(body: &[u8]) -> Value {
+    serde_json::from_slice(body).unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_url_token_is_exchanged_for_an_httponly_samesite_strict_cookie() {
+    let stack = Stack::web_only_with(Stack::with_instructor).await;
+    let port = stack.http.port();
+    let (s, h, _) = request_full(
+        stack.http,
+        "GET",
+        &format!("/?token={INSTRUCTOR}"),
+        &[],
+        b"",
+    )
+    .await;
+    // A redirect: the page that loads has no token in its URL.
+    assert_eq!(s, 303);
+    assert_eq!(h["location"], "/");
+    assert_eq!(h["cache-control"], "no-store");
+    let set = &h["set-cookie"];
+    let attrs: Vec<&str> = set.split(';').map(str::trim).collect();
+    assert!(attrs[0].starts_with(&format!("wr_token_{port}=")), "{set}");
+    assert!(
+        !attrs[0].contains(INSTRUCTOR),
+        "the cookie holds the token hex-encoded: {set}"
+    );
+    for a in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(attrs.contains(&a), "{a} in {set}");
+    }
+    assert!(
+        !set.contains("Secure"),
+        "no HTTPS yet, so not Secure: {set}"
+    );
+    // The cookie carries the token's role.
+    let cookie = attrs[0].to_string();
+    let (_, body) = request(
+        stack.http,
+        "GET",
+        "/api/session",
+        &[("Cookie", &cookie)],
+        b"",
+    )
+    .await;
+    let v = json_of(&body);
+    assert_eq!(
+        (v["control"].as_bool(), v["instructor"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(v["role"], "instructor");
+    let (operator, _) = exchange(&stack, TOKEN).await;
+    let (_, body) = request(
+        stack.http,
+        "GET",
+        "/api/session",
+        &[("Cookie", &operator)],
+        b"",
+    )
+    .await;
+    assert_eq!(json_of(&body)["role"], "operator");
+    assert_eq!(json_of(&body)["instructor"], false);
+    // Other query parameters stay; a wrong token gets no cookie and says why.
+    let (s, h, _) =
+        request_full(stack.http, "GET", &format!("/?a=1&token={TOKEN}"), &[], b"").await;
+    assert_eq!((s, h["location"].as_str()), (303, "/?a=1"));
+    let (s, h, body) = request_full(stack.http, "GET", "/?token=nope", &[], b"").await;
+    assert_eq!(s, 403);
+    assert!(!h.contains_key("set-cookie"));
+    assert!(
+        String::from_utf8_lossy(&body).contains("not one of this dashboard's"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    // The page's sign-in sets and clears the same cookie, from its own origin only.
+    let origin = format!("http://{}", stack.http);
+    let json_from_page = [
+        ("Content-Type", "application/json"),
+        ("Origin", origin.as_str()),
+    ];
+    let (s, h, body) = request_full(
+        stack.http,
+        "POST",
+        "/api/session",
+        &json_from_page,
+        format!(r#"{{"token": "{TOKEN}"}}"#).as_bytes(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(json_of(&body)["role"], "operator");
+    assert_eq!(h["set-cookie"].split(';').next().unwrap(), operator);
+    let (s, h, _) = request_full(
+        stack.http,
+        "POST",
+        "/api/session",
+        &json_from_page,
+        br#"{"token": ""}"#,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(h["set-cookie"].contains("Max-Age=0"), "{h:?}");
+    let (s, _, body) = request_full(
+        stack.http,
+        "POST",
+        "/api/session",
+        &[
+            ("Content-Type", "application/json"),
+            ("Origin", "http://evil.example"),
+        ],
+        format!(r#"{{"token": "{TOKEN}"}}"#).as_bytes(),
+    )
+    .await;
+    assert_eq!(s, 403, "{}", String::from_utf8_lossy(&body));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_commands_come_only_from_the_dashboard_s_own_page() {
+    let stack = Stack::web_only_with(Stack::with_instructor).await;
+    let engine = stack.client("engine").await;
+    play_topology(&stack, &engine).await;
+    let (cookie, _) = exchange(&stack, INSTRUCTOR).await;
+    let (operator, _) = exchange(&stack, TOKEN).await;
+    let origin = format!("http://{}", stack.http);
+    let fail = br#"{"command": "set_fault", "params": {"state": true}}"#;
+    let post = |headers: Vec<(&'static str, String)>, path: &'static str, body: &'static [u8]| {
+        let addr = stack.http;
+        async move {
+            let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (s, body) = request(addr, "POST", path, &h, body).await;
+            (
+                s,
+                json_of(&body)["error"].as_str().unwrap_or("").to_string(),
+            )
+        }
+    };
+    let cmd = "/api/nodes/util_a/command";
+    let json = ("Content-Type", "application/json".to_string());
+    // From the page: the cookie, JSON, its own Origin.
+    let page = vec![
+        json.clone(),
+        ("Cookie", cookie.clone()),
+        ("Origin", origin.clone()),
+    ];
+    assert_eq!(post(page.clone(), cmd, fail).await.0, 202);
+    let drill = br#"{"command": "stop"}"#;
+    assert_ne!(post(page.clone(), "/api/drill", drill).await.0, 403);
+    // The cookie's role is the token's: the operator's cookie injects no fault.
+    let (s, why) = post(
+        vec![
+            json.clone(),
+            ("Cookie", operator),
+            ("Origin", origin.clone()),
+        ],
+        cmd,
+        fail,
+    )
+    .await;
+    assert_eq!(
+        (s, why.as_str()),
+        (403, "fault injection needs the instructor's token")
+    );
+    // The cookie from anywhere else: refused, saying why.
+    let (s, why) = post(vec![json.clone(), ("Cookie", cookie.clone())], cmd, fail).await;
+    assert_eq!(s, 403);
+    assert!(
+        why.starts_with("no Origin header") && why.contains("Authorization: Bearer"),
+        "{why}"
+    );
+    let (s, why) = post(
+        vec![
+            json.clone(),
+            ("Cookie", cookie.clone()),
+            ("Origin", "http://evil.example".into()),
+        ],
+        cmd,
+        fail,
+    )
+    .await;
+    assert_eq!(s, 403);
+    assert!(
+        why.contains("from another origin (http://evil.example)"),
+        "{why}"
+    );
+    // Another port of the same host is the same site (SameSite lets the cookie go)
+    // but another origin.
+    let other_port = format!("http://127.0.0.1:{}", stack.http.port() ^ 1);
+    let (s, _) = post(
+        vec![
+            json.clone(),
+            ("Cookie", cookie.clone()),
+            ("Origin", other_port),
+        ],
+        cmd,
+        fail,
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, why) = post(
+        vec![
+            json.clone(),
+            ("Cookie", cookie.clone()),
+            ("Origin", origin.clone()),
+            ("Sec-Fetch-Site", "same-site".into()),
+        ],
+        cmd,
+        fail,
+    )
+    .await;
+    assert_eq!(s, 403, "{why}");
+    // A form post (text/plain) with the cookie, even from the page's origin.
+    let (s, why) = post(
+        vec![
+            ("Content-Type", "text/plain".into()),
+            ("Cookie", cookie.clone()),
+            ("Origin", origin.clone()),
+        ],
+        cmd,
+        fail,
+    )
+    .await;
+    assert_eq!(s, 403);
+    assert!(
+        why.starts_with("not Content-Type: application/json"),
+        "{why}"
+    );
+    // A cross-site form post as a browser sends it: SameSite=Strict keeps the
+    // cookie home, so it carries no token at all.
+    let (s, _) = post(
+        vec![
+            ("Content-Type", "text/plain".into()),
+            ("Origin", "http://evil.example".into()),
+        ],
+        cmd,
+        fail,
+    )
+    .await;
+    assert_eq!(s, 401);
+    // A bearer header needs no Origin (scripts, curl), in any case of the scheme.
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let auth = format!("{scheme} {INSTRUCTOR}");
+        let (s, why) = post(vec![json.clone(), ("Authorization", auth)], cmd, fail).await;
+        assert_eq!(s, 202, "{scheme}: {why}");
+    }
+    let (s, why) = post(
+        vec![json.clone(), ("Authorization", format!("Basic {TOKEN}"))],
+        cmd,
+        fail,
+    )
+    .await;
+    assert_eq!(s, 401);
+    assert!(why.contains("Bearer scheme"), "{why}");
+    // A bearer header wins over the cookie, wrong or right.
+    let (s, _) = post(
+        vec![
+            json,
+            ("Cookie", cookie),
+            ("Origin", origin),
+            ("Authorization", "Bearer nope".into()),
+        ],
+        cmd,
+        fail,
+    )
+    .await;
+    assert_eq!(s, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_viewer_token_every_read_needs_a_token() {
+    let stack = Stack::web_only_with(|c| {
+        Stack::with_instructor(c);
+        c.viewer_token = Some(VIEWER.to_string());
+        c.debrief_dir = Some(util::fresh_dir("viewer-gate"));
+    })
+    .await;
+    let engine = stack.client("engine").await;
+    engine
+        .publish(
+            &format!("{}/system/topology", stack.prefix),
+            util::SEED_TOPOLOGY_JSON,
+            winter_river_protocol::Qos::AtLeastOnce,
+            true,
+        )
+        .unwrap();
+    let reads = [
+        "/",
+        "/app.js",
+        "/app.css",
+        "/favicon.svg",
+        "/api/schema",
+        "/api/topology",
+        "/api/state",
+        "/api/events",
+        "/api/history",
+        "/api/session",
+        "/api/drill",
+        "/api/nodes/util_a/screen",
+        "/drill/debrief",
+        "/metrics",
+    ];
+    let (viewer_cookie, _) = exchange(&stack, VIEWER).await;
+    let viewer = bearer(VIEWER);
+    let lower = format!("bearer {TOKEN}");
+    for path in reads {
+        let (s, h, body) = request_full(stack.http, "GET", path, &[], b"").await;
+        assert_eq!(s, 401, "{path} without a token");
+        assert!(h.contains_key("www-authenticate"), "{path}");
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("?token="), "{path}: {text}");
+        let (s, _) = request(
+            stack.http,
+            "GET",
+            path,
+            &[("Authorization", "Bearer nope")],
+            b"",
+        )
+        .await;
+        assert_eq!(s, 403, "{path} with a wrong token");
+        for auth in [
+            ("Authorization", viewer.as_str()),
+            ("Cookie", viewer_cookie.as_str()),
+            ("Authorization", lower.as_str()),
+        ] {
+            let (s, body) = request(stack.http, "GET", path, &[auth], b"").await;
+            // Readable: what the handler says (the debrief is not written yet, the
+            // screen has no status yet), never a refusal for the token.
+            assert!(
+                ![401, 403].contains(&s),
+                "{path} with {auth:?}: {s} {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+    // The live stream too.
+    assert_eq!(util::head_of(stack.http, "/api/live", &[]).await.0, 401);
+    let (s, h) = util::head_of(stack.http, "/api/live", &[("Cookie", &viewer_cookie)]).await;
+    assert_eq!(s, 200);
+    assert!(h["content-type"].starts_with("text/event-stream"), "{h:?}");
+    // The page's own refusal is for a person; a stale cookie is cleared.
+    let (_, body) = get(stack.http, "/").await;
+    assert!(String::from_utf8_lossy(&body).contains("--viewer-token"));
+    let stale = format!("wr_token_{}=6e6f7065", stack.http.port());
+    let (s, h, _) = request_full(stack.http, "GET", "/", &[("Cookie", &stale)], b"").await;
+    assert_eq!(s, 403);
+    assert!(h["set-cookie"].contains("Max-Age=0"), "{h:?}");
+    // The viewer reads only.
+    let (s, v) = post_command(
+        &stack,
+        "util_a",
+        Some(VIEWER),
+        r#"{"command": "reset", "params": {}}"#,
+    )
+    .await;
+    assert_eq!(s, 403);
+    assert_eq!(
+        v["error"],
+        "the viewer token only reads: control needs the operator token"
+    );
+    let (_, body) = request(
+        stack.http,
+        "GET",
+        "/api/session",
+        &[("Cookie", &viewer_cookie)],
+        b"",
+    )
+    .await;
+    let v = json_of(&body);
+    assert_eq!(
+        (v["role"].as_str(), v["control"].as_bool()),
+        (Some("viewer"), Some(false))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_open_leaves_only_metrics_open() {
+    let gated = Stack::web_only_with(|c| {
+        c.viewer_token = Some(VIEWER.to_string());
+        c.metrics_open = true;
+    })
+    .await;
+    assert_eq!(get(gated.http, "/metrics").await.0, 200);
+    assert_eq!(get(gated.http, "/api/state").await.0, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_viewer_token_reads_stay_open() {
+    let open = Stack::web_only().await;
+    for path in ["/", "/api/state", "/api/schema", "/metrics"] {
+        assert_eq!(get(open.http, path).await.0, 200, "{path}");
+    }
+    assert_eq!(util::head_of(open.http, "/api/live", &[]).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    let stack = Stack::web_only_with(|c| c.viewer_token = Some(VIEWER.to_string())).await;
+    let viewer = bearer(VIEWER);
+    let evil = format!("evil.example:{}", stack.http.port());
+    let with = |name, value| vec![(name, value)];
+    let none = Vec::new;
+    // GETs: path, headers, the status expected.
+    let cases = [
+        ("/", with("Authorization", viewer.as_str()), 200),
+        ("/app.js", with("Authorization", &viewer), 200),
+        ("/api/state", with("Authorization", &viewer), 200),
+        ("/no/such/page", with("Authorization", &viewer), 404),
+        ("/api/state", none(), 401),
+        ("/", with("Host", &evil), 421),
+        ("/?token=nope", none(), 403),
+    ];
+    for (path, headers, want) in cases {
+        let (s, h, _) = request_full(stack.http, "GET", path, &headers, b"").await;
+        assert_eq!(s, want, "{path} {headers:?}");
+        let csp = h
+            .get("content-security-policy")
+            .map(String::as_str)
+            .unwrap_or("");
+        for d in [
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+        ] {
+            assert!(csp.contains(d), "{path}: {d} in `{csp}`");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(
+            h.get("x-frame-options").map(String::as_str),
+            Some("DENY"),
+            "{path}"
+        );
+        assert_eq!(
+            h.get("x-content-type-options").map(String::as_str),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            h.get("referrer-policy").map(String::as_str),
+            Some("no-referrer"),
+            "{path}"
+        );
+    }
+    // The page loads no inline script (the policy would block it).
+    let (_, body) = request(stack.http, "GET", "/", &[("Authorization", &viewer)], b"").await;
+    let html = String::from_utf8_lossy(&body);
+    assert_eq!(
+        html.matches("<script").count(),
+        html.matches("<script src=").count()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_dashboard_s_own_names_are_answered() {
+    let stack = Stack::web_only_with(|c| {
+        c.allowed_hosts = vec!["pi.local".into(), "wr.example.org:443".into()]
+    })
+    .await;
+    let port = stack.http.port();
+    for ok in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LocalHost:{port}"),
+        format!("[::1]:{port}"),
+        format!("pi.local:{port}"),
+        "wr.example.org:443".to_string(),
+        // No port: HTTP/1.0 tools, nginx's `$host`.
+        "localhost".to_string(),
+        "pi.local".to_string(),
+    ] {
+        let (s, _) = request(stack.http, "GET", "/api/state", &[("Host", &ok)], b"").await;
+        assert_eq!(s, 200, "Host: {ok}");
+    }
+    for bad in [
+        format!("evil.example:{port}"),
+        format!("localhost:{}", port ^ 1),
+        "evil.example".to_string(),
+        format!("pi.local.evil.example:{port}"),
+        format!("10.1.2.3:{port}"),
+    ] {
+        let (s, h, body) =
+            request_full(stack.http, "GET", "/api/state", &[("Host", &bad)], b"").await;
+        assert_eq!(s, 421, "Host: {bad}");
+        assert!(h["content-type"].starts_with("text/plain"));
+        let text = String::from_utf8_lossy(&body);
+        let name = bad.rsplit_once(':').map_or(bad.as_str(), |(n, _)| n);
+        if name == "localhost" {
+            assert!(
+                text.contains(&format!("listens on port {port}")),
+                "{bad}: {text}"
+            );
+            continue;
+        }
+        assert!(
+            text.contains(&format!("--allowed-host {name}")),
+            "{bad}: {text}"
+        );
+    }
+    // Before the token: a rebound page gets neither the cookie nor a command in.
+    let (s, h, _) = request_full(
+        stack.http,
+        "GET",
+        &format!("/?token={TOKEN}"),
+        &[("Host", &format!("evil.example:{port}"))],
+        b"",
+    )
+    .await;
+    assert_eq!(s, 421);
+    assert!(!h.contains_key("set-cookie"));
+    let auth = bearer(TOKEN);
+    let (s, _) = request(
+        stack.http,
+        "POST",
+        "/api/nodes/util_a/command",
+        &[
+            ("Host", "evil.example"),
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"command": "reset", "params": {}}"#,
+    )
+    .await;
+    assert_eq!(s, 421);
+}

@@ -1557,7 +1557,7 @@ async fn the_drill_panel_for_the_instructor_and_a_trainee() {
     );
     assert_eq!(
         trainee
-            .eval("fetch('/api/drill', {method: 'POST', headers: {Authorization: 'Bearer ' + window.winterRiver.state.token}, body: '{\"command\": \"stop\"}'}).then(r => r.status)")
+            .eval("fetch('/api/drill', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{\"command\": \"stop\"}'}).then(r => r.status)")
             .await,
         403
     );
@@ -2393,4 +2393,271 @@ async fn the_hall_heats_up_when_its_crahs_fail_until_its_racks_shut_down() {
     b.screenshot(&util::target_tmp().join("web-dashboard-hall-hot.png"))
         .await;
     assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
+}
+
+// ── The hardened dashboard (issue 16) ───────────────────────────────────────
+
+/// Before any page script: records every Content-Security-Policy violation in
+/// `window.__csp` (DevTools' own scripts are exempt from the policy).
+const CSP_WATCH: &str = "window.__csp = []; document.addEventListener('securitypolicyviolation', \
+    (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));";
+
+/// JavaScript: every default node shown with a status.
+fn every_node_shown() -> String {
+    DEFAULT_NODES
+        .iter()
+        .map(|id| format!("['ok','standby'].includes({})", shown_status(id)))
+        .collect::<Vec<_>>()
+        .join(" && ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_url_token_becomes_a_cookie_the_page_cannot_read_and_commands_carry_it() {
+    let stack = Stack::start().await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let mut b = Browser::launch(W, H).await;
+    b.goto(&format!("{}/?token={TOKEN}", stack.base())).await;
+    b.wait_for(
+        &format!(
+            "{} === 'ok' && document.getElementById('mode').textContent === 'Operator'",
+            shown_status("util_a")
+        ),
+        Duration::from_secs(10),
+        "util_a shown and operator mode from the cookie",
+    )
+    .await;
+    // The server redirected: the address bar and the history never kept the token.
+    assert_eq!(b.eval("location.href").await, format!("{}/", stack.base()));
+    let history = b
+        .call("Page.getNavigationHistory", serde_json::json!({}))
+        .await;
+    let urls: Vec<&str> = history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["url"].as_str())
+        .collect();
+    assert!(urls.iter().all(|u| !u.contains("token")), "{urls:?}");
+    // No script sees the token: not in document.cookie, not in localStorage.
+    assert_eq!(b.eval("document.cookie").await, "");
+    assert_eq!(
+        b.eval("JSON.stringify(Object.entries(localStorage))").await,
+        "[]"
+    );
+    let cookies = b
+        .call(
+            "Network.getCookies",
+            serde_json::json!({"urls": [format!("{}/", stack.base())]}),
+        )
+        .await;
+    let cookies = cookies["cookies"].as_array().unwrap();
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let c = &cookies[0];
+    assert_eq!(c["name"], format!("wr_token_{}", stack.http.port()));
+    assert_eq!(c["httpOnly"], true);
+    assert_eq!(c["sameSite"], "Strict");
+    assert_eq!(c["path"], "/");
+    assert_eq!(c["secure"], false);
+    // The page's commands go with the cookie alone (no Authorization header).
+    assert_eq!(
+        b.eval("window.winterRiver.sendCommand('util_a', 'set_fault', {state: true})")
+            .await,
+        true
+    );
+    b.wait_for(
+        &format!("{} === 'fault'", shown_status("util_a")),
+        Duration::from_secs(3),
+        "util_a failed by the cookie's command",
+    )
+    .await;
+    assert_eq!(stack.node_status("util_a").await.as_deref(), Some("fault"));
+    // Signing out from the badge's prompt clears the cookie: read-only again.
+    assert_eq!(
+        b.eval("fetch('/api/session', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{\"token\": \"\"}'}).then(r => r.json()).then(s => s.control)")
+            .await,
+        false
+    );
+    assert_eq!(
+        b.eval("fetch('/api/nodes/util_a/command', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{\"command\": \"reset\", \"params\": {}}'}).then(r => r.status)")
+            .await,
+        401
+    );
+    let unexpected: Vec<String> = b
+        .errors()
+        .into_iter()
+        .filter(|e| !e.contains("401"))
+        .collect();
+    assert_eq!(unexpected, Vec::<String>::new(), "the page logged errors");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_works_under_its_content_security_policy_without_a_violation() {
+    let stack = Stack::start().await;
+    stack.wait_all_reporting(Duration::from_secs(10)).await;
+    let mut b = Browser::launch(W, H).await;
+    b.call(
+        "Page.addScriptToEvaluateOnNewDocument",
+        serde_json::json!({"source": CSP_WATCH}),
+    )
+    .await;
+    b.goto(&format!("{}/?token={TOKEN}", stack.base())).await;
+    b.wait_for(
+        &format!(
+            "{} && document.getElementById('conn').dataset.state === 'live'",
+            every_node_shown()
+        ),
+        Duration::from_secs(10),
+        "every node shown, the stream live",
+    )
+    .await;
+    // Exercise the page: a node's detail (history chart, OLED frame), the site list.
+    b.click("[data-id=\"ups_a\"] .box").await;
+    b.wait_for(
+        "document.getElementById('d-id').textContent === 'ups_a'",
+        Duration::from_secs(5),
+        "ups_a selected",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(b.eval("window.__csp").await, serde_json::json!([]));
+    assert_eq!(b.errors(), Vec::<String>::new(), "the page logged errors");
+    // The policy is in force: an injected inline script does not run.
+    b.eval(
+        "(() => { const s = document.createElement('script'); s.textContent = 'window.__inline = 1'; document.body.appendChild(s); })()",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(b.eval("typeof window.__inline").await, "undefined");
+    assert_eq!(
+        b.eval("window.__csp.some(v => v.startsWith('script-src'))")
+            .await,
+        true,
+        "{}",
+        b.eval("JSON.stringify(window.__csp)").await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_viewer_token_the_page_needs_it_and_then_reads_only() {
+    let stack = Stack::start_configured(winter_river_testkit::site::SiteTopology::Default, |c| {
+        c.viewer_token = Some("test-viewer-token".into())
+    })
+    .await;
+    // The web's own reads need a token now: wait through the viewer's.
+    let auth = "Bearer test-viewer-token";
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = util::request(
+            stack.http,
+            "GET",
+            "/api/state",
+            &[("Authorization", auth)],
+            b"",
+        )
+        .await;
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let nodes = v["nodes"].as_array().cloned().unwrap_or_default();
+        if !nodes.is_empty() && nodes.iter().all(|n| n["status"].is_string()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every node reported"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut b = Browser::launch(W, H).await;
+    b.goto(&stack.base()).await;
+    b.wait_for(
+        "document.body && document.body.innerText.includes('--viewer-token')",
+        Duration::from_secs(5),
+        "the refusal says how to read the dashboard",
+    )
+    .await;
+    b.goto(&format!("{}/?token=test-viewer-token", stack.base()))
+        .await;
+    b.wait_for(
+        &format!(
+            "{} && document.getElementById('conn').dataset.state === 'live' && document.getElementById('mode').textContent === 'Read-only'",
+            every_node_shown()
+        ),
+        Duration::from_secs(10),
+        "the viewer's page: every node, the stream live, read-only",
+    )
+    .await;
+    assert_eq!(
+        b.eval("fetch('/api/nodes/util_a/command', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{\"command\": \"set_fault\", \"params\": {\"state\": true}}'}).then(r => r.status)")
+            .await,
+        403
+    );
+    // Only the first page's refusal (401) and the viewer's refused command (403).
+    let unexpected: Vec<String> = b
+        .errors()
+        .into_iter()
+        .filter(|e| !e.contains("401") && !e.contains("403"))
+        .collect();
+    assert_eq!(unexpected, Vec::<String>::new(), "the page logged errors");
+    let (_, body) = util::request(
+        stack.http,
+        "GET",
+        "/api/state",
+        &[("Authorization", auth)],
+        b"",
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let util_a = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node_id"] == "util_a")
+        .unwrap();
+    assert_eq!(
+        util_a["status"], "ok",
+        "the viewer's command changed nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebound_name_gets_the_refusal_not_the_dashboard() {
+    let stack =
+        Stack::start_configured(winter_river_testkit::site::SiteTopology::BrokerOnly, |c| {
+            c.allowed_hosts = vec!["pi.test".into()]
+        })
+        .await;
+    // Chromium resolves both names to loopback, as DNS rebinding would turn
+    // evil.test into this machine's address.
+    let mut b = Browser::launch_with(
+        W,
+        H,
+        &["--host-resolver-rules=MAP evil.test 127.0.0.1, MAP pi.test 127.0.0.1"],
+    )
+    .await;
+    let port = stack.http.port();
+    b.goto(&format!("http://evil.test:{port}/?token={TOKEN}"))
+        .await;
+    b.wait_for(
+        "document.body && document.body.innerText.includes('--allowed-host evil.test')",
+        Duration::from_secs(5),
+        "the refusal naming the flag",
+    )
+    .await;
+    // No cookie was set for the rebound name, and no script of the dashboard ran.
+    let cookies = b
+        .call(
+            "Network.getCookies",
+            serde_json::json!({"urls": [format!("http://evil.test:{port}/")]}),
+        )
+        .await;
+    assert_eq!(cookies["cookies"], serde_json::json!([]));
+    assert_eq!(b.eval("typeof window.winterRiver").await, "undefined");
+    // A name given with --allowed-host is the dashboard.
+    b.goto(&format!("http://pi.test:{port}/?token={TOKEN}"))
+        .await;
+    b.wait_for(
+        "typeof window.winterRiver === 'object' && document.getElementById('mode').textContent === 'Operator'",
+        Duration::from_secs(10),
+        "the dashboard by its allowed name, signed in",
+    )
+    .await;
 }

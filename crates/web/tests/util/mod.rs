@@ -261,11 +261,19 @@ pub async fn request_full(
             .await
             .expect("connect in time")
             .expect("connect");
+    // A `Host` among `headers` replaces the default (the address connected to).
+    let host = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .map_or_else(|| addr.to_string(), |(_, v)| v.to_string());
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    for (k, v) in headers {
+    for (k, v) in headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
+    {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
@@ -348,6 +356,46 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The status line and headers of a GET whose body may never end (the live
+/// stream), then the connection is dropped.
+pub async fn head_of(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, HashMap<String, String>) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        while !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the connection closed before the response head");
+            raw.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .expect("a response head in time");
+    let head = String::from_utf8_lossy(&raw).to_string();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers)
+}
+
 pub async fn get(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
     request(addr, "GET", path, &[], b"").await
 }
@@ -426,6 +474,11 @@ impl Browser {
     /// Starts Chromium (headless, no network beyond loopback, a fresh profile).
     /// Panics with what to install when it is missing: scripts/test installs it.
     pub async fn launch(width: u32, height: u32) -> Browser {
+        Browser::launch_with(width, height, &[]).await
+    }
+
+    /// [`Browser::launch`] with more Chromium flags (`--host-resolver-rules=…`).
+    pub async fn launch_with(width: u32, height: u32, extra: &[&str]) -> Browser {
         static N: AtomicU64 = AtomicU64::new(0);
         let profile = target_tmp().join(format!(
             "chromium-profile-{}-{}",
@@ -453,8 +506,9 @@ impl Browser {
                 "--remote-debugging-port=0",
                 &format!("--window-size={width},{height}"),
                 &format!("--user-data-dir={}", profile.display()),
-                "about:blank",
             ])
+            .args(extra)
+            .arg("about:blank")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
