@@ -24,12 +24,16 @@ pub struct Dashboard {
     port: u16,
     /// The path the dashboard is served under, without a trailing `/` (usually empty).
     base: String,
+    /// The URL's `token=` (as `up` prints it), sent as a bearer token: a dashboard
+    /// started with `--viewer-token` serves its events only to a token.
+    token: Option<String>,
 }
 
 impl Dashboard {
     /// Parses `http://host[:port][/path][?query]`; the scheme may be left out. The
-    /// URL `up` prints (`http://127.0.0.1:8080/?token=…`) works too: the query is
-    /// dropped (reading events needs no token).
+    /// URL `up` prints (`http://127.0.0.1:8080/?token=…`) works too: its token is
+    /// sent with the request (needed when the dashboard has a viewer token,
+    /// docs/security.md), the rest of the query is dropped.
     pub fn parse(text: &str) -> Result<Dashboard, String> {
         let rest = match text.split_once("://") {
             Some(("http", rest)) => rest,
@@ -40,6 +44,17 @@ impl Dashboard {
             }
             None => text,
         };
+        let token = rest
+            .split('#')
+            .next()
+            .and_then(|r| r.split_once('?'))
+            .and_then(|(_, query)| {
+                query
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix("token="))
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+            });
         let rest = rest.split(['?', '#']).next().unwrap_or("");
         let (authority, path) = match rest.find('/') {
             Some(i) => rest.split_at(i),
@@ -70,6 +85,7 @@ impl Dashboard {
             host: host.to_string(),
             port,
             base: path.trim_end_matches('/').to_string(),
+            token,
         })
     }
 
@@ -109,8 +125,13 @@ impl Dashboard {
             }
         }
         let mut stream = stream.ok_or(last)?;
+        let authorization = self
+            .token
+            .as_ref()
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
         let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n{authorization}Connection: close\r\n\r\n",
             self.authority
         );
         stream
@@ -243,6 +264,8 @@ mod tests {
     #[test]
     fn dashboard_urls_parse_as_printed_by_up() {
         let d = dashboard("http://127.0.0.1:8080/?token=abc");
+        assert_eq!(d.token.as_deref(), Some("abc"));
+        assert_eq!(dashboard("http://127.0.0.1:8080/").token, None);
         assert_eq!((d.host.as_str(), d.port), ("127.0.0.1", 8080));
         assert_eq!(d.events_url(), "http://127.0.0.1:8080/api/events");
         assert_eq!(
