@@ -377,9 +377,14 @@ mod tests {
             request.contains(&format!("\r\nHost: 127.0.0.1:{port}\r\n")),
             "{request}"
         );
+        // The URL's token goes in a header, never in the request line.
         assert!(
-            !request.contains("secret"),
-            "the token is not sent: {request}"
+            request.contains("\r\nAuthorization: Bearer secret\r\n"),
+            "{request}"
+        );
+        assert!(
+            !request.lines().next().unwrap_or("").contains("secret"),
+            "{request}"
         );
     }
 
