@@ -9,10 +9,12 @@
 
 use serde::Serialize;
 use winter_river_protocol::{KINDS, NodeKind, Role};
-use winter_river_sim::{KindParams, Simulator, Topology};
+use winter_river_sim::{Simulator, Topology};
 
 pub use crate::maintenance::{Exposure, Maintainability};
-use crate::outcome::{Outcome, RunConfig, server_demand_kw, servers_of, simulate_failure};
+use crate::outcome::{
+    Outcome, RunConfig, room_cooling_kw, server_demand_kw, servers_of, simulate_failure,
+};
 use crate::par_map;
 
 /// What to analyse.
@@ -190,17 +192,11 @@ pub fn components(topology: &Topology) -> Vec<usize> {
             let role = node.kind().spec().role;
             match role {
                 Role::Thermal => false,
-                Role::Load => is_room_cooling(topology, i),
+                Role::Load => room_cooling_kw(topology, i).is_some(),
                 _ => true,
             }
         })
         .collect()
-}
-
-/// A cooling unit that names a room and removes heat from it.
-fn is_room_cooling(topology: &Topology, i: usize) -> bool {
-    let node = topology.node(i);
-    node.room.is_some() && matches!(&node.params, KindParams::Cooling(p) if p.capacity_kw > 0.0)
 }
 
 fn case(
@@ -261,14 +257,7 @@ fn thermal_points(topology: &Topology, comps: &[usize], n1: &[Outcome]) -> Vec<T
             let Some(t) = r.first_shutdown_after_s else {
                 continue;
             };
-            let it_kw: f64 = r
-                .shut_down
-                .iter()
-                .map(|&s| match &topology.node(s).params {
-                    KindParams::Server(p) => p.demand_kw,
-                    _ => 0.0,
-                })
-                .sum();
+            let it_kw: f64 = server_demand_kw(topology, &r.shut_down).iter().sum();
             let component = topology.node(c).id.clone();
             let room = topology.node(r.room).id.clone();
             out.push(ThermalPoint {
@@ -311,21 +300,15 @@ fn room_cooling(topology: &Topology, run: &RunConfig, points: &[ThermalPoint]) -
         .map(|r| {
             let room = topology.node(r);
             let units: Vec<(usize, f64)> = (0..topology.len())
-                .filter(|&i| topology.node(i).room == Some(r) && is_room_cooling(topology, i))
-                .map(|i| match &topology.node(i).params {
-                    KindParams::Cooling(p) => (i, p.capacity_kw),
-                    _ => (i, 0.0),
-                })
+                .filter(|&i| topology.node(i).room == Some(r))
+                .filter_map(|i| room_cooling_kw(topology, i).map(|kw| (i, kw)))
                 .collect();
             let capacity_kw: f64 = units.iter().map(|u| u.1).sum();
             let removed: f64 = units
                 .iter()
                 .map(|&(i, _)| sim.node_status(i).measured.cooling_kw.unwrap_or(0.0))
                 .sum();
-            let setpoint = match &room.params {
-                KindParams::Room(p) => p.setpoint_c,
-                _ => 0.0,
-            };
+            let setpoint = room.params.room().map_or(0.0, |p| p.setpoint_c);
             let air = sim
                 .node_status(r)
                 .measured

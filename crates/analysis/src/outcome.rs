@@ -124,10 +124,7 @@ pub fn servers_of(topology: &Topology) -> Vec<usize> {
 pub fn server_demand_kw(topology: &Topology, servers: &[usize]) -> Vec<f64> {
     servers
         .iter()
-        .map(|&i| match &topology.node(i).params {
-            KindParams::Server(p) => p.demand_kw,
-            _ => 0.0,
-        })
+        .map(|&i| topology.node(i).params.it_demand_kw().unwrap_or(0.0))
         .collect()
 }
 
@@ -159,29 +156,36 @@ struct RoomWatch {
 /// Air within this of the setpoint counts as held \[K\].
 const SETPOINT_BAND_K: f64 = 0.05;
 
+/// Node `i`'s capacity \[kW\] if it is a cooling unit that cools a room (names one
+/// and can remove heat from it): a component whose loss heats servers.
+pub(crate) fn room_cooling_kw(topology: &Topology, i: usize) -> Option<f64> {
+    let node = topology.node(i);
+    node.room?;
+    node.params.cooling_capacity_kw().filter(|&kw| kw > 0.0)
+}
+
 fn room_watches(topology: &Topology) -> Vec<RoomWatch> {
     let mut out: Vec<RoomWatch> = topology
         .nodes
         .iter()
         .enumerate()
-        .filter_map(|(i, n)| match &n.params {
-            KindParams::Room(p) => Some(RoomWatch {
+        .filter_map(|(i, n)| {
+            n.params.room().map(|p| RoomWatch {
                 room: i,
                 setpoint_c: p.setpoint_c,
                 servers: Vec::new(),
                 coolers: Vec::new(),
-            }),
-            _ => None,
+            })
         })
         .collect();
     for (i, n) in topology.nodes.iter().enumerate() {
         let Some(w) = n.room.and_then(|r| out.iter_mut().find(|w| w.room == r)) else {
             continue;
         };
-        match &n.params {
-            KindParams::Server(_) => w.servers.push(i),
-            KindParams::Cooling(p) if p.capacity_kw > 0.0 => w.coolers.push((i, p.capacity_kw)),
-            _ => {}
+        if n.params.it_demand_kw().is_some() {
+            w.servers.push(i);
+        } else if let Some(kw) = room_cooling_kw(topology, i) {
+            w.coolers.push((i, kw));
         }
     }
     out.retain(|w| !w.servers.is_empty());
@@ -563,10 +567,10 @@ impl Outcome {
         let mut parts = Vec::new();
         for r in &self.rooms {
             let room = topology.node(r.room);
-            let (KindParams::Room(p), Some(class)) = (&room.params, room.params.class()) else {
+            let Some(p) = room.params.room() else {
                 continue;
             };
-            let spec = class.spec();
+            let spec = p.class.spec();
             let id = &room.id;
             if let Some(t) = r.first_shutdown_after_s {
                 let n = r.shut_down.len();

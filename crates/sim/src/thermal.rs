@@ -334,8 +334,8 @@ impl Thermal {
 pub(crate) fn resolve_capacities(nodes: &mut [NodeSpec]) {
     let mut it_kw = vec![0.0; nodes.len()];
     for node in nodes.iter() {
-        if let (Some(r), KindParams::Server(p)) = (node.room, &node.params) {
-            it_kw[r] += p.demand_kw;
+        if let (Some(r), Some(kw)) = (node.room, node.params.it_demand_kw()) {
+            it_kw[r] += kw;
         }
     }
     for node in nodes.iter_mut() {

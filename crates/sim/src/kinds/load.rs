@@ -58,6 +58,25 @@ params! {
     }
 }
 
+impl super::KindParams {
+    /// A server's IT demand \[kW\]; `None` for other kinds.
+    pub fn it_demand_kw(&self) -> Option<f64> {
+        match self {
+            super::KindParams::Server(p) => Some(p.demand_kw),
+            _ => None,
+        }
+    }
+
+    /// A cooling unit's capacity: the heat it can remove from its room \[kW\];
+    /// `None` for other kinds.
+    pub fn cooling_capacity_kw(&self) -> Option<f64> {
+        match self {
+            super::KindParams::Cooling(p) => Some(p.capacity_kw),
+            _ => None,
+        }
+    }
+}
+
 /// Live while any feed is.
 #[inline]
 fn energize(cx: &Energize<'_>) -> Live {

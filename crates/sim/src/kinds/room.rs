@@ -71,8 +71,13 @@ impl super::ParamTable for Params {
 impl super::KindParams {
     /// A room's ASHRAE class; `None` for other kinds.
     pub fn class(&self) -> Option<AshraeClass> {
+        self.room().map(|p| p.class)
+    }
+
+    /// A room's parameters; `None` for other kinds.
+    pub fn room(&self) -> Option<&Params> {
         match self {
-            super::KindParams::Room(p) => Some(p.class),
+            super::KindParams::Room(p) => Some(p),
             _ => None,
         }
     }
