@@ -51,6 +51,14 @@ struct Step {
 #[derive(Debug, Clone)]
 pub struct Drill {
     scenario: Scenario,
+    run: Run,
+    changed: bool,
+}
+
+/// Everything of a session but its scenario: what changes as the drill runs, and
+/// what [`DrillProgress`] saves.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Run {
     file: String,
     state: DrillState,
     /// Simulated time of the drill clock's 0 \[s\].
@@ -70,12 +78,12 @@ pub struct Drill {
     it_kwh_now: f64,
     lowest_battery: Option<LowestBattery>,
     /// The highest server inlet seen \[°C\]; `None` on a site without a server in
-    /// a room.
+    /// a room (and in progress saved before rooms existed).
+    #[serde(default)]
     highest_inlet_c: Option<f64>,
     /// The drill topology's UPSs (the site runs that topology from the start on).
     ups_nodes: Vec<usize>,
     score: Option<u32>,
-    changed: bool,
 }
 
 impl Drill {
@@ -124,25 +132,27 @@ impl Drill {
             .filter(|&i| scenario.topology.node(i).kind() == NodeKind::Ups)
             .collect();
         Drill {
-            expectations: Expectations::new(&scenario.expects),
+            run: Run {
+                expectations: Expectations::new(&scenario.expects),
+                file: file.into(),
+                state: DrillState::Loaded,
+                start_sim_s: 0.0,
+                clock_s: 0.0,
+                injects,
+                fired: Vec::new(),
+                steps,
+                expects,
+                pending: Vec::new(),
+                timeline: Vec::new(),
+                refused_actions: 0,
+                it_kwh_at_start: 0.0,
+                it_kwh_now: 0.0,
+                lowest_battery: None,
+                highest_inlet_c: None,
+                ups_nodes,
+                score: None,
+            },
             scenario,
-            file: file.into(),
-            state: DrillState::Loaded,
-            start_sim_s: 0.0,
-            clock_s: 0.0,
-            injects,
-            fired: Vec::new(),
-            steps,
-            expects,
-            pending: Vec::new(),
-            timeline: Vec::new(),
-            refused_actions: 0,
-            it_kwh_at_start: 0.0,
-            it_kwh_now: 0.0,
-            lowest_battery: None,
-            highest_inlet_c: None,
-            ups_nodes,
-            score: None,
             changed: true,
         }
     }
@@ -152,40 +162,40 @@ impl Drill {
     }
 
     pub fn file(&self) -> &str {
-        &self.file
+        &self.run.file
     }
 
     pub fn state(&self) -> DrillState {
-        self.state
+        self.run.state
     }
 
     pub fn is_running(&self) -> bool {
-        self.state == DrillState::Running
+        self.run.state == DrillState::Running
     }
 
     /// Drill clock at the latest step \[s\].
     pub fn clock_s(&self) -> f64 {
-        self.clock_s
+        self.run.clock_s
     }
 
     /// The drill clock at simulated time `sim_time_s` \[s\], to the millisecond
     /// (step times are whole milliseconds; the difference of two is not exact).
     pub fn clock_at(&self, sim_time_s: f64) -> f64 {
-        ((sim_time_s - self.start_sim_s) * 1000.0).round() / 1000.0
+        ((sim_time_s - self.run.start_sim_s) * 1000.0).round() / 1000.0
     }
 
     /// Starts the clock: drill time 0 is simulated time `start_sim_s` (the fresh
     /// site's first step); `it_kwh_unserved` is the site's count then \[kWh\].
     /// Only a loaded drill starts (a finished one is loaded again first).
     pub fn start(&mut self, start_sim_s: f64, it_kwh_unserved: f64) {
-        if self.state != DrillState::Loaded {
+        if self.run.state != DrillState::Loaded {
             return;
         }
-        self.state = DrillState::Running;
-        self.start_sim_s = start_sim_s;
-        self.clock_s = 0.0;
-        self.it_kwh_at_start = it_kwh_unserved;
-        self.it_kwh_now = it_kwh_unserved;
+        self.run.state = DrillState::Running;
+        self.run.start_sim_s = start_sim_s;
+        self.run.clock_s = 0.0;
+        self.run.it_kwh_at_start = it_kwh_unserved;
+        self.run.it_kwh_now = it_kwh_unserved;
         self.push(DrillEntry {
             t: 0.0,
             what: what::DRILL.into(),
@@ -205,12 +215,17 @@ impl Drill {
         if !self.is_running() {
             return Vec::new();
         }
-        let mut due: Vec<usize> = (0..self.injects.len())
+        let mut due: Vec<usize> = (0..self.run.injects.len())
             .filter(|&i| {
-                self.injects[i].fired_at_s.is_none() && self.injects[i].at_s <= clock_s + TIME_EPS_S
+                self.run.injects[i].fired_at_s.is_none()
+                    && self.run.injects[i].at_s <= clock_s + TIME_EPS_S
             })
             .collect();
-        due.sort_by(|&a, &b| self.injects[a].at_s.total_cmp(&self.injects[b].at_s));
+        due.sort_by(|&a, &b| {
+            self.run.injects[a]
+                .at_s
+                .total_cmp(&self.run.injects[b].at_s)
+        });
         due.into_iter()
             .map(|i| self.fire(i, clock_s, false))
             .collect()
@@ -229,8 +244,8 @@ impl Drill {
                 "inject {index}: the drill is not running; start it first"
             ));
         }
-        let Some(inject) = self.injects.get(index) else {
-            return Err(match self.injects.len() {
+        let Some(inject) = self.run.injects.get(index) else {
+            return Err(match self.run.injects.len() {
                 0 => format!("inject {index}: this drill has no injects"),
                 n => format!(
                     "inject {index}: this drill has {n} inject{} (0 to {})",
@@ -249,9 +264,9 @@ impl Drill {
     }
 
     fn fire(&mut self, i: usize, clock_s: f64, by_hand: bool) -> (String, Command) {
-        self.injects[i].fired_at_s = Some(clock_s);
-        self.injects[i].by_hand = by_hand;
-        self.fired.push((i, by_hand));
+        self.run.injects[i].fired_at_s = Some(clock_s);
+        self.run.injects[i].by_hand = by_hand;
+        self.run.fired.push((i, by_hand));
         self.changed = true;
         let e = &self.scenario.events[i];
         (e.node.clone(), e.command.clone())
@@ -265,14 +280,15 @@ impl Drill {
         }
         let inject = if channel == Channel::Inject {
             let events = &self.scenario.events;
-            self.fired
+            self.run
+                .fired
                 .iter()
                 .position(|&(i, _)| events[i].node == node && events[i].command == *command)
-                .map(|k| self.fired.remove(k))
+                .map(|k| self.run.fired.remove(k))
         } else {
             None
         };
-        self.pending.push(Action {
+        self.run.pending.push(Action {
             node: node.to_string(),
             command: command.clone(),
             channel,
@@ -290,13 +306,14 @@ impl Drill {
         if !self.is_running() {
             return false;
         }
-        self.clock_s = clock_s;
+        self.run.clock_s = clock_s;
         self.settle(sim, clock_s);
 
-        self.expectations
+        self.run
+            .expectations
             .observe(&self.scenario.expects, sim, clock_s);
-        for (i, e) in self.expects.iter_mut().enumerate() {
-            let verdict = match self.expectations.decided(i) {
+        for (i, e) in self.run.expects.iter_mut().enumerate() {
+            let verdict = match self.run.expectations.decided(i) {
                 None => ExpectVerdict::Pending,
                 Some(true) => ExpectVerdict::Passed,
                 Some(false) => ExpectVerdict::Failed,
@@ -307,17 +324,18 @@ impl Drill {
             }
         }
 
-        self.it_kwh_now = sim.it_kwh_unserved();
-        for &i in &self.ups_nodes {
+        self.run.it_kwh_now = sim.it_kwh_unserved();
+        for &i in &self.run.ups_nodes {
             let Some(pct) = sim.node_update(i).measured.battery_pct else {
                 continue;
             };
             if self
+                .run
                 .lowest_battery
                 .as_ref()
                 .is_none_or(|low| pct < low.battery_pct)
             {
-                self.lowest_battery = Some(LowestBattery {
+                self.run.lowest_battery = Some(LowestBattery {
                     node: sim.topology().node(i).id.clone(),
                     battery_pct: pct,
                     t_s: clock_s,
@@ -325,7 +343,7 @@ impl Drill {
             }
         }
         if let Some(c) = sim.max_inlet_c() {
-            self.highest_inlet_c = Some(self.highest_inlet_c.map_or(c, |h| h.max(c)));
+            self.run.highest_inlet_c = Some(self.run.highest_inlet_c.map_or(c, |h| h.max(c)));
         }
         clock_s + TIME_EPS_S >= self.scenario.duration_s
     }
@@ -333,7 +351,7 @@ impl Drill {
     /// The commands of this step, each refused when the step raised a `refused`
     /// event for its node and command name (each event answers one command).
     fn settle(&mut self, sim: &Simulator, clock_s: f64) {
-        if self.pending.is_empty() {
+        if self.run.pending.is_empty() {
             return;
         }
         let mut refusals: Vec<Option<(&str, &str, String)>> = sim
@@ -348,7 +366,7 @@ impl Drill {
                 ))
             })
             .collect();
-        let actions = std::mem::take(&mut self.pending);
+        let actions = std::mem::take(&mut self.run.pending);
         let mut settled = Vec::with_capacity(actions.len());
         for action in actions {
             let refusal = refusals.iter_mut().find(|r| {
@@ -385,19 +403,20 @@ impl Drill {
             let step = &self.scenario.steps[j];
             step.node == action.node && same_action(&step.command, &action.command)
         };
-        let step = (0..self.steps.len())
-            .find(|&j| self.steps[j].wire.state == StepState::Pending && matches(j));
+        let step = (0..self.run.steps.len())
+            .find(|&j| self.run.steps[j].wire.state == StepState::Pending && matches(j));
         // A repeat of a step already done (a double click, a retry) is not an attempt
         // at a later step that happens to use the same command — unless that later
         // step is the next one due.
         let next = self
+            .run
             .steps
             .iter()
             .position(|s| s.wire.state == StepState::Pending);
         if let Some(j) = step
             && Some(j) != next
             && let Some(k) =
-                (0..j).find(|&k| self.steps[k].wire.state != StepState::Pending && matches(k))
+                (0..j).find(|&k| self.run.steps[k].wire.state != StepState::Pending && matches(k))
         {
             entry.what = what::ACTION.into();
             entry.detail = Some(match refused {
@@ -409,11 +428,11 @@ impl Drill {
             return self.push(entry);
         }
         if let Some(reason) = refused {
-            self.refused_actions += 1;
+            self.run.refused_actions += 1;
             entry.what = what::REFUSED.into();
             entry.detail = Some(reason);
             if let Some(j) = step {
-                self.steps[j].wire.refused += 1;
+                self.run.steps[j].wire.refused += 1;
                 entry.step = Some(j + 1);
             }
             return self.push(entry);
@@ -422,7 +441,7 @@ impl Drill {
             entry.what = what::ACTION.into();
             return self.push(entry);
         };
-        let out_of_order = self.steps[..j]
+        let out_of_order = self.run.steps[..j]
             .iter()
             .any(|s| s.wire.state == StepState::Pending);
         let due = self.due_at_s(j);
@@ -431,7 +450,7 @@ impl Drill {
             (Some(due), Some(allow)) => clock_s > due + allow + TIME_EPS_S,
             _ => false,
         };
-        let step = &mut self.steps[j];
+        let step = &mut self.run.steps[j];
         step.late = late;
         step.out_of_order = out_of_order;
         step.due_at_s = due;
@@ -453,7 +472,7 @@ impl Drill {
             ));
         }
         if out_of_order {
-            let earlier: Vec<String> = self.steps[..j]
+            let earlier: Vec<String> = self.run.steps[..j]
                 .iter()
                 .filter(|s| s.wire.state == StepState::Pending)
                 .map(|s| s.wire.number.to_string())
@@ -480,7 +499,7 @@ impl Drill {
         if j == 0 {
             return Some(self.scenario.procedure_at_s + after);
         }
-        self.steps[..j]
+        self.run.steps[..j]
             .iter()
             .map(|s| s.wire.done_at_s)
             .try_fold(f64::NEG_INFINITY, |latest, done| {
@@ -490,7 +509,7 @@ impl Drill {
     }
 
     fn push(&mut self, entry: DrillEntry) {
-        self.timeline.push(entry);
+        self.run.timeline.push(entry);
         self.changed = true;
     }
 
@@ -501,8 +520,8 @@ impl Drill {
         if !self.is_running() {
             return None;
         }
-        self.state = DrillState::Finished;
-        let clock_s = self.clock_s;
+        self.run.state = DrillState::Finished;
+        let clock_s = self.run.clock_s;
         self.push(DrillEntry {
             t: clock_s,
             what: what::DRILL.into(),
@@ -524,31 +543,33 @@ impl Drill {
             ..DrillEntry::default()
         });
         // Actions whose step never came are not settled: nothing applied them.
-        self.pending.clear();
-        for j in 0..self.steps.len() {
-            if self.steps[j].wire.state == StepState::Pending {
-                self.steps[j].due_at_s = self.due_at_s(j);
-                self.steps[j].wire.state = StepState::Missed;
+        self.run.pending.clear();
+        for j in 0..self.run.steps.len() {
+            if self.run.steps[j].wire.state == StepState::Pending {
+                self.run.steps[j].due_at_s = self.due_at_s(j);
+                self.run.steps[j].wire.state = StepState::Missed;
             }
         }
-        let verdicts = self.expectations.verdicts();
-        for (e, v) in self.expects.iter_mut().zip(&verdicts) {
+        let verdicts = self.run.expectations.verdicts();
+        for (e, v) in self.run.expects.iter_mut().zip(&verdicts) {
             e.verdict = if v.passed {
                 ExpectVerdict::Passed
             } else {
                 ExpectVerdict::Failed
             };
         }
-        let it_kwh_lost = (self.it_kwh_now - self.it_kwh_at_start).max(0.0);
+        let it_kwh_lost = (self.run.it_kwh_now - self.run.it_kwh_at_start).max(0.0);
         let credits: Vec<StepCredit> = self
+            .run
             .steps
             .iter()
             .map(|s| StepCredit::of(s.wire.done_at_s.is_some(), s.late, s.out_of_order))
             .collect();
         let passed: Vec<bool> = verdicts.iter().map(|v| v.passed).collect();
-        let score = score(&credits, &passed, it_kwh_lost, self.refused_actions);
-        self.score = Some(score.total);
+        let score = score(&credits, &passed, it_kwh_lost, self.run.refused_actions);
+        self.run.score = Some(score.total);
         let steps = self
+            .run
             .steps
             .iter()
             .zip(&self.scenario.steps)
@@ -568,6 +589,7 @@ impl Drill {
             })
             .collect();
         let expects = self
+            .run
             .expects
             .iter()
             .zip(&verdicts)
@@ -583,25 +605,26 @@ impl Drill {
             .collect();
         Some(Debrief {
             drill: self.scenario.name.clone(),
-            file: self.file.clone(),
+            file: self.run.file.clone(),
             site: self.scenario.topology.site_name.clone(),
-            started_at_sim_s: self.start_sim_s,
+            started_at_sim_s: self.run.start_sim_s,
             duration_s: self.scenario.duration_s,
             ended_at_s: clock_s,
             ended_by,
             procedure_at_s: self.scenario.procedure_at_s,
-            timeline: self.timeline.clone(),
-            injects: self.injects.clone(),
+            timeline: self.run.timeline.clone(),
+            injects: self.run.injects.clone(),
             steps,
             expects,
             it_kwh_lost,
-            lowest_battery: self.lowest_battery.clone(),
-            highest_inlet_c: self.highest_inlet_c,
+            lowest_battery: self.run.lowest_battery.clone(),
+            highest_inlet_c: self.run.highest_inlet_c,
             highest_inlet_note: self
+                .run
                 .highest_inlet_c
                 .is_none()
                 .then(|| NO_THERMAL_MODEL.into()),
-            refused_actions: self.refused_actions,
+            refused_actions: self.run.refused_actions,
             score,
         })
     }
@@ -609,18 +632,18 @@ impl Drill {
     /// The retained `<p>/system/drill` payload as far as the drill knows it (the
     /// engine adds the library, the debrief's path and its own message).
     pub fn status(&self) -> DrillStatus {
-        let kept = self.timeline.len().saturating_sub(DRILL_TIMELINE_KEPT);
+        let kept = self.run.timeline.len().saturating_sub(DRILL_TIMELINE_KEPT);
         DrillStatus {
-            state: self.state,
+            state: self.run.state,
             name: self.scenario.name.clone(),
-            file: self.file.clone(),
-            clock_s: self.clock_s,
+            file: self.run.file.clone(),
+            clock_s: self.run.clock_s,
             duration_s: self.scenario.duration_s,
-            injects: self.injects.clone(),
-            steps: self.steps.iter().map(|s| s.wire.clone()).collect(),
-            expects: self.expects.clone(),
-            timeline: self.timeline[kept..].to_vec(),
-            score: self.score,
+            injects: self.run.injects.clone(),
+            steps: self.run.steps.iter().map(|s| s.wire.clone()).collect(),
+            expects: self.run.expects.clone(),
+            timeline: self.run.timeline[kept..].to_vec(),
+            score: self.run.score,
             ..DrillStatus::default()
         }
     }
@@ -657,26 +680,9 @@ pub struct DrillProgress {
     /// file read again on restore is the same drill.
     scenario_name: String,
     scenario_shape: (usize, usize, usize),
-    file: String,
-    state: DrillState,
-    start_sim_s: f64,
-    clock_s: f64,
-    injects: Vec<DrillInject>,
-    fired: Vec<(usize, bool)>,
-    steps: Vec<Step>,
-    expectations: Expectations,
-    expects: Vec<DrillExpect>,
-    pending: Vec<Action>,
-    timeline: Vec<DrillEntry>,
-    refused_actions: u32,
-    it_kwh_at_start: f64,
-    it_kwh_now: f64,
-    lowest_battery: Option<LowestBattery>,
-    /// Absent in progress saved before rooms existed.
-    #[serde(default)]
-    highest_inlet_c: Option<f64>,
-    ups_nodes: Vec<usize>,
-    score: Option<u32>,
+    /// The rest, as the session holds it (flat in the state file, as before).
+    #[serde(flatten)]
+    run: Run,
 }
 
 fn shape(s: &Scenario) -> (usize, usize, usize) {
@@ -689,24 +695,7 @@ impl Drill {
         DrillProgress {
             scenario_name: self.scenario.name.clone(),
             scenario_shape: shape(&self.scenario),
-            file: self.file.clone(),
-            state: self.state,
-            start_sim_s: self.start_sim_s,
-            clock_s: self.clock_s,
-            injects: self.injects.clone(),
-            fired: self.fired.clone(),
-            steps: self.steps.clone(),
-            expectations: self.expectations.clone(),
-            expects: self.expects.clone(),
-            pending: self.pending.clone(),
-            timeline: self.timeline.clone(),
-            refused_actions: self.refused_actions,
-            it_kwh_at_start: self.it_kwh_at_start,
-            it_kwh_now: self.it_kwh_now,
-            lowest_battery: self.lowest_battery.clone(),
-            highest_inlet_c: self.highest_inlet_c,
-            ups_nodes: self.ups_nodes.clone(),
-            score: self.score,
+            run: self.run.clone(),
         }
     }
 
@@ -721,46 +710,29 @@ impl Drill {
             return Err(format!(
                 "the saved drill is \"{}\" ({e} injects, {s} steps, {x} expectations), \
                  its file {} now holds \"{}\" ({ne} injects, {ns} steps, {nx} expectations)",
-                progress.scenario_name, progress.file, scenario.name
+                progress.scenario_name, progress.run.file, scenario.name
             ));
         }
         Ok(Drill {
             scenario,
-            file: progress.file,
-            state: progress.state,
-            start_sim_s: progress.start_sim_s,
-            clock_s: progress.clock_s,
-            injects: progress.injects,
-            fired: progress.fired,
-            steps: progress.steps,
-            expectations: progress.expectations,
-            expects: progress.expects,
-            pending: progress.pending,
-            timeline: progress.timeline,
-            refused_actions: progress.refused_actions,
-            it_kwh_at_start: progress.it_kwh_at_start,
-            it_kwh_now: progress.it_kwh_now,
-            lowest_battery: progress.lowest_battery,
-            highest_inlet_c: progress.highest_inlet_c,
-            ups_nodes: progress.ups_nodes,
-            score: progress.score,
+            run: progress.run,
             changed: true,
         })
     }
 
     /// Where the drill's clock started \[s, simulated\].
     pub fn start_sim_s(&self) -> f64 {
-        self.start_sim_s
+        self.run.start_sim_s
     }
 }
 
 impl DrillProgress {
     /// The drill's file, as loaded (its library name or the path given to `up --drill`).
     pub fn file(&self) -> &str {
-        &self.file
+        &self.run.file
     }
 
     pub fn state(&self) -> DrillState {
-        self.state
+        self.run.state
     }
 }
