@@ -26,6 +26,9 @@ pub(crate) fn router(app: App) -> Router {
         .route("/app.js", get(assets::app_js))
         .route("/app.css", get(assets::app_css))
         .route("/favicon.svg", get(assets::favicon))
+        // What a browser asks for by itself on a page without an icon link (an
+        // error page): the same icon, not a 404 in its console.
+        .route("/favicon.ico", get(assets::favicon))
         .route("/api/schema", get(schema))
         .route("/api/topology", get(topology))
         .route("/api/state", get(state))

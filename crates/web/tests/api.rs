@@ -340,6 +340,8 @@ async fn topology_state_events_history_and_screen() {
         ("/app.js", "javascript"),
         ("/app.css", "text/css"),
         ("/favicon.svg", "svg"),
+        // What a browser fetches by itself on an error page.
+        ("/favicon.ico", "svg"),
     ] {
         let (s, headers, body) = request_full(stack.http, "GET", path, &[], b"").await;
         assert_eq!(s, 200, "{path}");
