@@ -137,15 +137,7 @@ pub fn run(args: &UpArgs) -> Result<u8> {
                     "  websocket  ws://{ws}/mqtt  (on this host: {local})"
                 ));
             }
-            if node_count > winter_river_broker::COMFORTABLE_BOARDS {
-                eprintln!(
-                    "warning: {node_count} boards on the embedded broker: above about {} it \
-                     needs ~100 KiB a board and the engine can miss commands in bursts; \
-                     prefer Mosquitto (up --broker mqtt://HOST:1883, docs/live.md)",
-                    winter_river_broker::COMFORTABLE_BOARDS
-                );
-            }
-            // Dropping the handle leaves rumqttd running: it ends with the process.
+            // Dropping the handle leaves the broker running: it ends with the process.
             url
         }
     };

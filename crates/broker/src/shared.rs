@@ -1,0 +1,119 @@
+//! What every connection of one broker shares: its configuration, the router behind a
+//! mutex (held only for map updates, never across an await), the counters, the stop
+//! signal, and the connection counts that enforce the limits.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::watch;
+
+use crate::config::BrokerConfig;
+use crate::router::Router;
+use crate::stats::{Kind, Stats};
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: BrokerConfig,
+    router: Mutex<Router>,
+    pub stats: Stats,
+    /// Becomes true when the broker stops.
+    pub shutdown: watch::Receiver<bool>,
+    shutdown_tx: watch::Sender<bool>,
+    /// Open connections in total and per address.
+    connections: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+impl Shared {
+    pub fn new(config: BrokerConfig) -> Arc<Shared> {
+        let (shutdown_tx, shutdown) = watch::channel(false);
+        Arc::new(Shared {
+            config,
+            router: Mutex::new(Router::default()),
+            stats: Stats::default(),
+            shutdown,
+            shutdown_tx,
+            connections: Mutex::new((0, HashMap::new())),
+        })
+    }
+
+    pub fn router(&self) -> MutexGuard<'_, Router> {
+        self.router.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn stop(&self) {
+        let _ = self.shutdown_tx.send(true);
+    }
+
+    /// Whether a CONNECT's username and password are acceptable.
+    pub fn credentials_ok(&self, username: Option<&str>, password: Option<&[u8]>) -> bool {
+        match &self.config.credentials {
+            None => true,
+            Some((user, pass)) => {
+                username == Some(user.as_str()) && password == Some(pass.as_bytes())
+            }
+        }
+    }
+
+    /// Admits a new connection from `peer` within the limits, or logs why not.
+    pub fn admit(self: &Arc<Self>, peer: SocketAddr) -> Option<Admitted> {
+        let ip = peer.ip();
+        let mut connections = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (total, per_address) = &mut *connections;
+        if *total >= self.config.max_connections {
+            let max = self.config.max_connections;
+            drop(connections);
+            self.stats.refuse(Kind::RefusedConnection, 1, || {
+                format!(
+                    "refused a connection from {peer}: the broker already has {max} connections (its limit)"
+                )
+            });
+            return None;
+        }
+        let from_ip = per_address.entry(ip).or_default();
+        if !ip.is_loopback() && *from_ip >= self.config.max_connections_per_address {
+            let max = self.config.max_connections_per_address;
+            drop(connections);
+            self.stats.refuse(Kind::RefusedConnection, 1, || {
+                format!(
+                    "refused a connection from {peer}: that address already has {max} connections (the per-address limit, --max-connections-per-address)"
+                )
+            });
+            return None;
+        }
+        *from_ip += 1;
+        *total += 1;
+        Some(Admitted {
+            shared: self.clone(),
+            ip,
+        })
+    }
+}
+
+/// A connection counted against the limits until dropped.
+#[derive(Debug)]
+pub(crate) struct Admitted {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut connections = self
+            .shared
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (total, per_address) = &mut *connections;
+        *total = total.saturating_sub(1);
+        if let Some(n) = per_address.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                per_address.remove(&self.ip);
+            }
+        }
+    }
+}
