@@ -117,3 +117,64 @@ impl Drop for Admitted {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(per_address: usize, total: usize) -> Arc<Shared> {
+        Shared::new(BrokerConfig {
+            max_connections: total,
+            max_connections_per_address: per_address,
+            ..BrokerConfig::loopback()
+        })
+    }
+
+    #[test]
+    fn one_address_gets_its_limit_and_loopback_none() {
+        let shared = shared(2, 100);
+        let board: SocketAddr = ([10, 0, 0, 5], 40_000).into();
+        let first = shared.admit(board).expect("first");
+        let _second = shared.admit(board).expect("second");
+        assert!(shared.admit(board).is_none(), "third from one address");
+        assert!(
+            shared.admit(([10, 0, 0, 6], 1).into()).is_some(),
+            "another address"
+        );
+        let local: Vec<_> = (0..10)
+            .map(|p| shared.admit(([127, 0, 0, 1], p).into()))
+            .collect();
+        assert!(
+            local.iter().all(Option::is_some),
+            "loopback is not limited per address"
+        );
+        drop(first);
+        assert!(
+            shared.admit(board).is_some(),
+            "a closed connection frees its place"
+        );
+        assert_eq!(shared.stats.snapshot().refused_connections, 1);
+    }
+
+    #[test]
+    fn the_total_limit_holds_for_every_address() {
+        let shared = shared(64, 3);
+        let held: Vec<_> = (0..3)
+            .map(|p| shared.admit(([127, 0, 0, 1], p).into()))
+            .collect();
+        assert!(held.iter().all(Option::is_some));
+        assert!(shared.admit(([127, 0, 0, 1], 9).into()).is_none());
+    }
+
+    #[test]
+    fn credentials_are_compared_exactly() {
+        let shared = Shared::new(BrokerConfig {
+            credentials: Some(("op".to_owned(), "pw".to_owned())),
+            ..BrokerConfig::loopback()
+        });
+        assert!(shared.credentials_ok(Some("op"), Some(b"pw")));
+        assert!(!shared.credentials_ok(Some("op"), Some(b"pw ")));
+        assert!(!shared.credentials_ok(None, None));
+        assert!(Shared::new(BrokerConfig::loopback()).credentials_ok(None, None));
+    }
+}

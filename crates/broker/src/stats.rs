@@ -42,6 +42,7 @@ pub(crate) enum Kind {
     RefusedConnection,
     Oversized,
     InvalidTopic,
+    #[allow(dead_code, reason = "the access rules land with --auth")]
     Access,
     Slow,
     Offline,
@@ -148,4 +149,28 @@ pub(crate) fn shown(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_text_from_clients_is_bounded_and_escaped() {
+        assert_eq!(shown("util_a"), "util_a");
+        assert_eq!(shown("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+        let long = "x".repeat(10_000);
+        assert_eq!(shown(&long).chars().count(), 65);
+    }
+
+    #[test]
+    fn every_refusal_is_counted_even_when_not_logged() {
+        let stats = Stats::default();
+        for _ in 0..1000 {
+            stats.refuse(Kind::Slow, 1, || "dropped".to_owned());
+        }
+        stats.refuse(Kind::Offline, 0, || unreachable!("nothing to say for 0"));
+        assert_eq!(stats.snapshot().dropped_slow, 1000);
+        assert_eq!(stats.snapshot().dropped_offline, 0);
+    }
 }

@@ -23,6 +23,8 @@ const BRIDGE_BYTES: usize = 64 * 1024;
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let allowed = shared.config.ws_allowed_origins.clone();
     let mut refused_origin = None;
+    // The callback's signature is tungstenite's.
+    #[allow(clippy::result_large_err)]
     let check = |request: &Request, mut response: Response| -> Result<Response, ErrorResponse> {
         if let Some(origin) = request.headers().get("origin") {
             let origin = origin.to_str().unwrap_or("?");
@@ -99,11 +101,8 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     let inbound = async {
         while let Some(Ok(frame)) = frames.next().await {
             match frame {
-                Frame::Binary(bytes) => {
-                    if to_broker.write_all(&bytes).await.is_err() {
-                        break;
-                    }
-                }
+                Frame::Binary(bytes) if to_broker.write_all(&bytes).await.is_err() => break,
+                Frame::Binary(_) => {}
                 Frame::Close(_) => break,
                 // Text is not MQTT; pings are answered by tungstenite itself.
                 Frame::Text(_) => break,
