@@ -30,7 +30,7 @@ pub struct FleetConfig {
 impl FleetConfig {
     /// A fleet whose boards start spread over 1 ms a board, at least 1 s and at most
     /// 5 s: thousands of boards connecting in the same millisecond overflow a broker's
-    /// accept backlog (1,024 on rumqttd).
+    /// accept backlog (1,024 for the embedded broker, as for Mosquitto).
     pub fn new(
         prefix: impl Into<String>,
         boards: Vec<(String, NodeKind)>,

@@ -12,8 +12,8 @@
 //! - [`server`] is the broker's side of the same format (all packets a client sends,
 //!   QoS 0–2, and the broker's answers), used by the embedded broker.
 //!
-//! Why hand-written: the board talks to rumqttd (the embedded broker, 3.1.1 only) and
-//! Mosquitto; the maintained no_std async clients are MQTT 5 only (rust-mqtt, minimq)
+//! Why hand-written: the board talks to the embedded broker (3.1.1, built on this
+//! codec) and Mosquitto; the maintained no_std async clients are MQTT 5 only (rust-mqtt, minimq)
 //! or bring their own reconnect policy, and the board's policy is the protocol's
 //! `Backoff`. On the client side QoS 2 is not supported (no Winter River topic uses it):
 //! a QoS 2 PUBLISH is refused by [`decode`].

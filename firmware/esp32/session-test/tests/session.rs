@@ -1,6 +1,6 @@
 //! The ESP32 firmware's MQTT session (`firmware/esp32/src/mqtt.rs`, included as is with
 //! `#[path]`) run on real sockets: an embassy-net/smoltcp IP stack on a Linux TAP device,
-//! against a real Mosquitto and against the embedded broker (rumqttd), driving a
+//! against a real Mosquitto and against the embedded broker, driving a
 //! `NodeCore` the way the firmware's main loop does (`src/bin/main.rs`).
 //!
 //! What it proves, for each broker, as seen by a controller client on the broker:
