@@ -69,6 +69,14 @@ pub struct BrokerArgs {
         hide_env_values = true
     )]
     pub password: Option<String>,
+    /// Embedded broker: a browser origin (`http://host:port`, as the browser sends it)
+    /// whose pages may open the WebSocket listener (repeatable). Pages from any other
+    /// origin are refused; clients that are not browsers send no origin and are accepted.
+    #[arg(long = "ws-allowed-origin", value_name = "ORIGIN")]
+    pub ws_allowed_origins: Vec<String>,
+    /// Embedded broker: most connections from one address other than loopback.
+    #[arg(long, default_value_t = 64, value_parser = crate::numbers::whole::<usize, 1, 100000>)]
+    pub max_connections_per_address: usize,
 }
 
 impl BrokerArgs {
@@ -81,6 +89,8 @@ impl BrokerArgs {
             mqtt_addr: SocketAddr::new(self.bind, self.mqtt_port),
             ws_addr: (self.ws_port != 0).then(|| SocketAddr::new(self.bind, self.ws_port)),
             credentials: self.credentials(),
+            ws_allowed_origins: self.ws_allowed_origins.clone(),
+            max_connections_per_address: self.max_connections_per_address,
             ..BrokerConfig::default()
         }
     }
