@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use rumqttd::{Config, ConnectionSettings, RouterConfig, SegmentConfig, ServerSettings};
 
-use crate::BrokerError;
+use crate::{Access, BrokerError};
 
 /// What the embedded broker listens on and who may connect.
 #[derive(Clone, PartialEq, Eq)]
@@ -17,6 +17,10 @@ pub struct BrokerConfig {
     pub ws_addr: Option<SocketAddr>,
     /// Username and password every client must present; `None` = anonymous.
     pub credentials: Option<(String, String)>,
+    /// Who may connect and what each client may publish and subscribe to
+    /// (docs/security.md, "MQTT roles"): anonymous admins, the shared credential, or
+    /// the roles of an auth file.
+    pub access: Access,
     /// Concurrent client connections over both listeners.
     pub max_connections: usize,
     /// Buffers and limits; the defaults suit a few thousand boards.
@@ -31,6 +35,7 @@ impl Default for BrokerConfig {
             mqtt_addr: ([0, 0, 0, 0], 1883).into(),
             ws_addr: Some(([0, 0, 0, 0], 9001).into()),
             credentials: None,
+            access: Access::anonymous(),
             max_connections: 10_000,
             sizing: Sizing::default(),
         }
@@ -79,6 +84,7 @@ impl std::fmt::Debug for BrokerConfig {
                 "credentials",
                 &self.credentials.as_ref().map(|(user, _)| (user, "***")),
             )
+            .field("access", &self.access)
             .field("max_connections", &self.max_connections)
             .field("sizing", &self.sizing)
             .finish()

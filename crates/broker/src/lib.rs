@@ -10,6 +10,7 @@
 //! at info and every dropped link at error; binaries should add [`QUIET_RUMQTTD`] to their
 //! default filter.
 
+mod access;
 mod config;
 mod probe;
 
@@ -18,6 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+pub use access::{Access, AccessError, Denied, Principal, Refused, Role};
 pub use config::{BrokerConfig, Sizing};
 pub use probe::{probe, probe_with_credentials, probe_ws};
 
