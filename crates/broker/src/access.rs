@@ -223,8 +223,8 @@ impl Access {
     }
 
     /// Reads an auth file (docs/security.md, "The auth file") for topics under
-    /// `prefix`. Warns (see [`Access::warnings`], also logged) when the file can be read
-    /// by other users of the machine.
+    /// `prefix`. Warns (see [`Access::warnings`]: the caller shows them) when the file
+    /// can be read by other users of the machine.
     pub fn from_file(path: &Path, prefix: &str) -> Result<Access, AccessError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| AccessError::Read {
@@ -232,10 +232,7 @@ impl Access {
             source,
         })?;
         let mut access = Access::from_toml_str(&text, &file, prefix)?;
-        if let Some(warning) = readable_by_others(path) {
-            tracing::warn!("{warning}");
-            access.warnings.push(warning);
-        }
+        access.warnings.extend(readable_by_others(path));
         Ok(access)
     }
 

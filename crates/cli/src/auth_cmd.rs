@@ -1,0 +1,322 @@
+//! `--auth FILE` (docs/security.md, "MQTT roles"): loading the auth file, the
+//! credentials `up`'s own pieces log in with (engine, dashboard, each virtual board),
+//! and `winter-river auth …`: the file's users checked and listed, and the Mosquitto
+//! `password_file` and `acl_file` that enforce the same roles.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use winter_river_broker::{Access, Role};
+use winter_river_fleet::BoardPasswords;
+use winter_river_mqtt::BrokerUrl;
+use winter_river_protocol::NodeKind;
+
+use crate::EXIT_OK;
+use crate::live_args::check_prefix;
+
+/// Reads `--auth FILE` for topics under `prefix`; prints its warnings (a file others
+/// can read).
+pub fn load(path: &Path, prefix: &str) -> Result<Access> {
+    let access = Access::from_file(path, prefix).map_err(|e| anyhow::anyhow!("--auth: {e}"))?;
+    for warning in access.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    Ok(access)
+}
+
+/// The URLs `up`'s engine and dashboard connect with, and its virtual boards'
+/// passwords: the first `engine` user, the first `operator` user (or else the first
+/// `admin`), and every board's entry of `[boards]`.
+#[derive(Debug)]
+pub struct PieceLogins {
+    pub engine: BrokerUrl,
+    pub web: BrokerUrl,
+    pub boards: BoardPasswords,
+    /// `auth FILE: 3 users, 8 boards; engine as `engine`, dashboard as `dashboard``.
+    pub line: String,
+}
+
+pub fn piece_logins(
+    access: &Access,
+    file: &Path,
+    url: &BrokerUrl,
+    boards: &[(String, NodeKind)],
+) -> Result<PieceLogins> {
+    let shown = file.display();
+    let with = |(user, pass): (&str, &str)| {
+        let mut u = url.clone();
+        u.credentials = Some((user.to_owned(), pass.to_owned()));
+        u
+    };
+    let engine = access
+        .credentials_for(&Role::Engine)
+        .or_else(|| access.credentials_for(&Role::Admin))
+        .with_context(|| {
+            format!(
+                "--auth {shown}: no user with role `engine` (or `admin`) for the engine to log in as; add one:\n\n[[user]]\nname = \"engine\"\nrole = \"engine\"\npassword = \"…\""
+            )
+        })?;
+    let web = access
+        .credentials_for(&Role::Operator)
+        .or_else(|| access.credentials_for(&Role::Admin))
+        .with_context(|| {
+            format!(
+                "--auth {shown}: no user with role `operator` (or `admin`) for the dashboard to log in as; add one:\n\n[[user]]\nname = \"dashboard\"\nrole = \"operator\"\npassword = \"…\""
+            )
+        })?;
+    let line = format!(
+        "{shown}: {} users, {} boards; engine as `{}`, dashboard as `{}`",
+        access
+            .users()
+            .filter(|(_, r)| !matches!(r, Role::Board { .. }))
+            .count(),
+        access
+            .users()
+            .filter(|(_, r)| matches!(r, Role::Board { .. }))
+            .count(),
+        engine.0,
+        web.0
+    );
+    Ok(PieceLogins {
+        engine: with(engine),
+        web: with(web),
+        boards: board_passwords(access, file, boards)?,
+        line,
+    })
+}
+
+/// Every virtual board's password; refuses a board the file has none for, naming them.
+pub fn board_passwords(
+    access: &Access,
+    file: &Path,
+    boards: &[(String, NodeKind)],
+) -> Result<BoardPasswords> {
+    let mut passwords = BoardPasswords::new();
+    let mut missing = Vec::new();
+    for (id, _) in boards {
+        match access.board_password(id) {
+            Some(pass) => passwords.insert(id.clone(), pass),
+            None => missing.push(id.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "--auth {}: no password for board{} {} under [boards] (each board logs in with its node id: add `{} = \"…\"`), or leave {} out of the virtual boards (--nodes)",
+            file.display(),
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+            missing[0],
+            if missing.len() == 1 { "it" } else { "them" },
+        );
+    }
+    Ok(passwords)
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AuthCmd {
+    /// Check an auth file and list its users and roles (never the passwords).
+    Check(FileArgs),
+    /// Write the Mosquitto `acl_file` and `password_file` (hashed by
+    /// `mosquitto_passwd`) of an auth file's roles, and print the lines of
+    /// mosquitto.conf that use them (deploy/mosquitto_setup.sh --auth runs this).
+    Mosquitto(MosquittoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FileArgs {
+    /// The auth file (docs/security.md, "The auth file").
+    #[arg(long, value_name = "FILE", env = "WR_AUTH")]
+    pub auth: PathBuf,
+    /// Topic prefix the rules are written for.
+    #[arg(long, default_value = winter_river_protocol::DEFAULT_PREFIX)]
+    pub prefix: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MosquittoArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// Where to write the acl_file (mode 0644; absolute, as Mosquitto reads it).
+    #[arg(long, value_name = "PATH")]
+    pub acl_file: PathBuf,
+    /// Where to write the password_file (mode 0600; absolute).
+    #[arg(long, value_name = "PATH")]
+    pub password_file: PathBuf,
+    /// Give both files to this user (e.g. `mosquitto`, which Mosquitto drops to).
+    #[arg(long, value_name = "USER")]
+    pub owner: Option<String>,
+    /// Print the mosquitto.conf lines only; write nothing.
+    #[arg(long)]
+    pub print_conf: bool,
+}
+
+pub fn run(cmd: &AuthCmd) -> Result<u8> {
+    match cmd {
+        AuthCmd::Check(args) => check(args),
+        AuthCmd::Mosquitto(args) => mosquitto(args),
+    }
+}
+
+fn check(args: &FileArgs) -> Result<u8> {
+    check_prefix(&args.prefix)?;
+    let access = load(&args.auth, &args.prefix)?;
+    println!(
+        "{}: valid, topics under `{}/`; anonymous clients: {}",
+        args.auth.display(),
+        access.prefix(),
+        if access.mosquitto_allow_anonymous() {
+            "viewers"
+        } else {
+            "refused"
+        }
+    );
+    for (user, role) in access.users() {
+        println!("  {user:<32} {role}");
+    }
+    Ok(EXIT_OK)
+}
+
+fn mosquitto(args: &MosquittoArgs) -> Result<u8> {
+    check_prefix(&args.file.prefix)?;
+    for (flag, path) in [
+        ("--acl-file", &args.acl_file),
+        ("--password-file", &args.password_file),
+    ] {
+        if !path.is_absolute() {
+            bail!(
+                "{flag} {}: needs an absolute path (Mosquitto reads it from its own directory)",
+                path.display()
+            );
+        }
+    }
+    let access = load(&args.file.auth, &args.file.prefix)?;
+    if !args.print_conf {
+        // Each file only when it changes, so that a second run changes nothing.
+        let acl = access.mosquitto_acl();
+        if std::fs::read_to_string(&args.acl_file).ok().as_deref() != Some(acl.as_str()) {
+            write_file(&args.acl_file, acl.as_bytes(), 0o644)?;
+            eprintln!("auth: wrote {}", args.acl_file.display());
+        }
+        if passwords_stale(&args.password_file, &args.file.auth, &access) {
+            write_password_file(&args.password_file, &access)?;
+            eprintln!(
+                "auth: wrote {} (hashed by mosquitto_passwd)",
+                args.password_file.display()
+            );
+        }
+        if let Some(owner) = &args.owner {
+            for path in [&args.acl_file, &args.password_file] {
+                run_tool(
+                    Command::new("chown").arg(owner).arg(path),
+                    "chown",
+                    "coreutils",
+                )?;
+            }
+        }
+    }
+    // The mosquitto.conf lines (no secret in them) on standard output.
+    println!("allow_anonymous {}", access.mosquitto_allow_anonymous());
+    println!("password_file {}", args.password_file.display());
+    println!("acl_file {}", args.acl_file.display());
+    Ok(EXIT_OK)
+}
+
+/// Whether the password file must be made again: it is missing, older than the auth
+/// file (a password changed), or names other users. Its hashes are salted, so
+/// comparing contents would always differ.
+fn passwords_stale(password_file: &Path, auth: &Path, access: &Access) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let Ok(text) = std::fs::read_to_string(password_file) else {
+        return true;
+    };
+    match (modified(password_file), modified(auth)) {
+        (Some(pw), Some(auth)) if pw >= auth => {}
+        _ => return true,
+    }
+    let mut have: Vec<&str> = text.lines().filter_map(|l| l.split(':').next()).collect();
+    let mut want: Vec<&str> = access.users().map(|(u, _)| u).collect();
+    have.sort_unstable();
+    want.sort_unstable();
+    have != want
+}
+
+/// Writes `user:password` lines to a private temp file beside `target`, has
+/// `mosquitto_passwd -U` hash them in place, and moves the result over `target`:
+/// no plain password is ever left at `target`.
+fn write_password_file(target: &Path, access: &Access) -> Result<()> {
+    let dir = target.parent().unwrap_or_else(|| Path::new("/"));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "passwd".to_owned());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        write_new(&tmp, access.mosquitto_plain_passwords().as_bytes(), 0o600)?;
+        run_tool(
+            Command::new("mosquitto_passwd").arg("-U").arg(&tmp),
+            "mosquitto_passwd",
+            "mosquitto",
+        )?;
+        std::fs::rename(&tmp, target)
+            .with_context(|| format!("cannot move {} to {}", tmp.display(), target.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn run_tool(cmd: &mut Command, tool: &str, package: &str) -> Result<()> {
+    let out = cmd.output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!("`{tool}` is not installed (apt-get install {package})")
+        } else {
+            anyhow::anyhow!("cannot run `{tool}`: {e}")
+        }
+    })?;
+    if !out.status.success() {
+        bail!(
+            "`{tool}` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temp file (mode `mode`) and a rename.
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("/"));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    write_new(&tmp, bytes, mode)?;
+    std::fs::rename(&tmp, path).with_context(|| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}", path.display())
+    })
+}
+
+/// Creates `path` afresh with `mode` from the start (a secret is never readable by
+/// others, not even for a moment).
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    // The umask may have taken bits away from `mode` (0644 under umask 077).
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot chmod {}", path.display()))
+}
