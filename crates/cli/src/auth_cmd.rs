@@ -27,8 +27,7 @@ pub fn load(path: &Path, prefix: &str) -> Result<Access> {
 }
 
 /// The URLs `up`'s engine and dashboard connect with, and its virtual boards'
-/// passwords: the first `engine` user, the first `operator` user (or else the first
-/// `admin`), and every board's entry of `[boards]`.
+/// passwords: [`engine_login`], [`web_login`] and [`board_passwords`].
 #[derive(Debug)]
 pub struct PieceLogins {
     pub engine: BrokerUrl,
@@ -44,47 +43,74 @@ pub fn piece_logins(
     url: &BrokerUrl,
     boards: &[(String, NodeKind)],
 ) -> Result<PieceLogins> {
-    let shown = file.display();
-    let with = |(user, pass): (&str, &str)| {
-        let mut u = url.clone();
-        u.credentials = Some((user.to_owned(), pass.to_owned()));
-        u
+    let engine = engine_login(access, file, url)?;
+    let web = web_login(access, file, url)?;
+    let count = |boards: bool| {
+        access
+            .users()
+            .filter(|(_, r)| matches!(r, Role::Board { .. }) == boards)
+            .count()
     };
-    let engine = access
-        .credentials_for(&Role::Engine)
-        .or_else(|| access.credentials_for(&Role::Admin))
-        .with_context(|| {
-            format!(
-                "--auth {shown}: no user with role `engine` (or `admin`) for the engine to log in as; add one:\n\n[[user]]\nname = \"engine\"\nrole = \"engine\"\npassword = \"…\""
-            )
-        })?;
-    let web = access
-        .credentials_for(&Role::Operator)
-        .or_else(|| access.credentials_for(&Role::Admin))
-        .with_context(|| {
-            format!(
-                "--auth {shown}: no user with role `operator` (or `admin`) for the dashboard to log in as; add one:\n\n[[user]]\nname = \"dashboard\"\nrole = \"operator\"\npassword = \"…\""
-            )
-        })?;
+    let user = |u: &BrokerUrl| {
+        u.credentials
+            .as_ref()
+            .map_or("", |(user, _)| user.as_str())
+            .to_owned()
+    };
     let line = format!(
-        "{shown}: {} users, {} boards; engine as `{}`, dashboard as `{}`",
-        access
-            .users()
-            .filter(|(_, r)| !matches!(r, Role::Board { .. }))
-            .count(),
-        access
-            .users()
-            .filter(|(_, r)| matches!(r, Role::Board { .. }))
-            .count(),
-        engine.0,
-        web.0
+        "{}: {} users, {} boards; engine as `{}`, dashboard as `{}`",
+        file.display(),
+        count(false),
+        count(true),
+        user(&engine),
+        user(&web)
     );
     Ok(PieceLogins {
-        engine: with(engine),
-        web: with(web),
+        engine,
+        web,
         boards: board_passwords(access, file, boards)?,
         line,
     })
+}
+
+/// `url` logged in as the first `engine` user (or else the first `admin`).
+pub fn engine_login(access: &Access, file: &Path, url: &BrokerUrl) -> Result<BrokerUrl> {
+    login_as(access, file, url, Role::Engine, "the engine", "engine")
+}
+
+/// `url` logged in as the first `operator` user (or else the first `admin`): the
+/// dashboard's MQTT client sends operators' commands.
+pub fn web_login(access: &Access, file: &Path, url: &BrokerUrl) -> Result<BrokerUrl> {
+    login_as(
+        access,
+        file,
+        url,
+        Role::Operator,
+        "the dashboard",
+        "dashboard",
+    )
+}
+
+fn login_as(
+    access: &Access,
+    file: &Path,
+    url: &BrokerUrl,
+    role: Role,
+    who: &str,
+    example: &str,
+) -> Result<BrokerUrl> {
+    let (user, pass) = access
+        .credentials_for(&role)
+        .or_else(|| access.credentials_for(&Role::Admin))
+        .with_context(|| {
+            format!(
+                "--auth {}: no user with role `{role}` (or `admin`) for {who} to log in as; add one:\n\n[[user]]\nname = \"{example}\"\nrole = \"{role}\"\npassword = \"…\"",
+                file.display()
+            )
+        })?;
+    let mut url = url.clone();
+    url.credentials = Some((user.to_owned(), pass.to_owned()));
+    Ok(url)
 }
 
 /// Every virtual board's password; refuses a board the file has none for, naming them.

@@ -156,13 +156,21 @@ pub struct EngineArgs {
     /// same sim time, faults, loads, fuel, drill); `none` = no state file.
     #[arg(long, value_name = "PATH|none", env = "WR_STATE", default_value = winter_river_engine::state_file::STATE_OFF)]
     pub state: String,
+    /// Log in as the first `engine` user of this auth file (docs/security.md, "The
+    /// auth file") instead of the URL's credentials.
+    #[arg(long, value_name = "FILE", env = "WR_AUTH")]
+    pub auth: Option<PathBuf>,
 }
 
 /// `winter-river engine`: the simulation engine against a broker.
 pub fn engine(args: &EngineArgs) -> Result<u8> {
     init_logging();
     args.client.check_prefix()?;
-    let url = args.client.url()?;
+    let mut url = args.client.url()?;
+    if let Some(file) = &args.auth {
+        let access = crate::auth_cmd::load(file, &args.client.prefix)?;
+        url = crate::auth_cmd::engine_login(&access, file, &url)?;
+    }
     let drill = args.drills.drill()?;
     let topology = site_for(args.topology.topology.as_deref(), drill.as_ref())?;
     let files = args.drills.files()?;
