@@ -123,3 +123,26 @@ pub async fn run(config: FleetConfig, url: &BrokerUrl, shutdown: impl Future<Out
         let _ = t.await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_board_with_a_password_logs_in_as_its_node_id() {
+        let mut passwords = BoardPasswords::new();
+        passwords.insert("ups_a", "ups-secret");
+        let mut url = BrokerUrl::tcp("127.0.0.1", 1883);
+        url.credentials = Some(("shared".into(), "shared-secret".into()));
+        assert_eq!(
+            passwords.url_for("ups_a", &url).credentials,
+            Some(("ups_a".into(), "ups-secret".into()))
+        );
+        // A board without one keeps the URL's login.
+        assert_eq!(passwords.url_for("pdu_a", &url).credentials, url.credentials);
+        let shown = format!("{passwords:?}");
+        assert!(shown.contains("ups_a") && !shown.contains("secret"), "{shown}");
+        let config = FleetConfig::new("winter-river", Vec::new(), 2_000);
+        assert!(config.passwords.is_empty());
+    }
+}
