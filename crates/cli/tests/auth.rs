@@ -533,3 +533,44 @@ async fn auth_file_errors_name_the_file_and_line_and_never_a_password() -> Resul
     let _ = auth;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_up_with_auth_runs_every_piece_under_its_login() -> Result<()> {
+    let (dir, auth) = auth_dir()?;
+    let (port, ws, http) = (free_port()?, free_port()?, free_port()?);
+    let mut args: Vec<String> = vec!["up".into()];
+    args.extend(winter_river_testkit::embedded_broker_args(port, ws));
+    args.extend([
+        "--auth".into(),
+        auth.display().to_string(),
+        "--http".into(),
+        format!("127.0.0.1:{http}"),
+        "--state".into(),
+        "none".into(),
+    ]);
+    let mut up = Proc::spawn("up", BIN, &args)?;
+    let out = up.wait_stdout("Ctrl-C stops everything.", WAIT).await?;
+    ensure!(
+        out.contains("engine as `engine`, dashboard as `dashboard`"),
+        "{out}"
+    );
+    ensure!(!out.contains("-pw"), "up printed a password:\n{out}");
+    let mut url = BrokerUrl::tcp("127.0.0.1", port);
+    url.credentials = Some(("telegraf".into(), "viewer-pw".into()));
+    let viewer = Client::connect(&url, "embedded-viewer", &[&format!("{P}/#")]).await?;
+    for id in DEFAULT_NODES {
+        let topic = format!("{P}/{id}/status");
+        viewer
+            .wait_for(&format!("{id}'s status"), WAIT, |m| m.topic == topic)
+            .await
+            .with_context(|| up.stderr())?;
+    }
+    let system = format!("{P}/system/status");
+    viewer
+        .wait_for("the system status", WAIT, |m| m.topic == system)
+        .await?;
+    up.check_running()?;
+    viewer.disconnect().await;
+    drop(dir);
+    Ok(())
+}

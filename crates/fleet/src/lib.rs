@@ -139,9 +139,15 @@ mod tests {
             Some(("ups_a".into(), "ups-secret".into()))
         );
         // A board without one keeps the URL's login.
-        assert_eq!(passwords.url_for("pdu_a", &url).credentials, url.credentials);
+        assert_eq!(
+            passwords.url_for("pdu_a", &url).credentials,
+            url.credentials
+        );
         let shown = format!("{passwords:?}");
-        assert!(shown.contains("ups_a") && !shown.contains("secret"), "{shown}");
+        assert!(
+            shown.contains("ups_a") && !shown.contains("secret"),
+            "{shown}"
+        );
         let config = FleetConfig::new("winter-river", Vec::new(), 2_000);
         assert!(config.passwords.is_empty());
     }
