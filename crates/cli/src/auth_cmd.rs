@@ -1,7 +1,8 @@
 //! `--auth FILE` (docs/security.md, "MQTT roles"): loading the auth file, the
 //! credentials `up`'s own pieces log in with (engine, dashboard, each virtual board),
-//! and `winter-river auth …`: the file's users checked and listed, and the Mosquitto
-//! `password_file` and `acl_file` that enforce the same roles.
+//! and `winter-river auth …`: a new file with random passwords, the file's users
+//! checked and listed, and the Mosquitto `password_file` and `acl_file` that enforce
+//! the same roles.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -142,12 +143,28 @@ pub fn board_passwords(
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AuthCmd {
+    /// Write a new auth file (mode 0600) for a topology: an engine, an operator
+    /// (`dashboard`), a viewer (`telegraf`) and every node's board, each with a random
+    /// password. Prints no password.
+    Init(InitArgs),
     /// Check an auth file and list its users and roles (never the passwords).
     Check(FileArgs),
     /// Write the Mosquitto `acl_file` and `password_file` (hashed by
     /// `mosquitto_passwd`) of an auth file's roles, and print the lines of
     /// mosquitto.conf that use them (deploy/mosquitto_setup.sh --auth runs this).
     Mosquitto(MosquittoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Where to write it.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub topology: crate::live_args::TopologyArg,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -180,9 +197,60 @@ pub struct MosquittoArgs {
 
 pub fn run(cmd: &AuthCmd) -> Result<u8> {
     match cmd {
+        AuthCmd::Init(args) => init(args),
         AuthCmd::Check(args) => check(args),
         AuthCmd::Mosquitto(args) => mosquitto(args),
     }
+}
+
+fn init(args: &InitArgs) -> Result<u8> {
+    let topology = crate::live_args::load_topology(args.topology.topology.as_deref())?;
+    let ids: Vec<&str> = topology.nodes.iter().map(|n| n.id.as_str()).collect();
+    let text = new_auth_file(&ids, winter_river_web::random_token);
+    // What it wrote must load: the same parser as every reader.
+    Access::from_toml_str(
+        &text,
+        &args.out.display().to_string(),
+        winter_river_protocol::DEFAULT_PREFIX,
+    )
+    .map_err(|e| anyhow::anyhow!("internal: the new auth file does not parse: {e}"))?;
+    if args.out.exists() && !args.force {
+        bail!(
+            "{} exists: --force replaces it (its passwords are lost: boards built with them must be rebuilt)",
+            args.out.display()
+        );
+    }
+    write_file(&args.out, text.as_bytes(), 0o600)?;
+    println!(
+        "wrote {} (mode 0600): users engine (engine), dashboard (operator), telegraf (viewer) and {} boards, each with a random password",
+        args.out.display(),
+        ids.len()
+    );
+    Ok(EXIT_OK)
+}
+
+/// An auth file for boards `ids`, each password from `password()`.
+fn new_auth_file(ids: &[&str], mut password: impl FnMut() -> String) -> String {
+    let mut text = String::from(
+        "# Winter River MQTT roles (docs/security.md, \"The auth file\"). Keep it private.\n\
+         # Clients without a user name: \"refuse\" or \"viewer\".\n\
+         anonymous = \"refuse\"\n",
+    );
+    for (name, role) in [
+        ("engine", "engine"),
+        ("dashboard", "operator"),
+        ("telegraf", "viewer"),
+    ] {
+        text.push_str(&format!(
+            "\n[[user]]\nname = \"{name}\"\nrole = \"{role}\"\npassword = \"{}\"\n",
+            password()
+        ));
+    }
+    text.push_str("\n# Each board logs in with its node id and this password (firmware: WR_PASSWORD).\n[boards]\n");
+    for id in ids {
+        text.push_str(&format!("{id} = \"{}\"\n", password()));
+    }
+    text
 }
 
 fn check(args: &FileArgs) -> Result<u8> {
@@ -345,4 +413,34 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     // The umask may have taken bits away from `mode` (0644 under umask 077).
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("cannot chmod {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_auth_file_has_every_role_and_board() {
+        let mut n = 0;
+        let text = new_auth_file(&["util_a", "pdu_a"], || {
+            n += 1;
+            format!("pw{n}")
+        });
+        let access = Access::from_toml_str(&text, "new.toml", "winter-river")
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(
+            access.credentials_for(&Role::Engine),
+            Some(("engine", "pw1"))
+        );
+        assert_eq!(
+            access.credentials_for(&Role::Operator),
+            Some(("dashboard", "pw2"))
+        );
+        assert_eq!(
+            access.credentials_for(&Role::Viewer),
+            Some(("telegraf", "pw3"))
+        );
+        assert_eq!(access.board_password("pdu_a"), Some("pw5"));
+        assert!(!access.mosquitto_allow_anonymous());
+    }
 }

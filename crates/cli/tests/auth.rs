@@ -574,3 +574,42 @@ async fn embedded_up_with_auth_runs_every_piece_under_its_login() -> Result<()> 
     drop(dir);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_init_writes_a_private_file_for_the_topology_and_prints_no_password() -> Result<()> {
+    let dir = TempDir::new("auth-init")?;
+    let file = dir.path().join("auth.toml");
+    let f = file.display().to_string();
+    let (status, out, err) =
+        Proc::run("init", BIN, &["auth", "init", "--out", f.as_str()], WAIT).await?;
+    ensure!(status.success(), "auth init: {err}");
+    let mode = std::fs::metadata(&file)?.permissions().mode() & 0o777;
+    ensure!(mode == 0o600, "mode {mode:o}");
+    let access = winter_river_broker::Access::from_file(&file, P)?;
+    ensure!(access.warnings().is_empty(), "{:?}", access.warnings());
+    for id in DEFAULT_NODES {
+        let pass = access
+            .board_password(id)
+            .with_context(|| format!("no password for {id}"))?;
+        ensure!(pass.len() >= 32, "a short password for {id}");
+        ensure!(
+            !out.contains(pass) && !err.contains(pass),
+            "printed {id}'s password"
+        );
+    }
+    let (status, check, _) =
+        Proc::run("check", BIN, &["auth", "check", "--auth", f.as_str()], WAIT).await?;
+    ensure!(status.success(), "{check}");
+    ensure!(
+        check.contains("dashboard") && check.contains("operator"),
+        "{check}"
+    );
+    ensure!(check.contains("board srv_a"), "{check}");
+    // Not over an existing file without --force.
+    let before = std::fs::read(&file)?;
+    let (status, _, err) =
+        Proc::run("init", BIN, &["auth", "init", "--out", f.as_str()], WAIT).await?;
+    ensure!(!status.success() && err.contains("--force"), "{err}");
+    ensure!(std::fs::read(&file)? == before, "the file was replaced");
+    Ok(())
+}
