@@ -117,6 +117,10 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     web_config.debrief_dir = Some(drill_files.debrief_dir.clone());
     let web_addr = web_listener.local_addr()?;
     let access = args.listen.access(&args.prefix)?;
+    if let Some(file) = &args.listen.auth {
+        // Before the broker opens a port: a login the file lacks is refused here.
+        crate::auth_cmd::piece_logins(&access, file, &BrokerUrl::tcp("127.0.0.1", 1883), &boards)?;
+    }
     let mut lines = Vec::new();
     let url: BrokerUrl = match &args.broker {
         Some(text) => {
