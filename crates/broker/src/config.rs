@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::BrokerError;
+use crate::{Access, BrokerError};
 
 /// What the embedded broker listens on and who may connect.
 #[derive(Clone, PartialEq, Eq)]
@@ -14,6 +14,10 @@ pub struct BrokerConfig {
     pub ws_addr: Option<SocketAddr>,
     /// Username and password every client must present; `None` = anonymous.
     pub credentials: Option<(String, String)>,
+    /// Who may connect and what each client may publish and subscribe to
+    /// (docs/security.md, "MQTT roles"): anonymous admins, the shared credential, or
+    /// the roles of an auth file.
+    pub access: Access,
     /// Concurrent client connections over every listener.
     pub max_connections: usize,
     /// Concurrent connections from one address other than loopback (the virtual fleet
@@ -37,6 +41,7 @@ impl Default for BrokerConfig {
             mqtt_addr: ([0, 0, 0, 0], 1883).into(),
             ws_addr: Some(([0, 0, 0, 0], 9001).into()),
             credentials: None,
+            access: Access::anonymous(),
             max_connections: 10_000,
             max_connections_per_address: 64,
             ws_allowed_origins: Vec::new(),
@@ -94,6 +99,7 @@ impl std::fmt::Debug for BrokerConfig {
                 "credentials",
                 &self.credentials.as_ref().map(|(user, _)| (user, "***")),
             )
+            .field("access", &self.access)
             .field("max_connections", &self.max_connections)
             .field(
                 "max_connections_per_address",

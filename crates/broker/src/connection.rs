@@ -20,6 +20,7 @@ use winter_river_mqtt_codec::server::{
 };
 use winter_river_mqtt_codec::{SUBACK_FAILURE, packet_len};
 
+use crate::access::Principal;
 use crate::link::{Link, LinkEnds, Out, Undelivered};
 use crate::router::{Delivery, Message, Target};
 use crate::shared::Shared;
@@ -81,6 +82,8 @@ where
 /// What a connection knows about its client after CONNECT.
 struct Session {
     client_id: Arc<str>,
+    /// Who the client logged in as: what it may publish and subscribe to.
+    principal: Principal,
     clean: bool,
     keep_alive_s: u16,
     will: Option<Message>,
@@ -102,6 +105,9 @@ async fn accept<W: AsyncWrite + Unpin>(
         });
         code
     };
+    let login = shared
+        .access
+        .authenticate(request.username, request.password);
     let code = if !request.supported_protocol() {
         refuse(1, "not MQTT 3.1.1 or 3.1")
     } else if request.client_id.is_empty() && !request.clean_session {
@@ -109,20 +115,27 @@ async fn accept<W: AsyncWrite + Unpin>(
             2,
             "an empty client id needs a clean session (MQTT 3.1.1 §3.1.3.1)",
         )
-    } else if !shared.credentials_ok(request.username, request.password) {
-        refuse(4, "wrong or missing username or password")
+    } else if let Err(refused) = &login {
+        refuse(refused.connack_code(), &refused.to_string())
     } else if request.will.is_some_and(|w| !valid_publish_topic(w.topic)) {
         refuse(2, "its Will topic is empty or has a wildcard")
+    } else if let (Ok(who), Some(will)) = (&login, request.will)
+        && let Err(denied) = shared.access.may_publish(who, will.topic, will.payload)
+    {
+        refuse(5, &format!("its Will may not be published: {denied}"))
     } else {
         0
     };
-    if code != 0 {
-        let mut ack = [0u8; 4];
-        if let Ok(n) = encode_connack(false, code, &mut ack) {
-            let _ = wr.write_all(&ack[..n]).await;
+    let principal = match login {
+        Ok(principal) if code == 0 => principal,
+        _ => {
+            let mut ack = [0u8; 4];
+            if let Ok(n) = encode_connack(false, code, &mut ack) {
+                let _ = wr.write_all(&ack[..n]).await;
+            }
+            return None;
         }
-        return None;
-    }
+    };
     let client_id: Arc<str> = if request.client_id.is_empty() {
         format!("wr-auto-{}", AUTO_IDS.fetch_add(1, Ordering::Relaxed)).into()
     } else {
@@ -136,6 +149,7 @@ async fn accept<W: AsyncWrite + Unpin>(
     });
     Some(Session {
         client_id,
+        principal,
         clean: request.clean_session,
         keep_alive_s: request.keep_alive_s,
         will,
@@ -415,6 +429,25 @@ async fn handle(
             } else {
                 false
             };
+            let refused = refused
+                || match shared.access.may_publish(
+                    &session.principal,
+                    publish.topic,
+                    publish.payload,
+                ) {
+                    Ok(()) => false,
+                    Err(denied) => {
+                        shared.stats.refuse(Kind::Access, 1, || {
+                            format!(
+                                "refused a message from client {:?} ({}) on {:?}: {denied}",
+                                shown(who),
+                                session.principal.role,
+                                shown(publish.topic)
+                            )
+                        });
+                        true
+                    }
+                };
             let route_it = !refused
                 && match (publish.qos, publish.packet_id) {
                     (Qos::ExactlyOnce, Some(id)) => shared.router().first_qos2(who, id),
@@ -459,6 +492,18 @@ async fn handle(
                     return Step::Close("malformed SUBSCRIBE");
                 };
                 if !valid_filter(filter) {
+                    codes.push(SUBACK_FAILURE);
+                    continue;
+                }
+                if let Err(denied) = shared.access.may_subscribe(&session.principal, filter) {
+                    shared.stats.refuse(Kind::Access, 1, || {
+                        format!(
+                            "refused a subscription of client {:?} ({}) to {:?}: {denied}",
+                            shown(who),
+                            session.principal.role,
+                            shown(filter)
+                        )
+                    });
                     codes.push(SUBACK_FAILURE);
                     continue;
                 }

@@ -12,6 +12,7 @@
 //!
 //! This crate logs through `tracing` and installs no subscriber.
 
+mod access;
 mod config;
 mod connection;
 mod link;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+pub use access::{Access, AccessError, Denied, Principal, Refused, Role};
 pub use config::{BrokerConfig, Limits};
 pub use probe::{probe, probe_with_credentials, probe_ws};
 pub use stats::BrokerStats;
@@ -311,6 +313,14 @@ fn wait_ready(broker: &RunningBroker) -> Result<(), BrokerError> {
                 broker.probe(attempt)
             };
             let Err(e) = result else { break };
+            // Under an auth file the probe has no login of its own: a CONNACK refusing it
+            // shows the broker answers MQTT all the same.
+            if matches!(e, BrokerError::Refused { .. })
+                && broker.credentials.is_none()
+                && broker.shared.access.requires_login()
+            {
+                break;
+            }
             if !broker.is_running() {
                 return Err(BrokerError::Stopped);
             }

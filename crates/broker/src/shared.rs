@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
+use crate::access::Access;
 use crate::config::BrokerConfig;
 use crate::router::Router;
 use crate::stats::{Kind, Stats};
@@ -15,6 +16,8 @@ use crate::stats::{Kind, Stats};
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub config: BrokerConfig,
+    /// Who may connect and do what: the config's `access`, or its one shared credential.
+    pub access: Access,
     router: Mutex<Router>,
     pub stats: Stats,
     /// Becomes true when the broker stops.
@@ -27,8 +30,15 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn new(config: BrokerConfig) -> Arc<Shared> {
         let (shutdown_tx, shutdown) = watch::channel(false);
+        let access = match &config.credentials {
+            Some((user, pass)) if !config.access.requires_login() => {
+                Access::single_user(user, pass)
+            }
+            _ => config.access.clone(),
+        };
         Arc::new(Shared {
             config,
+            access,
             router: Mutex::new(Router::default()),
             stats: Stats::default(),
             shutdown,
@@ -43,16 +53,6 @@ impl Shared {
 
     pub fn stop(&self) {
         let _ = self.shutdown_tx.send(true);
-    }
-
-    /// Whether a CONNECT's username and password are acceptable.
-    pub fn credentials_ok(&self, username: Option<&str>, password: Option<&[u8]>) -> bool {
-        match &self.config.credentials {
-            None => true,
-            Some((user, pass)) => {
-                username == Some(user.as_str()) && password == Some(pass.as_bytes())
-            }
-        }
     }
 
     /// Admits a new connection from `peer` within the limits, or logs why not.
@@ -167,14 +167,20 @@ mod tests {
     }
 
     #[test]
-    fn credentials_are_compared_exactly() {
+    fn the_shared_credential_is_the_only_login() {
         let shared = Shared::new(BrokerConfig {
             credentials: Some(("op".to_owned(), "pw".to_owned())),
             ..BrokerConfig::loopback()
         });
-        assert!(shared.credentials_ok(Some("op"), Some(b"pw")));
-        assert!(!shared.credentials_ok(Some("op"), Some(b"pw ")));
-        assert!(!shared.credentials_ok(None, None));
-        assert!(Shared::new(BrokerConfig::loopback()).credentials_ok(None, None));
+        assert!(shared.access.authenticate(Some("op"), Some(b"pw")).is_ok());
+        assert!(
+            shared
+                .access
+                .authenticate(Some("op"), Some(b"pw "))
+                .is_err()
+        );
+        assert!(shared.access.authenticate(None, None).is_err());
+        let open = Shared::new(BrokerConfig::loopback());
+        assert!(open.access.authenticate(None, None).is_ok());
     }
 }

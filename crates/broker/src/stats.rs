@@ -42,7 +42,6 @@ pub(crate) enum Kind {
     RefusedConnection,
     Oversized,
     InvalidTopic,
-    #[allow(dead_code, reason = "the access rules land with --auth")]
     Access,
     Slow,
     Offline,

@@ -276,7 +276,7 @@ async fn credentials_are_required_when_configured() {
         .expect("start task")
         .expect("broker with credentials starts");
 
-    // Anonymous: CONNACK "bad user name or password" (return code 4), then closed.
+    // Anonymous: CONNACK "not authorized" (return code 5), then closed.
     let (_anon, eventloop) = AsyncClient::new(tcp_options(&broker, "t7-anon"), 10);
     let mut rx = drive(eventloop);
     match tokio::time::timeout(WAIT, rx.recv()).await {
