@@ -258,7 +258,7 @@ pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
     tracing::info!(
         mqtt = %broker.mqtt_addr,
         ws = ?broker.ws_addr,
-        auth = broker.credentials.is_some(),
+        login_required = broker.credentials.is_some() || broker.shared.access.requires_login(),
         "embedded MQTT broker ready"
     );
     Ok(broker)
