@@ -2,6 +2,7 @@
 //! limit, each with the reason for its default (docs/broker.md).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crate::{Access, BrokerError};
 
@@ -31,6 +32,9 @@ pub struct BrokerConfig {
     pub ws_allowed_origins: Vec<String>,
     /// Buffers and limits; the defaults suit ten thousand boards.
     pub limits: Limits,
+    /// Where retained messages and persistent sessions are kept across restarts
+    /// (written at most once a second and on shutdown); `None`: in memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -46,6 +50,7 @@ impl Default for BrokerConfig {
             max_connections_per_address: 64,
             ws_allowed_origins: Vec::new(),
             limits: Limits::default(),
+            state_file: None,
         }
     }
 }
@@ -107,6 +112,7 @@ impl std::fmt::Debug for BrokerConfig {
             )
             .field("ws_allowed_origins", &self.ws_allowed_origins)
             .field("limits", &self.limits)
+            .field("state_file", &self.state_file)
             .finish()
     }
 }

@@ -17,6 +17,7 @@ mod config;
 mod connection;
 mod link;
 mod listener;
+mod persist;
 mod probe;
 mod router;
 mod shared;
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant};
 
 pub use access::{Access, AccessError, Denied, Principal, Refused, Role};
 pub use config::{BrokerConfig, Limits};
+pub use persist::StateFileError;
 pub use probe::{probe, probe_with_credentials, probe_ws};
 pub use stats::BrokerStats;
 
@@ -68,6 +70,9 @@ pub enum BrokerError {
         addr: SocketAddr,
         source: io::Error,
     },
+    /// The state file cannot be read back.
+    #[error(transparent)]
+    State(#[from] StateFileError),
     /// The configuration cannot work (both listeners on one port, empty username, …).
     #[error("invalid broker configuration: {0}")]
     Config(String),
@@ -239,7 +244,11 @@ pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
         .build()
         .map_err(BrokerError::Spawn)?;
     let credentials = config.credentials.clone();
-    let shared = Shared::new(config);
+    let router = match &config.state_file {
+        Some(path) => router::Router::restored(persist::load(path)?),
+        None => router::Router::default(),
+    };
+    let shared = Shared::with_router(config, router);
     let thread = {
         let shared = shared.clone();
         thread::Builder::new()
@@ -280,13 +289,68 @@ async fn serve(mqtt: TcpListener, ws: Option<TcpListener>, shared: Arc<Shared>) 
             Err(e) => tracing::error!(error = %e, "the broker cannot use its listener"),
         }
     }
+    let saver = shared
+        .config
+        .state_file
+        .clone()
+        .map(|path| tokio::spawn(keep_state(path, shared.clone())));
     for accept in loops {
         let _ = accept.await;
     }
-    // Connections see the same signal; give them a moment to close their sockets.
+    // Connections see the same signal; give them a moment to close their sockets (and
+    // hand their sessions back).
     let deadline = Instant::now() + SHUTDOWN_WAIT;
-    while Arc::strong_count(&shared) > 2 && Instant::now() < deadline {
+    let others = 2 + usize::from(saver.is_some());
+    while Arc::strong_count(&shared) > others && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if let Some(saver) = saver {
+        let _ = saver.await;
+    }
+}
+
+/// Writes the state file at most once a second while the router changes, and once more
+/// when the broker stops.
+async fn keep_state(path: std::path::PathBuf, shared: Arc<Shared>) {
+    let mut saved = shared.router().changes();
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+            _ = shutdown.wait_for(|stop| *stop) => true,
+        };
+        if stopping {
+            // Let the connections hand their sessions back first.
+            let deadline = Instant::now() + SHUTDOWN_WAIT;
+            while Arc::strong_count(&shared) > 3 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        let (changes, snapshot) = {
+            let router = shared.router();
+            let changes = router.changes();
+            (
+                changes,
+                (changes != saved || stopping).then(|| router.snapshot()),
+            )
+        };
+        if let Some(snapshot) = snapshot {
+            let file = path.clone();
+            let written =
+                tokio::task::spawn_blocking(move || persist::save(&file, &snapshot)).await;
+            match written {
+                Ok(Ok(())) => saved = changes,
+                Ok(Err(e)) => tracing::warn!(
+                    file = %path.display(),
+                    error = %e,
+                    "cannot write the broker's state file; retrying in a second"
+                ),
+                Err(_) => {}
+            }
+        }
+        if stopping {
+            return;
+        }
     }
 }
 
