@@ -691,3 +691,48 @@ fn a_state_file_keeps_sessions_and_retained_messages_across_a_restart() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A client that publishes at QoS 1 to a topic it subscribes to and never reads fills
+/// its own queue (the echoes and its PUBACKs); a new connection under its client id still
+/// takes over at once, not after the 5 s the broker would otherwise wait for the old one
+/// to hand its session back.
+#[test]
+fn a_client_that_never_reads_cannot_block_a_take_over() {
+    let broker = broker();
+    let addr = broker.client_addr();
+    let mut deaf = Raw::connect(addr, "c11-deaf", false);
+    deaf.subscribe("c11/x/status", QoS::AtLeastOnce);
+    let mut stream = deaf.stream.try_clone().expect("clone socket");
+    let writer = std::thread::spawn(move || {
+        let payload = vec![b'x'; 4096];
+        let mut packet = vec![0u8; 4200];
+        for i in 0..20_000u32 {
+            let n = encode_publish(
+                &Publish {
+                    topic: "c11/x/status",
+                    payload: &payload,
+                    qos: QoS::AtLeastOnce,
+                    retain: false,
+                    dup: false,
+                    packet_id: Some(u16::try_from(i % 65_535 + 1).unwrap_or(1)),
+                },
+                &mut packet,
+            )
+            .expect("PUBLISH");
+            if stream.write_all(&packet[..n]).is_err() {
+                return;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(3500));
+    let started = Instant::now();
+    let _second = Raw::connect(addr, "c11-deaf", false);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "take-over took {:?}",
+        started.elapsed()
+    );
+    drop(deaf);
+    broker.shutdown();
+    writer.join().expect("writer");
+}
