@@ -31,7 +31,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use access::{Access, AccessError, Denied, Principal, Refused, Role};
-pub use config::{BrokerConfig, Limits};
+pub use config::{BrokerConfig, Limits, TlsListeners};
 pub use persist::StateFileError;
 pub use probe::{probe, probe_with_credentials, probe_ws};
 pub use stats::BrokerStats;
@@ -127,6 +127,8 @@ fn connack_reason(code: u8) -> String {
 pub struct RunningBroker {
     mqtt_addr: SocketAddr,
     ws_addr: Option<SocketAddr>,
+    mqtts_addr: Option<SocketAddr>,
+    wss_addr: Option<SocketAddr>,
     credentials: Option<(String, String)>,
     shared: Arc<Shared>,
     thread: JoinHandle<()>,
@@ -141,6 +143,16 @@ impl RunningBroker {
     /// The WebSocket listener's address, if enabled.
     pub fn ws_addr(&self) -> Option<SocketAddr> {
         self.ws_addr
+    }
+
+    /// The `mqtts` (MQTT over TLS) listener's address, if enabled.
+    pub fn mqtts_addr(&self) -> Option<SocketAddr> {
+        self.mqtts_addr
+    }
+
+    /// The `wss` (MQTT over secure WebSocket) listener's address, if enabled.
+    pub fn wss_addr(&self) -> Option<SocketAddr> {
+        self.wss_addr
     }
 
     /// The address a client on this host should connect to: the listener's, with a
@@ -237,6 +249,33 @@ pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
         (Some(listener), Some(addr)) => Some(addr_of(listener, addr, "WebSocket")?),
         _ => None,
     };
+    let mut tls_listeners = Vec::new();
+    let mut mqtts_addr = None;
+    let mut wss_addr = None;
+    if let Some(tls) = &config.tls {
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.server.clone());
+        for (addr, name, scheme, slot, transport) in [
+            (
+                tls.mqtts_addr,
+                "mqtts",
+                "mqtts",
+                &mut mqtts_addr,
+                Transport::Mqtts(acceptor.clone()),
+            ),
+            (
+                tls.wss_addr,
+                "wss",
+                "wss",
+                &mut wss_addr,
+                Transport::Wss(acceptor.clone()),
+            ),
+        ] {
+            let Some(addr) = addr else { continue };
+            let listener = bind(name, scheme, addr)?;
+            *slot = Some(addr_of(&listener, addr, name)?);
+            tls_listeners.push((listener, transport));
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("broker")
@@ -253,12 +292,14 @@ pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
         let shared = shared.clone();
         thread::Builder::new()
             .name("broker".to_owned())
-            .spawn(move || runtime.block_on(serve(mqtt, ws, shared)))
+            .spawn(move || runtime.block_on(serve(mqtt, ws, tls_listeners, shared)))
             .map_err(BrokerError::Spawn)?
     };
     let broker = RunningBroker {
         mqtt_addr,
         ws_addr,
+        mqtts_addr,
+        wss_addr,
         credentials,
         shared,
         thread,
@@ -275,18 +316,25 @@ pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
 
 /// The broker's life on its runtime: the accept loops until the stop signal, then every
 /// connection closed (they watch the same signal) within [`SHUTDOWN_WAIT`].
-async fn serve(mqtt: TcpListener, ws: Option<TcpListener>, shared: Arc<Shared>) {
+async fn serve(
+    mqtt: TcpListener,
+    ws: Option<TcpListener>,
+    tls: Vec<(TcpListener, Transport)>,
+    shared: Arc<Shared>,
+) {
     let mut loops = Vec::new();
-    for (listener, transport) in
-        std::iter::once((mqtt, Transport::Tcp)).chain(ws.map(|ws| (ws, Transport::WebSocket)))
+    for (listener, transport) in std::iter::once((mqtt, Transport::Tcp))
+        .chain(ws.map(|ws| (ws, Transport::WebSocket)))
+        .chain(tls)
     {
+        let name = transport.name();
         match tokio::net::TcpListener::from_std(listener) {
             Ok(listener) => loops.push(tokio::spawn(listener::accept_loop(
                 listener,
                 transport,
                 shared.clone(),
             ))),
-            Err(e) => tracing::error!(error = %e, "the broker cannot use its listener"),
+            Err(e) => tracing::error!(error = %e, "the broker cannot use its {name} listener"),
         }
     }
     let saver = shared
