@@ -43,17 +43,31 @@ pub fn run(args: &CertArgs) -> Result<u8> {
         hosts.join(", "),
         winter_river_tls::VALIDITY_DAYS
     );
-    println!("wrote {key}: its private key (mode 0600: for the server only, never copy it to clients)");
+    println!(
+        "wrote {key}: its private key (mode 0600: for the server only, never copy it to clients)"
+    );
     println!();
     println!("The server gets both:");
-    println!("  dashboard   {me} up --tls-cert {cert} --tls-key {key}   (or `web`: https://{host}:8080/)");
-    println!("  Mosquitto   certfile {cert} and keyfile {key} on an 8883 listener (docs/deploy.md, \"TLS\")");
+    println!(
+        "  dashboard   {me} up --tls-cert {cert} --tls-key {key}   (or `web`: https://{host}:8080/)"
+    );
+    println!(
+        "  Mosquitto   certfile {cert} and keyfile {key} on an 8883 listener (docs/deploy.md, \"TLS\")"
+    );
     println!("Every client gets cert.pem only, as the CA it trusts:");
     println!("  our clients {me} engine|nodes|watch|web --broker mqtts://{host}:8883 --ca {cert}");
     println!("  watch       --dashboard https://{host}:8080 --dashboard-ca {cert}");
-    println!("  mosquitto   mosquitto_sub -h {host} -p 8883 --cafile {cert} -t 'winter-river/#' -v");
-    println!("  Telegraf    servers = [\"ssl://{host}:8883\"] and tls_ca = \"{cert}\" in [[inputs.mqtt_consumer]]");
-    println!("  Grafana     MQTT datasource: uri tls://{host}:8883, tlsAuthWithCACert true, tlsCACert: the text of cert.pem");
-    println!("  browsers    open https://{host}:8080/ and accept the certificate, or import cert.pem as trusted");
+    println!(
+        "  mosquitto   mosquitto_sub -h {host} -p 8883 --cafile {cert} -t 'winter-river/#' -v"
+    );
+    println!(
+        "  Telegraf    servers = [\"ssl://{host}:8883\"] and tls_ca = \"{cert}\" in [[inputs.mqtt_consumer]]"
+    );
+    println!(
+        "  Grafana     MQTT datasource: uri tls://{host}:8883, tlsAuthWithCACert true, tlsCACert: the text of cert.pem"
+    );
+    println!(
+        "  browsers    open https://{host}:8080/ and accept the certificate, or import cert.pem as trusted"
+    );
     Ok(EXIT_OK)
 }

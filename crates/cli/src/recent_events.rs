@@ -114,8 +114,7 @@ impl Dashboard {
             .map_err(|e| format!("--dashboard-ca: {e}"))?;
         let name = rustls::pki_types::ServerName::try_from(self.host.clone())
             .map_err(|e| format!("`{}` is not a host name for TLS: {e}", self.host))?;
-        rustls::ClientConnection::new(Arc::clone(&config), name)
-            .map_err(|e| format!("TLS: {e}"))
+        rustls::ClientConnection::new(Arc::clone(&config), name).map_err(|e| format!("TLS: {e}"))
     }
 
     /// The newest `limit` events, oldest first, within `timeout` in all.
@@ -149,27 +148,23 @@ impl Dashboard {
             }
         }
         let stream = stream.ok_or(last)?;
-        stream
-            .set_write_timeout(Some(left()?))
-            .and_then(|()| stream.set_read_timeout(Some(left()?)))
-            .map_err(|e| e.to_string())?;
         if self.secure {
             let tls = rustls::StreamOwned::new(self.tls()?, stream);
-            self.exchange(tls, path, timeout)
+            self.exchange(tls, |s| &s.sock, path, &left)
         } else {
-            self.exchange(stream, path, timeout)
+            self.exchange(stream, |s| s, path, &left)
         }
     }
 
-    /// Sends `GET path` on `stream` and reads the answer, within `timeout` (the
-    /// socket's timeouts, set by the caller).
-    fn exchange(
+    /// Sends `GET path` on `stream` (whose socket `socket` gives, for its
+    /// timeouts) and reads the answer, each step within what `left` leaves.
+    fn exchange<S: Read + Write>(
         &self,
-        mut stream: impl Read + Write,
+        mut stream: S,
+        socket: impl Fn(&S) -> &TcpStream,
         path: &str,
-        timeout: Duration,
+        left: &dyn Fn() -> Result<Duration, String>,
     ) -> Result<Vec<u8>, String> {
-        let deadline = Instant::now() + timeout;
         let authorization = self
             .token
             .as_ref()
@@ -179,6 +174,12 @@ impl Dashboard {
             "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n{authorization}Connection: close\r\n\r\n",
             self.authority
         );
+        // Over TLS the handshake reads and writes inside this first write.
+        let rest = left()?;
+        socket(&stream)
+            .set_write_timeout(Some(rest))
+            .and_then(|()| socket(&stream).set_read_timeout(Some(rest)))
+            .map_err(|e| e.to_string())?;
         stream
             .write_all(request.as_bytes())
             .and_then(|()| stream.flush())
@@ -186,9 +187,9 @@ impl Dashboard {
         let mut response = Vec::new();
         let mut chunk = [0u8; 16 * 1024];
         loop {
-            if Instant::now() >= deadline {
-                return Err(format!("no answer within {} s", timeout.as_secs_f64()));
-            }
+            socket(&stream)
+                .set_read_timeout(Some(left()?))
+                .map_err(|e| e.to_string())?;
             match stream.read(&mut chunk) {
                 Ok(0) => break,
                 // A TLS server may hang up without close_notify after the answer.

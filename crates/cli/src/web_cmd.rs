@@ -277,6 +277,8 @@ mod tests {
             viewer_token: None,
             metrics_open: false,
             allowed_hosts: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 

@@ -138,11 +138,7 @@ impl IntoResponse for Refused {
 /// The caller's role for a write (a command, drill control): an operator's or the
 /// instructor's token, and from the dashboard's own page when it came in the cookie
 /// (guard::same_origin). The middleware always sets the caller; none is no token.
-fn controller(
-    caller: Option<&Caller>,
-    headers: &HeaderMap,
-    secure: bool,
-) -> Result<Role, Refused> {
+fn controller(caller: Option<&Caller>, headers: &HeaderMap, secure: bool) -> Result<Role, Refused> {
     let Some(caller) = caller else {
         return Err(Refused::NoRole(NoRole::NoToken));
     };

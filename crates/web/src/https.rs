@@ -36,7 +36,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const TLS_HANDSHAKE: u8 = 0x16;
 
 /// What a plain-HTTP request to the HTTPS port gets.
-const PLAIN_HTTP_ANSWER: &str = "This dashboard is served over HTTPS only: open it with https:// instead of http:// (the address `winter-river` printed). A token in the URL you opened has crossed the network unencrypted.\n";
+const PLAIN_HTTP_ANSWER: &str = "This dashboard is served over HTTPS only: open it with https:// instead of http:// (the address `winter-river` printed). If the address you opened held a token, it has crossed the network unencrypted.\n";
 
 /// Serves `router` over TLS on `listener` until `shutdown` completes, then waits
 /// up to [`DRAIN_TIMEOUT`] for open connections.

@@ -14,9 +14,8 @@ use util::{Stack, TOKEN, fresh_dir, request_full, request_tls, tls_connect};
 
 /// A certificate for 127.0.0.1 in a fresh folder: (cert.pem, key.pem).
 fn pair(name: &str) -> (PathBuf, PathBuf) {
-    let files =
-        winter_river_tls::write_self_signed(&fresh_dir(name), &["127.0.0.1".into()], false)
-            .unwrap();
+    let files = winter_river_tls::write_self_signed(&fresh_dir(name), &["127.0.0.1".into()], false)
+        .unwrap();
     (files.cert, files.key)
 }
 
@@ -33,21 +32,27 @@ async fn a_client_that_trusts_the_certificate_gets_the_dashboard_with_its_header
     let addr = stack.http;
     let (status, h, body) = request_tls(addr, &ca, "GET", "/", &[], b"").await;
     assert_eq!(status, 200);
-    assert!(String::from_utf8_lossy(&body).contains("<html"), "not the page");
+    assert!(
+        String::from_utf8_lossy(&body).contains("<html"),
+        "not the page"
+    );
     for (name, value) in [
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
     ] {
-        assert_eq!(h.get(name).map(String::as_str), Some(value), "{name}: {h:?}");
+        assert_eq!(
+            h.get(name).map(String::as_str),
+            Some(value),
+            "{name}: {h:?}"
+        );
     }
     assert!(h["content-security-policy"].contains("frame-ancestors 'none'"));
     let (status, _, body) = request_tls(addr, &ca, "GET", "/api/schema", &[], b"").await;
     assert_eq!(status, 200);
     assert!(serde_json::from_slice::<serde_json::Value>(&body).is_ok());
     // The Host check holds over TLS too.
-    let (status, _, _) =
-        request_tls(addr, &ca, "GET", "/", &[("Host", "evil.example")], b"").await;
+    let (status, _, _) = request_tls(addr, &ca, "GET", "/", &[("Host", "evil.example")], b"").await;
     assert_eq!(status, 421);
 }
 
@@ -55,12 +60,14 @@ async fn a_client_that_trusts_the_certificate_gets_the_dashboard_with_its_header
 async fn the_url_token_becomes_a_secure_cookie_and_cookie_writes_need_the_https_origin() {
     let (stack, ca) = https_stack().await;
     let addr = stack.http;
-    let (status, h, _) =
-        request_tls(addr, &ca, "GET", &format!("/?token={TOKEN}"), &[], b"").await;
+    let (status, h, _) = request_tls(addr, &ca, "GET", &format!("/?token={TOKEN}"), &[], b"").await;
     assert_eq!(status, 303);
     let set = &h["set-cookie"];
     for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
-        assert!(set.split("; ").any(|a| a == attribute), "{attribute} in {set}");
+        assert!(
+            set.split("; ").any(|a| a == attribute),
+            "{attribute} in {set}"
+        );
     }
     let cookie = set.split(';').next().unwrap().to_string();
     let sign_in = |origin: String| {
@@ -72,7 +79,15 @@ async fn the_url_token_becomes_a_secure_cookie_and_cookie_writes_need_the_https_
                 ("Content-Type", "application/json"),
                 ("Origin", origin.as_str()),
             ];
-            request_tls(addr, &ca, "POST", "/api/session", &headers, b"{\"token\":null}").await
+            request_tls(
+                addr,
+                &ca,
+                "POST",
+                "/api/session",
+                &headers,
+                b"{\"token\":null}",
+            )
+            .await
         }
     };
     let (status, _, body) = sign_in(format!("http://{addr}")).await;

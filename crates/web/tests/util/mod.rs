@@ -256,11 +256,10 @@ pub async fn request_full(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, HashMap<String, String>, Vec<u8>) {
-    let stream =
-        tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
-            .await
-            .expect("connect in time")
-            .expect("connect");
+    let stream = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
+        .await
+        .expect("connect in time")
+        .expect("connect");
     request_over(stream, addr, method, path, headers, body).await
 }
 
@@ -273,8 +272,8 @@ pub async fn tls_connect(
     let config = winter_river_tls::client_config(Some(ca)).unwrap();
     let connector = tokio_rustls::TlsConnector::from(config);
     let tcp = tokio::net::TcpStream::connect(addr).await?;
-    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(server_name.to_string())
-        .unwrap();
+    let name =
+        tokio_rustls::rustls::pki_types::ServerName::try_from(server_name.to_string()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), connector.connect(name, tcp))
         .await
         .expect("a TLS handshake in time")
