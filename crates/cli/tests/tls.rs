@@ -216,7 +216,7 @@ fn up_over_mqtts_with_an_https_dashboard_works_end_to_end() {
     })
     .unwrap();
     let ca = m.ca_file().unwrap().to_path_buf();
-    let key = m.dir().join("tls").join("key.pem");
+    let key = m.key_file().unwrap();
     let broker = format!("mqtts://127.0.0.1:{}", m.tls_port().unwrap());
     let dir = scratch("up-e2e");
     let (mut child, lines) = up_until_watch(

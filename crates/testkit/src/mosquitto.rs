@@ -181,6 +181,14 @@ impl Mosquitto {
         self.tls.as_ref().map(|t| t.cert.as_path())
     }
 
+    /// The private key of [`Mosquitto::ca_file`] (for a test's own TLS server
+    /// with the same certificate).
+    pub fn key_file(&self) -> Option<PathBuf> {
+        self.tls
+            .as_ref()
+            .map(|_| self.dir.path().join("tls").join("key.pem"))
+    }
+
     /// `mqtts://127.0.0.1:PORT` trusting [`Mosquitto::ca_file`].
     pub fn mqtts_url(&self) -> Result<BrokerUrl, TestkitError> {
         let t = self.tls_listeners()?;
