@@ -27,6 +27,7 @@ mod recent_events;
 mod report;
 mod scenario_cmd;
 mod sweep_cmd;
+mod tls_args;
 mod topology_cmd;
 mod up_cmd;
 mod validate;

@@ -216,7 +216,7 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     if dashboard != crate::recent_events::DEFAULT_DASHBOARD {
         watch.push_str(&format!(" --dashboard {dashboard}"));
     }
-    if let Some(cert) = &args.web.tls_cert {
+    if let Some(cert) = &args.web.tls.tls_cert {
         // A self-signed certificate (`winter-river cert`) is its own CA.
         watch.push_str(&format!(" --dashboard-ca {}", cert.display()));
     }

@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use tokio::sync::watch;
@@ -47,13 +46,9 @@ pub struct HttpArgs {
     /// another Host is refused (DNS rebinding).
     #[arg(long = "allowed-host", value_name = "NAME[:PORT]")]
     pub allowed_hosts: Vec<String>,
-    /// Serve the dashboard over HTTPS with this certificate (PEM: the server's
-    /// first, then any chain; `winter-river cert` makes one). Needs --tls-key.
-    #[arg(long, env = "WR_TLS_CERT", value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// The private key of --tls-cert (PEM).
-    #[arg(long, env = "WR_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
+    /// The dashboard over HTTPS: `--tls-cert FILE --tls-key FILE`.
+    #[command(flatten)]
+    pub tls: crate::tls_args::TlsFiles,
 }
 
 /// A token goes in a URL and a header: printable ASCII without spaces, `&` or `#`.
@@ -85,7 +80,7 @@ impl HttpArgs {
         self.instructor_token(&token)?;
         self.viewer_token(&token)?;
         self.allowed_hosts()?;
-        self.tls()?;
+        self.tls.server_config()?;
         let listener = std::net::TcpListener::bind(self.http).with_context(|| {
             format!(
                 "cannot listen for the dashboard on {} (port taken? choose another with --http)",
@@ -148,18 +143,6 @@ impl HttpArgs {
         Ok(self.allowed_hosts.clone())
     }
 
-    /// The HTTPS configuration of `--tls-cert` and `--tls-key`, if given: a file
-    /// that cannot be used stops the start, naming it and why.
-    fn tls(&self) -> Result<Option<std::sync::Arc<winter_river_tls::rustls::ServerConfig>>> {
-        match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => winter_river_tls::server_config(cert, key)
-                .map(Some)
-                .map_err(|e| anyhow::anyhow!("--tls-cert/--tls-key: {e}")),
-            (None, None) => Ok(None),
-            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
-        }
-    }
-
     /// The web's configuration: prefix, operator token `token` (from
     /// [`HttpArgs::listen`]), the instructor's and viewers', the Host names, HTTPS;
     /// no debrief directory (`up` sets the engine's).
@@ -171,7 +154,7 @@ impl HttpArgs {
             viewer_token,
             metrics_open: self.metrics_open,
             allowed_hosts: self.allowed_hosts()?,
-            tls: self.tls()?,
+            tls: self.tls.server_config()?,
             ..WebConfig::new(prefix, token)
         })
     }
@@ -285,8 +268,7 @@ mod tests {
             viewer_token: None,
             metrics_open: false,
             allowed_hosts: Vec::new(),
-            tls_cert: None,
-            tls_key: None,
+            tls: crate::tls_args::TlsFiles::default(),
         }
     }
 
