@@ -49,7 +49,7 @@ pub fn run(args: &CertArgs) -> Result<u8> {
     println!();
     println!("The server gets both:");
     println!(
-        "  dashboard   {me} up --tls-cert {cert} --tls-key {key}   (or `web`: https://{host}:8080/)"
+        "  up          {me} up --tls-cert {cert} --tls-key {key}   (the dashboard on https://{host}:8080/, the embedded broker's mqtts on 8883 and wss on 8884; or `web` / `broker` alone)"
     );
     println!(
         "  Mosquitto   certfile {cert} and keyfile {key} on an 8883 listener (docs/deploy.md, \"TLS\")"

@@ -11,8 +11,9 @@ use winter_river_tls::rustls::ServerConfig;
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TlsFiles {
-    /// Serve the dashboard over HTTPS with this certificate (PEM: the server's
-    /// first, then any chain; `winter-river cert` makes one). Needs --tls-key.
+    /// Serve over TLS with this certificate (PEM: the server's first, then any chain;
+    /// `winter-river cert` makes one): the dashboard over HTTPS, and the embedded
+    /// broker's mqtts and wss listeners. Needs --tls-key.
     #[arg(long, env = "WR_TLS_CERT", value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// The private key of --tls-cert (PEM).

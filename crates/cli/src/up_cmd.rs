@@ -135,7 +135,10 @@ pub fn run(args: &UpArgs) -> Result<u8> {
             url
         }
         None => {
-            let broker = winter_river_broker::start(args.listen.broker_config(access.clone()))?;
+            let broker = winter_river_broker::start(
+                args.listen
+                    .broker_config(access.clone(), args.web.tls.server_config()?),
+            )?;
             let mut url = parse_url(&broker.mqtt_url())?;
             url.credentials = args.listen.credentials();
             lines.push(format!(
@@ -148,6 +151,11 @@ pub fn run(args: &UpArgs) -> Result<u8> {
                     "  websocket  ws://{ws}/mqtt  (on this host: {local})"
                 ));
             }
+            lines.extend(
+                tls_listener_lines(&broker)
+                    .into_iter()
+                    .map(|l| format!("  {l}")),
+            );
             // Dropping the handle leaves the broker running: it ends with the process.
             url
         }
@@ -319,4 +327,27 @@ fn summarize(ids: &[&str]) -> String {
             ids.len() - SHOWN
         )
     }
+}
+
+/// The banner lines of the embedded broker's TLS listeners, with the URLs a client on
+/// this host uses (`--ca` with the certificate of --tls-cert).
+pub fn tls_listener_lines(broker: &winter_river_broker::RunningBroker) -> Vec<String> {
+    let local = |addr: std::net::SocketAddr| match addr.ip() {
+        ip if ip.is_unspecified() => format!("127.0.0.1:{}", addr.port()),
+        _ => addr.to_string(),
+    };
+    let mut lines = Vec::new();
+    if let Some(addr) = broker.mqtts_addr() {
+        lines.push(format!(
+            "mqtts      mqtts://{addr}  (on this host: mqtts://{}, with --ca CERT)",
+            local(addr)
+        ));
+    }
+    if let Some(addr) = broker.wss_addr() {
+        lines.push(format!(
+            "wss        wss://{addr}/mqtt  (on this host: wss://{}/mqtt, with --ca CERT)",
+            local(addr)
+        ));
+    }
+    lines
 }

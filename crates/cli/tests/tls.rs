@@ -290,3 +290,64 @@ fn up_over_mqtts_with_an_https_dashboard_works_end_to_end() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+/// `up` with the embedded broker and a certificate: the broker's mqtts and wss listeners
+/// carry CLI commands (confirmed by the engine, so they went through the broker both ways)
+/// and the dashboard, over HTTPS, shows their effect.
+#[test]
+fn up_with_the_embedded_broker_serves_mqtts_and_wss() {
+    let dir = scratch("up-embedded-tls");
+    let hosts = ["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let files = winter_river_tls::write_self_signed(&dir, &hosts, false).unwrap();
+    let (cert, key) = (files.cert.clone(), files.key.clone());
+    let ports: Vec<String> = (0..4)
+        .map(|_| winter_river_testkit::free_port().unwrap().to_string())
+        .collect();
+    let (mut child, lines) = up_until_watch(
+        &dir,
+        &[
+            "--bind",
+            "127.0.0.1",
+            "--mqtt-port",
+            &ports[0],
+            "--ws-port",
+            &ports[1],
+            "--mqtts-port",
+            &ports[2],
+            "--wss-port",
+            &ports[3],
+            "--token",
+            "op-tok",
+            "--tls-cert",
+            path_str(&cert),
+            "--tls-key",
+            path_str(&key),
+        ],
+    );
+    let text = lines.join("\n");
+    let mqtts = format!("mqtts://127.0.0.1:{}", ports[2]);
+    let wss = format!("wss://127.0.0.1:{}/mqtt", ports[3]);
+    assert!(text.contains(&mqtts) && text.contains(&wss), "{text}");
+    for (broker, on) in [(&mqtts, "on"), (&wss, "off")] {
+        let o = wr(&[
+            "fault",
+            "util_a",
+            on,
+            "--broker",
+            broker,
+            "--ca",
+            path_str(&cert),
+        ]);
+        assert_exit(&o, 0);
+        assert!(
+            stdout(&o).contains("applied"),
+            "over {broker}: {}",
+            stdout(&o)
+        );
+    }
+    // A client that does not trust the certificate is refused, saying so.
+    let o = wr(&["fault", "util_a", "on", "--broker", &mqtts]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    child.kill().unwrap();
+    let _ = child.wait();
+}
