@@ -26,8 +26,9 @@ use crate::router::{Delivery, Message, Target};
 use crate::shared::Shared;
 use crate::stats::{Kind, shown};
 
-/// A read buffer starts this big and is shrunk back to it after a large packet.
-const READ_BUFFER_BYTES: usize = 2048;
+/// A read buffer starts this big and is shrunk back to it after a large packet (a
+/// board's status or command is a few hundred bytes; thousands of boards each hold one).
+const READ_BUFFER_BYTES: usize = 512;
 /// The writer batches queued packets up to this many bytes per write.
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
 /// How long a new connection waits for the one it takes over to hand its session back.
@@ -320,7 +321,7 @@ async fn run<S>(
             step = handle(&buf[..len], &session, &link, &inflight, &acked, &shared, peer) => step,
         };
         buf.drain(..len);
-        if buf.capacity() > 64 * 1024 && buf.len() < READ_BUFFER_BYTES {
+        if buf.capacity() > 8 * READ_BUFFER_BYTES && buf.len() < READ_BUFFER_BYTES {
             buf.shrink_to(READ_BUFFER_BYTES);
         }
         match step {
@@ -688,8 +689,9 @@ where
             return rx;
         }
         out.clear();
-        if out.capacity() > 4 * WRITE_BATCH_BYTES {
-            out.shrink_to(WRITE_BATCH_BYTES);
+        // Thousands of boards each keep one: back to small once a burst is over.
+        if out.capacity() > 4096 && rx.is_empty() {
+            out.shrink_to(1024);
         }
     }
 }

@@ -58,23 +58,29 @@ pub(crate) async fn accept_loop(listener: TcpListener, transport: Transport, sha
         let shared = shared.clone();
         let transport = transport.clone();
         tokio::spawn(async move {
-            let handshake = Duration::from_millis(shared.config.limits.connect_timeout_ms);
+            // Only the plain TCP arm is inline: a task's future is as large as its
+            // largest arm, and thousands of boards each hold one (the TLS and WebSocket
+            // states are several KiB).
             match transport {
                 Transport::Tcp => connection::serve(stream, peer, shared).await,
-                Transport::WebSocket => websocket::serve(stream, peer, shared).await,
+                Transport::WebSocket => Box::pin(websocket::serve(stream, peer, shared)).await,
                 Transport::Mqtts(acceptor) => {
-                    if let Some(tls) =
-                        tls_handshake(&acceptor, stream, peer, handshake, &shared).await
-                    {
-                        connection::serve(tls, peer, shared).await;
-                    }
+                    Box::pin(async move {
+                        let tls = tls_handshake(&acceptor, stream, peer, &shared).await;
+                        if let Some(tls) = tls {
+                            connection::serve(tls, peer, shared).await;
+                        }
+                    })
+                    .await
                 }
                 Transport::Wss(acceptor) => {
-                    if let Some(tls) =
-                        tls_handshake(&acceptor, stream, peer, handshake, &shared).await
-                    {
-                        websocket::serve(tls, peer, shared).await;
-                    }
+                    Box::pin(async move {
+                        let tls = tls_handshake(&acceptor, stream, peer, &shared).await;
+                        if let Some(tls) = tls {
+                            websocket::serve(tls, peer, shared).await;
+                        }
+                    })
+                    .await
                 }
             }
             drop(admitted);
@@ -82,15 +88,15 @@ pub(crate) async fn accept_loop(listener: TcpListener, transport: Transport, sha
     }
 }
 
-/// The TLS handshake of a new connection, within `limit`; a failure (a plain client on
+/// The TLS handshake of a new connection, within the connect timeout; a failure (a plain client on
 /// the TLS port, an untrusted certificate) is counted and logged.
 async fn tls_handshake(
     acceptor: &TlsAcceptor,
     stream: tokio::net::TcpStream,
     peer: std::net::SocketAddr,
-    limit: Duration,
     shared: &Shared,
 ) -> Option<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+    let limit = Duration::from_millis(shared.config.limits.connect_timeout_ms);
     match tokio::time::timeout(limit, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => Some(tls),
         Ok(Err(e)) => {
