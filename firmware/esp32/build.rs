@@ -9,7 +9,8 @@
 //! | `WR_WIFI_SSID` | `WinterRiver-AP` | the Pi's hotspot (2.4 GHz) |
 //! | `WR_WIFI_PASSWORD` | empty = open network | WPA2-Personal passphrase |
 //! | `WR_BROKER` | `192.168.4.1:1883` | broker `IPv4[:port]`, `mqtt://` allowed (as the CLI's) |
-//! | `WR_USERNAME` / `WR_PASSWORD` | none | MQTT credentials (as the CLI's) |
+//! | `WR_PASSWORD` | none | MQTT password: the board's entry under `[boards]` of the auth file (docs/security.md) |
+//! | `WR_USERNAME` | the node id when `WR_PASSWORD` is set | MQTT user name (a board logs in as its node id; the shared `--username` of the CLI also works) |
 //! | `WR_PREFIX` | `winter-river` | topic prefix |
 //! | `WR_KNOB_MAX_KW` | `10` | load boards (server, cooling, load): demand at full knob \[kW\] |
 //! | `WR_STATUS_INTERVAL_MS` | `2000` | time between periodic statuses \[ms\] |
@@ -99,10 +100,15 @@ fn write_board_config() -> Result<(), String> {
              host names are not resolved, WebSocket is not supported)"
         )
     })?;
-    let username = var("WR_USERNAME");
+    // With roles (docs/security.md, "MQTT roles") a board logs in with its node id as
+    // user name and its own password: WR_PASSWORD alone is enough.
     let mqtt_password = var("WR_PASSWORD");
-    if mqtt_password.is_some() && username.is_none() {
-        return Err("WR_PASSWORD needs WR_USERNAME (MQTT 3.1.1 sends no password alone)".into());
+    let username = var("WR_USERNAME").or_else(|| mqtt_password.as_ref().map(|_| node_id.clone()));
+    if mqtt_password
+        .as_deref()
+        .is_some_and(|p| p.contains(['\n', '\r', '\0']))
+    {
+        return Err("WR_PASSWORD may not hold a line break or NUL".into());
     }
 
     let knob_max_kw = number::<f64>("WR_KNOB_MAX_KW", 10.0)?;

@@ -1,12 +1,9 @@
-//! The embedded broker's configuration and its translation into rumqttd's `Config`, with
-//! every limit set explicitly (rumqttd's `RouterConfig::default()` accepts no connection).
+//! The embedded broker's configuration: what it listens on, who may connect, and every
+//! limit, each with the reason for its default (docs/broker.md).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use rumqttd::{Config, ConnectionSettings, RouterConfig, SegmentConfig, ServerSettings};
-
-use crate::BrokerError;
+use crate::{Access, BrokerError};
 
 /// What the embedded broker listens on and who may connect.
 #[derive(Clone, PartialEq, Eq)]
@@ -17,22 +14,38 @@ pub struct BrokerConfig {
     pub ws_addr: Option<SocketAddr>,
     /// Username and password every client must present; `None` = anonymous.
     pub credentials: Option<(String, String)>,
-    /// Concurrent client connections over both listeners.
+    /// Who may connect and what each client may publish and subscribe to
+    /// (docs/security.md, "MQTT roles"): anonymous admins, the shared credential, or
+    /// the roles of an auth file.
+    pub access: Access,
+    /// Concurrent client connections over every listener.
     pub max_connections: usize,
-    /// Buffers and limits; the defaults suit a few thousand boards.
-    pub sizing: Sizing,
+    /// Concurrent connections from one address other than loopback (the virtual fleet
+    /// connects thousands of boards from 127.0.0.1; a hotspot gives each board its own
+    /// address).
+    pub max_connections_per_address: usize,
+    /// Browser origins (`http://host:port`, exactly as the browser sends them) whose pages
+    /// may open the WebSocket listener. A WebSocket request without an `Origin` header
+    /// (not a browser) is always accepted; one from any other origin is refused, so a web
+    /// page an operator happens to open cannot drive the testbed.
+    pub ws_allowed_origins: Vec<String>,
+    /// Buffers and limits; the defaults suit ten thousand boards.
+    pub limits: Limits,
 }
 
 impl Default for BrokerConfig {
     /// TCP `0.0.0.0:1883`, WebSocket `0.0.0.0:9001`, anonymous, 10,000 connections
-    /// (docs/architecture.md).
+    /// (docs/architecture.md), 64 from one non-loopback address, no browser origin.
     fn default() -> Self {
         BrokerConfig {
             mqtt_addr: ([0, 0, 0, 0], 1883).into(),
             ws_addr: Some(([0, 0, 0, 0], 9001).into()),
             credentials: None,
+            access: Access::anonymous(),
             max_connections: 10_000,
-            sizing: Sizing::default(),
+            max_connections_per_address: 64,
+            ws_allowed_origins: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -53,19 +66,26 @@ impl BrokerConfig {
                 "max_connections is 0: no client could connect".to_owned(),
             ));
         }
-        if let Some((user, _)) = &self.credentials {
-            if user.is_empty() {
-                return Err(BrokerError::Config("the username is empty".to_owned()));
-            }
+        if self.max_connections_per_address == 0 {
+            return Err(BrokerError::Config(
+                "max_connections_per_address is 0: no board on the network could connect"
+                    .to_owned(),
+            ));
         }
-        if let Some(ws) = self.ws_addr {
-            if ws.port() != 0 && ws == self.mqtt_addr {
-                return Err(BrokerError::Config(format!(
-                    "MQTT and WebSocket listeners both on {ws}"
-                )));
-            }
+        if let Some((user, _)) = &self.credentials
+            && user.is_empty()
+        {
+            return Err(BrokerError::Config("the username is empty".to_owned()));
         }
-        self.sizing.validate()
+        if let Some(ws) = self.ws_addr
+            && ws.port() != 0
+            && ws == self.mqtt_addr
+        {
+            return Err(BrokerError::Config(format!(
+                "MQTT and WebSocket listeners both on {ws}"
+            )));
+        }
+        self.limits.validate()
     }
 }
 
@@ -79,136 +99,89 @@ impl std::fmt::Debug for BrokerConfig {
                 "credentials",
                 &self.credentials.as_ref().map(|(user, _)| (user, "***")),
             )
+            .field("access", &self.access)
             .field("max_connections", &self.max_connections)
-            .field("sizing", &self.sizing)
+            .field(
+                "max_connections_per_address",
+                &self.max_connections_per_address,
+            )
+            .field("ws_allowed_origins", &self.ws_allowed_origins)
+            .field("limits", &self.limits)
             .finish()
     }
 }
 
-/// rumqttd's buffers. rumqttd keeps one in-memory commit log per distinct subscription
-/// filter; a consumer that falls further behind than its filter's log skips ahead (loses
-/// messages). Sizes count topic + payload bytes only.
+/// Sizes of messages and queues. A PUBLISH is refused (logged and counted, the
+/// connection kept) when its packet is larger than the limit of its topic's class; any
+/// packet larger than `max_packet_bytes` closes the connection (nothing that large is
+/// ever legitimate, and reading it would hold the memory).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sizing {
-    /// Largest accepted PUBLISH payload \[B\]. Well above the 16 KiB contract limit so that
-    /// oversized payloads reach the engine, which counts and drops them (docs/protocol.md),
-    /// and large enough for a big site's retained `system/topology`.
-    pub max_payload_bytes: usize,
-    /// Messages handed to a QoS 0 subscription per read, which is also the most retained
-    /// messages a new QoS 0 subscription receives (rumqttd truncates, see docs/broker.md).
-    pub max_outgoing_packet_count: u64,
-    /// Segment size of a filter's commit log \[B\].
-    pub segment_bytes: usize,
-    /// Segments a filter's commit log keeps besides the active one.
-    pub segment_count: usize,
-    /// Segment size \[B\] for filters matching `+/+/command`: a board's own command topic,
-    /// one per board, so kept small (≤ `(count + 1) × bytes` each, thousands of them).
-    pub command_segment_bytes: usize,
-    /// Segments kept for `+/+/command` filters besides the active one.
-    pub command_segment_count: usize,
-    /// Time a new TCP connection has to send CONNECT \[ms\] (rumqttd's field is a `u16`).
-    pub connect_timeout_ms: u16,
-    /// Packets read from one connection in one batch.
-    pub read_batch: usize,
+pub struct Limits {
+    /// Largest packet of any kind \[B\]: the retained `system/topology` of a very large
+    /// site (≈ 1.3 MB at 8,000 nodes) with room to spare.
+    pub max_packet_bytes: usize,
+    /// Largest PUBLISH on a `…/command` topic \[B\]: four times the 16 KiB contract limit,
+    /// so a slightly oversized command still reaches the engine, which counts and drops
+    /// it (docs/protocol.md), while no board is sent more than its client accepts
+    /// (256 KiB for the virtual fleet, and the firmware skips what does not fit).
+    pub max_command_bytes: usize,
+    /// Largest PUBLISH on any other topic \[B\] except `system/topology`.
+    pub max_message_bytes: usize,
+    /// Messages waiting for one connected client before a publisher has to wait.
+    pub queue_messages: usize,
+    /// QoS 1/2 messages kept for a persistent session while its client is away; the
+    /// oldest is dropped (logged and counted) beyond it.
+    pub offline_messages: usize,
+    /// Unacknowledged QoS 1/2 messages sent to one client; the rest wait in its queue.
+    pub max_inflight: usize,
+    /// How long a publisher waits for room in a subscriber's full queue before that
+    /// subscriber is marked slow and messages for it are dropped (logged and counted)
+    /// until its queue has drained \[ms\].
+    pub slow_subscriber_wait_ms: u64,
+    /// Time a new connection has to send CONNECT \[ms\].
+    pub connect_timeout_ms: u64,
 }
 
-impl Default for Sizing {
+impl Default for Limits {
     fn default() -> Self {
-        Sizing {
-            // The retained topology of a 10,000-node site is a few MiB.
-            max_payload_bytes: 32 * 1024 * 1024,
-            max_outgoing_packet_count: 10_000,
-            // 5 × 256 KiB ≈ 2.5 s of 2,000 boards' statuses at 1 Hz × ~250 B for a wildcard
-            // consumer (engine, watch, web) to fall behind before it skips.
-            segment_bytes: 256 * 1024,
-            segment_count: 4,
-            // 3 × 16 KiB ≈ 150 updates of ~300 B per board; 2,000 boards ≤ 96 MiB worst case.
-            command_segment_bytes: 16 * 1024,
-            command_segment_count: 2,
+        Limits {
+            max_packet_bytes: 32 * 1024 * 1024,
+            max_command_bytes: 64 * 1024,
+            max_message_bytes: 1024 * 1024,
+            queue_messages: 10_000,
+            offline_messages: 1_000,
+            max_inflight: 1_000,
+            slow_subscriber_wait_ms: 2_000,
             connect_timeout_ms: 10_000,
-            read_batch: 500,
         }
     }
 }
 
-impl Sizing {
+impl Limits {
     fn validate(&self) -> Result<(), BrokerError> {
-        // rumqttd panics on segments under 1 KiB or zero segments.
-        if self.segment_bytes < 1024 || self.command_segment_bytes < 1024 {
-            return Err(BrokerError::Config(
-                "segment sizes must be at least 1024 bytes".to_owned(),
-            ));
-        }
-        if self.segment_count == 0 || self.command_segment_count == 0 {
-            return Err(BrokerError::Config(
-                "segment counts must be at least 1".to_owned(),
-            ));
-        }
-        if self.max_outgoing_packet_count == 0 || self.read_batch == 0 {
-            return Err(BrokerError::Config(
-                "max_outgoing_packet_count and read_batch must be at least 1".to_owned(),
-            ));
+        let zero = [
+            ("max_packet_bytes", self.max_packet_bytes),
+            ("max_command_bytes", self.max_command_bytes),
+            ("max_message_bytes", self.max_message_bytes),
+            ("queue_messages", self.queue_messages),
+            ("max_inflight", self.max_inflight),
+        ]
+        .into_iter()
+        .find(|(_, value)| *value == 0);
+        if let Some((name, _)) = zero {
+            return Err(BrokerError::Config(format!("{name} must be at least 1")));
         }
         Ok(())
     }
-}
 
-/// rumqttd's configuration for listeners already checked at `mqtt_addr` and `ws_addr`.
-pub(crate) fn rumqttd_config(
-    config: &BrokerConfig,
-    mqtt_addr: SocketAddr,
-    ws_addr: Option<SocketAddr>,
-) -> Config {
-    let sizing = &config.sizing;
-    let connections = ConnectionSettings {
-        connection_timeout_ms: sizing.connect_timeout_ms,
-        max_payload_size: sizing.max_payload_bytes,
-        // Despite the name: packets read per batch from one connection, not a QoS window.
-        max_inflight_count: sizing.read_batch,
-        auth: config
-            .credentials
-            .as_ref()
-            .map(|(user, pass)| HashMap::from([(user.clone(), pass.clone())])),
-        external_auth: None,
-        // Publishing to a topic nobody subscribes to must not create a commit log per topic.
-        dynamic_filters: false,
-    };
-    let server = |name: &str, listen: SocketAddr| ServerSettings {
-        name: name.to_owned(),
-        listen,
-        tls: None,
-        // rumqttd sleeps this long after every accept; 0 lets 2,000 boards connect at once.
-        next_connection_delay_ms: 0,
-        connections: connections.clone(),
-    };
-    let router = RouterConfig {
-        max_connections: config.max_connections,
-        max_outgoing_packet_count: sizing.max_outgoing_packet_count,
-        max_segment_size: sizing.segment_bytes,
-        max_segment_count: sizing.segment_count,
-        custom_segment: Some(HashMap::from([(
-            "+/+/command".to_owned(),
-            SegmentConfig {
-                max_segment_size: sizing.command_segment_bytes,
-                max_segment_count: sizing.command_segment_count,
-            },
-        )])),
-        initialized_filters: None,
-        shared_subscriptions_strategy: Default::default(),
-    };
-    Config {
-        id: 0,
-        router,
-        v4: Some(HashMap::from([(
-            "1".to_owned(),
-            server("wr-mqtt", mqtt_addr),
-        )])),
-        v5: None,
-        ws: ws_addr.map(|addr| HashMap::from([("1".to_owned(), server("wr-ws", addr))])),
-        cluster: None,
-        console: None,
-        bridge: None,
-        prometheus: None,
-        metrics: None,
+    /// The largest PUBLISH packet accepted on `topic` \[B\].
+    pub(crate) fn publish_limit(&self, topic: &str) -> usize {
+        if topic.ends_with("/system/topology") || topic == "system/topology" {
+            self.max_packet_bytes
+        } else if topic.ends_with("/command") {
+            self.max_command_bytes
+        } else {
+            self.max_message_bytes
+        }
     }
 }

@@ -1,39 +1,47 @@
-//! Winter River's embedded MQTT 3.1.1 broker: rumqttd 0.20, configured for thousands of
-//! boards, started on its own threads after checking that its ports are free, and reported
-//! ready only once a raw MQTT CONNECT gets its CONNACK. See `docs/broker.md` for the
-//! defaults and for the rumqttd gaps this crate works around.
+//! Winter River's embedded MQTT 3.1.1 broker: its own, on tokio, sharing the board's
+//! codec (`winter-river-mqtt-codec`, its `server` module). It listens on TCP and
+//! WebSocket, keeps persistent sessions and retained messages in memory, delivers QoS 0,
+//! 1 and 2, and never drops a message without saying so: a publisher waits for room in a
+//! subscriber's queue, and what is refused or dropped is counted ([`BrokerStats`]) and
+//! logged at most once per kind every ten seconds. See `docs/broker.md` for the choice
+//! (measured against rumqttd, rmqtt and Mosquitto), the limits and their defaults.
 //!
-//! rumqttd cannot be stopped in-process: a started broker runs until the process exits.
-//! Tests that restart a broker run it as a subprocess (`winter-river broker …`).
+//! [`start`] binds the listeners (a taken port is an error naming it), runs the broker on
+//! a runtime of its own (two threads), and returns once a raw MQTT CONNECT gets its
+//! CONNACK. [`RunningBroker::shutdown`] stops it in-process.
 //!
-//! This crate logs through `tracing` and installs no subscriber. rumqttd logs every accept
-//! at info and every dropped link at error; binaries should add [`QUIET_RUMQTTD`] to their
-//! default filter.
+//! This crate logs through `tracing` and installs no subscriber.
 
+mod access;
 mod config;
+mod connection;
+mod link;
+mod listener;
 mod probe;
+mod router;
+mod shared;
+mod stats;
+mod websocket;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-pub use config::{BrokerConfig, Sizing};
+pub use access::{Access, AccessError, Denied, Principal, Refused, Role};
+pub use config::{BrokerConfig, Limits};
 pub use probe::{probe, probe_with_credentials, probe_ws};
+pub use stats::BrokerStats;
 
-/// A `tracing` filter directive that keeps rumqttd's per-connection noise out of the log
-/// (`EnvFilter::new(format!("info,{QUIET_RUMQTTD}"))`). Its real failures are logged at warn
-/// or error.
-pub const QUIET_RUMQTTD: &str = "rumqttd=warn";
+use crate::listener::Transport;
+use crate::shared::Shared;
 
-/// How long [`start`] waits for rumqttd to answer after spawning it.
+/// How long [`start`] waits for the broker to answer after spawning it.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Boards the embedded broker carries comfortably on a 2-core machine (measured at
-/// 2,003: 191 MiB for `up`, docs/benchmarks.md). Above it, memory grows by about
-/// 100 KiB a board and readers of the `<p>/+/command` wildcard can skip messages
-/// during bursts: such sites want Mosquitto.
-pub const COMFORTABLE_BOARDS: usize = 2_000;
+/// How long [`RunningBroker::shutdown`] waits for the connections to close.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
 /// Errors of the embedded broker and of the probe. Each names the address involved.
 #[derive(Debug, thiserror::Error)]
@@ -66,15 +74,15 @@ pub enum BrokerError {
     /// The broker's threads could not be spawned.
     #[error("cannot start the broker thread: {0}")]
     Spawn(io::Error),
-    /// rumqttd was started but did not answer in time; the last probe error says why.
+    /// The broker was started but did not answer in time; the last probe error says why.
     #[error("the embedded broker did not become ready on {addr} within {waited:?}: {last}")]
     NotReady {
         addr: SocketAddr,
         waited: Duration,
         last: Box<BrokerError>,
     },
-    /// rumqttd's thread ended (it only does so on a fatal error; details are in its log).
-    #[error("the embedded broker stopped unexpectedly (see the rumqttd log above)")]
+    /// The broker's thread ended (shut down, or a fatal error logged above).
+    #[error("the embedded broker stopped (see the log above)")]
     Stopped,
     /// Probe: nothing accepts TCP connections there (closed port, unreachable host).
     #[error("no MQTT broker reachable at {addr}: {source}")]
@@ -82,8 +90,8 @@ pub enum BrokerError {
     /// Probe: the exchange did not finish in time.
     #[error("no MQTT answer from {addr} within {timeout:?}")]
     ProbeTimeout { addr: SocketAddr, timeout: Duration },
-    /// Probe: the broker closed the connection instead of sending CONNACK. rumqttd does
-    /// this for missing or wrong credentials and for keepalive 0.
+    /// Probe: the broker closed the connection instead of sending CONNACK (some brokers
+    /// do this for missing or wrong credentials).
     #[error(
         "the broker at {addr} closed the connection without a CONNACK \
          (wrong or missing credentials?)"
@@ -109,12 +117,13 @@ fn connack_reason(code: u8) -> String {
     format!("{reason} (CONNACK return code {code})")
 }
 
-/// A started embedded broker. Dropping it does not stop the broker (rumqttd cannot be
-/// stopped in-process); it runs until the process exits.
+/// A started embedded broker. Dropping it leaves the broker running until the process
+/// exits; [`RunningBroker::shutdown`] stops it.
 pub struct RunningBroker {
     mqtt_addr: SocketAddr,
     ws_addr: Option<SocketAddr>,
     credentials: Option<(String, String)>,
+    shared: Arc<Shared>,
     thread: JoinHandle<()>,
 }
 
@@ -141,16 +150,21 @@ impl RunningBroker {
         format!("mqtt://{addr}")
     }
 
-    /// `ws://host:port/mqtt` for WebSocket clients on this host. rumqttd serves MQTT on any
-    /// path; `/mqtt` is the conventional one (Mosquitto, MQTT.js).
+    /// `ws://host:port/mqtt` for WebSocket clients on this host. The broker serves MQTT
+    /// on any path; `/mqtt` is the conventional one (Mosquitto, MQTT.js).
     pub fn ws_url(&self) -> Option<String> {
         self.ws_addr
             .map(|addr| format!("ws://{}/mqtt", local_client_addr(addr)))
     }
 
-    /// False once rumqttd's thread has ended (a fatal error; see its log).
+    /// False once the broker's thread has ended.
     pub fn is_running(&self) -> bool {
         !self.thread.is_finished()
+    }
+
+    /// What the broker has refused and dropped since it started, and what it carried.
+    pub fn stats(&self) -> BrokerStats {
+        self.shared.stats.snapshot()
     }
 
     /// Probes the broker again (for supervision), with its own credentials.
@@ -164,7 +178,16 @@ impl RunningBroker {
             .map(|(user, pass)| (user.as_str(), pass.as_str()))
     }
 
-    /// Blocks until the broker stops, which only happens on a fatal error.
+    /// Stops the broker: closes the listeners and every connection (no Will is sent for a
+    /// connection the broker closes itself) and waits for its thread. The ports are free
+    /// again when this returns.
+    pub fn shutdown(self) {
+        self.shared.stop();
+        let _ = self.thread.join();
+    }
+
+    /// Blocks until the broker stops, which only happens on [`RunningBroker::shutdown`]
+    /// from elsewhere or a fatal error.
     pub fn wait(self) -> BrokerError {
         let _ = self.thread.join();
         BrokerError::Stopped
@@ -186,39 +209,49 @@ impl std::fmt::Debug for RunningBroker {
     }
 }
 
-/// Starts the embedded broker: checks that each listener's port is free, starts rumqttd on
-/// its own threads, and returns once a raw MQTT CONNECT over TCP gets its CONNACK and the
-/// WebSocket listener completes an MQTT handshake (within [`READY_TIMEOUT`]).
+/// Starts the embedded broker: binds each listener (a taken port is an error naming it),
+/// runs the broker on its own two-thread runtime, and returns once a raw MQTT CONNECT
+/// over TCP gets its CONNACK and the WebSocket listener completes an MQTT handshake
+/// (within [`READY_TIMEOUT`]).
 pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
     config.validate()?;
-    let mqtt_addr = reserve("MQTT", "mqtt", config.mqtt_addr)?;
-    let ws_addr = match config.ws_addr {
-        Some(addr) => Some(reserve("WebSocket", "ws", addr)?),
+    let mqtt = bind("MQTT", "mqtt", config.mqtt_addr)?;
+    let ws = match config.ws_addr {
+        Some(addr) => Some(bind("WebSocket", "ws", addr)?),
         None => None,
     };
-    if Some(mqtt_addr) == ws_addr {
-        return Err(BrokerError::Config(format!(
-            "MQTT and WebSocket listeners both on {mqtt_addr}"
-        )));
-    }
-
-    let rumqttd_config = config::rumqttd_config(&config, mqtt_addr, ws_addr);
-    let thread = thread::Builder::new()
-        .name("broker".to_owned())
-        .spawn(move || {
-            // `Broker::new` spawns the router thread; `start` spawns one thread per listener
-            // and joins them, so it returns only if every listener has failed.
-            let mut broker = rumqttd::Broker::new(rumqttd_config);
-            if let Err(e) = broker.start() {
-                tracing::error!(error = %e, "embedded broker stopped");
-            }
+    let addr_of = |listener: &TcpListener, addr: SocketAddr, name: &'static str| {
+        listener.local_addr().map_err(|source| BrokerError::Bind {
+            listener: name,
+            addr,
+            source,
         })
+    };
+    let mqtt_addr = addr_of(&mqtt, config.mqtt_addr, "MQTT")?;
+    let ws_addr = match (&ws, config.ws_addr) {
+        (Some(listener), Some(addr)) => Some(addr_of(listener, addr, "WebSocket")?),
+        _ => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("broker")
+        .enable_all()
+        .build()
         .map_err(BrokerError::Spawn)?;
-
+    let credentials = config.credentials.clone();
+    let shared = Shared::new(config);
+    let thread = {
+        let shared = shared.clone();
+        thread::Builder::new()
+            .name("broker".to_owned())
+            .spawn(move || runtime.block_on(serve(mqtt, ws, shared)))
+            .map_err(BrokerError::Spawn)?
+    };
     let broker = RunningBroker {
         mqtt_addr,
         ws_addr,
-        credentials: config.credentials.clone(),
+        credentials,
+        shared,
         thread,
     };
     wait_ready(&broker)?;
@@ -231,15 +264,40 @@ pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
     Ok(broker)
 }
 
+/// The broker's life on its runtime: the accept loops until the stop signal, then every
+/// connection closed (they watch the same signal) within [`SHUTDOWN_WAIT`].
+async fn serve(mqtt: TcpListener, ws: Option<TcpListener>, shared: Arc<Shared>) {
+    let mut loops = Vec::new();
+    for (listener, transport) in
+        std::iter::once((mqtt, Transport::Tcp)).chain(ws.map(|ws| (ws, Transport::WebSocket)))
+    {
+        match tokio::net::TcpListener::from_std(listener) {
+            Ok(listener) => loops.push(tokio::spawn(listener::accept_loop(
+                listener,
+                transport,
+                shared.clone(),
+            ))),
+            Err(e) => tracing::error!(error = %e, "the broker cannot use its listener"),
+        }
+    }
+    for accept in loops {
+        let _ = accept.await;
+    }
+    // Connections see the same signal; give them a moment to close their sockets.
+    let deadline = Instant::now() + SHUTDOWN_WAIT;
+    while Arc::strong_count(&shared) > 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Starts the broker and blocks while it runs (for `winter-river broker`). Returns only on
 /// a start error or if the broker stops on its own; the process ends it with a signal.
 pub fn run_blocking(config: BrokerConfig) -> Result<(), BrokerError> {
     Err(start(config)?.wait())
 }
 
-/// Probes until the TCP and then the WebSocket listener answer, rumqttd's thread dies, or
-/// [`READY_TIMEOUT`] passes. A refused connection or a timeout is retried (rumqttd binds
-/// shortly after its thread starts); any other answer is final.
+/// Probes until the TCP and then the WebSocket listener answer, the broker's thread dies,
+/// or [`READY_TIMEOUT`] passes.
 fn wait_ready(broker: &RunningBroker) -> Result<(), BrokerError> {
     let started = Instant::now();
     let mut targets = vec![(broker.client_addr(), false)];
@@ -255,6 +313,14 @@ fn wait_ready(broker: &RunningBroker) -> Result<(), BrokerError> {
                 broker.probe(attempt)
             };
             let Err(e) = result else { break };
+            // Under an auth file the probe has no login of its own: a CONNACK refusing it
+            // shows the broker answers MQTT all the same.
+            if matches!(e, BrokerError::Refused { .. })
+                && broker.credentials.is_none()
+                && broker.shared.access.requires_login()
+            {
+                break;
+            }
             if !broker.is_running() {
                 return Err(BrokerError::Stopped);
             }
@@ -275,33 +341,40 @@ fn wait_ready(broker: &RunningBroker) -> Result<(), BrokerError> {
     Ok(())
 }
 
-/// Checks that `addr` can be bound and, for port 0, picks a free port. The listener is
-/// closed again before rumqttd binds: rumqttd binds inside its own thread and only logs a
-/// failure, so this is where a taken port becomes an error.
-fn reserve(
+/// Binds `addr` for a listener, non-blocking, ready for tokio; a taken port becomes
+/// [`BrokerError::PortInUse`].
+fn bind(
     listener: &'static str,
     scheme: &'static str,
     addr: SocketAddr,
-) -> Result<SocketAddr, BrokerError> {
-    match TcpListener::bind(addr) {
-        Ok(l) => l.local_addr().map_err(|source| BrokerError::Bind {
+) -> Result<TcpListener, BrokerError> {
+    let bound = match TcpListener::bind(addr) {
+        Ok(l) => l,
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+            return Err(BrokerError::PortInUse {
+                listener,
+                addr,
+                port: addr.port(),
+                scheme,
+                host: local_client_addr(addr).ip().to_string(),
+            });
+        }
+        Err(source) => {
+            return Err(BrokerError::Bind {
+                listener,
+                addr,
+                source,
+            });
+        }
+    };
+    bound
+        .set_nonblocking(true)
+        .map_err(|source| BrokerError::Bind {
             listener,
             addr,
             source,
-        }),
-        Err(e) if e.kind() == io::ErrorKind::AddrInUse => Err(BrokerError::PortInUse {
-            listener,
-            addr,
-            port: addr.port(),
-            scheme,
-            host: local_client_addr(addr).ip().to_string(),
-        }),
-        Err(source) => Err(BrokerError::Bind {
-            listener,
-            addr,
-            source,
-        }),
-    }
+        })?;
+    Ok(bound)
 }
 
 /// A wildcard listener address as a client on this host reaches it.

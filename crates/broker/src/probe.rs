@@ -1,8 +1,8 @@
 //! Readiness probe: a raw MQTT 3.1.1 CONNECT → CONNACK exchange over TCP, or over a
 //! WebSocket, with a deadline. The CONNECT is written by the firmware's codec
 //! (`winter-river-mqtt-codec`); the CONNACK and the WebSocket framing are read here.
-//! rumqttd has no readiness signal, and any broker (Mosquitto, EMQX) can be checked the
-//! same way before clients start.
+//! Any broker (the embedded one, Mosquitto, EMQX) can be checked this way before clients
+//! start.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -13,7 +13,8 @@ use winter_river_mqtt_codec::{Connect, encode_connect};
 
 use crate::BrokerError;
 
-/// Keepalive sent in the probe's CONNECT \[s\]. Never 0: rumqttd refuses keepalive 0.
+/// Keepalive sent in the probe's CONNECT \[s\] (not 0: some brokers, rumqttd among them,
+/// refuse keepalive 0).
 const PROBE_KEEPALIVE_S: u16 = 30;
 
 /// The HTTP upgrade response is a few hundred bytes; more than this is not a WebSocket server.
@@ -21,14 +22,16 @@ const MAX_UPGRADE_RESPONSE_BYTES: usize = 4096;
 
 /// Checks that an MQTT 3.1.1 broker answers on `addr` (TCP): connects, sends an anonymous
 /// CONNECT, waits for a CONNACK that accepts it, and closes the socket. The whole exchange
-/// must finish within `timeout`. (No DISCONNECT: rumqttd 0.20 logs a spurious error for a
-/// clean DISCONNECT, but only an info line for a closed socket; the probe has no Will.) A closed port fails at once with [`BrokerError::Unreachable`].
+/// must finish within `timeout` (no DISCONNECT: the probe has no Will, and some brokers
+/// log a clean DISCONNECT noisily). A closed port fails at once with
+/// [`BrokerError::Unreachable`].
 pub fn probe(addr: SocketAddr, timeout: Duration) -> Result<(), BrokerError> {
     probe_with_credentials(addr, None, timeout)
 }
 
 /// [`probe`] with a username and password in the CONNECT (for a broker that requires them;
-/// rumqttd closes the connection without a CONNACK when they are missing or wrong).
+/// the embedded broker and Mosquitto answer wrong ones with CONNACK code 4 or 5, some
+/// brokers just close the connection).
 pub fn probe_with_credentials(
     addr: SocketAddr,
     credentials: Option<(&str, &str)>,
@@ -193,7 +196,7 @@ fn not_mqtt(addr: SocketAddr, detail: &str) -> BrokerError {
     }
 }
 
-/// A client id that does not collide with another probe (rumqttd drops the older of two
+/// A client id that does not collide with another probe (a broker closes the older of two
 /// connections with the same id).
 fn probe_client_id() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);

@@ -147,13 +147,10 @@ pub fn site_for(topology: Option<&Path>, drill: Option<&Scenario>) -> Result<Top
     Ok(site)
 }
 
-/// Logs to stderr; `RUST_LOG` overrides (rumqtt's own chatter is kept to warnings).
+/// Logs to stderr; `RUST_LOG` overrides (rumqttc's own chatter is kept to warnings).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(
-            "info,rumqttd=warn,rumqttd::server::broker=off,rumqttc=warn",
-        )
-    });
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rumqttc=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -12,6 +12,7 @@
 )]
 
 mod analyze_cmd;
+mod auth_cmd;
 mod client_cmd;
 mod drill_cmd;
 mod fd_budget;
@@ -82,7 +83,7 @@ enum Cmd {
     /// web dashboard (HTTP API, /metrics).
     Up(Box<up_cmd::UpArgs>),
     /// The embedded MQTT broker alone (TCP and WebSocket).
-    Broker(pieces_cmd::BrokerArgs),
+    Broker(pieces_cmd::BrokerCmdArgs),
     /// The simulation engine alone, against a broker.
     Engine(pieces_cmd::EngineArgs),
     /// The virtual boards alone, against a broker.
@@ -197,6 +198,10 @@ enum Cmd {
     Watch(watch_cmd::WatchArgs),
     /// The web dashboard, HTTP API and /metrics alone, against a broker.
     Web(web_cmd::WebArgs),
+    /// MQTT roles (docs/security.md): check an auth file, or write the Mosquitto
+    /// password_file and acl_file of its roles.
+    #[command(subcommand)]
+    Auth(auth_cmd::AuthCmd),
     /// Scenarios: timed commands and expectations against the simulator.
     #[command(subcommand)]
     Scenario(ScenarioCmd),
@@ -298,6 +303,7 @@ fn main() -> ExitCode {
         Cmd::Drill(args) => drill_cmd::run(&args),
         Cmd::Watch(args) => watch_cmd::run(&args),
         Cmd::Web(args) => web_cmd::run(&args),
+        Cmd::Auth(cmd) => auth_cmd::run(&cmd),
         Cmd::Scenario(ScenarioCmd::Run(args)) => scenario_cmd::run(&args),
         Cmd::Mop(MopCmd::Check(args)) => scenario_cmd::mop_check(&args),
         Cmd::Validate { file } => validate::validate(&file),

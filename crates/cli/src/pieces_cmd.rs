@@ -2,9 +2,10 @@
 //! with Mosquitto, or a site that has outgrown one machine, runs Winter River.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use winter_river_broker::BrokerConfig;
+use winter_river_broker::{Access, BrokerConfig};
 use winter_river_engine::{EngineConfig, EngineCore};
 use winter_river_fleet::{FleetConfig, NodesSpec, select_boards};
 
@@ -69,6 +70,24 @@ pub struct BrokerArgs {
         hide_env_values = true
     )]
     pub password: Option<String>,
+    /// Embedded broker: a browser origin (`http://host:port`, as the browser sends it)
+    /// whose pages may open the WebSocket listener (repeatable). Pages from any other
+    /// origin are refused; clients that are not browsers send no origin and are accepted.
+    #[arg(long = "ws-allowed-origin", value_name = "ORIGIN")]
+    pub ws_allowed_origins: Vec<String>,
+    /// Embedded broker: most connections from one address other than loopback.
+    #[arg(long, default_value_t = 64, value_parser = crate::numbers::whole::<usize, 1, 100000>)]
+    pub max_connections_per_address: usize,
+    /// MQTT users, boards and their roles (docs/security.md, "The auth file"): the
+    /// embedded broker lets each client do only what its role may; `up`'s engine,
+    /// dashboard and virtual boards log in with it (with --broker too).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "WR_AUTH",
+        conflicts_with = "username"
+    )]
+    pub auth: Option<PathBuf>,
 }
 
 impl BrokerArgs {
@@ -76,20 +95,50 @@ impl BrokerArgs {
         self.username.clone().zip(self.password.clone())
     }
 
-    pub fn broker_config(&self) -> BrokerConfig {
+    /// Who may do what: the roles of `--auth FILE`, the one admin of
+    /// `--username/--password`, or anonymous admins.
+    pub fn access(&self, prefix: &str) -> Result<Access> {
+        match (&self.auth, self.credentials()) {
+            (Some(file), _) => crate::auth_cmd::load(file, prefix),
+            (None, Some((user, pass))) => Ok(Access::single_user(&user, &pass)),
+            (None, None) => Ok(Access::anonymous()),
+        }
+    }
+
+    /// The embedded broker's config, enforcing `access`.
+    pub fn broker_config(&self, access: Access) -> BrokerConfig {
         BrokerConfig {
             mqtt_addr: SocketAddr::new(self.bind, self.mqtt_port),
             ws_addr: (self.ws_port != 0).then(|| SocketAddr::new(self.bind, self.ws_port)),
             credentials: self.credentials(),
+            ws_allowed_origins: self.ws_allowed_origins.clone(),
+            max_connections_per_address: self.max_connections_per_address,
+            access,
             ..BrokerConfig::default()
         }
     }
 }
 
+#[derive(Debug, clap::Args)]
+pub struct BrokerCmdArgs {
+    #[command(flatten)]
+    pub listen: BrokerArgs,
+    /// Topic prefix the roles of --auth are written for.
+    #[arg(long, default_value = winter_river_protocol::DEFAULT_PREFIX)]
+    pub prefix: String,
+}
+
 /// `winter-river broker`: the embedded broker alone, until killed.
-pub fn broker(args: &BrokerArgs) -> Result<u8> {
+pub fn broker(args: &BrokerCmdArgs) -> Result<u8> {
     init_logging();
-    let broker = winter_river_broker::start(args.broker_config())?;
+    crate::live_args::check_prefix(&args.prefix)?;
+    let access = args.listen.access(&args.prefix)?;
+    let auth_line = args
+        .listen
+        .auth
+        .as_ref()
+        .map(|file| format!("auth       {} (roles and ACLs)", file.display()));
+    let broker = winter_river_broker::start(args.listen.broker_config(access))?;
     println!(
         "broker     mqtt://{}  (on this host: {})",
         broker.mqtt_addr(),
@@ -97,6 +146,9 @@ pub fn broker(args: &BrokerArgs) -> Result<u8> {
     );
     if let Some(ws) = broker.ws_url() {
         println!("websocket  {ws}");
+    }
+    if let Some(line) = auth_line {
+        println!("{line}");
     }
     Err(broker.wait().into())
 }
@@ -115,13 +167,21 @@ pub struct EngineArgs {
     /// same sim time, faults, loads, fuel, drill); `none` = no state file.
     #[arg(long, value_name = "PATH|none", env = "WR_STATE", default_value = winter_river_engine::state_file::STATE_OFF)]
     pub state: String,
+    /// Log in as the first `engine` user of this auth file (docs/security.md, "The
+    /// auth file") instead of the URL's credentials.
+    #[arg(long, value_name = "FILE", env = "WR_AUTH")]
+    pub auth: Option<PathBuf>,
 }
 
 /// `winter-river engine`: the simulation engine against a broker.
 pub fn engine(args: &EngineArgs) -> Result<u8> {
     init_logging();
     args.client.check_prefix()?;
-    let url = args.client.url()?;
+    let mut url = args.client.url()?;
+    if let Some(file) = &args.auth {
+        let access = crate::auth_cmd::load(file, &args.client.prefix)?;
+        url = crate::auth_cmd::engine_login(&access, file, &url)?;
+    }
     let drill = args.drills.drill()?;
     let topology = site_for(args.topology.topology.as_deref(), drill.as_ref())?;
     let files = args.drills.files()?;
@@ -166,6 +226,10 @@ pub struct NodesArgs {
     /// Time between periodic statuses [s].
     #[arg(long, default_value_t = 2.0, value_parser = crate::numbers::seconds, allow_negative_numbers = true)]
     pub status_interval_s: f64,
+    /// Each board logs in with its node id and its password from this auth file
+    /// (docs/security.md, "The auth file").
+    #[arg(long, value_name = "FILE", env = "WR_AUTH")]
+    pub auth: Option<PathBuf>,
 }
 
 /// `winter-river nodes`: the virtual boards alone.
@@ -184,7 +248,15 @@ pub fn nodes(args: &NodesArgs) -> Result<u8> {
     }
     println!("boards     {} virtual, broker {url}", boards.len());
     let interval_ms = (args.status_interval_s * 1000.0).round() as u64;
-    let config = FleetConfig::new(&args.client.prefix, boards, interval_ms);
+    let mut config = FleetConfig::new(&args.client.prefix, boards, interval_ms);
+    if let Some(file) = &args.auth {
+        let access = crate::auth_cmd::load(file, &args.client.prefix)?;
+        config.passwords = crate::auth_cmd::board_passwords(&access, file, &config.boards)?;
+        println!(
+            "auth       {}: each board logs in with its node id",
+            file.display()
+        );
+    }
     runtime()?.block_on(winter_river_fleet::run(config, &url, shutdown_signal()));
     Ok(EXIT_OK)
 }

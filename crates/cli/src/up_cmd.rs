@@ -116,6 +116,11 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     // The web serves the debrief the engine writes: the same folder.
     web_config.debrief_dir = Some(drill_files.debrief_dir.clone());
     let web_addr = web_listener.local_addr()?;
+    let access = args.listen.access(&args.prefix)?;
+    if let Some(file) = &args.listen.auth {
+        // Before the broker opens a port: a login the file lacks is refused here.
+        crate::auth_cmd::piece_logins(&access, file, &BrokerUrl::tcp("127.0.0.1", 1883), &boards)?;
+    }
     let mut lines = Vec::new();
     let url: BrokerUrl = match &args.broker {
         Some(text) => {
@@ -124,7 +129,7 @@ pub fn run(args: &UpArgs) -> Result<u8> {
             url
         }
         None => {
-            let broker = winter_river_broker::start(args.listen.broker_config())?;
+            let broker = winter_river_broker::start(args.listen.broker_config(access.clone()))?;
             let mut url = parse_url(&broker.mqtt_url())?;
             url.credentials = args.listen.credentials();
             lines.push(format!(
@@ -137,17 +142,18 @@ pub fn run(args: &UpArgs) -> Result<u8> {
                     "  websocket  ws://{ws}/mqtt  (on this host: {local})"
                 ));
             }
-            if node_count > winter_river_broker::COMFORTABLE_BOARDS {
-                eprintln!(
-                    "warning: {node_count} boards on the embedded broker: above about {} it \
-                     needs ~100 KiB a board and the engine can miss commands in bursts; \
-                     prefer Mosquitto (up --broker mqtt://HOST:1883, docs/live.md)",
-                    winter_river_broker::COMFORTABLE_BOARDS
-                );
-            }
-            // Dropping the handle leaves rumqttd running: it ends with the process.
+            // Dropping the handle leaves the broker running: it ends with the process.
             url
         }
+    };
+    // With --auth each piece logs in as its own role (docs/security.md).
+    let logins = match &args.listen.auth {
+        Some(file) => {
+            let logins = crate::auth_cmd::piece_logins(&access, file, &url, &boards)?;
+            lines.push(format!("  auth       {}", logins.line));
+            Some(logins)
+        }
+        None => None,
     };
     println!("Winter River up: site `{site}`, {node_count} nodes");
     for l in lines {
@@ -178,7 +184,13 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     // The form that works for how this was started (`cargo run --release --`, a
     // path, or `winter-river` on PATH); flags only where the clients' defaults differ.
     let mut client_flags = String::new();
-    if url.to_string() != crate::live_args::DEFAULT_BROKER {
+    if logins.is_some() {
+        // Placeholders, never a password: the user picks a login of the auth file.
+        client_flags.push_str(&format!(
+            " --broker mqtt://USER:PASSWORD@{}:{}",
+            url.host, url.port
+        ));
+    } else if url.to_string() != crate::live_args::DEFAULT_BROKER {
         client_flags.push_str(&format!(" --broker {url}"));
     }
     if args.prefix != winter_river_protocol::DEFAULT_PREFIX {
@@ -195,24 +207,35 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     if dashboard != crate::recent_events::DEFAULT_DASHBOARD {
         watch.push_str(&format!(" --dashboard {dashboard}"));
     }
+    let login = if logins.is_some() {
+        " -u VIEWER -P PASSWORD"
+    } else {
+        ""
+    };
     println!(
-        "  watch      {watch}   or   mosquitto_sub -h {} -p {} -t '{}/#' -v",
+        "  watch      {watch}   or   mosquitto_sub -h {} -p {}{login} -t '{}/#' -v",
         url.host, url.port, args.prefix
     );
     println!("Ctrl-C stops everything.");
 
-    let fleet_config = FleetConfig::new(
+    let mut fleet_config = FleetConfig::new(
         &args.prefix,
         boards,
         winter_river_fleet::DEFAULT_STATUS_INTERVAL_MS,
     );
+    let (engine_url, web_url) = match logins {
+        Some(logins) => {
+            fleet_config.passwords = logins.boards;
+            (logins.engine, logins.web)
+        }
+        None => (url.clone(), url.clone()),
+    };
     let embedded_broker = args.broker.is_none();
     runtime()?.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let engine_url = url.clone();
         let engine_stop = stopped(stop_rx.clone());
         let (telemetry_tx, telemetry_rx) = watch::channel(Default::default());
         let engine = tokio::spawn(async move {
@@ -228,7 +251,7 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         });
         let web = crate::web_cmd::spawn(
             web_listener,
-            url.clone(),
+            web_url,
             web_config,
             Some(telemetry_rx),
             stopped(stop_rx.clone()),

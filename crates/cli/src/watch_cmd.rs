@@ -129,7 +129,8 @@ pub fn run(args: &WatchArgs) -> Result<u8> {
                 format!("{prefix}/+/availability"),
                 format!("{prefix}/system/events"),
             ] {
-                // QoS 0: rumqttd hands a QoS 1 subscriber at most 100 retained messages.
+                // QoS 0: only the latest matters (and some brokers cap the retained
+                // messages a QoS 1 subscription gets).
                 let _ = link.subscribe(&filter, Qos::AtMostOnce);
             }
         };

@@ -217,13 +217,21 @@ pub struct WebArgs {
     /// answers 404 and says why.
     #[arg(long)]
     pub debrief_dir: Option<std::path::PathBuf>,
+    /// Log in as the first `operator` user of this auth file (docs/security.md, "The
+    /// auth file") instead of the URL's credentials.
+    #[arg(long, value_name = "FILE", env = "WR_AUTH")]
+    pub auth: Option<std::path::PathBuf>,
 }
 
 /// `winter-river web`: serves until Ctrl-C.
 pub fn run(args: &WebArgs) -> Result<u8> {
     init_logging();
     args.client.check_prefix()?;
-    let url = args.client.url()?;
+    let mut url = args.client.url()?;
+    if let Some(file) = &args.auth {
+        let access = crate::auth_cmd::load(file, &args.client.prefix)?;
+        url = crate::auth_cmd::web_login(&access, file, &url)?;
+    }
     let (listener, token) = args.http.listen()?;
     let mut config = args.http.web_config(&args.client.prefix, token)?;
     config.debrief_dir = args.debrief_dir.clone();

@@ -190,7 +190,7 @@ async fn embedded_commands_across_restarts_are_applied_or_not_confirmed() -> Res
     let live = Live::broker_only(BrokerKind::Embedded).await?;
     let tally = commands_across_broker_restarts(live, 2).await?;
     eprintln!("embedded broker, 2 restarts: {}", tally.summary());
-    // rumqttd loses its sessions when it restarts: a command sent before the engine
+    // The embedded broker keeps no sessions across its own restart: a command sent before the engine
     // is back may be lost, and the CLI then says so. Those sent with everything up
     // (every third) are applied.
     for (k, (kw, code)) in tally.runs.iter().enumerate() {

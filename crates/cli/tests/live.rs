@@ -759,10 +759,11 @@ async fn watch_shows_the_events_from_before_it_started() -> Result<()> {
     Ok(())
 }
 
-/// A site past what the embedded broker carries comfortably gets a warning naming the
-/// board count and Mosquitto; the site still runs (no boards here: `--nodes none`).
+/// A site of more than 2,000 nodes (rumqttd's comfortable size, which once earned a
+/// warning) starts on the embedded broker without a warning or an error: its retained
+/// topology goes through and the engine runs (no boards here: `--nodes none`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_broker_warns_about_a_large_site() -> Result<()> {
+async fn embedded_broker_carries_a_large_site_without_warnings() -> Result<()> {
     let dir = winter_river_testkit::TempDir::new("large-site")?;
     let site = dir.path().join("site.toml");
     let site = site.to_str().context("temp path is not UTF-8")?;
@@ -784,11 +785,11 @@ async fn embedded_broker_warns_about_a_large_site() -> Result<()> {
         .and_then(|n| n.parse().ok())
         .with_context(|| format!("node count in the banner: {banner}"))?;
     ensure!(nodes > 2_000, "the generated site has {nodes} nodes");
-    let warnings = live.up_proc().stderr();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let log = live.up_proc().stderr();
     ensure!(
-        warnings.contains(&format!("warning: {nodes} boards on the embedded broker"))
-            && warnings.contains("prefer Mosquitto"),
-        "stderr: {warnings}"
+        !log.contains("warning") && !log.contains("WARN") && !log.contains("ERROR"),
+        "stderr: {log}"
     );
     live.check_running()?;
     Ok(())

@@ -60,9 +60,9 @@ pub struct EngineConfig {
     pub max_steps_per_tick: u32,
     /// Most *refreshes* one tick may publish (a node's `update` sent because its
     /// period is up, or because it has not been sent since the engine connected);
-    /// the rest go out on the next ticks. A broker keeps a bounded buffer per
-    /// subscription (rumqttd: a commit log per filter), and a burst of thousands
-    /// would make `<p>/+/command` readers skip. A node whose state *changed* is
+    /// the rest go out on the next ticks, so a burst of thousands does not crowd
+    /// the `<p>/+/command` readers (a broker with bounded per-filter buffers, such as
+    /// rumqttd, made them skip). A node whose state *changed* is
     /// never paced: its `update` goes out in the tick that computed the change,
     /// whatever the site size.
     pub max_updates_per_tick: usize,

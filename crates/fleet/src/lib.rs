@@ -9,6 +9,7 @@ pub use board::{BoardConfig, board_link_options, board_seed, run_board};
 pub use select::{NodesSpec, SelectError, select_boards};
 pub use winter_river_node::DEFAULT_STATUS_INTERVAL_MS;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use tokio::sync::watch;
@@ -25,12 +26,61 @@ pub struct FleetConfig {
     pub status_interval_ms: u64,
     /// Boards start spread over this window so they don't all connect at once \[ms\].
     pub start_spread_ms: u64,
+    /// Per-board passwords (docs/security.md, "MQTT roles"): a board listed here logs
+    /// in with its node id as user name and this password, instead of the URL's
+    /// credentials.
+    pub passwords: BoardPasswords,
+}
+
+/// Board id → password, from the auth file. `Debug` prints the ids only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct BoardPasswords(BTreeMap<String, String>);
+
+impl BoardPasswords {
+    pub fn new() -> BoardPasswords {
+        BoardPasswords::default()
+    }
+
+    /// Sets board `id`'s password.
+    pub fn insert(&mut self, id: impl Into<String>, password: impl Into<String>) {
+        self.0.insert(id.into(), password.into());
+    }
+
+    /// Board `id`'s password, if it has one.
+    pub fn get(&self, id: &str) -> Option<&str> {
+        self.0.get(id).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `url` with board `id`'s credentials, when it has a password here.
+    pub fn url_for(&self, id: &str, url: &BrokerUrl) -> BrokerUrl {
+        let mut url = url.clone();
+        if let Some(password) = self.get(id) {
+            url.credentials = Some((id.to_owned(), password.to_owned()));
+        }
+        url
+    }
+}
+
+impl std::fmt::Debug for BoardPasswords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|id| (id, "***")))
+            .finish()
+    }
 }
 
 impl FleetConfig {
     /// A fleet whose boards start spread over 1 ms a board, at least 1 s and at most
     /// 5 s: thousands of boards connecting in the same millisecond overflow a broker's
-    /// accept backlog (1,024 on rumqttd).
+    /// accept backlog (1,024 for the embedded broker, as for Mosquitto).
     pub fn new(
         prefix: impl Into<String>,
         boards: Vec<(String, NodeKind)>,
@@ -41,6 +91,7 @@ impl FleetConfig {
             start_spread_ms: (boards.len() as u64).clamp(1_000, 5_000),
             boards,
             status_interval_ms,
+            passwords: BoardPasswords::default(),
         }
     }
 }
@@ -62,7 +113,7 @@ pub async fn run(config: FleetConfig, url: &BrokerUrl, shutdown: impl Future<Out
                 status_interval_ms: config.status_interval_ms,
                 start_delay_ms: delay_ms,
             },
-            url.clone(),
+            config.passwords.url_for(id, url),
             stop_rx.clone(),
         )));
     }
@@ -70,5 +121,34 @@ pub async fn run(config: FleetConfig, url: &BrokerUrl, shutdown: impl Future<Out
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_board_with_a_password_logs_in_as_its_node_id() {
+        let mut passwords = BoardPasswords::new();
+        passwords.insert("ups_a", "ups-secret");
+        let mut url = BrokerUrl::tcp("127.0.0.1", 1883);
+        url.credentials = Some(("shared".into(), "shared-secret".into()));
+        assert_eq!(
+            passwords.url_for("ups_a", &url).credentials,
+            Some(("ups_a".into(), "ups-secret".into()))
+        );
+        // A board without one keeps the URL's login.
+        assert_eq!(
+            passwords.url_for("pdu_a", &url).credentials,
+            url.credentials
+        );
+        let shown = format!("{passwords:?}");
+        assert!(
+            shown.contains("ups_a") && !shown.contains("secret"),
+            "{shown}"
+        );
+        let config = FleetConfig::new("winter-river", Vec::new(), 2_000);
+        assert!(config.passwords.is_empty());
     }
 }

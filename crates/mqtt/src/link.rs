@@ -54,7 +54,7 @@ pub fn session_client_id(piece: &str, prefix: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct LinkOptions {
     pub client_id: String,
-    /// MQTT keepalive \[s\]; must be > 0 (rumqttd refuses 0).
+    /// MQTT keepalive \[s\]; 0 turns it off (no Winter River client does).
     pub keep_alive_s: u16,
     pub last_will: Option<Will>,
     /// Largest packet in either direction \[bytes\] (the topology of a large site is big).

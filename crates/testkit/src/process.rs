@@ -53,7 +53,7 @@ impl Proc {
         };
         let mut cmd = Command::new(program.as_ref());
         // Hermetic: a developer's WR_BROKER must not send a test to their own broker.
-        for var in ["WR_BROKER", "WR_USERNAME", "WR_PASSWORD"] {
+        for var in ["WR_BROKER", "WR_USERNAME", "WR_PASSWORD", "WR_AUTH"] {
             cmd.env_remove(var);
         }
         // Hermetic too: `up` keeps a state file in its working directory by

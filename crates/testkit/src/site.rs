@@ -198,6 +198,7 @@ impl LiveSite {
             boards,
             status_interval_ms: STATUS_INTERVAL_MS,
             start_spread_ms: START_SPREAD_MS,
+            passwords: Default::default(),
         };
         let (url, stop) = (self.url.clone(), self.stopped());
         tokio::spawn(async move { winter_river_fleet::run(fleet, &url, stop).await });

@@ -18,8 +18,9 @@ pub(crate) fn wall_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// What the dashboard subscribes to. Availability is retained for every node, so it
-/// is taken at QoS 0: rumqttd caps retained delivery to a QoS 1 subscription at 100.
+/// What the dashboard subscribes to. Availability is retained for every node and only
+/// the latest matters, so it is taken at QoS 0 (some brokers, rumqttd among them, once
+/// capped retained delivery to a QoS 1 subscription at 100 messages).
 fn subscriptions(prefix: &str) -> Vec<(String, Qos)> {
     vec![
         (Topic::SystemTopology.to_topic(prefix), Qos::AtLeastOnce),

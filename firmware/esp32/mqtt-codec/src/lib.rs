@@ -9,13 +9,17 @@
 //!   a TCP byte stream and skips a packet larger than itself instead of failing.
 //! - [`KeepAlive`] says when to send PINGREQ and when the broker is gone, with the
 //!   time passed in; [`PacketIds`] hands out non-zero packet identifiers.
+//! - [`server`] is the broker's side of the same format (all packets a client sends,
+//!   QoS 0–2, and the broker's answers), used by the embedded broker.
 //!
-//! Why hand-written: the board talks to rumqttd (the embedded broker, 3.1.1 only) and
-//! Mosquitto; the maintained no_std async clients are MQTT 5 only (rust-mqtt, minimq)
+//! Why hand-written: the board talks to the embedded broker (3.1.1, built on this
+//! codec) and Mosquitto; the maintained no_std async clients are MQTT 5 only (rust-mqtt, minimq)
 //! or bring their own reconnect policy, and the board's policy is the protocol's
-//! `Backoff`. QoS 2 is not supported (no Winter River topic uses it): a QoS 2 PUBLISH
-//! is refused by [`decode`].
+//! `Backoff`. On the client side QoS 2 is not supported (no Winter River topic uses it):
+//! a QoS 2 PUBLISH is refused by [`decode`].
 #![no_std]
+
+pub mod server;
 
 /// The protocol level byte of MQTT 3.1.1.
 pub const PROTOCOL_LEVEL_3_1_1: u8 = 4;

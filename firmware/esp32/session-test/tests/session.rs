@@ -1,6 +1,6 @@
 //! The ESP32 firmware's MQTT session (`firmware/esp32/src/mqtt.rs`, included as is with
 //! `#[path]`) run on real sockets: an embassy-net/smoltcp IP stack on a Linux TAP device,
-//! against a real Mosquitto and against the embedded broker (rumqttd), driving a
+//! against a real Mosquitto and against the embedded broker, driving a
 //! `NodeCore` the way the firmware's main loop does (`src/bin/main.rs`).
 //!
 //! What it proves, for each broker, as seen by a controller client on the broker:
@@ -15,7 +15,11 @@
 //! firmware's error path did it until 2026-11-26 (abort, then drop the socket at once)
 //! and once as it does now, with the abort's RST flushed out first; after each the
 //! board reconnects, announces `online` and still shows its fault; (e) after a clean
-//! `Session::disconnect` no Will comes: `online` stays retained.
+//! `Session::disconnect` no Will comes: `online` stays retained. The same again against
+//! a Mosquitto enforcing Winter River's roles (docs/security.md), with the
+//! `password_file` and `acl_file` generated from an auth file: the board logs in with
+//! its node id and its own password, as the firmware does with `WR_PASSWORD` alone, and
+//! its Will, status, subscriptions and commands all pass the ACL.
 //!
 //! How it runs: it needs root and `/dev/net/tun`, and fails (does not skip) without
 //! them. Each `#[test]` creates a network namespace of its own (`wr-fwtest-<pid>-<n>`,
@@ -43,7 +47,7 @@ use embassy_net::{IpAddress, IpEndpoint, Ipv4Address, Ipv4Cidr, Stack, StackReso
 use embassy_net_tuntap::TunTapDevice;
 use embassy_time::{Timer, with_timeout};
 use tokio::sync::mpsc as tokio_mpsc;
-use winter_river_broker::BrokerConfig;
+use winter_river_broker::{Access, BrokerConfig};
 use winter_river_mqtt::BrokerUrl;
 use winter_river_node::{NodeConfig, NodeCore};
 use winter_river_protocol::{NodeKind, Qos};
@@ -71,6 +75,8 @@ const AVAILABILITY: &str = "winter-river/srv_a/availability";
 const STATUS: &str = "winter-river/srv_a/status";
 const COMMAND: &str = "winter-river/srv_a/command";
 const SET_FAULT: &str = r#"{"command":"set_fault","params":{"state":true}}"#;
+/// The board's password under `[boards]` of the roles test's auth file.
+const BOARD_PASSWORD: &str = "srv_a-fw-secret";
 
 /// Bound on one step's wait (a connect, a message).
 const STEP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -84,6 +90,14 @@ fn firmware_session_against_mosquitto() {
     in_namespace("firmware_session_against_mosquitto", || {
         inner(BrokerKind::Mosquitto)
     });
+}
+
+#[test]
+fn firmware_session_with_its_own_login_against_mosquitto_roles() {
+    in_namespace(
+        "firmware_session_with_its_own_login_against_mosquitto_roles",
+        || inner(BrokerKind::MosquittoRoles),
+    );
 }
 
 #[test]
@@ -232,6 +246,8 @@ fn run(args: &[&str]) {
 #[derive(Debug, Clone, Copy)]
 enum BrokerKind {
     Mosquitto,
+    /// Mosquitto with the password_file and acl_file of an auth file's roles.
+    MosquittoRoles,
     Embedded,
 }
 
@@ -273,7 +289,25 @@ fn inner(kind: BrokerKind) {
 
     // The broker, on every address of the namespace (loopback and the TAP's host side).
     let mut _mosquitto = None;
+    let mut _roles_dir = None;
     let url = match kind {
+        BrokerKind::MosquittoRoles => {
+            let (dir, password_file, acl_file) = roles_files();
+            let m = Mosquitto::start_with(&MosquittoOptions {
+                websockets: false,
+                extra_config: vec![format!("listener {BROKER_PORT} 0.0.0.0")],
+                password_file: Some(password_file),
+                acl_file: Some(acl_file),
+                ..MosquittoOptions::default()
+            })
+            .expect("start Mosquitto (is the mosquitto package installed?)");
+            // The controller is the engine: it commands the board and reads all.
+            let mut url = m.broker_url();
+            url.credentials = Some(("engine".into(), "engine-secret".into()));
+            _mosquitto = Some(m);
+            _roles_dir = Some(dir);
+            url
+        }
         BrokerKind::Mosquitto => {
             let m = Mosquitto::start_with(&MosquittoOptions {
                 websockets: false,
@@ -301,7 +335,12 @@ fn inner(kind: BrokerKind) {
     let (event_tx, event_rx) = tokio_mpsc::unbounded_channel();
     let board = std::thread::Builder::new()
         .name("board".into())
-        .spawn(move || run_board(device, cmd_rx, event_tx))
+        .spawn(move || {
+            // As the firmware with WR_PASSWORD alone: its node id as user name.
+            let login =
+                matches!(kind, BrokerKind::MosquittoRoles).then_some((NODE_ID, BOARD_PASSWORD));
+            run_board(device, cmd_rx, event_tx, login)
+        })
         .expect("spawn the board thread");
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -525,6 +564,7 @@ fn run_board(
     device: TunTapDevice,
     commands: std_mpsc::Receiver<BoardCmd>,
     events: tokio_mpsc::UnboundedSender<BoardEvent>,
+    login: Option<(&'static str, &'static str)>,
 ) -> Result<(), String> {
     let config = embassy_net::Config::ipv4_static(embassy_net::StaticConfigV4 {
         address: Ipv4Cidr::new(BOARD_IP, 24),
@@ -534,7 +574,10 @@ fn run_board(
     let mut resources = StackResources::<3>::new();
     let seed = u64::from(std::process::id());
     let (stack, mut runner) = embassy_net::new(device, config, &mut resources, seed);
-    let result = async_io::block_on(select(runner.run(), board(stack, &commands, &events)));
+    let result = async_io::block_on(select(
+        runner.run(),
+        board(stack, &commands, &events, login),
+    ));
     let result = match result {
         Either::First(never) => never,
         Either::Second(result) => result,
@@ -543,6 +586,36 @@ fn run_board(
         let _ = events.send(BoardEvent::Failed(e.clone()));
     }
     result
+}
+
+/// The auth file of the roles test (an engine user for the controller, a password for
+/// the board) as Mosquitto files, made by the same code as `winter-river auth
+/// mosquitto`: (their dir, password_file, acl_file).
+fn roles_files() -> (
+    winter_river_testkit::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+) {
+    use std::os::unix::fs::PermissionsExt;
+    let text = format!(
+        "[[user]]\nname = \"engine\"\nrole = \"engine\"\npassword = \"engine-secret\"\n\n\
+         [boards]\n{NODE_ID} = \"{BOARD_PASSWORD}\"\n"
+    );
+    let access = Access::from_toml_str(&text, "auth.toml", winter_river_protocol::DEFAULT_PREFIX)
+        .expect("the test's auth file parses");
+    let dir = winter_river_testkit::TempDir::new("fw-roles").expect("a temp dir");
+    let acl = dir.path().join("acl");
+    let passwd = dir.path().join("passwd");
+    std::fs::write(&acl, access.mosquitto_acl()).expect("write the acl_file");
+    std::fs::write(&passwd, access.mosquitto_plain_passwords()).expect("write the passwords");
+    std::fs::set_permissions(&passwd, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let hashed = Command::new("mosquitto_passwd")
+        .arg("-U")
+        .arg(&passwd)
+        .status()
+        .expect("run mosquitto_passwd (package mosquitto)");
+    assert!(hashed.success(), "mosquitto_passwd -U failed");
+    (dir, passwd, acl)
 }
 
 /// The sessions the test runs, each started by `Connect` and ended by the command
@@ -558,6 +631,7 @@ async fn board(
     stack: Stack<'_>,
     commands: &std_mpsc::Receiver<BoardCmd>,
     events: &tokio_mpsc::UnboundedSender<BoardEvent>,
+    login: Option<(&'static str, &'static str)>,
 ) -> Result<(), String> {
     let mut node_config = NodeConfig::new(NODE_ID, NodeKind::Server);
     node_config.status_interval_ms = STATUS_INTERVAL_MS;
@@ -578,7 +652,10 @@ async fn board(
         let ended = session(
             stack,
             &mut core,
-            &client_id,
+            &Identity {
+                client_id: &client_id,
+                login,
+            },
             &mut tcp_rx,
             &mut tcp_tx,
             commands,
@@ -594,11 +671,17 @@ async fn board(
     Ok(())
 }
 
+/// Who the board is to the broker: its client id and its login, if any.
+struct Identity<'a> {
+    client_id: &'a str,
+    login: Option<(&'a str, &'a str)>,
+}
+
 /// One session, as the firmware's main loop runs it, until the test says how to end it.
 async fn session(
     stack: Stack<'_>,
     core: &mut NodeCore,
-    client_id: &str,
+    id: &Identity<'_>,
     tcp_rx: &mut [u8],
     tcp_tx: &mut [u8],
     commands: &std_mpsc::Receiver<BoardCmd>,
@@ -609,10 +692,16 @@ async fn session(
     let engine_topic = core.engine_availability_topic().to_string();
     let mut socket = TcpSocket::new(stack, tcp_rx, tcp_tx);
     let will = core.last_will();
-    let mut session =
-        mqtt::Session::connect(&mut socket, broker, client_id, KEEP_ALIVE_S, &will, None)
-            .await
-            .map_err(|e| format!("connect to {broker}: {e:?}"))?;
+    let mut session = mqtt::Session::connect(
+        &mut socket,
+        broker,
+        id.client_id,
+        KEEP_ALIVE_S,
+        &will,
+        id.login,
+    )
+    .await
+    .map_err(|e| format!("connect to {broker}: {e:?}"))?;
     session
         .subscribe(&command_topic, &engine_topic)
         .await

@@ -1,4 +1,4 @@
-//! A board's session, through the codec only, against the embedded broker (rumqttd)
+//! A board's session, through the codec only, against the embedded broker
 //! and Mosquitto: CONNECT with a retained QoS 1 Last Will, retained `online` at QoS 1
 //! (PUBACK), SUBSCRIBE to its command topic, a QoS 1 command delivered and
 //! acknowledged, a QoS 0 status, PINGREQ/PINGRESP, and the Will published when the
