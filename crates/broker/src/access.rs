@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use serde::Deserialize;
+use winter_river_mqtt_codec::server::filter_matches;
 use winter_river_protocol::{DEFAULT_PREFIX, MAX_PAYLOAD_BYTES, SYSTEM_ID, Topic};
 
 /// Longest user name accepted in an auth file \[characters\].
@@ -157,6 +158,9 @@ pub struct Access {
     /// Where the accounts came from (for messages), if from a file.
     source: Option<String>,
     warnings: Vec<String>,
+    /// Filters no client may subscribe to, whatever its role (the file's
+    /// `deny_subscribe`).
+    deny_subscribe: Vec<String>,
 }
 
 impl fmt::Debug for Access {
@@ -171,6 +175,7 @@ impl fmt::Debug for Access {
             .field("anonymous", &self.anonymous)
             .field("users", &users)
             .field("source", &self.source)
+            .field("deny_subscribe", &self.deny_subscribe)
             .finish()
     }
 }
@@ -195,6 +200,7 @@ impl Access {
             by_name,
             source: None,
             warnings: Vec::new(),
+            deny_subscribe: Vec::new(),
         }
     }
 
@@ -330,6 +336,16 @@ impl Access {
     /// Whether `who` may subscribe to `filter`.
     pub fn may_subscribe(&self, who: &Principal, filter: &str) -> Result<(), Denied> {
         let p = &self.prefix;
+        if let Some(closed) = self
+            .deny_subscribe
+            .iter()
+            .find(|closed| filter_matches(closed, filter))
+        {
+            return deny(format!(
+                "{}: `{filter}` is closed to subscriptions (`deny_subscribe = [\"{closed}\"]` in the auth file)",
+                who_text(who)
+            ));
+        }
         match &who.role {
             Role::Admin | Role::Engine => Ok(()),
             Role::Operator | Role::Viewer if filter_under_prefix(p, filter) => Ok(()),

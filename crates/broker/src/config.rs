@@ -2,6 +2,10 @@
 //! limit, each with the reason for its default (docs/broker.md).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio_rustls::rustls::ServerConfig;
 
 use crate::{Access, BrokerError};
 
@@ -12,6 +16,9 @@ pub struct BrokerConfig {
     pub mqtt_addr: SocketAddr,
     /// MQTT 3.1.1 over WebSocket (any path; `/mqtt` by convention), or none.
     pub ws_addr: Option<SocketAddr>,
+    /// MQTT over TLS (`mqtts`, 8883 by convention) and over secure WebSocket (`wss`),
+    /// with the certificate of `winter_river_tls::server_config`.
+    pub tls: Option<TlsListeners>,
     /// Username and password every client must present; `None` = anonymous.
     pub credentials: Option<(String, String)>,
     /// Who may connect and what each client may publish and subscribe to
@@ -31,6 +38,9 @@ pub struct BrokerConfig {
     pub ws_allowed_origins: Vec<String>,
     /// Buffers and limits; the defaults suit ten thousand boards.
     pub limits: Limits,
+    /// Where retained messages and persistent sessions are kept across restarts
+    /// (written at most once a second and on shutdown); `None`: in memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -40,12 +50,14 @@ impl Default for BrokerConfig {
         BrokerConfig {
             mqtt_addr: ([0, 0, 0, 0], 1883).into(),
             ws_addr: Some(([0, 0, 0, 0], 9001).into()),
+            tls: None,
             credentials: None,
             access: Access::anonymous(),
             max_connections: 10_000,
             max_connections_per_address: 64,
             ws_allowed_origins: Vec::new(),
             limits: Limits::default(),
+            state_file: None,
         }
     }
 }
@@ -95,6 +107,7 @@ impl std::fmt::Debug for BrokerConfig {
         f.debug_struct("BrokerConfig")
             .field("mqtt_addr", &self.mqtt_addr)
             .field("ws_addr", &self.ws_addr)
+            .field("tls", &self.tls)
             .field(
                 "credentials",
                 &self.credentials.as_ref().map(|(user, _)| (user, "***")),
@@ -107,7 +120,38 @@ impl std::fmt::Debug for BrokerConfig {
             )
             .field("ws_allowed_origins", &self.ws_allowed_origins)
             .field("limits", &self.limits)
+            .field("state_file", &self.state_file)
             .finish()
+    }
+}
+
+/// The TLS listeners and their certificate.
+#[derive(Clone)]
+pub struct TlsListeners {
+    pub server: Arc<ServerConfig>,
+    /// `mqtts`: MQTT over TLS, or none.
+    pub mqtts_addr: Option<SocketAddr>,
+    /// `wss`: MQTT over WebSocket over TLS, or none.
+    pub wss_addr: Option<SocketAddr>,
+}
+
+impl PartialEq for TlsListeners {
+    /// The same listeners with the same certificate configuration (by identity).
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.server, &other.server)
+            && self.mqtts_addr == other.mqtts_addr
+            && self.wss_addr == other.wss_addr
+    }
+}
+
+impl Eq for TlsListeners {}
+
+impl std::fmt::Debug for TlsListeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsListeners")
+            .field("mqtts_addr", &self.mqtts_addr)
+            .field("wss_addr", &self.wss_addr)
+            .finish_non_exhaustive()
     }
 }
 

@@ -311,16 +311,14 @@ async fn run<S>(
                 break "protocol error";
             }
         };
-        let step = handle(
-            &buf[..len],
-            &session,
-            &link,
-            &inflight,
-            &acked,
-            &shared,
-            peer,
-        )
-        .await;
+        // A client that sends without reading can fill its own queue: handling its packet
+        // then waits, and must still give way to a take-over or a shutdown.
+        let step = tokio::select! {
+            biased;
+            _ = link.close_requested() => Step::Close("taken over by a new connection with its client id"),
+            _ = shutdown.wait_for(|stop| *stop) => Step::Close("the broker stops"),
+            step = handle(&buf[..len], &session, &link, &inflight, &acked, &shared, peer) => step,
+        };
         buf.drain(..len);
         if buf.capacity() > 64 * 1024 && buf.len() < READ_BUFFER_BYTES {
             buf.shrink_to(READ_BUFFER_BYTES);
@@ -682,7 +680,10 @@ where
             } => written,
         };
         if written.is_err() {
-            // The reader notices the closed socket and ends the connection.
+            // Nothing will drain the queue any more: whoever waits for room in it (the
+            // reader's own acknowledgements, publishers) gets an error at once. The reader
+            // notices the closed socket and ends the connection.
+            rx.close();
             state.stop.notified().await;
             return rx;
         }

@@ -17,6 +17,7 @@ mod config;
 mod connection;
 mod link;
 mod listener;
+mod persist;
 mod probe;
 mod router;
 mod shared;
@@ -30,7 +31,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use access::{Access, AccessError, Denied, Principal, Refused, Role};
-pub use config::{BrokerConfig, Limits};
+pub use config::{BrokerConfig, Limits, TlsListeners};
+pub use persist::StateFileError;
 pub use probe::{probe, probe_with_credentials, probe_ws};
 pub use stats::BrokerStats;
 
@@ -68,6 +70,9 @@ pub enum BrokerError {
         addr: SocketAddr,
         source: io::Error,
     },
+    /// The state file cannot be read back.
+    #[error(transparent)]
+    State(#[from] StateFileError),
     /// The configuration cannot work (both listeners on one port, empty username, …).
     #[error("invalid broker configuration: {0}")]
     Config(String),
@@ -122,6 +127,8 @@ fn connack_reason(code: u8) -> String {
 pub struct RunningBroker {
     mqtt_addr: SocketAddr,
     ws_addr: Option<SocketAddr>,
+    mqtts_addr: Option<SocketAddr>,
+    wss_addr: Option<SocketAddr>,
     credentials: Option<(String, String)>,
     shared: Arc<Shared>,
     thread: JoinHandle<()>,
@@ -136,6 +143,16 @@ impl RunningBroker {
     /// The WebSocket listener's address, if enabled.
     pub fn ws_addr(&self) -> Option<SocketAddr> {
         self.ws_addr
+    }
+
+    /// The `mqtts` (MQTT over TLS) listener's address, if enabled.
+    pub fn mqtts_addr(&self) -> Option<SocketAddr> {
+        self.mqtts_addr
+    }
+
+    /// The `wss` (MQTT over secure WebSocket) listener's address, if enabled.
+    pub fn wss_addr(&self) -> Option<SocketAddr> {
+        self.wss_addr
     }
 
     /// The address a client on this host should connect to: the listener's, with a
@@ -232,6 +249,33 @@ pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
         (Some(listener), Some(addr)) => Some(addr_of(listener, addr, "WebSocket")?),
         _ => None,
     };
+    let mut tls_listeners = Vec::new();
+    let mut mqtts_addr = None;
+    let mut wss_addr = None;
+    if let Some(tls) = &config.tls {
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.server.clone());
+        for (addr, name, scheme, slot, transport) in [
+            (
+                tls.mqtts_addr,
+                "mqtts",
+                "mqtts",
+                &mut mqtts_addr,
+                Transport::Mqtts(acceptor.clone()),
+            ),
+            (
+                tls.wss_addr,
+                "wss",
+                "wss",
+                &mut wss_addr,
+                Transport::Wss(acceptor.clone()),
+            ),
+        ] {
+            let Some(addr) = addr else { continue };
+            let listener = bind(name, scheme, addr)?;
+            *slot = Some(addr_of(&listener, addr, name)?);
+            tls_listeners.push((listener, transport));
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("broker")
@@ -239,17 +283,23 @@ pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
         .build()
         .map_err(BrokerError::Spawn)?;
     let credentials = config.credentials.clone();
-    let shared = Shared::new(config);
+    let router = match &config.state_file {
+        Some(path) => router::Router::restored(persist::load(path)?),
+        None => router::Router::default(),
+    };
+    let shared = Shared::with_router(config, router);
     let thread = {
         let shared = shared.clone();
         thread::Builder::new()
             .name("broker".to_owned())
-            .spawn(move || runtime.block_on(serve(mqtt, ws, shared)))
+            .spawn(move || runtime.block_on(serve(mqtt, ws, tls_listeners, shared)))
             .map_err(BrokerError::Spawn)?
     };
     let broker = RunningBroker {
         mqtt_addr,
         ws_addr,
+        mqtts_addr,
+        wss_addr,
         credentials,
         shared,
         thread,
@@ -258,7 +308,7 @@ pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
     tracing::info!(
         mqtt = %broker.mqtt_addr,
         ws = ?broker.ws_addr,
-        auth = broker.credentials.is_some(),
+        login_required = broker.credentials.is_some() || broker.shared.access.requires_login(),
         "embedded MQTT broker ready"
     );
     Ok(broker)
@@ -266,27 +316,89 @@ pub fn start(config: BrokerConfig) -> Result<RunningBroker, BrokerError> {
 
 /// The broker's life on its runtime: the accept loops until the stop signal, then every
 /// connection closed (they watch the same signal) within [`SHUTDOWN_WAIT`].
-async fn serve(mqtt: TcpListener, ws: Option<TcpListener>, shared: Arc<Shared>) {
+async fn serve(
+    mqtt: TcpListener,
+    ws: Option<TcpListener>,
+    tls: Vec<(TcpListener, Transport)>,
+    shared: Arc<Shared>,
+) {
     let mut loops = Vec::new();
-    for (listener, transport) in
-        std::iter::once((mqtt, Transport::Tcp)).chain(ws.map(|ws| (ws, Transport::WebSocket)))
+    for (listener, transport) in std::iter::once((mqtt, Transport::Tcp))
+        .chain(ws.map(|ws| (ws, Transport::WebSocket)))
+        .chain(tls)
     {
+        let name = transport.name();
         match tokio::net::TcpListener::from_std(listener) {
             Ok(listener) => loops.push(tokio::spawn(listener::accept_loop(
                 listener,
                 transport,
                 shared.clone(),
             ))),
-            Err(e) => tracing::error!(error = %e, "the broker cannot use its listener"),
+            Err(e) => tracing::error!(error = %e, "the broker cannot use its {name} listener"),
         }
     }
+    let saver = shared
+        .config
+        .state_file
+        .clone()
+        .map(|path| tokio::spawn(keep_state(path, shared.clone())));
     for accept in loops {
         let _ = accept.await;
     }
-    // Connections see the same signal; give them a moment to close their sockets.
+    // Connections see the same signal; give them a moment to close their sockets (and
+    // hand their sessions back).
     let deadline = Instant::now() + SHUTDOWN_WAIT;
-    while Arc::strong_count(&shared) > 2 && Instant::now() < deadline {
+    let others = 2 + usize::from(saver.is_some());
+    while Arc::strong_count(&shared) > others && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if let Some(saver) = saver {
+        let _ = saver.await;
+    }
+}
+
+/// Writes the state file at most once a second while the router changes, and once more
+/// when the broker stops.
+async fn keep_state(path: std::path::PathBuf, shared: Arc<Shared>) {
+    let mut saved = shared.router().changes();
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+            _ = shutdown.wait_for(|stop| *stop) => true,
+        };
+        if stopping {
+            // Let the connections hand their sessions back first.
+            let deadline = Instant::now() + SHUTDOWN_WAIT;
+            while Arc::strong_count(&shared) > 3 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        let (changes, snapshot) = {
+            let router = shared.router();
+            let changes = router.changes();
+            (
+                changes,
+                (changes != saved || stopping).then(|| router.snapshot()),
+            )
+        };
+        if let Some(snapshot) = snapshot {
+            let file = path.clone();
+            let written =
+                tokio::task::spawn_blocking(move || persist::save(&file, &snapshot)).await;
+            match written {
+                Ok(Ok(())) => saved = changes,
+                Ok(Err(e)) => tracing::warn!(
+                    file = %path.display(),
+                    error = %e,
+                    "cannot write the broker's state file; retrying in a second"
+                ),
+                Err(_) => {}
+            }
+        }
+        if stopping {
+            return;
+        }
     }
 }
 

@@ -2,17 +2,35 @@
 //! connection limits and serving it on its own task until the broker stops.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::shared::Shared;
+use crate::stats::Kind;
 use crate::{connection, websocket};
 
 /// How a listener's connections speak MQTT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 pub(crate) enum Transport {
     Tcp,
     WebSocket,
+    /// `mqtts`: TLS, then MQTT.
+    Mqtts(TlsAcceptor),
+    /// `wss`: TLS, then WebSocket, then MQTT.
+    Wss(TlsAcceptor),
+}
+
+impl Transport {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transport::Tcp => "MQTT",
+            Transport::WebSocket => "WebSocket",
+            Transport::Mqtts(_) => "mqtts",
+            Transport::Wss(_) => "wss",
+        }
+    }
 }
 
 /// Accepts connections on `listener` until the broker stops.
@@ -38,12 +56,54 @@ pub(crate) async fn accept_loop(listener: TcpListener, transport: Transport, sha
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
+        let transport = transport.clone();
         tokio::spawn(async move {
+            let handshake = Duration::from_millis(shared.config.limits.connect_timeout_ms);
             match transport {
                 Transport::Tcp => connection::serve(stream, peer, shared).await,
                 Transport::WebSocket => websocket::serve(stream, peer, shared).await,
+                Transport::Mqtts(acceptor) => {
+                    if let Some(tls) =
+                        tls_handshake(&acceptor, stream, peer, handshake, &shared).await
+                    {
+                        connection::serve(tls, peer, shared).await;
+                    }
+                }
+                Transport::Wss(acceptor) => {
+                    if let Some(tls) =
+                        tls_handshake(&acceptor, stream, peer, handshake, &shared).await
+                    {
+                        websocket::serve(tls, peer, shared).await;
+                    }
+                }
             }
             drop(admitted);
         });
+    }
+}
+
+/// The TLS handshake of a new connection, within `limit`; a failure (a plain client on
+/// the TLS port, an untrusted certificate) is counted and logged.
+async fn tls_handshake(
+    acceptor: &TlsAcceptor,
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    limit: Duration,
+    shared: &Shared,
+) -> Option<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            shared.stats.refuse(Kind::RefusedConnection, 1, || {
+                format!("refused a TLS connection from {peer}: {e}")
+            });
+            None
+        }
+        Err(_) => {
+            shared.stats.refuse(Kind::RefusedConnection, 1, || {
+                format!("refused a TLS connection from {peer}: no handshake within {limit:?}")
+            });
+            None
+        }
     }
 }

@@ -91,6 +91,8 @@ pub(crate) struct Router {
     wildcard: Vec<(String, Arc<str>, Qos)>,
     retained: HashMap<Arc<str>, Message>,
     next_generation: u64,
+    /// Bumped by every change a state file would have to record.
+    changes: u64,
 }
 
 impl Router {
@@ -104,6 +106,7 @@ impl Router {
     /// over what was queued for it.
     pub fn connect(&mut self, client_id: &Arc<str>, clean: bool, link: Link) -> Connected {
         self.next_generation += 1;
+        self.changes += 1;
         let generation = self.next_generation;
         if clean {
             self.remove_session(client_id);
@@ -144,6 +147,7 @@ impl Router {
         let Some(session) = self.sessions.get_mut(client_id) else {
             return 0;
         };
+        self.changes += 1;
         if session.generation != generation {
             // Taken over: the new connection already holds the session; what this one
             // had not delivered goes to the new one's queue head.
@@ -224,6 +228,7 @@ impl Router {
             return;
         };
         if session.subscriptions.remove(filter).is_some() {
+            self.changes += 1;
             self.unindex(client_id, filter);
         }
     }
@@ -250,6 +255,7 @@ impl Router {
         targets: &mut Vec<Target>,
     ) -> Routed {
         if message.retain {
+            self.changes += 1;
             if message.payload.is_empty() {
                 self.retained.remove(&message.topic);
             } else {
@@ -289,6 +295,7 @@ impl Router {
                         continue;
                     }
                     session.offline.push_back(delivery);
+                    self.changes += 1;
                     routed.queued_offline += 1;
                     if session.offline.len() > offline_limit {
                         session.offline.pop_front();
@@ -310,6 +317,7 @@ impl Router {
         if session.clean || delivery.message.qos == Qos::AtMostOnce {
             return false;
         }
+        self.changes += 1;
         session.offline.push_back(delivery);
         while session.offline.len() > offline_limit {
             session.offline.pop_front();
@@ -330,6 +338,75 @@ impl Router {
         if let Some(session) = self.sessions.get_mut(client_id) {
             session.incoming_qos2.remove(&packet_id);
         }
+    }
+}
+
+/// What a state file keeps: the retained messages and every persistent session's
+/// subscriptions and queued messages (crate::persist writes and reads it).
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    pub retained: Vec<Message>,
+    pub sessions: Vec<SavedSession>,
+}
+
+#[derive(Debug)]
+pub(crate) struct SavedSession {
+    pub client_id: Arc<str>,
+    pub subscriptions: Vec<(String, Qos)>,
+    pub offline: Vec<Delivery>,
+}
+
+impl Router {
+    /// How many changes the router has seen (a state file is written when it moved).
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// The state worth keeping across a restart. Cheap: payloads are shared, not copied.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut retained: Vec<Message> = self.retained.values().cloned().collect();
+        retained.sort_by(|a, b| a.topic.cmp(&b.topic));
+        let sessions = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| !s.clean)
+            .map(|(id, s)| SavedSession {
+                client_id: id.clone(),
+                subscriptions: s
+                    .subscriptions
+                    .iter()
+                    .map(|(f, q)| (f.clone(), *q))
+                    .collect(),
+                offline: s.offline.iter().cloned().collect(),
+            })
+            .collect();
+        Snapshot { retained, sessions }
+    }
+
+    /// A router holding `snapshot`: its sessions waiting for their clients.
+    pub fn restored(snapshot: Snapshot) -> Router {
+        let mut router = Router::default();
+        for message in snapshot.retained {
+            router.retained.insert(message.topic.clone(), message);
+        }
+        for saved in snapshot.sessions {
+            router.sessions.insert(
+                saved.client_id.clone(),
+                Session {
+                    clean: false,
+                    subscriptions: HashMap::new(),
+                    link: None,
+                    offline: saved.offline.into(),
+                    incoming_qos2: HashSet::new(),
+                    generation: 0,
+                },
+            );
+            for (filter, qos) in saved.subscriptions {
+                router.subscribe(&saved.client_id, &filter, qos);
+            }
+        }
+        router.changes = 0;
+        router
     }
 }
 

@@ -28,7 +28,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    #[cfg(test)]
     pub fn new(config: BrokerConfig) -> Arc<Shared> {
+        Shared::with_router(config, Router::default())
+    }
+
+    pub fn with_router(config: BrokerConfig, router: Router) -> Arc<Shared> {
         let (shutdown_tx, shutdown) = watch::channel(false);
         let access = match &config.credentials {
             Some((user, pass)) if !config.access.requires_login() => {
@@ -39,7 +44,7 @@ impl Shared {
         Arc::new(Shared {
             config,
             access,
-            router: Mutex::new(Router::default()),
+            router: Mutex::new(router),
             stats: Stats::default(),
             shutdown,
             shutdown_tx,

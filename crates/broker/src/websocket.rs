@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
@@ -20,7 +19,10 @@ use crate::stats::{Kind, shown};
 /// Bytes buffered between the WebSocket and the connection in each direction.
 const BRIDGE_BYTES: usize = 64 * 1024;
 
-pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+pub(crate) async fn serve<S>(stream: S, peer: SocketAddr, shared: Arc<Shared>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let allowed = shared.config.ws_allowed_origins.clone();
     let mut refused_origin = None;
     // The callback's signature is tungstenite's.

@@ -284,7 +284,7 @@ async fn credentials_are_required_when_configured() {
         other => panic!("an anonymous client should be refused, got {other:?}"),
     }
     let err = probe(broker.client_addr(), Duration::from_secs(2)).expect_err("anonymous probe");
-    assert!(matches!(err, BrokerError::Refused { code: 4, .. }), "{err}");
+    assert!(matches!(err, BrokerError::Refused { code: 5, .. }), "{err}");
 
     // Wrong password: refused too.
     let mut wrong = tcp_options(&broker, "t7-wrong");

@@ -598,3 +598,141 @@ fn a_web_page_from_another_origin_cannot_open_the_websocket() {
     assert_eq!(broker.stats().refused_connections, 1);
     broker.shutdown();
 }
+
+/// With a state file, a restart keeps the retained messages and the persistent sessions
+/// with what was queued for them: the commands sent to an engine that was away arrive
+/// after the broker restarted. A damaged file is an error naming it.
+#[test]
+fn a_state_file_keeps_sessions_and_retained_messages_across_a_restart() {
+    let dir = std::env::temp_dir().join(format!("wr-broker-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let state = dir.join("broker.bin");
+    let config = || BrokerConfig {
+        state_file: Some(state.clone()),
+        ..BrokerConfig::loopback()
+    };
+    let broker = start(config()).expect("broker");
+    let addr = broker.client_addr();
+    let mut engine = Raw::connect(addr, "c10-engine", false);
+    engine.subscribe("c10/+/command", QoS::AtLeastOnce);
+    drop(engine);
+    std::thread::sleep(Duration::from_millis(200));
+    let mut op = Raw::connect(addr, "c10-op", true);
+    for i in 0..3 {
+        op.publish(
+            "c10/ups_a/command",
+            format!("{i}").as_bytes(),
+            QoS::AtLeastOnce,
+            false,
+        );
+    }
+    op.publish(
+        "c10/system/topology",
+        b"{\"site\":\"x\"}",
+        QoS::AtLeastOnce,
+        true,
+    );
+    for _ in 0..4 {
+        assert!(matches!(op.next_owned(), Some(Packet::PubAck { .. })));
+    }
+    broker.shutdown();
+
+    let broker = start(config()).expect("broker restarts from its state file");
+    let addr = broker.client_addr();
+    let (mut engine, ack) = Raw::connect_with(
+        addr,
+        &Connect {
+            client_id: "c10-engine",
+            keep_alive_s: 0,
+            clean_session: false,
+            will: None,
+            username: None,
+            password: None,
+        },
+    );
+    assert!(
+        matches!(
+            ack,
+            Packet::ConnAck {
+                session_present: true,
+                ..
+            }
+        ),
+        "{ack:?}"
+    );
+    let got: Vec<Vec<u8>> = (0..3)
+        .map(|_| {
+            engine
+                .next_publish()
+                .expect("queued across the restart")
+                .payload
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(got, vec![b"0".to_vec(), b"1".to_vec(), b"2".to_vec()]);
+    // Its subscription survived too: a new command reaches it.
+    let mut op = Raw::connect(addr, "c10-op", true);
+    op.publish("c10/ups_a/command", b"3", QoS::AtLeastOnce, false);
+    assert_eq!(engine.next_publish().expect("live command").payload, b"3");
+    let mut late = Raw::connect(addr, "c10-late", true);
+    late.subscribe("c10/system/#", QoS::AtMostOnce);
+    assert_eq!(
+        late.next_publish().expect("retained").payload,
+        b"{\"site\":\"x\"}"
+    );
+    broker.shutdown();
+
+    std::fs::write(&state, b"WRBROKER1\n\xff\xff").expect("damage the file");
+    let err = start(config()).expect_err("a damaged state file");
+    let text = err.to_string();
+    assert!(
+        text.contains("broker.bin") && text.contains("damaged at byte"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A client that publishes at QoS 1 to a topic it subscribes to and never reads fills
+/// its own queue (the echoes and its PUBACKs); a new connection under its client id still
+/// takes over at once, not after the 5 s the broker would otherwise wait for the old one
+/// to hand its session back.
+#[test]
+fn a_client_that_never_reads_cannot_block_a_take_over() {
+    let broker = broker();
+    let addr = broker.client_addr();
+    let mut deaf = Raw::connect(addr, "c11-deaf", false);
+    deaf.subscribe("c11/x/status", QoS::AtLeastOnce);
+    let mut stream = deaf.stream.try_clone().expect("clone socket");
+    let writer = std::thread::spawn(move || {
+        let payload = vec![b'x'; 4096];
+        let mut packet = vec![0u8; 4200];
+        for i in 0..20_000u32 {
+            let n = encode_publish(
+                &Publish {
+                    topic: "c11/x/status",
+                    payload: &payload,
+                    qos: QoS::AtLeastOnce,
+                    retain: false,
+                    dup: false,
+                    packet_id: Some(u16::try_from(i % 65_535 + 1).unwrap_or(1)),
+                },
+                &mut packet,
+            )
+            .expect("PUBLISH");
+            if stream.write_all(&packet[..n]).is_err() {
+                return;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(3500));
+    let started = Instant::now();
+    let _second = Raw::connect(addr, "c11-deaf", false);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "take-over took {:?}",
+        started.elapsed()
+    );
+    drop(deaf);
+    broker.shutdown();
+    writer.join().expect("writer");
+}

@@ -126,9 +126,15 @@ pub struct BrokerCmdArgs {
     /// Topic prefix the roles of --auth are written for.
     #[arg(long, default_value = winter_river_protocol::DEFAULT_PREFIX)]
     pub prefix: String,
+    /// Keep retained messages and persistent sessions (with the commands queued for
+    /// them) in this file across restarts: written at most once a second and on
+    /// Ctrl-C/SIGTERM (docs/broker.md). Without it they live in memory only.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<std::path::PathBuf>,
 }
 
-/// `winter-river broker`: the embedded broker alone, until killed.
+/// `winter-river broker`: the embedded broker alone, until Ctrl-C or SIGTERM (which
+/// close every connection and write the state file).
 pub fn broker(args: &BrokerCmdArgs) -> Result<u8> {
     init_logging();
     crate::live_args::check_prefix(&args.prefix)?;
@@ -138,7 +144,11 @@ pub fn broker(args: &BrokerCmdArgs) -> Result<u8> {
         .auth
         .as_ref()
         .map(|file| format!("auth       {} (roles and ACLs)", file.display()));
-    let broker = winter_river_broker::start(args.listen.broker_config(access))?;
+    let config = winter_river_broker::BrokerConfig {
+        state_file: args.state.clone(),
+        ..args.listen.broker_config(access)
+    };
+    let broker = winter_river_broker::start(config)?;
     println!(
         "broker     mqtt://{}  (on this host: {})",
         broker.mqtt_addr(),
@@ -150,7 +160,15 @@ pub fn broker(args: &BrokerCmdArgs) -> Result<u8> {
     if let Some(line) = auth_line {
         println!("{line}");
     }
-    Err(broker.wait().into())
+    if let Some(state) = &args.state {
+        println!("state      {}", state.display());
+    }
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    signals.block_on(crate::live_args::shutdown_signal());
+    broker.shutdown();
+    Ok(0)
 }
 
 #[derive(Debug, clap::Args)]

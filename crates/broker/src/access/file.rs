@@ -59,11 +59,12 @@ impl Access {
         let anonymous = match raw.anonymous.as_ref().map(|a| (a.get_ref().as_str(), a)) {
             None | Some(("refuse", _)) => None,
             Some(("viewer", _)) => Some(Role::Viewer),
+            Some(("admin", _)) => Some(Role::Admin),
             Some((other, at)) => {
                 return Err(field(
                     &at.span(),
                     "anonymous",
-                    format!("`{other}` is not one of `refuse`, `viewer`"),
+                    format!("`{other}` is not one of `refuse`, `viewer`, `admin`"),
                 ));
             }
         };
@@ -153,7 +154,18 @@ impl Access {
                 password: secret,
             });
         }
-        if accounts.is_empty() {
+        let mut deny_subscribe = Vec::new();
+        for filter in &raw.deny_subscribe {
+            if !winter_river_mqtt_codec::server::valid_filter(filter.get_ref()) {
+                return Err(field(
+                    &filter.span(),
+                    "deny_subscribe",
+                    format!("`{}` is not an MQTT topic filter", filter.get_ref()),
+                ));
+            }
+            deny_subscribe.push(filter.get_ref().clone());
+        }
+        if accounts.is_empty() && anonymous.is_none() {
             return Err(AccessError::File {
                 file: file.to_owned(),
                 reason: "no [[user]] and no [boards]: nobody could log in".to_owned(),
@@ -161,6 +173,7 @@ impl Access {
         }
         let mut access = Access::new(prefix, anonymous, accounts);
         access.source = Some(file.to_owned());
+        access.deny_subscribe = deny_subscribe;
         Ok(access)
     }
 }
@@ -229,6 +242,9 @@ fn readable_by_others(path: &Path) -> Option<String> {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     anonymous: Option<Spanned<String>>,
+    /// Topic filters no client may subscribe to.
+    #[serde(default)]
+    deny_subscribe: Vec<Spanned<String>>,
     #[serde(default)]
     user: Vec<Spanned<RawUser>>,
     #[serde(default)]

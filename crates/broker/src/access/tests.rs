@@ -513,3 +513,31 @@ fn a_file_others_can_read_is_loaded_with_a_warning() {
     assert!(missing.to_string().contains("nope.toml"), "{missing}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An open broker with one closed topic: what Eclipse Paho's interoperability suite needs
+/// for its `test_subscribe_failure` (docs/broker.md, "Conformance").
+#[test]
+fn deny_subscribe_closes_a_filter_to_everyone() {
+    let text = "anonymous = \"admin\"\ndeny_subscribe = [\"test/nosubscribe\", \"secret/#\"]\n";
+    let a = Access::from_toml_str(text, "paho.toml", P).expect("parses");
+    let anyone = a.authenticate(None, None).expect("anonymous admin");
+    assert_eq!(anyone.role, Role::Admin);
+    let refused = a
+        .may_subscribe(&anyone, "test/nosubscribe")
+        .expect_err("closed");
+    assert!(refused.reason.contains("deny_subscribe"), "{refused}");
+    assert!(a.may_subscribe(&anyone, "secret/a/b").is_err());
+    assert!(a.may_subscribe(&anyone, "TopicA").is_ok());
+    assert!(a.may_publish(&anyone, "test/nosubscribe", b"x").is_ok());
+    let bad = Access::from_toml_str(
+        "anonymous = \"admin\"\ndeny_subscribe = [\"a/#/b\"]\n",
+        "bad.toml",
+        P,
+    )
+    .expect_err("an invalid filter");
+    let text = bad.to_string();
+    assert!(
+        text.contains("bad.toml, line 2") && text.contains("deny_subscribe"),
+        "{text}"
+    );
+}
