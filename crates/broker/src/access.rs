@@ -234,6 +234,11 @@ impl Access {
         self.anonymous != Some(Role::Admin)
     }
 
+    /// The role of a client that gives no user name; `None`: such clients are refused.
+    pub fn anonymous_role(&self) -> Option<&Role> {
+        self.anonymous.as_ref()
+    }
+
     /// Warnings found while loading (a file readable by others).
     pub fn warnings(&self) -> &[String] {
         &self.warnings

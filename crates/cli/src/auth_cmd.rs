@@ -260,10 +260,10 @@ fn check(args: &FileArgs) -> Result<u8> {
         "{}: valid, topics under `{}/`; anonymous clients: {}",
         args.auth.display(),
         access.prefix(),
-        if access.mosquitto_allow_anonymous() {
-            "viewers"
-        } else {
-            "refused"
+        match access.anonymous_role() {
+            None => "refused",
+            Some(winter_river_broker::Role::Admin) => "admins (anyone may do anything)",
+            Some(_) => "viewers",
         }
     );
     for (user, role) in access.users() {

@@ -23,9 +23,15 @@ pub const DEFAULT_BROKER: &str = "mqtt://127.0.0.1:1883";
 /// Where the broker is and which topics are ours.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClientArgs {
-    /// Broker URL: mqtt://host:port or ws://host:port/path (user:pass@ allowed).
+    /// Broker URL: mqtt://host:port or ws://host:port/path, over TLS
+    /// mqtts://host:port (8883) or wss://host:port/path (user:pass@ allowed).
     #[arg(long, env = "WR_BROKER", default_value = DEFAULT_BROKER)]
     pub broker: String,
+    /// With mqtts:// or wss://: trust the certificates in this PEM file (the
+    /// broker's CA, or the cert.pem of `winter-river cert`) instead of the
+    /// system's CAs.
+    #[arg(long, env = "WR_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// Topic prefix.
     #[arg(long, default_value = winter_river_protocol::DEFAULT_PREFIX)]
     pub prefix: String,
@@ -33,7 +39,7 @@ pub struct ClientArgs {
 
 impl ClientArgs {
     pub fn url(&self) -> Result<BrokerUrl> {
-        parse_url(&self.broker)
+        parse_url_with_ca(&self.broker, self.ca.as_deref())
     }
 
     pub fn check_prefix(&self) -> Result<()> {
@@ -48,8 +54,12 @@ pub fn check_prefix(prefix: &str) -> Result<()> {
 }
 
 pub fn parse_url(text: &str) -> Result<BrokerUrl> {
-    text.parse::<BrokerUrl>()
-        .map_err(|e| anyhow::anyhow!("--broker: {e}"))
+    parse_url_with_ca(text, None)
+}
+
+/// `--broker` with `--ca` (for mqtts:// and wss://; refused with a plain URL).
+pub fn parse_url_with_ca(text: &str, ca: Option<&Path>) -> Result<BrokerUrl> {
+    BrokerUrl::parse_with_ca(text, ca).map_err(|e| anyhow::anyhow!("--broker: {e}"))
 }
 
 /// A topology file, or the built-in default.

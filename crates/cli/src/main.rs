@@ -13,6 +13,7 @@
 
 mod analyze_cmd;
 mod auth_cmd;
+mod cert_cmd;
 mod client_cmd;
 mod drill_cmd;
 mod fd_budget;
@@ -26,6 +27,7 @@ mod recent_events;
 mod report;
 mod scenario_cmd;
 mod sweep_cmd;
+mod tls_args;
 mod topology_cmd;
 mod up_cmd;
 mod validate;
@@ -222,6 +224,9 @@ enum Cmd {
     Analyze(analyze_cmd::AnalyzeArgs),
     /// Run a scenario over combinations of parameter values and tabulate the outputs.
     Sweep(sweep_cmd::SweepArgs),
+    /// A self-signed TLS certificate and key for a hotspot (cert.pem, key.pem), for
+    /// the dashboard's HTTPS and a broker's mqtts/wss; prints what to give to whom.
+    Cert(cert_cmd::CertArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -315,6 +320,7 @@ fn main() -> ExitCode {
         Cmd::Topology(TopologyCmd::Show { file }) => topology_cmd::show(file.as_deref()),
         Cmd::Analyze(args) => analyze_cmd::run(&args),
         Cmd::Sweep(args) => sweep_cmd::run(&args),
+        Cmd::Cert(args) => cert_cmd::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -713,6 +713,7 @@ mod tests {
             client: ClientArgs {
                 broker: crate::live_args::DEFAULT_BROKER.into(),
                 prefix: "winter-river".into(),
+                ca: None,
             },
             wait_s,
         };

@@ -56,6 +56,14 @@ pub struct BrokerArgs {
     /// Embedded broker: MQTT/TCP port.
     #[arg(long, default_value_t = 1883, value_parser = crate::numbers::whole::<u16, 0, 65535>, allow_negative_numbers = true)]
     pub mqtt_port: u16,
+    /// Embedded broker: MQTT over TLS (mqtts) port, opened with --tls-cert/--tls-key
+    /// (0 = none).
+    #[arg(long, default_value_t = 8883, value_parser = crate::numbers::whole::<u16, 0, 65535>, allow_negative_numbers = true)]
+    pub mqtts_port: u16,
+    /// Embedded broker: MQTT over secure WebSocket (wss) port, opened with
+    /// --tls-cert/--tls-key (0 = none).
+    #[arg(long, default_value_t = 8884, value_parser = crate::numbers::whole::<u16, 0, 65535>, allow_negative_numbers = true)]
+    pub wss_port: u16,
     /// Embedded broker: MQTT/WebSocket port (0 = none).
     #[arg(long, default_value_t = 9001, value_parser = crate::numbers::whole::<u16, 0, 65535>, allow_negative_numbers = true)]
     pub ws_port: u16,
@@ -105,11 +113,22 @@ impl BrokerArgs {
         }
     }
 
-    /// The embedded broker's config, enforcing `access`.
-    pub fn broker_config(&self, access: Access) -> BrokerConfig {
+    /// The embedded broker's config, enforcing `access`; with `tls` (the certificate of
+    /// --tls-cert/--tls-key) it opens the mqtts and wss listeners too.
+    pub fn broker_config(
+        &self,
+        access: Access,
+        tls: Option<std::sync::Arc<winter_river_tls::rustls::ServerConfig>>,
+    ) -> BrokerConfig {
+        let port = |p: u16| (p != 0).then(|| SocketAddr::new(self.bind, p));
         BrokerConfig {
             mqtt_addr: SocketAddr::new(self.bind, self.mqtt_port),
-            ws_addr: (self.ws_port != 0).then(|| SocketAddr::new(self.bind, self.ws_port)),
+            ws_addr: port(self.ws_port),
+            tls: tls.map(|server| winter_river_broker::TlsListeners {
+                server,
+                mqtts_addr: port(self.mqtts_port),
+                wss_addr: port(self.wss_port),
+            }),
             credentials: self.credentials(),
             ws_allowed_origins: self.ws_allowed_origins.clone(),
             max_connections_per_address: self.max_connections_per_address,
@@ -131,6 +150,9 @@ pub struct BrokerCmdArgs {
     /// Ctrl-C/SIGTERM (docs/broker.md). Without it they live in memory only.
     #[arg(long, value_name = "PATH")]
     pub state: Option<std::path::PathBuf>,
+    /// The certificate for the mqtts and wss listeners.
+    #[command(flatten)]
+    pub tls: crate::tls_args::TlsFiles,
 }
 
 /// `winter-river broker`: the embedded broker alone, until Ctrl-C or SIGTERM (which
@@ -146,7 +168,7 @@ pub fn broker(args: &BrokerCmdArgs) -> Result<u8> {
         .map(|file| format!("auth       {} (roles and ACLs)", file.display()));
     let config = winter_river_broker::BrokerConfig {
         state_file: args.state.clone(),
-        ..args.listen.broker_config(access)
+        ..args.listen.broker_config(access, args.tls.server_config()?)
     };
     let broker = winter_river_broker::start(config)?;
     println!(
@@ -156,6 +178,9 @@ pub fn broker(args: &BrokerCmdArgs) -> Result<u8> {
     );
     if let Some(ws) = broker.ws_url() {
         println!("websocket  {ws}");
+    }
+    for line in crate::up_cmd::tls_listener_lines(&broker) {
+        println!("{line}");
     }
     if let Some(line) = auth_line {
         println!("{line}");

@@ -1,11 +1,15 @@
 //! The events that happened before `watch` started, from the dashboard's
 //! `GET /api/events` (docs/api.md): MQTT events are not retained, the dashboard keeps
 //! the last 1,000. A small blocking HTTP/1.1 GET: one request to a loopback or LAN
-//! address, so no HTTP client library.
+//! address, so no HTTP client library; over HTTPS with rustls (`--dashboard-ca`).
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use winter_river_tls::rustls;
 
 use winter_river_protocol::{Event, decode_event};
 
@@ -27,22 +31,28 @@ pub struct Dashboard {
     /// The URL's `token=` (as `up` prints it), sent as a bearer token: a dashboard
     /// started with `--viewer-token` serves its events only to a token.
     token: Option<String>,
+    /// `https://`.
+    secure: bool,
+    /// Over HTTPS: the PEM file of the certificates to trust (a self-signed
+    /// dashboard's own cert.pem); `None`: the system's CAs.
+    pub ca: Option<PathBuf>,
 }
 
 impl Dashboard {
-    /// Parses `http://host[:port][/path][?query]`; the scheme may be left out. The
+    /// Parses `http://host[:port][/path][?query]` (or `https://`); the scheme may be left out. The
     /// URL `up` prints (`http://127.0.0.1:8080/?token=…`) works too: its token is
     /// sent with the request (needed when the dashboard has a viewer token,
     /// docs/security.md), the rest of the query is dropped.
     pub fn parse(text: &str) -> Result<Dashboard, String> {
-        let rest = match text.split_once("://") {
-            Some(("http", rest)) => rest,
+        let (rest, secure) = match text.split_once("://") {
+            Some(("http", rest)) => (rest, false),
+            Some(("https", rest)) => (rest, true),
             Some((scheme, _)) => {
                 return Err(format!(
-                    "`{text}`: `{scheme}://` is not supported: the dashboard serves plain http://"
+                    "`{text}`: `{scheme}://` is not supported: the dashboard serves http:// or https://"
                 ));
             }
-            None => text,
+            None => (text, false),
         };
         let token = rest
             .split('#')
@@ -75,6 +85,7 @@ impl Dashboard {
             return Err(format!("`{text}`: no host (expected http://HOST:PORT)"));
         }
         let port = match port {
+            None if secure => 443,
             None => 80,
             Some(p) => p
                 .parse::<u16>()
@@ -86,12 +97,24 @@ impl Dashboard {
             port,
             base: path.trim_end_matches('/').to_string(),
             token,
+            secure,
+            ca: None,
         })
     }
 
     /// `http://host:port/path/api/events` (without a query): where the events are.
     pub fn events_url(&self) -> String {
-        format!("http://{}{}/api/events", self.authority, self.base)
+        let scheme = if self.secure { "https" } else { "http" };
+        format!("{scheme}://{}{}/api/events", self.authority, self.base)
+    }
+
+    /// The TLS client of an `https://` dashboard.
+    fn tls(&self) -> Result<rustls::ClientConnection, String> {
+        let config = winter_river_tls::client_config(self.ca.as_deref())
+            .map_err(|e| format!("--dashboard-ca: {e}"))?;
+        let name = rustls::pki_types::ServerName::try_from(self.host.clone())
+            .map_err(|e| format!("`{}` is not a host name for TLS: {e}", self.host))?;
+        rustls::ClientConnection::new(Arc::clone(&config), name).map_err(|e| format!("TLS: {e}"))
     }
 
     /// The newest `limit` events, oldest first, within `timeout` in all.
@@ -124,7 +147,24 @@ impl Dashboard {
                 Err(e) => last = e.to_string(),
             }
         }
-        let mut stream = stream.ok_or(last)?;
+        let stream = stream.ok_or(last)?;
+        if self.secure {
+            let tls = rustls::StreamOwned::new(self.tls()?, stream);
+            self.exchange(tls, |s| &s.sock, path, &left)
+        } else {
+            self.exchange(stream, |s| s, path, &left)
+        }
+    }
+
+    /// Sends `GET path` on `stream` (whose socket `socket` gives, for its
+    /// timeouts) and reads the answer, each step within what `left` leaves.
+    fn exchange<S: Read + Write>(
+        &self,
+        mut stream: S,
+        socket: impl Fn(&S) -> &TcpStream,
+        path: &str,
+        left: &dyn Fn() -> Result<Duration, String>,
+    ) -> Result<Vec<u8>, String> {
         let authorization = self
             .token
             .as_ref()
@@ -134,18 +174,26 @@ impl Dashboard {
             "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n{authorization}Connection: close\r\n\r\n",
             self.authority
         );
+        // Over TLS the handshake reads and writes inside this first write.
+        let rest = left()?;
+        socket(&stream)
+            .set_write_timeout(Some(rest))
+            .and_then(|()| socket(&stream).set_read_timeout(Some(rest)))
+            .map_err(|e| e.to_string())?;
         stream
-            .set_write_timeout(Some(left()?))
-            .and_then(|()| stream.write_all(request.as_bytes()))
+            .write_all(request.as_bytes())
+            .and_then(|()| stream.flush())
             .map_err(|e| format!("cannot send the request: {e}"))?;
         let mut response = Vec::new();
         let mut chunk = [0u8; 16 * 1024];
         loop {
-            stream
+            socket(&stream)
                 .set_read_timeout(Some(left()?))
                 .map_err(|e| e.to_string())?;
             match stream.read(&mut chunk) {
                 Ok(0) => break,
+                // A TLS server may hang up without close_notify after the answer.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
                 Ok(n) => {
                     response.extend_from_slice(&chunk[..n]);
                     if response.len() > MAX_RESPONSE_BYTES {
@@ -280,8 +328,11 @@ mod tests {
         assert_eq!((v6.host.as_str(), v6.port), ("::1", 8080));
         assert_eq!(v6.events_url(), "http://[::1]:8080/api/events");
 
-        let e = err(Dashboard::parse("https://127.0.0.1:8080"));
-        assert!(e.contains("`https://` is not supported"), "{e}");
+        let e = err(Dashboard::parse("ftp://127.0.0.1:8080"));
+        assert!(e.contains("`ftp://` is not supported"), "{e}");
+        let tls = dashboard("https://pi.local/?token=abc");
+        assert_eq!(tls.events_url(), "https://pi.local/api/events");
+        assert_eq!((tls.port, tls.token.as_deref()), (443, Some("abc")));
         let e = err(Dashboard::parse("http://127.0.0.1:80800"));
         assert!(e.contains("port `80800`"), "{e}");
         assert!(Dashboard::parse("http://:8080").is_err());

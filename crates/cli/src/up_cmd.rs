@@ -29,9 +29,15 @@ const BROKER_FLUSH: Duration = Duration::from_millis(300);
 pub struct UpArgs {
     #[command(flatten)]
     pub topology: TopologyArg,
-    /// Use this broker (mqtt://host:port or ws://…) instead of the embedded one.
+    /// Use this broker (mqtt://host:port or ws://…, over TLS mqtts://host:port or
+    /// wss://…) instead of the embedded one.
     #[arg(long, env = "WR_BROKER")]
     pub broker: Option<String>,
+    /// With an mqtts:// or wss:// --broker: trust the certificates in this PEM
+    /// file (the broker's CA, or the cert.pem of `winter-river cert`) instead of
+    /// the system's CAs.
+    #[arg(long, env = "WR_CA", value_name = "FILE", requires = "broker")]
+    pub ca: Option<std::path::PathBuf>,
     /// The embedded broker's listeners and credentials (unused with --broker).
     #[command(flatten)]
     pub listen: BrokerArgs,
@@ -124,12 +130,15 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     let mut lines = Vec::new();
     let url: BrokerUrl = match &args.broker {
         Some(text) => {
-            let url = parse_url(text)?;
+            let url = crate::live_args::parse_url_with_ca(text, args.ca.as_deref())?;
             lines.push(format!("  broker     {url}  (external)"));
             url
         }
         None => {
-            let broker = winter_river_broker::start(args.listen.broker_config(access.clone()))?;
+            let broker = winter_river_broker::start(
+                args.listen
+                    .broker_config(access.clone(), args.web.tls.server_config()?),
+            )?;
             let mut url = parse_url(&broker.mqtt_url())?;
             url.credentials = args.listen.credentials();
             lines.push(format!(
@@ -142,6 +151,11 @@ pub fn run(args: &UpArgs) -> Result<u8> {
                     "  websocket  ws://{ws}/mqtt  (on this host: {local})"
                 ));
             }
+            lines.extend(
+                tls_listener_lines(&broker)
+                    .into_iter()
+                    .map(|l| format!("  {l}")),
+            );
             // Dropping the handle leaves the broker running: it ends with the process.
             url
         }
@@ -193,6 +207,9 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     } else if url.to_string() != crate::live_args::DEFAULT_BROKER {
         client_flags.push_str(&format!(" --broker {url}"));
     }
+    if let Some(ca) = url.tls.as_ref().and_then(|t| t.ca()) {
+        client_flags.push_str(&format!(" --ca {}", ca.display()));
+    }
     if args.prefix != winter_river_protocol::DEFAULT_PREFIX {
         client_flags.push_str(&format!(" --prefix {}", args.prefix));
     }
@@ -203,17 +220,28 @@ pub fn run(args: &UpArgs) -> Result<u8> {
         );
     }
     let mut watch = format!("{} watch{client_flags}", crate::invocation::self_command());
-    let dashboard = crate::web_cmd::base_url(web_addr);
+    let dashboard = crate::web_cmd::base_url(web_addr, web_config.tls.is_some());
     if dashboard != crate::recent_events::DEFAULT_DASHBOARD {
         watch.push_str(&format!(" --dashboard {dashboard}"));
     }
+    if let Some(cert) = &args.web.tls.tls_cert {
+        // A self-signed certificate (`winter-river cert`) is its own CA.
+        watch.push_str(&format!(" --dashboard-ca {}", cert.display()));
+    }
+    let cafile = match url.tls.as_ref() {
+        Some(tls) => match tls.ca() {
+            Some(ca) => format!(" --cafile {}", ca.display()),
+            None => " --capath /etc/ssl/certs".to_string(),
+        },
+        None => String::new(),
+    };
     let login = if logins.is_some() {
         " -u VIEWER -P PASSWORD"
     } else {
         ""
     };
     println!(
-        "  watch      {watch}   or   mosquitto_sub -h {} -p {}{login} -t '{}/#' -v",
+        "  watch      {watch}   or   mosquitto_sub -h {} -p {}{cafile}{login} -t '{}/#' -v",
         url.host, url.port, args.prefix
     );
     println!("Ctrl-C stops everything.");
@@ -299,4 +327,27 @@ fn summarize(ids: &[&str]) -> String {
             ids.len() - SHOWN
         )
     }
+}
+
+/// The banner lines of the embedded broker's TLS listeners, with the URLs a client on
+/// this host uses (`--ca` with the certificate of --tls-cert).
+pub fn tls_listener_lines(broker: &winter_river_broker::RunningBroker) -> Vec<String> {
+    let local = |addr: std::net::SocketAddr| match addr.ip() {
+        ip if ip.is_unspecified() => format!("127.0.0.1:{}", addr.port()),
+        _ => addr.to_string(),
+    };
+    let mut lines = Vec::new();
+    if let Some(addr) = broker.mqtts_addr() {
+        lines.push(format!(
+            "mqtts      mqtts://{addr}  (on this host: mqtts://{}, with --ca CERT)",
+            local(addr)
+        ));
+    }
+    if let Some(addr) = broker.wss_addr() {
+        lines.push(format!(
+            "wss        wss://{addr}/mqtt  (on this host: wss://{}/mqtt, with --ca CERT)",
+            local(addr)
+        ));
+    }
+    lines
 }

@@ -40,6 +40,10 @@ pub struct WatchArgs {
     /// (GET /api/events); `none` to skip. Not used with --json.
     #[arg(long, env = "WR_DASHBOARD", default_value = DEFAULT_DASHBOARD, value_name = "URL")]
     pub dashboard: String,
+    /// With an https:// --dashboard: trust the certificates in this PEM file (the
+    /// dashboard's cert.pem from `winter-river cert`) instead of the system's CAs.
+    #[arg(long, env = "WR_DASHBOARD_CA", value_name = "FILE")]
+    pub dashboard_ca: Option<std::path::PathBuf>,
 }
 
 /// What the table shows.
@@ -113,7 +117,10 @@ pub fn run(args: &WatchArgs) -> Result<u8> {
     let dashboard = if args.json {
         None
     } else {
-        dashboard_arg(&args.dashboard)?
+        dashboard_arg(&args.dashboard)?.map(|mut d| {
+            d.ca = args.dashboard_ca.clone();
+            d
+        })
     };
     let prefix = args.client.prefix.clone();
     runtime()?.block_on(async {

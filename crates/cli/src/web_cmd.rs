@@ -46,6 +46,9 @@ pub struct HttpArgs {
     /// another Host is refused (DNS rebinding).
     #[arg(long = "allowed-host", value_name = "NAME[:PORT]")]
     pub allowed_hosts: Vec<String>,
+    /// The dashboard over HTTPS: `--tls-cert FILE --tls-key FILE`.
+    #[command(flatten)]
+    pub tls: crate::tls_args::TlsFiles,
 }
 
 /// A token goes in a URL and a header: printable ASCII without spaces, `&` or `#`.
@@ -77,6 +80,7 @@ impl HttpArgs {
         self.instructor_token(&token)?;
         self.viewer_token(&token)?;
         self.allowed_hosts()?;
+        self.tls.server_config()?;
         let listener = std::net::TcpListener::bind(self.http).with_context(|| {
             format!(
                 "cannot listen for the dashboard on {} (port taken? choose another with --http)",
@@ -140,8 +144,8 @@ impl HttpArgs {
     }
 
     /// The web's configuration: prefix, operator token `token` (from
-    /// [`HttpArgs::listen`]), the instructor's and viewers', the Host names; no
-    /// debrief directory (`up` sets the engine's).
+    /// [`HttpArgs::listen`]), the instructor's and viewers', the Host names, HTTPS;
+    /// no debrief directory (`up` sets the engine's).
     pub fn web_config(&self, prefix: &str, token: String) -> Result<WebConfig> {
         let instructor_token = self.instructor_token(&token)?;
         let viewer_token = self.viewer_token(&token)?;
@@ -150,6 +154,7 @@ impl HttpArgs {
             viewer_token,
             metrics_open: self.metrics_open,
             allowed_hosts: self.allowed_hosts()?,
+            tls: self.tls.server_config()?,
             ..WebConfig::new(prefix, token)
         })
     }
@@ -159,7 +164,8 @@ impl HttpArgs {
 /// (with their token) and, when there are, the instructor's and the viewers'; and
 /// where `/metrics` is, with what it needs.
 pub fn dashboard_lines(addr: SocketAddr, config: &WebConfig) -> Vec<String> {
-    let url = |token: &str| winter_river_web::dashboard_url(addr, token);
+    let tls = config.tls.is_some();
+    let url = |token: &str| winter_river_web::dashboard_url(addr, token, tls);
     let mut lines = match &config.instructor_token {
         None => vec![format!("  dashboard  {}", url(&config.token))],
         Some(instructor) => vec![
@@ -173,7 +179,7 @@ pub fn dashboard_lines(addr: SocketAddr, config: &WebConfig) -> Vec<String> {
     if let Some(viewer) = &config.viewer_token {
         lines.push(format!("  viewers    {}   (read only)", url(viewer)));
     }
-    let metrics = format!("  metrics    {}/metrics", base_url(addr));
+    let metrics = format!("  metrics    {}/metrics", base_url(addr, tls));
     lines.push(if config.viewer_token.is_some() && !config.metrics_open {
         format!("{metrics}   (needs a token: Authorization: Bearer TOKEN)")
     } else {
@@ -182,9 +188,10 @@ pub fn dashboard_lines(addr: SocketAddr, config: &WebConfig) -> Vec<String> {
     lines
 }
 
-/// `http://host:port` of a dashboard listening on `addr` (loopback for a wildcard).
-pub fn base_url(addr: SocketAddr) -> String {
-    winter_river_web::dashboard_url(addr, "")
+/// `http://host:port` (`https://` when `tls`) of a dashboard listening on `addr`
+/// (loopback for a wildcard).
+pub fn base_url(addr: SocketAddr, tls: bool) -> String {
+    winter_river_web::dashboard_url(addr, "", tls)
         .trim_end_matches("/?token=")
         .to_string()
 }
@@ -261,6 +268,7 @@ mod tests {
             viewer_token: None,
             metrics_open: false,
             allowed_hosts: Vec::new(),
+            tls: crate::tls_args::TlsFiles::default(),
         }
     }
 

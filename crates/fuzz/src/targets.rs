@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 
 use winter_river_engine_core::{EngineConfig, EngineCore};
 use winter_river_mqtt_codec as mqtt;
+use winter_river_mqtt_codec::server::{
+    ClientPacket, Qos, ServerPublish, decode_client_packet, encode_server_publish, filter_matches,
+    valid_filter, valid_publish_topic,
+};
 use winter_river_protocol::{
     COMMANDS, DrillCommand, DrillStatus, Topic, decode_availability, decode_command,
     decode_command_via, decode_drill_command, decode_drill_status, decode_event, decode_status,
@@ -85,6 +89,12 @@ pub const TARGETS: &[Target] = &[
         about: "the firmware's MQTT codec: packets from the broker, framed from a byte stream",
         seeds: mqtt_seeds,
         run: run_mqtt,
+    },
+    Target {
+        name: "broker-mqtt",
+        about: "the embedded broker's side of the codec: every packet a client sends, re-encoded",
+        seeds: broker_mqtt_seeds,
+        run: run_broker_mqtt,
     },
 ];
 
@@ -539,4 +549,94 @@ fn run_mqtt(data: &[u8]) -> bool {
         }
     }
     decoded
+}
+
+// ── the broker's side of the MQTT codec ───────────────────────────────────────────────
+
+fn broker_mqtt_seeds() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 512];
+    let will = mqtt::Will {
+        topic: "winter-river/ups_a/availability",
+        payload: b"offline",
+        qos: mqtt::QoS::AtLeastOnce,
+        retain: true,
+    };
+    for (will, username, password) in [
+        (None, None, None),
+        (Some(will), Some("ups_a"), Some(&b"pw"[..])),
+    ] {
+        let connect = mqtt::Connect {
+            client_id: "winter-river-node-ups_a@winter-river",
+            keep_alive_s: 30,
+            clean_session: will.is_none(),
+            will,
+            username,
+            password,
+        };
+        if let Ok(n) = mqtt::encode_connect(&connect, &mut buf) {
+            out.push(buf[..n].to_vec());
+        }
+    }
+    for qos in [Qos::AtMostOnce, Qos::AtLeastOnce, Qos::ExactlyOnce] {
+        let publish = ServerPublish {
+            topic: "winter-river/ups_a/status",
+            payload: br#"{"node_id":"ups_a","status":"ok"}"#,
+            qos,
+            retain: qos == Qos::AtLeastOnce,
+            dup: false,
+            packet_id: (qos != Qos::AtMostOnce).then_some(7),
+        };
+        if let Ok(n) = encode_server_publish(&publish, &mut buf) {
+            out.push(buf[..n].to_vec());
+        }
+    }
+    let filters = [
+        ("winter-river/+/status", mqtt::QoS::AtMostOnce),
+        ("winter-river/#", mqtt::QoS::AtLeastOnce),
+    ];
+    if let Ok(n) = mqtt::encode_subscribe(3, &filters, &mut buf) {
+        out.push(buf[..n].to_vec());
+    }
+    out.extend([
+        vec![0xA2, 0x07, 0x00, 0x04, 0x00, 0x03, b'a', b'/', b'b'], // UNSUBSCRIBE
+        vec![0x40, 0x02, 0x00, 0x07],                               // PUBACK
+        vec![0x50, 0x02, 0x00, 0x07],                               // PUBREC
+        vec![0x62, 0x02, 0x00, 0x07],                               // PUBREL
+        vec![0x70, 0x02, 0x00, 0x07],                               // PUBCOMP
+        vec![0xC0, 0x00],                                           // PINGREQ
+        vec![0xE0, 0x00],                                           // DISCONNECT
+    ]);
+    out
+}
+
+fn run_broker_mqtt(data: &[u8]) -> bool {
+    let Ok(Some((packet, used))) = decode_client_packet(data) else {
+        return false;
+    };
+    assert!(used <= data.len(), "decode used more bytes than it had");
+    match packet {
+        ClientPacket::Publish(p) => {
+            // A PUBLISH the broker read, written back by the broker, reads the same.
+            let mut buf = vec![0u8; used + 8];
+            let n = encode_server_publish(&p, &mut buf).expect("a decoded PUBLISH encodes");
+            match decode_client_packet(&buf[..n]) {
+                Ok(Some((ClientPacket::Publish(q), m))) => {
+                    assert_eq!((p, n), (q, m), "PUBLISH round trip");
+                }
+                other => panic!("re-encoded PUBLISH reads back as {other:?}"),
+            }
+            // The topic checks never panic, whatever the bytes.
+            let _ = valid_publish_topic(p.topic);
+        }
+        ClientPacket::Subscribe { filters, .. } | ClientPacket::Unsubscribe { filters, .. } => {
+            for (filter, _) in filters.iter().flatten() {
+                if valid_filter(filter) {
+                    let _ = filter_matches(filter, "winter-river/ups_a/status");
+                }
+            }
+        }
+        _ => {}
+    }
+    true
 }

@@ -15,12 +15,29 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, ConnectionError, Event, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{
+    AsyncClient, ConnectionError, Event, LastWill, MqttOptions, Packet, QoS, TlsConfiguration,
+};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use winter_river_protocol::{Backoff, Qos};
 
+use crate::tls::{ClientTls, describe, not_tls};
 use crate::url::{BrokerUrl, Transport};
+
+/// Why the connection failed: for a TLS failure, a sentence saying what to do
+/// (an untrusted certificate, a name it lacks, a plain port); else rumqttc's.
+fn why(e: &ConnectionError, (host, port, tls): &(String, u16, Option<ClientTls>)) -> String {
+    let Some(tls) = tls else {
+        return e.to_string();
+    };
+    match (describe(e, host, *port, tls), e) {
+        (Some(sentence), _) => sentence,
+        // The handshake failed below TLS: a plain MQTT port just hangs up.
+        (None, ConnectionError::Tls(inner)) => not_tls(host, *port, inner),
+        (None, _) => e.to_string(),
+    }
+}
 
 /// A Last Will: published by the broker if the client vanishes.
 pub type Will = winter_river_protocol::Publish;
@@ -158,11 +175,19 @@ impl Link {
         let mut mqtt = match url.transport {
             Transport::Tcp => MqttOptions::new(&options.client_id, &url.host, url.port),
             Transport::WebSocket => {
-                let mut o = MqttOptions::new(&options.client_id, url.ws_address(), url.port);
-                o.set_transport(rumqttc::Transport::Ws);
-                o
+                MqttOptions::new(&options.client_id, url.ws_address(), url.port)
             }
         };
+        mqtt.set_transport(match (url.transport, &url.tls) {
+            (Transport::Tcp, None) => rumqttc::Transport::Tcp,
+            (Transport::WebSocket, None) => rumqttc::Transport::Ws,
+            (Transport::Tcp, Some(tls)) => {
+                rumqttc::Transport::Tls(TlsConfiguration::Rustls(tls.config()))
+            }
+            (Transport::WebSocket, Some(tls)) => {
+                rumqttc::Transport::Wss(TlsConfiguration::Rustls(tls.config()))
+            }
+        });
         mqtt.set_keep_alive(Duration::from_secs(u64::from(options.keep_alive_s.max(1))))
             .set_clean_session(!options.persistent_session)
             .set_max_packet_size(options.max_packet_bytes, options.max_packet_bytes)
@@ -188,6 +213,7 @@ impl Link {
         let (tx, events) = mpsc::unbounded_channel();
         let mut backoff = options.reconnect.clone();
         let id = options.client_id.clone();
+        let server = (url.host.clone(), url.port, url.tls.clone());
         let online = Arc::new(Mutex::new(false));
         let gate = Arc::clone(&online);
         let task = tokio::spawn(async move {
@@ -223,17 +249,13 @@ impl Link {
                         }
                         let now_ms = start.elapsed().as_millis() as u64;
                         let retry_at_ms = backoff.on_failure(now_ms);
+                        let reason = why(&e, &server);
                         tracing::debug!(
                             client = %id,
-                            "mqtt connection lost: {e}; retrying in {} ms",
+                            "mqtt connection lost: {reason}; retrying in {} ms",
                             retry_at_ms - now_ms
                         );
-                        if tx
-                            .send(LinkEvent::Disconnected {
-                                reason: e.to_string(),
-                            })
-                            .is_err()
-                        {
+                        if tx.send(LinkEvent::Disconnected { reason }).is_err() {
                             return;
                         }
                         tokio::time::sleep_until(start + Duration::from_millis(retry_at_ms)).await;

@@ -1,9 +1,13 @@
 //! Broker addresses: `mqtt://host:port` (TCP, default port 1883) and
-//! `ws://host:port/path` (WebSocket, default port 9001, path `/mqtt`), with optional
-//! `user:password@`.
+//! `ws://host:port/path` (WebSocket, default port 9001, path `/mqtt`), over TLS
+//! `mqtts://host:port` (default port 8883) and `wss://host:port/path` (default
+//! port 443, path `/mqtt`), with optional `user:password@`.
 
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
+
+use crate::tls::ClientTls;
 
 /// Where a broker listens, and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +18,9 @@ pub struct BrokerUrl {
     /// WebSocket path (`/mqtt`); unused for TCP.
     pub path: String,
     pub credentials: Option<(String, String)>,
+    /// TLS (`mqtts://`, `wss://`) and whom it trusts; `None`: plain (`mqtt://`,
+    /// `ws://`).
+    pub tls: Option<ClientTls>,
 }
 
 /// How the client talks to the broker.
@@ -28,8 +35,12 @@ pub enum Transport {
 pub enum UrlError {
     #[error("`{0}` is not a broker URL: {1} (expected mqtt://host:port or ws://host:port/path)")]
     Invalid(String, String),
-    #[error("`{0}`: unsupported scheme `{1}` (use mqtt:// or ws://)")]
+    #[error("`{0}`: unsupported scheme `{1}` (use mqtt://, ws://, mqtts:// or wss://)")]
     Scheme(String, String),
+    #[error("`{0}`: --ca is for a broker over TLS: use mqtts:// or wss://")]
+    CaWithoutTls(String),
+    #[error("`{0}`: {1}")]
+    Tls(String, String),
 }
 
 impl BrokerUrl {
@@ -41,6 +52,23 @@ impl BrokerUrl {
             port,
             path: String::new(),
             credentials: None,
+            tls: None,
+        }
+    }
+
+    /// A TCP broker address over TLS (`mqtts://`).
+    pub fn mqtts(host: impl Into<String>, port: u16, tls: ClientTls) -> BrokerUrl {
+        BrokerUrl {
+            tls: Some(tls),
+            ..BrokerUrl::tcp(host, port)
+        }
+    }
+
+    /// A WebSocket broker address over TLS (`wss://`) with path `/mqtt`.
+    pub fn wss(host: impl Into<String>, port: u16, tls: ClientTls) -> BrokerUrl {
+        BrokerUrl {
+            tls: Some(tls),
+            ..BrokerUrl::ws(host, port)
         }
     }
 
@@ -52,12 +80,34 @@ impl BrokerUrl {
             port,
             path: "/mqtt".into(),
             credentials: None,
+            tls: None,
         }
     }
 
-    /// The `ws://host:port/path` form rumqttc wants for WebSocket transports.
+    /// Parses `text` (as [`FromStr`] does) and, for `mqtts://` and `wss://`, trusts
+    /// the certificates in `ca` (`--ca FILE`) instead of the system's CAs. `ca`
+    /// with a plain `mqtt://` or `ws://` URL is refused (a forgotten `s`).
+    pub fn parse_with_ca(text: &str, ca: Option<&Path>) -> Result<BrokerUrl, UrlError> {
+        let (mut url, secure) = parse(text)?;
+        if secure {
+            let tls = ClientTls::new(ca).map_err(|e| UrlError::Tls(text.into(), e.to_string()))?;
+            url.tls = Some(tls);
+        } else if ca.is_some() {
+            return Err(UrlError::CaWithoutTls(text.into()));
+        }
+        Ok(url)
+    }
+
+    /// The `ws://host:port/path` (or `wss://`) form rumqttc wants for WebSocket
+    /// transports.
     pub fn ws_address(&self) -> String {
-        format!("ws://{}:{}{}", self.host_for_url(), self.port, self.path)
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!(
+            "{scheme}://{}:{}{}",
+            self.host_for_url(),
+            self.port,
+            self.path
+        )
     }
 
     fn host_for_url(&self) -> String {
@@ -72,16 +122,28 @@ impl BrokerUrl {
 impl fmt::Display for BrokerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.transport {
-            Transport::Tcp => write!(f, "mqtt://{}:{}", self.host_for_url(), self.port),
+            Transport::Tcp => {
+                let scheme = if self.tls.is_some() { "mqtts" } else { "mqtt" };
+                write!(f, "{scheme}://{}:{}", self.host_for_url(), self.port)
+            }
             Transport::WebSocket => f.write_str(&self.ws_address()),
         }
     }
 }
 
+/// Parses `mqtts://` and `wss://` with the system's CAs (reading them); use
+/// [`BrokerUrl::parse_with_ca`] for a CA file.
 impl FromStr for BrokerUrl {
     type Err = UrlError;
 
     fn from_str(s: &str) -> Result<BrokerUrl, UrlError> {
+        BrokerUrl::parse_with_ca(s, None)
+    }
+}
+
+/// The URL without its trust, and whether it asks for TLS.
+fn parse(s: &str) -> Result<(BrokerUrl, bool), UrlError> {
+    {
         let with_scheme = if s.contains("://") {
             s.to_string()
         } else {
@@ -89,9 +151,11 @@ impl FromStr for BrokerUrl {
         };
         let url = url::Url::parse(&with_scheme)
             .map_err(|e| UrlError::Invalid(s.into(), e.to_string()))?;
-        let (transport, default_port) = match url.scheme() {
-            "mqtt" | "tcp" => (Transport::Tcp, 1883),
-            "ws" => (Transport::WebSocket, 9001),
+        let (transport, default_port, secure) = match url.scheme() {
+            "mqtt" | "tcp" => (Transport::Tcp, 1883, false),
+            "ws" => (Transport::WebSocket, 9001, false),
+            "mqtts" | "ssl" | "tls" => (Transport::Tcp, 8883, true),
+            "wss" => (Transport::WebSocket, 443, true),
             other => return Err(UrlError::Scheme(s.into(), other.into())),
         };
         let host = match url.host() {
@@ -110,13 +174,20 @@ impl FromStr for BrokerUrl {
                 url.password().unwrap_or("").to_string(),
             )
         });
-        Ok(BrokerUrl {
-            transport,
-            host,
-            port: url.port().unwrap_or(default_port),
-            path,
-            credentials,
-        })
+        // `url` reports no port when it is the scheme's own (443 for wss, which
+        // is also ours; 80 for ws, which is not: `ws://h:80` reads as 9001).
+        let port = url.port().unwrap_or(default_port);
+        Ok((
+            BrokerUrl {
+                transport,
+                host,
+                port,
+                path,
+                credentials,
+                tls: None,
+            },
+            secure,
+        ))
     }
 }
 
@@ -151,6 +222,17 @@ mod tests {
             "http://h".parse::<BrokerUrl>(),
             Err(UrlError::Scheme(..))
         ));
+        assert!(matches!(
+            BrokerUrl::parse_with_ca("mqtt://h", Some(Path::new("ca.pem"))),
+            Err(UrlError::CaWithoutTls(..))
+        ));
+        let e = BrokerUrl::parse_with_ca("mqtts://h", Some(Path::new("/nonexistent/ca.pem")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/nonexistent/ca.pem") && e.contains("mqtts://h"),
+            "{e}"
+        );
         assert!(matches!(
             "mqtt://".parse::<BrokerUrl>(),
             Err(UrlError::Invalid(..))

@@ -1,13 +1,14 @@
 //! A real Mosquitto (the Debian package) for tests and benchmarks: its own temp dir
-//! with a generated config (TCP and WebSocket listeners on free 127.0.0.1 ports,
-//! anonymous unless a password file is given, no persistence, log to a file there),
-//! killable and restartable on the same ports.
+//! with a generated config (TCP and WebSocket listeners on free 127.0.0.1 ports, and
+//! with [`MosquittoOptions::tls`] their TLS twins with a certificate of
+//! `winter_river_tls::self_signed`; anonymous unless a password file is given, no
+//! persistence, log to a file there), killable and restartable on the same ports.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use winter_river_mqtt::BrokerUrl;
+use winter_river_mqtt::{BrokerUrl, ClientTls};
 
 use crate::process::{running_as_root, tail};
 use crate::{Proc, TempDir, TestkitError, free_port, wait_port_open};
@@ -41,6 +42,18 @@ pub struct MosquittoOptions {
     pub password_file: Option<PathBuf>,
     /// Enforce this `acl_file` (e.g. from `winter-river auth mosquitto`).
     pub acl_file: Option<PathBuf>,
+    /// Open TLS listeners too: MQTT over TLS (mqtts) and, with `websockets`,
+    /// WebSocket over TLS (wss), with a self-signed certificate for `127.0.0.1`
+    /// and `localhost` made in the temp dir ([`Mosquitto::ca_file`]).
+    pub tls: bool,
+}
+
+/// The TLS side of a Mosquitto: its ports and certificate.
+#[derive(Debug)]
+struct TlsListeners {
+    port: u16,
+    wss_port: Option<u16>,
+    cert: PathBuf,
 }
 
 /// A Mosquitto process on 127.0.0.1.
@@ -48,6 +61,7 @@ pub struct MosquittoOptions {
 pub struct Mosquitto {
     port: u16,
     ws_port: Option<u16>,
+    tls: Option<TlsListeners>,
     config: PathBuf,
     log: PathBuf,
     proc: Option<Proc>,
@@ -72,6 +86,24 @@ impl Mosquitto {
         let port = free_port()?;
         let ws_port = if options.websockets {
             Some(free_port()?)
+        } else {
+            None
+        };
+        let tls = if options.tls {
+            let hosts = ["127.0.0.1".to_string(), "localhost".to_string()];
+            let files = winter_river_tls::write_self_signed(&dir.path().join("tls"), &hosts, false)
+                .map_err(|e| TestkitError::Process {
+                    what: format!("a certificate for mosquitto: {e}"),
+                })?;
+            Some(TlsListeners {
+                port: free_port()?,
+                wss_port: if options.websockets {
+                    Some(free_port()?)
+                } else {
+                    None
+                },
+                cert: files.cert,
+            })
         } else {
             None
         };
@@ -107,12 +139,24 @@ impl Mosquitto {
         if let Some(ws) = ws_port {
             let _ = writeln!(text, "listener {ws} 127.0.0.1\nprotocol websockets");
         }
+        if let Some(t) = &tls {
+            let key = dir.path().join("tls").join("key.pem");
+            let files = format!("certfile {}\nkeyfile {}", t.cert.display(), key.display());
+            let _ = writeln!(text, "listener {} 127.0.0.1\n{files}", t.port);
+            if let Some(wss) = t.wss_port {
+                let _ = writeln!(
+                    text,
+                    "listener {wss} 127.0.0.1\nprotocol websockets\n{files}"
+                );
+            }
+        }
         let config = dir.path().join("mosquitto.conf");
         std::fs::write(&config, text)
             .map_err(|e| TestkitError::io(format!("write {}", config.display()), e))?;
         let mut m = Mosquitto {
             port,
             ws_port,
+            tls,
             config,
             log,
             proc: None,
@@ -130,6 +174,57 @@ impl Mosquitto {
     /// WebSocket port, if any.
     pub fn ws_port(&self) -> Option<u16> {
         self.ws_port
+    }
+
+    /// The MQTT-over-TLS port, with [`MosquittoOptions::tls`].
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls.as_ref().map(|t| t.port)
+    }
+
+    /// The WebSocket-over-TLS port, with `tls` and `websockets`.
+    pub fn wss_port(&self) -> Option<u16> {
+        self.tls.as_ref().and_then(|t| t.wss_port)
+    }
+
+    /// The certificate of the TLS listeners (self-signed, for `127.0.0.1` and
+    /// `localhost`): what a client passes as its `--ca`.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|t| t.cert.as_path())
+    }
+
+    /// The private key of [`Mosquitto::ca_file`] (for a test's own TLS server
+    /// with the same certificate).
+    pub fn key_file(&self) -> Option<PathBuf> {
+        self.tls
+            .as_ref()
+            .map(|_| self.dir.path().join("tls").join("key.pem"))
+    }
+
+    /// `mqtts://127.0.0.1:PORT` trusting [`Mosquitto::ca_file`].
+    pub fn mqtts_url(&self) -> Result<BrokerUrl, TestkitError> {
+        let t = self.tls_listeners()?;
+        Ok(BrokerUrl::mqtts("127.0.0.1", t.port, self.client_tls()?))
+    }
+
+    /// `wss://127.0.0.1:PORT/mqtt` trusting [`Mosquitto::ca_file`].
+    pub fn wss_url(&self) -> Result<BrokerUrl, TestkitError> {
+        let port = self.wss_port().ok_or_else(|| TestkitError::Process {
+            what: "this mosquitto has no wss listener (tls and websockets)".into(),
+        })?;
+        Ok(BrokerUrl::wss("127.0.0.1", port, self.client_tls()?))
+    }
+
+    fn tls_listeners(&self) -> Result<&TlsListeners, TestkitError> {
+        self.tls.as_ref().ok_or_else(|| TestkitError::Process {
+            what: "this mosquitto has no TLS listener (MosquittoOptions::tls)".into(),
+        })
+    }
+
+    fn client_tls(&self) -> Result<ClientTls, TestkitError> {
+        let cert = &self.tls_listeners()?.cert;
+        ClientTls::new(Some(cert)).map_err(|e| TestkitError::Process {
+            what: format!("trusting mosquitto's certificate: {e}"),
+        })
     }
 
     /// `mqtt://127.0.0.1:PORT`.
@@ -181,10 +276,16 @@ impl Mosquitto {
         self.kill();
         let config = self.config.display().to_string();
         let mut p = Proc::spawn("mosquitto", "mosquitto", &["-c", config.as_str()])?;
-        let ready = wait_port_open(self.port, START_TIMEOUT).and_then(|()| {
-            self.ws_port
-                .map_or(Ok(()), |ws| wait_port_open(ws, START_TIMEOUT))
-        });
+        let ports = [
+            Some(self.port),
+            self.ws_port,
+            self.tls_port(),
+            self.wss_port(),
+        ];
+        let ready = ports
+            .into_iter()
+            .flatten()
+            .try_for_each(|p| wait_port_open(p, START_TIMEOUT));
         if let Err(e) = ready {
             let still = p.is_running();
             return Err(TestkitError::Process {

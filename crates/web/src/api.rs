@@ -138,7 +138,7 @@ impl IntoResponse for Refused {
 /// The caller's role for a write (a command, drill control): an operator's or the
 /// instructor's token, and from the dashboard's own page when it came in the cookie
 /// (guard::same_origin). The middleware always sets the caller; none is no token.
-fn controller(caller: Option<&Caller>, headers: &HeaderMap) -> Result<Role, Refused> {
+fn controller(caller: Option<&Caller>, headers: &HeaderMap, secure: bool) -> Result<Role, Refused> {
     let Some(caller) = caller else {
         return Err(Refused::NoRole(NoRole::NoToken));
     };
@@ -147,7 +147,7 @@ fn controller(caller: Option<&Caller>, headers: &HeaderMap) -> Result<Role, Refu
         return Err(Refused::Viewer);
     }
     if caller.via == Via::Cookie {
-        same_origin(headers).map_err(Refused::CrossOrigin)?;
+        same_origin(headers, secure).map_err(Refused::CrossOrigin)?;
     }
     Ok(role)
 }
@@ -181,7 +181,7 @@ struct SignIn {
 /// token of this dashboard becomes the HttpOnly cookie, as `/?token=` does; an
 /// empty or null one signs out. From the dashboard's own page only.
 async fn sign_in(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(why) = same_origin(&headers) {
+    if let Err(why) = same_origin(&headers, app.guard.secure) {
         return error(StatusCode::FORBIDDEN, why.replace("commands", "sign-ins"));
     }
     let Ok(SignIn { token }) = serde_json::from_slice::<SignIn>(&body) else {
@@ -277,7 +277,7 @@ async fn command(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let role = match controller(caller.as_deref(), &headers) {
+    let role = match controller(caller.as_deref(), &headers, app.guard.secure) {
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
@@ -380,7 +380,7 @@ async fn drill_command(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match controller(caller.as_deref(), &headers) {
+    match controller(caller.as_deref(), &headers, app.guard.secure) {
         Ok(Role::Instructor) => {}
         Ok(_) => return instructor_only("drill control"),
         Err(r) => return r.into_response(),

@@ -118,6 +118,9 @@ pub(crate) struct Guard {
     /// `wr_token_PORT`: cookies are shared between the ports of a host, so two
     /// dashboards on one machine each keep their own.
     pub cookie: String,
+    /// Served over HTTPS: the cookie is `Secure`, and cookie writes must come
+    /// from an `https://` origin.
+    pub secure: bool,
 }
 
 impl Guard {
@@ -129,6 +132,7 @@ impl Guard {
             metrics_open: config.metrics_open,
             hosts: HostList::new(listening, &config.allowed_hosts),
             cookie: format!("wr_token_{}", listening.port()),
+            secure: config.tls.is_some(),
         }
     }
 
@@ -185,13 +189,15 @@ impl Guard {
 
     /// `Set-Cookie` that hands `token` to the browser: HttpOnly (no script reads
     /// it), SameSite=Strict (no other site's page sends it), for the whole
-    /// dashboard, until the browser closes. Not `Secure`: there is no HTTPS yet,
-    /// and a Secure cookie would never come back over plain http.
+    /// dashboard, until the browser closes. `Secure` over HTTPS (the browser
+    /// never sends it over plain http); over plain HTTP not, or it would never
+    /// come back.
     pub fn set_cookie(&self, token: &str) -> HeaderValue {
         let value = format!(
-            "{}={}; Path=/; HttpOnly; SameSite=Strict",
+            "{}={}; Path=/; HttpOnly; SameSite=Strict{}",
             self.cookie,
-            hex(token.as_bytes())
+            hex(token.as_bytes()),
+            self.secure_attribute()
         );
         HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
@@ -199,10 +205,15 @@ impl Guard {
     /// `Set-Cookie` that removes the cookie.
     pub fn clear_cookie(&self) -> HeaderValue {
         let value = format!(
-            "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-            self.cookie
+            "{}=; Path=/; HttpOnly; SameSite=Strict{}; Max-Age=0",
+            self.cookie,
+            self.secure_attribute()
         );
         HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    fn secure_attribute(&self) -> &'static str {
+        if self.secure { "; Secure" } else { "" }
     }
 
     /// Whether `method path` needs a token to be read: only with a viewer token,
@@ -271,8 +282,9 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// the browser sends it, says same-origin). SameSite=Strict already keeps other
 /// sites' pages from sending the cookie; this also refuses a page on another port
 /// of the same host (same site, other origin). A bearer header needs none of it:
-/// no page can make a browser send one to another origin.
-pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), String> {
+/// no page can make a browser send one to another origin. Over HTTPS (`secure`)
+/// the origin must be `https://` too.
+pub(crate) fn same_origin(headers: &HeaderMap, secure: bool) -> Result<(), String> {
     const HOW: &str = "commands with the dashboard's cookie are taken only from its own page; scripts send Authorization: Bearer TOKEN";
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let json = text(header::CONTENT_TYPE).is_some_and(|t| {
@@ -287,9 +299,11 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), String> {
     match text(header::ORIGIN) {
         None => return Err(format!("no Origin header: {HOW}")),
         Some(origin) => {
-            let from = origin
-                .strip_prefix("http://")
-                .or_else(|| origin.strip_prefix("https://"));
+            let from = match origin.strip_prefix("https://") {
+                Some(h) => Some(h),
+                None if secure => None,
+                None => origin.strip_prefix("http://"),
+            };
             if !from.is_some_and(|h| h.eq_ignore_ascii_case(host)) {
                 return Err(format!("from another origin ({origin}): {HOW}"));
             }

@@ -11,12 +11,14 @@
 //! fills it and publishes commands), `api` (HTTP routes), `live` (the batched
 //! server-sent-events stream), `metrics` (Prometheus text, with the engine's
 //! telemetry when it runs in the same process), `assets` (the page), `guard` (roles,
-//! the token cookie, the Host allow-list and the security headers: docs/security.md).
+//! the token cookie, the Host allow-list and the security headers: docs/security.md),
+//! `https` (the same over TLS, with [`WebConfig::tls`]).
 
 mod api;
 mod assets;
 mod feed;
 mod guard;
+mod https;
 mod live;
 mod metrics;
 pub mod store;
@@ -64,6 +66,11 @@ pub struct WebConfig {
     pub debrief_dir: Option<PathBuf>,
     /// MQTT client id.
     pub client_id: String,
+    /// Serve HTTPS with this configuration (`--tls-cert`/`--tls-key`, read by
+    /// `winter_river_tls::server_config`); `None`: plain HTTP. Over HTTPS the
+    /// session cookie is `Secure` and cookie writes must come from an `https://`
+    /// origin.
+    pub tls: Option<Arc<winter_river_tls::rustls::ServerConfig>>,
 }
 
 impl WebConfig {
@@ -77,6 +84,7 @@ impl WebConfig {
             allowed_hosts: Vec::new(),
             debrief_dir: None,
             client_id: format!("winter-river-web-{}", std::process::id()),
+            tls: None,
         }
     }
 }
@@ -95,16 +103,17 @@ pub fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The dashboard URL to print: `http://host:port/?token=…`, with a wildcard bind
-/// address replaced by loopback.
-pub fn dashboard_url(addr: SocketAddr, token: &str) -> String {
+/// The dashboard URL to print: `http://host:port/?token=…` (`https://` when
+/// `tls`), with a wildcard bind address replaced by loopback.
+pub fn dashboard_url(addr: SocketAddr, token: &str, tls: bool) -> String {
     let host = match addr.ip() {
         ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_string(),
         ip if ip.is_unspecified() => "[::1]".to_string(),
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    format!("http://{host}:{}/?token={token}", addr.port())
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{host}:{}/?token={token}", addr.port())
 }
 
 /// The `/metrics` text (OpenMetrics) of `store` alone, as a scrape of a standalone
@@ -184,15 +193,21 @@ pub async fn serve(
     ));
     let router = api::router(app);
     let mut stopped = stop_rx;
-    let service = router.into_make_service_with_connect_info::<guard::Local>();
-    let result = axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-            // Live streams end on the stop signal; give them a moment.
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await;
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        // Live streams end on the stop signal; give them a moment.
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    let result = match config.tls {
+        Some(tls) => https::serve(listener, router, tls, shutdown).await,
+        None => {
+            let service = router.into_make_service_with_connect_info::<guard::Local>();
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
     let _ = tokio::time::timeout(Duration::from_secs(3), feed).await;
     result
 }

@@ -256,11 +256,53 @@ pub async fn request_full(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, HashMap<String, String>, Vec<u8>) {
-    let mut stream =
-        tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
-            .await
-            .expect("connect in time")
-            .expect("connect");
+    let stream = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    request_over(stream, addr, method, path, headers, body).await
+}
+
+/// A client that trusts `ca` (a PEM file) over TLS to `addr`, as `server_name`.
+pub async fn tls_connect(
+    addr: SocketAddr,
+    ca: &Path,
+    server_name: &str,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let config = winter_river_tls::client_config(Some(ca)).unwrap();
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let name =
+        tokio_rustls::rustls::pki_types::ServerName::try_from(server_name.to_string()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), connector.connect(name, tcp))
+        .await
+        .expect("a TLS handshake in time")
+}
+
+/// [`request_full`] over HTTPS, trusting `ca`.
+pub async fn request_tls(
+    addr: SocketAddr,
+    ca: &Path,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, HashMap<String, String>, Vec<u8>) {
+    let stream = tls_connect(addr, ca, &addr.ip().to_string())
+        .await
+        .expect("a TLS connection");
+    request_over(stream, addr, method, path, headers, body).await
+}
+
+/// One HTTP/1.1 request on `stream`, connected to `addr`.
+pub async fn request_over(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, HashMap<String, String>, Vec<u8>) {
     // A `Host` among `headers` replaces the default (the address connected to).
     let host = headers
         .iter()
@@ -303,7 +345,8 @@ pub async fn request_full(
     tokio::time::timeout(Duration::from_secs(10), async {
         let mut buf = [0u8; 16 * 1024];
         loop {
-            let n = stream.read(&mut buf).await.unwrap();
+            // A TLS peer may hang up without close_notify after `Connection: close`.
+            let n = stream.read(&mut buf).await.unwrap_or(0);
             if n == 0 {
                 break;
             }
