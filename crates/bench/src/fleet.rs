@@ -11,7 +11,9 @@
 //!   backlog shows as a falling rate);
 //! - engine clock: simulated seconds ÷ wall seconds over the window (speed 1: an
 //!   engine that cannot keep up falls behind);
-//! - peak RSS (VmHWM) of `up`, Mosquitto and the fleet; their CPU use.
+//! - start-up: from the start of the fleet until every board has reported;
+//! - peak RSS (VmHWM) of `up`, the separate broker (Mosquitto or `--broker-cmd`) and
+//!   the fleet; their CPU use.
 //!
 //! A size is sustained when delivered ≥ 99 %, lost ≤ 0.5 %, trend ≥ 0.98, engine
 //! clock ≥ 0.98, and nothing died.
@@ -72,9 +74,11 @@ struct StatusHead {
 
 #[derive(Debug, Clone, serde::Serialize)]
 struct Trial {
-    broker: Kind,
+    broker: String,
     racks: u64,
     boards: usize,
+    /// From the fleet's start until every board had reported [s].
+    startup_s: f64,
     window_s: f64,
     expected: f64,
     received: u64,
@@ -112,12 +116,13 @@ pub async fn run(env: &Env, brokers: &[Kind], args: &Args) -> Result<()> {
                 continue;
             }
             println!(
-                "fleet: {kind}, {racks} racks = {boards} boards, {} s window…",
+                "fleet: {}, {racks} racks = {boards} boards, {} s window…",
+                env.label(kind),
                 args.duration_s
             );
             let t = trial(env, kind, &topo_s, racks, boards, args)
                 .await
-                .unwrap_or_else(|e| failed_trial(kind, racks, boards, format!("{e:#}")));
+                .unwrap_or_else(|e| failed_trial(env.label(kind), racks, boards, format!("{e:#}")));
             print_trial(&t);
             if !t.sustained {
                 failed.push(kind);
@@ -131,28 +136,38 @@ pub async fn run(env: &Env, brokers: &[Kind], args: &Args) -> Result<()> {
     for &kind in brokers {
         let best = trials
             .iter()
-            .filter(|t| t.broker == kind && t.sustained)
+            .filter(|t| t.broker == env.label(kind) && t.sustained)
             .map(|t| t.boards)
             .max();
         println!(
-            "  {kind}: largest sustained {}",
+            "  {}: largest sustained {}",
+            env.label(kind),
             best.map_or("none of the sizes tried".into(), |b| format!("{b} boards"))
         );
     }
-    // Same load, both brokers: ratios.
+    // Same load: each broker against Mosquitto (or against the first one tried).
     for racks in &args.racks {
-        let pair: Vec<&Trial> = trials.iter().filter(|t| t.racks == *racks).collect();
-        if let [a, b] = &pair[..] {
+        let same: Vec<&Trial> = trials.iter().filter(|t| t.racks == *racks).collect();
+        let Some(base) = same
+            .iter()
+            .find(|t| t.broker == "mosquitto")
+            .or(same.first())
+            .copied()
+        else {
+            continue;
+        };
+        for a in same.iter().filter(|t| t.broker != base.broker) {
             let cpu = |t: &Trial| t.up_cpu_pct + t.broker_cpu_pct.unwrap_or(0.0);
             let rss = |t: &Trial| t.up_peak_rss_mib + t.broker_peak_rss_mib.unwrap_or(0.0);
             println!(
-                "  {} boards, {}/{}: delivered {:.3}, CPU (broker+engine) {:.2}, peak RSS (broker+engine) {:.2}",
+                "  {} boards, {}/{}: delivered {:.3}, CPU (broker+engine) {:.2}, peak RSS (broker+engine) {:.2}, start-up {:.2}",
                 a.boards,
                 a.broker,
-                b.broker,
-                a.delivered / b.delivered.max(1e-9),
-                cpu(a) / cpu(b).max(1e-9),
-                rss(a) / rss(b).max(1e-9)
+                base.broker,
+                a.delivered / base.delivered.max(1e-9),
+                cpu(a) / cpu(base).max(1e-9),
+                rss(a) / rss(base).max(1e-9),
+                a.startup_s / base.startup_s.max(1e-9)
             );
         }
     }
@@ -163,11 +178,12 @@ pub async fn run(env: &Env, brokers: &[Kind], args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn failed_trial(kind: Kind, racks: u64, boards: usize, note: String) -> Trial {
+fn failed_trial(broker: String, racks: u64, boards: usize, note: String) -> Trial {
     Trial {
-        broker: kind,
+        broker,
         racks,
         boards,
+        startup_s: 0.0,
         window_s: 0.0,
         expected: 0.0,
         received: 0,
@@ -195,9 +211,10 @@ fn failed_trial(kind: Kind, racks: u64, boards: usize, note: String) -> Trial {
 
 fn print_trial(t: &Trial) {
     println!(
-        "  {} {} boards: delivered {:.2} % ({} of {:.0}), lost {} ({:.3} %), reordered {}, rate/s min {} median {} max {}, trend {:.3}, engine clock {:.3}, system/status max gap {:.1} s, offline {}",
+        "  {} {} boards: every board reported after {:.1} s; delivered {:.2} % ({} of {:.0}), lost {} ({:.3} %), reordered {}, rate/s min {} median {} max {}, trend {:.3}, engine clock {:.3}, system/status max gap {:.1} s, offline {}",
         t.broker,
         t.boards,
+        t.startup_s,
         t.delivered * 100.0,
         t.received,
         t.expected,
@@ -216,11 +233,11 @@ fn print_trial(t: &Trial) {
         "  peak RSS: up {:.0} MiB{}, fleet {:.0} MiB; CPU: up {:.0} %{}, fleet {:.0} % → {}{}",
         t.up_peak_rss_mib,
         t.broker_peak_rss_mib
-            .map_or(String::new(), |r| format!(", mosquitto {r:.0} MiB")),
+            .map_or(String::new(), |r| format!(", {} {r:.0} MiB", t.broker)),
         t.fleet_peak_rss_mib,
         t.up_cpu_pct,
         t.broker_cpu_pct
-            .map_or(String::new(), |c| format!(", mosquitto {c:.0} %")),
+            .map_or(String::new(), |c| format!(", {} {c:.0} %", t.broker)),
         t.fleet_cpu_pct,
         if t.sustained {
             "sustained"
@@ -254,14 +271,14 @@ async fn trial(
         ],
     )
     .await?;
-    let result = measure(&mut sut, kind, topo, racks, boards, args).await;
+    let result = measure(&mut sut, env.label(kind), topo, racks, boards, args).await;
     sut.stop().await;
     result
 }
 
 async fn measure(
     sut: &mut Sut,
-    kind: Kind,
+    label: String,
     topo: &str,
     racks: u64,
     boards: usize,
@@ -292,7 +309,8 @@ async fn measure(
         args.status_interval_s.to_string(),
     ])?;
     // Warm-up: every board has reported, then a few seconds to settle.
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let fleet_start = Instant::now();
+    let deadline = fleet_start + Duration::from_secs(90);
     loop {
         let seen = heard
             .lock()
@@ -309,10 +327,11 @@ async fn measure(
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let startup_s = fleet_start.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     let up_pid = sut.up.pid();
-    let broker_pid = sut.mosquitto.as_ref().and_then(|m| m.pid());
+    let broker_pid = sut.broker_pid();
     let fleet_pid = sut.fleet.as_ref().map(Proc::pid).context("no fleet")?;
     let snap = |h: &Arc<Mutex<Heard>>| {
         let g = h.lock().unwrap_or_else(|p| p.into_inner());
@@ -375,9 +394,10 @@ async fn measure(
     let sustained =
         delivered >= 0.99 && lost_ratio <= 0.005 && trend >= 0.98 && engine_clock >= 0.98;
     Ok(Trial {
-        broker: kind,
+        broker: label,
         racks,
         boards,
+        startup_s,
         window_s,
         expected,
         received,

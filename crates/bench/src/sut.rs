@@ -1,20 +1,27 @@
 //! The system under test: one `up` with its embedded broker, or one `up --broker`
-//! against a fresh Mosquitto, on free 127.0.0.1 ports; optionally a separate `nodes`
-//! process as the load.
+//! against a fresh Mosquitto or a broker started by `--broker-cmd`, on free 127.0.0.1
+//! ports; optionally a separate `nodes` process as the load.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use winter_river_mqtt::BrokerUrl;
-use winter_river_testkit::{Mosquitto, MosquittoOptions, Proc, embedded_broker_args, free_port};
+use winter_river_testkit::{Proc, embedded_broker_args, free_port};
+
+use crate::broker::BrokerProc;
 
 /// Which broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// The broker built into `winter-river` (`up` embeds it; `winter-river broker`
+    /// alone).
     Embedded,
+    /// A fresh Mosquitto (`mosquitto` on the PATH).
     Mosquitto,
+    /// Any broker started by `--broker-cmd` (named by `--broker-name`).
+    Command,
 }
 
 impl std::fmt::Display for Kind {
@@ -22,15 +29,31 @@ impl std::fmt::Display for Kind {
         f.write_str(match self {
             Kind::Embedded => "embedded",
             Kind::Mosquitto => "mosquitto",
+            Kind::Command => "command",
         })
     }
 }
 
-/// What every run shares: the binary and the Mosquitto config extras.
+/// What every run shares: the binary, the Mosquitto config extras and the command
+/// broker.
 #[derive(Debug, Clone)]
 pub struct Env {
     pub bin: PathBuf,
     pub mosquitto_conf: Vec<String>,
+    /// `--broker-cmd`: the command line of `Kind::Command`, with `{port}`.
+    pub broker_cmd: Option<String>,
+    /// `--broker-name`: how `Kind::Command` is labelled in the figures.
+    pub broker_name: String,
+}
+
+impl Env {
+    /// The broker's name in the figures: `embedded`, `mosquitto`, or `--broker-name`.
+    pub fn label(&self, kind: Kind) -> String {
+        match kind {
+            Kind::Command => self.broker_name.clone(),
+            k => k.to_string(),
+        }
+    }
 }
 
 /// One running system.
@@ -40,30 +63,28 @@ pub struct Sut {
     bin: PathBuf,
     pub up: Proc,
     pub fleet: Option<Proc>,
-    pub mosquitto: Option<Mosquitto>,
+    /// The broker when it is not `up`'s own.
+    pub broker: Option<BrokerProc>,
 }
 
 impl Sut {
-    /// Starts `up` (+ Mosquitto) and waits for its banner. `extra` goes to `up`.
+    /// Starts `up` (+ Mosquitto or the command broker) and waits for its banner.
+    /// `extra` goes to `up`.
     pub async fn start(env: &Env, kind: Kind, extra: &[String]) -> Result<Sut> {
         let bin = env.bin.as_path();
         let mut args: Vec<String> = vec!["up".into()];
-        let mut mosquitto = None;
+        let mut broker = None;
         let port = match kind {
             Kind::Embedded => {
                 let p = free_port()?;
                 args.extend(embedded_broker_args(p, 0));
                 p
             }
-            Kind::Mosquitto => {
-                let m = Mosquitto::start_with(&MosquittoOptions {
-                    websockets: false,
-                    extra_config: env.mosquitto_conf.clone(),
-                    ..MosquittoOptions::default()
-                })?;
-                let p = m.port();
-                args.extend(["--broker".into(), m.url()]);
-                mosquitto = Some(m);
+            Kind::Mosquitto | Kind::Command => {
+                let b = BrokerProc::start(env, kind)?;
+                let p = b.port();
+                args.extend(["--broker".into(), format!("mqtt://127.0.0.1:{p}")]);
+                broker = Some(b);
                 p
             }
         };
@@ -79,7 +100,7 @@ impl Sut {
             bin: bin.to_path_buf(),
             up,
             fleet: None,
-            mosquitto,
+            broker,
         })
     }
 
@@ -96,14 +117,19 @@ impl Sut {
         Ok(())
     }
 
-    /// Fails if `up`, the fleet or Mosquitto has died.
+    /// The separate broker's process id (none for the embedded one).
+    pub fn broker_pid(&self) -> Option<u32> {
+        self.broker.as_ref().and_then(BrokerProc::pid)
+    }
+
+    /// Fails if `up`, the fleet or the separate broker has died.
     pub fn check_running(&mut self) -> Result<()> {
         self.up.check_running()?;
         if let Some(f) = &mut self.fleet {
             f.check_running()?;
         }
-        if let Some(m) = &mut self.mosquitto {
-            m.check_running()?;
+        if let Some(b) = &mut self.broker {
+            b.check_running()?;
         }
         Ok(())
     }
