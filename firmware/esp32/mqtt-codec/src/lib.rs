@@ -451,6 +451,44 @@ pub fn packet_len(buf: &[u8]) -> Result<Option<usize>, DecodeError> {
     Ok(fixed_header(buf)?.map(|(_, header, remaining)| header + remaining))
 }
 
+/// One whole packet at the front of a buffer: its type, its fixed-header flags, a reader
+/// over its body, and its total length \[bytes\]. Both decoders (the board's and the
+/// broker's) start here.
+struct Frame<'a> {
+    kind: u8,
+    flags: u8,
+    r: Reader<'a>,
+    total: usize,
+}
+
+impl<'a> Frame<'a> {
+    /// `Ok(None)` while the packet is not complete.
+    fn read(buf: &'a [u8]) -> Result<Option<Frame<'a>>, DecodeError> {
+        let Some((first, header, remaining)) = fixed_header(buf)? else {
+            return Ok(None);
+        };
+        let total = header + remaining;
+        let Some(body) = buf.get(header..total) else {
+            return Ok(None);
+        };
+        Ok(Some(Frame {
+            kind: first >> 4,
+            flags: first & 0x0F,
+            r: Reader { body, pos: 0 },
+            total,
+        }))
+    }
+}
+
+/// The fixed-header flags 3.1.1 requires of a packet type.
+fn expect(flags: u8, wanted: u8) -> Result<(), DecodeError> {
+    if flags == wanted {
+        Ok(())
+    } else {
+        Err(DecodeError::BadFlags)
+    }
+}
+
 /// Reads the body of one packet.
 struct Reader<'a> {
     body: &'a [u8],
@@ -503,22 +541,16 @@ impl<'a> Reader<'a> {
 /// Decodes the packet at the front of `buf`: `Ok(None)` if it is not complete yet,
 /// else the packet and its total length \[bytes\].
 pub fn decode(buf: &[u8]) -> Result<Option<(Packet<'_>, usize)>, DecodeError> {
-    let Some((first, header, remaining)) = fixed_header(buf)? else {
+    let Some(Frame {
+        kind,
+        flags,
+        mut r,
+        total,
+    }) = Frame::read(buf)?
+    else {
         return Ok(None);
     };
-    let total = header + remaining;
-    let Some(body) = buf.get(header..total) else {
-        return Ok(None);
-    };
-    let (kind, flags) = (first >> 4, first & 0x0F);
-    let mut r = Reader { body, pos: 0 };
-    let expect_flags = |wanted: u8| {
-        if flags == wanted {
-            Ok(())
-        } else {
-            Err(DecodeError::BadFlags)
-        }
-    };
+    let expect_flags = |wanted: u8| expect(flags, wanted);
     let packet = match kind {
         CONNACK => {
             expect_flags(0)?;

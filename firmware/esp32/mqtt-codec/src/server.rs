@@ -5,9 +5,9 @@
 //! share one copy of MQTT 3.1.1 (MQTT 3.1, "MQIsdp" level 3, is read too).
 
 use crate::{
-    CONNACK, CONNECT, DISCONNECT, DecodeError, EncodeError, PINGREQ, PINGRESP, PUBACK, PUBCOMP,
-    PUBLISH, PUBREC, PUBREL, Reader, SUBACK, SUBSCRIBE, UNSUBACK, Writer, field_len, fixed_header,
-    length_bytes,
+    CONNACK, CONNECT, DISCONNECT, DecodeError, EncodeError, Frame, PINGREQ, PINGRESP, PUBACK,
+    PUBCOMP, PUBLISH, PUBREC, PUBREL, Reader, SUBACK, SUBSCRIBE, UNSUBACK, Writer, expect,
+    field_len, length_bytes,
 };
 
 const UNSUBSCRIBE: u8 = 10;
@@ -167,22 +167,16 @@ pub enum ClientPacket<'a> {
 /// yet, else the packet and its total length \[bytes\]. Any error means the stream cannot
 /// be trusted: close the connection (MQTT 3.1.1 §4.8).
 pub fn decode_client_packet(buf: &[u8]) -> Result<Option<(ClientPacket<'_>, usize)>, DecodeError> {
-    let Some((first, header, remaining)) = fixed_header(buf)? else {
+    let Some(Frame {
+        kind,
+        flags,
+        mut r,
+        total,
+    }) = Frame::read(buf)?
+    else {
         return Ok(None);
     };
-    let total = header + remaining;
-    let Some(body) = buf.get(header..total) else {
-        return Ok(None);
-    };
-    let (kind, flags) = (first >> 4, first & 0x0F);
-    let mut r = Reader { body, pos: 0 };
-    let expect_flags = |wanted: u8| {
-        if flags == wanted {
-            Ok(())
-        } else {
-            Err(DecodeError::BadFlags)
-        }
-    };
+    let expect_flags = |wanted: u8| expect(flags, wanted);
     let packet = match kind {
         CONNECT => {
             expect_flags(0)?;
