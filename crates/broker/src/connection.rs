@@ -31,6 +31,9 @@ use crate::stats::{Kind, shown};
 const READ_BUFFER_BYTES: usize = 512;
 /// The writer batches queued packets up to this many bytes per write.
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
+/// Largest packet read before CONNECT has been accepted \[B\]: a CONNECT with a Will is a
+/// few hundred bytes, and no one unknown gets to make the broker hold megabytes.
+const MAX_CONNECT_BYTES: usize = 64 * 1024;
 /// How long a new connection waits for the one it takes over to hand its session back.
 const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
 
@@ -44,8 +47,11 @@ where
     let (mut rd, mut wr) = tokio::io::split(stream);
     let mut buf = Vec::with_capacity(READ_BUFFER_BYTES);
     let connect_timeout = Duration::from_millis(shared.config.limits.connect_timeout_ms);
-    let first =
-        tokio::time::timeout(connect_timeout, read_packet(&mut rd, &mut buf, &shared)).await;
+    let first = tokio::time::timeout(
+        connect_timeout,
+        read_packet(&mut rd, &mut buf, MAX_CONNECT_BYTES),
+    )
+    .await;
     let len = match first {
         Ok(Ok(Some(len))) => len,
         Ok(Ok(None)) => return,
@@ -158,18 +164,17 @@ async fn accept<W: AsyncWrite + Unpin>(
 }
 
 /// Reads into `buf` until it holds one whole packet; its length, or `None` at EOF.
-/// A packet above the broker's largest is refused before it is read.
+/// A packet above `max_bytes` is refused before it is read.
 async fn read_packet<R: AsyncRead + Unpin>(
     rd: &mut R,
     buf: &mut Vec<u8>,
-    shared: &Shared,
+    max_bytes: usize,
 ) -> Result<Option<usize>, String> {
     loop {
         match packet_len(buf) {
-            Ok(Some(total)) if total > shared.config.limits.max_packet_bytes => {
+            Ok(Some(total)) if total > max_bytes => {
                 return Err(format!(
-                    "a packet of {total} bytes, above the broker's {} byte limit",
-                    shared.config.limits.max_packet_bytes
+                    "a packet of {total} bytes, above the {max_bytes} byte limit"
                 ));
             }
             Ok(Some(total)) if buf.len() >= total => return Ok(Some(total)),
@@ -287,7 +292,7 @@ async fn run<S>(
     let mut shutdown = shared.shutdown.clone();
     let mut graceful = false;
     let end = loop {
-        let read = read_packet(&mut rd, &mut buf, &shared);
+        let read = read_packet(&mut rd, &mut buf, limits.max_packet_bytes);
         let next = tokio::select! {
             biased;
             _ = link.close_requested() => break "taken over by a new connection with its client id, or the broker stops",

@@ -736,3 +736,41 @@ fn a_client_that_never_reads_cannot_block_a_take_over() {
     broker.shutdown();
     writer.join().expect("writer");
 }
+
+/// Under an auth file the broker refuses what a role may not do, and `deny_subscribe`
+/// closes a filter to everyone (SUBACK 0x80: paho's `test_subscribe_failure`).
+#[test]
+fn the_access_rules_refuse_subscriptions_with_a_failure_code() {
+    let access = winter_river_broker::Access::from_toml_str(
+        "anonymous = \"admin\"\ndeny_subscribe = [\"test/nosubscribe\"]\n",
+        "paho.toml",
+        "winter-river",
+    )
+    .expect("auth file");
+    let broker = start(BrokerConfig {
+        access,
+        ..BrokerConfig::loopback()
+    })
+    .expect("broker");
+    let mut client = Raw::connect(broker.client_addr(), "c12", true);
+    assert_eq!(client.subscribe("test/nosubscribe", QoS::AtLeastOnce), 0x80);
+    assert_eq!(client.subscribe("TopicA", QoS::AtLeastOnce), 1);
+    assert_eq!(broker.stats().refused_access, 1);
+    broker.shutdown();
+}
+
+/// Before CONNECT a client gets no more than 64 KiB of the broker's memory: a larger
+/// first packet closes the connection at once.
+#[test]
+fn a_huge_packet_before_connect_closes_the_connection() {
+    let broker = broker();
+    let mut raw = TcpStream::connect(broker.client_addr()).expect("connect");
+    raw.set_read_timeout(Some(WAIT)).expect("timeout");
+    // A CONNECT header announcing 16 MiB.
+    raw.write_all(&[0x10, 0x80, 0x80, 0x80, 0x08])
+        .expect("write");
+    let mut byte = [0u8; 1];
+    assert!(matches!(raw.read(&mut byte), Ok(0) | Err(_)), "closed");
+    assert_eq!(broker.stats().connected, 0);
+    broker.shutdown();
+}

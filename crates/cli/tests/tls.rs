@@ -348,6 +348,32 @@ fn up_with_the_embedded_broker_serves_mqtts_and_wss() {
     // A client that does not trust the certificate is refused, saying so.
     let o = wr(&["fault", "util_a", "on", "--broker", &mqtts]);
     assert!(!o.status.success(), "{}", stdout(&o));
+    // The dashboard, over HTTPS with the same certificate, shows util_a back to normal.
+    let dashboard = lines
+        .iter()
+        .find_map(|l| l.trim_start().strip_prefix("dashboard"))
+        .map(str::trim)
+        .and_then(|d| d.strip_prefix("https://"))
+        .unwrap_or_else(|| panic!("no https dashboard line in\n{text}"));
+    let addr = &dashboard[..dashboard.find('/').unwrap_or(dashboard.len())];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body) =
+            https_get(addr, &cert, "/api/state", &["Authorization: Bearer op-tok"]);
+        let state: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let util_a = state["nodes"]
+            .as_array()
+            .and_then(|nodes| nodes.iter().find(|n| n["node_id"] == "util_a"))
+            .map(|n| n["status"].clone());
+        if status == 200 && util_a == Some(serde_json::json!("ok")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "util_a never ok over HTTPS: {status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     child.kill().unwrap();
     let _ = child.wait();
 }
