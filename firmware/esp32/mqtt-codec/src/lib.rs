@@ -353,29 +353,22 @@ pub fn encode_connect(connect: &Connect<'_>, buf: &mut [u8]) -> Result<usize, En
     Ok(w.finish())
 }
 
-/// Writes PUBLISH into `buf`; returns its length.
+/// Writes PUBLISH into `buf`; returns its length. (The broker's encoder, at QoS 0 or 1.)
 pub fn encode_publish(publish: &Publish<'_>, buf: &mut [u8]) -> Result<usize, EncodeError> {
-    match (publish.qos, publish.packet_id) {
-        (QoS::AtMostOnce, None) => {}
-        (QoS::AtLeastOnce, Some(id)) if id != 0 => {}
-        _ => return Err(EncodeError::BadPacketId),
-    }
-    let id_len = if publish.packet_id.is_some() { 2 } else { 0 };
-    let remaining = field_len(publish.topic.as_bytes())? + id_len + publish.payload.len();
-    let mut first = (PUBLISH << 4) | (publish.qos.bits() << 1);
-    if publish.dup {
-        first |= 0x08;
-    }
-    if publish.retain {
-        first |= 0x01;
-    }
-    let mut w = Writer::start(buf, first, remaining)?;
-    w.field(publish.topic.as_bytes());
-    if let Some(id) = publish.packet_id {
-        w.u16(id);
-    }
-    w.raw(publish.payload);
-    Ok(w.finish())
+    server::encode_server_publish(
+        &server::ServerPublish {
+            topic: publish.topic,
+            payload: publish.payload,
+            qos: match publish.qos {
+                QoS::AtMostOnce => server::Qos::AtMostOnce,
+                QoS::AtLeastOnce => server::Qos::AtLeastOnce,
+            },
+            retain: publish.retain,
+            dup: publish.dup,
+            packet_id: publish.packet_id,
+        },
+        buf,
+    )
 }
 
 /// Writes SUBSCRIBE for `filters` (each with its requested QoS); returns its length.
