@@ -136,7 +136,9 @@ impl Router {
     /// The connection `generation` of `client_id` has closed. A clean session ends; a
     /// persistent one keeps `unsent` (its unacknowledged and queued messages, in order)
     /// for the next connection, at most `offline_limit` of them. Returns how many were
-    /// dropped for the limit. A connection that was taken over changes nothing here.
+    /// dropped for the limit. A connection that was taken over (it did not close in time)
+    /// hands what it had not delivered to its successor's queue, unless the successor
+    /// asked for a clean session.
     pub fn disconnect(
         &mut self,
         client_id: &str,
@@ -151,6 +153,9 @@ impl Router {
         if session.generation != generation {
             // Taken over: the new connection already holds the session; what this one
             // had not delivered goes to the new one's queue head.
+            if session.clean {
+                return 0;
+            }
             let mut dropped = 0;
             for delivery in unsent.into_iter().rev() {
                 if delivery.message.qos != Qos::AtMostOnce {
