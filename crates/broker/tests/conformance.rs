@@ -595,6 +595,11 @@ fn a_web_page_from_another_origin_cannot_open_the_websocket() {
         ws_upgrade_status(ws, None).contains("101"),
         "a client that is not a browser sends no Origin and is accepted"
     );
+    // Counted once the handshake has ended, just after the 403 went out.
+    let deadline = Instant::now() + WAIT;
+    while broker.stats().refused_connections == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(broker.stats().refused_connections, 1);
     broker.shutdown();
 }
