@@ -772,7 +772,7 @@ fn a_huge_packet_before_connect_closes_the_connection() {
     let before = broker.stats();
     let mut raw = TcpStream::connect(broker.client_addr()).expect("connect");
     // Well inside the 10 s the broker gives a connection to send CONNECT.
-    raw.set_read_timeout(Some(Duration::from_secs(3)))
+    raw.set_read_timeout(Some(Duration::from_secs(8)))
         .expect("timeout");
     // A CONNECT header announcing 16 MiB.
     raw.write_all(&[0x10, 0x80, 0x80, 0x80, 0x08])
