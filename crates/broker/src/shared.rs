@@ -138,12 +138,13 @@ mod tests {
     #[test]
     fn one_address_gets_its_limit_and_loopback_none() {
         let shared = shared(2, 100);
-        let board: SocketAddr = ([10, 0, 0, 5], 40_000).into();
+        // A documentation address (RFC 5737): bookkeeping only, nothing is sent to it.
+        let board: SocketAddr = ([198, 51, 100, 5], 40_000).into();
         let first = shared.admit(board).expect("first");
         let _second = shared.admit(board).expect("second");
         assert!(shared.admit(board).is_none(), "third from one address");
         assert!(
-            shared.admit(([10, 0, 0, 6], 1).into()).is_some(),
+            shared.admit(([198, 51, 100, 6], 1).into()).is_some(),
             "another address"
         );
         let local: Vec<_> = (0..10)

@@ -35,16 +35,16 @@ fn cert_writes_a_private_key_and_says_what_goes_where() {
         "--out",
         path_str(&out),
         "--host",
-        "192.168.4.1",
+        "198.51.100.1",
         "--host",
         "pi.local",
     ]);
     assert_exit(&o, 0);
     let text = stdout(&o);
     for needle in [
-        "192.168.4.1, pi.local, localhost, 127.0.0.1, ::1",
+        "198.51.100.1, pi.local, localhost, 127.0.0.1, ::1",
         "--tls-cert",
-        "--broker mqtts://192.168.4.1:8883 --ca",
+        "--broker mqtts://198.51.100.1:8883 --ca",
         "tls_ca",
         "tlsCACert",
     ] {
@@ -56,7 +56,7 @@ fn cert_writes_a_private_key_and_says_what_goes_where() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
     winter_river_tls::server_config(&out.join("cert.pem"), &out.join("key.pem")).unwrap();
-    let o = wr(&["cert", "--out", path_str(&out), "--host", "192.168.4.1"]);
+    let o = wr(&["cert", "--out", path_str(&out), "--host", "198.51.100.1"]);
     assert_exit(&o, 2);
     assert!(stderr(&o).contains("cert.pem already exists") && stderr(&o).contains("--force"));
     assert_exit(
@@ -65,7 +65,7 @@ fn cert_writes_a_private_key_and_says_what_goes_where() {
             "--out",
             path_str(&out),
             "--host",
-            "192.168.4.1",
+            "198.51.100.1",
             "--force",
         ]),
         0,

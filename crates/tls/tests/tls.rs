@@ -230,7 +230,7 @@ fn hosts_are_checked() {
     }
     self_signed(&hosts(&[
         "[::1]",
-        "192.168.4.1",
+        "198.51.100.1",
         "Pi.Local",
         "*.lab.example",
     ]))
@@ -243,19 +243,19 @@ fn the_pair_is_written_with_a_private_key_and_not_over_an_existing_one() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = Dir::new("write");
     let out = dir.0.join("certs");
-    let files = write_self_signed(&out, &hosts(&["192.168.4.1"]), false).unwrap();
+    let files = write_self_signed(&out, &hosts(&["198.51.100.1"]), false).unwrap();
     assert_eq!(files.cert, out.join("cert.pem"));
     let mode = std::fs::metadata(&files.key).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "key mode {mode:o}");
     server_config(&files.cert, &files.key).unwrap();
     let before = std::fs::read_to_string(&files.cert).unwrap();
-    let e = write_self_signed(&out, &hosts(&["192.168.4.1"]), false).unwrap_err();
+    let e = write_self_signed(&out, &hosts(&["198.51.100.1"]), false).unwrap_err();
     assert!(matches!(e, TlsError::Exists { .. }), "{e}");
     assert!(e.to_string().contains("--force"), "{e}");
     assert_eq!(std::fs::read_to_string(&files.cert).unwrap(), before);
     // Replacing a key that others could read leaves it private.
     std::fs::set_permissions(&files.key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    write_self_signed(&out, &hosts(&["192.168.4.1"]), true).unwrap();
+    write_self_signed(&out, &hosts(&["198.51.100.1"]), true).unwrap();
     let mode = std::fs::metadata(&files.key).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "key mode {mode:o}");
     assert_ne!(std::fs::read_to_string(&files.cert).unwrap(), before);

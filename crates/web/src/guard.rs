@@ -675,14 +675,15 @@ mod tests {
 
     #[test]
     fn host_list() {
-        let specific = HostList::new("192.168.4.1:8080".parse().unwrap(), &[]);
+        // Host headers only, with documentation addresses (RFC 5737): nothing is sent.
+        let specific = HostList::new("198.51.100.1:8080".parse().unwrap(), &[]);
         for ok in [
             "localhost:8080",
             "LOCALHOST:8080",
             "localhost.:8080",
             "127.0.0.1:8080",
             "[::1]:8080",
-            "192.168.4.1:8080",
+            "198.51.100.1:8080",
         ] {
             assert!(specific.allows(ok, None), "{ok}");
         }
@@ -690,7 +691,7 @@ mod tests {
             "evil.example:8080",
             "localhost:8081",
             "localhost:80",
-            "192.168.4.2:8080",
+            "198.51.100.2:8080",
             "",
             "[::1:8080",
             "localhost:x",
@@ -704,12 +705,12 @@ mod tests {
         assert!(wild.allows("wr.example.org:443", None));
         assert!(!wild.allows("wr.example.org:8080", None));
         // Every address: the one a request arrived on, not any other.
-        let on: IpAddr = "10.0.0.7".parse().unwrap();
-        assert!(wild.allows("10.0.0.7:8080", Some(on)));
-        assert!(!wild.allows("10.0.0.8:8080", Some(on)));
-        let mapped: IpAddr = "::ffff:10.0.0.7".parse().unwrap();
-        assert!(wild.allows("10.0.0.7:8080", Some(mapped)));
-        assert!(!specific.allows("10.0.0.7:8080", Some(on)));
+        let on: IpAddr = "198.51.100.7".parse().unwrap();
+        assert!(wild.allows("198.51.100.7:8080", Some(on)));
+        assert!(!wild.allows("198.51.100.8:8080", Some(on)));
+        let mapped: IpAddr = "::ffff:198.51.100.7".parse().unwrap();
+        assert!(wild.allows("198.51.100.7:8080", Some(mapped)));
+        assert!(!specific.allows("198.51.100.7:8080", Some(on)));
         // The port may be left out; a wrong one is refused.
         assert!(specific.allows("localhost", None));
         assert!(wild.allows("pi.local", None));
