@@ -56,12 +56,13 @@ impl QoS {
     }
 }
 
-/// The Last Will the broker publishes when the client vanishes without DISCONNECT.
+/// The Last Will the broker publishes when the client vanishes without DISCONNECT. `Q`
+/// is the board's [`QoS`]; the broker reads one at any QoS ([`server::ServerWill`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Will<'a> {
+pub struct Will<'a, Q = QoS> {
     pub topic: &'a str,
     pub payload: &'a [u8],
-    pub qos: QoS,
+    pub qos: Q,
     pub retain: bool,
 }
 
@@ -78,15 +79,16 @@ pub struct Connect<'a> {
     pub password: Option<&'a [u8]>,
 }
 
-/// A PUBLISH packet, sent or received.
+/// A PUBLISH packet, sent or received. `Q` is the board's [`QoS`]; the broker's side
+/// uses it at any QoS ([`server::ServerPublish`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Publish<'a> {
+pub struct Publish<'a, Q = QoS> {
     pub topic: &'a str,
     pub payload: &'a [u8],
-    pub qos: QoS,
+    pub qos: Q,
     pub retain: bool,
     pub dup: bool,
-    /// Present exactly when `qos` is [`QoS::AtLeastOnce`]; never 0.
+    /// Present exactly when `qos` is not at most once; never 0.
     pub packet_id: Option<u16>,
 }
 

@@ -36,14 +36,8 @@ impl Qos {
     }
 }
 
-/// The Last Will of a CONNECT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerWill<'a> {
-    pub topic: &'a str,
-    pub payload: &'a [u8],
-    pub qos: Qos,
-    pub retain: bool,
-}
+/// The Last Will of a CONNECT, at any QoS.
+pub type ServerWill<'a> = crate::Will<'a, Qos>;
 
 /// A CONNECT as the broker reads it. The protocol name and level are reported, not
 /// judged: the broker answers an unknown level with CONNACK return code 1.
@@ -73,16 +67,7 @@ impl ConnectRequest<'_> {
 }
 
 /// A PUBLISH at any QoS, received or sent by the broker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerPublish<'a> {
-    pub topic: &'a str,
-    pub payload: &'a [u8],
-    pub qos: Qos,
-    pub retain: bool,
-    pub dup: bool,
-    /// Present exactly when `qos` is not [`Qos::AtMostOnce`]; never 0.
-    pub packet_id: Option<u16>,
-}
+pub type ServerPublish<'a> = crate::Publish<'a, Qos>;
 
 /// The topic filters of a SUBSCRIBE (with the requested QoS bits, 0–3 as sent) or of an
 /// UNSUBSCRIBE (QoS absent), read lazily from the packet.
