@@ -21,9 +21,10 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::Deserialize;
 use winter_river_mqtt_codec::server::filter_matches;
-use winter_river_protocol::{DEFAULT_PREFIX, MAX_PAYLOAD_BYTES, SYSTEM_ID, Topic};
+use winter_river_protocol::codec::command_spec_of;
+use winter_river_protocol::command::AppliesTo;
+use winter_river_protocol::{DEFAULT_PREFIX, SYSTEM_ID, Topic};
 
 /// Longest user name accepted in an auth file \[characters\].
 pub const MAX_USER_LEN: usize = 64;
@@ -45,6 +46,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// The roles a `[[user]]` of the auth file may have (boards are listed under
+    /// `[boards]`).
+    pub const USER_ROLES: [Role; 4] = [Role::Admin, Role::Engine, Role::Operator, Role::Viewer];
+
+    /// The user role the auth file's `role = WORD` names.
+    pub fn user_role(word: &str) -> Option<Role> {
+        Role::USER_ROLES.into_iter().find(|r| r.word() == word)
+    }
+
     /// The word the auth file uses for a user's role (`board` for boards).
     pub fn word(&self) -> &'static str {
         match self {
@@ -353,7 +363,8 @@ impl Access {
         }
         match &who.role {
             Role::Admin | Role::Engine => Ok(()),
-            Role::Operator | Role::Viewer if filter_under_prefix(p, filter) => Ok(()),
+            // Under `<p>/`: the prefix's levels written out (no wildcard in them), then more.
+            Role::Operator | Role::Viewer if under_prefix(p, filter) => Ok(()),
             Role::Operator | Role::Viewer => deny(format!(
                 "{}: an {} reads only under `{p}/` (e.g. `{p}/#`), not `{filter}`",
                 who_text(who),
@@ -396,20 +407,15 @@ fn engine_only(p: &str, topic: &str) -> &'static str {
     }
 }
 
-/// Commands other than the engine's `update`. A payload that is no command JSON
-/// passes: the engine and the board drop and count it as bad input.
+/// Commands other than those the engine alone sends (`update`: the shared description's
+/// `applies_to = EngineOnly`). A payload that is no command JSON passes: the engine and
+/// the board drop and count it as bad input.
 fn not_an_update(who: &Principal, topic: &str, payload: &[u8]) -> Result<(), Denied> {
-    #[derive(Deserialize)]
-    struct Name {
-        command: String,
-    }
-    if payload.len() > MAX_PAYLOAD_BYTES {
-        return Ok(());
-    }
-    match serde_json::from_slice::<Name>(payload) {
-        Ok(name) if name.command == "update" => deny(format!(
-            "{}: `update` on `{topic}` is the engine's command (it carries the computed electrical state); others may not send it",
-            who_text(who)
+    match command_spec_of(payload) {
+        Some(spec) if spec.applies_to == AppliesTo::EngineOnly => deny(format!(
+            "{}: `{}` on `{topic}` is the engine's command (it carries the computed electrical state); others may not send it",
+            who_text(who),
+            spec.name
         )),
         _ => Ok(()),
     }
@@ -419,12 +425,6 @@ fn under_prefix(p: &str, topic: &str) -> bool {
     topic
         .strip_prefix(p)
         .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
-}
-
-/// A filter that matches topics under `<p>/` only: the prefix's levels written out (no
-/// wildcard in them) and at least one level after.
-fn filter_under_prefix(p: &str, filter: &str) -> bool {
-    under_prefix(p, filter)
 }
 
 /// Compares without an early exit on the first differing byte.

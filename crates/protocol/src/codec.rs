@@ -270,6 +270,15 @@ pub fn decode_command(payload: &[u8]) -> Result<Command, CodecError> {
     decode_command_via(payload).map(|(command, _)| command)
 }
 
+/// The row of [`COMMANDS`](crate::command::COMMANDS) a command payload names
+/// (`{"command": NAME, …}`), without checking its parameters; `None` when it names no
+/// known command. For a gate that needs only which command it is (the broker's access
+/// rules: a command the engine alone sends).
+pub fn command_spec_of(payload: &[u8]) -> Option<&'static CommandSpec> {
+    let name: WireCommandName<'_> = parse_object(payload, MAX_PAYLOAD_BYTES).ok()?;
+    CommandSpec::find(&name.command)
+}
+
 /// [`decode_command`], with the channel the sender named (`mqtt` when it named none).
 pub fn decode_command_via(payload: &[u8]) -> Result<(Command, Channel), CodecError> {
     // An update in one pass; anything else (or a payload that is no update) is

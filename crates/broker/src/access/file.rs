@@ -78,12 +78,10 @@ impl Access {
             if let Err(reason) = check_user_name(name) {
                 return Err(field(&user.name.span(), "name", reason));
             }
-            let role = match user.role.get_ref().as_str() {
-                "admin" => Role::Admin,
-                "engine" => Role::Engine,
-                "operator" => Role::Operator,
-                "viewer" => Role::Viewer,
-                "board" => {
+            let word = user.role.get_ref().as_str();
+            let role = match Role::user_role(word) {
+                Some(role) => role,
+                None if word == "board" => {
                     return Err(field(
                         &user.role.span(),
                         "role",
@@ -91,13 +89,15 @@ impl Access {
                             .to_owned(),
                     ));
                 }
-                other => {
+                None => {
+                    let roles: Vec<String> = Role::USER_ROLES
+                        .iter()
+                        .map(|r| format!("`{}`", r.word()))
+                        .collect();
                     return Err(field(
                         &user.role.span(),
                         "role",
-                        format!(
-                            "`{other}` is not a role (one of `admin`, `engine`, `operator`, `viewer`)"
-                        ),
+                        format!("`{word}` is not a role (one of {})", roles.join(", ")),
                     ));
                 }
             };
