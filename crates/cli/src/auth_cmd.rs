@@ -27,44 +27,42 @@ pub fn load(path: &Path, prefix: &str) -> Result<Access> {
     Ok(access)
 }
 
-/// The URLs `up`'s engine and dashboard connect with, and its virtual boards'
-/// passwords: [`engine_login`], [`web_login`] and [`board_passwords`].
+/// A user name and password from the auth file.
+pub type Login = (String, String);
+
+/// The logins `up`'s engine and dashboard connect with, and its virtual boards'
+/// passwords: the first engine and operator users (or else admin) and
+/// [`board_passwords`].
 #[derive(Debug)]
 pub struct PieceLogins {
-    pub engine: BrokerUrl,
-    pub web: BrokerUrl,
+    pub engine: Login,
+    pub web: Login,
     pub boards: BoardPasswords,
     /// `auth FILE: 3 users, 8 boards; engine as `engine`, dashboard as `dashboard``.
     pub line: String,
 }
 
+/// Every login `up`'s pieces need; refuses a file that lacks one, naming it.
 pub fn piece_logins(
     access: &Access,
     file: &Path,
-    url: &BrokerUrl,
     boards: &[(String, NodeKind)],
 ) -> Result<PieceLogins> {
-    let engine = engine_login(access, file, url)?;
-    let web = web_login(access, file, url)?;
+    let engine = login_as(access, file, Role::Engine, "the engine", "engine")?;
+    let web = login_as(access, file, Role::Operator, "the dashboard", "dashboard")?;
     let count = |boards: bool| {
         access
             .users()
             .filter(|(_, r)| matches!(r, Role::Board { .. }) == boards)
             .count()
     };
-    let user = |u: &BrokerUrl| {
-        u.credentials
-            .as_ref()
-            .map_or("", |(user, _)| user.as_str())
-            .to_owned()
-    };
     let line = format!(
         "{}: {} users, {} boards; engine as `{}`, dashboard as `{}`",
         file.display(),
         count(false),
         count(true),
-        user(&engine),
-        user(&web)
+        engine.0,
+        web.0
     );
     Ok(PieceLogins {
         engine,
@@ -74,32 +72,27 @@ pub fn piece_logins(
     })
 }
 
+/// `url` logged in as `login`.
+pub fn with_login(url: &BrokerUrl, login: &Login) -> BrokerUrl {
+    let mut url = url.clone();
+    url.credentials = Some(login.clone());
+    url
+}
+
 /// `url` logged in as the first `engine` user (or else the first `admin`).
 pub fn engine_login(access: &Access, file: &Path, url: &BrokerUrl) -> Result<BrokerUrl> {
-    login_as(access, file, url, Role::Engine, "the engine", "engine")
+    let login = login_as(access, file, Role::Engine, "the engine", "engine")?;
+    Ok(with_login(url, &login))
 }
 
 /// `url` logged in as the first `operator` user (or else the first `admin`): the
 /// dashboard's MQTT client sends operators' commands.
 pub fn web_login(access: &Access, file: &Path, url: &BrokerUrl) -> Result<BrokerUrl> {
-    login_as(
-        access,
-        file,
-        url,
-        Role::Operator,
-        "the dashboard",
-        "dashboard",
-    )
+    let login = login_as(access, file, Role::Operator, "the dashboard", "dashboard")?;
+    Ok(with_login(url, &login))
 }
 
-fn login_as(
-    access: &Access,
-    file: &Path,
-    url: &BrokerUrl,
-    role: Role,
-    who: &str,
-    example: &str,
-) -> Result<BrokerUrl> {
+fn login_as(access: &Access, file: &Path, role: Role, who: &str, example: &str) -> Result<Login> {
     let (user, pass) = access
         .credentials_for(&role)
         .or_else(|| access.credentials_for(&Role::Admin))
@@ -109,9 +102,7 @@ fn login_as(
                 file.display()
             )
         })?;
-    let mut url = url.clone();
-    url.credentials = Some((user.to_owned(), pass.to_owned()));
-    Ok(url)
+    Ok((user.to_owned(), pass.to_owned()))
 }
 
 /// Every virtual board's password; refuses a board the file has none for, naming them.
@@ -233,7 +224,7 @@ fn init(args: &InitArgs) -> Result<u8> {
 fn new_auth_file(ids: &[&str], mut password: impl FnMut() -> String) -> String {
     let mut text = String::from(
         "# Winter River MQTT roles (docs/security.md, \"The auth file\"). Keep it private.\n\
-         # Clients without a user name: \"refuse\" or \"viewer\".\n\
+         # Clients without a user name: \"refuse\", \"viewer\" or \"admin\" (anyone may do anything).\n\
          anonymous = \"refuse\"\n",
     );
     for (name, role) in [

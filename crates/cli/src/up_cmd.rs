@@ -123,10 +123,12 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     web_config.debrief_dir = Some(drill_files.debrief_dir.clone());
     let web_addr = web_listener.local_addr()?;
     let access = args.listen.access(&args.prefix)?;
-    if let Some(file) = &args.listen.auth {
-        // Before the broker opens a port: a login the file lacks is refused here.
-        crate::auth_cmd::piece_logins(&access, file, &BrokerUrl::tcp("127.0.0.1", 1883), &boards)?;
-    }
+    // With --auth each piece logs in as its own role (docs/security.md); found before
+    // the broker opens a port, so a login the file lacks is refused first.
+    let logins = match &args.listen.auth {
+        Some(file) => Some(crate::auth_cmd::piece_logins(&access, file, &boards)?),
+        None => None,
+    };
     let mut lines = Vec::new();
     let url: BrokerUrl = match &args.broker {
         Some(text) => {
@@ -160,15 +162,9 @@ pub fn run(args: &UpArgs) -> Result<u8> {
             url
         }
     };
-    // With --auth each piece logs in as its own role (docs/security.md).
-    let logins = match &args.listen.auth {
-        Some(file) => {
-            let logins = crate::auth_cmd::piece_logins(&access, file, &url, &boards)?;
-            lines.push(format!("  auth       {}", logins.line));
-            Some(logins)
-        }
-        None => None,
-    };
+    if let Some(logins) = &logins {
+        lines.push(format!("  auth       {}", logins.line));
+    }
     println!("Winter River up: site `{site}`, {node_count} nodes");
     for l in lines {
         println!("{l}");
@@ -254,7 +250,10 @@ pub fn run(args: &UpArgs) -> Result<u8> {
     let (engine_url, web_url) = match logins {
         Some(logins) => {
             fleet_config.passwords = logins.boards;
-            (logins.engine, logins.web)
+            (
+                crate::auth_cmd::with_login(&url, &logins.engine),
+                crate::auth_cmd::with_login(&url, &logins.web),
+            )
         }
         None => (url.clone(), url.clone()),
     };
